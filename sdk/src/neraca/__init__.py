@@ -1,0 +1,99 @@
+"""Python SDK for Neraca, the open-source Balance Management System.
+
+    from neraca import Neraca
+
+    client = Neraca()  # NERACA_CLIENT_ID, NERACA_CLIENT_SECRET, NERACA_BASE_URL
+    for account in client.accounts.list(kind="division"):
+        print(account.name, client.balances.retrieve(account.id).available)
+
+See ``docs/sdk.md`` for errors, retries, idempotency, pagination, async and webhooks.
+"""
+
+from . import webhooks
+from ._base_client import NOT_GIVEN, NotGiven
+from ._client import AsyncNeraca, Neraca
+from ._retry import RetryPolicy, backoff_delay, parse_retry_after, retry_delay
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    FieldError,
+    InternalServerError,
+    NeracaError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    WebhookVerificationError,
+)
+from .models import (
+    Account,
+    Balance,
+    BankAccount,
+    Business,
+    Hold,
+    Me,
+    NeracaObject,
+    Page,
+    StatementEntry,
+    StatementPage,
+    StatementPeriod,
+    TopUp,
+    Transfer,
+    TransferGroup,
+    Withdrawal,
+)
+from .pagination import AsyncPager, SyncPager
+from .resources import StatementFormat, TransferLeg
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Account",
+    "AsyncNeraca",
+    "AsyncPager",
+    "AuthenticationError",
+    "BadRequestError",
+    "Balance",
+    "BankAccount",
+    "Business",
+    "ConflictError",
+    "FieldError",
+    "Hold",
+    "InternalServerError",
+    "Me",
+    "Neraca",
+    "NeracaError",
+    "NeracaObject",
+    "NotFoundError",
+    "NotGiven",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "StatementEntry",
+    "StatementFormat",
+    "StatementPage",
+    "StatementPeriod",
+    "SyncPager",
+    "TopUp",
+    "Transfer",
+    "TransferGroup",
+    "TransferLeg",
+    "UnprocessableEntityError",
+    "WebhookVerificationError",
+    "Withdrawal",
+    "__version__",
+    "backoff_delay",
+    "parse_retry_after",
+    "retry_delay",
+    "webhooks",
+]

@@ -1,0 +1,244 @@
+"""Typed results of the Neraca API (docs/api-contract.md, "Objects").
+
+Every model is a frozen dataclass. Amounts are ``int`` in minor units of the object's currency (IDR has
+no minor unit: 150000 is Rp150.000). Timestamps are timezone-aware ``datetime`` objects. Fields the SDK
+does not know yet are ignored, and the whole decoded JSON object stays available as ``.raw``.
+Enumerated values (``kind``, ``status``) are plain strings so that a new value on the server does not
+break an older SDK; the known values are listed on each field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+__all__ = [
+    "Account",
+    "Balance",
+    "BankAccount",
+    "Business",
+    "Hold",
+    "Me",
+    "NeracaObject",
+    "Page",
+    "StatementEntry",
+    "StatementPage",
+    "StatementPeriod",
+    "TopUp",
+    "Transfer",
+    "TransferGroup",
+    "Withdrawal",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeracaObject:
+    """Base of every model: keeps the decoded JSON object it was built from."""
+
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BankAccount(NeracaObject):
+    """A bank (or e-wallet) account: settlement destination, payout destination, payment instructions."""
+
+    bank_code: str
+    account_number: str
+    holder_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Business(NeracaObject):
+    """The business an API key belongs to."""
+
+    id: str
+    name: str
+    mode: str
+    """``sandbox`` or ``live``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Me(NeracaObject):
+    """The API key making the call: its business, permissions and account-subtree scope."""
+
+    business: Business
+    client_id: str
+    name: str
+    permissions: list[str]
+    scope_account_id: str | None
+    """None when the key acts for the whole business, else the root of the subtree it may touch."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account(NeracaObject):
+    """A node of the account tree: the main account, a partner or a division."""
+
+    id: str
+    parent_id: str | None
+    """None only for the main account."""
+    name: str
+    kind: str
+    """``main``, ``partner`` or ``division``."""
+    currency: str
+    status: str
+    """``active``, ``frozen`` (no debits) or ``closed``."""
+    reference: str | None
+    email: str | None
+    phone: str | None
+    settlement_bank: BankAccount | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Balance(NeracaObject):
+    """Balances of one account (or of a subtree, for a roll-up), in minor units.
+
+    ``available = credits_posted - debits_posted - debits_pending``; ``posted`` ignores pending;
+    ``pending_in`` is money on its way in (pending credits); ``on_hold`` is pending debits.
+    """
+
+    account_id: str
+    currency: str
+    available: int
+    posted: int
+    pending_in: int
+    on_hold: int
+    as_of: datetime
+    accounts: int | None = None
+    """Number of accounts summed, on a roll-up only."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer(NeracaObject):
+    """An immutable movement of ``amount`` from one account to another of the same currency."""
+
+    id: str
+    from_account_id: str
+    to_account_id: str
+    amount: int
+    currency: str
+    reference: str | None
+    description: str | None
+    kind: str
+    """``transfer``, ``topup``, ``fee``, ``withdrawal``, ``hold_post``, ``reversal``, ..."""
+    group_id: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransferGroup(NeracaObject):
+    """Transfers that were booked together: all of them or none."""
+
+    id: str
+    reference: str
+    transfers: list[Transfer]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hold(NeracaObject):
+    """A pending transfer: the amount is reserved until posted (fully or partly), voided or expired."""
+
+    id: str
+    from_account_id: str
+    to_account_id: str
+    amount: int
+    posted_amount: int
+    currency: str
+    reference: str
+    status: str
+    """``pending``, ``posted``, ``voided`` or ``expired``."""
+    expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopUp(NeracaObject):
+    """Money coming into an account from outside: the payer pays ``total`` to the instructions."""
+
+    id: str
+    account_id: str
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    reference: str
+    status: str
+    """``pending``, ``paid`` or ``expired``."""
+    payment_instructions: BankAccount | None
+    expires_at: datetime | None
+    paid_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Withdrawal(NeracaObject):
+    """Money leaving an account to its settlement bank; reserved by a hold until paid or failed."""
+
+    id: str
+    account_id: str
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    reference: str
+    status: str
+    """``pending``, ``paid`` or ``failed`` (a failed withdrawal is refunded at once)."""
+    bank: BankAccount | None
+    failure_reason: str | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementEntry(NeracaObject):
+    """One line of an account statement; exactly one of ``debit`` and ``credit`` is non-zero."""
+
+    booked_at: datetime
+    transaction_id: str
+    reference: str | None
+    description: str | None
+    account_id: str
+    counterpart_account_id: str | None
+    debit: int
+    credit: int
+    running_balance: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementPeriod(NeracaObject):
+    """The calendar dates a statement covers (business time, Asia/Jakarta), both inclusive."""
+
+    start: date
+    end: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatementPage(NeracaObject):
+    """One page of a JSON statement: its entries plus the totals of the whole period."""
+
+    data: list[StatementEntry]
+    has_more: bool
+    next_cursor: str | None
+    opening_balance: int
+    closing_balance: int
+    total_debits: int
+    total_credits: int
+    currency: str
+    period: StatementPeriod
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list: its items and the cursor of the next page (None on the last page)."""
+
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
