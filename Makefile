@@ -1,0 +1,67 @@
+# Neraca — every target sets itself up from nothing and is quick when nothing changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+LOCALE_PO := $(wildcard portal/locale/*/LC_MESSAGES/messages.po)
+LOCALE_MO := $(LOCALE_PO:.po=.mo)
+
+.PHONY: run test lint bench soak setup setup-test system-packages catalogs clean help
+
+help:
+	@echo "make run    set up and start the portal with demo data on http://127.0.0.1:8000"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make lint   ruff format check, ruff, mypy"
+	@echo "make bench  run the benchmarks in bench/ (JSON out)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when a pyproject changes.
+$(VENV)/.stamp-run: pyproject.toml sdk/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e . -e ./sdk
+	@touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-run pyproject.toml sdk/pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+portal/locale/%/LC_MESSAGES/messages.mo: portal/locale/%/LC_MESSAGES/messages.po | $(VENV)/.stamp-run
+	$(BIN)/pybabel compile -q -D messages -i $< -o $@
+
+catalogs: $(LOCALE_MO)
+
+# Debian packages the portal and its tests need (Chromium for browser tests, pango for PDF statements).
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+setup: $(VENV)/.stamp-run catalogs
+
+setup-test: $(VENV)/.stamp-test catalogs system-packages
+
+run: setup
+	$(BIN)/neraca run --demo
+
+test: setup-test
+	$(BIN)/pytest -m 'not soak'
+
+soak: setup-test
+	$(BIN)/pytest -m soak
+
+lint: setup-test
+	$(BIN)/ruff format --check portal sdk tests bench
+	$(BIN)/ruff check portal sdk tests bench
+	$(BIN)/mypy portal sdk/src
+
+bench: setup-test
+	@for b in bench/*.py; do echo "== $$b" >&2; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,1 @@
+"""The `neraca` command line."""

@@ -1,0 +1,214 @@
+"""`neraca` commands: run, serve, worker, migrate, demo, db-url (later issues add more here)."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import functools
+import importlib
+import importlib.util
+import os
+import pkgutil
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from portal.lib.errors import StartupError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn StartupError into one clear sentence on stderr and exit code 2 (never a bare traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StartupError as exc:
+            click.secho(f"neraca: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _bootstrap() -> str:
+    from portal.db.bootstrap import bootstrap_database
+    from portal.server.logging import configure_logging
+    from portal.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return bootstrap_database(settings)
+
+
+def _migrate() -> list[str]:
+    from portal.db.migrate import migrate
+
+    async def go() -> list[str]:
+        from portal.db.piccolo_conf import DB
+
+        await DB.start_connection_pool(min_size=1, max_size=2)
+        try:
+            return await migrate()
+        finally:
+            await DB.close_connection_pool()
+
+    try:
+        return asyncio.run(go())
+    except RuntimeError as exc:
+        raise StartupError(f"Migrations could not be applied: {exc}") from None
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise StartupError(
+                    f"Port {port} on {host} is already in use. Stop the program using it, or choose another "
+                    f"port with NERACA_PORT (for example NERACA_PORT={port + 1})."
+                ) from None
+            raise StartupError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+
+
+def _load_demo() -> None:
+    from portal.demo import load_demo
+
+    async def go() -> list[str]:
+        from portal.db.piccolo_conf import DB
+
+        await DB.start_connection_pool(min_size=1, max_size=4)
+        try:
+            return await load_demo()
+        finally:
+            await DB.close_connection_pool()
+
+    for line in asyncio.run(go()):
+        click.echo(line)
+
+
+def _serve(*, worker: bool, workers: int = 1) -> None:
+    import uvicorn
+
+    from portal.settings import get_settings
+
+    settings = get_settings()
+    _check_port(settings.host, settings.port)
+    os.environ["NERACA_WORKER_IN_PROCESS"] = "1" if worker else "0"
+    click.echo(f"Neraca is serving on {settings.base_url}  (Ctrl-C to stop)")
+    uvicorn.run(
+        "portal.server.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="neraca-portal")
+def cli() -> None:
+    """Neraca — a Balance Management System for Indonesian businesses."""
+
+
+@cli.command()
+@click.option("--demo/--no-demo", default=False, help="Load the demo data first (only once per database).")
+@friendly_errors
+def run(demo: bool) -> None:
+    """Migrate, then serve the portal with the job worker in the same process."""
+    _bootstrap()
+    _migrate()
+    if demo:
+        _load_demo()
+    _serve(worker=True)
+
+
+@cli.command()
+@click.option("--workers", default=1, show_default=True, help="Web worker processes.")
+@click.option("--migrate/--no-migrate", default=True, help="Apply pending migrations before serving.")
+@friendly_errors
+def serve(workers: int, migrate: bool) -> None:
+    """Serve the portal and API only (run `neraca worker` for jobs)."""
+    _bootstrap()
+    if migrate:
+        _migrate()
+    _serve(worker=False, workers=workers)
+
+
+@cli.command()
+@friendly_errors
+def worker() -> None:
+    """Run the job worker until interrupted."""
+    _bootstrap()
+
+    async def go() -> None:
+        from portal.db.migrate import pending_migrations
+        from portal.db.piccolo_conf import DB
+        from portal.worker import run_worker
+
+        await DB.start_connection_pool(min_size=1, max_size=4)
+        try:
+            pending = await pending_migrations()
+            if pending:
+                raise StartupError(
+                    f"{len(pending)} migration(s) are not applied yet: run `neraca migrate` first."
+                )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_worker(stop)
+        finally:
+            await DB.close_connection_pool()
+
+    asyncio.run(go())
+
+
+@cli.command()
+@friendly_errors
+def migrate() -> None:
+    """Apply every pending migration."""
+    _bootstrap()
+    ran = _migrate()
+    click.echo(f"Applied {len(ran)} migration(s)." if ran else "The database is up to date.")
+
+
+@cli.command()
+@friendly_errors
+def demo() -> None:
+    """Load the demo data (idempotent: a second run changes nothing)."""
+    _bootstrap()
+    _migrate()
+    _load_demo()
+
+
+@cli.command("db-url")
+@friendly_errors
+def db_url() -> None:
+    """Print the database URL in use (starting the embedded server if needed)."""
+    click.echo(_bootstrap())
+
+
+def _register_domain_commands() -> None:
+    """Domains add their own commands in `portal/domains/<name>/cli.py` as a `COMMANDS` list."""
+    import portal.domains
+
+    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
+        name = f"portal.domains.{module.name}.cli"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            for command in getattr(importlib.import_module(name), "COMMANDS", []):
+                cli.add_command(command)
+
+
+_register_domain_commands()

@@ -1,0 +1,1 @@
+"""Business domains; each folder has the same files (see docs/architecture.md)."""

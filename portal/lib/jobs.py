@@ -1,0 +1,62 @@
+"""Jobs on pgqueuer: register handlers with `@job`, enqueue them inside the state change's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pgqueuer.db import AsyncpgDriver
+from pgqueuer.queries import Queries
+
+JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    handler: JobHandler
+    max_attempts: int
+    concurrency_limit: int
+
+
+REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(
+    name: str, *, max_attempts: int = 8, concurrency_limit: int = 0
+) -> Callable[[JobHandler], JobHandler]:
+    """Register an idempotent job handler taking the JSON payload as a dict."""
+
+    def register(handler: JobHandler) -> JobHandler:
+        if name in REGISTRY and REGISTRY[name].handler is not handler:
+            raise RuntimeError(f"job {name!r} is registered twice")
+        REGISTRY[name] = JobSpec(name, handler, max_attempts, concurrency_limit)
+        return handler
+
+    return register
+
+
+async def enqueue(
+    name: str,
+    payload: dict[str, Any],
+    *,
+    delay: timedelta | None = None,
+    priority: int = 0,
+    dedupe_key: str | None = None,
+) -> None:
+    """Enqueue a job on the connection of the current Piccolo transaction.
+
+    Called outside a transaction this refuses: a job enqueued apart from its state change could run for
+    a change that rolled back, or be lost for one that committed.
+    """
+    from portal.db.piccolo_conf import DB
+
+    transaction = DB.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError(f"enqueue({name!r}) must run inside the transaction of the state change")
+    queries = Queries(AsyncpgDriver(transaction.connection))
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+    await queries.enqueue(name, body, priority, delay, dedupe_key)

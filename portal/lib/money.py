@@ -1,0 +1,93 @@
+"""Money: integers in minor units everywhere; Decimal and Babel only at the display edge."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency
+
+from portal.lib.errors import FieldError, ValidationFailed
+
+# ISO 4217 minor-unit exponents for the currencies Neraca holds.
+EXPONENTS: dict[str, int] = {"IDR": 0, "USD": 2, "SGD": 2}
+MAX_AMOUNT = 10**15 - 1
+CURRENCIES = tuple(EXPONENTS)
+
+
+def exponent(currency: str) -> int:
+    try:
+        return EXPONENTS[currency]
+    except KeyError:
+        raise ValidationFailed(
+            f"Unsupported currency {currency!r}; use one of {', '.join(CURRENCIES)}.",
+            code="unsupported_currency",
+            errors=[FieldError("/currency", "unsupported currency")],
+        ) from None
+
+
+def to_major(amount: int, currency: str) -> Decimal:
+    """Minor units → Decimal in major units (display and file formats only)."""
+    return Decimal(amount).scaleb(-exponent(currency))
+
+
+_AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+
+
+def parse_amount(text: str, currency: str, *, pointer: str = "amount") -> int:
+    """Parse a human-entered amount in major units ("150000", "150.000", "12.50") into minor units.
+
+    Indonesian thousands separators (dots) are accepted for IDR; anything that would lose precision is
+    refused rather than rounded.
+    """
+    raw = (text or "").strip().replace(" ", "").replace("_", "")
+    exp = exponent(currency)
+    # IDR has no decimals, so dots and commas are thousands separators; otherwise only commas are.
+    raw = raw.replace(".", "").replace(",", "") if exp == 0 else raw.replace(",", "")
+    if not raw:
+        raise ValidationFailed("Enter an amount.", errors=[FieldError(pointer, "required")])
+    if not _AMOUNT_RE.match(raw):
+        raise ValidationFailed(
+            f"{text!r} is not an amount.", errors=[FieldError(pointer, "must be a positive number")]
+        )
+    try:
+        value = Decimal(raw).scaleb(exp)
+    except InvalidOperation:
+        raise ValidationFailed(
+            f"{text!r} is not an amount.", errors=[FieldError(pointer, "invalid")]
+        ) from None
+    if value != value.to_integral_value():
+        raise ValidationFailed(
+            f"{currency} amounts have at most {exp} decimal places.",
+            errors=[FieldError(pointer, f"at most {exp} decimal places")],
+        )
+    return check_amount(int(value), pointer=pointer)
+
+
+def check_amount(amount: int, *, pointer: str = "amount") -> int:
+    """Refuse zero, negative and over-limit amounts with a specific message."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationFailed(
+            "Amounts are whole numbers of minor units.", errors=[FieldError(pointer, "integer")]
+        )
+    if amount <= 0:
+        raise ValidationFailed(
+            "The amount must be greater than zero.", errors=[FieldError(pointer, "must be > 0")]
+        )
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed(
+            f"The amount may be at most {MAX_AMOUNT}.",
+            errors=[FieldError(pointer, f"must be ≤ {MAX_AMOUNT}")],
+        )
+    return amount
+
+
+def format_money(amount: int | None, currency: str = "IDR", locale: str = "id_ID") -> str:
+    """`Rp150.000` in id_ID, `IDR 150,000` in English."""
+    if amount is None:
+        return ""
+    value = to_major(amount, currency)
+    if locale.startswith("en"):
+        digits = exponent(currency)
+        return f"{currency} {value:,.{digits}f}"
+    return format_currency(value, currency, locale=locale, format_type="standard", currency_digits=True)

@@ -1,0 +1,1 @@
+"""The Litestar application: create_app(), middleware, error renderers."""

@@ -1,0 +1,139 @@
+"""create_app(): the one place the application is assembled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+import portal
+import portal.domains
+from portal.server.errors import EXCEPTION_HANDLERS
+from portal.server.logging import configure_logging
+from portal.server.middleware import request_context_middleware
+from portal.server.routes import ROUTES as PLATFORM_ROUTES
+from portal.server.templating import template_engine
+from portal.settings import get_settings
+
+log = structlog.get_logger("neraca.app")
+
+
+def discover_routes() -> list[Any]:
+    """Every domain's `api.ROUTES` and `views.ROUTES`, in domain order."""
+    handlers: list[Any] = []
+    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
+        if not module.ispkg:
+            continue
+        for surface in ("api", "views"):
+            name = f"portal.domains.{module.name}.{surface}"
+            if importlib.util.find_spec(name) is not None:
+                handlers.extend(getattr(importlib.import_module(name), "ROUTES", []))
+    return handlers
+
+
+def discover_startup_hooks() -> list[Any]:
+    """Domains may expose `server.on_startup(app)` to register app-level hooks (auth, language, …)."""
+    hooks = []
+    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
+        name = f"portal.domains.{module.name}.server_hooks"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            hooks.append(importlib.import_module(name))
+    return hooks
+
+
+def create_app(*, run_worker: bool | None = None) -> Litestar:
+    """Build the Litestar app. `run_worker` runs the job worker in-process (default from settings)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    in_process_worker = settings.worker_in_process if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from portal.db.piccolo_conf import DB
+
+        owns_pool = DB.pool is None  # tests and CLI commands may have opened it already
+        if owns_pool:
+            await DB.start_connection_pool(min_size=1, max_size=settings.db_pool_size)
+        stop = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
+        if in_process_worker:
+            from portal.worker import run_worker as worker_main
+
+            worker_task = asyncio.create_task(worker_main(stop), name="neraca-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                try:
+                    await asyncio.wait_for(worker_task, timeout=10)
+                except (TimeoutError, asyncio.CancelledError):
+                    worker_task.cancel()
+                except Exception:
+                    log.exception("worker ended with an error")
+            if owns_pool:
+                await DB.close_connection_pool()
+
+    hook_modules = discover_startup_hooks()
+    middleware: list[Any] = []
+    for hook in hook_modules:
+        middleware.extend(getattr(hook, "MIDDLEWARE", []))
+
+    app = Litestar(
+        route_handlers=[
+            *PLATFORM_ROUTES,
+            *discover_routes(),
+            create_static_files_router(
+                path="/static",
+                directories=[settings.static_dir],
+                include_in_schema=False,
+                cache_control=None,
+                name="static",
+            ),
+        ],
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=TemplateConfig(instance=template_engine()),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="neraca_csrf",
+            header_name="x-csrftoken",
+            cookie_secure=settings.cookie_secure,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=["/api/", "/healthz", "/readyz", "/metrics"],
+        ),
+        openapi_config=OpenAPIConfig(
+            title="Neraca API",
+            version="1.0.0",
+            description="The JSON API of Neraca, the Balance Management System. See docs/api-contract.md.",
+            path="/api",
+            render_plugins=[JsonRenderPlugin(path="/openapi.json")],
+            use_handler_docstrings=True,
+        ),
+        plugins=[HTMXPlugin()],
+        lifespan=[lifespan],
+        state=State({"cookie_secure": settings.cookie_secure, "settings": settings}),
+        debug=False,
+    )
+    for hook in hook_modules:
+        if hasattr(hook, "on_app"):
+            hook.on_app(app)
+    app.state.version = portal.__version__
+    # Outermost, around routing itself: unmatched routes and middleware errors get the headers too.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app

@@ -1,0 +1,232 @@
+"""One place mapping exceptions to responses: problem+json under /api/, HTML pages or fragments elsewhere."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.enums import MediaType
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from portal.lib.errors import FieldError, NeracaError
+from portal.lib.i18n import gettext
+from portal.server.templating import render_html, wants_fragment
+
+log = structlog.get_logger("neraca.errors")
+
+PROBLEM_BASE = "https://neraca.dev/problems/"
+HTML_PAGES = {403, 404, 429, 500}
+TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "The request has invalid fields",
+    429: "Too many requests",
+    500: "Something went wrong on our side",
+    503: "Service unavailable",
+}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "errors": [e.as_dict() for e in errors or []],
+        "request_id": _request_id(request),
+    }
+    if extra:
+        body.update(extra)
+    return Response(
+        content=json.dumps(body).encode(),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def html_error_response(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    template = f"errors/{status}.html" if status in HTML_PAGES else "errors/generic.html"
+    context = {
+        "status": status,
+        "title": gettext(title),
+        "detail": detail,
+        "errors": errors or [],
+        "request_id": _request_id(request),
+    }
+    response_headers = dict(headers or {})
+    fragment = wants_fragment(request)
+    if fragment:
+        # htmx does not swap error responses into the target by default: point it at the main area.
+        response_headers.update({"HX-Retarget": "#main", "HX-Reswap": "innerHTML"})
+    try:
+        html = render_html(request, template, context, block="content" if fragment else None)
+    except Exception:  # the error page itself failed: never answer with a second traceback
+        log.exception("error page failed to render", template=template)
+        html = f"<h1>{status}</h1><p>{title}</p><p>Reference: {_request_id(request)}</p>"
+    return Response(content=html, status_code=status, media_type=MediaType.HTML, headers=response_headers)
+
+
+def _respond(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    if is_api(request):
+        return problem_response(
+            request,
+            status=status,
+            code=code,
+            title=title,
+            detail=detail,
+            errors=errors,
+            headers=headers,
+            extra=extra,
+        )
+    return html_error_response(
+        request, status=status, title=title, detail=detail, errors=errors, headers=headers
+    )
+
+
+def neraca_error_handler(request: Request[Any, Any, Any], exc: NeracaError) -> Response[Any]:
+    return _respond(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
+    errors: list[FieldError] = []
+    code = "validation_failed"
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        key = str(item.get("key", "") or "")
+        if "unknown field" in message:
+            code = "unknown_field"
+        pointer = "/" + key.replace(".", "/") if key and not key.startswith("/") else key or "/"
+        errors.append(
+            FieldError(pointer, message, "unknown_field" if "unknown field" in message else "invalid")
+        )
+    return code, errors
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    detail = exc.detail or TITLES.get(status, "Error")
+    code = CODES.get(status, "error")
+    errors: list[FieldError] = []
+    if isinstance(exc, ValidationException):
+        status = 422
+        code, errors = _validation_errors(exc)
+        detail = errors[0].detail if len(errors) == 1 else "Some fields are invalid."
+        if not errors:
+            detail = exc.detail or "The request body is not valid."
+    elif isinstance(exc, NotFoundException):
+        detail = "There is nothing at this address."
+    elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
+        code = "csrf_failed"
+        detail = "The form's security token is missing or out of date. Reload the page and try again."
+    elif isinstance(exc, NotAuthorizedException):
+        detail = exc.detail or "Sign in first."
+    headers = dict(exc.headers or {})
+    if status >= 500:
+        log.error("http error", status=status, detail=exc.detail)
+        detail = "An unexpected error happened. It has been logged."
+    return _respond(
+        request,
+        status=status,
+        code=code,
+        title=TITLES.get(status, "Error"),
+        detail=detail,
+        errors=errors,
+        headers=headers,
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
+    return _respond(
+        request,
+        status=HTTP_500_INTERNAL_SERVER_ERROR,
+        code="internal_error",
+        title=TITLES[500],
+        detail="An unexpected error happened. It has been logged; quote the reference to support.",
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NeracaError: neraca_error_handler,
+    HTTPException: http_exception_handler,
+    Exception: internal_error_handler,
+}

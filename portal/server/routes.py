@@ -1,0 +1,93 @@
+"""Platform routes: dashboard shell, health, readiness, metrics, language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from portal.lib import i18n
+from portal.lib.errors import FieldError, ValidationFailed
+from portal.server.templating import page
+
+
+@get("/healthz", operation_id="healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is up (no database call)."""
+    return {"status": "ok"}
+
+
+@get("/readyz", operation_id="readyz", include_in_schema=False)
+async def readyz() -> Response[dict[str, Any]]:
+    """Ready when the database answers and every migration has been applied."""
+    from portal.db.migrate import pending_migrations
+    from portal.db.tables import SystemSetting
+
+    try:
+        await SystemSetting.raw("SELECT 1")
+        pending = await pending_migrations()
+    except Exception as exc:  # readiness reports the failure rather than raising it
+        return Response(
+            {"status": "unavailable", "database": "unreachable", "error": f"{exc.__class__.__name__}: {exc}"},
+            status_code=503,
+        )
+    if pending:
+        return Response(
+            {"status": "unavailable", "database": "ok", "pending_migrations": pending}, status_code=503
+        )
+    return Response({"status": "ok", "database": "ok", "pending_migrations": []}, status_code=200)
+
+
+@get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """Prometheus metrics of this process (keep this path internal at the reverse proxy)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@get("/", operation_id="dashboard", include_in_schema=False)
+async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
+    return page(request, "home.html")
+
+
+class LanguageForm(msgspec.Struct, forbid_unknown_fields=False):
+    language: str = ""
+    next: str = "/"
+
+
+def safe_next(target: str) -> str:
+    """Only same-site relative paths; anything else (//evil, https://…) goes to the dashboard."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target or "\n" in target:
+        return "/"
+    return target
+
+
+@post("/language", operation_id="set_language", include_in_schema=False, status_code=303)
+async def set_language(
+    request: Request[Any, Any, Any],
+    data: Annotated[LanguageForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    if data.language not in i18n.LANGUAGE_CODES:
+        raise ValidationFailed(
+            f"Unknown language {data.language!r}.", errors=[FieldError("language", "choose en or id")]
+        )
+    hook = getattr(request.app.state, "on_language_change", None)
+    if hook is not None:
+        await hook(request, data.language)
+    response = Redirect(safe_next(data.next), status_code=303)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        data.language,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.cookie_secure,
+    )
+    return response
+
+
+ROUTES = [healthz, readyz, metrics, dashboard, set_language]

@@ -1,0 +1,129 @@
+"""The Jinja2 environment (i18n, money and WIB date filters) and page rendering with htmx fragments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from jinja2_fragments import render_block
+from litestar import Request, Response
+from litestar.enums import MediaType
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.base import csrf_token
+
+import portal
+from portal.lib import i18n
+from portal.lib.money import format_money
+from portal.lib.timefmt import format_wib_date, format_wib_datetime
+from portal.server.nav import build_nav
+from portal.settings import get_settings
+
+
+def _money(amount: int | None, currency: str = "IDR") -> str:
+    return format_money(amount, currency, i18n.babel_locale())
+
+
+def _datetime(value: Any) -> str:
+    return format_wib_datetime(value, i18n.babel_locale())
+
+
+def _date(value: Any) -> str:
+    return format_wib_date(value, i18n.babel_locale())
+
+
+def build_environment() -> jinja2.Environment:
+    settings = get_settings()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(settings.templates_dir)),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined if settings.debug else jinja2.Undefined,
+        extensions=["jinja2.ext.i18n"],
+        enable_async=False,
+        auto_reload=settings.debug,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = _money
+    env.filters["datetime"] = _datetime
+    env.filters["date"] = _date
+    env.globals["static"] = lambda path: f"/static/{path}"
+    env.globals["app_version"] = portal.__version__
+    return env
+
+
+_ENVIRONMENT: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        _ENVIRONMENT = build_environment()
+    return _ENVIRONMENT
+
+
+def template_engine() -> JinjaTemplateEngine:
+    return JinjaTemplateEngine.from_environment(environment())
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    """htmx requests get a block; boosted navigation and history restores get the whole page."""
+    return (
+        is_htmx(request)
+        and request.headers.get("hx-boosted") != "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    state = request.scope.get("state", {})
+    user = request.scope.get("user")
+    context: dict[str, Any] = {
+        "request": request,
+        "csp_nonce": state.get("csp_nonce", ""),
+        "request_id": state.get("request_id", ""),
+        "lang": i18n.current_language.get(),
+        "languages": i18n.LANGUAGES,
+        "user": user,
+        "nav": build_nav(request, user),
+        "environment": get_settings().environment,
+    }
+    context["csrf_token"] = lambda: csrf_token(context)
+    return context
+
+
+def render_html(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block: str | None = None,
+) -> str:
+    full_context = {**common_context(request), **(context or {})}
+    env = environment()
+    if block is not None:
+        return render_block(env, template_name, block, **full_context)
+    return env.get_template(template_name).render(**full_context)
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template_name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    block: str = "content",
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    toast: tuple[str, str] | None = None,
+) -> Response[str]:
+    """Render a page, or only `block` of it for an htmx request; `toast` = (level, message) via HX-Trigger."""
+    import json
+
+    html = render_html(request, template_name, context, block=block if wants_fragment(request) else None)
+    response_headers = dict(headers or {})
+    if toast is not None:
+        response_headers["HX-Trigger"] = json.dumps({"toast": {"level": toast[0], "message": toast[1]}})
+    return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=response_headers)

@@ -1,0 +1,132 @@
+"""Settings read once from the environment (every variable is listed in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    host: str | None
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+    sender: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str
+    database_url: str | None
+    data_dir: Path
+    host: str
+    port: int
+    base_url: str
+    secret_key: str
+    log_level: str
+    log_json: bool
+    default_language: str
+    worker_in_process: bool
+    templates_dir: Path
+    static_dir: Path
+    locale_dir: Path
+    smtp: SMTPSettings
+    db_pool_size: int
+    debug: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def cookie_secure(self) -> bool:
+        # Secure cookies everywhere except plain http on loopback (local development and tests).
+        return not self.base_url.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]"))
+
+
+def _secret_key(data_dir: Path) -> str:
+    """NERACA_SECRET_KEY, else a random key kept in the data directory so sessions survive restarts."""
+    configured = os.environ.get("NERACA_SECRET_KEY")
+    if configured:
+        if len(configured) < 32:
+            raise SystemExit("NERACA_SECRET_KEY must be at least 32 characters long.")
+        return configured
+    key_file = data_dir / "secret_key"
+    try:
+        if key_file.exists():
+            return key_file.read_text().strip()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        key_file.write_text(key)
+        key_file.chmod(0o600)
+        return key
+    except PermissionError:
+        raise SystemExit(
+            f"Cannot read or write {key_file}: the data directory belongs to another user. "
+            "Set NERACA_DATA_DIR to a directory you own, or NERACA_SECRET_KEY."
+        ) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    data_dir = Path(os.environ.get("NERACA_DATA_DIR") or REPO_ROOT / ".neraca").resolve()
+    host = os.environ.get("NERACA_HOST", "127.0.0.1")
+    port = _int("NERACA_PORT", 8000)
+    base_url = os.environ.get("NERACA_BASE_URL") or f"http://{host}:{port}"
+    return Settings(
+        environment=os.environ.get("NERACA_ENV", "development"),
+        database_url=os.environ.get("DATABASE_URL") or None,
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        base_url=base_url.rstrip("/"),
+        secret_key=_secret_key(data_dir),
+        log_level=os.environ.get("NERACA_LOG_LEVEL", "INFO").upper(),
+        log_json=_bool("NERACA_LOG_JSON", True),
+        default_language=os.environ.get("NERACA_DEFAULT_LANGUAGE", "en"),
+        worker_in_process=_bool("NERACA_WORKER_IN_PROCESS", True),
+        templates_dir=REPO_ROOT / "templates",
+        static_dir=REPO_ROOT / "static",
+        locale_dir=Path(__file__).resolve().parent / "locale",
+        smtp=SMTPSettings(
+            host=os.environ.get("NERACA_SMTP_HOST") or None,
+            port=_int("NERACA_SMTP_PORT", 25),
+            username=os.environ.get("NERACA_SMTP_USERNAME") or None,
+            password=os.environ.get("NERACA_SMTP_PASSWORD") or None,
+            use_tls=_bool("NERACA_SMTP_TLS", False),
+            start_tls=_bool("NERACA_SMTP_STARTTLS", False),
+            sender=os.environ.get("NERACA_SMTP_FROM", "Neraca <no-reply@neraca.local>"),
+        ),
+        db_pool_size=_int("NERACA_DB_POOL_SIZE", 10),
+        debug=_bool("NERACA_DEBUG", False),
+    )

@@ -1,0 +1,88 @@
+"""The job worker: pgqueuer's QueueManager over every domain's registered jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import json
+import pkgutil
+from datetime import timedelta
+
+import asyncpg
+import structlog
+from pgqueuer.core.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
+from pgqueuer.db import AsyncpgDriver
+from pgqueuer.models import Job
+from pgqueuer.qm import QueueManager
+from pgqueuer.queries import Queries
+
+import portal.domains
+from portal.db.bootstrap import database_url
+from portal.lib.jobs import REGISTRY, JobSpec
+
+log = structlog.get_logger("neraca.worker")
+
+
+def discover_jobs() -> dict[str, JobSpec]:
+    """Import every domain's `jobs` module so its `@job` handlers register."""
+    for module in pkgutil.iter_modules(portal.domains.__path__):
+        name = f"portal.domains.{module.name}.jobs"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    return REGISTRY
+
+
+def _wrap(spec: JobSpec):
+    async def run(job: Job) -> None:
+        payload = json.loads(job.payload or b"{}")
+        structlog.contextvars.bind_contextvars(job=spec.name, job_id=int(job.id))
+        try:
+            await spec.handler(payload)
+        except Exception:
+            log.exception("job failed", attempts=job.attempts)
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("job", "job_id")
+
+    return run
+
+
+def build_queue_manager(connection: asyncpg.Connection) -> QueueManager:
+    qm = QueueManager(Queries(AsyncpgDriver(connection)))
+    for spec in discover_jobs().values():
+
+        def factory(
+            params: EntrypointExecutorParameters, spec: JobSpec = spec
+        ) -> DatabaseRetryEntrypointExecutor:
+            return DatabaseRetryEntrypointExecutor(
+                parameters=params,
+                max_attempts=spec.max_attempts,
+                initial_delay=timedelta(seconds=2),
+                max_delay=timedelta(hours=1),
+            )
+
+        qm.entrypoint(spec.name, concurrency_limit=spec.concurrency_limit, executor_factory=factory)(
+            _wrap(spec)
+        )
+    return qm
+
+
+async def run_worker(stop: asyncio.Event | None = None) -> None:
+    """Process jobs until `stop` is set (or forever)."""
+    connection = await asyncpg.connect(dsn=database_url())
+    qm = build_queue_manager(connection)
+    log.info("worker started", jobs=sorted(REGISTRY))
+
+    async def watch() -> None:
+        if stop is not None:
+            await stop.wait()
+            qm.shutdown.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await qm.run(dequeue_timeout=timedelta(seconds=5), batch_size=10)
+    finally:
+        watcher.cancel()
+        await connection.close()
+        log.info("worker stopped")

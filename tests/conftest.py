@@ -1,0 +1,174 @@
+"""Test harness: one embedded PostgreSQL per run (migrated once), each test isolated by truncation.
+
+The environment is set here, before anything imports the portal, because settings are read once.
+Fixtures:
+- `database` (session): the DSN of the migrated test database; the Piccolo pool is open.
+- `db` (function): `database`, with every table emptied first (tables named `ref_*` keep their rows).
+- `app` (session) and `client` (function): the Litestar app and an async test client.
+- `live_server` (session): the app under uvicorn on a free 127.0.0.1 port; yields the base URL.
+- `browser` (session) / `page` (function): Chromium via Playwright; `page.console_errors` and
+  `page.csp_violations` collect what the page reported.
+- `smtp_sink` (function): a real SMTP server on 127.0.0.1; `.messages` holds what arrived.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="neraca-test-"))
+os.environ.update(
+    {
+        "NERACA_DATA_DIR": str(_DATA_DIR),
+        "NERACA_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "NERACA_BASE_URL": "http://127.0.0.1:8000",
+        "NERACA_LOG_JSON": "0",
+        "NERACA_LOG_LEVEL": "WARNING",
+        "NERACA_WORKER_IN_PROCESS": "0",
+        "NERACA_ENV": "test",
+    }
+)
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("NERACA_SMTP_HOST", None)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from portal.db import embedded
+
+    embedded.stop_embedded()
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def database() -> AsyncIterator[str]:
+    from portal.db.bootstrap import RESOLVED_ENV
+    from portal.db.embedded import start_embedded
+
+    url = start_embedded(_DATA_DIR, cleanup_mode="stop")
+    os.environ[RESOLVED_ENV] = url
+    from portal.db.migrate import migrate
+    from portal.db.piccolo_conf import DB
+
+    await DB.start_connection_pool(min_size=1, max_size=10)
+    await migrate()
+    yield url
+    await DB.close_connection_pool()
+
+
+async def truncate_all() -> None:
+    from portal.db.piccolo_conf import DB
+
+    async with DB.transaction() as transaction:
+        connection = transaction.connection
+        rows = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'migration' AND tablename NOT LIKE 'ref\\_%'"
+        )
+        if rows:
+            # Replica mode skips triggers, so append-only guards do not stop the reset between tests.
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            names = ", ".join(f'"{row["tablename"]}"' for row in rows)
+            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def db(database: str) -> AsyncIterator[str]:
+    await truncate_all()
+    yield database
+
+
+@pytest.fixture(scope="session")
+def app(database: str) -> Any:
+    from portal.server.app import create_app
+
+    return create_app(run_worker=False)
+
+
+@pytest.fixture
+async def client(app: Any, db: str) -> AsyncIterator[Any]:
+    """httpx over ASGI in the test's own event loop (Litestar's AsyncTestClient runs the app on another
+    loop, which cannot share the session's connection pool). Redirects are not followed."""
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def live_server(database: str) -> Iterator[str]:
+    from tests.support.live_server import live_server as start
+
+    with start() as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+_CSP_RECORDER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+@pytest.fixture
+def page(browser: Any, db: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=None, locale="en-US", viewport={"width": 1280, "height": 800})
+    context.add_init_script(_CSP_RECORDER)
+    new_page = context.new_page()
+    new_page.console_errors = []  # type: ignore[attr-defined]
+    new_page.on(
+        "console",
+        lambda message: new_page.console_errors.append(message.text) if message.type == "error" else None,  # type: ignore[attr-defined]
+    )
+    new_page.on("pageerror", lambda error: new_page.console_errors.append(str(error)))  # type: ignore[attr-defined]
+    yield new_page
+    context.close()
+
+
+def csp_violations(page: Any) -> list[str]:
+    return list(page.evaluate("window.__cspViolations || []"))
+
+
+@pytest.fixture(scope="session")
+def _smtp_controller() -> Iterator[Any]:
+    from tests.support.smtp import start_sink
+
+    sink, controller = start_sink()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(_smtp_controller: Any) -> Any:
+    _smtp_controller.clear()
+    return _smtp_controller

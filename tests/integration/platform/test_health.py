@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+
+async def test_healthz_answers_without_the_database(client: Any) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_is_ready_when_migrated(client: Any) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["pending_migrations"] == []
+
+
+async def test_readyz_reports_a_missing_migration(client: Any) -> None:
+    from portal.db.piccolo_conf import DB
+
+    async with DB.transaction() as transaction:
+        row = await transaction.connection.fetchrow("SELECT * FROM migration WHERE app_name = 'core' LIMIT 1")
+        await transaction.connection.execute("DELETE FROM migration WHERE id = $1", row["id"])
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "unavailable"
+        assert any(row["name"] in item for item in body["pending_migrations"])
+    finally:
+        async with DB.transaction() as transaction:
+            await transaction.connection.execute(
+                "INSERT INTO migration (id, name, app_name, ran_on) VALUES ($1, $2, $3, $4)",
+                row["id"],
+                row["name"],
+                row["app_name"],
+                row["ran_on"],
+            )
+
+
+async def test_metrics_are_prometheus_text(client: Any) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'neraca_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text

@@ -1,0 +1,1 @@
+"""Test helpers shared by every layer (database, live server, browser, SMTP sink)."""
