@@ -1,0 +1,23 @@
+"""Formula-injection escaping for spreadsheet exports (TESTING.md suite 13).
+
+A text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return can be run as a formula by a
+spreadsheet program. In CSV such text is prefixed with a single quote; in XLSX it is written with
+`write_string` (and a quote-prefix style), so it is never a formula. Amounts never pass through here: they
+are numbers, and a negative number is not text.
+"""
+
+from __future__ import annotations
+
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_dangerous(text: str) -> bool:
+    """True when a spreadsheet could read `text` as a formula."""
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def escape_text(text: str | None) -> str:
+    """Text for a CSV cell: `'` prepended when it starts with a formula prefix; `None` becomes ``""``."""
+    if not text:
+        return ""
+    return "'" + text if is_dangerous(text) else text
