@@ -364,7 +364,8 @@ class BaseClient:
         error = make_status_error(response, request_id=request.headers.get("Request-Id"))
         if attempt >= self.max_retries or not is_retryable_status(response.status_code, error.code):
             raise error
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
+        header = response.headers.get("Retry-After")
+        retry_after = None if header is None else parse_retry_after(header, now=self._clock())
         delay = retry_delay(
             attempt, retry_after=retry_after, random_value=self._random(), policy=DEFAULT_POLICY
         )

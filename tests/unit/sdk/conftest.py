@@ -1,0 +1,19 @@
+"""Fixtures for the SDK unit tests (helpers live in sdk_support.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.sdk.sdk_support import Sleeps
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The project's tests/conftest.py exports NERACA_BASE_URL for the portal; the SDK tests decide their own.
+    for name in ("NERACA_CLIENT_ID", "NERACA_CLIENT_SECRET", "NERACA_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
