@@ -7,7 +7,7 @@ APT_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
 LOCALE_PO := $(wildcard portal/locale/*/LC_MESSAGES/messages.po)
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
-.PHONY: run test lint bench soak setup setup-test system-packages catalogs clean help
+.PHONY: run test lint bench soak setup setup-test system-packages catalogs messages clean help
 
 help:
 	@echo "make run    set up and start the portal with demo data on http://127.0.0.1:8000"
@@ -32,6 +32,12 @@ portal/locale/%/LC_MESSAGES/messages.mo: portal/locale/%/LC_MESSAGES/messages.po
 	$(BIN)/pybabel compile -q -D messages -i $< -o $@
 
 catalogs: $(LOCALE_MO)
+
+# Re-extract every string and merge it into the catalogs (then translate the new msgstr entries).
+messages: $(VENV)/.stamp-run
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
+	  -o portal/locale/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -D messages
 
 # Debian packages the portal and its tests need (Chromium for browser tests, pango for PDF statements).
 system-packages:

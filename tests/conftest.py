@@ -6,8 +6,8 @@ Fixtures:
 - `db` (function): `database`, with every table emptied first (tables named `ref_*` keep their rows).
 - `app` (session) and `client` (function): the Litestar app and an async test client.
 - `live_server` (session): the app under uvicorn on a free 127.0.0.1 port; yields the base URL.
-- `browser` (session) / `page` (function): Chromium via Playwright; `page.console_errors` and
-  `page.csp_violations` collect what the page reported.
+- `browser` (session) / `page` (function): Chromium via Playwright's ASYNC API (write browser tests as
+  `async def`); `page.console_errors` collects errors, `await csp_violations(page)` CSP reports.
 - `smtp_sink` (function): a real SMTP server on 127.0.0.1; `.messages` holds what arrived.
 """
 
@@ -121,15 +121,19 @@ def live_server(database: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+async def browser() -> AsyncIterator[Any]:
+    """Chromium through Playwright's async API (the sync API runs a loop of its own in this thread,
+    which cannot coexist with the session event loop the database fixtures use)."""
+    from playwright.async_api import async_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield instance
-        instance.close()
+        await instance.close()
 
 
 _CSP_RECORDER = """
@@ -141,22 +145,21 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 
 @pytest.fixture
-def page(browser: Any, db: str) -> Iterator[Any]:
-    context = browser.new_context(base_url=None, locale="en-US", viewport={"width": 1280, "height": 800})
-    context.add_init_script(_CSP_RECORDER)
-    new_page = context.new_page()
-    new_page.console_errors = []  # type: ignore[attr-defined]
-    new_page.on(
-        "console",
-        lambda message: new_page.console_errors.append(message.text) if message.type == "error" else None,  # type: ignore[attr-defined]
-    )
-    new_page.on("pageerror", lambda error: new_page.console_errors.append(str(error)))  # type: ignore[attr-defined]
+async def page(browser: Any, db: str) -> AsyncIterator[Any]:
+    """A fresh browser context and page; `page.console_errors` collects console errors and page errors."""
+    context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    await context.add_init_script(_CSP_RECORDER)
+    new_page = await context.new_page()
+    errors: list[str] = []
+    new_page.console_errors = errors
+    new_page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    new_page.on("pageerror", lambda error: errors.append(str(error)))
     yield new_page
-    context.close()
+    await context.close()
 
 
-def csp_violations(page: Any) -> list[str]:
-    return list(page.evaluate("window.__cspViolations || []"))
+async def csp_violations(page: Any) -> list[str]:
+    return list(await page.evaluate("window.__cspViolations || []"))
 
 
 @pytest.fixture(scope="session")

@@ -90,4 +90,6 @@ def format_money(amount: int | None, currency: str = "IDR", locale: str = "id_ID
     if locale.startswith("en"):
         digits = exponent(currency)
         return f"{currency} {value:,.{digits}f}"
-    return format_currency(value, currency, locale=locale, format_type="standard", currency_digits=True)
+    # Our exponent, not CLDR's (which gives IDR two decimals): Rp150.000, US$12,34.
+    pattern = "¤#,##0" if exponent(currency) == 0 else "¤#,##0.00"
+    return format_currency(value, currency, format=pattern, locale=locale, currency_digits=False)

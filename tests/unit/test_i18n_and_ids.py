@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import re
+
+from portal.lib.i18n import negotiate
+from portal.lib.ids import new_id
+
+
+def test_user_setting_beats_cookie_beats_accept_language() -> None:
+    assert negotiate("en", "id", user_language="id") == "id"
+    assert negotiate("id", "en-US,en;q=0.9") == "id"
+    assert negotiate(None, "en;q=0.4, id-ID;q=0.8") == "id"
+    assert negotiate(None, "fr-FR,de;q=0.5") == "en"
+    assert negotiate("xx", None) == "en"
+    assert negotiate(None, "id;q=abc, en") == "en"
+
+
+def test_ids_are_prefixed_sortable_and_unique() -> None:
+    ids = [new_id("acc") for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"acc_[0-9a-hjkmnp-tv-z]{26}", value) for value in ids)
+    assert new_id("trf") > ids[0].replace("acc", "trf")  # later ids sort after earlier ones
