@@ -54,6 +54,24 @@ async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
     return page(request, "home.html")
 
 
+@get("/api/docs", operation_id="api_docs", include_in_schema=False)
+async def api_docs(request: Request[Any, Any, Any]) -> Response[str]:
+    """Interactive API documentation (Swagger UI, vendored) over /api/openapi.json."""
+    from portal.server.middleware import content_security_policy
+    from portal.server.templating import render_html
+
+    nonce = request.scope.get("state", {}).get("csp_nonce", "")
+    # Swagger UI sets style attributes while rendering: this page (no tenant data) allows inline styles.
+    csp = content_security_policy(nonce).replace(
+        f"style-src 'self' 'nonce-{nonce}'", "style-src 'self' 'unsafe-inline'"
+    )
+    return Response(
+        render_html(request, "api_docs.html"),
+        media_type="text/html",
+        headers={"Content-Security-Policy": csp},
+    )
+
+
 class LanguageForm(msgspec.Struct, forbid_unknown_fields=False):
     language: str = ""
     next: str = "/"
@@ -90,4 +108,4 @@ async def set_language(
     return response
 
 
-ROUTES = [healthz, readyz, metrics, dashboard, set_language]
+ROUTES = [healthz, readyz, metrics, dashboard, set_language, api_docs]

@@ -38,3 +38,11 @@ async def test_language_switch_in_the_browser(page: Any, live_server: str) -> No
     assert await page.locator("html").get_attribute("lang") == "en"
     assert page.console_errors == []
     assert await csp_violations(page) == []
+
+
+async def test_interactive_api_docs_render_under_the_csp(page: Any, live_server: str) -> None:
+    await page.goto(live_server + "/api/docs")
+    await page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert "Neraca API" in await page.locator(".swagger-ui .info .title").inner_text()
+    assert await csp_violations(page) == []
+    assert page.console_errors == []

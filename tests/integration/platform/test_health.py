@@ -44,3 +44,14 @@ async def test_metrics_are_prometheus_text(client: Any) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert 'neraca_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+
+
+async def test_openapi_and_interactive_docs(client: Any) -> None:
+    spec = await client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json()["info"]["title"] == "Neraca API"
+    docs = await client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui-bundle.js" in docs.text
+    assert "script-src 'self' 'nonce-" in docs.headers["content-security-policy"]
+    assert "unsafe-eval" not in docs.headers["content-security-policy"]
