@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import json
 import pkgutil
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -33,7 +34,7 @@ def discover_jobs() -> dict[str, JobSpec]:
     return REGISTRY
 
 
-def _wrap(spec: JobSpec):
+def _wrap(spec: JobSpec) -> Callable[[Job], Awaitable[None]]:
     async def run(job: Job) -> None:
         payload = json.loads(job.payload or b"{}")
         structlog.contextvars.bind_contextvars(job=spec.name, job_id=int(job.id))
