@@ -197,6 +197,9 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
         code = "csrf_failed"
         detail = "The form's security token is missing or out of date. Reload the page and try again."
+    elif isinstance(exc, PermissionDeniedException):
+        # The 403 page explains it in the user's language; a guard's own wording is not for users.
+        detail = "These credentials do not allow this request." if is_api(request) else ""
     elif isinstance(exc, NotAuthorizedException):
         detail = exc.detail or "Sign in first."
     headers = dict(exc.headers or {})
