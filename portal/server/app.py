@@ -129,6 +129,7 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"cookie_secure": settings.cookie_secure, "settings": settings}),
         debug=False,
+        logging_config=None,  # structlog owns logging (portal/server/logging.py)
     )
     for hook in hook_modules:
         if hasattr(hook, "on_app"):
