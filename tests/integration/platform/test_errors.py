@@ -3,46 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from litestar import get
-
-from portal.lib.errors import Conflict
-
-
-@get("/_test/boom", include_in_schema=False)
-async def boom_page() -> str:
-    raise RuntimeError("kaboom in a page handler")
-
-
-@get("/api/v1/_test/boom", include_in_schema=False)
-async def boom_api() -> str:
-    raise RuntimeError("kaboom in an API handler")
-
-
-@get("/api/v1/_test/conflict", include_in_schema=False)
-async def conflict_api() -> str:
-    raise Conflict("That reference is taken.", code="duplicate_reference")
-
-
-@pytest.fixture(scope="module")
-def boom_app(database: str) -> Any:
-    from portal.server.app import create_app
-
-    app = create_app(run_worker=False)
-    for handler in (boom_page, boom_api, conflict_api):
-        app.register(handler)
-    return app
-
-
-@pytest.fixture
-async def boom_client(boom_app: Any, db: str) -> AsyncIterator[Any]:
-    transport = httpx.ASGITransport(app=boom_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-        yield client
 
 
 async def test_unknown_page_gives_the_404_page(client: Any) -> None:
@@ -73,8 +36,8 @@ async def test_unknown_api_route_gives_problem_json(client: Any) -> None:
     assert body["errors"] == []
 
 
-async def test_domain_error_maps_to_its_status_and_code(boom_client: Any) -> None:
-    response = await boom_client.get("/api/v1/_test/conflict")
+async def test_domain_error_maps_to_its_status_and_code(client: Any) -> None:
+    response = await client.get("/api/_test/conflict")
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "duplicate_reference"
@@ -82,10 +45,10 @@ async def test_domain_error_maps_to_its_status_and_code(boom_client: Any) -> Non
 
 
 async def test_exception_in_page_handler_gives_500_page_with_request_id(
-    boom_client: Any, caplog: pytest.LogCaptureFixture
+    client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.ERROR)
-    response = await boom_client.get("/_test/boom")
+    response = await client.get("/_test/boom")
     assert response.status_code == 500
     request_id = response.headers["x-request-id"]
     assert request_id in response.text
@@ -95,8 +58,8 @@ async def test_exception_in_page_handler_gives_500_page_with_request_id(
     assert "kaboom in a page handler" in logged
 
 
-async def test_exception_in_api_handler_gives_problem_json_500(boom_client: Any) -> None:
-    response = await boom_client.get("/api/v1/_test/boom")
+async def test_exception_in_api_handler_gives_problem_json_500(client: Any) -> None:
+    response = await client.get("/api/_test/boom")
     assert response.status_code == 500
     body = response.json()
     assert body["code"] == "internal_error"

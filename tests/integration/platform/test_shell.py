@@ -15,8 +15,8 @@ def csrf_from(html: str) -> str:
 
 
 async def test_pages_carry_security_headers_and_a_fresh_nonce(client: Any) -> None:
-    first = await client.get("/")
-    second = await client.get("/")
+    first = await client.get("/_test/page")
+    second = await client.get("/_test/page")
     assert first.status_code == 200
     csp = first.headers["content-security-policy"]
     nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
@@ -33,29 +33,29 @@ async def test_pages_carry_security_headers_and_a_fresh_nonce(client: Any) -> No
 
 
 async def test_post_without_csrf_token_is_refused(client: Any) -> None:
-    await client.get("/")
+    await client.get("/_test/page")
     response = await client.post("/language", data={"language": "id", "next": "/"})
     assert response.status_code == 403
     assert "security token" in response.text
 
 
 async def test_language_switch_translates_the_portal(client: Any) -> None:
-    home = await client.get("/")
+    home = await client.get("/_test/page")
     assert "Dashboard" in home.text
     response = await client.post(
-        "/language", data={"language": "id", "next": "/", "_csrf_token": csrf_from(home.text)}
+        "/language", data={"language": "id", "next": "/_test/page", "_csrf_token": csrf_from(home.text)}
     )
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
-    translated = await client.get("/")
+    assert response.headers["location"] == "/_test/page"
+    translated = await client.get("/_test/page")
     assert 'lang="id"' in translated.text
     assert "Dasbor" in translated.text
 
 
 async def test_language_switch_refuses_unknown_language_and_foreign_redirects(client: Any) -> None:
-    home = await client.get("/")
+    home = await client.get("/_test/page")
     token = csrf_from(home.text)
-    bad = await client.post("/language", data={"language": "xx", "next": "/", "_csrf_token": token})
+    bad = await client.post("/language", data={"language": "xx", "next": "/_test/page", "_csrf_token": token})
     assert bad.status_code == 422
     foreign = await client.post(
         "/language", data={"language": "en", "next": "//evil.example/", "_csrf_token": token}
