@@ -1,0 +1,43 @@
+"""`neraca ledger verify`: check every ledger invariant; exit 1 on a violation."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from portal.cli.main import _bootstrap, friendly_errors
+
+
+@click.group()
+def ledger() -> None:
+    """Ledger maintenance commands."""
+
+
+@ledger.command()
+@friendly_errors
+def verify() -> None:
+    """Check the ledger invariants (DESIGN.md §3); exit non-zero when any is violated."""
+    _bootstrap()
+
+    async def go() -> list[str]:
+        from portal.db.piccolo_conf import DB
+        from portal.domains.ledger.invariants import check_all
+
+        await DB.start_connection_pool(min_size=1, max_size=2)
+        try:
+            return [f"{v.invariant}: {v.detail}" for v in await check_all()]
+        finally:
+            await DB.close_connection_pool()
+
+    problems = asyncio.run(go())
+    if problems:
+        for line in problems:
+            click.secho(line, fg="red", err=True)
+        click.secho(f"{len(problems)} ledger invariant violation(s).", fg="red", err=True)
+        sys.exit(1)
+    click.echo("Ledger invariants hold.")
+
+
+COMMANDS = [ledger]

@@ -1,0 +1,154 @@
+"""Notifications: news about an account, shown to every user whose scope holds that account.
+
+Rows store a kind and parameters; the sentence is built in the reader's language when shown. Read
+state is per user. The unread count is what the bell polls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from portal.lib import sql
+from portal.lib.actor import Actor
+from portal.lib.errors import NotFound
+from portal.lib.i18n import gettext
+from portal.lib.ids import new_id
+from portal.lib.money import format_money
+
+
+@dataclass(frozen=True)
+class NotificationItem:
+    id: str
+    kind: str
+    message: str
+    link: str
+    account_id: str
+    account_name: str
+    created_at: datetime
+    read: bool
+
+
+async def notify(business_id: str, account_id: str, kind: str, params: dict[str, Any], link: str = "") -> str:
+    """Record news about `account_id` (inside the caller's transaction when one is open)."""
+    notification_id = new_id("ntf")
+    await sql.execute(
+        "INSERT INTO notification (id, business_id, account_id, kind, params, link) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+        notification_id,
+        business_id,
+        account_id,
+        kind,
+        json.dumps(params, default=str),
+        link,
+    )
+    return notification_id
+
+
+def message(kind: str, params: dict[str, Any], locale: str = "en") -> str:
+    """The sentence for a notification, in the current language."""
+    amount = format_money(int(params.get("amount", 0)), str(params.get("currency", "IDR")), locale)
+    if kind == "transfer.received":
+        return gettext("You received %(amount)s (reference %(reference)s).") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+        }
+    if kind == "topup.paid":
+        return gettext("Top-up %(reference)s of %(amount)s was paid.") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+        }
+    if kind == "withdrawal.paid":
+        return gettext("Withdrawal %(reference)s of %(amount)s was paid to the bank.") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+        }
+    if kind == "withdrawal.failed":
+        return gettext("Withdrawal %(reference)s of %(amount)s failed and the money is back: %(reason)s") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+            "reason": params.get("reason", ""),
+        }
+    return kind
+
+
+def _visible(actor: Actor, args: list[Any]) -> str:
+    args.append(actor.business_id)
+    clause = f"n.business_id = ${len(args)}"
+    if actor.scope_account_id:
+        args.append(f"%/{actor.scope_account_id}/%")
+        clause += f" AND a.path LIKE ${len(args)}"
+    return clause
+
+
+async def unread_count(actor: Actor) -> int:
+    if not actor.user_id:
+        return 0
+    args: list[Any] = [actor.user_id]
+    clause = _visible(actor, args)
+    value = await sql.fetchval(
+        "SELECT count(*) FROM notification n JOIN account a ON a.id = n.account_id "
+        f"WHERE {clause} AND NOT EXISTS (SELECT 1 FROM notification_read r WHERE r.user_id = $1 "
+        "AND r.notification_id = n.id)",
+        *args,
+    )
+    return int(value or 0)
+
+
+async def list_for(actor: Actor, *, limit: int = 50, locale: str = "en") -> list[NotificationItem]:
+    args: list[Any] = [actor.user_id or ""]
+    clause = _visible(actor, args)
+    args.append(limit)
+    rows = await sql.fetch(
+        "SELECT n.id, n.kind, n.params, n.link, n.account_id, a.name AS account_name, n.created_at, "
+        "EXISTS (SELECT 1 FROM notification_read r WHERE r.user_id = $1 "
+        "AND r.notification_id = n.id) AS read "
+        f"FROM notification n JOIN account a ON a.id = n.account_id WHERE {clause} "
+        f"ORDER BY n.seq DESC LIMIT ${len(args)}",
+        *args,
+    )
+    items = []
+    for r in rows:
+        params = r["params"] if isinstance(r["params"], dict) else json.loads(r["params"] or "{}")
+        items.append(
+            NotificationItem(
+                r["id"],
+                r["kind"],
+                message(r["kind"], params, locale),
+                r["link"],
+                r["account_id"],
+                r["account_name"],
+                r["created_at"],
+                bool(r["read"]),
+            )
+        )
+    return items
+
+
+async def mark_read(actor: Actor, notification_id: str | None = None) -> int:
+    """Mark one notification (or, with None, all visible ones) read for this user; returns how many."""
+    if not actor.user_id:
+        return 0
+    args: list[Any] = [actor.user_id]
+    clause = _visible(actor, args)
+    if notification_id is not None:
+        args.append(notification_id)
+        clause += f" AND n.id = ${len(args)}"
+    status = await sql.execute(
+        "INSERT INTO notification_read (notification_id, user_id) "
+        f"SELECT n.id, $1 FROM notification n JOIN account a ON a.id = n.account_id WHERE {clause} "
+        "ON CONFLICT DO NOTHING",
+        *args,
+    )
+    count = int(status.split()[-1]) if status else 0
+    if notification_id is not None and count == 0:
+        exists = await sql.fetchval(
+            "SELECT 1 FROM notification_read WHERE user_id = $1 AND notification_id = $2",
+            actor.user_id,
+            notification_id,
+        )
+        if not exists:
+            raise NotFound(f"Notification {notification_id} was not found.")
+    return count
