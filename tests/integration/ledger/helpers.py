@@ -50,3 +50,10 @@ async def fund(business_id: str, account_id: str, amount: int, currency: str = "
     await engine.execute(
         Operation(business_id, [Leg(world, account_id, amount, kind="topup")], internal=True)
     )
+
+
+def run_sync(loop: object, coro: object) -> object:
+    """From a worker thread, run `coro` on the test session's event loop (where the pool lives)."""
+    import asyncio
+
+    return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=60)  # type: ignore[arg-type]
