@@ -1,0 +1,1 @@
+"""Identity: businesses, users, sessions, roles and rights, login and enrolment, API keys, e-mail."""

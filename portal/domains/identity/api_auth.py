@@ -1,0 +1,307 @@
+"""The `/api/v1` pipeline: signature (DESIGN.md §5), per-key rate limit, Request-Id replay protection and,
+for POST, idempotency — stored response replayed with `Idempotent-Replayed: true`, a different body →
+422 `idempotency_key_reused`, still running → 409 `request_in_progress`; kept 72 hours.
+
+Every POST handler under /api/v1 gets this for free; handlers never see a replayed request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.domains.audit.services import record_anonymous
+from portal.domains.identity import ratelimit
+from portal.lib import clock, security, sql
+from portal.lib.actor import Actor
+from portal.lib.errors import Conflict, NeracaError, Unauthorized, ValidationFailed
+from portal.settings import get_settings
+
+TIMESTAMP_TOLERANCE = timedelta(seconds=300)
+IDEMPOTENCY_TTL = timedelta(hours=72)
+LEASE = timedelta(minutes=5)
+MAX_BODY = 10 * 1024 * 1024
+MAX_STORED_BODY = 5 * 1024 * 1024
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]00:00)$")
+STORED_HEADERS = {b"content-type", b"location", b"retry-after"}
+
+
+class BodyTooLarge(NeracaError):
+    status = 413
+    code = "request_too_large"
+    title = "Request too large"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: dict[str, Any] = dict(await receive())
+        if message["type"] == "http.disconnect":
+            break
+        body: bytes = message.get("body", b"")
+        size += len(body)
+        if size > MAX_BODY:
+            raise BodyTooLarge("The request body is larger than 10 MB.")
+        chunks.append(body)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay_receive(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    if not TIMESTAMP_RE.match(value):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+async def authenticate(scope: Scope, body: bytes) -> tuple[Actor, str]:
+    """Verify the signature headers; return the key's Actor and the Request-Id."""
+    client_id = _header(scope, b"client-id")
+    request_id = _header(scope, b"request-id")
+    timestamp = _header(scope, b"request-timestamp")
+    signature = _header(scope, b"signature")
+    if not (client_id and request_id and timestamp and signature):
+        raise Unauthorized(
+            "Sign the request: Client-Id, Request-Id, Request-Timestamp and Signature headers are required."
+        )
+    if len(client_id) > 100:
+        raise Unauthorized("Unknown or revoked API key.")
+    key = await sql.fetchrow("SELECT * FROM api_key WHERE client_id = $1", client_id)
+    if key is None or key["revoked_at"] is not None:
+        raise Unauthorized("Unknown or revoked API key.")
+    await ratelimit.hit("api-key", key["id"])
+    client = scope.get("client")
+    ip = client[0] if client else None
+    user_agent = (_header(scope, b"user-agent") or "")[:300] or None
+    if not REQUEST_ID_RE.match(request_id):
+        raise ValidationFailed(
+            "Request-Id must be 1 to 128 letters, digits, dots, colons, dashes or underscores.",
+            code="invalid_request_id",
+        )
+    moment = parse_timestamp(timestamp)
+    now = clock.now()
+    if moment is None or abs(now - moment) > TIMESTAMP_TOLERANCE:
+        raise Unauthorized(
+            "Request-Timestamp must be ISO 8601 UTC within 5 minutes of the server's clock "
+            f"(server time {now.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
+            code="timestamp_out_of_range",
+        )
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    target = raw_path.decode("latin-1")
+    query = scope.get("query_string", b"")
+    if query:
+        target += "?" + query.decode("latin-1")
+    secret = security.unseal_secret(get_settings().secret_key, key["secret_sealed"])
+    if security.secret_fingerprint(secret) != key["secret_hash"]:
+        # NERACA_SECRET_KEY changed since the key was made: it cannot be verified any more.
+        raise Unauthorized("This API key cannot be verified on this server; create a new one.")
+    message = security.signing_message(
+        client_id=client_id, request_id=request_id, timestamp=timestamp, target=target, body=body
+    )
+    if not security.signature_valid(secret, message, signature):
+        await record_anonymous(
+            "api.signature_rejected",
+            f"Request with an invalid signature for key {key['name']} ({client_id}) to {target[:200]}",
+            business_id=key["business_id"],
+            ip=ip,
+            user_agent=user_agent,
+            actor_name=f"API key {key['name']}",
+            actor_id=key["id"],
+            refs={"client_id": client_id, "request_id": request_id},
+        )
+        raise Unauthorized(
+            "The signature does not match the request (check the secret, the target and the body digest).",
+            code="invalid_signature",
+        )
+    if key["last_used_at"] is None or now - key["last_used_at"] > timedelta(seconds=60):
+        await sql.execute("UPDATE api_key SET last_used_at = $2 WHERE id = $1", key["id"], now)
+    business = await sql.fetchrow("SELECT mode FROM business WHERE id = $1", key["business_id"])
+    actor = Actor(
+        business_id=key["business_id"],
+        rights=frozenset(key["permissions"] or []),
+        scope_account_id=key["scope_account_id"],
+        api_key_id=key["id"],
+        name=f"API key {key['name']} ({client_id})",
+        ip=ip,
+        user_agent=user_agent,
+        business_mode=business["mode"] if business else "sandbox",
+        extra={"client_id": client_id, "api_key_name": key["name"]},
+    )
+    return actor, request_id
+
+
+async def _claim(actor: Actor, request_id: str, method: str, target: str, body_hash: str) -> Any:
+    """Insert the request id; return None when it is new, else the earlier row."""
+    now = clock.now()
+    state = "running" if method == "POST" else "seen"
+    inserted = await sql.fetchval(
+        """INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state, lease_until,
+               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id""",
+        actor.api_key_id,
+        request_id,
+        method,
+        target,
+        body_hash,
+        state,
+        now + LEASE,
+        now,
+    )
+    if inserted is not None:
+        return None
+    row = await sql.fetchrow(
+        "SELECT * FROM api_request WHERE api_key_id = $1 AND request_id = $2", actor.api_key_id, request_id
+    )
+    if row is None:
+        return await _claim(actor, request_id, method, target, body_hash)
+    abandoned = row["state"] == "running" and row["lease_until"] is not None and row["lease_until"] < now
+    if now - row["created_at"] > IDEMPOTENCY_TTL or abandoned:
+        # Expired (or a crashed attempt): take the id over for this request.
+        taken = await sql.fetchval(
+            """UPDATE api_request SET method = $3, target = $4, body_hash = $5, state = $6, lease_until = $7,
+                   status_code = NULL, headers = NULL, body = NULL, created_at = $8
+               WHERE api_key_id = $1 AND request_id = $2 AND created_at = $9 RETURNING request_id""",
+            actor.api_key_id,
+            request_id,
+            method,
+            target,
+            body_hash,
+            state,
+            now + LEASE,
+            now,
+            row["created_at"],
+        )
+        if taken is not None:
+            return None
+        return await _claim(actor, request_id, method, target, body_hash)
+    return row
+
+
+async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    body = await _read_body(receive)
+    actor, request_id = await authenticate(scope, body)
+    scope["actor"] = actor  # type: ignore[typeddict-unknown-key]
+    method = str(scope.get("method", "GET"))
+    target = scope.get("path", "") + (
+        "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
+    )
+    body_hash = hashlib.sha256(body).hexdigest()
+    earlier = await _claim(actor, request_id, method, target, body_hash)
+    if earlier is not None:
+        if method != "POST" or earlier["method"] != "POST":
+            raise Unauthorized(
+                "This Request-Id was already used; send every request with a new one.",
+                code="request_id_reused",
+            )
+        if earlier["body_hash"] != body_hash or earlier["target"] != target:
+            raise ValidationFailed(
+                "This Request-Id was used for a different request; use a new Request-Id for a new request.",
+                code="idempotency_key_reused",
+                title="Idempotency key reused",
+            )
+        if earlier["state"] == "running":
+            raise Conflict(
+                "A request with this Request-Id is still running; retry shortly.",
+                code="request_in_progress",
+                headers={"Retry-After": "1"},
+            )
+        await _replay(earlier, send)
+        return
+    if method != "POST":
+        await app(scope, _replay_receive(body), send)
+        return
+
+    captured: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "too_big": False}
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured["status"] = message["status"]
+            captured["headers"] = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunk = message.get("body", b"")
+            if len(captured["body"]) + len(chunk) > MAX_STORED_BODY:
+                captured["too_big"] = True
+            else:
+                captured["body"].extend(chunk)
+        await send(message)
+
+    try:
+        await app(scope, _replay_receive(body), capture)
+    except BaseException:
+        await _release(actor, request_id)
+        raise
+    status = captured["status"] or 500
+    if status >= 500 or status == 429 or captured["too_big"]:
+        # Not a final answer: the client may retry with the same Request-Id.
+        await _release(actor, request_id)
+        return
+    headers = {
+        k.decode("latin-1"): v.decode("latin-1")
+        for k, v in captured["headers"]
+        if k.lower() in STORED_HEADERS
+    }
+    await sql.execute(
+        "UPDATE api_request SET state = 'done', status_code = $3, headers = $4::jsonb, body = $5, "
+        "lease_until = NULL WHERE api_key_id = $1 AND request_id = $2",
+        actor.api_key_id,
+        request_id,
+        status,
+        json.dumps(headers),
+        bytes(captured["body"]),
+    )
+
+
+async def _release(actor: Actor, request_id: str) -> None:
+    await sql.execute(
+        "DELETE FROM api_request WHERE api_key_id = $1 AND request_id = $2 AND state = 'running'",
+        actor.api_key_id,
+        request_id,
+    )
+
+
+async def _replay(row: Any, send: Send) -> None:
+    headers = row["headers"]
+    if isinstance(headers, str):
+        headers = json.loads(headers)
+    body = bytes(row["body"] or b"")
+    raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    raw_headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": int(row["status_code"]), "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def prune(before: datetime | None = None) -> None:
+    """Forget request ids older than 72 hours."""
+    await sql.execute(
+        "DELETE FROM api_request WHERE created_at < $1", before or clock.now() - IDEMPOTENCY_TTL
+    )
