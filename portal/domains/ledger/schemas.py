@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from portal.domains.accounts.schemas import SettlementBank
 
-# Amounts arrive as JSON integers; the service refuses zero, negative and over-limit values with a
-# specific message (a float or string fails msgspec's type check with 422 first).
+# Amounts are JSON integers in minor units. The request decoder is lax (it would turn "100" into 100),
+# so amounts are taken as they come and the service refuses anything but an integer in 1..10^15-1.
+Amount = Annotated[
+    Any, msgspec.Meta(description="integer, minor units (IDR: rupiah; USD/SGD: cents)", examples=[150000])
+]
 
 
 class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
     from_account_id: str
     to_account_id: str
-    amount: int
+    amount: Amount
     reference: str
     description: str | None = None
     metadata: dict[str, Any] | None = None
@@ -25,7 +28,7 @@ class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
 class GroupLeg(msgspec.Struct, forbid_unknown_fields=True):
     from_account_id: str
     to_account_id: str
-    amount: int
+    amount: Amount
     description: str | None = None
 
 
@@ -37,24 +40,24 @@ class TransferGroupCreate(msgspec.Struct, forbid_unknown_fields=True):
 class HoldCreate(msgspec.Struct, forbid_unknown_fields=True):
     from_account_id: str
     to_account_id: str
-    amount: int
+    amount: Amount
     reference: str
     expires_at: datetime | None = None
 
 
 class HoldPost(msgspec.Struct, forbid_unknown_fields=True):
-    amount: int | None = None
+    amount: Amount | None = None
 
 
 class TopUpCreate(msgspec.Struct, forbid_unknown_fields=True):
     account_id: str
-    amount: int
+    amount: Amount
     reference: str
 
 
 class WithdrawalCreate(msgspec.Struct, forbid_unknown_fields=True):
     account_id: str
-    amount: int
+    amount: Amount
     reference: str
 
 
