@@ -1,0 +1,75 @@
+"""SQL of account statements (kept beside the service, never in controllers).
+
+A statement entry is one side of a posted transfer (`phase IN ('posted', 'post_pending')`: pending holds
+and voids do not move the booked balance). A transfer between two accounts of the same roll-up gives
+two entries: the debit side first, then the credit side (`side` 0 and 1), both at the transfer's `seq`.
+Entries are ordered by `(seq, side)`, which never changes once written, so a statement regenerated
+later lists the same entries in the same order.
+
+`$1` is the text[] of the statement's accounts, `$2`/`$3` the period as [start, end) instants.
+"""
+
+from __future__ import annotations
+
+POSTED = "t.phase IN ('posted', 'post_pending')"
+
+# Posted balance now of the statement's accounts (the ledger keeps these columns equal to the sums of
+# the transfers: invariant 2 of DESIGN.md §3).
+POSTED_NOW = """
+SELECT coalesce(sum(credits_posted - debits_posted), 0)::bigint FROM account WHERE id = ANY($1::text[])
+"""
+
+# Entries from the period start on: the period's count and totals, and the net movement after it.
+# opening = posted now - period net - after-period net; closing = opening + period net.
+TOTALS_FROM_START = f"""
+WITH legs AS (
+    SELECT t.created_at, t.amount AS debit, 0::bigint AS credit FROM transfer t
+    WHERE t.debit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2
+    UNION ALL
+    SELECT t.created_at, 0::bigint, t.amount FROM transfer t
+    WHERE t.credit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2
+)
+SELECT count(*) FILTER (WHERE created_at < $3) AS entries,
+       coalesce(sum(debit) FILTER (WHERE created_at < $3), 0)::bigint AS debits,
+       coalesce(sum(credit) FILTER (WHERE created_at < $3), 0)::bigint AS credits,
+       coalesce(sum(credit - debit) FILTER (WHERE created_at >= $3), 0)::bigint AS after_net
+FROM legs
+"""
+
+
+def entries_query(*, after: bool = False, limit: bool = False) -> str:
+    """The period's entries in (seq, side) order; `after` adds `(seq, side) > ($4, $5)`, `limit` a
+    `LIMIT $6` (or `$4` without `after`)."""
+    keyset_debit = keyset_credit = ""
+    if after:
+        # Within one seq the debit side (0) comes before the credit side (1).
+        keyset_debit = " AND t.seq > $4"
+        keyset_credit = " AND (t.seq > $4 OR (t.seq = $4 AND $5 < 1))"
+    tail = ""
+    if limit:
+        tail = f" LIMIT ${6 if after else 4}"
+    return f"""
+SELECT seq, side, id, created_at, reference, description, kind, amount, account_id, counterpart_id FROM (
+    SELECT t.seq, 0 AS side, t.id, t.created_at, t.reference, t.description, t.kind, t.amount,
+           t.debit_account_id AS account_id, t.credit_account_id AS counterpart_id
+    FROM transfer t
+    WHERE t.debit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
+          {keyset_debit}
+    UNION ALL
+    SELECT t.seq, 1 AS side, t.id, t.created_at, t.reference, t.description, t.kind, t.amount,
+           t.credit_account_id, t.debit_account_id
+    FROM transfer t
+    WHERE t.credit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
+          {keyset_credit}
+) AS e
+ORDER BY seq, side{tail}
+"""
+
+
+ACCOUNT_NAMES = "SELECT id, name FROM account WHERE id = ANY($1::text[])"
+
+SUBTREE_ACCOUNTS = """
+SELECT id, name, currency FROM account
+WHERE business_id = $1 AND path LIKE $2 AND kind <> 'system'
+ORDER BY depth, id
+"""
