@@ -10,12 +10,16 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from markupsafe import Markup
 
-from portal.domains.identity import auth
-from portal.domains.identity.guards import ACTOR_DEPENDENCY
+from portal.domains.identity import auth, mail, roles, services
+from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.domains.identity.server_hooks import client_info, cookie_header
-from portal.lib.errors import FieldError, NeracaError, RateLimited, ValidationFailed
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NeracaError, NotFound, RateLimited, ValidationFailed
+from portal.lib.i18n import gettext
+from portal.server.nav import MENUS
 from portal.server.routes import safe_next
 from portal.server.templating import page
+from portal.settings import get_settings
 
 PUBLIC = {"public": True}
 DEPS = {"actor": ACTOR_DEPENDENCY}
@@ -184,3 +188,521 @@ async def reset(request: Request[Any, Any, Any], token: str) -> Response[Any]:
 
 
 ROUTES: list[Any] = [login_form, login, logout, enroll_form, enroll, reset_form, reset]
+
+
+# ---- manage users (menu "users") -----------------------------------------------------------------
+
+
+def _role_options() -> list[tuple[str, str]]:
+    return [(key, gettext(label)) for key, label in roles.ROLE_LABELS.items()]
+
+
+def _menu_rows(rights: frozenset[str]) -> list[dict[str, str]]:
+    return [{"key": m.key, "label": gettext(m.label), "level": roles.level_of(rights, m.key)} for m in MENUS]
+
+
+def _rights_from_form(data: dict[str, str]) -> frozenset[str]:
+    rights = set()
+    for menu in MENUS:
+        level = data.get(f"right_{menu.key}", "none")
+        if level in ("view", "manage"):
+            rights.add(f"{menu.key}:{level}")
+    return frozenset(rights)
+
+
+@get(
+    "/users",
+    operation_id="users_list",
+    include_in_schema=False,
+    guards=[requires("users")],
+    dependencies=DEPS,
+)
+async def users_list(
+    request: Request[Any, Any, Any], actor: Actor, q: str = "", role: str = "", status: str = ""
+) -> Response[str]:
+    q, role, status = (
+        q[:100],
+        role if role in roles.ROLES else "",
+        status if status in ("active", "locked") else "",
+    )
+    users = await services.list_users(actor, q=q, role=role, status=status)
+    context = {
+        "users": users,
+        "q": q,
+        "role": role,
+        "status": status,
+        "role_options": _role_options(),
+        "can_manage": actor.can("users", "manage"),
+    }
+    block = "results" if request.headers.get("hx-target") == "user-results" else "content"
+    return page(request, "identity/users.html", context, block=block)
+
+
+@get(
+    "/users/new",
+    operation_id="users_new",
+    include_in_schema=False,
+    guards=[requires("users", "manage")],
+    dependencies=DEPS,
+)
+async def users_new(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    return page(
+        request,
+        "identity/user_new.html",
+        {"form": {"role": "viewer", "language": "en"}, "errors": {}, "role_options": _role_options()},
+    )
+
+
+@post(
+    "/users",
+    operation_id="users_create",
+    include_in_schema=False,
+    guards=[requires("users", "manage")],
+    dependencies=DEPS,
+)
+async def users_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        user = await services.create_user(
+            actor,
+            username=data.get("username", ""),
+            full_name=data.get("full_name", ""),
+            email=data.get("email", ""),
+            mobile=data.get("mobile", ""),
+            role=data.get("role", ""),
+            scope_account_id=data.get("scope_account_id") or None,
+            language=data.get("language", "en"),
+        )
+    except ValidationFailed as exc:
+        context = {
+            "form": data,
+            "errors": errors_dict(exc.errors),
+            "role_options": _role_options(),
+            "message": exc.detail,
+        }
+        return page(request, "identity/user_new.html", context, status_code=422)
+    return Redirect(f"/users/{user.id}?created=1", status_code=303)
+
+
+@get(
+    "/users/{user_id:str}",
+    operation_id="users_detail",
+    include_in_schema=False,
+    guards=[requires("users")],
+    dependencies=DEPS,
+)
+async def users_detail(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[str]:
+    target = await services.get_user(actor, user_id)
+    if actor.scope_account_id is not None and target.scope_account_id != actor.scope_account_id:
+        raise NotFound(gettext("There is no such user."))
+    return _user_page(
+        request,
+        actor,
+        target,
+        {},
+        notice=gettext("User added. An enrolment link was e-mailed.")
+        if request.query_params.get("created")
+        else None,
+    )
+
+
+def _user_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    target: services.User,
+    errors: dict[str, Any],
+    *,
+    notice: str | None = None,
+    status: int = 200,
+    form_data: dict[str, str] | None = None,
+) -> Response[str]:
+    context = {
+        "target": target,
+        "errors": errors,
+        "role_options": _role_options(),
+        "menu_rows": _menu_rows(target.rights),
+        "levels": [("none", gettext("No access")), ("view", gettext("View")), ("manage", gettext("Manage"))],
+        "can_manage": actor.can("users", "manage")
+        and (target.role != "owner" or actor.extra.get("is_owner")),
+        "is_self": target.id == actor.user_id,
+        "notice": notice,
+        "form": form_data or {},
+    }
+    return page(request, "identity/user_detail.html", context, status_code=status)
+
+
+@post(
+    "/users/{user_id:str}",
+    operation_id="users_update",
+    include_in_schema=False,
+    guards=[requires("users", "manage")],
+    dependencies=DEPS,
+)
+async def users_update(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[Any]:
+    data = await form(request)
+    role = data.get("role", "")
+    rights = roles.ROLE_PRESETS.get(role, frozenset()) if data.get("use_preset") else _rights_from_form(data)
+    try:
+        await services.update_user(
+            actor,
+            user_id,
+            full_name=data.get("full_name", ""),
+            mobile=data.get("mobile", ""),
+            role=role,
+            rights=rights,
+            scope_account_id=data.get("scope_account_id") or None,
+        )
+    except ValidationFailed as exc:
+        target = await services.get_user(actor, user_id)
+        return _user_page(request, actor, target, errors_dict(exc.errors), status=422, form_data=data)
+    return Redirect(f"/users/{user_id}", status_code=303)
+
+
+def _user_action(name: str, path: str, action: Any) -> Any:
+    @post(
+        f"/users/{{user_id:str}}/{path}",
+        operation_id=f"users_{name}",
+        include_in_schema=False,
+        guards=[requires("users", "manage")],
+        dependencies=DEPS,
+        name=f"users_{name}",
+    )
+    async def handler(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[Any]:
+        await action(actor, user_id)
+        response: Response[Any] = Redirect(f"/users/{user_id}", status_code=303)
+        return response
+
+    return handler
+
+
+async def _lock(actor: Actor, user_id: str) -> None:
+    await services.set_status(actor, user_id, "locked")
+
+
+async def _unlock(actor: Actor, user_id: str) -> None:
+    await services.set_status(actor, user_id, "active")
+
+
+users_lock = _user_action("lock", "lock", _lock)
+users_unlock = _user_action("unlock", "unlock", _unlock)
+users_reset_password = _user_action("reset_password", "reset-password", services.reset_password)
+users_reset_authenticator = _user_action(
+    "reset_authenticator", "reset-authenticator", services.reset_authenticator
+)
+users_resend = _user_action("resend_enrolment", "resend-enrolment", services.resend_enrolment)
+
+
+# ---- own account (icon menu) ---------------------------------------------------------------------
+
+
+async def _account_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    *,
+    errors: dict[str, Any] | None = None,
+    codes: list[str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    section: str = "",
+) -> Response[str]:
+    me = await services.user_by_id(actor.user_id or "")
+    sessions = await auth.list_sessions(actor.user_id or "")
+    current = request.scope.get("state", {}).get("session_token_hash")
+    context = {
+        "me": me,
+        "sessions": sessions,
+        "current_session": current,
+        "errors": errors or {},
+        "codes": codes,
+        "notice": notice,
+        "section": section,
+        "language_options": [("en", "English"), ("id", "Bahasa Indonesia")],
+    }
+    return page(request, "identity/account.html", context, status_code=status)
+
+
+@get("/account", operation_id="account", include_in_schema=False, guards=[signed_in], dependencies=DEPS)
+async def account(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    return await _account_page(request, actor)
+
+
+@post(
+    "/account/profile",
+    operation_id="account_profile",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def account_profile(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        await auth.update_profile(
+            actor,
+            full_name=data.get("full_name", ""),
+            mobile=data.get("mobile", ""),
+            language=data.get("language", ""),
+        )
+    except ValidationFailed as exc:
+        return await _account_page(
+            request, actor, errors=errors_dict(exc.errors), status=422, section="profile"
+        )
+    return Redirect("/account", status_code=303)
+
+
+@post(
+    "/account/password",
+    operation_id="account_password",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def account_password(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    token = _session_token(request)
+    try:
+        await auth.change_password(
+            actor,
+            current_password=data.get("current_password", ""),
+            otp=data.get("otp", ""),
+            new_password=data.get("new_password", ""),
+            confirm=data.get("new_password_confirm", ""),
+            keep_session=token,
+        )
+    except ValidationFailed as exc:
+        return await _account_page(
+            request, actor, errors=errors_dict(exc.errors), status=422, section="password"
+        )
+    response: Response[Any] = Redirect("/account", status_code=303)
+    if token:
+        rotated = await auth.rotate_session(token)
+        if rotated:
+            _with_session_cookie(request, response, rotated)
+    return response
+
+
+@post(
+    "/account/email",
+    operation_id="account_email",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def account_email(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        await auth.change_email(
+            actor,
+            current_password=data.get("current_password", ""),
+            otp=data.get("otp", ""),
+            email=data.get("email", ""),
+        )
+    except ValidationFailed as exc:
+        return await _account_page(
+            request, actor, errors=errors_dict(exc.errors), status=422, section="email"
+        )
+    return Redirect("/account", status_code=303)
+
+
+@post(
+    "/account/recovery-codes",
+    operation_id="account_recovery_codes",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def account_recovery_codes(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    data = await form(request)
+    try:
+        codes = await auth.regenerate_recovery_codes(
+            actor, current_password=data.get("current_password", ""), otp=data.get("otp", "")
+        )
+    except ValidationFailed as exc:
+        return await _account_page(
+            request, actor, errors=errors_dict(exc.errors), status=422, section="recovery"
+        )
+    return page(
+        request,
+        "identity/recovery_codes.html",
+        {"codes": codes, "continue_href": "/account", "continue_label": gettext("Back to your account")},
+    )
+
+
+@post(
+    "/account/sessions/{public_id:str}/revoke",
+    operation_id="account_session_revoke",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def account_session_revoke(
+    request: Request[Any, Any, Any], actor: Actor, public_id: str
+) -> Response[Any]:
+    await auth.revoke_session(actor, public_id)
+    return Redirect("/account", status_code=303)
+
+
+# ---- API keys (menu "developers") ----------------------------------------------------------------
+
+
+def _permission_rows() -> list[dict[str, str]]:
+    return [{"key": m.key, "label": gettext(m.label)} for m in MENUS]
+
+
+@get(
+    "/developers",
+    operation_id="developers",
+    include_in_schema=False,
+    guards=[requires("developers")],
+    dependencies=DEPS,
+)
+async def developers(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    keys = await services.list_api_keys(actor)
+    context = {
+        "keys": keys,
+        "errors": {},
+        "menu_rows": _permission_rows(),
+        "can_manage": actor.can("developers", "manage"),
+    }
+    return page(request, "identity/developers.html", context)
+
+
+@post(
+    "/developers/keys",
+    operation_id="developers_key_create",
+    include_in_schema=False,
+    guards=[requires("developers", "manage")],
+    dependencies=DEPS,
+)
+async def developers_key_create(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    data = await form(request)
+    wanted = _rights_from_form(data)
+    try:
+        key, secret = await services.create_api_key(
+            actor,
+            name=data.get("name", ""),
+            permissions=wanted,
+            scope_account_id=data.get("scope_account_id") or None,
+        )
+    except ValidationFailed as exc:
+        keys = await services.list_api_keys(actor)
+        context = {
+            "keys": keys,
+            "errors": errors_dict(exc.errors),
+            "menu_rows": _permission_rows(),
+            "can_manage": True,
+            "form": data,
+        }
+        return page(request, "identity/developers.html", context, status_code=422)
+    keys = await services.list_api_keys(actor)
+    context = {
+        "keys": keys,
+        "errors": {},
+        "menu_rows": _permission_rows(),
+        "can_manage": True,
+        "created": key,
+        "secret": secret,
+    }
+    return page(request, "identity/developers.html", context)
+
+
+@post(
+    "/developers/keys/{key_id:str}/revoke",
+    operation_id="developers_key_revoke",
+    include_in_schema=False,
+    guards=[requires("developers", "manage")],
+    dependencies=DEPS,
+)
+async def developers_key_revoke(request: Request[Any, Any, Any], actor: Actor, key_id: str) -> Response[Any]:
+    await services.revoke_api_key(actor, key_id)
+    return Redirect("/developers", status_code=303)
+
+
+# ---- business settings (menu "settings") ---------------------------------------------------------
+
+
+@get(
+    "/settings",
+    operation_id="settings",
+    include_in_schema=False,
+    guards=[requires("settings")],
+    dependencies=DEPS,
+)
+async def settings_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    business = await services.get_business(actor.business_id)
+    return page(
+        request,
+        "identity/settings.html",
+        {"business": business, "errors": {}, "can_manage": actor.can("settings", "manage")},
+    )
+
+
+@post(
+    "/settings",
+    operation_id="settings_update",
+    include_in_schema=False,
+    guards=[requires("settings", "manage")],
+    dependencies=DEPS,
+)
+async def settings_update(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        await services.update_business(
+            actor,
+            name=data.get("name", ""),
+            default_language=data.get("default_language", ""),
+            mode=data.get("mode", ""),
+            fees={kind: data.get(f"fee_{kind}", "") for kind in services.FEE_KINDS},
+        )
+    except ValidationFailed as exc:
+        business = await services.get_business(actor.business_id)
+        return page(
+            request,
+            "identity/settings.html",
+            {"business": business, "errors": errors_dict(exc.errors), "can_manage": True, "form": data},
+            status_code=422,
+        )
+    return Redirect("/settings", status_code=303)
+
+
+# ---- local mail outbox ---------------------------------------------------------------------------
+
+
+def _outbox_allowed(request: Request[Any, Any, Any]) -> bool:
+    settings = get_settings()
+    client = request.scope.get("client")
+    local = bool(client and client[0] in ("127.0.0.1", "::1"))
+    return local and not settings.smtp.configured and not settings.is_production
+
+
+@get("/dev/mail", operation_id="mail_outbox", include_in_schema=False, opt=PUBLIC)
+async def mail_outbox(request: Request[Any, Any, Any]) -> Response[str]:
+    """Mail that would have been sent (only without SMTP, only from this machine, never in production)."""
+    if not _outbox_allowed(request):
+        raise NotFound("There is nothing at this address.")
+    return page(request, "identity/outbox.html", {"mails": await mail.outbox()})
+
+
+ROUTES += [
+    users_list,
+    users_new,
+    users_create,
+    users_detail,
+    users_update,
+    users_lock,
+    users_unlock,
+    users_reset_password,
+    users_reset_authenticator,
+    users_resend,
+    account,
+    account_profile,
+    account_password,
+    account_email,
+    account_recovery_codes,
+    account_session_revoke,
+    developers,
+    developers_key_create,
+    developers_key_revoke,
+    settings_page,
+    settings_update,
+    mail_outbox,
+]
