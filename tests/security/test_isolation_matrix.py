@@ -1,0 +1,182 @@
+"""Suite 9: every route of the app against the checked-in policy (tests/security/route_policy.json).
+
+A route missing from the policy fails. For each route: anonymous callers are turned away (login
+redirect for pages, 401 for the API); a user without the route's right gets 403; a user of another
+business gets 404 for every object of this one; a user scoped to a sibling subtree gets 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portal.domains.identity import roles, services
+from portal.domains.identity.auth import user_actor
+from portal.lib import sql
+from tests.integration.identity.support import (
+    csrf_from,
+    enrol,
+    make_business,
+    signed_headers,
+    signed_in_client,
+)
+
+POLICY_FILE = Path(__file__).with_name("route_policy.json")
+POLICY: dict[str, Any] = {
+    k: v for k, v in json.loads(POLICY_FILE.read_text()).items() if not k.startswith("_")
+}
+
+
+def app_routes(app: Any) -> list[str]:
+    keys = []
+    for route in app.routes:
+        for method in sorted(getattr(route, "methods", ()) or ()):
+            if method in ("HEAD", "OPTIONS"):
+                continue
+            keys.append(f"{method} {route.path}")
+    return sorted(set(keys))
+
+
+def test_every_route_has_a_policy_entry(app: Any) -> None:
+    missing = [key for key in app_routes(app) if key not in POLICY]
+    assert not missing, f"routes without an entry in {POLICY_FILE.name}: {missing}"
+    stale = [key for key in POLICY if key not in app_routes(app)]
+    assert not stale, f"policy entries for routes that no longer exist: {stale}"
+
+
+def fill(path: str, objects: dict[str, str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return objects.get(name, "x_" + name)
+
+    return re.sub(r"\{([a-z_]+):[a-z]+\}", replace, path)
+
+
+async def request(client: Any, method: str, url: str, token: str | None) -> Any:
+    if method == "GET":
+        return await client.get(url)
+    data = {"_csrf_token": token} if token else {}
+    return await client.request(method, url, data=data)
+
+
+def routes_where(predicate: Any) -> list[str]:
+    return [key for key, rule in sorted(POLICY.items()) if predicate(rule)]
+
+
+@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session"))
+async def test_session_routes_turn_anonymous_callers_to_login(client: Any, key: str) -> None:
+    method, path = key.split(" ", 1)
+    response = await request(client, method, fill(path, {}), None)
+    assert response.status_code == 303, (key, response.status_code)
+    assert response.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "api"))
+async def test_api_routes_refuse_unsigned_calls(client: Any, key: str) -> None:
+    method, path = key.split(" ", 1)
+    response = await client.request(method, fill(path, {}), content=b"{}" if method != "GET" else None)
+    assert response.status_code == 401, key
+    assert response.json()["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("menu")))
+async def test_session_routes_need_their_right(client: Any, db: str, key: str) -> None:
+    business, owner = await make_business()
+    # A user with every right except the one this route needs.
+    rule = POLICY[key]
+    rights = {r for r in roles.ALL_RIGHTS if not r.startswith(rule["menu"] + ":")}
+    if rule["level"] == "manage":
+        rights.add(f"{rule['menu']}:view")
+    limited = await services.create_user(
+        user_actor(owner, business),
+        username="limited",
+        full_name="Limited",
+        email="l@example.com",
+        role="admin",
+        rights=frozenset(rights),
+    )
+    await enrol(limited.id)
+    await signed_in_client(client, limited)
+    token = csrf_from((await client.get("/account")).text)
+    method, path = key.split(" ", 1)
+    response = await request(client, method, fill(path, {"user_id": owner.id}), token)
+    assert response.status_code == 403, (key, response.status_code, response.text[:500])
+
+
+async def objects_of(business: Any, owner: Any) -> dict[str, str]:
+    actor = user_actor(owner, business)
+    other = await services.create_user(
+        actor, username=f"o{business.id[-6:]}", full_name="Other", email="o@example.com", role="viewer"
+    )
+    key, _ = await services.create_api_key(actor, name="k", permissions=frozenset({"accounts:view"}))
+    session = await sql.fetchval("SELECT public_id FROM web_session WHERE user_id = $1 LIMIT 1", owner.id)
+    return {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
+
+
+@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("object")))
+async def test_objects_of_another_business_are_404(client: Any, db: str, key: str) -> None:
+    business_a, owner_a = await make_business(name="A")
+    business_b, owner_b = await make_business(name="B")
+    from httpx import ASGITransport, AsyncClient
+
+    async with AsyncClient(
+        transport=ASGITransport(app=client._transport.app), base_url="http://127.0.0.1:8000"
+    ) as other:
+        await signed_in_client(other, owner_b)  # B has a live session whose id A must not reach
+        objects_b = await objects_of(business_b, owner_b)
+    await signed_in_client(client, owner_a)
+    token = csrf_from((await client.get("/account")).text)
+    method, path = key.split(" ", 1)
+    before = await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id)
+    response = await request(client, method, fill(path, objects_b), token)
+    assert response.status_code == 404, (key, response.status_code, response.text[:300])
+    assert await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id) == before
+    assert await sql.fetchval("SELECT status FROM app_user WHERE id = $1", objects_b["user_id"]) == "active"
+
+
+async def test_sibling_subtree_users_are_404(client: Any, db: str) -> None:
+    business, owner = await make_business()
+    actor = user_actor(owner, business)
+    manager = await services.create_user(
+        actor,
+        username="div-a-mgr",
+        full_name="Div A",
+        email="a@example.com",
+        role="admin",
+        scope_account_id="acc_0000000000aaaaaaaaaa",
+    )
+    sibling = await services.create_user(
+        actor,
+        username="div-b-user",
+        full_name="Div B",
+        email="b@example.com",
+        role="viewer",
+        scope_account_id="acc_0000000000bbbbbbbbbb",
+    )
+    await enrol(manager.id)
+    await signed_in_client(client, manager)
+    assert (await client.get(f"/users/{sibling.id}")).status_code == 404
+    listing = await client.get("/users")
+    assert "div-b-user" not in listing.text
+
+
+@pytest.mark.parametrize("field", ["business_id", "balance", "role"])
+async def test_unknown_api_body_fields_are_refused(client: Any, db: str, field: str) -> None:
+    """Suite 9: unknown body fields → 422 (checked on the first POST route that takes a body)."""
+    business, owner = await make_business()
+    key, secret = await services.create_api_key(
+        user_actor(owner, business), name="k", permissions=frozenset(roles.ALL_RIGHTS)
+    )
+    body = json.dumps({"name": "x", "kind": "partner", field: "y"}).encode()
+    target = "/api/v1/accounts"
+    if f"POST {target}" not in POLICY:
+        pytest.fail("POST /api/v1/accounts is gone: point this test at another POST route")
+    response = await client.post(
+        target, content=body, headers=signed_headers(key.client_id, secret, "POST", target, body)
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "unknown_field"
