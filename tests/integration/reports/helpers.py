@@ -7,14 +7,25 @@ columns by the same amount, so the ledger's invariants still hold afterwards.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from portal.domains.accounts import services as accounts
 from portal.lib import sql
 from portal.lib.ids import new_id
 from tests.integration.ledger.helpers import Tree, make_tree, owner
 
-__all__ = ["Tree", "book", "make_tree", "owner", "world_of"]
+__all__ = [
+    "ApiBusiness",
+    "Tree",
+    "add_key",
+    "api_business",
+    "book",
+    "make_tree",
+    "owner",
+    "signed_headers",
+    "world_of",
+]
 
 
 async def world_of(business_id: str, currency: str = "IDR") -> str:
@@ -54,3 +65,61 @@ async def book(
             "UPDATE account SET credits_posted = credits_posted + $2 WHERE id = $1", credit, amount
         )
     return transfer_id
+
+
+# --- a real business with an API key ------------------------------------------------------------
+
+
+@dataclass
+class ApiBusiness:
+    business_id: str
+    tree: Tree
+    client_id: str
+    secret: str
+
+
+async def api_business(
+    *, permissions: frozenset[str] = frozenset({"reports:view", "accounts:view"}), partners: int = 2
+) -> ApiBusiness:
+    """A business (identity), its account tree, and an API key with `permissions` for the whole business."""
+    from portal.domains.identity import services as identity
+    from portal.lib.actor import system_actor
+
+    business, _user, _link = await identity.create_business(
+        name="Toko Statement", owner_username=f"own{new_id('u')[-8:]}", owner_email="owner@example.com"
+    )
+    tree = await make_tree(partners, business_id=business.id)
+    key, secret = await identity.create_api_key(
+        system_actor(business.id), name="statements", permissions=permissions
+    )
+    return ApiBusiness(business.id, tree, key.client_id, secret)
+
+
+async def add_key(business_id: str, *, scope: str | None, permissions: frozenset[str]) -> tuple[str, str]:
+    from portal.domains.identity import services as identity
+    from portal.lib.actor import system_actor
+
+    key, secret = await identity.create_api_key(
+        system_actor(business_id),
+        name=f"key {new_id('k')[-6:]}",
+        permissions=permissions,
+        scope_account_id=scope,
+    )
+    return key.client_id, secret
+
+
+def signed_headers(client_id: str, secret: str, target: str) -> dict[str, str]:
+    """The request signature of DESIGN.md §5 for a GET of `target` (path and query)."""
+    from portal.lib import clock, security
+
+    request_id = new_id("req")
+    timestamp = clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message = security.signing_message(
+        client_id=client_id, request_id=request_id, timestamp=timestamp, target=target, body=b""
+    )
+    return {
+        "Client-Id": client_id,
+        "Request-Id": request_id,
+        "Request-Timestamp": timestamp,
+        "Signature": security.sign(secret, message),
+    }

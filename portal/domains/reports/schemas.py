@@ -1,0 +1,61 @@
+"""API shapes of statements (docs/api-contract.md: StatementEntry and the JSON statement page)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+import msgspec
+
+from portal.domains.reports.formats import StatementLine
+
+
+class StatementEntry(msgspec.Struct, kw_only=True):
+    object: Literal["statement_entry"] = "statement_entry"
+    booked_at: datetime
+    transaction_id: str
+    reference: str | None
+    description: str | None
+    account_id: str
+    counterpart_account_id: str | None
+    debit: int
+    credit: int
+    running_balance: int
+    kind: str
+
+
+class StatementPeriod(msgspec.Struct, kw_only=True):
+    start: date
+    end: date
+
+
+class StatementPage(msgspec.Struct, kw_only=True):
+    object: Literal["statement"] = "statement"
+    account_id: str
+    include_descendants: bool
+    data: list[StatementEntry]
+    has_more: bool
+    next_cursor: str | None
+    opening_balance: int
+    closing_balance: int
+    total_debits: int
+    total_credits: int
+    entry_count: int
+    currency: str
+    period: StatementPeriod
+    time_zone: str = "Asia/Jakarta"
+
+
+def entry_out(line: StatementLine) -> StatementEntry:
+    return StatementEntry(
+        booked_at=line.booked_at,
+        transaction_id=line.transaction_id,
+        reference=line.reference or None,
+        description=line.description or None,
+        account_id=line.account_id,
+        counterpart_account_id=line.counterpart_account_id or None,
+        debit=line.debit,
+        credit=line.credit,
+        running_balance=line.running_balance,
+        kind=line.kind,
+    )
