@@ -147,6 +147,85 @@ async def record(
         await _append(**kwargs)
 
 
+async def record_many(entries: list[tuple[Actor, str, str, dict[str, str]]]) -> None:
+    """Append several rows in the current transaction: one chain-head lock and one pipelined insert per
+    chain instead of three round trips per row (the ledger's group commit writes one row per transfer).
+    Each entry is (actor, action, summary, refs); the business is the actor's."""
+    if not entries:
+        return
+    if not sql.in_transaction():
+        from portal.db.piccolo_conf import DB
+
+        async with DB.transaction():
+            await record_many(entries)
+        return
+    by_chain: dict[str, list[tuple[Actor, str, str, dict[str, str]]]] = {}
+    for entry in entries:
+        by_chain.setdefault(entry[0].business_id or SYSTEM_CHAIN, []).append(entry)
+    async with sql.connection() as conn:
+        for chain in sorted(by_chain):
+            await conn.execute(
+                "INSERT INTO activity_chain_head (chain, seq, hash) VALUES ($1, 0, $2) "
+                "ON CONFLICT DO NOTHING",
+                chain,
+                GENESIS,
+            )
+            head = await conn.fetchrow(
+                "SELECT seq, hash FROM activity_chain_head WHERE chain = $1 FOR UPDATE", chain
+            )
+            assert head is not None
+            seq, prev = int(head["seq"]), str(head["hash"])
+            rows = []
+            for actor, action, summary, refs in by_chain[chain]:
+                clean_refs = {str(k): str(v) for k, v in refs.items() if v is not None}
+                seq += 1
+                row = {
+                    "chain": chain,
+                    "seq": seq,
+                    "business_id": actor.business_id,
+                    "occurred_at": clock.now(),
+                    "actor_kind": actor.kind,
+                    "actor_id": actor.user_id or actor.api_key_id,
+                    "actor_name": actor.name[:200],
+                    "ip": actor.ip,
+                    "user_agent": (actor.user_agent or None) and actor.user_agent[:300],
+                    "action": action,
+                    "summary": summary[:1000],
+                    "refs": clean_refs,
+                }
+                digest = row_hash(prev, row)
+                search = " ".join([actor.name, summary, *clean_refs.values()]).lower()
+                rows.append(
+                    (
+                        chain,
+                        seq,
+                        row["business_id"],
+                        row["occurred_at"],
+                        row["actor_kind"],
+                        row["actor_id"],
+                        row["actor_name"],
+                        row["ip"],
+                        row["user_agent"],
+                        action,
+                        row["summary"],
+                        json.dumps(clean_refs),
+                        search,
+                        prev,
+                        digest,
+                    )
+                )
+                prev = digest
+            await conn.executemany(
+                """INSERT INTO activity (chain, seq, business_id, occurred_at, actor_kind, actor_id,
+                       actor_name, ip, user_agent, action, summary, refs, search, prev_hash, hash)
+                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15)""",
+                rows,
+            )
+            await conn.execute(
+                "UPDATE activity_chain_head SET seq = $2, hash = $3 WHERE chain = $1", chain, seq, prev
+            )
+
+
 async def record_anonymous(
     action: str,
     summary: str,
