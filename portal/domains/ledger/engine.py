@@ -84,6 +84,35 @@ class Operation:
 
 
 @dataclass
+class DeferredWrites:
+    """Activity-log rows and notifications produced by a batch's commit hooks, written set-based once."""
+
+    audits: list[tuple[Any, str, str, dict[str, str]]] = field(default_factory=list)
+    notifications: list[tuple[str, str, str, dict[str, Any], str]] = field(default_factory=list)
+
+
+_deferred: contextvars.ContextVar[DeferredWrites | None] = contextvars.ContextVar(
+    "ledger_deferred", default=None
+)
+
+
+def deferred() -> DeferredWrites | None:
+    """The batch's collector while commit hooks run (None elsewhere)."""
+    return _deferred.get()
+
+
+async def _flush(writes: DeferredWrites) -> None:
+    if writes.notifications:
+        from portal.domains.notifications.services import notify_many
+
+        await notify_many(writes.notifications)
+    if writes.audits:
+        from portal.domains.audit.services import record_many
+
+        await record_many(writes.audits)
+
+
+@dataclass
 class _Account:
     id: str
     business_id: str
@@ -338,6 +367,26 @@ async def apply_operations(
     created_at: datetime | None = None
     if ok:
         created_at = await conn.fetchval(_INSERT_TRANSFERS, *columns.values())
+    writes = DeferredWrites()
+    token = _deferred.set(writes)
+    try:
+        await _results_and_hooks(ops, ok, accounts, created_at, results)
+    finally:
+        _deferred.reset(token)
+    # After every ledger write: the activity log's chain lock comes last in the lock order.
+    await _flush(writes)
+    return [r if r is not None else NeracaError("not processed") for r in results]
+
+
+async def _results_and_hooks(
+    ops: list[Operation],
+    ok: list[int],
+    accounts: dict[str, _Account],
+    created_at: datetime | None,
+    results: list[OperationResult | NeracaError | None],
+) -> None:
+    from portal.lib import sql
+
     for i in ok:
         op = ops[i]
         transfers = []
@@ -366,8 +415,8 @@ async def apply_operations(
         result = OperationResult(transfers)
         results[i] = result
         if op.on_commit is not None:
-            await op.on_commit(conn, op, result)
-    return [r if r is not None else NeracaError("not processed") for r in results]
+            async with sql.connection() as conn:
+                await op.on_commit(conn, op, result)
 
 
 _TRANSFER_COLUMNS = (

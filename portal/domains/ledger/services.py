@@ -180,15 +180,24 @@ def withdrawal_out(row: dict[str, Any] | asyncpg.Record) -> WithdrawalOut:
 
 
 async def _audit(actor: Actor, action: str, summary: str, refs: dict[str, str | None]) -> None:
+    """One activity-log row: collected for the whole batch inside a group commit, else written now."""
     from portal.domains.audit.services import record
 
     clean = {k: v for k, v in refs.items() if v is not None}
+    batch = engine.deferred()
+    if batch is not None:
+        batch.audits.append((actor, action, summary, clean))
+        return
     await record(actor, action, summary, refs=clean, business_id=actor.business_id)
 
 
 async def _notify(business_id: str, account_id: str, kind: str, params: dict[str, Any], link: str) -> None:
     from portal.domains.notifications.services import notify
 
+    batch = engine.deferred()
+    if batch is not None:
+        batch.notifications.append((business_id, account_id, kind, params, link))
+        return
     await notify(business_id, account_id, kind, params, link)
 
 

@@ -47,6 +47,23 @@ async def notify(business_id: str, account_id: str, kind: str, params: dict[str,
     return notification_id
 
 
+async def notify_many(items: list[tuple[str, str, str, dict[str, Any], str]]) -> None:
+    """Several notifications (business_id, account_id, kind, params, link) in one statement."""
+    if not items:
+        return
+    await sql.execute(
+        "INSERT INTO notification (id, business_id, account_id, kind, params, link) "
+        "SELECT i, b, a, k, p::jsonb, l FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+        "$5::text[], $6::text[]) AS t(i, b, a, k, p, l)",
+        [new_id("ntf") for _ in items],
+        [x[0] for x in items],
+        [x[1] for x in items],
+        [x[2] for x in items],
+        [json.dumps(x[3], default=str) for x in items],
+        [x[4] for x in items],
+    )
+
+
 def message(kind: str, params: dict[str, Any], locale: str = "en") -> str:
     """The sentence for a notification, in the current language."""
     amount = format_money(int(params.get("amount", 0)), str(params.get("currency", "IDR")), locale)

@@ -34,6 +34,14 @@ async def test_transfer_moves_money_and_keeps_invariants(db: str) -> None:
     assert await available(a) == 70_000
     assert await available(b) == 30_000
     assert await check_all() == []
+    logged = await sql.fetch("SELECT action, refs FROM activity WHERE action = 'transfer.created'")
+    assert len(logged) == 1 and "T-1" in str(logged[0]["refs"])
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM notification WHERE account_id = $1 AND kind = 'transfer.received'", b
+        )
+        == 1
+    )
 
 
 async def test_concurrent_transfers_are_batched_and_each_gets_its_result(db: str) -> None:

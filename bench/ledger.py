@@ -1,0 +1,448 @@
+"""Ledger benchmark: prints ONE JSON object (DESIGN.md §9, issue 4 item 7).
+
+(a) pgbench simple-update TPS, 8 clients — the baseline, on the same PostgreSQL in the same run;
+(b) transfers/s through the ledger service, 64 concurrent callers, one transfer per call, uniform over
+    10,000 accounts;
+(c) as (b) but every transfer credits one hot account;
+(d) signed `POST /api/v1/transfers` requests/s against the server with 2 worker processes (peak, closed
+    loop), then p50/p99 latency at 70 % of that peak (open loop);
+then the ledger invariants. Each figure is the median of BENCH_RUNS runs of BENCH_SECONDS seconds.
+
+    .venv/bin/python bench/ledger.py            # BENCH_RUNS=3 BENCH_SECONDS=8 by default
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(tempfile.mkdtemp(prefix="neraca-bench-"))
+os.environ.update(
+    {
+        "NERACA_DATA_DIR": str(DATA_DIR),
+        "NERACA_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "NERACA_LOG_LEVEL": "WARNING",
+        "NERACA_LOG_JSON": "0",
+        "NERACA_WORKER_IN_PROCESS": "0",
+        "NERACA_ENV": "bench",
+    }
+)
+os.environ.pop("DATABASE_URL", None)
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "sdk" / "src"))
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import parse_qs, urlsplit  # noqa: E402
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+CALLERS = 64
+KEYS = 200
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- (a) pgbench ----------------------------------------------------------------------------------
+
+
+def pgbench_tps(dsn: str) -> list[float]:
+    from portal.db.embedded import embedded_bin_dir
+
+    bin_dir = embedded_bin_dir()
+    socket_dir = parse_qs(urlsplit(dsn).query)["host"][0]
+    env = {**os.environ, "PGHOST": socket_dir, "PGUSER": "postgres"}
+    subprocess.run(
+        [str(bin_dir / "psql"), "-q", "-d", "postgres", "-c", "CREATE DATABASE bench_pgbench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [str(bin_dir / "pgbench"), "-i", "-q", "-s", "8", "bench_pgbench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    results = []
+    for _ in range(RUNS):
+        out = subprocess.run(
+            [
+                str(bin_dir / "pgbench"),
+                "-n",
+                "-N",
+                "-c",
+                "8",
+                "-j",
+                "2",
+                "-T",
+                str(int(SECONDS)),
+                "bench_pgbench",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        match = re.search(r"tps = ([0-9.]+)", out)
+        assert match, out
+        results.append(float(match.group(1)))
+    return results
+
+
+# --- set-up ---------------------------------------------------------------------------------------
+
+
+async def make_accounts(business_id: str, n: int, funding: int) -> list[str]:
+    """n partner accounts under the main account, each funded from the world account (set-based)."""
+    from portal.domains.accounts import services as accounts
+    from portal.domains.ledger import engine
+    from portal.domains.ledger.engine import Leg, Operation
+    from portal.lib import sql
+    from portal.lib.ids import new_id
+
+    main = await accounts.ensure_business_accounts(business_id)
+    main_path = f"/{main}/"
+    ids = [new_id("acc") for _ in range(n)]
+    await sql.execute(
+        "INSERT INTO account (id, business_id, parent_id, path, depth, name, kind, currency) "
+        "SELECT i, $1, $2, $3 || i || '/', 1, 'Partner ' || i, 'partner', 'IDR' FROM unnest($4::text[]) AS i",
+        business_id,
+        main,
+        main_path,
+        ids,
+    )
+    world = await accounts.system_account_id(business_id, "IDR", "world")
+    for start in range(0, n, 1000):
+        legs = [Leg(world, a, funding, kind="topup") for a in ids[start : start + 1000]]
+        await engine.execute(Operation(business_id, legs, internal=True))
+    return ids
+
+
+async def service_rate(actor: Any, ids: list[str], hot: str | None) -> float:
+    from portal.domains.ledger import services as ledger
+    from portal.lib.errors import NeracaError
+
+    done = 0
+    failed = 0
+    deadline = time.perf_counter() + SECONDS
+
+    async def caller() -> None:
+        nonlocal done, failed
+        rng = random.Random()
+        while time.perf_counter() < deadline:
+            a = rng.choice(ids)
+            b = hot if hot else rng.choice(ids)
+            if a == b:
+                continue
+            try:
+                await ledger.create_transfer(
+                    actor,
+                    from_account_id=a,
+                    to_account_id=b,
+                    amount=rng.randint(1, 100),
+                    reference=uuid.uuid4().hex,
+                )
+                done += 1
+            except NeracaError:
+                failed += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(CALLERS)))
+    elapsed = time.perf_counter() - started
+    if failed:
+        log(f"  {failed} transfers refused")
+    return done / elapsed
+
+
+# --- (d) over HTTP --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(dsn: str, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "NERACA_PORT": str(port),
+        "NERACA_BASE_URL": f"http://127.0.0.1:{port}",
+        "NERACA_DB_POOL_SIZE": "6",
+    }
+    log_file = open(DATA_DIR / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "portal.server.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=str(REPO),
+    )
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError((DATA_DIR / "server.log").read_text()[-3000:])
+
+
+class Signer:
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        self.keys = keys
+
+    def request(self, ids: list[str], rng: random.Random) -> tuple[bytes, dict[str, str]]:
+        from neraca._signing import format_timestamp, signature_headers
+
+        client_id, secret = rng.choice(self.keys)
+        a, b = rng.sample(ids, 2)
+        body = json.dumps(
+            {
+                "from_account_id": a,
+                "to_account_id": b,
+                "amount": rng.randint(1, 100),
+                "reference": uuid.uuid4().hex,
+            }
+        ).encode()
+        headers = signature_headers(
+            client_id=client_id,
+            client_secret=secret,
+            request_id=uuid.uuid4().hex,
+            timestamp=format_timestamp(datetime.now(UTC)),
+            target="/api/v1/transfers",
+            body=body,
+        )
+        headers["Content-Type"] = "application/json"
+        return body, headers
+
+
+async def http_peak(base: str, signer: Signer, ids: list[str], concurrency: int = 48) -> tuple[float, int]:
+    import httpx
+
+    done = errors = 0
+    deadline = time.perf_counter() + SECONDS
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal done, errors
+            rng = random.Random()
+            while time.perf_counter() < deadline:
+                body, headers = signer.request(ids, rng)
+                response = await client.post("/api/v1/transfers", content=body, headers=headers)
+                if response.status_code == 201:
+                    done += 1
+                else:
+                    errors += 1
+                    if errors < 3:
+                        log(f"  HTTP {response.status_code}: {response.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return done / (time.perf_counter() - started), errors
+
+
+async def http_latency(base: str, signer: Signer, ids: list[str], rate: float) -> tuple[float, float, int]:
+    """Open loop at `rate` requests/s: latencies measured from each request's scheduled start."""
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    interval = 1.0 / rate
+    total = int(rate * SECONDS)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    rng = random.Random()
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def one(body: bytes, headers: dict[str, str]) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            response = await client.post("/api/v1/transfers", content=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 201:
+                errors += 1
+
+        tasks = []
+        begin = time.perf_counter()
+        for i in range(total):
+            delay = begin + i * interval - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(*signer.request(ids, rng))))
+        await asyncio.gather(*tasks)
+    latencies.sort()
+    return (latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000, errors)
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+async def main() -> dict[str, Any]:
+    from portal.db.bootstrap import RESOLVED_ENV
+    from portal.db.embedded import start_embedded
+
+    dsn = start_embedded(DATA_DIR)
+    os.environ[RESOLVED_ENV] = dsn
+    from portal.db.migrate import migrate
+    from portal.db.piccolo_conf import DB
+    from portal.domains.identity import services as identity
+    from portal.domains.identity.auth import user_actor
+    from portal.domains.ledger import engine
+    from portal.domains.ledger.invariants import check_all
+    from portal.lib.actor import Actor, system_actor
+
+    await DB.start_connection_pool(min_size=2, max_size=8)
+    await migrate()
+
+    log("(a) pgbench simple-update, 8 clients")
+    tps_a = await asyncio.to_thread(pgbench_tps, dsn)
+    log(f"  {tps_a}")
+
+    business_id = "biz_bench"
+    rights = system_actor(business_id).rights
+    actor = Actor(business_id=business_id, rights=rights, name="bench", user_id="usr_bench")
+    log(f"setting up {ACCOUNTS} accounts")
+    ids = await make_accounts(business_id, ACCOUNTS, 10**12)
+    hot = ids[0]
+
+    log("(b) service transfers, 64 callers, uniform")
+    rates_b = []
+    for _ in range(RUNS):
+        rates_b.append(await service_rate(actor, ids, None))
+        log(f"  {rates_b[-1]:.0f}/s")
+    log("(c) service transfers, 64 callers, every one credits one hot account")
+    rates_c = []
+    for _ in range(RUNS):
+        rates_c.append(await service_rate(actor, ids, hot))
+        log(f"  {rates_c[-1]:.0f}/s")
+    committer = engine.committer()
+    batch_mean = committer.operations / max(committer.batches, 1)
+
+    log("(d) signed POST /api/v1/transfers, 2 worker processes")
+    business, owner, _ = await identity.create_business(
+        name="Bench HTTP", owner_username="benchowner", owner_email="bench@example.com", mode="sandbox"
+    )
+    owner_actor = user_actor(owner, business)
+    # Identity limits each key to 600 requests a minute: the load is spread over many keys, as many
+    # integrations would be.
+    keys = [
+        await identity.create_api_key(
+            owner_actor, name=f"bench {i}", permissions=frozenset({"transfers:manage", "accounts:view"})
+        )
+        for i in range(KEYS)
+    ]
+    http_ids = await make_accounts(business.id, 1000, 10**12)
+    port = free_port()
+    server = await asyncio.to_thread(start_server, dsn, port)
+    base = f"http://127.0.0.1:{port}"
+    signer = Signer([(key.client_id, secret) for key, secret in keys])
+    try:
+        await http_peak(base, signer, http_ids, 8)  # warm-up: connections, imports, plans
+        peaks, lat50, lat99, http_errors = [], [], [], 0
+        for _ in range(RUNS):
+            peak, errors = await http_peak(base, signer, http_ids)
+            peaks.append(peak)
+            http_errors += errors
+            log(f"  peak {peak:.0f}/s ({errors} errors)")
+        target = 0.7 * statistics.median(peaks)
+        for _ in range(RUNS):
+            p50, p99, errors = await http_latency(base, signer, http_ids, target)
+            lat50.append(p50)
+            lat99.append(p99)
+            http_errors += errors
+            log(f"  at {target:.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({errors} errors)")
+    finally:
+        server.terminate()
+        await asyncio.to_thread(server.wait, 20)
+
+    violations = await check_all()
+    await DB.close_connection_pool()
+    a, b, c, d = (statistics.median(x) for x in (tps_a, rates_b, rates_c, peaks))
+    return {
+        "benchmark": "ledger",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "runs": RUNS,
+        "seconds_per_run": SECONDS,
+        "a_pgbench_simple_update_tps_8_clients": round(a, 1),
+        "b_service_transfers_per_s_64_callers_uniform": round(b, 1),
+        "c_service_transfers_per_s_64_callers_hot_account": round(c, 1),
+        "d_http_transfers_per_s_peak_2_workers": round(d, 1),
+        "d_latency_ms_at_70pct_of_peak": {
+            "rate_per_s": round(0.7 * d, 1),
+            "p50": round(statistics.median(lat50), 2),
+            "p99": round(statistics.median(lat99), 2),
+        },
+        "d_http_errors": http_errors,
+        "ratios": {
+            "b_over_a": round(b / a, 2),
+            "c_over_b": round(c / b, 2),
+            "d_over_b": round(d / b, 2),
+        },
+        "targets_met": {
+            "b_ge_2a": b >= 2 * a,
+            "c_ge_0_9b": c >= 0.9 * b,
+            "d_ge_0_5b": d >= 0.5 * b,
+            "d_p99_lt_50ms": statistics.median(lat99) < 50,
+        },
+        "raw": {"a": tps_a, "b": rates_b, "c": rates_c, "d_peak": peaks, "d_p50": lat50, "d_p99": lat99},
+        "group_commit_mean_batch_size": round(batch_mean, 1),
+        "invariants": {
+            "ok": not violations,
+            "violations": [f"{v.invariant}: {v.detail}" for v in violations],
+        },
+    }
+
+
+if __name__ == "__main__":
+    try:
+        result = asyncio.run(main())
+        print(json.dumps(result))
+    finally:
+        from portal.db.embedded import stop_embedded
+
+        stop_embedded()
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+    sys.exit(0 if result["invariants"]["ok"] else 1)
