@@ -119,7 +119,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("object")))
 async def test_objects_of_another_business_are_404(client: Any, db: str, key: str) -> None:
-    business_a, owner_a = await make_business(name="A")
+    _, owner_a = await make_business(name="A")
     business_b, owner_b = await make_business(name="B")
     from httpx import ASGITransport, AsyncClient
 

@@ -143,7 +143,7 @@ async def test_search_pagination_and_export(client: Any, db: str) -> None:
 
 
 async def test_other_business_activity_is_invisible(client: Any, db: str) -> None:
-    business_a, owner_a = await make_business(name="A")
+    _, owner_a = await make_business(name="A")
     business_b, _ = await make_business(name="B")
     await services.record(system_actor(business_b.id), "test.secret", "only for B", refs={"invoice": "B-1"})
     await signed_in_client(client, owner_a)
