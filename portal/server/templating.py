@@ -105,7 +105,8 @@ def render_html(
     full_context = {**common_context(request), **(context or {})}
     env = environment()
     if block is not None:
-        return render_block(env, template_name, block, **full_context)
+        # Positional: the context has a key `environment`, which is also render_block's first parameter.
+        return render_block(env, template_name, block, full_context)
     return env.get_template(template_name).render(**full_context)
 
 
