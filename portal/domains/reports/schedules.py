@@ -247,6 +247,11 @@ async def _deliver_one(now: datetime) -> bool:
         except NotFound:
             # The account left the creator's scope or the business: stop the schedule.
             await sql.execute("UPDATE report_schedule SET active = false WHERE id = $1", schedule.id)
+            await sql.execute(
+                "DELETE FROM report_schedule_run WHERE schedule_id = $1 AND period_start = $2",
+                schedule.id,
+                first,
+            )
     return True
 
 

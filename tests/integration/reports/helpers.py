@@ -123,3 +123,20 @@ def signed_headers(client_id: str, secret: str, target: str) -> dict[str, str]:
         "Request-Timestamp": timestamp,
         "Signature": security.sign(secret, message),
     }
+
+
+async def signed_in_owner(business_id: str) -> str:
+    """A session token for the business's owner (enrolment marked done directly)."""
+    from portal.domains.identity import auth
+    from portal.domains.identity import services as identity
+
+    user_id = await sql.fetchval(
+        "SELECT id FROM app_user WHERE business_id = $1 AND role = 'owner'", business_id
+    )
+    await sql.execute(
+        "UPDATE app_user SET password_hash = 'not-used-in-tests', totp_confirmed = true WHERE id = $1",
+        user_id,
+    )
+    user = await identity.user_by_id(user_id)
+    assert user is not None
+    return await auth.start_session(user, auth.ClientInfo(ip="127.0.0.1", user_agent="pytest"))

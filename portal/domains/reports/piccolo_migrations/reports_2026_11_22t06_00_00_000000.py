@@ -63,7 +63,7 @@ CREATE TABLE report_schedule_run (
     schedule_id text NOT NULL REFERENCES report_schedule (id) ON DELETE CASCADE,
     period_start date NOT NULL,
     period_end date NOT NULL,
-    export_id text NOT NULL REFERENCES report_export (id),
+    export_id text NOT NULL REFERENCES report_export (id) DEFERRABLE INITIALLY DEFERRED,
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (schedule_id, period_start)
 );

@@ -1,0 +1,350 @@
+"""Reports → statements in the portal: the picker page, the paginated HTML statement, downloads (at once
+when small, else a background export with a progress bar), stored exports and scheduled statements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect, Stream
+
+from portal.domains.accounts import services as accounts
+from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
+from portal.domains.reports import schedules, services
+from portal.domains.reports.api import download_response
+from portal.lib import i18n
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.i18n import N_, gettext
+from portal.server.templating import page, wants_fragment
+
+Day = date  # the form has a field named `date`
+PERIOD_KINDS = (
+    ("month", N_("Calendar month")),
+    ("week", N_("ISO week")),
+    ("day", N_("Day")),
+    ("custom", N_("Date range")),
+)
+FORMAT_LABELS = (
+    ("csv", "CSV"),
+    ("xlsx", "Excel (XLSX)"),
+    ("pdf", "PDF"),
+    ("mt940", "MT940"),
+    ("camt053", "ISO 20022 camt.053"),
+)
+FREQUENCY_LABELS = (("daily", N_("Daily")), ("weekly", N_("Weekly")), ("monthly", N_("Monthly")))
+
+
+@dataclass
+class StatementForm:
+    """The picker's fields as typed (strings), kept to re-render the form."""
+
+    account_id: str = ""
+    scope: str = "account"
+    period: str = "month"
+    date: str = ""
+    start: str = ""
+    end: str = ""
+    format: str = "csv"
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> StatementForm:
+        get_value = data.get
+        return cls(
+            account_id=str(get_value("account_id") or ""),
+            scope="subtree" if get_value("scope") == "subtree" else "account",
+            period=str(get_value("period") or "month"),
+            date=str(get_value("date") or ""),
+            start=str(get_value("start") or ""),
+            end=str(get_value("end") or ""),
+            format=str(get_value("format") or "csv"),
+        )
+
+    @property
+    def include_descendants(self) -> bool:
+        return self.scope == "subtree"
+
+    def period_dates(self) -> tuple[Day | str, Day | str]:
+        """(start, end) for the service: presets are the period containing `date`, cut at today."""
+        if self.period == "custom":
+            return self.start, self.end
+        if self.period not in ("day", "week", "month"):
+            raise ValidationFailed(
+                gettext("Choose a period."), errors=[FieldError("period", gettext("Choose a period."))]
+            )
+        try:
+            anchor = Day.fromisoformat(self.date) if self.date else services.today_wib()
+        except ValueError:
+            raise ValidationFailed(
+                gettext("Enter a date like 2026-11-30."),
+                code="invalid_period",
+                errors=[FieldError("date", gettext("Enter a date like 2026-11-30."))],
+            ) from None
+        first, last = services.period_bounds(self.period, anchor)
+        today = services.today_wib()
+        if first <= today < last:
+            last = today  # the period so far
+        return first, last
+
+    def query(self, **extra: str) -> str:
+        values = {
+            "account_id": self.account_id,
+            "scope": self.scope,
+            "period": self.period,
+            "date": self.date,
+            "start": self.start,
+            "end": self.end,
+            "format": self.format,
+            **extra,
+        }
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+def _field_errors(exc: NeracaError) -> dict[str, str]:
+    errors = {e.pointer.lstrip("/"): e.detail for e in exc.errors}
+    if "start" in errors and "date" not in errors:
+        errors.setdefault("date", errors["start"])
+    return errors or {"__all__": exc.detail}
+
+
+async def _resolve(actor: Actor, form: StatementForm, fmt: str) -> services.StatementRequest:
+    start, end = form.period_dates()
+    return await services.resolve(
+        actor,
+        form.account_id,
+        start=start,
+        end=end,
+        include_descendants=form.include_descendants,
+        fmt=fmt,
+    )
+
+
+async def _page_context(actor: Actor, form: StatementForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "account_options": await accounts.list_for_picker(actor),
+        "period_kinds": [(k, gettext(label)) for k, label in PERIOD_KINDS],
+        "format_options": FORMAT_LABELS,
+        "frequency_options": [(k, gettext(label)) for k, label in FREQUENCY_LABELS],
+        "exports": await services.list_exports(actor),
+        "schedules": await schedules.list_schedules(actor),
+        "can_schedule": actor.can("reports", "manage"),
+        "today": services.today_wib().isoformat(),
+    }
+
+
+def _render_statements(
+    request: Request[Any, Any, Any],
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    block: str = "content",
+    toast: tuple[str, str] | None = None,
+) -> Response[str]:
+    return page(
+        request, "reports/statements.html", context, status_code=status_code, block=block, toast=toast
+    )
+
+
+@get(
+    "/reports",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+)
+async def statements_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    """Reports → statements: choose an account or subtree, a period and a format."""
+    form = StatementForm.from_mapping(request.query_params)
+    context = await _page_context(actor, form)
+    if form.account_id and request.query_params.get("view"):
+        try:
+            context["statement"] = await services.statement_page(await _resolve(actor, form, "json"))
+        except ValidationFailed as exc:
+            context["errors"] = _field_errors(exc)
+            return _render_statements(request, context, status_code=422)
+    return _render_statements(request, context)
+
+
+@get(
+    "/reports/statement",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+)
+async def statement_view(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    """The HTML statement (htmx: the statement panel; `after=` → the next rows only)."""
+    form = StatementForm.from_mapping(request.query_params)
+    after = request.query_params.get("after")
+    try:
+        r = await _resolve(actor, form, "json")
+        statement = await services.statement_page(r, after=after)
+    except ValidationFailed as exc:
+        context = await _page_context(actor, form)
+        context["errors"] = _field_errors(exc)
+        return _render_statements(request, context, status_code=422, block="statement_panel")
+    context = {"statement": statement, "form": form}
+    if after and wants_fragment(request):
+        return page(request, "reports/statements.html", context, block="statement_rows")
+    if wants_fragment(request):
+        return page(request, "reports/statements.html", context, block="statement_panel")
+    full = await _page_context(actor, form)
+    full.update(context)
+    return _render_statements(request, full)
+
+
+@post(
+    "/reports/statements/export",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+    status_code=200,
+)
+async def export_statement(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    """Small statements download at once (a redirect to the file); larger ones start a background
+    export and show its progress. Bad input re-renders the form with the message; nothing starts."""
+    form = StatementForm.from_mapping(await request.form())
+    try:
+        fmt = services.validate_format(form.format, services.FILE_FORMATS)
+        r = await _resolve(actor, form, fmt)
+        header = await services.statement_header(r)
+        services.check_size(header, fmt)
+        if services.use_background(fmt, header.entry_count):
+            job = await services.start_export(actor, r, fmt, language=i18n.current_language.get())
+            target = f"/reports/exports/{job.id}"
+        else:
+            target = "/reports/statements/file?" + form.query()
+    except ValidationFailed as exc:
+        context = await _page_context(actor, form)
+        context["errors"] = _field_errors(exc)
+        return _render_statements(request, context, status_code=422, block="picker")
+    if request.headers.get("hx-request") == "true":
+        return Response("", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+@get(
+    "/reports/statements/file",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+)
+async def statement_file(request: Request[Any, Any, Any], actor: Actor) -> Stream:
+    """The statement file, streamed (the activity log records the export)."""
+    form = StatementForm.from_mapping(request.query_params)
+    fmt = services.validate_format(form.format, services.FILE_FORMATS)
+    r = await _resolve(actor, form, fmt)
+    return download_response(
+        await services.open_download(actor, r, fmt, language=i18n.current_language.get())
+    )
+
+
+@get(
+    "/reports/exports/{export_id:str}",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+)
+async def export_progress(request: Request[Any, Any, Any], actor: Actor, export_id: str) -> Response[str]:
+    """A background export: a progress bar that htmx polls until the file is ready, then its link."""
+    job = await services.get_export(actor, export_id)
+    name = await accounts.get_account_row(actor, job.account_id)
+    context = {"job": job, "account": name}
+    if wants_fragment(request):
+        return page(request, "reports/export.html", context, block="progress")
+    return page(request, "reports/export.html", context)
+
+
+@get(
+    "/reports/exports/{export_id:str}/file",
+    guards=[requires("reports")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+)
+async def export_download(actor: Actor, export_id: str) -> Response[Any]:
+    """The stored file of a finished export."""
+    import asyncio
+
+    from litestar.response import File
+
+    from portal.domains.reports.formats import EXPORT_FORMATS
+
+    job, path = await services.export_file(actor, export_id)
+    media_type = EXPORT_FORMATS[job.format].media_type.partition("; charset=")[0]
+    exists = await asyncio.to_thread(path.exists)
+    if not exists:  # pragma: no cover - checked by export_file
+        raise NotFound(gettext("This export has no file yet."))
+    return File(
+        path,
+        filename=job.file_name or path.name,
+        media_type=media_type,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+@post(
+    "/reports/schedules",
+    guards=[requires("reports", "manage")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+    status_code=200,
+)
+async def create_schedule(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    """Ask for a daily, weekly or monthly statement e-mailed to an address."""
+    data = await request.form()
+    form = StatementForm.from_mapping(data)
+    try:
+        await schedules.create_schedule(
+            actor,
+            account_id=form.account_id,
+            include_descendants=form.include_descendants,
+            frequency=str(data.get("frequency") or ""),
+            fmt=form.format,
+            email=str(data.get("email") or ""),
+            language=i18n.current_language.get(),
+        )
+    except ValidationFailed as exc:
+        context = await _page_context(actor, form)
+        context["schedule_errors"] = _field_errors(exc)
+        context["schedule_email"] = str(data.get("email") or "")
+        return _render_statements(request, context, status_code=422, block="schedules")
+    context = await _page_context(actor, form)
+    return (
+        _render_statements(
+            request, context, block="schedules", toast=("success", gettext("Scheduled statement saved."))
+        )
+        if wants_fragment(request)
+        else Redirect("/reports", status_code=303)
+    )
+
+
+@post(
+    "/reports/schedules/{schedule_id:str}/cancel",
+    guards=[requires("reports", "manage")],
+    dependencies={"actor": ACTOR_DEPENDENCY},
+    include_in_schema=False,
+    status_code=200,
+)
+async def cancel_schedule(request: Request[Any, Any, Any], actor: Actor, schedule_id: str) -> Response[Any]:
+    await schedules.cancel_schedule(actor, schedule_id)
+    if wants_fragment(request):
+        context = await _page_context(actor, StatementForm())
+        return _render_statements(
+            request, context, block="schedules", toast=("success", gettext("Scheduled statement cancelled."))
+        )
+    return Redirect("/reports", status_code=303)
+
+
+ROUTES = [
+    statements_page,
+    statement_view,
+    export_statement,
+    statement_file,
+    export_progress,
+    export_download,
+    create_schedule,
+    cancel_schedule,
+]
