@@ -1,0 +1,257 @@
+"""Accounts pages: the tree (own + roll-up balances, search, lazy expand, inline create), the account
+page (balances polled live, activity, quick actions), edit, settlement bank, freeze/unfreeze/close.
+Thin controllers over accounts.services and ledger.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+
+from portal.domains.accounts import services
+from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NeracaError
+from portal.lib.i18n import gettext
+from portal.lib.money import CURRENCIES
+from portal.server.templating import page
+
+DEPS = {"actor": ACTOR_DEPENDENCY}
+
+
+def errors_dict(errors: list[FieldError], detail: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        out.setdefault(error.pointer.strip("/").split("/")[-1] or "__all__", []).append(error.detail)
+    if not out and detail:
+        out["__all__"] = [detail]
+    return out
+
+
+async def form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    data = await request.form()
+    return {k: str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def _kind_options() -> list[tuple[str, str]]:
+    return [("partner", gettext("Partner")), ("division", gettext("Division"))]
+
+
+async def _tree_context(actor: Actor, q: str = "") -> dict[str, Any]:
+    rows = await services.subtree_rows(actor)
+    matches = None
+    if q:
+        needle = q.lower()
+        matches = [r for r in rows if needle in r.name.lower() or needle in (r.reference or "").lower()]
+    return {
+        "roots": services.build_tree(rows),
+        "matches": matches,
+        "q": q,
+        "parents": await services.list_for_picker(actor),
+        "kinds": _kind_options(),
+        "currencies": list(CURRENCIES),
+        "can_manage": actor.can("accounts", "manage"),
+        "form": {"kind": "partner", "currency": "IDR"},
+        "errors": {},
+    }
+
+
+@get(
+    "/accounts",
+    operation_id="accounts_tree",
+    include_in_schema=False,
+    guards=[requires("accounts")],
+    dependencies=DEPS,
+)
+async def accounts_tree(request: Request[Any, Any, Any], actor: Actor, q: str = "") -> Response[str]:
+    context = await _tree_context(actor, q[:100])
+    block = "tree" if request.headers.get("hx-target") == "account-tree" else "content"
+    return page(request, "accounts/tree.html", context, block=block)
+
+
+@get(
+    "/accounts/{account_id:str}/children",
+    operation_id="account_children",
+    include_in_schema=False,
+    guards=[requires("accounts")],
+    dependencies=DEPS,
+)
+async def account_children(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
+    """The subtree under one account (htmx loads it when a branch is opened)."""
+    rows = await services.subtree_rows(actor, account_id)
+    roots = services.build_tree(rows)
+    children = roots[0].children if roots else []
+    return page(request, "accounts/_children.html", {"nodes": children}, block="children")
+
+
+@post(
+    "/accounts",
+    operation_id="accounts_create",
+    include_in_schema=False,
+    guards=[requires("accounts", "manage")],
+    dependencies=DEPS,
+)
+async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        account = await services.create_account(
+            actor,
+            name=data.get("name", ""),
+            kind=data.get("kind", ""),
+            parent_id=data.get("parent_id", ""),
+            currency=data.get("currency", "IDR") or "IDR",
+            reference=data.get("reference") or None,
+            email=data.get("email") or None,
+            phone=data.get("phone") or None,
+        )
+    except NeracaError as exc:
+        if exc.status not in (409, 422) and not (exc.status == 404 and exc.errors):
+            raise
+        context = await _tree_context(actor)
+        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
+        return page(request, "accounts/tree.html", context, status_code=422)
+    if request.headers.get("hx-request") == "true":
+        context = await _tree_context(actor)
+        return page(
+            request,
+            "accounts/tree.html",
+            context,
+            toast=("success", gettext("Account %(name)s created.") % {"name": account.name}),
+        )
+    return Redirect(f"/accounts/{account.id}", status_code=303)
+
+
+async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
+    from portal.domains.ledger import services as ledger
+
+    account = await services.get_account_row(actor, account_id)
+    rollup = await services.rollup_balance(actor, account.id)
+    transfers, _ = (
+        await ledger.list_transfer_rows(actor, account_id=account.id, limit=15)
+        if actor.can("transfers", "view")
+        else ([], None)
+    )
+    names = await ledger._account_names(
+        list({t["debit_account_id"] for t in transfers} | {t["credit_account_id"] for t in transfers})
+    )
+    topups = (
+        (await ledger.list_topups(actor, account_id=account.id, limit=10)).data
+        if actor.can("transfers", "view")
+        else []
+    )
+    withdrawals = (
+        (await ledger.list_withdrawals(actor, account_id=account.id, limit=10)).data
+        if actor.can("transfers", "view")
+        else []
+    )
+    banks = await services.list_banks()
+    return {
+        "account": account,
+        "rollup": rollup,
+        "transfers": transfers,
+        "names": names,
+        "topups": topups,
+        "withdrawals": withdrawals,
+        "banks": banks,
+        "bank_names": dict(banks),
+        "can_manage": actor.can("accounts", "manage"),
+        "can_move": actor.can("transfers", "manage"),
+        "can_operate": actor.can("payouts", "manage"),
+        "sandbox": actor.business_mode == "sandbox",
+        "errors": {},
+        "form": {},
+    }
+
+
+@get(
+    "/accounts/{account_id:str}",
+    operation_id="account_detail",
+    include_in_schema=False,
+    guards=[requires("accounts")],
+    dependencies=DEPS,
+)
+async def account_detail(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
+    return page(request, "accounts/detail.html", await _account_context(actor, account_id))
+
+
+@get(
+    "/accounts/{account_id:str}/balance",
+    operation_id="account_balance_fragment",
+    include_in_schema=False,
+    guards=[requires("accounts")],
+    dependencies=DEPS,
+)
+async def account_balance(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
+    """The balance tiles alone: the account page polls this, so balances change without a reload."""
+    account = await services.get_account_row(actor, account_id)
+    rollup = await services.rollup_balance(actor, account.id)
+    return page(request, "accounts/detail.html", {"account": account, "rollup": rollup}, block="balances")
+
+
+@post(
+    "/accounts/{account_id:str}",
+    operation_id="account_update",
+    include_in_schema=False,
+    guards=[requires("accounts", "manage")],
+    dependencies=DEPS,
+)
+async def account_update(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[Any]:
+    data = await form(request)
+    changes: dict[str, Any] = {}
+    if data.get("section") == "bank":
+        if data.get("bank_code") or data.get("account_number") or data.get("holder_name"):
+            changes["settlement_bank"] = {
+                "bank_code": data.get("bank_code", ""),
+                "account_number": data.get("account_number", ""),
+                "holder_name": data.get("holder_name", ""),
+            }
+        else:
+            changes["settlement_bank"] = None
+    else:
+        for key in ("name", "reference", "email", "phone"):
+            if key in data:
+                changes[key] = data[key] or (None if key != "name" else "")
+    try:
+        await services.update_account(actor, account_id, changes)
+    except NeracaError as exc:
+        if exc.status not in (409, 422):
+            raise
+        context = await _account_context(actor, account_id)
+        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
+        return page(request, "accounts/detail.html", context, status_code=422)
+    return Redirect(f"/accounts/{account_id}", status_code=303)
+
+
+@post(
+    "/accounts/{account_id:str}/status",
+    operation_id="account_status",
+    include_in_schema=False,
+    guards=[requires("accounts", "manage")],
+    dependencies=DEPS,
+)
+async def account_status(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[Any]:
+    data = await form(request)
+    action = data.get("action", "")
+    try:
+        await services.set_status(
+            actor, account_id, action if action in ("freeze", "unfreeze", "close") else "?"
+        )
+    except NeracaError as exc:
+        if exc.status not in (409, 422):
+            raise
+        context = await _account_context(actor, account_id)
+        context.update(errors={"__all__": [exc.detail]}, message=exc.detail)
+        return page(request, "accounts/detail.html", context, status_code=422)
+    return Redirect(f"/accounts/{account_id}", status_code=303)
+
+
+ROUTES = [
+    accounts_tree,
+    account_children,
+    accounts_create,
+    account_detail,
+    account_balance,
+    account_update,
+    account_status,
+]
