@@ -33,7 +33,7 @@ async def available(account_id: str) -> int:
 
 
 async def test_tree_create_topup_transfer_withdraw_and_notifications(client: Any) -> None:
-    business, owner, main = await owner_client(client)
+    _business, _owner, main = await owner_client(client)
     tree = await client.get("/accounts")
     assert tree.status_code == 200 and "Main account" in tree.text
 
