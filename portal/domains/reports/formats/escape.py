@@ -11,13 +11,16 @@ from __future__ import annotations
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
+_FIRST_CHARS = frozenset("".join(FORMULA_PREFIXES))  # every prefix is one character
+
+
 def is_dangerous(text: str) -> bool:
     """True when a spreadsheet could read `text` as a formula."""
-    return text.startswith(FORMULA_PREFIXES)
+    return text[:1] in _FIRST_CHARS if text else False
 
 
 def escape_text(text: str | None) -> str:
     """Text for a CSV cell: `'` prepended when it starts with a formula prefix; `None` becomes ``""``."""
     if not text:
         return ""
-    return "'" + text if is_dangerous(text) else text
+    return "'" + text if text[0] in _FIRST_CHARS else text
