@@ -81,6 +81,8 @@ class Operation:
     internal: bool = False
     # Runs inside the batch's transaction once the operation is applied (audit, notifications, rows).
     on_commit: CommitHook | None = None
+    # Booking time for imported history (demo data, migrations from another system); None = now().
+    booked_at: datetime | None = None
 
 
 @dataclass
@@ -361,6 +363,7 @@ async def apply_operations(
                 "group_id": op.group_id,
                 "reverses_id": leg.reverses_id,
                 "source_id": op.source_id,
+                "created_at": op.booked_at,
             }
             for k in _TRANSFER_COLUMNS:
                 columns[k].append(values[k])
@@ -409,7 +412,7 @@ async def _results_and_hooks(
                     "group_id": op.group_id,
                     "reverses_id": leg.reverses_id,
                     "source_id": op.source_id,
-                    "created_at": created_at,
+                    "created_at": op.booked_at or created_at,
                 }
             )
         result = OperationResult(transfers)
@@ -436,11 +439,19 @@ _TRANSFER_COLUMNS = (
     "group_id",
     "reverses_id",
     "source_id",
+    "created_at",
 )
-_TYPES = {"amount": "bigint", "released_amount": "bigint"}
+_TYPES = {"amount": "bigint", "released_amount": "bigint", "created_at": "timestamptz"}
 _INSERT_TRANSFERS = (
     f"WITH ins AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
-    + ", ".join("t.metadata::jsonb" if c == "metadata" else f"t.{c}" for c in _TRANSFER_COLUMNS)
+    + ", ".join(
+        "t.metadata::jsonb"
+        if c == "metadata"
+        else "coalesce(t.created_at, now())"
+        if c == "created_at"
+        else f"t.{c}"
+        for c in _TRANSFER_COLUMNS
+    )
     + " FROM unnest("
     + ", ".join(f"${n}::{_TYPES.get(c, 'text')}[]" for n, c in enumerate(_TRANSFER_COLUMNS, start=1))
     + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) SELECT max(created_at) FROM ins"
