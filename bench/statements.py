@@ -104,8 +104,8 @@ async def seed(rows: int) -> tuple[str, str, Any, Any]:
     async with sql.connection() as conn, conn.transaction():
         await conn.execute(
             """
-            INSERT INTO transfer (id, business_id, debit_account_id, credit_account_id, amount, currency, phase,
-                                  kind, reference, description, created_at)
+            INSERT INTO transfer (id, business_id, debit_account_id, credit_account_id, amount, currency,
+                                  phase, kind, reference, description, created_at)
             SELECT 'trf_bench' || lpad(i::text, 9, '0'), $1,
                    CASE WHEN i % 10 = 0 THEN $3 ELSE $2 END,
                    CASE WHEN i % 10 = 0 THEN $4 ELSE $3 END,
@@ -126,7 +126,8 @@ async def seed(rows: int) -> tuple[str, str, Any, Any]:
         )
         await conn.execute(
             """
-            UPDATE account a SET debits_posted = a.debits_posted + s.d, credits_posted = a.credits_posted + s.c
+            UPDATE account a
+            SET debits_posted = a.debits_posted + s.d, credits_posted = a.credits_posted + s.c
             FROM (
                 SELECT id, sum(d) AS d, sum(c) AS c FROM (
                     SELECT debit_account_id AS id, amount AS d, 0 AS c FROM transfer WHERE business_id = $1
@@ -165,7 +166,7 @@ async def csv_statement(r: Any, target: Path) -> tuple[float, float, int]:
     first = None
     size = 0
     async with services.snapshot(r, datetime.now(UTC)) as snap:
-        with target.open("wb") as out:  # noqa: ASYNC230 (local file, measured on purpose like COPY's)
+        with target.open("wb") as out:
             async for chunk in services.stream_chunks(snap, "csv"):
                 if first is None:
                     first = time.perf_counter() - t0
