@@ -114,7 +114,36 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     )
     key, _ = await services.create_api_key(actor, name="k", permissions=frozenset({"accounts:view"}))
     session = await sql.fetchval("SELECT public_id FROM web_session WHERE user_id = $1 LIMIT 1", owner.id)
-    return {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
+    objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
+    objects.update(await ledger_objects(business, actor))
+    return objects
+
+
+async def ledger_objects(business: Any, actor: Any) -> dict[str, str]:
+    """An account, top-up, withdrawal and notification of `business` (accounts and ledger routes)."""
+    from portal.domains.accounts import services as accounts
+    from portal.domains.ledger import services as ledger
+    from portal.domains.notifications.services import notify
+
+    main = await accounts.ensure_business_accounts(business.id)
+    account = await accounts.create_account(actor, name="Object", kind="partner", parent_id=main)
+    await accounts.update_account(
+        actor,
+        account.id,
+        {"settlement_bank": {"bank_code": "014", "account_number": "1234567890", "holder_name": "Object"}},
+    )
+    topup = await ledger.create_topup(actor, account_id=account.id, amount=50_000, reference="ISO-TOP")
+    await ledger.simulate_topup_payment(actor, topup.id)
+    withdrawal = await ledger.create_withdrawal(
+        actor, account_id=account.id, amount=1_000, reference="ISO-WD"
+    )
+    notification = await notify(business.id, account.id, "transfer.received", {"amount": 1}, "")
+    return {
+        "account_id": account.id,
+        "topup_id": topup.id,
+        "withdrawal_id": withdrawal.id,
+        "notification_id": notification,
+    }
 
 
 @pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("object")))

@@ -293,6 +293,7 @@ async def withdrawal_mark_failed(
     request: Request[Any, Any, Any], actor: Actor, withdrawal_id: str
 ) -> Response[Any]:
     data = await form(request)
+    await services.get_withdrawal(actor, withdrawal_id)  # another business's or out of scope: 404 first
     if not data.get("reason", "").strip():
         raise ValidationFailed(
             gettext("Give the reason the payout failed."), errors=[FieldError("reason", gettext("required"))]
