@@ -62,7 +62,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay_receive(body: bytes) -> Receive:
+def _replay_receive(body: bytes, upstream: Receive | None = None) -> Receive:
     sent = False
 
     async def receive() -> Any:
@@ -70,6 +70,10 @@ def _replay_receive(body: bytes) -> Receive:
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
+        # After the body, wait for the real disconnect: answering it at once makes streamed responses
+        # (statement downloads, SSE) stop before their first chunk.
+        if upstream is not None:
+            return await upstream()
         return {"type": "http.disconnect"}
 
     return receive
@@ -238,7 +242,7 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         await _replay(earlier, send)
         return
     if method != "POST":
-        await app(scope, _replay_receive(body), send)
+        await app(scope, _replay_receive(body, receive), send)
         return
 
     captured: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "too_big": False}
@@ -256,7 +260,7 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         await send(message)
 
     try:
-        await app(scope, _replay_receive(body), capture)
+        await app(scope, _replay_receive(body, receive), capture)
     except BaseException:
         await _release(actor, request_id)
         raise
