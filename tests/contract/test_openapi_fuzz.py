@@ -44,9 +44,9 @@ class Sign(requests.auth.AuthBase):
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         key = next(self.keys)
         self.sent += 1
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
+        raw = request.body or b""
+        body = raw.encode() if isinstance(raw, str) else raw
+        assert isinstance(body, bytes), "schemathesis sends bodies as bytes"
         request_id = str(uuid.uuid4())
         timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         message = security.signing_message(
