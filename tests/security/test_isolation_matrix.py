@@ -116,7 +116,28 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     session = await sql.fetchval("SELECT public_id FROM web_session WHERE user_id = $1 LIMIT 1", owner.id)
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
+    objects.update(await reports_objects(actor, objects["account_id"]))
     return objects
+
+
+async def reports_objects(actor: Any, account_id: str) -> dict[str, str]:
+    """A statement export and a statement schedule of the actor's business (reports routes)."""
+    from portal.domains.reports import schedules
+    from portal.domains.reports import services as reports
+    from portal.domains.reports.services import today_wib
+
+    day = today_wib()
+    statement = await reports.resolve(actor, account_id, start=day, end=day, fmt="csv")
+    export = await reports.start_export(actor, statement, "csv")
+    schedule = await schedules.create_schedule(
+        actor,
+        account_id=account_id,
+        include_descendants=False,
+        frequency="daily",
+        fmt="csv",
+        email="finance@example.com",
+    )
+    return {"export_id": export.id, "schedule_id": schedule.id}
 
 
 async def ledger_objects(business: Any, actor: Any) -> dict[str, str]:
