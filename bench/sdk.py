@@ -29,6 +29,7 @@ import shutil
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,11 +109,15 @@ def measure(base: str, keys: list[tuple[str, str]], source: str, sink: str) -> d
             return str(response.json()["id"])
 
         n = 20 if run == 0 else CALLS
-        pairs = [("get_balance", sdk_get, raw_get), ("post_transfer", sdk_post, raw_post)]
+        pairs: list[tuple[str, Callable[[int], Any], Callable[[int], Any]]] = [
+            ("get_balance", sdk_get, raw_get),
+            ("post_transfer", sdk_post, raw_post),
+        ]
         for name, sdk_call, raw_call in pairs:
             # Interleaved call by call (and which side goes first alternates), so drift in a shared
             # machine's load hits both sides alike.
-            sdk_ms, raw_ms = [], []
+            sdk_ms: list[float] = []
+            raw_ms: list[float] = []
             for i in range(n):
                 order = [(sdk_call, sdk_ms), (raw_call, raw_ms)]
                 for call, samples in order if i % 2 else order[::-1]:
