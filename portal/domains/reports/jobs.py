@@ -1,10 +1,11 @@
-"""Reports jobs: background statement exports and scheduled statements (each idempotent)."""
+"""Reports jobs: background statement exports, scheduled statements and the daily statement rollup
+(each idempotent)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from portal.domains.reports import schedules, services
+from portal.domains.reports import rollup, schedules, services
 from portal.lib.jobs import job
 
 
@@ -18,3 +19,13 @@ async def export(payload: dict[str, Any]) -> None:
 async def schedules_due(payload: dict[str, Any]) -> None:
     """Deliver every scheduled statement whose period has ended (each period exactly once)."""
     await schedules.run_due()
+
+
+@job(rollup.JOB, max_attempts=3, concurrency_limit=1)
+async def rollup_days(payload: dict[str, Any]) -> None:
+    """Close every WIB day that can be closed into `statement_day_total`, then queue the next run
+    (`rollup.EVERY` later; the dedupe key per slot keeps a single chain)."""
+    try:
+        await rollup.rollup_days()
+    finally:
+        await rollup.schedule()

@@ -38,6 +38,7 @@ import structlog
 
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.services import AccountRow
+from portal.domains.reports import rollup
 from portal.domains.reports import sql as q
 from portal.domains.reports.formats import (
     EXPORT_FORMATS,
@@ -352,16 +353,61 @@ class Snapshot:
         return await self.to_lines(rows, balance)
 
 
-async def _compute_header(
-    conn: asyncpg.Connection, r: StatementRequest, generated_at: datetime
-) -> StatementHeader:
+@dataclass(frozen=True)
+class PeriodTotals:
+    """Posted balance now, the period's count and totals, the net movement after the period, and the
+    rollup watermark they were read with."""
+
+    posted_now: int
+    entries: int
+    debits: int
+    credits: int
+    after_net: int
+    complete_before: date | None
+
+
+async def _period_totals(conn: asyncpg.Connection, r: StatementRequest) -> PeriodTotals:
+    """The figures behind the header, in the caller's snapshot: closed days from the rollup
+    (`statement_day_total`, at most one row per account and day), the days after the watermark from a
+    scan of the transfers. Equal to a scan of every transfer from the period start (see rollup.py)."""
+    ids = list(r.account_ids)
+    posted_now = int(await conn.fetchval(q.POSTED_NOW, ids))
+    rolled = await conn.fetchrow(q.ROLLED_UP_FROM_START, ids, r.start, r.end + timedelta(days=1))
+    assert rolled is not None
+    complete_before: date | None = rolled["complete_before"]
+    scan_from = r.start_at
+    if complete_before is not None:
+        scan_from = max(scan_from, wib_midnight(complete_before))
+    row = await conn.fetchrow(q.TOTALS_FROM_START, ids, scan_from, r.end_at)
+    assert row is not None
+    return PeriodTotals(
+        posted_now=posted_now,
+        entries=int(rolled["entries"]) + int(row["entries"]),
+        debits=int(rolled["debits"]) + int(row["debits"]),
+        credits=int(rolled["credits"]) + int(row["credits"]),
+        after_net=int(rolled["after_net"]) + int(row["after_net"]),
+        complete_before=complete_before,
+    )
+
+
+async def scanned_period_totals(conn: asyncpg.Connection, r: StatementRequest) -> PeriodTotals:
+    """The same figures from the transfers alone (no rollup): the reference the rollup is tested against."""
     ids = list(r.account_ids)
     posted_now = int(await conn.fetchval(q.POSTED_NOW, ids))
     row = await conn.fetchrow(q.TOTALS_FROM_START, ids, r.start_at, r.end_at)
     assert row is not None
-    debits, credits, after_net = int(row["debits"]), int(row["credits"]), int(row["after_net"])
-    opening = posted_now - after_net - (credits - debits)
-    return StatementHeader(
+    return PeriodTotals(
+        posted_now, int(row["entries"]), int(row["debits"]), int(row["credits"]), int(row["after_net"]), None
+    )
+
+
+async def _compute_header(
+    conn: asyncpg.Connection, r: StatementRequest, generated_at: datetime
+) -> tuple[StatementHeader, date | None]:
+    totals = await _period_totals(conn, r)
+    entries, debits, credits = totals.entries, totals.debits, totals.credits
+    opening = totals.posted_now - totals.after_net - (credits - debits)
+    header = StatementHeader(
         business_name=r.business_name,
         account_id=r.account.id,
         account_name=r.account.name,
@@ -373,10 +419,11 @@ async def _compute_header(
         closing_balance=opening + credits - debits,
         total_debits=debits,
         total_credits=credits,
-        entry_count=int(row["entries"]),
+        entry_count=entries,
         generated_at=generated_at,
         include_descendants=r.include_descendants,
     )
+    return header, totals.complete_before
 
 
 @contextlib.asynccontextmanager
@@ -394,12 +441,17 @@ async def snapshot(r: StatementRequest, generated_at: datetime) -> AsyncIterator
             assert DB.pool is not None
             await DB.pool.release(conn)
 
+    seen: list[date | None] = []
     try:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
-            header = await _compute_header(conn, r, generated_at)
+            header, complete_before = await _compute_header(conn, r, generated_at)
+            seen.append(complete_before)
             yield Snapshot(r, header, conn, dict(r.names))
     finally:
         await release()
+    if seen:
+        # A rollup far behind (or never run) makes statements scan more: make sure its job is queued.
+        await rollup.kick_if_behind(seen[0])
 
 
 async def statement_header(r: StatementRequest, generated_at: datetime | None = None) -> StatementHeader:

@@ -37,6 +37,21 @@ FROM legs
 """
 
 
+# The same figures from the rollup (`statement_day_total`, see rollup.py) for the closed WIB days
+# [$2, watermark): `$2` is the period's first day, `$3` the day after its last. Returns the watermark too
+# (NULL: nothing is rolled up, every figure comes from the scan).
+ROLLED_UP_FROM_START = """
+WITH w AS (SELECT complete_before FROM statement_rollup_watermark WHERE id)
+SELECT (SELECT complete_before FROM w) AS complete_before,
+       coalesce(sum(d.entries) FILTER (WHERE d.day < $3), 0)::bigint AS entries,
+       coalesce(sum(d.debits) FILTER (WHERE d.day < $3), 0)::bigint AS debits,
+       coalesce(sum(d.credits) FILTER (WHERE d.day < $3), 0)::bigint AS credits,
+       coalesce(sum(d.credits - d.debits) FILTER (WHERE d.day >= $3), 0)::bigint AS after_net
+FROM statement_day_total d
+WHERE d.account_id = ANY($1::text[]) AND d.day >= $2 AND d.day < (SELECT complete_before FROM w)
+"""
+
+
 def entries_query(*, after: bool = False, limit: bool = False) -> str:
     """The period's entries in (seq, side) order; `after` adds `(seq, side) > ($4, $5)`, `limit` a
     `LIMIT $6` (or `$4` without `after`)."""

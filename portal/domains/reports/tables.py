@@ -53,3 +53,18 @@ class ReportScheduleRun(Table, tablename="report_schedule_run"):
     period_end = Date()
     export_id = Text()
     created_at = Timestamptz()
+
+
+class StatementDayTotal(Table, tablename="statement_day_total"):
+    account_id = Text()
+    business_id = Text()
+    day = Date()
+    debits = BigInt()
+    credits = BigInt()
+    entries = BigInt()
+
+
+class StatementRollupWatermark(Table, tablename="statement_rollup_watermark"):
+    id = Boolean(primary_key=True)
+    complete_before = Date()
+    updated_at = Timestamptz()
