@@ -22,7 +22,7 @@ from litestar.template import TemplateConfig
 
 import portal
 import portal.domains
-from portal.server.errors import EXCEPTION_HANDLERS
+from portal.server.errors import EXCEPTION_HANDLERS, document_problems
 from portal.server.logging import configure_logging
 from portal.server.middleware import request_context_middleware
 from portal.server.routes import ROUTES as PLATFORM_ROUTES
@@ -41,7 +41,11 @@ def discover_routes() -> list[Any]:
         for surface in ("api", "views"):
             name = f"portal.domains.{module.name}.{surface}"
             if importlib.util.find_spec(name) is not None:
-                handlers.extend(getattr(importlib.import_module(name), "ROUTES", []))
+                routes = getattr(importlib.import_module(name), "ROUTES", [])
+                if surface == "api":
+                    for handler in routes:
+                        document_problems(handler)
+                handlers.extend(routes)
     return handlers
 
 

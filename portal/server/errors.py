@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.enums import MediaType
@@ -53,6 +54,55 @@ CODES = {
     500: "internal_error",
     503: "service_unavailable",
 }
+
+
+class ProblemFieldError(msgspec.Struct):
+    pointer: str
+    detail: str
+    code: str
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, as every /api/ error is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemFieldError]
+    request_id: str
+
+
+_PROBLEM_STATUSES = {
+    400: "The request is malformed.",
+    401: "Missing, invalid or expired credentials or signature (`unauthorized`, `invalid_signature`, "
+    "`timestamp_out_of_range`, `request_id_reused`).",
+    403: "The API key lacks the permission (`forbidden`).",
+    404: "No such object in this business or scope (`not_found`).",
+    409: "Conflict (`duplicate_reference`, `request_in_progress`, or a state that does not allow this).",
+    422: "Invalid input (`validation_failed`, `unknown_field`, `insufficient_funds`, "
+    "`idempotency_key_reused`, …).",
+    429: "Rate limited; see `Retry-After` (`rate_limited`).",
+}
+
+
+def document_problems(handler: Any) -> None:
+    """Declare the problem+json error answers of an /api/v1 handler in the OpenAPI document."""
+    from litestar.openapi.datastructures import ResponseSpec
+
+    responses = dict(handler.responses or {})
+    for status, description in _PROBLEM_STATUSES.items():
+        responses.setdefault(
+            status,
+            ResponseSpec(
+                data_container=Problem,
+                description=description,
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        )
+    handler.responses = responses
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:

@@ -55,3 +55,20 @@ async def test_openapi_and_interactive_docs(client: Any) -> None:
     assert "swagger-ui-bundle.js" in docs.text
     assert "script-src 'self' 'nonce-" in docs.headers["content-security-policy"]
     assert "unsafe-eval" not in docs.headers["content-security-policy"]
+
+
+async def test_openapi_documents_problem_json_errors_on_every_api_operation(client: Any) -> None:
+    spec = (await client.get("/api/openapi.json")).json()
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in item.items()
+    ]
+    assert operations, "no /api/v1 operation in the document"
+    for path, method, operation in operations:
+        for status in ("401", "404", "422"):
+            response = operation["responses"].get(status)
+            assert response is not None, (method, path, status)
+            assert "application/problem+json" in response["content"], (method, path, status)
+    assert "Problem" in spec["components"]["schemas"]
