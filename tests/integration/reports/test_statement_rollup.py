@@ -28,19 +28,30 @@ def fixed_clock() -> object:
     clock.set_clock(None)
 
 
-async def pending(business_id: str, debit: str, credit: str, amount: int, at: datetime) -> None:
-    """A pending hold's transfer: never an entry, never in the rollup."""
+async def hold_leg(business_id: str, debit: str, credit: str, amount: int, at: datetime, phase: str) -> None:
+    """A hold's transfer: `pending` is never an entry nor in the rollup; `post_pending` (the hold
+    posted) is a posted movement like any other."""
     await sql.execute(
         "INSERT INTO transfer (id, business_id, debit_account_id, credit_account_id, amount, currency, "
-        "phase, kind, description, created_at) VALUES ($1, $2, $3, $4, $5, 'IDR', 'pending', 'transfer', "
-        "'', $6)",
+        "phase, released_amount, hold_id, kind, description, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, 'IDR', $6, $7, $8, 'transfer', '', $9)",
         new_id("trf"),
         business_id,
         debit,
         credit,
         amount,
+        phase,
+        amount if phase == "post_pending" else 0,
+        new_id("hld"),
         at,
     )
+    if phase == "post_pending":
+        await sql.execute(
+            "UPDATE account SET debits_posted = debits_posted + $2 WHERE id = $1", debit, amount
+        )
+        await sql.execute(
+            "UPDATE account SET credits_posted = credits_posted + $2 WHERE id = $1", credit, amount
+        )
 
 
 async def both_ways(r: services.StatementRequest) -> tuple[services.PeriodTotals, services.PeriodTotals]:
@@ -65,7 +76,7 @@ moment = st.one_of(
     st.builds(lambda d, s: d * 86_400 + s, st.integers(1, DAYS - 1), st.integers(-2, 1)),
 )
 moves = st.lists(
-    st.tuples(moment, st.sampled_from(["in", "ab", "ba", "out", "hold"]), st.integers(1, 9_999)),
+    st.tuples(moment, st.sampled_from(["in", "ab", "ba", "out", "hold", "post"]), st.integers(1, 9_999)),
     max_size=30,
 )
 
@@ -99,9 +110,12 @@ async def test_rollup_totals_equal_the_scan_for_random_histories_and_periods(
         if debit != world and balance[debit] < amount:
             continue  # no overdrafts
         if what == "hold":
-            await pending(t.business_id, debit, credit, amount, at)
+            await hold_leg(t.business_id, debit, credit, amount, at, "pending")
             continue
-        await book(t.business_id, debit, credit, amount, at, kind="fee" if what == "ba" else "transfer")
+        if what == "post":
+            await hold_leg(t.business_id, debit, credit, amount, at, "post_pending")
+        else:
+            await book(t.business_id, debit, credit, amount, at, kind="fee" if what == "ba" else "transfer")
         balance[debit] -= amount
         balance[credit] += amount
     # The rollup has closed the days before a random day (or never ran), possibly in two steps, in
