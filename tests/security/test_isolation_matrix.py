@@ -159,11 +159,19 @@ async def ledger_objects(business: Any, actor: Any) -> dict[str, str]:
         actor, account_id=account.id, amount=1_000, reference="ISO-WD"
     )
     notification = await notify(business.id, account.id, "transfer.received", {"amount": 1}, "")
+    hold = await ledger.create_hold(
+        actor, from_account_id=account.id, to_account_id=main, amount=500, reference="ISO-HOLD"
+    )
+    transfer = await ledger.create_transfer(
+        actor, from_account_id=account.id, to_account_id=main, amount=100, reference="ISO-TR"
+    )
     return {
         "account_id": account.id,
         "topup_id": topup.id,
         "withdrawal_id": withdrawal.id,
         "notification_id": notification,
+        "hold_id": hold.id,
+        "transfer_id": transfer.id,
     }
 
 
@@ -186,6 +194,34 @@ async def test_objects_of_another_business_are_404(client: Any, db: str, key: st
     assert response.status_code == 404, (key, response.status_code, response.text[:300])
     assert await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id) == before
     assert await sql.fetchval("SELECT status FROM app_user WHERE id = $1", objects_b["user_id"]) == "active"
+
+
+# A body the route would refuse (unknown field, missing `reason`): ownership must be decided first.
+BAD_BODY = b'{"unexpected": true}'
+
+
+@pytest.mark.parametrize("key", [k for k in routes_where(lambda r: r["auth"] == "api") if "{" in k])
+@pytest.mark.parametrize("body", [BAD_BODY, b"{}", b"not json"])
+async def test_api_objects_of_another_business_are_404(client: Any, db: str, key: str, body: bytes) -> None:
+    """Regression: mark-failed answered 422 for another business's withdrawal because the body was
+    validated before the lookup. Every API route naming an object answers 404 before reading the body."""
+    business_a, owner_a = await make_business(name="A")
+    business_b, owner_b = await make_business(name="B")
+    objects_b = await objects_of(business_b, owner_b)
+    api_key, secret = await services.create_api_key(
+        user_actor(owner_a, business_a), name="a", permissions=frozenset(roles.ALL_RIGHTS)
+    )
+    method, path = key.split(" ", 1)
+    target = fill(path, objects_b)
+    if target.endswith("/statement"):
+        target += "?start=2025-01-01&end=2025-01-31"
+    content = body if method != "GET" else b""
+    headers = signed_headers(api_key.client_id, secret, method, target, content)
+    before = await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id)
+    response = await client.request(method, target, content=content or None, headers=headers)
+    assert response.status_code == 404, (key, response.status_code, response.text[:300])
+    assert response.json()["code"] == "not_found"
+    assert await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id) == before
 
 
 async def test_sibling_subtree_users_are_404(client: Any, db: str) -> None:

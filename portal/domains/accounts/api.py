@@ -8,7 +8,7 @@ from litestar import get, patch, post
 
 from portal.domains.accounts import services
 from portal.domains.accounts.schemas import AccountCreate, AccountOut, AccountPage, AccountUpdate
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
+from portal.domains.identity.guards import ACTOR_DEPENDENCY, object_first, requires
 from portal.lib.actor import Actor
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
@@ -75,6 +75,7 @@ async def list_accounts(
     "/api/v1/accounts/{account_id:str}",
     operation_id="update_account",
     guards=[requires("accounts", "manage")],
+    before_request=object_first(services.find_account, "account_id"),
     dependencies=DEPS,
     tags=["accounts"],
 )

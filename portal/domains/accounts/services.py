@@ -226,6 +226,11 @@ async def get_account_row(
     return account
 
 
+async def find_account(actor: Actor, account_id: str) -> None:
+    """NotFound unless the actor may see the account (no rights check: the route's guard does that)."""
+    await get_account_row(actor, account_id)
+
+
 async def get_account(actor: Actor, account_id: str) -> AccountOut:
     actor.require("accounts", "view")
     return (await get_account_row(actor, account_id)).out()
@@ -524,6 +529,7 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
     from portal.db.piccolo_conf import DB
 
     actor.require("accounts", "manage")
+    await get_account_row(actor, account_id)  # another business's or out of scope: 404 before validation
     sets: dict[str, Any] = {}
     if "name" in changes:
         sets["name"] = _text(changes["name"], "/name", max_len=200, required=True)

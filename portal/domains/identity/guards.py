@@ -11,6 +11,7 @@ signed-in user without the right gets the 403 page; API requests get problem+jso
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -100,3 +101,26 @@ def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRout
     """A guard for pages every signed-in user may open (account settings, sessions)."""
     if connection.scope.get("actor") is None or connection.scope.get("user") is None:
         raise login_required(connection)
+
+
+def object_first(
+    find: Callable[[Actor, str], Awaitable[object]], param: str
+) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+    """A `before_request` hook for routes that name an object in the path and take a body.
+
+    Litestar reads and validates the body before the handler runs, so without this another business's
+    (or an out-of-scope) object would answer 400/422 about the body instead of 404 — telling the caller
+    the route exists for that id and leaking nothing useful, but breaking "404 for every object of
+    another business". Guards still run first (401/403); `find(actor, id)` raises NotFound.
+
+        @post("/api/v1/withdrawals/{withdrawal_id:str}/mark-failed",
+              before_request=object_first(services.find_withdrawal, "withdrawal_id"), ...)
+    """
+
+    async def before_request(request: Request[Any, Any, Any]) -> None:
+        actor: Actor | None = request.scope.get("actor")  # type: ignore[assignment]
+        if actor is None:
+            raise login_required(request)
+        await find(actor, str(request.path_params[param]))
+
+    return before_request

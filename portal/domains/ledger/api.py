@@ -8,7 +8,7 @@ from litestar import get, post
 
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.schemas import BalanceOut
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
+from portal.domains.identity.guards import ACTOR_DEPENDENCY, object_first, requires
 from portal.domains.ledger import services
 from portal.domains.ledger.schemas import (
     HoldCreate,
@@ -158,6 +158,7 @@ async def retrieve_hold(actor: Actor, hold_id: str) -> HoldOut:
     "/api/v1/holds/{hold_id:str}/post",
     operation_id="post_hold",
     guards=MANAGE,
+    before_request=object_first(services.find_hold, "hold_id"),
     dependencies=DEPS,
     tags=["holds"],
     status_code=200,
@@ -288,6 +289,7 @@ async def mark_paid(actor: Actor, withdrawal_id: str) -> WithdrawalOut:
     "/api/v1/withdrawals/{withdrawal_id:str}/mark-failed",
     operation_id="mark_withdrawal_failed",
     guards=[requires("payouts", "manage")],
+    before_request=object_first(services.find_withdrawal, "withdrawal_id"),
     dependencies=DEPS,
     tags=["withdrawals"],
     status_code=200,

@@ -614,15 +614,28 @@ async def create_hold(
     return await get_hold(actor, hold_id)
 
 
-async def get_hold(actor: Actor, hold_id: str) -> HoldOut:
-    actor.require("transfers", "view")
+async def _visible_hold(actor: Actor, hold_id: str) -> asyncpg.Record:
+    """The hold if it is the actor's business's and its source account is in the actor's scope."""
     row = await sql.fetchrow(
         f"SELECT {HOLD_COLUMNS} FROM hold WHERE id = $1 AND business_id = $2", hold_id, actor.business_id
     )
     if row is None:
         raise NotFound(f"Hold {hold_id} was not found.")
-    await accounts.get_account_row(actor, row["debit_account_id"])
-    return hold_out(row)
+    try:
+        await accounts.get_account_row(actor, row["debit_account_id"])
+    except NotFound:
+        raise NotFound(f"Hold {hold_id} was not found.") from None
+    return row
+
+
+async def find_hold(actor: Actor, hold_id: str) -> None:
+    """NotFound unless the actor may see the hold (no rights check: the route's guard does that)."""
+    await _visible_hold(actor, hold_id)
+
+
+async def get_hold(actor: Actor, hold_id: str) -> HoldOut:
+    actor.require("transfers", "view")
+    return hold_out(await _visible_hold(actor, hold_id))
 
 
 async def _resolve_hold(
@@ -702,6 +715,7 @@ async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) ->
     from portal.db.piccolo_conf import DB
 
     actor.require("transfers", "manage")
+    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before status or amount
     async with DB.transaction():
         row = await _resolve_hold(
             actor.business_id, hold_id, "post", amount=amount, scope_account_id=actor.scope_account_id
@@ -720,6 +734,7 @@ async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
     from portal.db.piccolo_conf import DB
 
     actor.require("transfers", "manage")
+    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
     async with DB.transaction():
         row = await _resolve_hold(actor.business_id, hold_id, "void", scope_account_id=actor.scope_account_id)
         await _audit(
@@ -892,6 +907,7 @@ async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
 async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
     """Sandbox only: stand in for the bank and pay the top-up."""
     actor.require("transfers", "manage")
+    await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
     if actor.business_mode != "sandbox":
         raise Conflict("Payments can be simulated only in sandbox mode.", code="not_sandbox")
     return await pay_topup(actor, topup_id)
@@ -1073,6 +1089,11 @@ async def _withdrawal_row(actor: Actor, withdrawal_id: str, *, lock: bool = Fals
     return row
 
 
+async def find_withdrawal(actor: Actor, withdrawal_id: str) -> None:
+    """NotFound unless the actor may see the withdrawal (no rights check: the route's guard does that)."""
+    await _withdrawal_row(actor, withdrawal_id)
+
+
 async def get_withdrawal(actor: Actor, withdrawal_id: str) -> WithdrawalOut:
     actor.require("transfers", "view")
     return withdrawal_out(await _withdrawal_row(actor, withdrawal_id))
@@ -1158,6 +1179,8 @@ async def mark_withdrawal_paid(actor: Actor, withdrawal_id: str) -> WithdrawalOu
 
 async def mark_withdrawal_failed(actor: Actor, withdrawal_id: str, *, reason: str) -> WithdrawalOut:
     """The payout failed: the holds void and the money is available again at once."""
+    actor.require("payouts", "manage")
+    await _withdrawal_row(actor, withdrawal_id)  # another business's or out of scope: 404 before the reason
     text = (reason or "").strip()
     if not text or len(text) > 500:
         raise ValidationFailed(

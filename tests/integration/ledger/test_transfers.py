@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -259,3 +260,42 @@ async def test_verify_finds_a_tampered_balance(db: str) -> None:
     await sql.execute("UPDATE account SET credits_posted = credits_posted + 5 WHERE id = $1", b)
     found = {v.invariant for v in await check_all()}
     assert {"balanced_per_currency", "columns_match_transfers"} <= found
+
+
+async def test_out_of_scope_objects_are_404_before_their_input_or_status(db: str) -> None:
+    """Regression (mark-failed answered 422 for an object the caller may not see): a caller scoped to a
+    sibling subtree gets 404 for a hold, top-up, withdrawal or account whatever the input or status."""
+    from tests.integration.identity.support import make_business
+
+    business, _ = await make_business()
+    t = await make_tree(2, business_id=business.id)
+    a, b = t.accounts
+    await fund(t.business_id, a, 100_000)
+    await accounts.update_account(
+        t.actor,
+        a,
+        {"settlement_bank": {"bank_code": "014", "account_number": "1234567890", "holder_name": "A"}},
+    )
+    hold = await ledger.create_hold(t.actor, from_account_id=a, to_account_id=b, amount=500, reference="H")
+    voided = await ledger.create_hold(t.actor, from_account_id=a, to_account_id=b, amount=5, reference="V")
+    await ledger.void_hold(t.actor, voided.id)
+    topup = await ledger.create_topup(t.actor, account_id=a, amount=10_000, reference="TU")
+    withdrawal = await ledger.create_withdrawal(t.actor, account_id=a, amount=1_000, reference="WD")
+    sibling = owner(t.business_id, scope=b)
+    live_sibling = dataclasses.replace(sibling, business_mode="live")
+    attempts = [
+        ledger.post_hold(sibling, hold.id, amount=10**9),  # would be 422 (more than held)
+        ledger.post_hold(sibling, voided.id),  # would be 409 (not pending)
+        ledger.void_hold(sibling, voided.id),
+        ledger.mark_withdrawal_failed(sibling, withdrawal.id, reason=""),  # would be 422 (no reason)
+        ledger.mark_withdrawal_paid(sibling, withdrawal.id),
+        ledger.simulate_topup_payment(live_sibling, topup.id),  # would be 409 (not sandbox)
+        accounts.update_account(sibling, a, {"name": ""}),  # would be 422 (name required)
+        accounts.set_status(sibling, a, "close"),  # would be 409 (balance not zero)
+    ]
+    for attempt in attempts:
+        with pytest.raises(NotFound):
+            await attempt
+    assert (await ledger.get_withdrawal(t.actor, withdrawal.id)).status == "pending"
+    assert (await ledger.get_hold(t.actor, hold.id)).status == "pending"
+    assert await check_all() == []
