@@ -81,6 +81,56 @@ ORDER BY seq, side{tail}
 """
 
 
+# --- the CSV fast path: PostgreSQL formats the entry rows (COPY … TO STDOUT (FORMAT csv)) -------------
+# Cell by cell the same text as formats/csv_format.py `csv_line_row` (escape.escape_text for text,
+# model.format_plain for amounts, model.wib_text for times). Empty text is sent as NULL, which COPY
+# writes as an empty unquoted cell (an empty string would be written `""`); COPY quotes a cell exactly
+# when it holds a comma, a double quote, CR or LF, as Python's csv.QUOTE_MINIMAL does. COPY ends rows
+# with LF; services.CrlfRows turns those (not the LFs inside quoted cells) into CRLF.
+
+_FORMULA_FIRST = "'=', '+', '-', '@', chr(9), chr(13)"  # escape.FORMULA_PREFIXES
+
+
+def csv_text(expr: str) -> str:
+    """`escape_text(expr)`, with "" as NULL."""
+    quote = "''''"
+    return (
+        f"nullif(CASE WHEN left({expr}, 1) IN ({_FORMULA_FIRST}) THEN {quote} || {expr} ELSE {expr} END, '')"
+    )
+
+
+def csv_amount(expr: str, exponent: int) -> str:
+    """`format_plain(expr, currency)` for a currency with `exponent` decimals (0 or 2)."""
+    if exponent == 0:
+        return f"({expr})::bigint::text"
+    return f"round(({expr})::numeric / {10**exponent}, {exponent})::text"
+
+
+def csv_rows_query(exponent: int) -> str:
+    """The entry rows of the CSV statement, in (seq, side) order, as `csv_line_row` writes them.
+    `$1`..`$3` as for `entries_query`, `$4` the opening balance."""
+    balance = (
+        "$4::bigint + sum(CASE WHEN e.side = 0 THEN -e.amount ELSE e.amount END) "
+        "OVER (ORDER BY e.seq, e.side ROWS UNBOUNDED PRECEDING)"
+    )
+    return f"""
+SELECT to_char(e.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD HH24:MI:SS'),
+       {csv_text("e.id")}, {csv_text("e.reference")}, {csv_text("e.description")},
+       {csv_text("e.account_id")}, {csv_text("an.name")}, {csv_text("e.counterpart_id")},
+       {csv_text("cn.name")},
+       CASE WHEN e.side = 0 THEN {csv_amount("e.amount", exponent)} END,
+       CASE WHEN e.side = 1 THEN {csv_amount("e.amount", exponent)} END,
+       {csv_amount("e.balance", exponent)},
+       {csv_text("e.kind")}
+FROM (
+    SELECT e.*, {balance} AS balance FROM ({entries_query()}) AS e
+) AS e
+LEFT JOIN LATERAL (SELECT a.name FROM account a WHERE a.id = e.account_id) AS an ON true
+LEFT JOIN LATERAL (SELECT a.name FROM account a WHERE a.id = e.counterpart_id) AS cn ON true
+ORDER BY e.seq, e.side
+"""
+
+
 ACCOUNT_NAMES = "SELECT id, name FROM account WHERE id = ANY($1::text[])"
 
 SUBTREE_ACCOUNTS = """

@@ -79,6 +79,43 @@ def csv_line_row(line: StatementLine, currency: str) -> list[str]:
     ]
 
 
+def csv_totals_row(header: StatementHeader) -> list[str]:
+    """The last row: totals and the closing balance under the amount columns."""
+    cur = header.currency
+    return [
+        "Total",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        format_plain(header.total_debits, cur),
+        format_plain(header.total_credits, cur),
+        format_plain(header.closing_balance, cur),
+        "",
+    ]
+
+
+def _rows_bytes(rows: list[list[str]] | list[tuple[str, ...]], *, bom: bool = False) -> bytes:
+    buf = io.StringIO()
+    if bom:
+        buf.write(BOM)
+    csv.writer(buf, dialect="excel", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_prologue(header: StatementHeader) -> bytes:
+    """Everything before the first entry: BOM, the header block, an empty record, the column row."""
+    return _rows_bytes([*csv_header_rows(header), [], list(CSV_COLUMNS)], bom=True)
+
+
+def csv_epilogue(header: StatementHeader) -> bytes:
+    """Everything after the last entry: the totals row."""
+    return _rows_bytes([csv_totals_row(header)])
+
+
 def iter_statement_csv(header: StatementHeader, lines: Iterable[StatementLine]) -> Iterator[bytes]:
     """Stream the statement as CSV bytes (UTF-8 with BOM, CRLF), a few hundred rows per chunk.
 
@@ -94,10 +131,7 @@ def iter_statement_csv(header: StatementHeader, lines: Iterable[StatementLine]) 
         buf.truncate()
         return data
 
-    buf.write(BOM)
-    writer.writerows(csv_header_rows(header))
-    writer.writerow([])
-    writer.writerow(CSV_COLUMNS)
+    yield csv_prologue(header)
     pending = 0
     for line in checked(header, lines):
         writer.writerow(csv_line_row(line, header.currency))
@@ -105,24 +139,8 @@ def iter_statement_csv(header: StatementHeader, lines: Iterable[StatementLine]) 
         if pending >= ROWS_PER_CHUNK:
             yield take()
             pending = 0
-    cur = header.currency
-    writer.writerow(
-        [
-            "Total",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            format_plain(header.total_debits, cur),
-            format_plain(header.total_credits, cur),
-            format_plain(header.closing_balance, cur),
-            "",
-        ]
-    )
-    yield take()
+    data = take()
+    yield data + csv_epilogue(header) if data else csv_epilogue(header)
 
 
 def write_statement_csv(header: StatementHeader, lines: Iterable[StatementLine], out: BytesSink) -> None:
