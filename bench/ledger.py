@@ -52,6 +52,9 @@ from urllib.parse import parse_qs, urlsplit  # noqa: E402
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+# Investigation only: run a subset of the parts (e.g. BENCH_PARTS=ad); the targets need all four.
+PARTS = os.environ.get("BENCH_PARTS", "abcd")
+SAMPLE = os.environ.get("BENCH_SAMPLE", "") == "1"
 CALLERS = 64
 KEYS = 200
 
@@ -170,6 +173,45 @@ async def service_rate(actor: Any, ids: list[str], hot: str | None) -> float:
     if failed:
         log(f"  {failed} transfers refused")
     return done / elapsed
+
+
+def cpu_seconds(server: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """CPU seconds used so far by the web server's processes and by PostgreSQL's (load-independent cost)."""
+    import psutil
+
+    def total(root: int) -> float:
+        try:
+            parent = psutil.Process(root)
+            procs = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        seconds = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                seconds += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return seconds
+
+    postmaster = int((DATA_DIR / "pgdata" / "postmaster.pid").read_text().split()[0])
+    return total(server.pid), total(postmaster)
+
+
+async def sample_waits(counts: dict[str, int]) -> None:
+    """Every 20 ms, what each of the server's busy backends is doing (BENCH_SAMPLE=1)."""
+    from portal.lib import sql
+
+    while True:
+        rows = await sql.fetch(
+            "SELECT state, coalesce(wait_event_type || ':' || wait_event, 'CPU') AS w, left(query, 40) AS q "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' AND state <> 'idle'"
+        )
+        for row in rows:
+            key = f"{row['state']} | {row['w']} | {row['q']}"
+            counts[key] = counts.get(key, 0) + 1
+        await asyncio.sleep(0.02)
 
 
 # --- (d) over HTTP --------------------------------------------------------------------------------
@@ -333,27 +375,32 @@ async def main() -> dict[str, Any]:
     await DB.start_connection_pool(min_size=2, max_size=8)
     await migrate()
 
-    log("(a) pgbench simple-update, 8 clients")
-    tps_a = await asyncio.to_thread(pgbench_tps, dsn)
-    log(f"  {tps_a}")
+    tps_a = [float("nan")]
+    if "a" in PARTS:
+        log("(a) pgbench simple-update, 8 clients")
+        tps_a = await asyncio.to_thread(pgbench_tps, dsn)
+        log(f"  {tps_a}")
 
     business_id = "biz_bench"
     rights = system_actor(business_id).rights
     actor = Actor(business_id=business_id, rights=rights, name="bench", user_id="usr_bench")
-    log(f"setting up {ACCOUNTS} accounts")
-    ids = await make_accounts(business_id, ACCOUNTS, 10**12)
-    hot = ids[0]
-
-    log("(b) service transfers, 64 callers, uniform")
-    rates_b = []
-    for _ in range(RUNS):
-        rates_b.append(await service_rate(actor, ids, None))
-        log(f"  {rates_b[-1]:.0f}/s")
-    log("(c) service transfers, 64 callers, every one credits one hot account")
-    rates_c = []
-    for _ in range(RUNS):
-        rates_c.append(await service_rate(actor, ids, hot))
-        log(f"  {rates_c[-1]:.0f}/s")
+    rates_b, rates_c = [float("nan")], [float("nan")]
+    if "b" in PARTS or "c" in PARTS:
+        log(f"setting up {ACCOUNTS} accounts")
+        ids = await make_accounts(business_id, ACCOUNTS, 10**12)
+        hot = ids[0]
+    if "b" in PARTS:
+        log("(b) service transfers, 64 callers, uniform")
+        rates_b = []
+        for _ in range(RUNS):
+            rates_b.append(await service_rate(actor, ids, None))
+            log(f"  {rates_b[-1]:.0f}/s")
+    if "c" in PARTS:
+        log("(c) service transfers, 64 callers, every one credits one hot account")
+        rates_c = []
+        for _ in range(RUNS):
+            rates_c.append(await service_rate(actor, ids, hot))
+            log(f"  {rates_c[-1]:.0f}/s")
     committer = engine.committer()
     batch_mean = committer.operations / max(committer.batches, 1)
 
@@ -371,6 +418,7 @@ async def main() -> dict[str, Any]:
         for i in range(KEYS)
     ]
     http_ids = await make_accounts(business.id, 1000, 10**12)
+    waits: dict[str, int] = {}
     port = free_port()
     server = await asyncio.to_thread(start_server, dsn, port)
     base = f"http://127.0.0.1:{port}"
@@ -378,8 +426,19 @@ async def main() -> dict[str, Any]:
     try:
         await http_peak(base, signer, http_ids, 8)  # warm-up: connections, imports, plans
         peaks, lat50, lat99, http_errors = [], [], [], 0
+        cpu_web: list[float] = []
+        cpu_pg: list[float] = []
         for _ in range(RUNS):
+            sampler = asyncio.create_task(sample_waits(waits)) if SAMPLE else None
+            web0, pg0 = cpu_seconds(server)
+            started = time.perf_counter()
             peak, errors = await http_peak(base, signer, http_ids)
+            requests = peak * (time.perf_counter() - started)
+            web1, pg1 = cpu_seconds(server)
+            cpu_web.append((web1 - web0) / max(requests, 1) * 1000)
+            cpu_pg.append((pg1 - pg0) / max(requests, 1) * 1000)
+            if sampler is not None:
+                sampler.cancel()
             peaks.append(peak)
             http_errors += errors
             log(f"  peak {peak:.0f}/s ({errors} errors)")
@@ -416,6 +475,10 @@ async def main() -> dict[str, Any]:
             "p99": round(statistics.median(lat99), 2),
         },
         "d_http_errors": http_errors,
+        "d_cpu_ms_per_request": {
+            "web_workers": round(statistics.median(cpu_web), 2),
+            "postgres": round(statistics.median(cpu_pg), 2),
+        },
         "ratios": {
             "b_over_a": round(b / a, 2),
             "c_over_b": round(c / b, 2),
@@ -429,6 +492,7 @@ async def main() -> dict[str, Any]:
         },
         "raw": {"a": tps_a, "b": rates_b, "c": rates_c, "d_peak": peaks, "d_p50": lat50, "d_p99": lat99},
         "group_commit_mean_batch_size": round(batch_mean, 1),
+        **({"d_wait_events_sampled": dict(sorted(waits.items(), key=lambda kv: -kv[1]))} if SAMPLE else {}),
         "invariants": {
             "ok": not violations,
             "violations": [f"{v.invariant}: {v.detail}" for v in violations],

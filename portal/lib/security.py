@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -176,6 +177,13 @@ def unseal_secret(master_key: str, sealed: str) -> str:
     nonce, body = data[:16], data[16:]
     raw = bytes(a ^ b for a, b in zip(body, _keystream(master_key, nonce, len(body)), strict=True))
     return raw.decode("utf-8")
+
+
+@functools.lru_cache(maxsize=4096)
+def unseal_secret_cached(master_key: str, sealed: str) -> str:
+    """unseal_secret, memoised per process. Keyed by the sealed value, so it never outlives a key's
+    secret: callers still read the key row on every request (revocation takes effect at once)."""
+    return unseal_secret(master_key, sealed)
 
 
 def secret_fingerprint(secret: str) -> str:

@@ -100,56 +100,44 @@ async def authenticate(scope: Scope, body: bytes) -> tuple[Actor, str]:
         )
     if len(client_id) > 100:
         raise Unauthorized("Unknown or revoked API key.")
-    key = await sql.fetchrow("SELECT * FROM api_key WHERE client_id = $1", client_id)
+    # Read on every request (no cache), so a revoked key is refused at once; the business's mode comes
+    # in the same round trip.
+    key = await sql.fetchrow(
+        "SELECT k.*, b.mode AS business_mode FROM api_key k LEFT JOIN business b ON b.id = k.business_id "
+        "WHERE k.client_id = $1",
+        client_id,
+    )
     if key is None or key["revoked_at"] is not None:
         raise Unauthorized("Unknown or revoked API key.")
-    await ratelimit.hit("api-key", key["id"])
     client = scope.get("client")
     ip = client[0] if client else None
     user_agent = (_header(scope, b"user-agent") or "")[:300] or None
-    if not REQUEST_ID_RE.match(request_id):
-        raise ValidationFailed(
-            "Request-Id must be 1 to 128 letters, digits, dots, colons, dashes or underscores.",
-            code="invalid_request_id",
-        )
-    moment = parse_timestamp(timestamp)
     now = clock.now()
-    if moment is None or abs(now - moment) > TIMESTAMP_TOLERANCE:
-        raise Unauthorized(
-            "Request-Timestamp must be ISO 8601 UTC within 5 minutes of the server's clock "
-            f"(server time {now.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
-            code="timestamp_out_of_range",
-        )
-    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
-    target = raw_path.decode("latin-1")
-    query = scope.get("query_string", b"")
-    if query:
-        target += "?" + query.decode("latin-1")
-    secret = security.unseal_secret(get_settings().secret_key, key["secret_sealed"])
-    if security.secret_fingerprint(secret) != key["secret_hash"]:
-        # NERACA_SECRET_KEY changed since the key was made: it cannot be verified any more.
-        raise Unauthorized("This API key cannot be verified on this server; create a new one.")
-    message = security.signing_message(
-        client_id=client_id, request_id=request_id, timestamp=timestamp, target=target, body=body
-    )
-    if not security.signature_valid(secret, message, signature):
-        await record_anonymous(
-            "api.signature_rejected",
-            f"Request with an invalid signature for key {key['name']} ({client_id}) to {target[:200]}",
-            business_id=key["business_id"],
-            ip=ip,
-            user_agent=user_agent,
-            actor_name=f"API key {key['name']}",
-            actor_id=key["id"],
-            refs={"client_id": client_id, "request_id": request_id},
-        )
-        raise Unauthorized(
-            "The signature does not match the request (check the secret, the target and the body digest).",
-            code="invalid_signature",
-        )
+    try:
+        _verify(scope, key, client_id, request_id, timestamp, signature, body, now)
+    except NeracaError as exc:
+        # A refused request still counts against the key's limit (a valid one is counted with its
+        # Request-Id claim, in one statement); over the limit, 429 wins as it always did.
+        await ratelimit.hit("api-key", key["id"])
+        if exc.code == "invalid_signature":
+            await record_anonymous(
+                "api.signature_rejected",
+                f"Request with an invalid signature for key {key['name']} ({client_id}) to "
+                f"{_target(scope)[:200]}",
+                business_id=key["business_id"],
+                ip=ip,
+                user_agent=user_agent,
+                actor_name=f"API key {key['name']}",
+                actor_id=key["id"],
+                refs={"client_id": client_id, "request_id": request_id},
+            )
+        raise
     if key["last_used_at"] is None or now - key["last_used_at"] > timedelta(seconds=60):
-        await sql.execute("UPDATE api_key SET last_used_at = $2 WHERE id = $1", key["id"], now)
-    business = await sql.fetchrow("SELECT mode FROM business WHERE id = $1", key["business_id"])
+        await sql.execute(
+            f"UPDATE api_key SET last_used_at = $2 WHERE id = $1 AND {ratelimit.async_commit()} IS NOT NULL",
+            key["id"],
+            now,
+        )
     actor = Actor(
         business_id=key["business_id"],
         rights=frozenset(key["permissions"] or []),
@@ -158,36 +146,119 @@ async def authenticate(scope: Scope, body: bytes) -> tuple[Actor, str]:
         name=f"API key {key['name']} ({client_id})",
         ip=ip,
         user_agent=user_agent,
-        business_mode=business["mode"] if business else "sandbox",
+        business_mode=key["business_mode"] or "sandbox",
         extra={"client_id": client_id, "api_key_name": key["name"]},
     )
     return actor, request_id
 
 
-async def _claim(actor: Actor, request_id: str, method: str, target: str, body_hash: str) -> Any:
-    """Insert the request id; return None when it is new, else the earlier row."""
+def _target(scope: Scope) -> str:
+    raw_path = scope.get("raw_path") or scope.get("path", "").encode()
+    target = str(raw_path.decode("latin-1"))
+    query = scope.get("query_string", b"")
+    if query:
+        target += "?" + query.decode("latin-1")
+    return target
+
+
+def _verify(
+    scope: Scope,
+    key: Any,
+    client_id: str,
+    request_id: str,
+    timestamp: str,
+    signature: str,
+    body: bytes,
+    now: datetime,
+) -> None:
+    """Request-Id syntax, timestamp window and signature; raises the specific error."""
+    if not REQUEST_ID_RE.match(request_id):
+        raise ValidationFailed(
+            "Request-Id must be 1 to 128 letters, digits, dots, colons, dashes or underscores.",
+            code="invalid_request_id",
+        )
+    moment = parse_timestamp(timestamp)
+    if moment is None or abs(now - moment) > TIMESTAMP_TOLERANCE:
+        raise Unauthorized(
+            "Request-Timestamp must be ISO 8601 UTC within 5 minutes of the server's clock "
+            f"(server time {now.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
+            code="timestamp_out_of_range",
+        )
+    secret = security.unseal_secret_cached(get_settings().secret_key, key["secret_sealed"])
+    if security.secret_fingerprint(secret) != key["secret_hash"]:
+        # NERACA_SECRET_KEY changed since the key was made: it cannot be verified any more.
+        raise Unauthorized("This API key cannot be verified on this server; create a new one.")
+    message = security.signing_message(
+        client_id=client_id, request_id=request_id, timestamp=timestamp, target=_target(scope), body=body
+    )
+    if not security.signature_valid(secret, message, signature):
+        raise Unauthorized(
+            "The signature does not match the request (check the secret, the target and the body digest).",
+            code="invalid_signature",
+        )
+
+
+async def _claim(
+    actor: Actor, request_id: str, method: str, target: str, body_hash: str, *, count: bool = True
+) -> Any:
+    """Count the key's rate-limit hit and insert the request id, in one statement committed without
+    waiting for the WAL flush; return None when the id is new, else the earlier row.
+
+    Asynchronous commit is safe here: WAL is flushed in order, so the claim is durable before any
+    money transaction that follows it commits; a claim lost in a database crash had nothing after it."""
     now = clock.now()
     state = "running" if method == "POST" else "seen"
-    inserted = await sql.fetchval(
-        """INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state, lease_until,
-               created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id""",
-        actor.api_key_id,
-        request_id,
-        method,
-        target,
-        body_hash,
-        state,
-        now + LEASE,
-        now,
-    )
+    if count:
+        assert actor.api_key_id is not None
+        bucket, window_start, allowed = ratelimit.window("api-key", actor.api_key_id, now)
+        row = await sql.fetchrow(
+            f"""WITH hit AS (
+                 INSERT INTO rate_limit (bucket, window_start, hits) VALUES ($9, $10, 1)
+                 ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limit.hits + 1
+                 RETURNING hits),
+               claim AS (
+                 INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state,
+                     lease_until, created_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE (SELECT hits FROM hit) <= $11
+                 ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id)
+               SELECT (SELECT hits FROM hit) AS hits, (SELECT request_id FROM claim) AS claimed,
+                      {ratelimit.async_commit()} AS c""",
+            actor.api_key_id,
+            request_id,
+            method,
+            target,
+            body_hash,
+            state,
+            now + LEASE,
+            now,
+            bucket,
+            window_start,
+            allowed,
+        )
+        assert row is not None
+        ratelimit.check("api-key", row["hits"], now)
+        inserted = row["claimed"]
+    else:
+        inserted = await sql.fetchval(
+            """INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state,
+                   lease_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id""",
+            actor.api_key_id,
+            request_id,
+            method,
+            target,
+            body_hash,
+            state,
+            now + LEASE,
+            now,
+        )
     if inserted is not None:
         return None
     row = await sql.fetchrow(
         "SELECT * FROM api_request WHERE api_key_id = $1 AND request_id = $2", actor.api_key_id, request_id
     )
     if row is None:
-        return await _claim(actor, request_id, method, target, body_hash)
+        return await _claim(actor, request_id, method, target, body_hash, count=False)
     abandoned = row["state"] == "running" and row["lease_until"] is not None and row["lease_until"] < now
     if now - row["created_at"] > IDEMPOTENCY_TTL or abandoned:
         # Expired (or a crashed attempt): take the id over for this request.
@@ -207,7 +278,7 @@ async def _claim(actor: Actor, request_id: str, method: str, target: str, body_h
         )
         if taken is not None:
             return None
-        return await _claim(actor, request_id, method, target, body_hash)
+        return await _claim(actor, request_id, method, target, body_hash, count=False)
     return row
 
 
@@ -274,9 +345,13 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         for k, v in captured["headers"]
         if k.lower() in STORED_HEADERS
     }
+    # Asynchronous commit: losing this row in a database crash leaves the claim `running`, exactly as a
+    # web process dying between the money commit and this line would (409 until the lease ends, then
+    # the retry is refused by the reference's uniqueness).
     await sql.execute(
         "UPDATE api_request SET state = 'done', status_code = $3, headers = $4::jsonb, body = $5, "
-        "lease_until = NULL WHERE api_key_id = $1 AND request_id = $2",
+        "lease_until = NULL WHERE api_key_id = $1 AND request_id = $2 "
+        f"AND {ratelimit.async_commit()} IS NOT NULL",
         actor.api_key_id,
         request_id,
         status,
@@ -287,7 +362,8 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
 
 async def _release(actor: Actor, request_id: str) -> None:
     await sql.execute(
-        "DELETE FROM api_request WHERE api_key_id = $1 AND request_id = $2 AND state = 'running'",
+        "DELETE FROM api_request WHERE api_key_id = $1 AND request_id = $2 AND state = 'running' "
+        f"AND {ratelimit.async_commit()} IS NOT NULL",
         actor.api_key_id,
         request_id,
     )
