@@ -225,15 +225,20 @@ async def test_api_objects_of_another_business_are_404(client: Any, db: str, key
 
 
 async def test_sibling_subtree_users_are_404(client: Any, db: str) -> None:
+    from portal.domains.accounts import services as accounts
+
     business, owner = await make_business()
     actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    div_a = await accounts.create_account(actor, name="Div A", kind="division", parent_id=main)
+    div_b = await accounts.create_account(actor, name="Div B", kind="division", parent_id=main)
     manager = await services.create_user(
         actor,
         username="div-a-mgr",
         full_name="Div A",
         email="a@example.com",
         role="admin",
-        scope_account_id="acc_0000000000aaaaaaaaaa",
+        scope_account_id=div_a.id,
     )
     sibling = await services.create_user(
         actor,
@@ -241,13 +246,26 @@ async def test_sibling_subtree_users_are_404(client: Any, db: str) -> None:
         full_name="Div B",
         email="b@example.com",
         role="viewer",
-        scope_account_id="acc_0000000000bbbbbbbbbb",
+        scope_account_id=div_b.id,
     )
     await enrol(manager.id)
     await signed_in_client(client, manager)
     assert (await client.get(f"/users/{sibling.id}")).status_code == 404
     listing = await client.get("/users")
     assert "div-b-user" not in listing.text
+    # The scope picker of a scoped manager offers their own subtree only: no whole business, no sibling.
+    form = await client.get("/users/new")
+    select = form.text.split('id="f-scope_account_id"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]*)"', select) == [div_a.id]
+    assert div_b.id not in form.text and main not in form.text
+    token = csrf_from(form.text)
+    base = {"_csrf_token": token, "username": "div-x", "full_name": "X", "email": "x@example.com"}
+    for scope in (div_b.id, main, ""):
+        response = await client.post("/users", data={**base, "role": "viewer", "scope_account_id": scope})
+        assert response.status_code in (403, 422), (scope, response.status_code)
+    assert await sql.fetchval("SELECT count(*) FROM app_user WHERE username = 'div-x'") == 0
+    created = await client.post("/users", data={**base, "role": "viewer", "scope_account_id": div_a.id})
+    assert created.status_code == 303, created.text[:500]
 
 
 @pytest.mark.parametrize("field", ["business_id", "balance", "role"])

@@ -287,17 +287,33 @@ def _validate_username(errors: list[FieldError], username: str) -> str:
     return username.lower()
 
 
-def _validate_scope(errors: list[FieldError], scope_account_id: str | None) -> str | None:
-    # TODO(accounts): check the account exists in this business and lies inside the editor's own scope
-    # through portal.domains.accounts.services.list_for_picker(actor) once that module lands.
+async def scope_options(actor: Actor) -> list[tuple[str, str]]:
+    """The scopes `actor` may give a user or an API key — the users and developers forms' picker.
+
+    An unscoped actor: the whole business ("") and every account of the business, as an indented tree
+    (`accounts.list_for_picker`). A scoped actor gives only their own scope (nobody widens or moves a
+    scope beyond their own, see `_check_grant`), so their picker holds that one account."""
+    import dataclasses
+
+    from portal.domains.accounts import services as accounts
+
+    # Choosing a scope needs the account names in the actor's own scope, even without the accounts menu.
+    viewer = dataclasses.replace(actor, rights=actor.rights | {"accounts:view"})
+    tree = await accounts.list_for_picker(viewer)
+    if actor.scope_account_id is None:
+        return [("", gettext("Whole business")), *tree]
+    return [(account_id, label) for account_id, label in tree if account_id == actor.scope_account_id]
+
+
+async def _validate_scope(actor: Actor, errors: list[FieldError], scope_account_id: str | None) -> str | None:
+    """None for the whole business; otherwise an account of the actor's business (and scope) from the
+    picker. Anything else — malformed, unknown, another business's, out of scope — is a field error."""
     if scope_account_id is None:
         return None
     text = scope_account_id.strip()
     if not text:
         return None
-    import re
-
-    if not re.fullmatch(r"acc_[0-9a-z]{10,40}", text):
+    if text not in {account_id for account_id, _ in await scope_options(actor) if account_id}:
         errors.append(FieldError("scope_account_id", gettext("Choose an account from the list.")))
     return text
 
@@ -338,7 +354,7 @@ async def _insert_user(
         errors.append(FieldError("role", gettext("Choose a role from the list.")))
     if language not in i18n.LANGUAGE_CODES:
         errors.append(FieldError("language", gettext("Choose English or Bahasa Indonesia.")))
-    scope = _validate_scope(errors, scope_account_id)
+    scope = await _validate_scope(actor, errors, scope_account_id)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     granted = roles.normalise_rights(rights) if rights is not None else roles.ROLE_PRESETS[role]
@@ -447,7 +463,7 @@ async def update_user(
     mobile_e164 = clean_mobile(errors, "mobile", mobile)
     if role not in roles.ROLES:
         errors.append(FieldError("role", gettext("Choose a role from the list.")))
-    scope = _validate_scope(errors, scope_account_id)
+    scope = await _validate_scope(actor, errors, scope_account_id)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     granted = roles.normalise_rights(rights)
@@ -742,7 +758,7 @@ async def create_api_key(
     granted = roles.normalise_rights(permissions)
     if not granted:
         errors.append(FieldError("permissions", gettext("Give the key at least one permission.")))
-    scope = _validate_scope(errors, scope_account_id)
+    scope = await _validate_scope(actor, errors, scope_account_id)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     if actor.kind != "system":

@@ -249,7 +249,12 @@ async def users_new(request: Request[Any, Any, Any], actor: Actor) -> Response[s
     return page(
         request,
         "identity/user_new.html",
-        {"form": {"role": "viewer", "language": "en"}, "errors": {}, "role_options": _role_options()},
+        {
+            "form": {"role": "viewer", "language": "en"},
+            "errors": {},
+            "role_options": _role_options(),
+            "scope_options": await services.scope_options(actor),
+        },
     )
 
 
@@ -278,6 +283,7 @@ async def users_create(request: Request[Any, Any, Any], actor: Actor) -> Respons
             "form": data,
             "errors": errors_dict(exc.errors),
             "role_options": _role_options(),
+            "scope_options": await services.scope_options(actor),
             "message": exc.detail,
         }
         return page(request, "identity/user_new.html", context, status_code=422)
@@ -295,7 +301,7 @@ async def users_detail(request: Request[Any, Any, Any], actor: Actor, user_id: s
     target = await services.get_user(actor, user_id)
     if actor.scope_account_id is not None and target.scope_account_id != actor.scope_account_id:
         raise NotFound(gettext("There is no such user."))
-    return _user_page(
+    return await _user_page(
         request,
         actor,
         target,
@@ -306,7 +312,17 @@ async def users_detail(request: Request[Any, Any, Any], actor: Actor, user_id: s
     )
 
 
-def _user_page(
+async def _target_scope_options(actor: Actor, target: services.User) -> list[tuple[str, str]]:
+    """The picker for `target`'s scope; their current scope stays listed (and selected) even where the
+    editor could not give it, so the form shows what is set rather than silently offering another."""
+    options = await services.scope_options(actor)
+    current = target.scope_account_id or ""
+    if current not in {value for value, _ in options}:
+        options = [(current, current or gettext("Whole business")), *options]
+    return options
+
+
+async def _user_page(
     request: Request[Any, Any, Any],
     actor: Actor,
     target: services.User,
@@ -320,6 +336,7 @@ def _user_page(
         "target": target,
         "errors": errors,
         "role_options": _role_options(),
+        "scope_options": await _target_scope_options(actor, target),
         "menu_rows": _menu_rows(target.rights),
         "levels": [("none", gettext("No access")), ("view", gettext("View")), ("manage", gettext("Manage"))],
         "can_manage": actor.can("users", "manage")
@@ -354,7 +371,7 @@ async def users_update(request: Request[Any, Any, Any], actor: Actor, user_id: s
         )
     except ValidationFailed as exc:
         target = await services.get_user(actor, user_id)
-        return _user_page(request, actor, target, errors_dict(exc.errors), status=422, form_data=data)
+        return await _user_page(request, actor, target, errors_dict(exc.errors), status=422, form_data=data)
     return Redirect(f"/users/{user_id}", status_code=303)
 
 
@@ -562,6 +579,7 @@ async def developers(request: Request[Any, Any, Any], actor: Actor) -> Response[
         "errors": {},
         "menu_rows": _permission_rows(),
         "can_manage": actor.can("developers", "manage"),
+        "scope_options": await services.scope_options(actor),
     }
     return page(request, "identity/developers.html", context)
 
@@ -599,6 +617,7 @@ async def developers_key_create(request: Request[Any, Any, Any], actor: Actor) -
         "errors": {},
         "menu_rows": _permission_rows(),
         "can_manage": True,
+        "scope_options": await services.scope_options(actor),
         "created": key,
         "secret": secret,
     }

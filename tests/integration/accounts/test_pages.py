@@ -134,6 +134,31 @@ async def test_scoped_user_sees_only_their_subtree(client: Any) -> None:
     bandung = await accounts.create_account(actor, name="Bandung", kind="division", parent_id=main)
     picker = await accounts.list_for_picker(actor)
     assert [label for _, label in picker][:1] == ["Main account (main)"] and len(picker) == 3
+    # The users form picks the scope from that tree (whole business or one account's subtree) ...
+    new_user = await client.get("/users/new")
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', new_user.text)
+    scope_options = [v for v, _ in options if v == "" or v.startswith("acc_")]
+    assert scope_options[:1] == [""] and {main, jakarta.id, bandung.id} <= set(scope_options)
+    # ... and refuses an account that is not in this business's tree: another business's, or made up.
+    other_business, _ = await make_business(name="Other")
+    other_main = await accounts.ensure_business_accounts(other_business.id)
+    token = csrf_from(new_user.text)
+    for wrong in (other_main, "acc_0000000000aaaaaaaaaa", "not-an-id"):
+        refused = await client.post(
+            "/users",
+            data={
+                "_csrf_token": token,
+                "username": "scoped-wrong",
+                "full_name": "Wrong Scope",
+                "email": "wrong@example.com",
+                "role": "viewer",
+                "language": "en",
+                "scope_account_id": wrong,
+            },
+        )
+        assert refused.status_code == 422, (wrong, refused.status_code)
+        assert "Choose an account from the list." in refused.text
+    assert await sql.fetchval("SELECT count(*) FROM app_user WHERE username = 'scoped-wrong'") == 0
     scoped = await identity.create_user(
         actor,
         username=f"mgr{business.id[-6:]}",
