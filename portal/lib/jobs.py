@@ -24,6 +24,36 @@ class JobSpec:
 
 REGISTRY: dict[str, JobSpec] = {}
 
+PeriodicHandler = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    name: str
+    cron: str
+    handler: PeriodicHandler
+
+
+PERIODIC: dict[str, PeriodicSpec] = {}
+
+
+def periodic(cron: str, *, name: str | None = None) -> Callable[[PeriodicHandler], PeriodicHandler]:
+    """Register an idempotent sweep the worker runs on a cron expression (UTC), e.g. "*/5 * * * *".
+
+    The worker hands these to pgqueuer's SchedulerManager, whose schedule rows are claimed with row
+    locks: with several workers each tick runs once. A sweep must still be safe to run twice (a late
+    tick, a manual run) and must not depend on having run at every tick before.
+    """
+
+    def register(handler: PeriodicHandler) -> PeriodicHandler:
+        key = name or f"{handler.__module__.removeprefix('portal.domains.')}.{handler.__name__}"
+        if key in PERIODIC and PERIODIC[key].handler is not handler:
+            raise RuntimeError(f"periodic job {key!r} is registered twice")
+        PERIODIC[key] = PeriodicSpec(key, cron, handler)
+        return handler
+
+    return register
+
 
 def job(
     name: str, *, max_attempts: int = 8, concurrency_limit: int = 0

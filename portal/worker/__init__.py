@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -14,13 +15,14 @@ import asyncpg
 import structlog
 from pgqueuer.core.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
 from pgqueuer.db import AsyncpgDriver
-from pgqueuer.models import Job
+from pgqueuer.models import Job, Schedule
 from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
+from pgqueuer.sm import SchedulerManager
 
 import portal.domains
 from portal.db.bootstrap import database_url
-from portal.lib.jobs import REGISTRY, JobSpec
+from portal.lib.jobs import PERIODIC, REGISTRY, JobSpec, PeriodicSpec
 
 log = structlog.get_logger("neraca.worker")
 
@@ -69,21 +71,52 @@ def build_queue_manager(connection: asyncpg.Connection) -> QueueManager:
     return qm
 
 
+def _wrap_periodic(spec: PeriodicSpec) -> Callable[[Schedule], Awaitable[None]]:
+    async def run(schedule: Schedule) -> None:
+        structlog.contextvars.bind_contextvars(job=spec.name)
+        try:
+            await spec.handler()
+        except Exception:  # logged; the next tick tries again
+            log.exception("periodic job failed")
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("job")
+
+    return run
+
+
+def build_scheduler(connection: asyncpg.Connection) -> SchedulerManager:
+    """pgqueuer's cron scheduler over every domain's `@periodic` sweeps (discovered with the jobs)."""
+    discover_jobs()
+    sm = SchedulerManager(Queries(AsyncpgDriver(connection)))
+    for spec in PERIODIC.values():
+        sm.schedule(spec.name, spec.cron)(_wrap_periodic(spec))
+    return sm
+
+
 async def run_worker(stop: asyncio.Event | None = None) -> None:
-    """Process jobs until `stop` is set (or forever)."""
+    """Process jobs and run the periodic sweeps until `stop` is set (or forever)."""
     connection = await asyncpg.connect(dsn=database_url())
+    schedule_connection = await asyncpg.connect(dsn=database_url())
     qm = build_queue_manager(connection)
-    log.info("worker started", jobs=sorted(REGISTRY))
+    sm = build_scheduler(schedule_connection)
+    log.info("worker started", jobs=sorted(REGISTRY), periodic=sorted(PERIODIC))
 
     async def watch() -> None:
         if stop is not None:
             await stop.wait()
             qm.shutdown.set()
+            sm.shutdown.set()
 
     watcher = asyncio.create_task(watch())
+    scheduler = asyncio.create_task(sm.run())
     try:
         await qm.run(dequeue_timeout=timedelta(seconds=5), batch_size=10)
     finally:
         watcher.cancel()
+        sm.shutdown.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(scheduler, timeout=10)
         await connection.close()
+        await schedule_connection.close()
         log.info("worker stopped")
