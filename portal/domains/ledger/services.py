@@ -925,6 +925,19 @@ async def expire_topup(business_id: str, topup_id: str) -> bool:
     return changed is not None
 
 
+async def expire_due_topups(limit: int = 1000) -> int:
+    """Mark every unpaid top-up past its 24 hours expired (a sweep behind the per-order jobs; a second
+    run changes nothing). Returns how many it expired."""
+    changed = await sql.fetch(
+        "UPDATE topup SET status = 'expired' WHERE id IN (SELECT id FROM topup WHERE status = 'pending' "
+        "AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "AND status = 'pending' RETURNING id",
+        clock.now(),
+        limit,
+    )
+    return len(changed)
+
+
 async def list_topups(
     actor: Actor,
     *,
