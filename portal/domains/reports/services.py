@@ -662,6 +662,7 @@ async def csv_fast_chunks(
                 r.start_at,
                 r.end_at,
                 header.opening_balance,
+                r.business_id,
                 output=sink,
                 format="csv",
             )
