@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
+
+from portal.lib.api_types import (
+    AccountId,
+    BankAccountNumber,
+    BankCode,
+    Currency,
+    Email,
+    HolderName,
+    MinorUnits,
+    Name,
+    ParentId,
+    Phone,
+    Reference,
+    Timestamp,
+)
 
 Kind = Literal["partner", "division"]
 
 
 class SettlementBank(msgspec.Struct, forbid_unknown_fields=True):
-    bank_code: str
-    account_number: str
-    holder_name: str
+    bank_code: BankCode
+    account_number: BankAccountNumber
+    holder_name: HolderName
 
 
 class AccountCreate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
+    name: Name
     kind: Kind
-    parent_id: str
-    currency: str = "IDR"
-    reference: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    parent_id: ParentId
+    currency: Currency = "IDR"
+    reference: Reference | None = None
+    email: Email | None = None
+    phone: Phone | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -40,29 +54,29 @@ class AccountUpdate(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class AccountOut(msgspec.Struct):
-    id: str
-    parent_id: str | None
-    name: str
+    id: AccountId
+    parent_id: ParentId | None
+    name: Name
     kind: str
-    currency: str
+    currency: Currency
     status: str
-    reference: str | None
-    email: str | None
-    phone: str | None
+    reference: Reference | None
+    email: Email | None
+    phone: Phone | None
     settlement_bank: SettlementBank | None
     metadata: dict[str, Any]
-    created_at: datetime
+    created_at: Timestamp
     object: str = "account"
 
 
 class BalanceOut(msgspec.Struct):
-    account_id: str
-    currency: str
-    available: int
-    posted: int
-    pending_in: int
-    on_hold: int
-    as_of: datetime
+    account_id: AccountId
+    currency: Currency
+    available: MinorUnits
+    posted: MinorUnits
+    pending_in: MinorUnits
+    on_hold: MinorUnits
+    as_of: Timestamp
     accounts: int | msgspec.UnsetType = msgspec.UNSET
     object: str = "balance"
 

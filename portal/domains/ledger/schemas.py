@@ -8,6 +8,15 @@ from typing import Annotated, Any
 import msgspec
 
 from portal.domains.accounts.schemas import SettlementBank
+from portal.lib.api_types import (
+    AccountId,
+    Currency,
+    Description,
+    MinorUnits,
+    Reference,
+    Timestamp,
+    TransferId,
+)
 
 # Amounts are JSON integers in minor units. The request decoder is lax (it would turn "100" into 100),
 # so amounts are taken as they come and the service refuses anything but an integer in 1..10^15-1.
@@ -17,31 +26,31 @@ Amount = Annotated[
 
 
 class TransferCreate(msgspec.Struct, forbid_unknown_fields=True):
-    from_account_id: str
-    to_account_id: str
+    from_account_id: AccountId
+    to_account_id: AccountId
     amount: Amount
-    reference: str
-    description: str | None = None
+    reference: Reference
+    description: Description | None = None
     metadata: dict[str, Any] | None = None
 
 
 class GroupLeg(msgspec.Struct, forbid_unknown_fields=True):
-    from_account_id: str
-    to_account_id: str
+    from_account_id: AccountId
+    to_account_id: AccountId
     amount: Amount
-    description: str | None = None
+    description: Description | None = None
 
 
 class TransferGroupCreate(msgspec.Struct, forbid_unknown_fields=True):
-    reference: str
+    reference: Reference
     transfers: list[GroupLeg]
 
 
 class HoldCreate(msgspec.Struct, forbid_unknown_fields=True):
-    from_account_id: str
-    to_account_id: str
+    from_account_id: AccountId
+    to_account_id: AccountId
     amount: Amount
-    reference: str
+    reference: Reference
     expires_at: datetime | None = None
 
 
@@ -50,15 +59,15 @@ class HoldPost(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TopUpCreate(msgspec.Struct, forbid_unknown_fields=True):
-    account_id: str
+    account_id: AccountId
     amount: Amount
-    reference: str
+    reference: Reference
 
 
 class WithdrawalCreate(msgspec.Struct, forbid_unknown_fields=True):
-    account_id: str
+    account_id: AccountId
     amount: Amount
-    reference: str
+    reference: Reference
 
 
 class MarkFailed(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,70 +75,70 @@ class MarkFailed(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TransferOut(msgspec.Struct):
-    id: str
-    from_account_id: str
-    to_account_id: str
-    amount: int
-    currency: str
-    reference: str | None
-    description: str
+    id: TransferId
+    from_account_id: AccountId
+    to_account_id: AccountId
+    amount: MinorUnits
+    currency: Currency
+    reference: Reference | None
+    description: Description
     kind: str
     group_id: str | None
-    created_at: datetime
+    created_at: Timestamp
     object: str = "transfer"
 
 
 class TransferGroupOut(msgspec.Struct):
     id: str
-    reference: str
+    reference: Reference
     transfers: list[TransferOut]
-    created_at: datetime
+    created_at: Timestamp
     object: str = "transfer_group"
 
 
 class HoldOut(msgspec.Struct):
     id: str
-    from_account_id: str
-    to_account_id: str
-    amount: int
-    posted_amount: int
-    currency: str
-    reference: str | None
+    from_account_id: AccountId
+    to_account_id: AccountId
+    amount: MinorUnits
+    posted_amount: MinorUnits
+    currency: Currency
+    reference: Reference | None
     status: str
-    expires_at: datetime | None
-    created_at: datetime
+    expires_at: Timestamp | None
+    created_at: Timestamp
     object: str = "hold"
 
 
 class TopUpOut(msgspec.Struct):
     id: str
-    account_id: str
-    amount: int
-    fee: int
-    total: int
-    currency: str
-    reference: str
+    account_id: AccountId
+    amount: MinorUnits
+    fee: MinorUnits
+    total: MinorUnits
+    currency: Currency
+    reference: Reference
     status: str
     payment_instructions: SettlementBank
-    expires_at: datetime
-    paid_at: datetime | None
-    created_at: datetime
+    expires_at: Timestamp
+    paid_at: Timestamp | None
+    created_at: Timestamp
     object: str = "topup"
 
 
 class WithdrawalOut(msgspec.Struct):
     id: str
-    account_id: str
-    amount: int
-    fee: int
-    total: int
-    currency: str
-    reference: str
+    account_id: AccountId
+    amount: MinorUnits
+    fee: MinorUnits
+    total: MinorUnits
+    currency: Currency
+    reference: Reference
     status: str
     bank: SettlementBank
     failure_reason: str | None
-    created_at: datetime
-    completed_at: datetime | None
+    created_at: Timestamp
+    completed_at: Timestamp | None
     object: str = "withdrawal"
 
 

@@ -72,3 +72,13 @@ async def test_openapi_documents_problem_json_errors_on_every_api_operation(clie
             assert response is not None, (method, path, status)
             assert "application/problem+json" in response["content"], (method, path, status)
     assert "Problem" in spec["components"]["schemas"]
+
+
+async def test_openapi_schemas_carry_field_examples(client: Any) -> None:
+    schemas = (await client.get("/api/openapi.json")).json()["components"]["schemas"]
+    transfer_create = next(schema for name, schema in schemas.items() if name.endswith("TransferCreate"))
+    properties = transfer_create["properties"]
+    for field in ("from_account_id", "to_account_id", "amount", "reference"):
+        assert properties[field].get("examples"), field
+    account_out = next(schema for name, schema in schemas.items() if name.endswith("AccountOut"))
+    assert account_out["properties"]["id"]["examples"] == ["acc_01jd8k2m4n6p8r0s2t4v6w8y0z"]
