@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.domains.reports import rollup, schedules, services
-from portal.lib.jobs import job
+from portal.lib.jobs import job, periodic
 
 
 @job("reports.export", max_attempts=4, concurrency_limit=2)
@@ -23,9 +23,12 @@ async def schedules_due(payload: dict[str, Any]) -> None:
 
 @job(rollup.JOB, max_attempts=3, concurrency_limit=1)
 async def rollup_days(payload: dict[str, Any]) -> None:
-    """Close every WIB day that can be closed into `statement_day_total`, then queue the next run
-    (`rollup.EVERY` later; the dedupe key per slot keeps a single chain)."""
-    try:
-        await rollup.rollup_days()
-    finally:
-        await rollup.schedule()
+    """Close every WIB day that can be closed into `statement_day_total` (queued by a statement that saw
+    the watermark far behind; the periodic sweep below does the routine work)."""
+    await rollup.rollup_days()
+
+
+@periodic("*/5 * * * *")
+async def rollup_sweep() -> None:
+    """Every five minutes: close the days that can be closed (idempotent; an advisory lock serialises)."""
+    await rollup.rollup_days()

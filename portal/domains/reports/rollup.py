@@ -39,7 +39,7 @@ log = structlog.get_logger("neraca.reports.rollup")
 
 JOB = "reports.rollup_days"
 SAFETY_MARGIN = timedelta(minutes=15)
-# The job re-enqueues itself this often (and statements kick it when they see it far behind).
+# Slot width of a one-off run queued by statements that see the watermark far behind (one per slot).
 EVERY = timedelta(minutes=5)
 CHUNK_DAYS = 31
 _LOCK_KEY = 0x4E52_5244  # "NRRD": one rollup at a time
@@ -132,14 +132,14 @@ async def rollup_days(now: datetime | None = None, *, chunk_days: int = CHUNK_DA
 
 
 def next_slot(now: datetime) -> datetime:
-    """The next `EVERY` boundary after `now` (runs line up, so two chains merge through dedupe keys)."""
+    """The next `EVERY` boundary after `now` (kicks within one slot share a dedupe key)."""
     step = int(EVERY.total_seconds())
     stamp = int(now.timestamp())
     return datetime.fromtimestamp((stamp // step + 1) * step, tz=now.tzinfo)
 
 
 async def schedule(now: datetime | None = None) -> bool:
-    """Enqueue the next run of the job at the next slot (False when that slot is already queued)."""
+    """Enqueue a run of the job at the next slot (False when that slot is already queued)."""
     from pgqueuer.errors import DuplicateJobError
 
     from portal.db.piccolo_conf import DB
@@ -162,7 +162,7 @@ async def schedule(now: datetime | None = None) -> bool:
 
 async def kick_if_behind(seen: date | None, now: datetime | None = None) -> None:
     """Called by statements with the watermark they saw: when it is more than a day behind what could be
-    closed (the chain of jobs is not running, e.g. on a fresh database), schedule a run. Never raises."""
+    closed (e.g. a fresh database, or no worker running the sweep), queue a run. Never raises."""
     now = now or clock.now()
     if seen is not None and seen >= closable_before(now) - timedelta(days=1):
         return
