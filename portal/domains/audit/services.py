@@ -162,20 +162,14 @@ async def record_many(entries: list[tuple[Actor, str, str, dict[str, str]]]) -> 
     by_chain: dict[str, list[tuple[Actor, str, str, dict[str, str]]]] = {}
     for entry in entries:
         by_chain.setdefault(entry[0].business_id or SYSTEM_CHAIN, []).append(entry)
+    now = clock.now()
     async with sql.connection() as conn:
         for chain in sorted(by_chain):
-            await conn.execute(
-                "INSERT INTO activity_chain_head (chain, seq, hash) VALUES ($1, 0, $2) "
-                "ON CONFLICT DO NOTHING",
-                chain,
-                GENESIS,
-            )
-            head = await conn.fetchrow(
-                "SELECT seq, hash FROM activity_chain_head WHERE chain = $1 FOR UPDATE", chain
-            )
+            # Creates the head on first use and locks it (the upsert takes the row lock) in one round trip.
+            head = await conn.fetchrow(_LOCK_HEAD, chain, GENESIS)
             assert head is not None
             seq, prev = int(head["seq"]), str(head["hash"])
-            rows = []
+            columns: list[list[Any]] = [[] for _ in range(15)]
             for actor, action, summary, refs in by_chain[chain]:
                 clean_refs = {str(k): str(v) for k, v in refs.items() if v is not None}
                 seq += 1
@@ -183,7 +177,7 @@ async def record_many(entries: list[tuple[Actor, str, str, dict[str, str]]]) -> 
                     "chain": chain,
                     "seq": seq,
                     "business_id": actor.business_id,
-                    "occurred_at": clock.now(),
+                    "occurred_at": now,
                     "actor_kind": actor.kind,
                     "actor_id": actor.user_id or actor.api_key_id,
                     "actor_name": actor.name[:200],
@@ -195,35 +189,44 @@ async def record_many(entries: list[tuple[Actor, str, str, dict[str, str]]]) -> 
                 }
                 digest = row_hash(prev, row)
                 search = " ".join([actor.name, summary, *clean_refs.values()]).lower()
-                rows.append(
-                    (
-                        chain,
-                        seq,
-                        row["business_id"],
-                        row["occurred_at"],
-                        row["actor_kind"],
-                        row["actor_id"],
-                        row["actor_name"],
-                        row["ip"],
-                        row["user_agent"],
-                        action,
-                        row["summary"],
-                        json.dumps(clean_refs),
-                        search,
-                        prev,
-                        digest,
-                    )
+                values = (
+                    seq,
+                    row["business_id"],
+                    row["actor_kind"],
+                    row["actor_id"],
+                    row["actor_name"],
+                    row["ip"],
+                    row["user_agent"],
+                    action,
+                    row["summary"],
+                    json.dumps(clean_refs),
+                    search,
+                    prev,
+                    digest,
                 )
+                for column, value in zip(columns, values, strict=False):
+                    column.append(value)
                 prev = digest
-            await conn.executemany(
-                """INSERT INTO activity (chain, seq, business_id, occurred_at, actor_kind, actor_id,
-                       actor_name, ip, user_agent, action, summary, refs, search, prev_hash, hash)
-                   VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15)""",
-                rows,
-            )
-            await conn.execute(
-                "UPDATE activity_chain_head SET seq = $2, hash = $3 WHERE chain = $1", chain, seq, prev
-            )
+            # All rows and the new head in one statement.
+            await conn.execute(_APPEND_MANY, chain, now, *columns[:13], seq, prev)
+
+
+_LOCK_HEAD = (
+    "INSERT INTO activity_chain_head AS h (chain, seq, hash) VALUES ($1, 0, $2) "
+    "ON CONFLICT (chain) DO UPDATE SET chain = h.chain RETURNING h.seq, h.hash"
+)
+_APPEND_MANY = """WITH ins AS (
+    INSERT INTO activity (chain, seq, business_id, occurred_at, actor_kind, actor_id, actor_name, ip,
+        user_agent, action, summary, refs, search, prev_hash, hash)
+    SELECT $1, t.seq, t.business_id, $2, t.actor_kind, t.actor_id, t.actor_name, t.ip, t.user_agent,
+        t.action, t.summary, t.refs::jsonb, t.search, t.prev_hash, t.hash
+    FROM unnest($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+        $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])
+        AS t(seq, business_id, actor_kind, actor_id, actor_name, ip, user_agent, action, summary, refs,
+             search, prev_hash, hash)
+    ORDER BY t.seq
+)
+UPDATE activity_chain_head SET seq = $16, hash = $17 WHERE chain = $1"""
 
 
 async def record_anonymous(

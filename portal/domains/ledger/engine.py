@@ -341,39 +341,47 @@ async def apply_operations(
             [a.delta[2] for a in touched],
             [a.delta[3] for a in touched],
         )
-    columns: dict[str, list[Any]] = {k: [] for k in _TRANSFER_COLUMNS}
+    # One dict per transfer serves both the insert's column arrays and the operation's result.
+    rows_by_op: list[tuple[int, list[dict[str, Any]]]] = []
+    columns: list[list[Any]] = [[] for _ in _TRANSFER_COLUMNS]
     for i in ok:
         op = ops[i]
+        op_rows = []
         for leg in op.legs:
-            debit = accounts[leg.debit_account_id]
-            values = {
+            row = {
                 "id": leg.transfer_id,
                 "business_id": op.business_id,
                 "debit_account_id": leg.debit_account_id,
                 "credit_account_id": leg.credit_account_id,
                 "amount": leg.amount,
-                "currency": debit.currency,
+                "currency": accounts[leg.debit_account_id].currency,
                 "phase": leg.phase,
                 "released_amount": leg.released_amount,
                 "hold_id": leg.hold_id,
                 "kind": leg.kind,
                 "reference": op.reference,
                 "description": leg.description,
-                "metadata": json.dumps(leg.metadata or {}),
+                "metadata": leg.metadata or {},
                 "group_id": op.group_id,
                 "reverses_id": leg.reverses_id,
                 "source_id": op.source_id,
                 "created_at": op.booked_at,
             }
-            for k in _TRANSFER_COLUMNS:
-                columns[k].append(values[k])
+            op_rows.append(row)
+            for column, name in zip(columns, _TRANSFER_COLUMNS, strict=True):
+                column.append(json.dumps(row["metadata"]) if name == "metadata" else row[name])
+        rows_by_op.append((i, op_rows))
     created_at: datetime | None = None
     if ok:
-        created_at = await conn.fetchval(_INSERT_TRANSFERS, *columns.values())
+        created_at = await conn.fetchval(_INSERT_TRANSFERS, *columns)
+        for _, op_rows in rows_by_op:
+            for row in op_rows:
+                if row["created_at"] is None:
+                    row["created_at"] = created_at
     writes = DeferredWrites()
     token = _deferred.set(writes)
     try:
-        await _results_and_hooks(ops, ok, accounts, created_at, results)
+        await _results_and_hooks(conn, ops, rows_by_op, results)
     finally:
         _deferred.reset(token)
     # After every ledger write: the activity log's chain lock comes last in the lock order.
@@ -382,44 +390,18 @@ async def apply_operations(
 
 
 async def _results_and_hooks(
+    conn: asyncpg.Connection,
     ops: list[Operation],
-    ok: list[int],
-    accounts: dict[str, _Account],
-    created_at: datetime | None,
+    rows_by_op: list[tuple[int, list[dict[str, Any]]]],
     results: list[OperationResult | NeracaError | None],
 ) -> None:
-    from portal.lib import sql
-
-    for i in ok:
+    for i, transfers in rows_by_op:
         op = ops[i]
-        transfers = []
-        for leg in op.legs:
-            transfers.append(
-                {
-                    "id": leg.transfer_id,
-                    "business_id": op.business_id,
-                    "debit_account_id": leg.debit_account_id,
-                    "credit_account_id": leg.credit_account_id,
-                    "amount": leg.amount,
-                    "currency": accounts[leg.debit_account_id].currency,
-                    "phase": leg.phase,
-                    "released_amount": leg.released_amount,
-                    "hold_id": leg.hold_id,
-                    "kind": leg.kind,
-                    "reference": op.reference,
-                    "description": leg.description,
-                    "metadata": leg.metadata or {},
-                    "group_id": op.group_id,
-                    "reverses_id": leg.reverses_id,
-                    "source_id": op.source_id,
-                    "created_at": op.booked_at or created_at,
-                }
-            )
         result = OperationResult(transfers)
         results[i] = result
         if op.on_commit is not None:
-            async with sql.connection() as conn:
-                await op.on_commit(conn, op, result)
+            # The hooks run in the batch's own transaction, on its connection.
+            await op.on_commit(conn, op, result)
 
 
 _TRANSFER_COLUMNS = (
