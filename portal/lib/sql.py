@@ -49,6 +49,16 @@ async def execute(query: str, *args: Any) -> str:
         return str(await conn.execute(query, *args))
 
 
+async def light_reset(conn: asyncpg.Connection) -> None:
+    """The pool's reset when a connection is released (`create_pool(reset=light_reset)`).
+
+    asyncpg always rolls back an open transaction and drops listeners client-side first; its default
+    reset then costs one more round trip per release (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`). Pool connections never carry session state here (no session SET, LISTEN or session
+    advisory lock: migrations and the job worker open connections of their own; transaction-scoped
+    settings and cursors end with their transaction), so nothing is left to reset."""
+
+
 def in_transaction() -> bool:
     from portal.db.piccolo_conf import DB
 

@@ -71,7 +71,9 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
 
         owns_pool = DB.pool is None  # tests and CLI commands may have opened it already
         if owns_pool:
-            await DB.start_connection_pool(min_size=1, max_size=settings.db_pool_size)
+            from portal.lib.sql import light_reset
+
+            await DB.start_connection_pool(min_size=1, max_size=settings.db_pool_size, reset=light_reset)
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if in_process_worker:
