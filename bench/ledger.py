@@ -167,35 +167,54 @@ async def service_rate(actor: Any, ids: list[str], hot: str | None) -> float:
             except NeracaError:
                 failed += 1
 
+    import psutil
+
+    me = psutil.Process()
     started = time.perf_counter()
+    py0, pg0 = me.cpu_times(), postgres_cpu()
     await asyncio.gather(*(caller() for _ in range(CALLERS)))
     elapsed = time.perf_counter() - started
+    py1, pg1 = me.cpu_times(), postgres_cpu()
+    cpu_per_transfer.append(
+        (
+            round((py1.user + py1.system - py0.user - py0.system) / max(done, 1) * 1e6),
+            round((pg1 - pg0) / max(done, 1) * 1e6),
+        )
+    )
     if failed:
         log(f"  {failed} transfers refused")
     return done / elapsed
 
 
-def cpu_seconds(server: subprocess.Popen[bytes]) -> tuple[float, float]:
-    """CPU seconds used so far by the web server's processes and by PostgreSQL's (load-independent cost)."""
+def tree_cpu(root: int) -> float:
     import psutil
 
-    def total(root: int) -> float:
+    try:
+        parent = psutil.Process(root)
+        procs = [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    seconds = 0.0
+    for proc in procs:
         try:
-            parent = psutil.Process(root)
-            procs = [parent, *parent.children(recursive=True)]
+            t = proc.cpu_times()
+            seconds += t.user + t.system
         except psutil.NoSuchProcess:
-            return 0.0
-        seconds = 0.0
-        for proc in procs:
-            try:
-                t = proc.cpu_times()
-                seconds += t.user + t.system
-            except psutil.NoSuchProcess:
-                pass
-        return seconds
+            pass
+    return seconds
 
-    postmaster = int((DATA_DIR / "pgdata" / "postmaster.pid").read_text().split()[0])
-    return total(server.pid), total(postmaster)
+
+def postgres_cpu() -> float:
+    return tree_cpu(int((DATA_DIR / "pgdata" / "postmaster.pid").read_text().split()[0]))
+
+
+# (bench process, PostgreSQL) CPU microseconds per transfer of each (b)/(c) run
+cpu_per_transfer: list[tuple[int, int]] = []
+
+
+def cpu_seconds(server: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """CPU seconds used so far by the web server's processes and by PostgreSQL's (load-independent cost)."""
+    return tree_cpu(server.pid), postgres_cpu()
 
 
 async def sample_waits(counts: dict[str, int]) -> None:
@@ -404,54 +423,59 @@ async def main() -> dict[str, Any]:
     committer = engine.committer()
     batch_mean = committer.operations / max(committer.batches, 1)
 
-    log("(d) signed POST /api/v1/transfers, 2 worker processes")
-    business, owner, _ = await identity.create_business(
-        name="Bench HTTP", owner_username="benchowner", owner_email="bench@example.com", mode="sandbox"
-    )
-    owner_actor = user_actor(owner, business)
-    # Identity limits each key to 600 requests a minute: the load is spread over many keys, as many
-    # integrations would be.
-    keys = [
-        await identity.create_api_key(
-            owner_actor, name=f"bench {i}", permissions=frozenset({"transfers:manage", "accounts:view"})
-        )
-        for i in range(KEYS)
-    ]
-    http_ids = await make_accounts(business.id, 1000, 10**12)
+    peaks, lat50, lat99, http_errors = [float("nan")], [float("nan")], [float("nan")], 0
+    cpu_web: list[float] = [float("nan")]
+    cpu_pg: list[float] = [float("nan")]
+    cpu_gen: list[float] = [float("nan")]
     waits: dict[str, int] = {}
-    port = free_port()
-    server = await asyncio.to_thread(start_server, dsn, port)
-    base = f"http://127.0.0.1:{port}"
-    signer = Signer([(key.client_id, secret) for key, secret in keys])
-    try:
-        await http_peak(base, signer, http_ids, 8)  # warm-up: connections, imports, plans
-        peaks, lat50, lat99, http_errors = [], [], [], 0
-        cpu_web: list[float] = []
-        cpu_pg: list[float] = []
-        for _ in range(RUNS):
-            sampler = asyncio.create_task(sample_waits(waits)) if SAMPLE else None
-            web0, pg0 = cpu_seconds(server)
-            started = time.perf_counter()
-            peak, errors = await http_peak(base, signer, http_ids)
-            requests = peak * (time.perf_counter() - started)
-            web1, pg1 = cpu_seconds(server)
-            cpu_web.append((web1 - web0) / max(requests, 1) * 1000)
-            cpu_pg.append((pg1 - pg0) / max(requests, 1) * 1000)
-            if sampler is not None:
-                sampler.cancel()
-            peaks.append(peak)
-            http_errors += errors
-            log(f"  peak {peak:.0f}/s ({errors} errors)")
-        target = 0.7 * statistics.median(peaks)
-        for _ in range(RUNS):
-            p50, p99, errors = await http_latency(base, signer, http_ids, target)
-            lat50.append(p50)
-            lat99.append(p99)
-            http_errors += errors
-            log(f"  at {target:.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({errors} errors)")
-    finally:
-        server.terminate()
-        await asyncio.to_thread(server.wait, 20)
+    if "d" in PARTS:
+        log("(d) signed POST /api/v1/transfers, 2 worker processes")
+        business, owner, _ = await identity.create_business(
+            name="Bench HTTP", owner_username="benchowner", owner_email="bench@example.com", mode="sandbox"
+        )
+        owner_actor = user_actor(owner, business)
+        # Identity limits each key to 600 requests a minute: the load is spread over many keys, as many
+        # integrations would be.
+        keys = [
+            await identity.create_api_key(
+                owner_actor, name=f"bench {i}", permissions=frozenset({"transfers:manage", "accounts:view"})
+            )
+            for i in range(KEYS)
+        ]
+        http_ids = await make_accounts(business.id, 1000, 10**12)
+        port = free_port()
+        server = await asyncio.to_thread(start_server, dsn, port)
+        base = f"http://127.0.0.1:{port}"
+        signer = Signer([(key.client_id, secret) for key, secret in keys])
+        try:
+            await http_peak(base, signer, http_ids, 8)  # warm-up: connections, imports, plans
+            peaks, lat50, lat99, cpu_web, cpu_pg, cpu_gen = [], [], [], [], [], []
+            for _ in range(RUNS):
+                sampler = asyncio.create_task(sample_waits(waits)) if SAMPLE else None
+                web0, pg0 = cpu_seconds(server)
+                gen0 = time.process_time()
+                started = time.perf_counter()
+                peak, errors = await http_peak(base, signer, http_ids)
+                requests = peak * (time.perf_counter() - started)
+                web1, pg1 = cpu_seconds(server)
+                cpu_web.append((web1 - web0) / max(requests, 1) * 1000)
+                cpu_pg.append((pg1 - pg0) / max(requests, 1) * 1000)
+                cpu_gen.append((time.process_time() - gen0) / max(requests, 1) * 1000)
+                if sampler is not None:
+                    sampler.cancel()
+                peaks.append(peak)
+                http_errors += errors
+                log(f"  peak {peak:.0f}/s ({errors} errors)")
+            target = 0.7 * statistics.median(peaks)
+            for _ in range(RUNS):
+                p50, p99, errors = await http_latency(base, signer, http_ids, target)
+                lat50.append(p50)
+                lat99.append(p99)
+                http_errors += errors
+                log(f"  at {target:.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({errors} errors)")
+        finally:
+            server.terminate()
+            await asyncio.to_thread(server.wait, 20)
 
     violations = await check_all()
     await DB.close_connection_pool()
@@ -478,6 +502,7 @@ async def main() -> dict[str, Any]:
         "d_cpu_ms_per_request": {
             "web_workers": round(statistics.median(cpu_web), 2),
             "postgres": round(statistics.median(cpu_pg), 2),
+            "load_generator": round(statistics.median(cpu_gen), 2),
         },
         "ratios": {
             "b_over_a": round(b / a, 2),
@@ -492,6 +517,7 @@ async def main() -> dict[str, Any]:
         },
         "raw": {"a": tps_a, "b": rates_b, "c": rates_c, "d_peak": peaks, "d_p50": lat50, "d_p99": lat99},
         "group_commit_mean_batch_size": round(batch_mean, 1),
+        "bc_cpu_us_per_transfer_bench_process_postgres": cpu_per_transfer,
         **({"d_wait_events_sampled": dict(sorted(waits.items(), key=lambda kv: -kv[1]))} if SAMPLE else {}),
         "invariants": {
             "ok": not violations,
