@@ -212,9 +212,9 @@ def postgres_cpu() -> float:
 cpu_per_transfer: list[tuple[int, int]] = []
 
 
-def cpu_seconds(server: subprocess.Popen[bytes]) -> tuple[float, float]:
+def cpu_seconds(server: list[subprocess.Popen[bytes]]) -> tuple[float, float]:
     """CPU seconds used so far by the web server's processes and by PostgreSQL's (load-independent cost)."""
-    return tree_cpu(server.pid), postgres_cpu()
+    return sum(tree_cpu(p.pid) for p in server), postgres_cpu()
 
 
 async def sample_waits(counts: dict[str, int]) -> None:
@@ -242,7 +242,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(dsn: str, port: int) -> subprocess.Popen[bytes]:
+# One process per worker, each with its own SO_REUSEPORT socket on the port: the kernel spreads the
+# connections evenly. (`uvicorn --workers 2` shares one accept queue, and whichever worker wakes first
+# accepts a burst of new keep-alive connections: py-spy showed one worker busy, the other idle.)
+_REUSEPORT_SERVER = """
+import socket, sys, uvicorn
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+sock.listen(2048)
+config = uvicorn.Config("portal.server.app:create_app", factory=True, access_log=False, log_level="warning")
+uvicorn.Server(config).run(sockets=[sock])
+"""
+WEB_WORKERS = 2
+SERVER_MODE = os.environ.get("BENCH_SERVER", "reuseport")  # or "uvicorn-workers"
+
+
+def start_server(dsn: str, port: int) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DATABASE_URL": dsn,
@@ -251,39 +268,44 @@ def start_server(dsn: str, port: int) -> subprocess.Popen[bytes]:
         "NERACA_DB_POOL_SIZE": "6",
     }
     log_file = open(DATA_DIR / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "portal.server.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        cwd=str(REPO),
-    )
+    if SERVER_MODE == "reuseport":
+        commands = [[sys.executable, "-c", _REUSEPORT_SERVER, str(port)] for _ in range(WEB_WORKERS)]
+    else:
+        commands = [
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "portal.server.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(WEB_WORKERS),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
+        ]
+    processes = [
+        subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=str(REPO))
+        for command in commands
+    ]
     import httpx
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
+                time.sleep(1)  # the other processes finish starting too
+                return processes
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    process.kill()
+    for process in processes:
+        process.kill()
     raise RuntimeError((DATA_DIR / "server.log").read_text()[-3000:])
 
 
@@ -316,60 +338,117 @@ class Signer:
         return body, headers
 
 
-async def http_peak(base: str, signer: Signer, ids: list[str], concurrency: int = 48) -> tuple[float, int]:
-    import httpx
+class RawHTTP:
+    """A minimal HTTP/1.1 keep-alive client over asyncio streams. httpx cost ~7 ms of CPU per request in
+    this process — more than the server and PostgreSQL together — and the load generator shares the
+    two cores with them, so it would measure itself."""
 
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened: list[asyncio.StreamWriter] = []
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.idle:
+            reader, writer = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            self.opened.append(writer)
+        head = f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        writer.write(head.encode("latin-1") + body)
+        status = int((await reader.readline()).split()[1])
+        length, chunked, close = 0, False, False
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+            elif name == b"connection" and b"close" in value.lower():
+                close = True
+        if chunked:
+            chunks = []
+            while True:
+                size = int((await reader.readline()).split(b";")[0], 16)
+                data = await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                chunks.append(data[:-2])
+            content = b"".join(chunks)
+        else:
+            content = await reader.readexactly(length)
+        if close:
+            writer.close()
+        else:
+            self.idle.append((reader, writer))
+        return status, content
+
+    async def close(self) -> None:
+        for writer in self.opened:
+            writer.close()
+
+
+async def http_peak(base: str, signer: Signer, ids: list[str], concurrency: int = 48) -> tuple[float, int]:
+    """Closed loop: `concurrency` clients, each sending its next request when the last is answered."""
     done = errors = 0
     deadline = time.perf_counter() + SECONDS
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    client = RawHTTP(base)
 
-        async def worker() -> None:
-            nonlocal done, errors
-            rng = random.Random()
-            while time.perf_counter() < deadline:
-                body, headers = signer.request(ids, rng)
-                response = await client.post("/api/v1/transfers", content=body, headers=headers)
-                if response.status_code == 201:
-                    done += 1
-                else:
-                    errors += 1
-                    if errors < 3:
-                        log(f"  HTTP {response.status_code}: {response.text[:200]}")
+    async def worker() -> None:
+        nonlocal done, errors
+        rng = random.Random()
+        while time.perf_counter() < deadline:
+            body, headers = signer.request(ids, rng)
+            status, content = await client.post("/api/v1/transfers", body, headers)
+            if status == 201:
+                done += 1
+            else:
+                errors += 1
+                if errors < 3:
+                    log(f"  HTTP {status}: {content[:200]!r}")
 
-        started = time.perf_counter()
+    started = time.perf_counter()
+    try:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return done / (time.perf_counter() - started), errors
+    finally:
+        await client.close()
+    return done / (time.perf_counter() - started), errors
 
 
 async def http_latency(base: str, signer: Signer, ids: list[str], rate: float) -> tuple[float, float, int]:
     """Open loop at `rate` requests/s: latencies measured from each request's scheduled start."""
-    import httpx
-
     latencies: list[float] = []
     errors = 0
     interval = 1.0 / rate
     total = int(rate * SECONDS)
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     rng = random.Random()
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    client = RawHTTP(base)
 
-        async def one(body: bytes, headers: dict[str, str]) -> None:
-            nonlocal errors
-            started = time.perf_counter()
-            response = await client.post("/api/v1/transfers", content=body, headers=headers)
-            latencies.append(time.perf_counter() - started)
-            if response.status_code != 201:
-                errors += 1
+    async def one(body: bytes, headers: dict[str, str]) -> None:
+        nonlocal errors
+        started = time.perf_counter()
+        status, _ = await client.post("/api/v1/transfers", body, headers)
+        latencies.append(time.perf_counter() - started)
+        if status != 201:
+            errors += 1
 
-        tasks = []
-        begin = time.perf_counter()
+    tasks = []
+    begin = time.perf_counter()
+    try:
         for i in range(total):
             delay = begin + i * interval - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(*signer.request(ids, rng))))
         await asyncio.gather(*tasks)
+    finally:
+        await client.close()
     latencies.sort()
     return (latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99) - 1] * 1000, errors)
 
@@ -474,8 +553,10 @@ async def main() -> dict[str, Any]:
                 http_errors += errors
                 log(f"  at {target:.0f}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms ({errors} errors)")
         finally:
-            server.terminate()
-            await asyncio.to_thread(server.wait, 20)
+            for process in server:
+                process.terminate()
+            for process in server:
+                await asyncio.to_thread(process.wait, 20)
 
     violations = await check_all()
     await DB.close_connection_pool()
@@ -499,6 +580,7 @@ async def main() -> dict[str, Any]:
             "p99": round(statistics.median(lat99), 2),
         },
         "d_http_errors": http_errors,
+        "d_server": f"{WEB_WORKERS} web processes ({SERVER_MODE})",
         "d_cpu_ms_per_request": {
             "web_workers": round(statistics.median(cpu_web), 2),
             "postgres": round(statistics.median(cpu_pg), 2),
