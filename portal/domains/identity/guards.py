@@ -84,7 +84,8 @@ def requires(menu: str, level: str = "view") -> Any:
     if level not in ("view", "manage"):
         raise ValueError(f"level must be view or manage, not {level!r}")
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # async: Litestar runs a sync guard in a worker thread (a thread hop on every request).
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
         actor: Actor | None = connection.scope.get("actor")  # type: ignore[assignment]
         if actor is None:
             raise login_required(connection)
@@ -97,7 +98,7 @@ def requires(menu: str, level: str = "view") -> Any:
     return guard
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
     """A guard for pages every signed-in user may open (account settings, sessions)."""
     if connection.scope.get("actor") is None or connection.scope.get("user") is None:
         raise login_required(connection)
