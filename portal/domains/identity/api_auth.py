@@ -7,9 +7,12 @@ Every POST handler under /api/v1 gets this for free; handlers never see a replay
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import json
 import re
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -345,19 +348,60 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         for k, v in captured["headers"]
         if k.lower() in STORED_HEADERS
     }
-    # Asynchronous commit: losing this row in a database crash leaves the claim `running`, exactly as a
-    # web process dying between the money commit and this line would (409 until the lease ends, then
-    # the retry is refused by the reference's uniqueness).
-    await sql.execute(
-        "UPDATE api_request SET state = 'done', status_code = $3, headers = $4::jsonb, body = $5, "
-        "lease_until = NULL WHERE api_key_id = $1 AND request_id = $2 "
-        f"AND {ratelimit.async_commit()} IS NOT NULL",
-        actor.api_key_id,
-        request_id,
-        status,
-        json.dumps(headers),
-        bytes(captured["body"]),
-    )
+    await _store(actor.api_key_id, request_id, status, json.dumps(headers), bytes(captured["body"]))
+
+
+class _StoreCoalescer:
+    """Stored responses of one event loop written together: requests finishing while one write is in
+    flight go into the next, one `UPDATE … FROM unnest` (the response was already sent; the request
+    ends once its row is written, so a retry after it is answered from the store)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def store(self, row: tuple[Any, ...]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((row, future))
+        if self.task is None or self.task.done():
+            # A clean context: no caller's transaction leaks into the writer.
+            self.task = asyncio.create_task(self._drain(), context=contextvars.Context())
+        await future
+
+    async def _drain(self) -> None:
+        while self.pending:
+            batch, self.pending = self.pending, []
+            rows = [row for row, _ in batch]
+            try:
+                await sql.execute(_STORE_MANY, *(list(column) for column in zip(*rows, strict=True)))
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
+# Asynchronous commit: losing these rows in a database crash leaves the claims `running`, exactly as a
+# web process dying between the money commit and the store would (409 until the lease ends, then the
+# retry is refused by the reference's uniqueness).
+_STORE_MANY = (
+    "UPDATE api_request AS r SET state = 'done', status_code = v.s, headers = v.h::jsonb, body = v.b, "
+    "lease_until = NULL FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bytea[]) "
+    f"AS v(k, i, s, h, b) WHERE r.api_key_id = v.k AND r.request_id = v.i AND {ratelimit.ASYNC_COMMIT} "
+    "IS NOT NULL"
+)
+_STORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _StoreCoalescer] = weakref.WeakKeyDictionary()
+
+
+async def _store(api_key_id: str | None, request_id: str, status: int, headers: str, body: bytes) -> None:
+    loop = asyncio.get_running_loop()
+    coalescer = _STORES.get(loop)
+    if coalescer is None:
+        coalescer = _STORES[loop] = _StoreCoalescer()
+    await coalescer.store((api_key_id, request_id, status, headers, body))
 
 
 async def _release(actor: Actor, request_id: str) -> None:
