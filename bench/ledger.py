@@ -55,6 +55,8 @@ ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 # Investigation only: run a subset of the parts (e.g. BENCH_PARTS=ad); the targets need all four.
 PARTS = os.environ.get("BENCH_PARTS", "abcd")
 SAMPLE = os.environ.get("BENCH_SAMPLE", "") == "1"
+# The service runs on uvloop in the web server (uvicorn picks it); (b) and (c) use the same loop.
+LOOP = os.environ.get("BENCH_LOOP", "uvloop")
 CALLERS = 64
 KEYS = 200
 
@@ -569,6 +571,7 @@ async def main() -> dict[str, Any]:
             "python": platform.python_version(),
         },
         "runs": RUNS,
+        "event_loop": LOOP,
         "seconds_per_run": SECONDS,
         "a_pgbench_simple_update_tps_8_clients": round(a, 1),
         "b_service_transfers_per_s_64_callers_uniform": round(b, 1),
@@ -610,7 +613,12 @@ async def main() -> dict[str, Any]:
 
 if __name__ == "__main__":
     try:
-        result = asyncio.run(main())
+        if LOOP == "uvloop":
+            import uvloop
+
+            result = uvloop.run(main())
+        else:
+            result = asyncio.run(main())
         print(json.dumps(result))
     finally:
         from portal.db.embedded import stop_embedded
