@@ -1,4 +1,4 @@
-"""Platform routes: dashboard shell, health, readiness, metrics, language switch."""
+"""Platform routes: health, readiness, metrics, language switch."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from portal.lib import i18n
 from portal.lib.errors import FieldError, ValidationFailed
-from portal.server.templating import page
 
 
 @get("/healthz", operation_id="healthz", include_in_schema=False, sync_to_thread=False)
@@ -47,11 +46,6 @@ async def readyz() -> Response[dict[str, Any]]:
 def metrics() -> Response[bytes]:
     """Prometheus metrics of this process (keep this path internal at the reverse proxy)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-@get("/", operation_id="dashboard", include_in_schema=False)
-async def dashboard(request: Request[Any, Any, Any]) -> Response[str]:
-    return page(request, "home.html")
 
 
 @get("/api/docs", operation_id="api_docs", include_in_schema=False)
@@ -108,4 +102,4 @@ async def set_language(
     return response
 
 
-ROUTES = [healthz, readyz, metrics, dashboard, set_language, api_docs]
+ROUTES = [healthz, readyz, metrics, set_language, api_docs]
