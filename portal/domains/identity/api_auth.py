@@ -353,8 +353,9 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
 
 class _StoreCoalescer:
     """Stored responses of one event loop written together: requests finishing while one write is in
-    flight go into the next, one `UPDATE … FROM unnest` (the response was already sent; the request
-    ends once its row is written, so a retry after it is answered from the store)."""
+    flight go into the next pipelined round trip (the response was already sent; the request ends once
+    its row is written, so a retry after it is answered from the store). Single-row updates by primary
+    key, not `UPDATE … FROM unnest`, whose generic plan may scan api_request as it grows."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
@@ -373,7 +374,9 @@ class _StoreCoalescer:
             batch, self.pending = self.pending, []
             rows = [row for row, _ in batch]
             try:
-                await sql.execute(_STORE_MANY, *(list(column) for column in zip(*rows, strict=True)))
+                async with sql.connection() as conn:
+                    # One pipelined round trip; each row found by its primary key.
+                    await conn.executemany(_STORE_ONE, rows)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -387,11 +390,9 @@ class _StoreCoalescer:
 # Asynchronous commit: losing these rows in a database crash leaves the claims `running`, exactly as a
 # web process dying between the money commit and the store would (409 until the lease ends, then the
 # retry is refused by the reference's uniqueness).
-_STORE_MANY = (
-    "UPDATE api_request AS r SET state = 'done', status_code = v.s, headers = v.h::jsonb, body = v.b, "
-    "lease_until = NULL FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bytea[]) "
-    f"AS v(k, i, s, h, b) WHERE r.api_key_id = v.k AND r.request_id = v.i AND {ratelimit.ASYNC_COMMIT} "
-    "IS NOT NULL"
+_STORE_ONE = (
+    "UPDATE api_request SET state = 'done', status_code = $3, headers = $4::jsonb, body = $5, "
+    f"lease_until = NULL WHERE api_key_id = $1 AND request_id = $2 AND {ratelimit.ASYNC_COMMIT} IS NOT NULL"
 )
 _STORES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _StoreCoalescer] = weakref.WeakKeyDictionary()
 
