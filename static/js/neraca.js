@@ -12,10 +12,15 @@
   };
 
   // The meta tag already sets these; repeat them so a missing or altered tag cannot loosen them.
+  // attributesToSettle without "style": htmx's settle step copies that attribute from the old element with
+  // the same id onto the new one via setAttribute("style", …), which the CSP (no 'unsafe-inline') blocks —
+  // any element that ever had a style touched through the CSSOM (style="" left behind) made each boosted
+  // navigation log "Applying inline style violates … style-src" errors.
   if (window.htmx && htmx.config) {
     var c = htmx.config;
     c.selfRequestsOnly = true; c.allowEval = false; c.allowScriptTags = false;
     c.historyCacheSize = 0; c.includeIndicatorStyles = false;
+    c.attributesToSettle = ["class", "width", "height"];
   }
 
   function svg(paths, cls) {
