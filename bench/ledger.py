@@ -352,15 +352,26 @@ class RawHTTP:
         self.opened: list[asyncio.StreamWriter] = []
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
-            self.opened.append(writer)
         head = f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Length: {len(body)}\r\n"
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-        writer.write(head.encode("latin-1") + body)
-        status = int((await reader.readline()).split()[1])
+        while True:
+            fresh = not self.idle
+            if fresh:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                self.opened.append(writer)
+            else:
+                reader, writer = self.idle.pop()
+            writer.write(head.encode("latin-1") + body)
+            try:
+                status_line = await reader.readline()
+            except ConnectionError:
+                status_line = b""
+            if status_line or fresh:
+                break
+            # The server closed an idle keep-alive connection before reading the request: send it again
+            # on another (same Request-Id, so even a processed request would only be replayed).
+            writer.close()
+        status = int(status_line.split()[1])
         length, chunked, close = 0, False, False
         while True:
             line = await reader.readline()
