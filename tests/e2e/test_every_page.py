@@ -18,7 +18,7 @@ from tests.conftest import csp_violations
 pytestmark = pytest.mark.browser
 
 OWNER = "demo-owner"
-OWNER_PASSWORD = "demo owner password 1"  # noqa: S105 - the published demo credentials
+OWNER_PASSWORD = "demo owner password 1"
 OWNER_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 # Sidebar pages of an owner: (nav key, path, heading).
@@ -98,16 +98,20 @@ async def test_every_page_opened_directly(page: Any, live_server: str) -> None:
     await sign_in(page, base)
     partner = ids["Toko Sinar Jaya"]
     owner_id = await sql.fetchval("SELECT id FROM app_user WHERE username = $1", OWNER)
-    pages = [(path, heading) for _, path, heading in MENU] + OTHER_PAGES + [
-        (f"/accounts/{ids['Jakarta']}", "Jakarta"),
-        (f"/accounts/{partner}", "Toko Sinar Jaya"),
-        (f"/users/{owner_id}", None),
-        (f"/topups/new?account_id={partner}", "Top up"),
-        (f"/transfers/new?from_account_id={ids['Jakarta']}", "New transfer"),
-        (f"/withdrawals/new?account_id={partner}", "Withdraw"),
-        (f"/transfers?account_id={partner}", "Transfers"),
-        (f"/reports/statement?account_id={ids['Jakarta']}&period=month", "Statements"),
-    ]
+    pages = (
+        [(path, heading) for _, path, heading in MENU]
+        + OTHER_PAGES
+        + [
+            (f"/accounts/{ids['Jakarta']}", "Jakarta"),
+            (f"/accounts/{partner}", "Toko Sinar Jaya"),
+            (f"/users/{owner_id}", None),
+            (f"/topups/new?account_id={partner}", "Top up"),
+            (f"/transfers/new?from_account_id={ids['Jakarta']}", "New transfer"),
+            (f"/withdrawals/new?account_id={partner}", "Withdraw"),
+            (f"/transfers?account_id={partner}", "Transfers"),
+            (f"/reports/statement?account_id={ids['Jakarta']}&period=month", "Statements"),
+        ]
+    )
     for path, heading in pages:
         response = await page.goto(base + path)
         assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
@@ -119,8 +123,11 @@ async def test_every_page_opened_directly(page: Any, live_server: str) -> None:
     assert await page.locator("#statement-table").count() == 1
 
     # The money forms, submitted empty: 422 with the error summary, still clean.
-    for path in (f"/topups/new?account_id={partner}", f"/transfers/new?from_account_id={partner}",
-                 f"/withdrawals/new?account_id={partner}"):
+    for path in (
+        f"/topups/new?account_id={partner}",
+        f"/transfers/new?from_account_id={partner}",
+        f"/withdrawals/new?account_id={partner}",
+    ):
         page.console_errors.clear()
         await page.goto(base + path)
         async with page.expect_response(lambda r: r.request.method == "POST") as info:
