@@ -103,6 +103,9 @@ def _serve(*, worker: bool, workers: int = 1) -> None:
     _check_port(settings.host, settings.port)
     os.environ["NERACA_WORKER_IN_PROCESS"] = "1" if worker else "0"
     click.echo(f"Neraca is serving on {settings.base_url}  (Ctrl-C to stop)")
+    if workers > 1:
+        _serve_processes(settings.host, settings.port, workers)
+        return
     uvicorn.run(
         "portal.server.app:create_app",
         factory=True,
@@ -114,6 +117,68 @@ def _serve(*, worker: bool, workers: int = 1) -> None:
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )
+
+
+def _uvicorn_config() -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        "portal.server.app:create_app",
+        factory=True,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _reuseport_process(host: str, port: int) -> None:
+    """One web process with its own listening socket on the shared port (SO_REUSEPORT)."""
+    import uvicorn
+
+    os.setpgrp()  # Ctrl-C reaches the supervisor only; it forwards one SIGTERM (a second signal skips drain)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    uvicorn.Server(_uvicorn_config()).run(sockets=[listener])
+
+
+def _serve_processes(host: str, port: int, workers: int) -> None:
+    """N web processes, each with its own SO_REUSEPORT socket so the kernel spreads connections evenly
+    (with one shared accept socket a single process took nearly every connection of a burst). A process
+    that dies stops the others: the supervisor (systemd, the container runtime) restarts the unit."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_reuseport_process, args=(host, port)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    failed = False
+    while any(process.is_alive() for process in processes):
+        for process in processes:
+            process.join(timeout=0.5)
+            # uvicorn re-raises the signal it drained on, so -SIGTERM after a requested stop is a clean exit.
+            if process.exitcode not in (None, 0) and not stopping:
+                failed = True
+                click.secho(f"neraca: a web process exited with code {process.exitcode}; stopping.", err=True)
+                stop(signal.SIGTERM, None)
+    if failed:
+        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

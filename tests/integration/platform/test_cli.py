@@ -172,3 +172,50 @@ def test_embedded_server_as_an_ordinary_user(tmp_dir: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
+
+
+def test_serve_with_several_processes_shares_the_port_and_stops_cleanly(database: str, tmp_dir: Path) -> None:
+    import signal
+    import time
+
+    import httpx
+    import psutil
+
+    from tests.support.live_server import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database, "NERACA_PORT": str(port), "NERACA_DATA_DIR": str(tmp_dir)}
+    env.pop("NERACA_RESOLVED_DATABASE_URL", None)
+    server = subprocess.Popen([NERACA, "serve", "--no-migrate", "--workers", "2"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, "the supervisor exited early"
+            assert time.monotonic() < deadline, "the web processes did not come up"
+            time.sleep(0.2)
+        web = [
+            child
+            for child in psutil.Process(server.pid).children()
+            if any("spawn" in part for part in child.cmdline())
+            and "resource_tracker" not in " ".join(child.cmdline())
+        ]
+        assert len(web) == 2
+        listening = {
+            conn.pid
+            for conn in psutil.net_connections("tcp")
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN
+        }
+        assert {process.pid for process in web} <= listening  # each process has its own socket on the port
+        for _ in range(20):
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+        assert not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in web)
+    finally:
+        if server.poll() is None:
+            server.kill()
