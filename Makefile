@@ -38,7 +38,7 @@ catalogs: $(LOCALE_MO)
 
 # Re-extract every string and merge it into the catalogs (then translate the new msgstr entries).
 messages: $(VENV)/.stamp-run
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output \
 	  -o portal/locale/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -D messages
 

@@ -38,6 +38,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_language.get()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` as meant in `context` (e.g. "To" of a transfer, of a date range, of an e-mail)."""
+    return translations(current_language.get()).pgettext(context, message)
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return translations(current_language.get()).npgettext(context, singular, plural, n)
+
+
 def babel_locale() -> str:
     return BABEL_LOCALES.get(current_language.get(), "en")
 
