@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from portal.lib.errors import Forbidden
+from portal.lib.i18n import gettext
 
 Level = Literal["view", "manage"]
 
@@ -42,7 +43,15 @@ class Actor:
     def require(self, menu: str, level: Level = "view") -> None:
         """Raise Forbidden (403) unless this actor has the right."""
         if not self.can(menu, level):
-            raise Forbidden(f"Your access does not include {level} rights on {menu}.")
+            from portal.server.nav import MENUS
+
+            labels = {item.key: gettext(item.label) for item in MENUS}
+            message = (
+                gettext("Your access does not include managing %(menu)s.")
+                if level == "manage"
+                else gettext("Your access does not include viewing %(menu)s.")
+            )
+            raise Forbidden(message % {"menu": labels.get(menu, menu)})
 
 
 def system_actor(business_id: str, *, mode: Literal["sandbox", "live"] = "sandbox") -> Actor:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import format_currency
 
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.i18n import gettext
 
 # ISO 4217 minor-unit exponents for the currencies Neraca holds.
 EXPONENTS: dict[str, int] = {"IDR": 0, "USD": 2, "SGD": 2}
@@ -20,9 +21,10 @@ def exponent(currency: str) -> int:
         return EXPONENTS[currency]
     except KeyError:
         raise ValidationFailed(
-            f"Unsupported currency {currency!r}; use one of {', '.join(CURRENCIES)}.",
+            gettext("Unsupported currency %(currency)r; use one of %(currencies)s.")
+            % {"currency": currency, "currencies": ", ".join(CURRENCIES)},
             code="unsupported_currency",
-            errors=[FieldError("/currency", "unsupported currency")],
+            errors=[FieldError("/currency", gettext("unsupported currency"))],
         ) from None
 
 
@@ -45,21 +47,24 @@ def parse_amount(text: str, currency: str, *, pointer: str = "amount") -> int:
     # IDR has no decimals, so dots and commas are thousands separators; otherwise only commas are.
     raw = raw.replace(".", "").replace(",", "") if exp == 0 else raw.replace(",", "")
     if not raw:
-        raise ValidationFailed("Enter an amount.", errors=[FieldError(pointer, "required")])
+        raise ValidationFailed(gettext("Enter an amount."), errors=[FieldError(pointer, gettext("required"))])
     if not _AMOUNT_RE.match(raw):
         raise ValidationFailed(
-            f"{text!r} is not an amount.", errors=[FieldError(pointer, "must be a positive number")]
+            gettext("%(text)r is not an amount.") % {"text": text},
+            errors=[FieldError(pointer, gettext("must be a positive number"))],
         )
     try:
         value = Decimal(raw).scaleb(exp)
     except InvalidOperation:
         raise ValidationFailed(
-            f"{text!r} is not an amount.", errors=[FieldError(pointer, "invalid")]
+            gettext("%(text)r is not an amount.") % {"text": text},
+            errors=[FieldError(pointer, gettext("invalid"))],
         ) from None
     if value != value.to_integral_value():
         raise ValidationFailed(
-            f"{currency} amounts have at most {exp} decimal places.",
-            errors=[FieldError(pointer, f"at most {exp} decimal places")],
+            gettext("%(currency)s amounts have at most %(places)d decimal places.")
+            % {"currency": currency, "places": exp},
+            errors=[FieldError(pointer, gettext("at most %(places)d decimal places") % {"places": exp})],
         )
     return check_amount(int(value), pointer=pointer)
 
@@ -68,16 +73,18 @@ def check_amount(amount: int, *, pointer: str = "amount") -> int:
     """Refuse zero, negative and over-limit amounts with a specific message."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValidationFailed(
-            "Amounts are whole numbers of minor units.", errors=[FieldError(pointer, "integer")]
+            gettext("Amounts are whole numbers of minor units."),
+            errors=[FieldError(pointer, gettext("integer"))],
         )
     if amount <= 0:
         raise ValidationFailed(
-            "The amount must be greater than zero.", errors=[FieldError(pointer, "must be > 0")]
+            gettext("The amount must be greater than zero."),
+            errors=[FieldError(pointer, gettext("must be greater than zero"))],
         )
     if amount > MAX_AMOUNT:
         raise ValidationFailed(
-            f"The amount may be at most {MAX_AMOUNT}.",
-            errors=[FieldError(pointer, f"must be ≤ {MAX_AMOUNT}")],
+            gettext("The amount may be at most %(max)d.") % {"max": MAX_AMOUNT},
+            errors=[FieldError(pointer, gettext("must be at most %(max)d") % {"max": MAX_AMOUNT})],
         )
     return amount
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.i18n import gettext
 
 
 def encode_cursor(value: Any) -> str:
@@ -22,7 +23,8 @@ def decode_cursor(cursor: str | None) -> Any:
         return json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed(
-            "The cursor is not valid.", errors=[FieldError("after", "not a cursor from this list")]
+            gettext("The cursor is not valid."),
+            errors=[FieldError("after", gettext("not a cursor from this list"))],
         ) from None
 
 
@@ -31,6 +33,7 @@ def clamp_limit(limit: int | None, *, default: int = 20, maximum: int = 100) -> 
         return default
     if limit < 1 or limit > maximum:
         raise ValidationFailed(
-            f"limit must be between 1 and {maximum}.", errors=[FieldError("limit", f"1 to {maximum}")]
+            gettext("limit must be between 1 and %(max)d.") % {"max": maximum},
+            errors=[FieldError("limit", gettext("1 to %(max)d") % {"max": maximum})],
         )
     return limit

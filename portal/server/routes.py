@@ -85,7 +85,8 @@ async def set_language(
 ) -> Redirect:
     if data.language not in i18n.LANGUAGE_CODES:
         raise ValidationFailed(
-            f"Unknown language {data.language!r}.", errors=[FieldError("language", "choose en or id")]
+            i18n.gettext("Unknown language %(language)r.") % {"language": data.language},
+            errors=[FieldError("language", i18n.gettext("Choose English or Bahasa Indonesia."))],
         )
     hook = getattr(request.app.state, "on_language_change", None)
     if hook is not None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+from babel.numbers import format_decimal
 from jinja2_fragments import render_block
 from litestar import Request, Response
 from litestar.enums import MediaType
@@ -13,6 +14,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.base import csrf_token
 
 import portal
+from portal.domains.accounts import labels as account_labels
+from portal.domains.identity import labels as identity_labels
+from portal.domains.ledger import labels as ledger_labels
+from portal.domains.reports.labels import export_status_label, frequency_label
 from portal.lib import i18n
 from portal.lib.money import format_money
 from portal.lib.timefmt import format_wib_date, format_wib_datetime
@@ -32,6 +37,16 @@ def _date(value: Any) -> str:
     return format_wib_date(value, i18n.babel_locale())
 
 
+def _number(value: int | float | None) -> str:
+    """A count in the request's locale: 12,345 in English, 12.345 in Indonesian."""
+    return format_decimal(value or 0, locale=i18n.babel_locale())
+
+
+def _file_size(size: int | None) -> str:
+    n = size or 0
+    return i18n.ngettext("%(num)s byte", "%(num)s bytes", n) % {"num": _number(n)}
+
+
 def build_environment() -> jinja2.Environment:
     settings = get_settings()
     env = jinja2.Environment(
@@ -42,10 +57,21 @@ def build_environment() -> jinja2.Environment:
         enable_async=False,
         auto_reload=settings.debug,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+    )
     env.filters["money"] = _money
     env.filters["datetime"] = _datetime
     env.filters["date"] = _date
+    env.filters["number"] = _number
+    env.filters["file_size"] = _file_size
+    # Stored codes shown to people (the stored values never change).
+    env.filters["transaction_kind"] = ledger_labels.kind_label
+    env.filters["account_kind"] = account_labels.kind_label
+    env.filters["schedule_frequency"] = frequency_label
+    env.filters["mail_status"] = identity_labels.mail_status_label
+    env.filters["language_name"] = identity_labels.language_name
+    env.filters["export_status"] = export_status_label
     env.globals["static"] = lambda path: f"/static/{path}"
     env.globals["app_version"] = portal.__version__
     return env

@@ -14,10 +14,12 @@ from typing import Any
 
 import asyncpg
 
+from portal.domains.accounts.labels import kind_label, status_label
 from portal.domains.accounts.schemas import AccountOut, AccountPage, BalanceOut, SettlementBank
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import CURRENCIES
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -119,7 +121,10 @@ def in_scope(actor: Actor, account: AccountRow) -> bool:
 
 
 def _not_found(account_id: str, pointer: str = "/account_id") -> NotFound:
-    return NotFound(f"Account {account_id} was not found.", errors=[FieldError(pointer, "not found")])
+    return NotFound(
+        gettext("Account %(id)s was not found.") % {"id": account_id},
+        errors=[FieldError(pointer, gettext("not found"))],
+    )
 
 
 # --- business bootstrap -------------------------------------------------------------------------
@@ -267,14 +272,15 @@ async def list_account_rows(
     if kind:
         if kind not in ("main", "partner", "division"):
             raise ValidationFailed(
-                "kind is main, partner or division.", errors=[FieldError("kind", "invalid")]
+                gettext("kind is main, partner or division."), errors=[FieldError("kind", gettext("invalid"))]
             )
         args.append(kind)
         where.append(f"kind = ${len(args)}")
     if status:
         if status not in ("active", "frozen", "closed"):
             raise ValidationFailed(
-                "status is active, frozen or closed.", errors=[FieldError("status", "invalid")]
+                gettext("status is active, frozen or closed."),
+                errors=[FieldError("status", gettext("invalid"))],
             )
         args.append(status)
         where.append(f"status = ${len(args)}")
@@ -392,7 +398,8 @@ async def list_for_picker(actor: Actor) -> list[tuple[str, str]]:
 
     def walk(nodes: list[TreeNode], depth: int) -> None:
         for node in nodes:
-            ordered.append((node.account.id, f"{'— ' * depth}{node.account.name} ({node.account.kind})"))
+            label = f"{'— ' * depth}{node.account.name} ({kind_label(node.account.kind).lower()})"
+            ordered.append((node.account.id, label))
             walk(node.children, depth + 1)
 
     walk(build_tree(rows), 0)
@@ -411,12 +418,16 @@ def _text(value: Any, pointer: str, *, max_len: int, required: bool = False) -> 
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed(f"{pointer.strip('/')} is required.", errors=[FieldError(pointer, "required")])
+        raise ValidationFailed(
+            gettext("%(field)s is required.") % {"field": pointer.strip("/")},
+            errors=[FieldError(pointer, gettext("required"))],
+        )
     value = value.strip()
     if len(value) > max_len:
         raise ValidationFailed(
-            f"{pointer.strip('/')} may be at most {max_len} characters.",
-            errors=[FieldError(pointer, f"at most {max_len} characters")],
+            gettext("%(field)s may be at most %(max)d characters.")
+            % {"field": pointer.strip("/"), "max": max_len},
+            errors=[FieldError(pointer, gettext("at most %(max)d characters") % {"max": max_len})],
         )
     return value
 
@@ -424,21 +435,27 @@ def _text(value: Any, pointer: str, *, max_len: int, required: bool = False) -> 
 def _validate_contact(email: str | None, phone: str | None) -> None:
     if email is not None and not _EMAIL_RE.match(email):
         raise ValidationFailed(
-            f"{email!r} is not an e-mail address.", errors=[FieldError("/email", "invalid")]
+            gettext("%(email)r is not an e-mail address.") % {"email": email},
+            errors=[FieldError("/email", gettext("invalid"))],
         )
     if phone is not None and not _PHONE_RE.match(phone):
-        raise ValidationFailed(f"{phone!r} is not a phone number.", errors=[FieldError("/phone", "invalid")])
+        raise ValidationFailed(
+            gettext("%(phone)r is not a phone number.") % {"phone": phone},
+            errors=[FieldError("/phone", gettext("invalid"))],
+        )
 
 
 def _validate_metadata(metadata: Any) -> dict[str, Any]:
     if metadata is None:
         return {}
     if not isinstance(metadata, dict):
-        raise ValidationFailed("metadata is an object.", errors=[FieldError("/metadata", "object")])
+        raise ValidationFailed(
+            gettext("metadata is an object."), errors=[FieldError("/metadata", gettext("an object"))]
+        )
     if len(metadata) > 50 or len(json.dumps(metadata)) > 8000:
         raise ValidationFailed(
-            "metadata may hold at most 50 keys and 8,000 characters.",
-            errors=[FieldError("/metadata", "too large")],
+            gettext("metadata may hold at most 50 keys and 8,000 characters."),
+            errors=[FieldError("/metadata", gettext("too large"))],
         )
     return metadata
 
@@ -462,13 +479,15 @@ async def create_account(
     clean_name = _text(name, "/name", max_len=200, required=True)
     if kind not in ("partner", "division"):
         raise ValidationFailed(
-            "kind is partner or division.", errors=[FieldError("/kind", "partner or division")]
+            gettext("kind is partner or division."),
+            errors=[FieldError("/kind", gettext("partner or division"))],
         )
     if currency not in CURRENCIES:
         raise ValidationFailed(
-            f"Unsupported currency {currency!r}; use one of {', '.join(CURRENCIES)}.",
+            gettext("Unsupported currency %(currency)r; use one of %(currencies)s.")
+            % {"currency": currency, "currencies": ", ".join(CURRENCIES)},
             code="unsupported_currency",
-            errors=[FieldError("/currency", "unsupported")],
+            errors=[FieldError("/currency", gettext("unsupported currency"))],
         )
     ref = _text(reference, "/reference", max_len=100)
     mail = _text(email, "/email", max_len=254)
@@ -480,9 +499,9 @@ async def create_account(
         parent = await get_account_row(actor, parent_id, lock=True, pointer="/parent_id")
         if parent.status == "closed":
             raise ValidationFailed(
-                f"Account {parent.id} is closed: no new accounts under it.",
+                gettext("Account %(id)s is closed: no new accounts under it.") % {"id": parent.id},
                 code="account_closed",
-                errors=[FieldError("/parent_id", "closed")],
+                errors=[FieldError("/parent_id", gettext("closed"))],
             )
         if currency != "IDR":
             await ensure_system_accounts(actor.business_id, currency)
@@ -508,9 +527,9 @@ async def create_account(
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
-                f"Another account already has the reference {ref!r}.",
+                gettext("Another account already has the reference %(reference)r.") % {"reference": ref},
                 code="duplicate_reference",
-                errors=[FieldError("/reference", "already used")],
+                errors=[FieldError("/reference", gettext("already used"))],
             ) from None
         assert row is not None
         account = row_to_account(row)
@@ -562,13 +581,13 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
             )
             if not await sql.fetchval("SELECT 1 FROM ref_banks WHERE code = $1", code):
                 raise ValidationFailed(
-                    f"Unknown bank code {code!r}.",
-                    errors=[FieldError("/settlement_bank/bank_code", "unknown bank")],
+                    gettext("Unknown bank code %(code)r.") % {"code": code},
+                    errors=[FieldError("/settlement_bank/bank_code", gettext("unknown bank"))],
                 )
             if not re.fullmatch(r"[0-9]{5,20}", number):
                 raise ValidationFailed(
-                    "A bank account number is 5 to 20 digits.",
-                    errors=[FieldError("/settlement_bank/account_number", "5 to 20 digits")],
+                    gettext("A bank account number is 5 to 20 digits."),
+                    errors=[FieldError("/settlement_bank/account_number", gettext("5 to 20 digits"))],
                 )
             sets.update(
                 settlement_bank_code=code, settlement_account_number=number, settlement_holder_name=holder
@@ -589,9 +608,9 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
-                "Another account already has that reference.",
+                gettext("Another account already has that reference."),
                 code="duplicate_reference",
-                errors=[FieldError("/reference", "already used")],
+                errors=[FieldError("/reference", gettext("already used"))],
             ) from None
         assert row is not None
         await _audit(actor, "account.updated", f"Updated account {account.name}", account.id)
@@ -608,24 +627,30 @@ async def set_status(actor: Actor, account_id: str, action: str) -> AccountRow:
         if action == "freeze":
             if account.status != "active":
                 raise Conflict(
-                    f"Account {account.id} is {account.status}; only an active account can be frozen.",
+                    gettext("Account %(id)s is %(status)s; only an active account can be frozen.")
+                    % {"id": account.id, "status": status_label(account.status)},
                     code="invalid_status",
                 )
             new_status = "frozen"
         elif action == "unfreeze":
             if account.status != "frozen":
                 raise Conflict(
-                    f"Account {account.id} is {account.status}, not frozen.", code="invalid_status"
+                    gettext("Account %(id)s is %(status)s, not frozen.")
+                    % {"id": account.id, "status": status_label(account.status)},
+                    code="invalid_status",
                 )
             new_status = "active"
         elif action == "close":
             if account.status == "closed":
-                raise Conflict(f"Account {account.id} is already closed.", code="invalid_status")
+                raise Conflict(
+                    gettext("Account %(id)s is already closed.") % {"id": account.id}, code="invalid_status"
+                )
             if account.kind == "main":
-                raise Conflict("The main account cannot be closed.", code="invalid_status")
+                raise Conflict(gettext("The main account cannot be closed."), code="invalid_status")
             if account.posted or account.debits_pending or account.credits_pending:
                 raise Conflict(
-                    f"Account {account.id} still holds money; it can be closed only at a zero balance.",
+                    gettext("Account %(id)s still holds money; it can be closed only at a zero balance.")
+                    % {"id": account.id},
                     code="balance_not_zero",
                 )
             open_children = await sql.fetchval(
@@ -633,11 +658,12 @@ async def set_status(actor: Actor, account_id: str, action: str) -> AccountRow:
             )
             if open_children:
                 raise Conflict(
-                    f"Account {account.id} has open sub-accounts; close them first.", code="has_open_children"
+                    gettext("Account %(id)s has open sub-accounts; close them first.") % {"id": account.id},
+                    code="has_open_children",
                 )
             new_status = "closed"
         else:
-            raise ValidationFailed(f"Unknown action {action!r}.")
+            raise ValidationFailed(gettext("Unknown action %(action)r.") % {"action": action})
         row = await sql.fetchrow(
             f"UPDATE account SET status = $2, updated_at = now() WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}",
             account.id,

@@ -124,6 +124,7 @@ async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Resp
 
 async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
     from portal.domains.ledger import services as ledger
+    from portal.domains.ledger.labels import kind_label as ledger_kind_label
 
     account = await services.get_account_row(actor, account_id)
     rollup = await services.rollup_balance(actor, account.id)
@@ -135,6 +136,8 @@ async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
     names = await ledger._account_names(
         list({t["debit_account_id"] for t in transfers} | {t["credit_account_id"] for t in transfers})
     )
+    # The page shows a transfer's kind as words ("Isi saldo"), not the stored code ("topup").
+    transfers = [{**dict(t), "kind": ledger_kind_label(t["kind"])} for t in transfers]
     topups = (
         (await ledger.list_topups(actor, account_id=account.id, limit=10)).data
         if actor.can("transfers", "view")

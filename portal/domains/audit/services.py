@@ -13,6 +13,7 @@ from typing import Any
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.i18n import gettext
 from portal.lib.pagination import decode_cursor, encode_cursor
 from portal.lib.timefmt import WIB
 
@@ -317,7 +318,7 @@ def parse_filter(user: str, action: str, data: str, start: str, end: str) -> Act
     errors: list[FieldError] = []
     for name, value in (("user", user), ("action", action), ("data", data)):
         if len(value) > 200 or "\x00" in value:
-            errors.append(FieldError(name, "at most 200 characters, no control characters"))
+            errors.append(FieldError(name, gettext("at most 200 characters, no control characters")))
 
     def parse_date(name: str, value: str) -> date | None:
         if not value:
@@ -325,14 +326,14 @@ def parse_filter(user: str, action: str, data: str, start: str, end: str) -> Act
         try:
             return date.fromisoformat(value)
         except ValueError:
-            errors.append(FieldError(name, "a date as YYYY-MM-DD"))
+            errors.append(FieldError(name, gettext("a date as YYYY-MM-DD")))
             return None
 
     start_date, end_date = parse_date("start", start), parse_date("end", end)
     if start_date and end_date and end_date < start_date:
-        errors.append(FieldError("end", "the end date is before the start date"))
+        errors.append(FieldError("end", gettext("the end date is before the start date")))
     if errors:
-        raise ValidationFailed("The search has invalid fields.", errors=errors)
+        raise ValidationFailed(gettext("The search has invalid fields."), errors=errors)
     return ActivityFilter(user.strip(), action.strip(), data.strip(), start_date, end_date)
 
 
@@ -345,7 +346,9 @@ async def search(
     cursor = decode_cursor(after)
     if cursor is not None:
         if not isinstance(cursor, int):
-            raise ValidationFailed("The cursor is not valid.", errors=[FieldError("after", "invalid")])
+            raise ValidationFailed(
+                gettext("The cursor is not valid."), errors=[FieldError("after", gettext("invalid"))]
+            )
         args.append(cursor)
         clauses.append(f"id < ${len(args)}")
     args.append(limit + 1)

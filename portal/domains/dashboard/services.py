@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+from portal.domains.accounts.labels import system_role_label
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.i18n import N_, gettext
+from portal.lib.i18n import gettext
 from portal.lib.timefmt import WIB
 
 WindowKey = Literal["week", "month"]
@@ -311,8 +312,6 @@ ORDER BY t.created_at DESC, t.seq DESC
 LIMIT $3
 """
 
-SYSTEM_NAMES = {"world": N_("Bank (outside Neraca)"), "fees": N_("Fees"), "clearing": N_("Clearing")}
-
 
 async def recent_transfers(actor: Actor, limit: int = 8) -> list[RecentTransfer]:
     """The latest posted movements touching the scope (newest first)."""
@@ -320,7 +319,7 @@ async def recent_transfers(actor: Actor, limit: int = 8) -> list[RecentTransfer]
 
     def name(prefix: str, r: Any) -> str:
         if r[f"{prefix}_role"]:
-            return gettext(SYSTEM_NAMES[r[f"{prefix}_role"]])
+            return system_role_label(r[f"{prefix}_role"])
         return str(r[f"{prefix}_name"]) if r[f"{prefix}_visible"] else gettext("Another account")
 
     out = []

@@ -9,13 +9,14 @@ from portal.domains.identity.guards import ACTOR_DEPENDENCY
 from portal.domains.identity.schemas import Me, MeBusiness
 from portal.lib.actor import Actor
 from portal.lib.errors import Unauthorized
+from portal.lib.i18n import gettext
 
 
 @get("/api/v1/me", operation_id="get_me", dependencies={"actor": ACTOR_DEPENDENCY}, tags=["me"])
 async def me(actor: Actor) -> Me:
     """The calling API key: its business, permissions and scope."""
     if actor.api_key_id is None:
-        raise Unauthorized("Sign the request with an API key.")
+        raise Unauthorized(gettext("Sign the request with an API key."))
     business = await services.get_business(actor.business_id)
     return Me(
         business=MeBusiness(id=business.id, name=business.name, mode=business.mode),

@@ -65,7 +65,7 @@ async def get_business(business_id: str) -> Business:
     """The business with its mode and fee schedule (IDR minor units); NotFound when there is none."""
     row = await sql.fetchrow("SELECT * FROM business WHERE id = $1", business_id)
     if row is None:
-        raise NotFound(f"There is no business {business_id}.")
+        raise NotFound(gettext("There is no business %(id)s.") % {"id": business_id})
     return _business(row)
 
 
@@ -75,7 +75,7 @@ async def find_business(id_or_name: str) -> Business:
         id_or_name,
     )
     if row is None:
-        raise NotFound(f"There is no business {id_or_name!r}.")
+        raise NotFound(gettext("There is no business %(name)r.") % {"name": id_or_name})
     return _business(row)
 
 
@@ -148,7 +148,7 @@ async def create_business(
     errors: list[FieldError] = []
     name = clean_text(errors, "name", name, max_length=200)
     if mode not in ("sandbox", "live"):
-        errors.append(FieldError("mode", "sandbox or live"))
+        errors.append(FieldError("mode", gettext("Choose sandbox or live.")))
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     business_id = new_id("biz")
@@ -652,7 +652,10 @@ async def set_user_scope(business_id: str, username: str, scope_account_id: str)
             clock.now(),
         )
         if row is None:
-            raise NotFound(f"There is no user {username} in {business_id}.")
+            raise NotFound(
+                gettext("There is no user %(username)s in %(business)s.")
+                % {"username": username, "business": business_id}
+            )
         await sql.execute("UPDATE web_session SET rotate_pending = true WHERE user_id = $1", row["id"])
         await record(
             system_actor(business_id),

@@ -697,7 +697,7 @@ def _outbox_allowed(request: Request[Any, Any, Any]) -> bool:
 async def mail_outbox(request: Request[Any, Any, Any]) -> Response[str]:
     """Mail that would have been sent (only without SMTP, only from this machine, never in production)."""
     if not _outbox_allowed(request):
-        raise NotFound("There is nothing at this address.")
+        raise NotFound(gettext("There is nothing at this address."))
     return page(request, "identity/outbox.html", {"mails": await mail.outbox()})
 
 

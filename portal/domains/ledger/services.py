@@ -15,9 +15,12 @@ from typing import Any
 import asyncpg
 
 from portal.domains.accounts import services as accounts
+from portal.domains.accounts.labels import display_name
 from portal.domains.accounts.schemas import BalanceOut, SettlementBank
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
+from portal.domains.ledger.engine_errors import localise
+from portal.domains.ledger.labels import status_label
 from portal.domains.ledger.schemas import (
     HoldOut,
     TopUpOut,
@@ -30,7 +33,8 @@ from portal.domains.ledger.schemas import (
 )
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
 from portal.lib.money import check_amount, format_money
@@ -56,11 +60,14 @@ def _amount(value: Any, pointer: str = "/amount") -> int:
 
 def _reference(value: Any, pointer: str = "/reference") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("A reference is required.", errors=[FieldError(pointer, "required")])
+        raise ValidationFailed(
+            gettext("A reference is required."), errors=[FieldError(pointer, gettext("required"))]
+        )
     value = value.strip()
     if len(value) > 100 or any(ord(ch) < 32 for ch in value):
         raise ValidationFailed(
-            "A reference is at most 100 printable characters.", errors=[FieldError(pointer, "invalid")]
+            gettext("A reference is at most 100 printable characters."),
+            errors=[FieldError(pointer, gettext("invalid"))],
         )
     return value
 
@@ -70,7 +77,8 @@ def _description(value: Any, pointer: str = "/description") -> str:
         return ""
     if not isinstance(value, str) or len(value) > 500:
         raise ValidationFailed(
-            "A description is at most 500 characters.", errors=[FieldError(pointer, "too long")]
+            gettext("A description is at most 500 characters."),
+            errors=[FieldError(pointer, gettext("too long"))],
         )
     return value.strip()
 
@@ -80,8 +88,8 @@ def _metadata(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict) or len(value) > 50 or len(json.dumps(value)) > 8000:
         raise ValidationFailed(
-            "metadata is an object of at most 50 keys and 8,000 characters.",
-            errors=[FieldError("/metadata", "invalid")],
+            gettext("metadata is an object of at most 50 keys and 8,000 characters."),
+            errors=[FieldError("/metadata", gettext("invalid"))],
         )
     return value
 
@@ -89,9 +97,9 @@ def _metadata(value: Any) -> dict[str, Any]:
 def _distinct(from_id: str, to_id: str, pointer: str = "") -> None:
     if from_id == to_id:
         raise ValidationFailed(
-            "The source and destination are the same account.",
+            gettext("The source and destination are the same account."),
             code="same_account",
-            errors=[FieldError(f"{pointer}/to_account_id", "same as the source account")],
+            errors=[FieldError(f"{pointer}/to_account_id", gettext("same as the source account"))],
         )
 
 
@@ -201,6 +209,15 @@ async def _notify(business_id: str, account_id: str, kind: str, params: dict[str
     await notify(business_id, account_id, kind, params, link)
 
 
+async def _execute(op: Operation) -> OperationResult:
+    """engine.execute, its refusals in the caller's language (see engine_errors)."""
+    try:
+        return await engine.execute(op)
+    except NeracaError as exc:
+        localise(exc)
+        raise
+
+
 async def _claim_reference(business_id: str, reference: str, object_id: str) -> None:
     """Register a money object's reference (unique per business forever) in the current transaction."""
     won = await sql.fetchval(
@@ -211,12 +228,17 @@ async def _claim_reference(business_id: str, reference: str, object_id: str) -> 
         object_id,
     )
     if won is None:
-        raise engine._duplicate(reference)
+        exc = engine._duplicate(reference)
+        localise(exc)
+        raise exc
 
 
 async def _account_names(ids: list[str]) -> dict[str, str]:
-    rows = await sql.fetch("SELECT id, name FROM account WHERE id = ANY($1::text[])", ids)
-    return {r["id"]: r["name"] for r in rows}
+    """Names as shown: system accounts by their translated role ("Biaya (IDR)")."""
+    rows = await sql.fetch(
+        "SELECT id, name, kind, system_role, currency FROM account WHERE id = ANY($1::text[])", ids
+    )
+    return {r["id"]: display_name(r["name"], r["kind"], r["system_role"], r["currency"]) for r in rows}
 
 
 # --- transfers ----------------------------------------------------------------------------------
@@ -271,7 +293,7 @@ async def create_transfer(
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
     )
-    result = await engine.execute(op)
+    result = await _execute(op)
     return transfer_out(result.transfers[0])
 
 
@@ -283,11 +305,13 @@ async def create_transfer_group(
     ref = _reference(reference)
     if not transfers:
         raise ValidationFailed(
-            "A group needs at least one transfer.", errors=[FieldError("/transfers", "empty")]
+            gettext("A group needs at least one transfer."),
+            errors=[FieldError("/transfers", gettext("empty"))],
         )
     if len(transfers) > 100:
         raise ValidationFailed(
-            "A group holds at most 100 transfers.", errors=[FieldError("/transfers", "too many")]
+            gettext("A group holds at most 100 transfers."),
+            errors=[FieldError("/transfers", gettext("too many"))],
         )
     legs = []
     for i, item in enumerate(transfers):
@@ -336,21 +360,21 @@ async def create_transfer_group(
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
     )
-    result = await engine.execute(op)
+    result = await _execute(op)
     outs = [transfer_out(t) for t in result.transfers]
     return TransferGroupOut(id=group_id, reference=ref, transfers=outs, created_at=outs[0].created_at)
 
 
 async def _visible_transfer(actor: Actor, row: asyncpg.Record | None, transfer_id: str) -> asyncpg.Record:
     if row is None or row["business_id"] != actor.business_id:
-        raise NotFound(f"Transfer {transfer_id} was not found.")
+        raise NotFound(gettext("Transfer %(id)s was not found.") % {"id": transfer_id})
     if actor.scope_account_id:
         paths = await sql.fetch(
             "SELECT path, kind FROM account WHERE id = ANY($1::text[])",
             [row["debit_account_id"], row["credit_account_id"]],
         )
         if not any(f"/{actor.scope_account_id}/" in p["path"] and p["kind"] != "system" for p in paths):
-            raise NotFound(f"Transfer {transfer_id} was not found.")
+            raise NotFound(gettext("Transfer %(id)s was not found.") % {"id": transfer_id})
     return row
 
 
@@ -368,7 +392,7 @@ async def get_group(actor: Actor, group_id: str) -> TransferGroupOut:
         actor.business_id,
     )
     if not rows:
-        raise NotFound(f"Transfer group {group_id} was not found.")
+        raise NotFound(gettext("Transfer group %(id)s was not found.") % {"id": group_id})
     await _visible_transfer(actor, rows[0], group_id)
     outs = [transfer_out(r) for r in rows]
     return TransferGroupOut(
@@ -416,7 +440,7 @@ async def list_transfer_rows(
             args.append(int(cursor))
         except (TypeError, ValueError):
             raise ValidationFailed(
-                "The cursor is not valid.", errors=[FieldError("after", "invalid")]
+                gettext("The cursor is not valid."), errors=[FieldError("after", gettext("invalid"))]
             ) from None
         where.append(f"t.seq < ${len(args)}")
     args.append(size + 1)
@@ -446,9 +470,14 @@ async def reverse_transfer(
         transfer_id,
     )
     if original["phase"] not in ("posted", "post_pending") or original["kind"] == "reversal":
-        raise Conflict(f"Transfer {transfer_id} cannot be reversed.", code="not_reversible")
+        raise Conflict(
+            gettext("Transfer %(id)s cannot be reversed.") % {"id": transfer_id}, code="not_reversible"
+        )
     if await sql.fetchval("SELECT 1 FROM transfer WHERE reverses_id = $1", transfer_id):
-        raise Conflict(f"Transfer {transfer_id} has already been reversed.", code="already_reversed")
+        raise Conflict(
+            gettext("Transfer %(id)s has already been reversed.") % {"id": transfer_id},
+            code="already_reversed",
+        )
     leg = Leg(
         original["credit_account_id"],
         original["debit_account_id"],
@@ -479,10 +508,11 @@ async def reverse_transfer(
         on_commit=committed,
     )
     try:
-        result = await engine.execute(op)
+        result = await _execute(op)
     except asyncpg.UniqueViolationError:
         raise Conflict(
-            f"Transfer {transfer_id} has already been reversed.", code="already_reversed"
+            gettext("Transfer %(id)s has already been reversed.") % {"id": transfer_id},
+            code="already_reversed",
         ) from None
     return transfer_out(result.transfers[0])
 
@@ -511,8 +541,8 @@ async def balance(actor: Actor, account_id: str, *, as_of: datetime | None = Non
         return account.balance()
     if as_of.tzinfo is None:
         raise ValidationFailed(
-            "as_of needs a time zone (e.g. 2026-11-22T04:00:00Z).",
-            errors=[FieldError("as_of", "timezone required")],
+            gettext("as_of needs a time zone (e.g. 2026-11-22T04:00:00Z)."),
+            errors=[FieldError("as_of", gettext("time zone required"))],
         )
     row = await sql.fetchrow(BALANCE_AS_OF_SQL, account.id, as_of)
     assert row is not None
@@ -586,8 +616,8 @@ async def create_hold(
         expires_at.tzinfo is None or expires_at <= clock.now() or expires_at > clock.now() + MAX_HOLD_VALIDITY
     ):
         raise ValidationFailed(
-            "expires_at must be a future time (with time zone) within 90 days.",
-            errors=[FieldError("/expires_at", "invalid")],
+            gettext("expires_at must be a future time (with time zone) within 90 days."),
+            errors=[FieldError("/expires_at", gettext("invalid"))],
         )
     hold_id = new_id("hld")
     leg = Leg(from_account_id, to_account_id, amount, kind="hold", phase="pending", hold_id=hold_id)
@@ -610,7 +640,7 @@ async def create_hold(
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
     )
-    await engine.execute(op)
+    await _execute(op)
     return await get_hold(actor, hold_id)
 
 
@@ -620,11 +650,11 @@ async def _visible_hold(actor: Actor, hold_id: str) -> asyncpg.Record:
         f"SELECT {HOLD_COLUMNS} FROM hold WHERE id = $1 AND business_id = $2", hold_id, actor.business_id
     )
     if row is None:
-        raise NotFound(f"Hold {hold_id} was not found.")
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
     try:
         await accounts.get_account_row(actor, row["debit_account_id"])
     except NotFound:
-        raise NotFound(f"Hold {hold_id} was not found.") from None
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id}) from None
     return row
 
 
@@ -654,18 +684,20 @@ async def _resolve_hold(
         f"SELECT {HOLD_COLUMNS} FROM hold WHERE id = $1 AND business_id = $2 FOR UPDATE", hold_id, business_id
     )
     if row is None:
-        raise NotFound(f"Hold {hold_id} was not found.")
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
     if row["status"] != expected_status:
         raise Conflict(
-            f"Hold {hold_id} is {row['status']}; only a pending hold can change.", code="hold_not_pending"
+            gettext("Hold %(id)s is %(status)s; only a pending hold can change.")
+            % {"id": hold_id, "status": status_label(row["status"])},
+            code="hold_not_pending",
         )
     held = int(row["amount"])
     if action == "post":
         posted = held if amount is None else _amount(amount)
         if posted > held:
             raise ValidationFailed(
-                f"At most {held} can be posted from hold {hold_id}.",
-                errors=[FieldError("/amount", f"at most {held}")],
+                gettext("At most %(held)d can be posted from hold %(id)s.") % {"held": held, "id": hold_id},
+                errors=[FieldError("/amount", gettext("at most %(held)d") % {"held": held})],
             )
         leg = Leg(
             row["debit_account_id"],
@@ -697,7 +729,7 @@ async def _resolve_hold(
         reference=None,
         source_id=hold_id,
     )
-    result = await engine.execute(op)
+    result = await _execute(op)
     updated = await sql.fetchrow(
         f"UPDATE hold SET status = $2, posted_amount = $3, resolved_at = now(), resolution_transfer_id = $4 "
         f"WHERE id = $1 RETURNING {HOLD_COLUMNS}",
@@ -795,9 +827,9 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
     account = await accounts.get_account_row(actor, account_id)
     if account.status == "closed":
         raise ValidationFailed(
-            f"Account {account.id} is closed.",
+            gettext("Account %(id)s is closed.") % {"id": account.id},
             code="account_closed",
-            errors=[FieldError("/account_id", "closed")],
+            errors=[FieldError("/account_id", gettext("closed"))],
         )
     fee = (await business_fees(actor.business_id))["topup"] if account.currency == "IDR" else 0
     topup_id = new_id("top")
@@ -847,7 +879,7 @@ async def _topup_row(actor: Actor, topup_id: str, *, lock: bool = False) -> asyn
         actor.business_id,
     )
     if row is None:
-        raise NotFound(f"Top-up {topup_id} was not found.")
+        raise NotFound(gettext("Top-up %(id)s was not found.") % {"id": topup_id})
     await accounts.get_account_row(actor, row["account_id"])
     return row
 
@@ -865,9 +897,13 @@ async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
         row = await _topup_row(actor, topup_id, lock=True)
         if row["status"] == "pending" and row["expires_at"] <= clock.now():
             await sql.execute("UPDATE topup SET status = 'expired' WHERE id = $1", topup_id)
-            raise Conflict(f"Top-up {topup_id} expired unpaid.", code="topup_expired")
+            raise Conflict(gettext("Top-up %(id)s expired unpaid.") % {"id": topup_id}, code="topup_expired")
         if row["status"] != "pending":
-            raise Conflict(f"Top-up {topup_id} is {row['status']}.", code="topup_not_pending")
+            raise Conflict(
+                gettext("Top-up %(id)s is %(status)s.")
+                % {"id": topup_id, "status": status_label(row["status"])},
+                code="topup_not_pending",
+            )
         world = await accounts.system_account_id(actor.business_id, row["currency"], "world")
         fees = await accounts.system_account_id(actor.business_id, row["currency"], "fees")
         legs = [Leg(world, row["account_id"], int(row["amount"]), kind="topup", description=row["reference"])]
@@ -876,7 +912,7 @@ async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
                 Leg(world, fees, int(row["fee"]), kind="fee", description=f"Top-up fee {row['reference']}")
             )
         group_id = new_id("grp")
-        await engine.execute(
+        await _execute(
             Operation(
                 actor.business_id, legs, group_id=group_id, source_id=topup_id, internal=True, reference=None
             )
@@ -909,7 +945,7 @@ async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
     actor.require("transfers", "manage")
     await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
     if actor.business_mode != "sandbox":
-        raise Conflict("Payments can be simulated only in sandbox mode.", code="not_sandbox")
+        raise Conflict(gettext("Payments can be simulated only in sandbox mode."), code="not_sandbox")
     return await pay_topup(actor, topup_id)
 
 
@@ -978,7 +1014,8 @@ async def _list_objects(
     if status:
         if status not in statuses:
             raise ValidationFailed(
-                f"status is one of {', '.join(statuses)}.", errors=[FieldError("status", "invalid")]
+                gettext("status is one of %(statuses)s.") % {"statuses": ", ".join(statuses)},
+                errors=[FieldError("status", gettext("invalid"))],
             )
         args.append(status)
         where.append(f"o.status = ${len(args)}")
@@ -1015,9 +1052,9 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
     bank = account.settlement_bank
     if bank is None:
         raise ValidationFailed(
-            f"Account {account.id} has no settlement bank account; add one first.",
+            gettext("Account %(id)s has no settlement bank account; add one first.") % {"id": account.id},
             code="no_settlement_bank",
-            errors=[FieldError("/account_id", "no settlement bank account")],
+            errors=[FieldError("/account_id", gettext("no settlement bank account"))],
         )
     fee = (await business_fees(actor.business_id))["withdrawal"] if account.currency == "IDR" else 0
     withdrawal_id = new_id("wdr")
@@ -1060,7 +1097,7 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
             internal=True,
             on_commit=_hold_legs_committed(holds, ref, actor.business_id),
         )
-        await engine.execute(op)
+        await _execute(op)
         row = await sql.fetchrow(
             "INSERT INTO withdrawal (id, business_id, account_id, amount, fee, currency, reference, "
             "bank_code, "
@@ -1097,7 +1134,7 @@ async def _withdrawal_row(actor: Actor, withdrawal_id: str, *, lock: bool = Fals
         actor.business_id,
     )
     if row is None:
-        raise NotFound(f"Withdrawal {withdrawal_id} was not found.")
+        raise NotFound(gettext("Withdrawal %(id)s was not found.") % {"id": withdrawal_id})
     await accounts.get_account_row(actor, row["account_id"])
     return row
 
@@ -1144,7 +1181,9 @@ async def _complete_withdrawal(
         row = await _withdrawal_row(actor, withdrawal_id, lock=True)
         if row["status"] != "pending":
             raise Conflict(
-                f"Withdrawal {withdrawal_id} is already {row['status']}.", code="withdrawal_not_pending"
+                gettext("Withdrawal %(id)s is already %(status)s.")
+                % {"id": withdrawal_id, "status": status_label(row["status"])},
+                code="withdrawal_not_pending",
             )
         for hold_id in (row["amount_hold_id"], row["fee_hold_id"]):
             if hold_id:
@@ -1197,6 +1236,7 @@ async def mark_withdrawal_failed(actor: Actor, withdrawal_id: str, *, reason: st
     text = (reason or "").strip()
     if not text or len(text) > 500:
         raise ValidationFailed(
-            "Give a reason (at most 500 characters).", errors=[FieldError("/reason", "required")]
+            gettext("Give a reason (at most 500 characters)."),
+            errors=[FieldError("/reason", gettext("required"))],
         )
     return await _complete_withdrawal(actor, withdrawal_id, paid=False, reason=text)

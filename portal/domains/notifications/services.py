@@ -167,5 +167,5 @@ async def mark_read(actor: Actor, notification_id: str | None = None) -> int:
             notification_id,
         )
         if not exists:
-            raise NotFound(f"Notification {notification_id} was not found.")
+            raise NotFound(gettext("Notification %(id)s was not found.") % {"id": notification_id})
     return count

@@ -13,6 +13,7 @@ from portal.domains.reports import services
 from portal.domains.reports.schemas import StatementPage, StatementPeriod, entry_out
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.i18n import gettext
 
 
 def parse_bool(value: str | None, pointer: str) -> bool:
@@ -22,7 +23,8 @@ def parse_bool(value: str | None, pointer: str) -> bool:
     if text in ("false", "0", "no", ""):
         return False
     raise ValidationFailed(
-        f"{pointer.lstrip('/')} is true or false.", errors=[FieldError(pointer, "true or false", "invalid")]
+        gettext("%(field)s is true or false.") % {"field": pointer.lstrip("/")},
+        errors=[FieldError(pointer, gettext("true or false"), "invalid")],
     )
 
 
@@ -33,7 +35,8 @@ def parse_limit(value: str | None) -> int | None:
         return int(value)
     except ValueError:
         raise ValidationFailed(
-            "limit is a whole number from 1 to 100.", errors=[FieldError("/limit", "1 to 100", "invalid")]
+            gettext("limit is a whole number from 1 to 100."),
+            errors=[FieldError("/limit", gettext("1 to %(max)d") % {"max": 100}, "invalid")],
         ) from None
 
 

@@ -502,7 +502,7 @@ def validate_limit(limit: int | None, default: int = PAGE_DEFAULT) -> int:
         raise ValidationFailed(
             gettext("limit must be between 1 and %(max)d.") % {"max": PAGE_MAX},
             code="invalid_limit",
-            errors=[FieldError("/limit", f"1 to {PAGE_MAX}", "range")],
+            errors=[FieldError("/limit", gettext("1 to %(max)d") % {"max": PAGE_MAX}, "range")],
         )
     return limit
 

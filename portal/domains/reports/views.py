@@ -15,6 +15,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.reports import schedules, services
 from portal.domains.reports.api import download_response
+from portal.domains.reports.labels import FREQUENCIES
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
@@ -35,7 +36,7 @@ FORMAT_LABELS = (
     ("mt940", "MT940"),
     ("camt053", "ISO 20022 camt.053"),
 )
-FREQUENCY_LABELS = (("daily", N_("Daily")), ("weekly", N_("Weekly")), ("monthly", N_("Monthly")))
+FREQUENCY_LABELS = tuple(FREQUENCIES.items())
 
 
 @dataclass

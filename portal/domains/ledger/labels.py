@@ -1,0 +1,37 @@
+"""Display labels of the ledger vocabularies (transaction kinds, statuses); stored values stay codes."""
+
+from __future__ import annotations
+
+from portal.lib.i18n import N_, gettext
+
+TRANSACTION_KINDS = {
+    "transfer": N_("Transfer"),
+    "topup": N_("Top-up"),
+    "fee": N_("Fee"),
+    "withdrawal": N_("Withdrawal"),
+    "reversal": N_("Reversal"),
+    "hold": N_("Hold"),
+    "hold_post": N_("Hold posted"),
+    "hold_void": N_("Hold released"),
+    "hold_expire": N_("Hold expired"),
+}
+
+# Holds, top-ups and withdrawals (the same words the status badges use).
+STATUSES = {
+    "pending": N_("Pending"),
+    "posted": N_("Posted"),
+    "voided": N_("Voided"),
+    "expired": N_("Expired"),
+    "paid": N_("Paid"),
+    "failed": N_("Failed"),
+}
+
+
+def kind_label(kind: str) -> str:
+    label = TRANSACTION_KINDS.get(kind)
+    return gettext(label) if label else kind.replace("_", " ")
+
+
+def status_label(status: str) -> str:
+    label = STATUSES.get(status)
+    return gettext(label).lower() if label else status
