@@ -38,9 +38,9 @@ catalogs: $(LOCALE_MO)
 
 # Re-extract every string and merge it into the catalogs (then translate the new msgstr entries).
 messages: $(VENV)/.stamp-run
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k npgettext:1c,2,3 --no-location --sort-output -w 110 \
 	  -o portal/locale/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -D messages
+	$(BIN)/pybabel update -w 110 --no-fuzzy-matching -i portal/locale/messages.pot -d portal/locale -D messages
 
 # Debian packages the portal and its tests need (Chromium for browser tests, pango for PDF statements).
 system-packages:
