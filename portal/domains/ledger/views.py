@@ -4,6 +4,7 @@ Every mutation works as a plain form post; invalid input re-renders the form wit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -149,6 +150,26 @@ async def _simple_form(
     return page(request, template, context, status_code=status)
 
 
+async def _account_order(
+    request: Request[Any, Any, Any], actor: Actor, template: str, create: Callable[..., Awaitable[Any]]
+) -> Any:
+    """A top-up or withdrawal form post (account, amount in its currency, reference): the created order,
+    or the form re-rendered with the refusal (422)."""
+    data = await form(request)
+    try:
+        account_id = data.get("account_id", "")
+        currency = await _currency_of(actor, account_id, "account_id")
+        return await create(
+            actor, account_id=account_id, amount=_amount(data, currency), reference=data.get("reference", "")
+        )
+    except NeracaError as exc:
+        if not _refused(exc):
+            raise
+        return await _simple_form(
+            request, actor, template, data, errors_dict(exc.errors, exc.detail), 422, exc.detail
+        )
+
+
 @get(
     "/topups/new",
     operation_id="topups_new",
@@ -169,25 +190,9 @@ async def topups_new(request: Request[Any, Any, Any], actor: Actor, account_id: 
     dependencies=DEPS,
 )
 async def topups_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        account_id = data.get("account_id", "")
-        currency = await _currency_of(actor, account_id, "account_id")
-        topup = await services.create_topup(
-            actor, account_id=account_id, amount=_amount(data, currency), reference=data.get("reference", "")
-        )
-    except NeracaError as exc:
-        if not _refused(exc):
-            raise
-        return await _simple_form(
-            request,
-            actor,
-            "ledger/topup_form.html",
-            data,
-            errors_dict(exc.errors, exc.detail),
-            422,
-            exc.detail,
-        )
+    topup = await _account_order(request, actor, "ledger/topup_form.html", services.create_topup)
+    if isinstance(topup, Response):
+        return topup
     return Redirect(f"/topups/{topup.id}", status_code=303)
 
 
@@ -246,25 +251,11 @@ async def withdrawals_new(
     dependencies=DEPS,
 )
 async def withdrawals_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        account_id = data.get("account_id", "")
-        currency = await _currency_of(actor, account_id, "account_id")
-        withdrawal = await services.create_withdrawal(
-            actor, account_id=account_id, amount=_amount(data, currency), reference=data.get("reference", "")
-        )
-    except NeracaError as exc:
-        if not _refused(exc):
-            raise
-        return await _simple_form(
-            request,
-            actor,
-            "ledger/withdrawal_form.html",
-            data,
-            errors_dict(exc.errors, exc.detail),
-            422,
-            exc.detail,
-        )
+    withdrawal = await _account_order(
+        request, actor, "ledger/withdrawal_form.html", services.create_withdrawal
+    )
+    if isinstance(withdrawal, Response):
+        return withdrawal
     return Redirect(f"/accounts/{withdrawal.account_id}", status_code=303)
 
 
