@@ -3,6 +3,7 @@ business settings and the local mail outbox. Thin controllers over services/auth
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import segno
@@ -438,6 +439,24 @@ async def _account_page(
     return page(request, "identity/account.html", context, status_code=status)
 
 
+async def _account_change(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    section: str,
+    change: Callable[[dict[str, str]], Awaitable[Any]],
+) -> Response[Any]:
+    """An account-settings form post: apply `change` to the form data, back to /account, or the page again
+    with the refusal under `section` (422)."""
+    data = await form(request)
+    try:
+        await change(data)
+    except ValidationFailed as exc:
+        return await _account_page(
+            request, actor, errors=errors_dict(exc.errors), status=422, section=section
+        )
+    return Redirect("/account", status_code=303)
+
+
 @get("/account", operation_id="account", include_in_schema=False, guards=[signed_in], dependencies=DEPS)
 async def account(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     return await _account_page(request, actor)
@@ -451,19 +470,17 @@ async def account(request: Request[Any, Any, Any], actor: Actor) -> Response[str
     dependencies=DEPS,
 )
 async def account_profile(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        await auth.update_profile(
+    return await _account_change(
+        request,
+        actor,
+        "profile",
+        lambda data: auth.update_profile(
             actor,
             full_name=data.get("full_name", ""),
             mobile=data.get("mobile", ""),
             language=data.get("language", ""),
-        )
-    except ValidationFailed as exc:
-        return await _account_page(
-            request, actor, errors=errors_dict(exc.errors), status=422, section="profile"
-        )
-    return Redirect("/account", status_code=303)
+        ),
+    )
 
 
 @post(
@@ -505,19 +522,17 @@ async def account_password(request: Request[Any, Any, Any], actor: Actor) -> Res
     dependencies=DEPS,
 )
 async def account_email(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        await auth.change_email(
+    return await _account_change(
+        request,
+        actor,
+        "email",
+        lambda data: auth.change_email(
             actor,
             current_password=data.get("current_password", ""),
             otp=data.get("otp", ""),
             email=data.get("email", ""),
-        )
-    except ValidationFailed as exc:
-        return await _account_page(
-            request, actor, errors=errors_dict(exc.errors), status=422, section="email"
-        )
-    return Redirect("/account", status_code=303)
+        ),
+    )
 
 
 @post(
