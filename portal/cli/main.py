@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from portal.lib.errors import StartupError
+from portal.lib.sql import engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,13 +51,11 @@ def _migrate() -> list[str]:
     from portal.db.migrate import migrate
 
     async def go() -> list[str]:
-        from portal.db.piccolo_conf import DB
-
-        await DB.start_connection_pool(min_size=1, max_size=2)
+        await engine().start_connection_pool(min_size=1, max_size=2)
         try:
             return await migrate()
         finally:
-            await DB.close_connection_pool()
+            await engine().close_connection_pool()
 
     try:
         return asyncio.run(go())
@@ -82,13 +81,11 @@ def _load_demo() -> None:
     from portal.demo import load_demo
 
     async def go() -> list[str]:
-        from portal.db.piccolo_conf import DB
-
-        await DB.start_connection_pool(min_size=1, max_size=4)
+        await engine().start_connection_pool(min_size=1, max_size=4)
         try:
             return await load_demo()
         finally:
-            await DB.close_connection_pool()
+            await engine().close_connection_pool()
 
     for line in asyncio.run(go()):
         click.echo(line)
@@ -219,10 +216,9 @@ def worker() -> None:
 
     async def go() -> None:
         from portal.db.migrate import pending_migrations
-        from portal.db.piccolo_conf import DB
         from portal.worker import run_worker
 
-        await DB.start_connection_pool(min_size=1, max_size=4)
+        await engine().start_connection_pool(min_size=1, max_size=4)
         try:
             pending = await pending_migrations()
             if pending:
@@ -235,7 +231,7 @@ def worker() -> None:
                 loop.add_signal_handler(sig, stop.set)
             await run_worker(stop)
         finally:
-            await DB.close_connection_pool()
+            await engine().close_connection_pool()
 
     asyncio.run(go())
 

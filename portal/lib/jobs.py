@@ -11,6 +11,8 @@ from typing import Any
 from pgqueuer.db import AsyncpgDriver
 from pgqueuer.queries import Queries
 
+from portal.lib.sql import engine
+
 JobHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -82,9 +84,7 @@ async def enqueue(
     Called outside a transaction this refuses: a job enqueued apart from its state change could run for
     a change that rolled back, or be lost for one that committed.
     """
-    from portal.db.piccolo_conf import DB
-
-    transaction = DB.current_transaction.get()
+    transaction = engine().current_transaction.get()
     if transaction is None:
         raise RuntimeError(f"enqueue({name!r}) must run inside the transaction of the state change")
     queries = Queries(AsyncpgDriver(transaction.connection))

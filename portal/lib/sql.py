@@ -7,25 +7,41 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+
+
+def engine() -> PostgresEngine:
+    """The process's database engine.
+
+    It is created once the DSN is known (the CLI may start the embedded PostgreSQL first), so it is
+    looked up here, late, in this one place; everything else calls `engine()` or `transaction()`.
+    """
+    from portal.db.piccolo_conf import DB
+
+    return DB
+
+
+def transaction() -> PostgresTransaction:
+    """`async with transaction():` — a new transaction, or a savepoint-free join of the open one."""
+    return engine().transaction()
 
 
 @contextlib.asynccontextmanager
 async def connection() -> AsyncIterator[asyncpg.Connection]:
     """The open transaction's connection, else one from the pool for this block."""
-    from portal.db.piccolo_conf import DB
-
-    transaction = DB.current_transaction.get()
-    if transaction is not None:
-        yield transaction.connection
+    db = engine()
+    current = db.current_transaction.get()
+    if current is not None:
+        yield current.connection
         return
-    if DB.pool is None:
-        conn = await DB.get_new_connection()
+    if db.pool is None:
+        conn = await db.get_new_connection()
         try:
             yield conn
         finally:
             await conn.close()
         return
-    async with DB.pool.acquire() as conn:
+    async with db.pool.acquire() as conn:
         yield conn
 
 
@@ -60,6 +76,4 @@ async def light_reset(conn: asyncpg.Connection) -> None:
 
 
 def in_transaction() -> bool:
-    from portal.db.piccolo_conf import DB
-
-    return DB.current_transaction.get() is not None
+    return engine().current_transaction.get() is not None

@@ -22,6 +22,7 @@ from litestar.template import TemplateConfig
 
 import portal
 import portal.domains
+from portal.lib.sql import engine
 from portal.server.errors import EXCEPTION_HANDLERS, document_problems
 from portal.server.logging import configure_logging
 from portal.server.middleware import request_context_middleware
@@ -67,13 +68,13 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        from portal.db.piccolo_conf import DB
-
-        owns_pool = DB.pool is None  # tests and CLI commands may have opened it already
+        owns_pool = engine().pool is None  # tests and CLI commands may have opened it already
         if owns_pool:
             from portal.lib.sql import light_reset
 
-            await DB.start_connection_pool(min_size=1, max_size=settings.db_pool_size, reset=light_reset)
+            await engine().start_connection_pool(
+                min_size=1, max_size=settings.db_pool_size, reset=light_reset
+            )
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if in_process_worker:
@@ -92,7 +93,7 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
                 except Exception:
                     log.exception("worker ended with an error")
             if owns_pool:
-                await DB.close_connection_pool()
+                await engine().close_connection_pool()
 
     hook_modules = discover_startup_hooks()
     middleware: list[Any] = []

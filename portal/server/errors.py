@@ -184,6 +184,7 @@ def _respond(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response[Any]:
+    title = gettext(title)
     if is_api(request):
         return problem_response(
             request,

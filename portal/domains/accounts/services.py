@@ -23,6 +23,7 @@ from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import CURRENCIES
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
+from portal.lib.sql import transaction
 
 SYSTEM_ROLES = ("world", "fees", "clearing")
 ACCOUNT_COLUMNS = (
@@ -473,8 +474,6 @@ async def create_account(
     metadata: dict[str, Any] | None = None,
 ) -> AccountRow:
     """Create a partner or division account under `parent_id` (which must be in the actor's scope)."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("accounts", "manage")
     clean_name = _text(name, "/name", max_len=200, required=True)
     if kind not in ("partner", "division"):
@@ -495,7 +494,7 @@ async def create_account(
     _validate_contact(mail, tel)
     meta = _validate_metadata(metadata)
     await ensure_business_accounts(actor.business_id)
-    async with DB.transaction():
+    async with transaction():
         parent = await get_account_row(actor, parent_id, lock=True, pointer="/parent_id")
         if parent.status == "closed":
             raise ValidationFailed(
@@ -545,8 +544,6 @@ async def _audit(actor: Actor, action: str, summary: str, account_id: str) -> No
 
 async def update_account(actor: Actor, account_id: str, changes: dict[str, Any]) -> AccountRow:
     """Change name, reference, contact, metadata or the default settlement bank account."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("accounts", "manage")
     await get_account_row(actor, account_id)  # another business's or out of scope: 404 before validation
     sets: dict[str, Any] = {}
@@ -592,7 +589,7 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
             sets.update(
                 settlement_bank_code=code, settlement_account_number=number, settlement_holder_name=holder
             )
-    async with DB.transaction():
+    async with transaction():
         account = await get_account_row(actor, account_id, lock=True)
         if not sets:
             return account
@@ -619,10 +616,8 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
 
 async def set_status(actor: Actor, account_id: str, action: str) -> AccountRow:
     """`freeze` (no debits), `unfreeze`, or `close` (only at zero balance, no open children)."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("accounts", "manage")
-    async with DB.transaction():
+    async with transaction():
         account = await get_account_row(actor, account_id, lock=True)
         if action == "freeze":
             if account.status != "active":

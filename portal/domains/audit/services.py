@@ -15,6 +15,7 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.pagination import decode_cursor, encode_cursor
+from portal.lib.sql import transaction
 from portal.lib.timefmt import WIB
 
 GENESIS = "0" * 64
@@ -142,9 +143,7 @@ async def record(
     if sql.in_transaction():
         await _append(**kwargs)
         return
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         await _append(**kwargs)
 
 
@@ -155,9 +154,7 @@ async def record_many(entries: list[tuple[Actor, str, str, dict[str, str]]]) -> 
     if not entries:
         return
     if not sql.in_transaction():
-        from portal.db.piccolo_conf import DB
-
-        async with DB.transaction():
+        async with transaction():
             await record_many(entries)
         return
     by_chain: dict[str, list[tuple[Actor, str, str, dict[str, str]]]] = {}
@@ -242,7 +239,6 @@ async def record_anonymous(
     refs: dict[str, str] | None = None,
 ) -> None:
     """For events with no signed-in actor (failed sign-ins, rejected signatures)."""
-    from portal.db.piccolo_conf import DB
 
     async def go() -> None:
         await _append(
@@ -260,7 +256,7 @@ async def record_anonymous(
     if sql.in_transaction():
         await go()
     else:
-        async with DB.transaction():
+        async with transaction():
             await go()
 
 

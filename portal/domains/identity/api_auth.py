@@ -23,6 +23,7 @@ from portal.domains.identity import ratelimit
 from portal.lib import clock, security, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, NeracaError, Unauthorized, ValidationFailed
+from portal.lib.i18n import N_
 from portal.settings import get_settings
 
 TIMESTAMP_TOLERANCE = timedelta(seconds=300)
@@ -38,7 +39,7 @@ STORED_HEADERS = {b"content-type", b"location", b"retry-after"}
 class BodyTooLarge(NeracaError):
     status = 413
     code = "request_too_large"
-    title = "Request too large"
+    title_msgid = N_("Request too large")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -16,7 +16,8 @@ from portal.lib import clock, i18n, security, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError, RateLimited, ValidationFailed
 from portal.lib.forms import has_control_characters
-from portal.lib.i18n import gettext
+from portal.lib.i18n import N_, gettext
+from portal.lib.sql import transaction
 
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
@@ -35,7 +36,7 @@ _COMMON = Path(__file__).with_name("common_passwords.txt")
 class LoginFailed(NeracaError):
     status = 400
     code = "login_failed"
-    title = "Sign-in failed"
+    title_msgid = N_("Sign-in failed")
 
 
 GENERIC_FAILURE = "The username, password or code is not right."
@@ -102,9 +103,7 @@ async def _fail(
     user: Any, username: str, client: ClientInfo, reason: str, message: str = GENERIC_FAILURE
 ) -> None:
     """Record the failure (its own transaction, so it stays even though the login raises) and raise."""
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "INSERT INTO login_failure (user_id, username, ip, at) VALUES ($1, $2, $3, $4)",
             user["id"] if user else None,
@@ -274,11 +273,9 @@ class Session:
 
 async def start_session(user: User, client: ClientInfo, *, replaces: str | None = None) -> str:
     """A new session (the old one, if any, is deleted: the id changes at every sign-in)."""
-    from portal.db.piccolo_conf import DB
-
     token = security.new_token()
     now = clock.now()
-    async with DB.transaction():
+    async with transaction():
         if replaces:
             await sql.execute("DELETE FROM web_session WHERE id = $1", security.token_hash(replaces))
         await sql.execute(
@@ -343,9 +340,7 @@ async def rotate_session(token: str) -> str | None:
 
 
 async def end_session(token: str, actor: Actor | None = None) -> None:
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         deleted = await sql.fetchval(
             "DELETE FROM web_session WHERE id = $1 RETURNING user_id", security.token_hash(token)
         )
@@ -363,9 +358,7 @@ async def list_sessions(user_id: str) -> list[dict[str, Any]]:
 
 
 async def revoke_session(actor: Actor, public_id: str) -> None:
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         deleted = await sql.fetchval(
             "DELETE FROM web_session WHERE public_id = $1 AND user_id = $2 RETURNING public_id",
             public_id,
@@ -398,7 +391,7 @@ def user_actor(user: User, business: Business, client: ClientInfo | None = None)
 class LinkInvalid(NeracaError):
     status = 410
     code = "link_invalid"
-    title = "This link cannot be used"
+    title_msgid = N_("This link cannot be used")
 
 
 async def token_user(token: str, purpose: str) -> User:
@@ -437,8 +430,6 @@ async def complete_enrolment(
     token: str, password: str, password_confirm: str, otp: str, client: ClientInfo
 ) -> tuple[User, list[str]]:
     """Set the password, confirm the authenticator with a code; returns the 10 recovery codes."""
-    from portal.db.piccolo_conf import DB
-
     await ratelimit.hit("enroll-ip", client.ip or "unknown")
     user = await token_user(token, "enroll")
     errors: list[FieldError] = []
@@ -461,7 +452,7 @@ async def complete_enrolment(
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     password_hash = await security.hash_password(password)
-    async with DB.transaction():
+    async with transaction():
         used = await sql.fetchval(
             "UPDATE user_token SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL RETURNING user_id",
             security.token_hash(token),
@@ -498,8 +489,6 @@ async def complete_reset(
     token: str, password: str, password_confirm: str, otp: str, client: ClientInfo
 ) -> User:
     """A new password through a reset link, confirmed with the current authenticator code."""
-    from portal.db.piccolo_conf import DB
-
     await ratelimit.hit("reset-ip", client.ip or "unknown")
     user = await token_user(token, "reset")
     errors: list[FieldError] = []
@@ -517,7 +506,7 @@ async def complete_reset(
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     password_hash = await security.hash_password(password)
-    async with DB.transaction():
+    async with transaction():
         used = await sql.fetchval(
             "UPDATE user_token SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL RETURNING user_id",
             security.token_hash(token),
@@ -552,7 +541,6 @@ async def complete_reset(
 
 
 async def update_profile(actor: Actor, *, full_name: str, mobile: str, language: str) -> User:
-    from portal.db.piccolo_conf import DB
     from portal.lib.forms import clean_mobile, clean_text
 
     errors: list[FieldError] = []
@@ -562,7 +550,7 @@ async def update_profile(actor: Actor, *, full_name: str, mobile: str, language:
         errors.append(FieldError("language", gettext("Choose English or Bahasa Indonesia.")))
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "UPDATE app_user SET full_name = $2, mobile = $3, language = $4, updated_at = $5 WHERE id = $1",
             actor.user_id,
@@ -632,8 +620,6 @@ async def change_password(
     confirm: str,
     keep_session: str | None,
 ) -> None:
-    from portal.db.piccolo_conf import DB
-
     user = await services.user_by_id(actor.user_id or "")
     assert user is not None
     problems = password_problems(new_password, user.username)
@@ -648,7 +634,7 @@ async def change_password(
         )
     await reauthenticate(actor, current_password, otp)
     password_hash = await security.hash_password(new_password)
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "UPDATE app_user SET password_hash = $2, updated_at = $3 WHERE id = $1",
             actor.user_id,
@@ -670,7 +656,6 @@ async def change_password(
 
 
 async def change_email(actor: Actor, *, current_password: str, otp: str, email: str) -> None:
-    from portal.db.piccolo_conf import DB
     from portal.lib.forms import clean_email
 
     errors: list[FieldError] = []
@@ -678,7 +663,7 @@ async def change_email(actor: Actor, *, current_password: str, otp: str, email: 
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     await reauthenticate(actor, current_password, otp)
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "UPDATE app_user SET email = $2, updated_at = $3 WHERE id = $1", actor.user_id, email, clock.now()
         )
@@ -691,10 +676,8 @@ async def change_email(actor: Actor, *, current_password: str, otp: str, email: 
 
 
 async def regenerate_recovery_codes(actor: Actor, *, current_password: str, otp: str) -> list[str]:
-    from portal.db.piccolo_conf import DB
-
     await reauthenticate(actor, current_password, otp)
-    async with DB.transaction():
+    async with transaction():
         codes = await new_recovery_codes(actor.user_id or "")
         await record(
             actor,

@@ -10,6 +10,7 @@ import click
 
 from portal.cli.main import _bootstrap, _migrate, friendly_errors
 from portal.lib.errors import NeracaError
+from portal.lib.sql import engine
 
 T = TypeVar("T")
 
@@ -19,13 +20,11 @@ def run_with_database(work: Callable[[], Awaitable[T]]) -> T:
     _migrate()
 
     async def go() -> T:
-        from portal.db.piccolo_conf import DB
-
-        await DB.start_connection_pool(min_size=1, max_size=2)
+        await engine().start_connection_pool(min_size=1, max_size=2)
         try:
             return await work()
         finally:
-            await DB.close_connection_pool()
+            await engine().close_connection_pool()
 
     try:
         return asyncio.run(go())

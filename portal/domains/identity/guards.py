@@ -22,7 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from portal.lib.actor import Actor
 from portal.lib.errors import Forbidden, NeracaError, Unauthorized
-from portal.lib.i18n import gettext
+from portal.lib.i18n import N_, gettext
 
 
 class LoginRequired(NeracaError):
@@ -30,7 +30,7 @@ class LoginRequired(NeracaError):
 
     status = 303
     code = "login_required"
-    title = "Sign in first"
+    title_msgid = N_("Sign in first")
 
 
 def login_redirect_target(path: str, query: str = "") -> str:

@@ -19,6 +19,7 @@ from portal.lib.errors import Conflict, FieldError, Forbidden, NotFound, Validat
 from portal.lib.forms import clean_email, clean_mobile, clean_text
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
+from portal.lib.sql import transaction
 from portal.settings import get_settings
 
 DEFAULT_FEES = {"topup": 6000, "withdrawal": 8000, "transfer": 0}
@@ -26,12 +27,6 @@ FEE_KINDS = tuple(DEFAULT_FEES)
 ENROLL_LINK_TTL = timedelta(hours=24)
 RESET_LINK_TTL = timedelta(hours=24)
 USERNAME_RE = r"^[a-z0-9][a-z0-9._-]{2,63}$"
-
-
-def _db() -> Any:
-    from portal.db.piccolo_conf import DB
-
-    return DB
 
 
 # ---- businesses ----------------------------------------------------------------------------------
@@ -105,7 +100,7 @@ async def update_business(
     name, parsed, errors = validate_business_fields(name, default_language, mode, fees)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
-    async with _db().transaction():
+    async with transaction():
         before = await get_business(actor.business_id)
         await sql.execute(
             "UPDATE business SET name = $2, default_language = $3, mode = $4, fees = $5::jsonb, "
@@ -152,7 +147,7 @@ async def create_business(
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     business_id = new_id("biz")
-    async with _db().transaction():
+    async with transaction():
         await sql.execute(
             "INSERT INTO business (id, name, mode, default_language, fees, created_at, updated_at) "
             "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $6)",
@@ -417,7 +412,7 @@ async def create_user(
 ) -> User:
     """Add a user; they get a one-time enrolment link by e-mail (never a password)."""
     actor.require("users", "manage")
-    async with _db().transaction():
+    async with transaction():
         user, _link = await _insert_user(
             actor,
             username=username,
@@ -467,7 +462,7 @@ async def update_user(
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     granted = roles.normalise_rights(rights)
-    async with _db().transaction():
+    async with transaction():
         await sql.fetchrow("SELECT id FROM business WHERE id = $1 FOR UPDATE", actor.business_id)
         target = await get_user(actor, user_id)
         await _guard_target(actor, target)
@@ -520,7 +515,7 @@ async def update_user(
 async def set_status(actor: Actor, user_id: str, status: Literal["active", "locked"]) -> User:
     """Lock (ends every session of the user) or unlock."""
     actor.require("users", "manage")
-    async with _db().transaction():
+    async with transaction():
         await sql.fetchrow("SELECT id FROM business WHERE id = $1 FOR UPDATE", actor.business_id)
         target = await get_user(actor, user_id)
         await _guard_target(actor, target)
@@ -555,7 +550,7 @@ async def reset_password(actor: Actor, user_id: str) -> None:
     from portal.domains.identity import mail
 
     actor.require("users", "manage")
-    async with _db().transaction():
+    async with transaction():
         target = await get_user(actor, user_id)
         await _guard_target(actor, target)
         if not target.enrolled:
@@ -588,7 +583,7 @@ async def reset_authenticator(actor: Actor, user_id: str) -> None:
     from portal.domains.identity import mail
 
     actor.require("users", "manage")
-    async with _db().transaction():
+    async with transaction():
         target = await get_user(actor, user_id)
         await _guard_target(actor, target)
         await sql.execute(
@@ -619,7 +614,7 @@ async def resend_enrolment(actor: Actor, user_id: str) -> None:
     from portal.domains.identity import mail
 
     actor.require("users", "manage")
-    async with _db().transaction():
+    async with transaction():
         target = await get_user(actor, user_id)
         await _guard_target(actor, target)
         if target.enrolled:
@@ -642,7 +637,7 @@ async def resend_enrolment(actor: Actor, user_id: str) -> None:
 
 async def set_user_scope(business_id: str, username: str, scope_account_id: str) -> None:
     """Set a user's account-subtree scope (used by the accounts demo loader and operators)."""
-    async with _db().transaction():
+    async with transaction():
         row = await sql.fetchrow(
             "UPDATE app_user SET scope_account_id = $3, updated_at = $4 "
             "WHERE business_id = $1 AND lower(username) = lower($2) RETURNING id, full_name",
@@ -772,7 +767,7 @@ async def create_api_key(
     secret = secret or "sk_" + security.new_token(32)
     key_id = new_id("key")
     client_id = client_id or "ck_" + security.new_token(12).replace("-", "x").replace("_", "y")
-    async with _db().transaction():
+    async with transaction():
         await sql.execute(
             """INSERT INTO api_key (id, business_id, client_id, name, secret_sealed, secret_hash, permissions,
                    scope_account_id, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)""",
@@ -799,7 +794,7 @@ async def create_api_key(
 
 async def revoke_api_key(actor: Actor, key_id: str) -> ApiKey:
     actor.require("developers", "manage")
-    async with _db().transaction():
+    async with transaction():
         row = await sql.fetchrow(
             "UPDATE api_key SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND business_id = $2 "
             "RETURNING *",

@@ -8,6 +8,7 @@ import sys
 import click
 
 from portal.cli.main import _bootstrap, friendly_errors
+from portal.lib.sql import engine
 
 
 @click.group()
@@ -22,14 +23,13 @@ def verify() -> None:
     _bootstrap()
 
     async def go() -> list[str]:
-        from portal.db.piccolo_conf import DB
         from portal.domains.ledger.invariants import check_all
 
-        await DB.start_connection_pool(min_size=1, max_size=2)
+        await engine().start_connection_pool(min_size=1, max_size=2)
         try:
             return [f"{v.invariant}: {v.detail}" for v in await check_all()]
         finally:
-            await DB.close_connection_pool()
+            await engine().close_connection_pool()
 
     problems = asyncio.run(go())
     if problems:

@@ -31,8 +31,9 @@ from typing import Any, Literal
 import asyncpg
 import structlog
 
-from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.errors import N_, Amount, Conflict, FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.ids import new_id
+from portal.lib.sql import engine, transaction
 
 log = structlog.get_logger("neraca.ledger")
 
@@ -170,35 +171,47 @@ def _check_leg(op: Operation, leg: Leg, debit: _Account | None, credit: _Account
     p = leg.pointer
     if not _visible(op, debit):
         raise NotFound(
-            f"Account {leg.debit_account_id} was not found.",
-            errors=[FieldError(f"{p}/from_account_id", "not found")],
+            N_("Account %(id)s was not found."),
+            params={"id": leg.debit_account_id},
+            errors=[FieldError(f"{p}/from_account_id", N_("not found"))],
         )
     if not _visible(op, credit):
         raise NotFound(
-            f"Account {leg.credit_account_id} was not found.",
-            errors=[FieldError(f"{p}/to_account_id", "not found")],
+            N_("Account %(id)s was not found."),
+            params={"id": leg.credit_account_id},
+            errors=[FieldError(f"{p}/to_account_id", N_("not found"))],
         )
     assert debit is not None and credit is not None
     if debit.currency != credit.currency:
         raise ValidationFailed(
-            f"Account {debit.id} holds {debit.currency} but {credit.id} holds {credit.currency}; "
-            "a transfer moves one currency.",
+            N_(
+                "Account %(debit)s holds %(debit_currency)s but %(credit)s holds %(credit_currency)s; "
+                "a transfer moves one currency."
+            ),
+            params={
+                "debit": debit.id,
+                "debit_currency": debit.currency,
+                "credit": credit.id,
+                "credit_currency": credit.currency,
+            },
             code="currency_mismatch",
-            errors=[FieldError(f"{p}/to_account_id", "currency differs from the source account")],
+            errors=[FieldError(f"{p}/to_account_id", N_("currency differs from the source account"))],
         )
     if leg.phase in ("posted", "pending"):
         for account, pointer, side in ((debit, "from_account_id", "debited"), (credit, "to_account_id", "")):
             if account.status == "closed":
                 raise ValidationFailed(
-                    f"Account {account.id} is closed.",
+                    N_("Account %(id)s is closed."),
+                    params={"id": account.id},
                     code="account_closed",
-                    errors=[FieldError(f"{p}/{pointer}", "account is closed")],
+                    errors=[FieldError(f"{p}/{pointer}", N_("account is closed"))],
                 )
             if side and account.status == "frozen":
                 raise ValidationFailed(
-                    f"Account {account.id} is frozen: nothing can be debited from it.",
+                    N_("Account %(id)s is frozen: nothing can be debited from it."),
+                    params={"id": account.id},
                     code="account_frozen",
-                    errors=[FieldError(f"{p}/{pointer}", "account is frozen")],
+                    errors=[FieldError(f"{p}/{pointer}", N_("account is frozen"))],
                 )
 
 
@@ -224,10 +237,15 @@ def _apply_operation(op: Operation, accounts: dict[str, _Account]) -> None:
             if debit.kind != "system" and debit.available < 0:
                 had = before[debit.id]
                 raise ValidationFailed(
-                    f"Account {debit.id} has {had} available; {had - debit.available} is needed.",
+                    N_("Account %(account)s has %(available)s available; %(needed)s is needed."),
+                    params={
+                        "account": debit.id,
+                        "available": Amount(had, debit.currency),
+                        "needed": Amount(had - debit.available, debit.currency),
+                    },
                     code="insufficient_funds",
-                    title="Insufficient funds",
-                    errors=[FieldError(f"{leg.pointer}/amount", "more than the available balance")],
+                    title=N_("Insufficient funds"),
+                    errors=[FieldError(f"{leg.pointer}/amount", N_("more than the available balance"))],
                 )
     except NeracaError:
         for leg in reversed(applied):
@@ -442,10 +460,11 @@ _INSERT_TRANSFERS = (
 
 def _duplicate(reference: str) -> Conflict:
     return Conflict(
-        f"The reference {reference!r} has already been used in this business.",
+        N_("The reference %(reference)s has already been used in this business."),
+        params={"reference": repr(reference)},
         code="duplicate_reference",
-        title="Duplicate reference",
-        errors=[FieldError("/reference", "already used")],
+        title=N_("Duplicate reference"),
+        errors=[FieldError("/reference", N_("already used"))],
     )
 
 
@@ -454,15 +473,13 @@ _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.Seria
 
 async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | NeracaError]:
     """Apply `ops` in the current Piccolo transaction, or in a new one (retried on deadlock)."""
-    from portal.db.piccolo_conf import DB
-
-    current = DB.current_transaction.get()
+    current = engine().current_transaction.get()
     if current is not None:
         return await apply_operations(current.connection, ops)
     for attempt in range(5):
         try:
-            async with DB.transaction() as transaction:
-                return await apply_operations(transaction.connection, ops)
+            async with transaction() as tx:
+                return await apply_operations(tx.connection, ops)
         except _RETRYABLE:
             if attempt == 4:
                 raise
@@ -541,9 +558,7 @@ def committer() -> GroupCommitter:
 
 async def execute(op: Operation) -> OperationResult:
     """Apply one operation: inside the caller's transaction when there is one, else by group commit."""
-    from portal.db.piccolo_conf import DB
-
-    if DB.current_transaction.get() is not None:
+    if engine().current_transaction.get() is not None:
         (result,) = await run_in_transaction([op])
         if isinstance(result, NeracaError):
             raise result

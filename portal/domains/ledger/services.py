@@ -19,7 +19,6 @@ from portal.domains.accounts.labels import display_name
 from portal.domains.accounts.schemas import BalanceOut, SettlementBank
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
-from portal.domains.ledger.engine_errors import localise
 from portal.domains.ledger.labels import status_label
 from portal.domains.ledger.schemas import (
     HoldOut,
@@ -33,12 +32,13 @@ from portal.domains.ledger.schemas import (
 )
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
 from portal.lib.money import check_amount, format_money
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
+from portal.lib.sql import transaction
 
 DEFAULT_FEES = {"topup": 6000, "withdrawal": 8000, "transfer": 0}
 TOPUP_VALIDITY = timedelta(hours=24)
@@ -210,12 +210,8 @@ async def _notify(business_id: str, account_id: str, kind: str, params: dict[str
 
 
 async def _execute(op: Operation) -> OperationResult:
-    """engine.execute, its refusals in the caller's language (see engine_errors)."""
-    try:
-        return await engine.execute(op)
-    except NeracaError as exc:
-        localise(exc)
-        raise
+    """engine.execute (its refusals render in the language of whoever shows them)."""
+    return await engine.execute(op)
 
 
 async def _claim_reference(business_id: str, reference: str, object_id: str) -> None:
@@ -228,9 +224,7 @@ async def _claim_reference(business_id: str, reference: str, object_id: str) -> 
         object_id,
     )
     if won is None:
-        exc = engine._duplicate(reference)
-        localise(exc)
-        raise exc
+        raise engine._duplicate(reference)
 
 
 async def _account_names(ids: list[str]) -> dict[str, str]:
@@ -744,11 +738,9 @@ async def _resolve_hold(
 
 async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) -> HoldOut:
     """Complete a hold: move `amount` (default all of it); the rest is released."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("transfers", "manage")
     await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before status or amount
-    async with DB.transaction():
+    async with transaction():
         row = await _resolve_hold(
             actor.business_id, hold_id, "post", amount=amount, scope_account_id=actor.scope_account_id
         )
@@ -763,11 +755,9 @@ async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) ->
 
 async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
     """Cancel a hold: the reserved amount is available again at once."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("transfers", "manage")
     await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
-    async with DB.transaction():
+    async with transaction():
         row = await _resolve_hold(actor.business_id, hold_id, "void", scope_account_id=actor.scope_account_id)
         await _audit(
             actor,
@@ -780,9 +770,7 @@ async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
 
 async def expire_hold(business_id: str, hold_id: str) -> bool:
     """Expire a hold whose time has come (the job calls this; repeated calls change nothing)."""
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         row = await sql.fetchrow(
             "SELECT status, expires_at FROM hold WHERE id = $1 AND business_id = $2 FOR UPDATE",
             hold_id,
@@ -819,8 +807,6 @@ TOPUP_COLUMNS = (
 
 async def create_topup(actor: Actor, *, account_id: str, amount: int, reference: str) -> TopUpOut:
     """Open a top-up order: the payer transfers amount + fee to the instructions within 24 hours."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("transfers", "manage")
     amount = _amount(amount)
     ref = _reference(reference)
@@ -836,7 +822,7 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
     # A virtual account number per order: the bank tells us which order a payment is for.
     digits = str(int.from_bytes(topup_id.encode(), "big") % 10**10).zfill(10)
     now = clock.now()
-    async with DB.transaction():
+    async with transaction():
         await _claim_reference(actor.business_id, ref, topup_id)
         row = await sql.fetchrow(
             "INSERT INTO topup (id, business_id, account_id, amount, fee, currency, reference, "
@@ -891,9 +877,7 @@ async def get_topup(actor: Actor, topup_id: str) -> TopUpOut:
 
 async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
     """The payment arrived: credit the account with the amount and the fees account with the fee."""
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         row = await _topup_row(actor, topup_id, lock=True)
         if row["status"] == "pending" and row["expires_at"] <= clock.now():
             await sql.execute("UPDATE topup SET status = 'expired' WHERE id = $1", topup_id)
@@ -1043,8 +1027,6 @@ WITHDRAWAL_COLUMNS = (
 
 async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, reference: str) -> WithdrawalOut:
     """Pay out to the account's settlement bank account: amount + fee are held at once."""
-    from portal.db.piccolo_conf import DB
-
     actor.require("transfers", "manage")
     amount = _amount(amount)
     ref = _reference(reference)
@@ -1087,7 +1069,7 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
             )
         )
         holds.append((legs[1], fee_hold, None))
-    async with DB.transaction():
+    async with transaction():
         await _claim_reference(actor.business_id, ref, withdrawal_id)
         op = Operation(
             actor.business_id,
@@ -1174,10 +1156,8 @@ async def list_withdrawals(
 async def _complete_withdrawal(
     actor: Actor, withdrawal_id: str, *, paid: bool, reason: str | None
 ) -> WithdrawalOut:
-    from portal.db.piccolo_conf import DB
-
     actor.require("payouts", "manage")
-    async with DB.transaction():
+    async with transaction():
         row = await _withdrawal_row(actor, withdrawal_id, lock=True)
         if row["status"] != "pending":
             raise Conflict(

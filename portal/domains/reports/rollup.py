@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 import structlog
 
 from portal.lib import clock, sql
+from portal.lib.sql import transaction
 from portal.lib.timefmt import WIB
 
 log = structlog.get_logger("neraca.reports.rollup")
@@ -101,13 +102,11 @@ async def rollup_days(now: datetime | None = None, *, chunk_days: int = CHUNK_DA
 
     Idempotent and safe to run concurrently (advisory lock, `ON CONFLICT DO NOTHING`, a watermark that
     only moves forward)."""
-    from portal.db.piccolo_conf import DB
-
     now = now or clock.now()
     target = closable_before(now)
     while True:
-        async with DB.transaction() as transaction:
-            conn = transaction.connection
+        async with transaction() as tx:
+            conn = tx.connection
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             current = await conn.fetchval(WATERMARK)
             oldest = await conn.fetchval(_OLDEST_OPEN)
@@ -142,13 +141,12 @@ async def schedule(now: datetime | None = None) -> bool:
     """Enqueue a run of the job at the next slot (False when that slot is already queued)."""
     from pgqueuer.errors import DuplicateJobError
 
-    from portal.db.piccolo_conf import DB
     from portal.lib.jobs import enqueue
 
     now = now or clock.now()
     when = next_slot(now)
     try:
-        async with DB.transaction():
+        async with transaction():
             await enqueue(
                 JOB,
                 {"slot": when.isoformat()},

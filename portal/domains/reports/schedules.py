@@ -25,6 +25,7 @@ from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import clean_email
 from portal.lib.i18n import LANGUAGE_CODES, gettext
 from portal.lib.ids import new_id
+from portal.lib.sql import transaction
 
 FREQUENCIES = ("daily", "weekly", "monthly")
 _PERIOD_KIND = {"daily": "day", "weekly": "week", "monthly": "month"}
@@ -99,7 +100,6 @@ async def create_schedule(
     language: str = "en",
 ) -> Schedule:
     """A new schedule; its first statement is the current (unfinished) period's, due when it ends."""
-    from portal.db.piccolo_conf import DB
     from portal.domains.audit.services import record
 
     actor.require("reports", "manage")
@@ -119,7 +119,7 @@ async def create_schedule(
     first, _ = period_of(frequency, services.today_wib())
     schedule_id = new_id("sch")
     now = clock.now()
-    async with DB.transaction():
+    async with transaction():
         row = await sql.fetchrow(
             "INSERT INTO report_schedule (id, business_id, account_id, include_descendants, frequency, "
             "format, email, language, next_period_start, created_by_user_id, created_by_name, "
@@ -169,7 +169,6 @@ async def list_schedules(actor: Actor) -> list[Schedule]:
 
 
 async def cancel_schedule(actor: Actor, schedule_id: str) -> None:
-    from portal.db.piccolo_conf import DB
     from portal.domains.audit.services import record
 
     actor.require("reports", "manage")
@@ -177,7 +176,7 @@ async def cancel_schedule(actor: Actor, schedule_id: str) -> None:
     schedule = schedules.get(schedule_id)
     if schedule is None:
         raise NotFound(gettext("There is no such schedule."))
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "UPDATE report_schedule SET active = false, updated_at = $2 WHERE id = $1",
             schedule_id,
@@ -193,10 +192,8 @@ async def cancel_schedule(actor: Actor, schedule_id: str) -> None:
 
 async def _deliver_one(now: datetime) -> bool:
     """Take one due schedule period and queue its export; False when nothing is due."""
-    from portal.db.piccolo_conf import DB
-
     today = now.astimezone(services.WIB).date()
-    async with DB.transaction():
+    async with transaction():
         rows = await sql.fetch(
             f"SELECT {SCHEDULE_COLUMNS} FROM report_schedule WHERE active AND next_period_start <= $1 "
             "ORDER BY next_period_start, id FOR UPDATE SKIP LOCKED LIMIT 20",

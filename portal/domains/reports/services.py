@@ -58,6 +58,7 @@ from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
+from portal.lib.sql import engine, transaction
 from portal.lib.timefmt import WIB
 from portal.settings import get_settings
 
@@ -431,17 +432,16 @@ async def _compute_header(
 @contextlib.asynccontextmanager
 async def snapshot(r: StatementRequest, generated_at: datetime) -> AsyncIterator[Snapshot]:
     """Open the statement's read-only snapshot on a connection of its own (kept until the block ends)."""
-    from portal.db.piccolo_conf import DB
-
-    if DB.pool is None:
-        conn = await DB.get_new_connection()
+    db = engine()
+    pool = db.pool
+    if pool is None:
+        conn = await db.get_new_connection()
         release: Callable[[], Awaitable[Any]] = conn.close
     else:
-        conn = await DB.pool.acquire()
+        conn = await pool.acquire()
 
         async def release() -> None:
-            assert DB.pool is not None
-            await DB.pool.release(conn)
+            await pool.release(conn)
 
     seen: list[date | None] = []
     try:
@@ -1001,12 +1001,10 @@ async def insert_export(
 async def start_export(actor: Actor, r: StatementRequest, fmt: str, *, language: str = "en") -> ExportJob:
     """Queue a background export (row + job + activity entry in one transaction); a format that cannot
     hold the statement is refused first, with nothing started."""
-    from portal.db.piccolo_conf import DB
-
     fmt = validate_format(fmt, FILE_FORMATS)
     header = await statement_header(r)
     check_size(header, fmt)
-    async with DB.transaction():
+    async with transaction():
         job = await insert_export(
             actor,
             account_id=r.account.id,
@@ -1108,9 +1106,7 @@ async def run_export(export_id: str) -> ExportJob | None:
             clock.now(),
         )
         return await _reload(export_id)
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction():
+    async with transaction():
         await sql.execute(
             "UPDATE report_export SET status = 'done', progress_done = progress_total, file_name = $2, "
             "file_size = $3, finished_at = $4 WHERE id = $1",
