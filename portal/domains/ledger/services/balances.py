@@ -15,13 +15,14 @@ from portal.lib.i18n import gettext
 
 BALANCE_AS_OF_SQL = """
 SELECT
-  coalesce(sum(amount) FILTER (WHERE debit_account_id = $1 AND phase IN ('posted', 'post_pending')), 0) AS dp,
+  coalesce(sum(amount) FILTER (WHERE debit_account_id = $1 AND phase IN ('posted', 'post_pending')), 0)
+    AS debits_posted,
   coalesce(sum(amount) FILTER (WHERE credit_account_id = $1 AND phase IN ('posted', 'post_pending')), 0)
-    AS cp,
+    AS credits_posted,
   coalesce(sum(CASE WHEN phase = 'pending' THEN amount ELSE -released_amount END)
-           FILTER (WHERE debit_account_id = $1), 0) AS dpend,
+           FILTER (WHERE debit_account_id = $1), 0) AS debits_pending,
   coalesce(sum(CASE WHEN phase = 'pending' THEN amount ELSE -released_amount END)
-           FILTER (WHERE credit_account_id = $1), 0) AS cpend
+           FILTER (WHERE credit_account_id = $1), 0) AS credits_pending
 FROM transfer
 WHERE (debit_account_id = $1 OR credit_account_id = $1) AND created_at <= $2
 """
@@ -40,13 +41,15 @@ async def balance(actor: Actor, account_id: str, *, as_of: datetime | None = Non
         )
     row = await sql.fetchrow(BALANCE_AS_OF_SQL, account.id, as_of)
     assert row is not None
-    dp, cp, dpend, cpend = (int(row[k]) for k in ("dp", "cp", "dpend", "cpend"))
+    debits_posted, credits_posted, debits_pending, credits_pending = (
+        int(row[k]) for k in ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+    )
     return BalanceOut(
         account_id=account.id,
         currency=account.currency,
-        available=cp - dp - dpend,
-        posted=cp - dp,
-        pending_in=cpend,
-        on_hold=dpend,
+        available=credits_posted - debits_posted - debits_pending,
+        posted=credits_posted - debits_posted,
+        pending_in=credits_pending,
+        on_hold=debits_pending,
         as_of=as_of,
     )

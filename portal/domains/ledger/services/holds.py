@@ -10,14 +10,14 @@ import asyncpg
 from portal.domains.accounts import services as accounts
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
-from portal.domains.ledger.labels import status_label
+from portal.domains.ledger.refusals import Refusal, refuse
 from portal.domains.ledger.schemas import (
     HoldOut,
 )
 from portal.domains.ledger.services.shared import audit, require_distinct, valid_amount, valid_reference
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
@@ -169,18 +169,13 @@ async def resolve_hold(
     if row is None:
         raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
     if row["status"] != expected_status:
-        raise Conflict(
-            gettext("Hold %(id)s is %(status)s; only a pending hold can change.")
-            % {"id": hold_id, "status": status_label(row["status"])},
-            code="hold_not_pending",
-        )
+        raise refuse(Refusal.HOLD_NOT_PENDING, None, hold_id=hold_id, status=row["status"])
     held = int(row["amount"])
     if action == "post":
         posted = held if amount is None else valid_amount(amount)
         if posted > held:
-            raise ValidationFailed(
-                gettext("At most %(held)d can be posted from hold %(id)s.") % {"held": held, "id": hold_id},
-                errors=[FieldError("/amount", gettext("at most %(held)d") % {"held": held})],
+            raise refuse(
+                Refusal.HOLD_AMOUNT_EXCEEDED, "/amount", hold_id=hold_id, held=held, currency=row["currency"]
             )
         leg = Leg(
             row["debit_account_id"],

@@ -11,6 +11,7 @@ import asyncpg
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.labels import display_name
 from portal.domains.ledger import engine
+from portal.domains.ledger.refusals import Refusal, refuse
 from portal.lib import sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
@@ -63,11 +64,7 @@ def valid_metadata(value: Any) -> dict[str, Any]:
 
 def require_distinct(from_id: str, to_id: str, pointer: str = "") -> None:
     if from_id == to_id:
-        raise ValidationFailed(
-            gettext("The source and destination are the same account."),
-            code="same_account",
-            errors=[FieldError(f"{pointer}/to_account_id", gettext("same as the source account"))],
-        )
+        raise refuse(Refusal.SAME_ACCOUNT, f"{pointer}/to_account_id", account_id=to_id)
 
 
 async def business_fees(business_id: str) -> dict[str, int]:
@@ -111,7 +108,7 @@ async def claim_reference(business_id: str, reference: str, object_id: str) -> N
         object_id,
     )
     if won is None:
-        raise engine._duplicate(reference)
+        raise engine.duplicate_reference(reference)
 
 
 async def account_names(ids: list[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.accounts.schemas import SettlementBank
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
-from portal.domains.ledger.labels import status_label
+from portal.domains.ledger.refusals import Refusal, refuse
 from portal.domains.ledger.schemas import (
     TopUpOut,
     TopUpPage,
@@ -27,7 +27,7 @@ from portal.domains.ledger.services.shared import (
 )
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import NotFound
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
@@ -75,11 +75,7 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
     ref = valid_reference(reference)
     account = await accounts.get_account_row(actor, account_id)
     if account.status == "closed":
-        raise ValidationFailed(
-            gettext("Account %(id)s is closed.") % {"id": account.id},
-            code="account_closed",
-            errors=[FieldError("/account_id", gettext("closed"))],
-        )
+        raise refuse(Refusal.ACCOUNT_CLOSED, "/account_id", account_id=account.id)
     fee = (await business_fees(actor.business_id))["topup"] if account.currency == "IDR" else 0
     topup_id = new_id("top")
     # A virtual account number per order: the bank tells us which order a payment is for.
@@ -144,13 +140,9 @@ async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
         row = await _topup_row(actor, topup_id, lock=True)
         if row["status"] == "pending" and row["expires_at"] <= clock.now():
             await sql.execute("UPDATE topup SET status = 'expired' WHERE id = $1", topup_id)
-            raise Conflict(gettext("Top-up %(id)s expired unpaid.") % {"id": topup_id}, code="topup_expired")
+            raise refuse(Refusal.TOPUP_EXPIRED, None, topup_id=topup_id)
         if row["status"] != "pending":
-            raise Conflict(
-                gettext("Top-up %(id)s is %(status)s.")
-                % {"id": topup_id, "status": status_label(row["status"])},
-                code="topup_not_pending",
-            )
+            raise refuse(Refusal.TOPUP_NOT_PENDING, None, topup_id=topup_id, status=row["status"])
         world = await accounts.system_account_id(actor.business_id, row["currency"], "world")
         fees = await accounts.system_account_id(actor.business_id, row["currency"], "fees")
         legs = [Leg(world, row["account_id"], int(row["amount"]), kind="topup", description=row["reference"])]
@@ -192,7 +184,7 @@ async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
     actor.require("transfers", "manage")
     await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
     if actor.business_mode != "sandbox":
-        raise Conflict(gettext("Payments can be simulated only in sandbox mode."), code="not_sandbox")
+        raise refuse(Refusal.NOT_SANDBOX, None)
     return await pay_topup(actor, topup_id)
 
 

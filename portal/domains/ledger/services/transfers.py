@@ -10,6 +10,7 @@ import asyncpg
 from portal.domains.accounts import services as accounts
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
+from portal.domains.ledger.refusals import Refusal, refuse
 from portal.domains.ledger.schemas import (
     TransferGroupOut,
     TransferOut,
@@ -26,7 +27,7 @@ from portal.domains.ledger.services.shared import (
 )
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
@@ -282,14 +283,9 @@ async def reverse_transfer(
         transfer_id,
     )
     if original["phase"] not in ("posted", "post_pending") or original["kind"] == "reversal":
-        raise Conflict(
-            gettext("Transfer %(id)s cannot be reversed.") % {"id": transfer_id}, code="not_reversible"
-        )
+        raise refuse(Refusal.NOT_REVERSIBLE, None, transfer_id=transfer_id)
     if await sql.fetchval("SELECT 1 FROM transfer WHERE reverses_id = $1", transfer_id):
-        raise Conflict(
-            gettext("Transfer %(id)s has already been reversed.") % {"id": transfer_id},
-            code="already_reversed",
-        )
+        raise refuse(Refusal.ALREADY_REVERSED, None, transfer_id=transfer_id)
     leg = Leg(
         original["credit_account_id"],
         original["debit_account_id"],
@@ -322,8 +318,5 @@ async def reverse_transfer(
     try:
         result = await engine.execute(op)
     except asyncpg.UniqueViolationError:
-        raise Conflict(
-            gettext("Transfer %(id)s has already been reversed.") % {"id": transfer_id},
-            code="already_reversed",
-        ) from None
+        raise refuse(Refusal.ALREADY_REVERSED, None, transfer_id=transfer_id) from None
     return transfer_out(result.transfers[0])

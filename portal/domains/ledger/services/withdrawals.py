@@ -11,7 +11,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.accounts.schemas import SettlementBank
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
-from portal.domains.ledger.labels import status_label
+from portal.domains.ledger.refusals import Refusal, refuse
 from portal.domains.ledger.schemas import (
     WithdrawalOut,
     WithdrawalPage,
@@ -28,7 +28,7 @@ from portal.domains.ledger.services.shared import (
 )
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
@@ -68,11 +68,7 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
     account = await accounts.get_account_row(actor, account_id)
     bank = account.settlement_bank
     if bank is None:
-        raise ValidationFailed(
-            gettext("Account %(id)s has no settlement bank account; add one first.") % {"id": account.id},
-            code="no_settlement_bank",
-            errors=[FieldError("/account_id", gettext("no settlement bank account"))],
-        )
+        raise refuse(Refusal.NO_SETTLEMENT_BANK, "/account_id", account_id=account.id)
     fee = (await business_fees(actor.business_id))["withdrawal"] if account.currency == "IDR" else 0
     withdrawal_id = new_id("wdr")
     world = await accounts.system_account_id(actor.business_id, account.currency, "world")
@@ -195,10 +191,8 @@ async def _complete_withdrawal(
     async with transaction():
         row = await _withdrawal_row(actor, withdrawal_id, lock=True)
         if row["status"] != "pending":
-            raise Conflict(
-                gettext("Withdrawal %(id)s is already %(status)s.")
-                % {"id": withdrawal_id, "status": status_label(row["status"])},
-                code="withdrawal_not_pending",
+            raise refuse(
+                Refusal.WITHDRAWAL_NOT_PENDING, None, withdrawal_id=withdrawal_id, status=row["status"]
             )
         for hold_id in (row["amount_hold_id"], row["fee_hold_id"]):
             if hold_id:
