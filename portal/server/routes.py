@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
+import pkgutil
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -23,7 +28,8 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", operation_id="readyz", include_in_schema=False)
 async def readyz() -> Response[dict[str, Any]]:
-    """Ready when the database answers and every migration has been applied."""
+    """Ready when the database answers, every migration has been applied and each domain's write path
+    works (a domain declares `health.readiness()`, as it declares its routes)."""
     from portal.db.migrate import pending_migrations
     from portal.db.tables import SystemSetting
 
@@ -39,7 +45,24 @@ async def readyz() -> Response[dict[str, Any]]:
         return Response(
             {"status": "unavailable", "database": "ok", "pending_migrations": pending}, status_code=503
         )
+    problems: dict[str, str] = {}
+    for check in _readiness_checks():
+        problems.update(await check() or {})
+    if problems:
+        return Response({"status": "unavailable", "database": "ok", **problems}, status_code=503)
     return Response({"status": "ok", "database": "ok", "pending_migrations": []}, status_code=200)
+
+
+@functools.cache
+def _readiness_checks() -> list[Callable[[], Awaitable[dict[str, str] | None]]]:
+    import portal.domains
+
+    checks = []
+    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
+        name = f"portal.domains.{module.name}.health"
+        if module.ispkg and importlib.util.find_spec(name) is not None:
+            checks.append(importlib.import_module(name).readiness)
+    return checks
 
 
 @get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)

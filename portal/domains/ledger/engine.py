@@ -1,20 +1,22 @@
 """The ledger's write path: operations applied set-based under row locks, coalesced by group commit.
 
 An *operation* is one all-or-nothing unit (a transfer, a group, a hold, a hold's post or void, a
-reversal). `apply_operations` applies many operations in ONE database transaction:
+reversal). `apply_operations` applies many operations in ONE database transaction, phase by phase:
 
 1. the operations' references go into `ledger_reference` (sorted, ON CONFLICT DO NOTHING): a conflict
    fails that operation alone with `duplicate_reference`;
 2. every account the batch touches is locked once, in id order (`FOR NO KEY UPDATE`), so concurrent
    batches in any number of processes never deadlock and a hot account (the fees account every
    transfer credits) is locked once per batch instead of once per transfer;
-3. each operation is checked and applied in memory in arrival order (scope, business, currency,
-   status, overdraft); a failing operation is undone and fails alone;
+3. each operation is checked and applied in memory in arrival order, refusals in the precedence of
+   `refusals.py` (scope, currency, status, overdraft); a refused operation is undone and fails alone;
 4. balances are written with one `UPDATE … FROM unnest(…)`, transfers with one `INSERT … unnest(…)`.
 
 `GroupCommitter` feeds it: concurrent callers in one process are queued while the previous batch
-commits and go in together. PostgreSQL stays the arbiter (row locks, the reference key, the CHECK
-constraint), so several processes can each run their own committer.
+commits and go in together. A batch the database refuses is bisected down to the operation at fault;
+a batch that loses its connection fails once and the connection is discarded. PostgreSQL stays the
+arbiter (row locks, the reference key, the CHECK constraint), so several processes can each run their
+own committer.
 """
 
 from __future__ import annotations
@@ -512,9 +514,14 @@ def duplicate_reference(reference: str) -> NeracaError:
     return refuse(Refusal.DUPLICATE_REFERENCE, "/reference", reference=reference)
 
 
+class NoConnection(Exception):
+    """No transaction could be started: the database is unreachable or refuses connections."""
+
+
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 # The connection (or the server behind it) is gone: the batch cannot be split, only failed and retried.
 _CONNECTION_LOST = (
+    NoConnection,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
@@ -551,6 +558,9 @@ class BatchTransaction(PostgresTransaction):
     async def __aenter__(self) -> PostgresTransaction:
         try:
             return await super().__aenter__()
+        except Exception as exc:
+            await _discard(self.engine, getattr(self, "connection", None))
+            raise NoConnection(f"{exc.__class__.__name__}: {exc}") from exc
         except BaseException:
             await _discard(self.engine, getattr(self, "connection", None))
             raise
@@ -581,6 +591,15 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
     raise AssertionError("unreachable")
 
 
+# The input holds a value PostgreSQL cannot store (NUL in text or JSON, too long, out of range).
+_UNSTORABLE = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.StringDataRightTruncationError,
+    asyncpg.exceptions.NumericValueOutOfRangeError,
+)
+
+
 def _write_path_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
         N_("The ledger lost its database connection; nothing was booked. Try again in a moment."),
@@ -592,7 +611,7 @@ def _write_path_unavailable() -> ServiceUnavailable:
 def _culprit_error(op: Operation, exc: Exception) -> Exception:
     """What the one operation that broke its batch is answered: 422 when its input is what the database
     cannot store, else its own error (a 500 unless it is a refusal or maps to one)."""
-    if isinstance(exc, asyncpg.exceptions.DataError):
+    if isinstance(exc, _UNSTORABLE):
         return ValidationFailed(
             N_("A value in the request cannot be stored (for example a NUL character)."),
             code="unstorable_value",
