@@ -297,7 +297,9 @@ async def apply_operations(
         _deferred.reset(token)
     # After every ledger write: the activity log's chain lock comes last in the lock order.
     await _flush(writes)
-    return [outcome if outcome is not None else NeracaError("not processed") for outcome in outcomes]
+    finished = [outcome for outcome in outcomes if outcome is not None]
+    assert len(finished) == len(ops), "every operation ends with a result or a refusal"
+    return finished
 
 
 async def _claim_references(
