@@ -183,8 +183,10 @@ async def main() -> dict[str, Any]:
         bench.log(f"SDK vs hand-written httpx, {RUNS} runs x {CALLS} calls per side and endpoint")
         figures = await asyncio.to_thread(measure, base, keys, source, sink)
     finally:
-        server.terminate()
-        await asyncio.to_thread(server.wait, 20)
+        for process in server:  # one process per web worker (bench/ledger.py's start_server)
+            process.terminate()
+        for process in server:
+            await asyncio.to_thread(process.wait, 20)
     count = await sql.fetchval(
         "SELECT count(*) FROM transfer WHERE debit_account_id = $1 AND credit_account_id = $2", source, sink
     )
