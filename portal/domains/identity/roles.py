@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal.lib.i18n import N_
-from portal.server.nav import MENU_KEYS
+from portal.lib.menus import MENU_KEYS
 
 LEVELS = ("none", "view", "manage")
 

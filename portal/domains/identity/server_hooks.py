@@ -157,7 +157,7 @@ class IdentityMiddleware:
         if session is None and not is_public(scope):
             from litestar.connection import ASGIConnection
 
-            from portal.domains.identity.guards import login_required
+            from portal.server.guards import login_required
 
             raise login_required(ASGIConnection(scope, receive, send))
 
