@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.lib import security
-from tests.contract.conftest import ALL, Key, make_key
+from tests.support.contract import ALL, Key, make_key
 
 N_KEYS = 8
 MAX_EXAMPLES = 50

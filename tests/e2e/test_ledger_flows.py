@@ -12,8 +12,8 @@ import pytest
 
 from portal.domains.accounts import services as accounts
 from portal.lib import sql
-from tests.conftest import csp_violations
-from tests.integration.identity.support import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations
+from tests.support.identity import PASSWORD, make_business, totp_secret
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ from portal.domains.audit import services as audit
 from portal.domains.identity import services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 PAGES = [
     "/",

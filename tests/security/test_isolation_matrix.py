@@ -17,7 +17,7 @@ import pytest
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import (
+from tests.support.identity import (
     csrf_from,
     enrol,
     make_business,

@@ -230,3 +230,15 @@ def test_the_sdk_never_imports_the_portal(folder: str) -> None:
         if dotted.split(".")[0] in ("portal", "tests")
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_test_modules_never_import_each_other() -> None:
+    # What tests share lives in tests/support (or sdk/tests/sdk_support.py); a test module or a conftest
+    # imported by another runs its module-level code twice and ties unrelated suites together.
+    wrong = []
+    for path in python_files("tests", "sdk/tests"):
+        for line, dotted in imported_names(path):
+            parts = dotted.split(".")
+            if any(part.startswith("test_") or part == "conftest" for part in parts[:-1]):
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {dotted}")
+    assert not wrong, "\n".join(wrong)

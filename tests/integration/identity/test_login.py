@@ -8,7 +8,7 @@ import pytest
 
 from portal.domains.identity import auth
 from portal.lib import clock, security, sql
-from tests.integration.identity.support import (
+from tests.support.identity import (
     PASSWORD,
     FakeClock,
     code_for,

@@ -15,8 +15,8 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
-from tests.integration.identity.support import make_business, signed_headers
-from tests.integration.ledger.helpers import fund
+from tests.support.identity import make_business, signed_headers
+from tests.support.ledger import fund
 
 K, A, N = 37, 1_000, 200
 
