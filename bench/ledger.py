@@ -1,4 +1,4 @@
-"""Ledger benchmark: prints ONE JSON object (DESIGN.md §9, issue 4 item 7).
+"""Ledger benchmark: prints ONE JSON object (method: docs/decisions.md, "Performance method").
 
 (a) pgbench simple-update TPS, 8 clients — the baseline, on the same PostgreSQL in the same run;
 (b) transfers/s through the ledger service, 64 concurrent callers, one transfer per call, uniform over
