@@ -1,4 +1,4 @@
-"""schemathesis over `/api/openapi.json` against the live server, every request signed (DESIGN.md §5):
+"""schemathesis over `/api/openapi.json` against the live server, every request signed (docs/api-contract.md):
 no 5xx from any generated request, and documented responses conform to their schemas.
 
 Bounded so it runs in a couple of minutes on two cores: a few examples per operation. Requests are

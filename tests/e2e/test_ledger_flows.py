@@ -1,4 +1,4 @@
-"""Browser (issue 4): sign in, create a division and a partner, top up and simulate the payment,
+"""Browser: sign in, create a division and a partner, top up and simulate the payment,
 transfer to the partner while both account pages watch their balances change without a reload, request
 a withdrawal, mark it failed and see the money back. No console errors, no CSP violations."""
 

@@ -1,4 +1,4 @@
-"""Suite 11 for the identity and audit pages: headers, CSRF for form and htmx posts, XSS payloads in
+"""Browser security for the identity and audit pages: headers, CSRF for form and htmx posts, XSS payloads in
 names never reach the page unescaped."""
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ async def add_key(business_id: str, *, scope: str | None, permissions: frozenset
 
 
 def signed_headers(client_id: str, secret: str, target: str) -> dict[str, str]:
-    """The request signature of DESIGN.md §5 for a GET of `target` (path and query)."""
+    """The request signature (docs/api-contract.md) for a GET of `target` (path and query)."""
     from portal.lib import security
 
     request_id = new_id("req")

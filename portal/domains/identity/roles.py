@@ -1,4 +1,4 @@
-"""Roles (DESIGN.md §7): named presets of view/manage rights per menu. Rights are `menu:level` strings,
+"""Roles: named presets of view/manage rights per menu. Rights are `menu:level` strings,
 the same vocabulary API key permissions use; `manage` implies `view`."""
 
 from __future__ import annotations

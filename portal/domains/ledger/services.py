@@ -1,4 +1,4 @@
-"""The ledger service (DESIGN.md §3): transfers, groups, holds, reversals, balances, top-ups, withdrawals.
+"""The ledger service (docs/ledger.md): transfers, groups, holds, reversals, balances, top-ups, withdrawals.
 
 Writes go through `engine.execute`, which applies an operation inside the caller's transaction or, with
 none open, by group commit. Lock order everywhere: references, then the money object's own row (hold,

@@ -1,4 +1,4 @@
-"""The account page leads to the account's statement (issue 6: statements from the account page)."""
+"""The account page leads to the account's statement."""
 
 from __future__ import annotations
 

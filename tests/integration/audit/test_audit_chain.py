@@ -1,4 +1,4 @@
-"""Suite 14: the activity log's hash chain; search, pagination and the CSV export."""
+"""The activity log's hash chain; search, pagination and the CSV export."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API authentication (DESIGN.md §5): signature, timestamps, replay, idempotency, /me."""
+"""API authentication (docs/api-contract.md): signature, timestamps, replay, idempotency, /me."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sign-in (suite 10): password + TOTP, one generic message, replay refused, throttling and lockout."""
+"""Sign-in: password + TOTP, one generic message, replay refused, throttling and lockout."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Suite 2 — stateful model: a RuleBasedStateMachine keeps accounts and holds in memory, drives the
+"""Stateful model: a RuleBasedStateMachine keeps accounts and holds in memory, drives the
 ledger service, and compares every account's four balance columns with the model after every step."""
 
 from __future__ import annotations

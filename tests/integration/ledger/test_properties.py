@@ -1,5 +1,5 @@
-"""Suite 1 — ledger properties: random groups of transfers, holds, posts, voids and reversals through
-the service into PostgreSQL; after every example the invariants of DESIGN.md §3 hold, and money is
+"""Ledger properties: random groups of transfers, holds, posts, voids and reversals through
+the service into PostgreSQL; after every example the ledger invariants (docs/ledger.md) hold, and money is
 neither created nor lost (Σ of the accounts' posted balances = what the world account put in)."""
 
 from __future__ import annotations

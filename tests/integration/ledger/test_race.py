@@ -1,4 +1,4 @@
-"""Suite 3 — double spend over real HTTP: an account funded with exactly K×a gets 200 concurrent signed
+"""Double spend over real HTTP: an account funded with exactly K×a gets 200 concurrent signed
 debits of a; exactly K succeed, the rest get insufficient_funds, the balance ends at 0, no 5xx."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CSV statement: RFC 4180 read back by the csv module, BOM, CRLF, WIB times, formula escaping (suite 13)."""
+"""CSV statement: RFC 4180 read back by the csv module, BOM, CRLF, WIB times, formula escaping."""
 
 from __future__ import annotations
 
