@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
-import pkgutil
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -55,14 +52,9 @@ async def readyz() -> Response[dict[str, Any]]:
 
 @functools.cache
 def _readiness_checks() -> list[Callable[[], Awaitable[dict[str, str] | None]]]:
-    import portal.domains
+    from portal.server.discovery import domain_modules
 
-    checks = []
-    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
-        name = f"portal.domains.{module.name}.health"
-        if module.ispkg and importlib.util.find_spec(name) is not None:
-            checks.append(importlib.import_module(name).readiness)
-    return checks
+    return [module.readiness for module in domain_modules("health")]
 
 
 @get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)

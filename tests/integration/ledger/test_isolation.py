@@ -22,8 +22,8 @@ from portal.domains.ledger.engine import Leg, Operation, OperationResult
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from portal.lib.errors import NeracaError, ServiceUnavailable, ValidationFailed
-from tests.integration.identity.support import make_business, signed_headers
-from tests.integration.ledger.helpers import Tree, fund, make_tree
+from tests.support.identity import make_business, signed_headers
+from tests.support.ledger import Tree, fund, make_tree
 
 # Four of 24 callers, two of each business.
 POISONED = {0, 7, 12, 19}
