@@ -279,16 +279,15 @@ async def apply_operations(
 ) -> list[OperationResult | NeracaError]:
     """Apply `ops` inside the caller's open transaction; each gets a result or its own refusal.
 
-    The phases, in lock order: claim references, lock accounts, check and apply in memory, release the
-    references of refused operations, write balances, insert transfers, run commit hooks, then write
-    the activity log and notifications they collected."""
+    The phases, in lock order: claim references, lock accounts, check and apply in memory, then one
+    statement releases refused operations' references, writes balances and inserts transfers; then
+    the commit hooks run, and the activity log and notifications they collected are written."""
     outcomes: list[Outcome] = [None] * len(ops)
     claimed = await _claim_references(conn, ops, outcomes)
     accounts = await _lock_accounts(conn, ops, outcomes)
     applied = _check_and_apply(ops, accounts, outcomes)
-    await _release_refused_references(conn, ops, outcomes, claimed)
-    await _write_balances(conn, accounts)
-    transfers = await _insert_transfers(conn, ops, applied, accounts)
+    released = _refused_references(ops, outcomes, claimed)
+    transfers = await _write(conn, ops, applied, accounts, released)
     writes = DeferredWrites()
     token = _deferred.set(writes)
     try:
@@ -371,11 +370,11 @@ def _check_and_apply(
     return applied
 
 
-async def _release_refused_references(
-    conn: asyncpg.Connection, ops: list[Operation], outcomes: list[Outcome], claimed: set[tuple[str, str]]
-) -> None:
-    """A refused operation leaves its reference free for a corrected retry."""
-    refused = [
+def _refused_references(
+    ops: list[Operation], outcomes: list[Outcome], claimed: set[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """References claimed by operations refused since: released, so a corrected retry may use them."""
+    return [
         (op.business_id, op.reference)
         for op, outcome in zip(ops, outcomes, strict=True)
         if op.reference is not None
@@ -383,32 +382,6 @@ async def _release_refused_references(
         and (op.business_id, op.reference) in claimed
         and outcome.code != "duplicate_reference"
     ]
-    if refused:
-        await conn.execute(
-            "DELETE FROM ledger_reference WHERE (business_id, reference) IN "
-            "(SELECT * FROM unnest($1::text[], $2::text[]))",
-            *_columns(refused, 2),
-        )
-
-
-async def _write_balances(conn: asyncpg.Connection, accounts: dict[str, LockedAccount]) -> None:
-    """One `UPDATE … FROM unnest` adds every changed account's delta."""
-    touched = [account for account in accounts.values() if account.change]
-    if not touched:
-        return
-    await conn.execute(
-        "UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
-        "credits_posted = a.credits_posted + v.credits_posted, "
-        "debits_pending = a.debits_pending + v.debits_pending, "
-        "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
-        "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) "
-        "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) WHERE a.id = v.id",
-        [account.id for account in touched],
-        [account.change.debits_posted for account in touched],
-        [account.change.credits_posted for account in touched],
-        [account.change.debits_pending for account in touched],
-        [account.change.credits_pending for account in touched],
-    )
 
 
 def _transfer_row(op: Operation, leg: Leg, currency: str) -> dict[str, Any]:
@@ -433,23 +406,38 @@ def _transfer_row(op: Operation, leg: Leg, currency: str) -> dict[str, Any]:
     }
 
 
-async def _insert_transfers(
-    conn: asyncpg.Connection, ops: list[Operation], applied: list[int], accounts: dict[str, LockedAccount]
+async def _write(
+    conn: asyncpg.Connection,
+    ops: list[Operation],
+    applied: list[int],
+    accounts: dict[str, LockedAccount],
+    released: list[tuple[str, str]],
 ) -> list[tuple[int, list[dict[str, Any]]]]:
-    """One `INSERT … SELECT FROM unnest` books every transfer; returns each operation's transfer rows."""
+    """One statement (one round trip) releases the refused operations' references, adds every changed
+    account's `BalanceDelta` and inserts every transfer; returns each applied operation's transfer rows."""
     # One dict per transfer serves both the insert's column arrays and the operation's result.
     transfers = [
         (i, [_transfer_row(ops[i], leg, accounts[leg.debit_account_id].currency) for leg in ops[i].legs])
         for i in applied
     ]
     rows = [row for _, op_rows in transfers for row in op_rows]
-    if not rows:
+    touched = [account for account in accounts.values() if account.change]
+    if not (rows or touched or released):
         return transfers
     columns = [
         [json.dumps(row[name]) if name == "metadata" else row[name] for row in rows]
         for name in _TRANSFER_COLUMNS
     ]
-    created_at: datetime | None = await conn.fetchval(_INSERT_TRANSFERS, *columns)
+    created_at: datetime | None = await conn.fetchval(
+        _WRITE_BATCH,
+        *columns,
+        [account.id for account in touched],
+        [account.change.debits_posted for account in touched],
+        [account.change.credits_posted for account in touched],
+        [account.change.debits_pending for account in touched],
+        [account.change.credits_pending for account in touched],
+        *_columns(released, 2),
+    )
     for row in rows:
         if row["created_at"] is None:
             row["created_at"] = created_at
@@ -495,8 +483,19 @@ _TRANSFER_COLUMNS = (
     "created_at",
 )
 _TYPES = {"amount": "bigint", "released_amount": "bigint", "created_at": "timestamptz"}
-_INSERT_TRANSFERS = (
-    f"WITH ins AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
+_N = len(_TRANSFER_COLUMNS)
+# Data-modifying CTEs all run to completion, whatever the final SELECT reads.
+_WRITE_BATCH = (
+    "WITH released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
+    f"(SELECT * FROM unnest(${_N + 6}::text[], ${_N + 7}::text[]))), "
+    "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
+    "credits_posted = a.credits_posted + v.credits_posted, "
+    "debits_pending = a.debits_pending + v.debits_pending, "
+    "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
+    f"FROM unnest(${_N + 1}::text[], ${_N + 2}::bigint[], ${_N + 3}::bigint[], ${_N + 4}::bigint[], "
+    f"${_N + 5}::bigint[]) AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
+    "WHERE a.id = v.id), "
+    f"inserted AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
     + ", ".join(
         "t.metadata::jsonb"
         if c == "metadata"
@@ -507,7 +506,8 @@ _INSERT_TRANSFERS = (
     )
     + " FROM unnest("
     + ", ".join(f"${n}::{_TYPES.get(c, 'text')}[]" for n, c in enumerate(_TRANSFER_COLUMNS, start=1))
-    + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) SELECT max(created_at) FROM ins"
+    + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) "
+    "SELECT coalesce(max(created_at), now()) FROM inserted"
 )
 
 
