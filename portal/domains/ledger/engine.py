@@ -604,7 +604,10 @@ _UNSTORABLE = (
 
 def _write_path_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
-        N_("The ledger lost its database connection; nothing was booked. Try again in a moment."),
+        N_(
+            "The ledger lost its database connection. Try again in a moment: a retry with the same "
+            "reference is never booked twice."
+        ),
         code="ledger_unavailable",
         headers={"Retry-After": "1"},
     )
