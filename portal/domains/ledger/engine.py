@@ -36,6 +36,7 @@ import structlog
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from portal.domains.ledger.refusals import Refusal, refuse
+from portal.lib import sql
 from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
 from portal.lib.ids import new_id
 from portal.lib.sql import engine
@@ -97,6 +98,8 @@ class DeferredWrites:
 
     audits: list[tuple[Any, str, str, dict[str, str]]] = field(default_factory=list)
     notifications: list[tuple[str, str, str, dict[str, Any], str]] = field(default_factory=list)
+    # Hold rows of the batch's new holds, in `_HOLD_COLUMNS` order.
+    holds: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 _deferred: contextvars.ContextVar[DeferredWrites | None] = contextvars.ContextVar(
@@ -109,7 +112,30 @@ def deferred() -> DeferredWrites | None:
     return _deferred.get()
 
 
+_HOLD_COLUMNS = (
+    ("id", "text"),
+    ("business_id", "text"),
+    ("transfer_id", "text"),
+    ("debit_account_id", "text"),
+    ("credit_account_id", "text"),
+    ("amount", "bigint"),
+    ("currency", "text"),
+    ("kind", "text"),
+    ("reference", "text"),
+    ("expires_at", "timestamptz"),
+)
+_INSERT_HOLDS = (
+    f"INSERT INTO hold ({', '.join(name for name, _ in _HOLD_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_HOLD_COLUMNS, start=1))
+    + ")"
+)
+
+
 async def _flush(writes: DeferredWrites) -> None:
+    if writes.holds:
+        await sql.execute(
+            _INSERT_HOLDS, *([row[n] for row in writes.holds] for n in range(len(_HOLD_COLUMNS)))
+        )
     if writes.notifications:
         from portal.domains.notifications.services import notify_many
 
