@@ -652,10 +652,11 @@ def _culprit_error(op: Operation, exc: Exception) -> Exception:
 
 
 def _unstorable_pointer(op: Operation) -> str:
+    """The field holding the NUL PostgreSQL refused ("" when it cannot be told)."""
     for leg in op.legs:
         if "\x00" in leg.description:
             return f"{leg.pointer}/description"
-        if "\x00" in json.dumps(leg.metadata or {}).replace("\\u0000", "\x00"):
+        if "\\u0000" in json.dumps(leg.metadata or {}):  # JSON writes NUL as \u0000
             return f"{leg.pointer}/metadata"
     return "/reference" if op.reference is not None and "\x00" in op.reference else ""
 

@@ -247,3 +247,25 @@ async def test_while_postgres_is_down_writes_are_unavailable_and_readyz_says_so(
     assert await _write(tree, "up-2") is None
     assert (await client.get("/readyz")).status_code == 200
     assert await check_all() == []
+
+
+async def test_a_nul_in_metadata_is_refused_on_its_field_and_the_batch_goes_on(db: str) -> None:
+    tree = await make_tree(2)
+    await fund(tree.business_id, tree.accounts[0], 1_000)
+    calls = [
+        ledger.create_transfer(
+            tree.actor,
+            from_account_id=tree.accounts[0],
+            to_account_id=tree.accounts[1],
+            amount=10,
+            reference=f"META-{i}",
+            metadata={"note": "bad\x00" if i == 3 else "fine"},
+        )
+        for i in range(6)
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    refused = results.pop(3)
+    assert isinstance(refused, ValidationFailed) and refused.errors[0].pointer == "/metadata", refused
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert await _balance(tree.accounts[1]) == 50
+    assert await check_all() == []
