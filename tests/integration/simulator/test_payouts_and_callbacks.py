@@ -286,7 +286,7 @@ def test_control_page_and_its_forms(sim: Simulator) -> None:
     indonesian = httpx.get(
         f"{sim.url}/pay/{payin['payin_id']}", headers={"Accept-Language": "id"}, timeout=10
     )
-    assert "Rp150.000" in indonesian.text
+    assert "Rp150.000" in indonesian.text and "Transfer ke virtual account" in indonesian.text
 
 
 def test_state_and_due_work_survive_a_restart(database: str, callback_receiver: CallbackReceiver) -> None:
