@@ -63,6 +63,8 @@ async def idempotent(request: Request[Any, Any, Any], operation: Operation) -> R
     partner_id = authenticate(request, body)
     payload = parse(body)
     key = request.headers.get("x-external-id", "")
+    if len(key) > 128:
+        raise SimError(400, "invalid_external_id", "X-EXTERNAL-ID is at most 128 characters.")
     body_hash = hashlib.sha256(body).hexdigest()
     rails.answer_delay.set(0.0)
     async with db.transaction() as conn:

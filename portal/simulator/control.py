@@ -15,7 +15,7 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.simulator import db
 from portal.simulator.api import json_response, parse
 from portal.simulator.errors import SimError
-from portal.simulator.services import callbacks, cards, clock, inquiries, payins, payouts, rails
+from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
 
 
 def loopback_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -156,6 +156,12 @@ async def read_clock(merchant_id: str) -> Any:
         )
 
 
+@get("/control/api/merchants/{merchant_id:str}/balance")
+async def merchant_balance(merchant_id: str) -> Any:
+    async with db.pool().acquire() as conn:
+        return json_response(await overview.balance(conn, merchant_id))
+
+
 ROUTER = Router(
     path="/",
     guards=[loopback_only],
@@ -177,5 +183,6 @@ ROUTER = Router(
         advance_clock,
         reset_clock,
         read_clock,
+        merchant_balance,
     ],
 )

@@ -32,8 +32,15 @@ async def run_due(pool: asyncpg.Pool, limit: int = 50) -> int:
             limit,
         )
         for row in rows:
-            await HANDLERS[row["kind"]](conn, row["subject_id"])
-            await conn.execute("DELETE FROM sim_work WHERE id = $1", row["id"])
+            try:
+                async with conn.transaction():  # a savepoint: one bad item must not hold up the others
+                    await HANDLERS[row["kind"]](conn, row["subject_id"])
+                    await conn.execute("DELETE FROM sim_work WHERE id = $1", row["id"])
+            except Exception:
+                log.exception("simulator.work_item_failed", kind=row["kind"], subject_id=row["subject_id"])
+                await conn.execute(
+                    "UPDATE sim_work SET due_at = due_at + interval '1 minute' WHERE id = $1", row["id"]
+                )
             done += 1
     return done
 

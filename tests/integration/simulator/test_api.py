@@ -287,3 +287,36 @@ def test_refunds_partial_then_full_never_more(sim: Simulator, receiver: Callback
         lambda: len(receiver.of_type("refund.succeeded")) == 2 and receiver.of_type("refund.succeeded")
     )
     assert {item.path for item in refunds} == {"/provider/callbacks/refunds"}
+
+
+def test_concurrent_retries_with_one_key_create_one_payin(sim: Simulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = payin_body(merchant())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: sim.call("POST", "/v1/payins", body, key="k-race-1"), range(6)))
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.json()["payin_id"] for answer in answers}) == 1
+
+
+def test_control_surface_refuses_a_client_that_is_not_on_loopback(sim: Simulator) -> None:
+    # uvicorn trusts X-Forwarded-For from 127.0.0.1 (a local reverse proxy): the client is then remote.
+    remote = {"X-Forwarded-For": "203.0.113.9"}
+    for method, path in (
+        ("GET", "/control/api/state"),
+        ("POST", "/control/api/rails/bifast"),
+        ("GET", "/control"),
+    ):
+        answer = httpx.request(
+            method, f"{sim.url}{path}", headers=remote, json={"mode": "offline"}, timeout=10
+        )
+        assert (answer.status_code, answer.json()["code"]) == (403, "loopback_only"), path
+    assert sim.control("GET", "/control/api/rails").json()["bifast"] == "normal"
+    # The customer's pay page is public.
+    payin = create_payin(sim, merchant())
+    assert httpx.get(payin["pay_url"], headers=remote, timeout=10).status_code == 200
+
+
+def test_an_overlong_idempotency_key_is_refused(sim: Simulator) -> None:
+    answer = sim.call("POST", "/v1/payins", payin_body(merchant()), key="k" * 129)
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid_external_id")

@@ -265,6 +265,13 @@ def test_settlement_report_sums_per_channel_and_business_day(sim: Simulator) -> 
 
     advance_past(sim, merchant_id, f"{card_report['settlement_date']}T00:00:00+07:00")
     assert report("card")["status"] == "settled"
+    balance = sim.control("GET", f"/control/api/merchants/{merchant_id}/balance").json()
+    assert balance == {
+        "merchant_id": merchant_id,
+        "available": 146_000 + 59_300 + 240_750 - 1_000,
+        "pending_settlement": 0,
+        "currency": "IDR",
+    }
     other_day = sim.call(
         "GET", f"/v1/settlements?merchant_id={merchant_id}&date=2020-01-02&channel=card"
     ).json()
