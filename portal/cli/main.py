@@ -103,7 +103,10 @@ def _start_simulator() -> None:
         if probe.connect_ex((config.host, config.port)) == 0:
             click.echo(f"A sandbox provider already answers on {config.public_url}; not starting another.")
             return
-    child = subprocess.Popen([sys.executable, "-m", "portal.simulator"])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "portal.simulator"],
+        env={**os.environ, "NERACA_SIMULATOR_PARENT_PID": str(os.getpid())},
+    )
 
     def stop() -> None:
         if child.poll() is None:
