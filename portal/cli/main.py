@@ -92,7 +92,7 @@ def _load_demo() -> None:
 
 
 def _start_simulator() -> None:
-    """The sandbox provider as a child process (`neraca simulator`), stopped when `run` exits."""
+    """The sandbox provider as a child process (`neraca simulator`); it stops itself when `run` ends."""
     import atexit
     import subprocess
 
