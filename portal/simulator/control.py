@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.connection import ASGIConnection
@@ -27,6 +28,16 @@ def loopback_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: Base
         allowed = False
     if not allowed:
         raise SimError(403, "loopback_only", "The control surface answers only on the loopback interface.")
+    refuse_cross_site(connection)
+
+
+def refuse_cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A browser on this machine must not be made to post here by another site (it sends `Origin`)."""
+    if connection.scope.get("method", "GET") in ("GET", "HEAD"):
+        return
+    origin = connection.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != connection.headers.get("host", ""):
+        raise SimError(403, "cross_site", "Requests from another site are refused.")
 
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:

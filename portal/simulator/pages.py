@@ -12,6 +12,8 @@ from typing import Any
 import jinja2
 import segno
 from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from portal.lib import i18n
@@ -20,7 +22,7 @@ from portal.lib.timefmt import format_wib_datetime
 from portal.settings import get_settings
 from portal.simulator import db
 from portal.simulator import reference as ref
-from portal.simulator.control import loopback_only, state
+from portal.simulator.control import loopback_only, refuse_cross_site, state
 from portal.simulator.errors import SimError
 from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
 
@@ -80,13 +82,17 @@ async def _payin_page(
     return render(request, "pay.html", status_code, payin=payin, qr=qr, error=error)
 
 
+def _same_site(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    refuse_cross_site(connection)
+
+
 @get("/pay/{payin_id:str}")
 async def pay_page(request: Request[Any, Any, Any], payin_id: str) -> Response[str]:
     """The customer's page for a VA, QRIS or e-wallet pay-in: what to pay, and a button that pays it."""
     return await _payin_page(request, payin_id, None, 200)
 
 
-@post("/pay/{payin_id:str}", status_code=303)
+@post("/pay/{payin_id:str}", status_code=303, guards=[_same_site])
 async def pay_submit(request: Request[Any, Any, Any], payin_id: str) -> Any:
     try:
         async with db.transaction() as conn:
@@ -119,7 +125,7 @@ async def card_page(request: Request[Any, Any, Any], registration_id: str) -> Re
     return await _card_page(request, registration_id, {}, 200, {})
 
 
-@post("/cards/register/{registration_id:str}", status_code=303)
+@post("/cards/register/{registration_id:str}", status_code=303, guards=[_same_site])
 async def card_submit(request: Request[Any, Any, Any], registration_id: str) -> Any:
     data = await request.form()
     form = cards.CardForm(
@@ -143,7 +149,7 @@ async def card_submit(request: Request[Any, Any, Any], registration_id: str) -> 
     return Redirect(back, status_code=303)
 
 
-@post("/cards/register/{registration_id:str}/cancel", status_code=303)
+@post("/cards/register/{registration_id:str}/cancel", status_code=303, guards=[_same_site])
 async def card_cancel(request: Request[Any, Any, Any], registration_id: str) -> Any:
     try:
         async with db.transaction() as conn:

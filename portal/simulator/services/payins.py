@@ -85,6 +85,12 @@ async def create(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]
     elif channel == "card":
         card_token = fields.required_text(body, "card_token", max_length=64)
     assert channel is not None
+    if amount > ref.PAYIN_MAX.get(channel, amount):
+        raise invalid(
+            "/amount",
+            f"amount is above the {channel} limit of {ref.PAYIN_MAX[channel]}.",
+            "amount_out_of_range",
+        )
     await rails.gate(conn, "ewallet" if channel == "ewallet" else channel, get_config().timeout_hold_s)
     if await conn.fetchval(
         "SELECT 1 FROM sim_payins WHERE partner_id = $1 AND reference = $2", partner_id, reference

@@ -320,3 +320,33 @@ def test_control_surface_refuses_a_client_that_is_not_on_loopback(sim: Simulator
 def test_an_overlong_idempotency_key_is_refused(sim: Simulator) -> None:
     answer = sim.call("POST", "/v1/payins", payin_body(merchant()), key="k" * 129)
     assert (answer.status_code, answer.json()["code"]) == (400, "invalid_external_id")
+
+
+def test_another_site_cannot_make_a_local_browser_post_to_the_simulator(sim: Simulator) -> None:
+    payin = create_payin(sim, merchant())
+    evil = {"Origin": "http://evil.example"}
+    for path, data in (
+        ("/control/api/rails/bifast", None),
+        (f"/control/api/payins/{payin['payin_id']}/pay", None),
+        ("/control/forms/rail", {"rail": "bifast", "mode": "offline"}),
+        (f"/pay/{payin['payin_id']}", None),
+    ):
+        answer = httpx.post(
+            f"{sim.url}{path}", headers=evil, data=data, content=None if data else b'{"mode":"offline"}'
+        )
+        assert (answer.status_code, answer.json()["code"]) == (403, "cross_site"), path
+    assert sim.call("GET", f"/v1/payins/{payin['payin_id']}").json()["status"] == "pending"
+    assert sim.control("GET", "/control/api/rails").json()["bifast"] == "normal"
+    # The simulator's own pages post with their own origin.
+    own = httpx.post(f"{sim.url}/pay/{payin['payin_id']}", headers={"Origin": sim.url})
+    assert own.status_code == 303
+
+
+def test_scheme_ceilings_for_qris_and_ewallet(sim: Simulator) -> None:
+    for channel, amount in (("qris", 10_000_001), ("ewallet", 20_000_001)):
+        answer = sim.call("POST", "/v1/payins", payin_body(merchant(), channel, amount=amount))
+        assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (
+            422,
+            "amount_out_of_range",
+            "/amount",
+        )
