@@ -121,9 +121,8 @@ async def create(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]
     row = await conn.fetchrow(
         "INSERT INTO sim_payins (id, partner_id, merchant_id, reference, channel, amount, currency, status, "
         "customer_name, description, bank_code, va_number, qris_string, wallet, phone, card_token, "
-        "expires_at, "
-        "created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) "
-        "RETURNING *",
+        "expires_at, created_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING *",
         payin_id,
         partner_id,
         merchant_id,

@@ -350,3 +350,16 @@ def test_scheme_ceilings_for_qris_and_ewallet(sim: Simulator) -> None:
             "amount_out_of_range",
             "/amount",
         )
+
+
+def test_racing_keys_for_one_reference_make_one_payin_and_conflicts(sim: Simulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = payin_body(merchant())
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: sim.call("POST", "/v1/payins", body), range(6)))
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes == [200, 409, 409, 409, 409, 409]
+    assert {answer.json()["code"] for answer in answers if answer.status_code == 409} == {
+        "duplicate_reference"
+    }
