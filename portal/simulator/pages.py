@@ -17,6 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect
 
 from portal.lib import i18n
+from portal.lib.i18n import N_
 from portal.lib.money import format_money
 from portal.lib.timefmt import format_wib_datetime
 from portal.settings import get_settings
@@ -27,6 +28,23 @@ from portal.simulator.errors import SimError
 from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
 
 _environment: jinja2.Environment | None = None
+
+
+STATUS_LABELS = {
+    "pending": N_("Waiting for payment"),
+    "paid": N_("Paid"),
+    "failed": N_("Declined"),
+    "expired": N_("Expired"),
+    "cancelled": N_("Cancelled"),
+    "refunded": N_("Refunded"),
+    "partially_refunded": N_("Partly refunded"),
+    "registered": N_("Card saved"),
+}
+
+
+def _status(code: str) -> str:
+    """A pay-in or registration status as the customer reads it (the stored codes never change)."""
+    return i18n.gettext(STATUS_LABELS[code]) if code in STATUS_LABELS else code
 
 
 def _datetime(value: str | datetime | None) -> str:
@@ -52,6 +70,7 @@ def environment() -> jinja2.Environment:
             amount, currency, i18n.babel_locale()
         )
         env.filters["datetime"] = _datetime
+        env.filters["status"] = _status
         env.globals["banks"] = ref.BANKS
         _environment = env
     return _environment

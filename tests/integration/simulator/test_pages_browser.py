@@ -50,6 +50,6 @@ async def test_pay_page_shows_the_qr_and_pays(page: Any, sim: Simulator) -> None
     await page.goto(payin["pay_url"])
     assert await page.get_by_role("img", name="QRIS code").is_visible()
     await page.get_by_role("button", name="Pay IDR 42,000 now").click()
-    await page.locator("#status", has_text="paid").wait_for()
+    await page.locator("#status", has_text="Paid").wait_for()
     assert sim.call("GET", f"/v1/payins/{payin['payin_id']}").json()["status"] == "paid"
     assert page.console_errors == []
