@@ -240,11 +240,13 @@ async def test_while_postgres_is_down_writes_are_unavailable_and_readyz_says_so(
         assert isinstance(down, ServiceUnavailable), down
         assert down.status == 503 and down.code == "ledger_unavailable"
         assert (await client.get("/readyz")).status_code == 503
+        assert await engine.write_path_problem() is not None, "the ledger's own readiness says so too"
     finally:
         await _end_connections(db, accept_new=True)
     first = await _write(tree, "up-1")
     assert first is None or isinstance(first, ServiceUnavailable), first
     assert await _write(tree, "up-2") is None
+    assert await engine.write_path_problem() is None
     assert (await client.get("/readyz")).status_code == 200
     assert await check_all() == []
 
