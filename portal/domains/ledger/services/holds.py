@@ -41,8 +41,6 @@ def hold_out(row: dict[str, Any] | asyncpg.Record) -> HoldOut:
     )
 
 
-# --- holds --------------------------------------------------------------------------------------
-
 HOLD_COLUMNS = (
     "id, business_id, transfer_id, debit_account_id, credit_account_id, amount, posted_amount, currency, "
     "kind, reference, status, expires_at, created_at, resolved_at, resolution_transfer_id"

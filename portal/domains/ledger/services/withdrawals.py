@@ -52,8 +52,6 @@ def withdrawal_out(row: dict[str, Any] | asyncpg.Record) -> WithdrawalOut:
     )
 
 
-# --- withdrawals --------------------------------------------------------------------------------
-
 WITHDRAWAL_COLUMNS = (
     "id, business_id, account_id, amount, fee, currency, reference, status, bank_code, bank_account_number, "
     "bank_holder_name, amount_hold_id, fee_hold_id, failure_reason, created_at, completed_at"
