@@ -111,7 +111,7 @@ def _serve(*, worker: bool, workers: int = 1) -> None:
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # the app resolves X-Forwarded-For (NERACA_TRUSTED_PROXIES only)
         timeout_graceful_shutdown=10,
     )
 
@@ -124,7 +124,7 @@ def _uvicorn_config() -> Any:
         factory=True,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # the app resolves X-Forwarded-For (NERACA_TRUSTED_PROXIES only)
         timeout_graceful_shutdown=10,
     )
 
