@@ -113,6 +113,20 @@ class RequestBodyTimeout(NeracaError):
     title_msgid = N_("Request timeout")
 
 
+# A large upload gets more time on top of the body timeout: its declared length at this slowest rate.
+MIN_BODY_RATE = 64 * 1024  # bytes per second
+
+
+def body_deadline(seconds: float, content_length: str | None) -> float:
+    """Seconds a request has for its whole body: `seconds`, plus Content-Length at MIN_BODY_RATE (a 10 MB
+    upload over a slow line is not cut off; a slow-loris trickle still is, its rate being far lower)."""
+    try:
+        declared = int(content_length) if content_length else 0
+    except ValueError:
+        declared = 0
+    return seconds + min(max(declared, 0), 64 * 1024 * 1024) / MIN_BODY_RATE
+
+
 def deadline_receive(receive: Receive, seconds: float) -> Receive:
     """`receive` that raises RequestBodyTimeout once the body has not arrived `seconds` after the request
     started; after the last body chunk (or a disconnect) it passes straight through, so streamed
@@ -182,7 +196,9 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
                 proto = _header(scope, b"x-forwarded-proto")
                 if proto in ("http", "https"):
                     scope["scheme"] = proto
-        receive = deadline_receive(receive, settings.body_timeout)
+        receive = deadline_receive(
+            receive, body_deadline(settings.body_timeout, _header(scope, b"content-length"))
+        )
         supplied = _header(scope, b"request-id") or _header(scope, b"x-request-id")
         request_id = supplied if supplied and _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
         nonce = secrets.token_urlsafe(16)

@@ -22,6 +22,7 @@ log = structlog.get_logger("neraca.liveness")
 
 # The first key of the two-key advisory lock space, so these locks cannot meet any other lock of ours.
 LOCK_CLASS = 0x4E524341  # "NRCA"
+RETRY_AFTER = 1.0  # seconds between attempts to open the lock connection after one failed
 
 
 class ProcessLock:
@@ -31,6 +32,7 @@ class ProcessLock:
         self.connection: asyncpg.Connection | None = None
         self.key: int | None = None
         self.mutex = asyncio.Lock()
+        self.retry_at = 0.0  # after a failed connect, requests do not queue up behind another attempt
 
     def current(self) -> int | None:
         if self.connection is not None and not self.connection.is_closed():
@@ -43,9 +45,12 @@ class ProcessLock:
         key = self.current()
         if key is not None:
             return key
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.retry_at:
+            return None
         async with self.mutex:
             key = self.current()
-            if key is not None:
+            if key is not None or loop.time() < self.retry_at:
                 return key
             from portal.db.bootstrap import database_url
 
@@ -63,6 +68,7 @@ class ProcessLock:
                 await connection.close()
             except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                 log.warning("liveness lock unavailable", error=f"{exc.__class__.__name__}: {exc}")
+            self.retry_at = loop.time() + RETRY_AFTER
             return None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from portal.server.middleware import forwarded_client, trusted_networks
+from portal.server.middleware import body_deadline, forwarded_client, trusted_networks
 
 NERACA = str(Path(sys.executable).parent / "neraca")
 
@@ -194,6 +194,16 @@ def _stalled_request(port: int, head: bytes) -> bytes:
             if not chunk:
                 return received
             received += chunk
+
+
+def test_a_large_declared_body_gets_time_for_its_size() -> None:
+    assert (
+        body_deadline(30, None) == 30
+        and body_deadline(30, "nonsense") == 30
+        and body_deadline(30, "-5") == 30
+    )
+    assert body_deadline(30, str(10 * 1024 * 1024)) == 30 + 160  # 10 MB at 64 KiB/s
+    assert body_deadline(30, str(10**12)) == 30 + 1024  # a huge claim buys no more than 64 MB's worth
 
 
 @pytest.mark.parametrize(
