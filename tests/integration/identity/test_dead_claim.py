@@ -16,7 +16,7 @@ from typing import Any
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import make_business, signed_headers
+from tests.support.identity import make_business, signed_headers
 
 # The owner: another process that claims the Request-Id through the real claim path, then hangs as a
 # request stuck mid-flight would, until the test kills it.

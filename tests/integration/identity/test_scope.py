@@ -10,7 +10,7 @@ from portal.domains.identity import services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
 from portal.lib.errors import Forbidden, NotFound
-from tests.integration.identity.support import csrf_from, enrol, make_business, signed_in_client
+from tests.support.identity import csrf_from, enrol, make_business, signed_in_client
 
 
 async def _jakarta() -> tuple[Any, Any, Any, Any]:

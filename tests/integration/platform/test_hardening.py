@@ -90,7 +90,7 @@ def test_forwarded_for_is_read_from_the_right_and_only_from_trusted_proxies() ->
 
 async def _failed_login_ip(test_client: Any, forwarded_for: str) -> str:
     from portal.lib import sql
-    from tests.integration.identity.support import csrf_from
+    from tests.support.identity import csrf_from
 
     token = csrf_from((await test_client.get("/login")).text)
     response = await test_client.post(
@@ -135,7 +135,7 @@ def test_plain_text_mail_is_not_html_escaped(db: str) -> None:
 
 
 async def test_every_response_header_is_sent_once(client: Any, db: str) -> None:
-    from tests.integration.identity.support import make_business, signed_in_client
+    from tests.support.identity import make_business, signed_in_client
 
     _, owner = await make_business()
     await signed_in_client(client, owner)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sdk_support import Recorder, Sleeps, make_client, problem, transfer_json
+
 from neraca import ConflictError
 from neraca._retry import DEFAULT_POLICY, retry_limit
-
-from tests.unit.sdk.sdk_support import Recorder, Sleeps, make_client, problem, transfer_json
 
 
 def in_progress() -> httpx.Response:
