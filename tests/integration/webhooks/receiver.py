@@ -1,0 +1,102 @@
+"""A webhook receiver for tests: a real HTTP/1.1 server on 127.0.0.1 that behaves as told per path.
+
+    /ok        200            /gone      410            /fail      500
+    /redirect  302 elsewhere  /big       200 with 10 MB /hang      accepts, never answers
+
+Every request is kept (path, headers, raw body) in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int = 0
+    requests: list[Received] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    _server: asyncio.base_events.Server | None = None
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def to(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path == path]
+
+    async def start(self) -> Receiver:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        for writer in list(self._writers):
+            writer.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def wait_for(self, count: int, timeout: float = 30) -> None:
+        async with asyncio.timeout(timeout):
+            while len(self.requests) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                _method, path, _version = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.requests.append(Received(path, headers, body))
+                self.arrived.set()
+                if not await self._answer(path, writer):
+                    return
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            return
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _answer(self, path: str, writer: asyncio.StreamWriter) -> bool:
+        if path.startswith("/hang"):
+            await asyncio.sleep(3600)
+            return False
+        if path.startswith("/big"):
+            size = 10 * 1024 * 1024
+            writer.write(f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode())
+            chunk = b"x" * 65536
+            for _ in range(size // len(chunk)):
+                writer.write(chunk)
+                await writer.drain()
+            return True
+        if path.startswith("/redirect"):
+            writer.write(b"HTTP/1.1 302 Found\r\nLocation: /ok\r\nContent-Length: 0\r\n\r\n")
+        else:
+            line = "200 OK"
+            if path.startswith("/gone"):
+                line = "410 Gone"
+            elif path.startswith("/fail"):
+                line = "500 Internal Server Error"
+            text = b"thanks" if line.startswith("200") else b"no"
+            writer.write(f"HTTP/1.1 {line}\r\nContent-Length: {len(text)}\r\n\r\n".encode() + text)
+        await writer.drain()
+        return True
