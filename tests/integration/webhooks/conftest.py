@@ -48,3 +48,17 @@ async def queued_jobs() -> list[dict[str, Any]]:
 
     rows = await sql.fetch("SELECT payload FROM pgqueuer WHERE entrypoint = 'webhooks.deliver' ORDER BY id")
     return [json.loads(bytes(r["payload"])) for r in rows]
+
+
+async def run_queued_jobs() -> int:
+    """Run the delivery jobs that are due, as the worker would (each taken off the queue once)."""
+    from portal.domains.webhooks import jobs
+
+    rows = await sql.fetch(
+        "DELETE FROM pgqueuer WHERE entrypoint = 'webhooks.deliver' AND execute_after <= now() RETURNING payload"
+    )
+    import json
+
+    for row in rows:
+        await jobs.deliver(json.loads(bytes(row["payload"])))
+    return len(rows)

@@ -2,6 +2,7 @@
 
     /ok        200            /gone      410            /fail      500
     /redirect  302 elsewhere  /big       200 with 10 MB /hang      accepts, never answers
+    /hang-first  never answers the first request, 200 to later ones
 
 Every request is kept (path, headers, raw body) in arrival order.
 """
@@ -70,14 +71,19 @@ class Receiver:
                 self.arrived.set()
                 if not await self._answer(path, writer):
                     return
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionError,
+            asyncio.LimitOverrunError,
+            asyncio.CancelledError,
+        ):
             return
         finally:
             self._writers.discard(writer)
             writer.close()
 
     async def _answer(self, path: str, writer: asyncio.StreamWriter) -> bool:
-        if path.startswith("/hang"):
+        if path.startswith("/hang") and not (path.startswith("/hang-first") and len(self.to(path)) > 1):
             await asyncio.sleep(3600)
             return False
         if path.startswith("/big"):
