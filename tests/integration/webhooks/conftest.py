@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -55,10 +56,22 @@ async def run_queued_jobs() -> int:
     from portal.domains.webhooks import jobs
 
     rows = await sql.fetch(
-        "DELETE FROM pgqueuer WHERE entrypoint = 'webhooks.deliver' AND execute_after <= now() RETURNING payload"
+        "DELETE FROM pgqueuer WHERE entrypoint = 'webhooks.deliver' AND execute_after <= now() "
+        "RETURNING payload"
     )
     import json
 
     for row in rows:
         await jobs.deliver(json.loads(bytes(row["payload"])))
     return len(rows)
+
+
+async def until(query: str, expected: Any, *args: Any, seconds: float = 30) -> None:
+    """Poll `query` until it returns `expected` (work done by another task or process)."""
+    value = None
+    for _ in range(int(seconds * 20)):
+        value = await sql.fetchval(query, *args)
+        if value == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{query!r} gave {value!r}, not {expected!r}, after {seconds} s")

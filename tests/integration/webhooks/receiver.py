@@ -48,8 +48,8 @@ class Receiver:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
-    async def wait_for(self, count: int, timeout: float = 30) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, seconds: float = 30) -> None:
+        async with asyncio.timeout(seconds):
             while len(self.requests) < count:
                 self.arrived.clear()
                 await self.arrived.wait()

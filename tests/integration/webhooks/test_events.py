@@ -101,7 +101,7 @@ async def test_events_of_another_business_or_subtree_are_hidden(client: Any, db:
     from portal.domains.accounts import services as accounts
 
     business, owner = await make_business(name="A")
-    other, other_owner = await make_business(name="B")
+    other, _ = await make_business(name="B")
     actor = user_actor(owner, business)
     main = await accounts.ensure_business_accounts(business.id)
     div_a = await accounts.create_account(actor, name="Div A", kind="division", parent_id=main)

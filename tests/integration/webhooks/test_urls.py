@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ async def test_the_api_refuses_a_long_url_with_a_field_error(client: Any, db: st
     )
     target = "/api/v1/webhook_endpoints"
     for url in ("https://example.com/" + "a" * 2100, "ftp://example.com/x"):
-        body = ('{"url": "%s"}' % url).encode()
+        body = json.dumps({"url": url}).encode()
         response = await client.post(
             target, content=body, headers=signed_headers(key.client_id, secret, "POST", target, body)
         )

@@ -18,6 +18,7 @@ from portal.domains.webhooks import delivery, services
 from portal.lib import sql
 from portal.lib.sql import transaction
 from tests.integration.ledger.helpers import Tree
+from tests.integration.webhooks.conftest import until
 from tests.integration.webhooks.receiver import Receiver
 
 NERACA = str(Path(sys.executable).with_name("neraca"))
@@ -59,10 +60,8 @@ async def test_event_committed_while_the_worker_is_dead_is_delivered_once(
     async with transaction():
         event_id = await services.emit(tree.business_id, "topup.paid", {"id": "top_1"})
     start_worker(database, workers)
-    await receiver.wait_for(1, timeout=60)
-    async with asyncio.timeout(30):
-        while await sql.fetchval("SELECT status FROM webhook_delivery") != "succeeded":
-            await asyncio.sleep(0.1)
+    await receiver.wait_for(1, seconds=60)
+    await until("SELECT status FROM webhook_delivery", "succeeded")
     await asyncio.sleep(1)  # a duplicate, if one were coming, would arrive now
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event_id]
     assert endpoint.id and secret
@@ -75,7 +74,7 @@ async def test_worker_killed_mid_attempt_the_chain_resumes(
     first = start_worker(database, workers)
     async with transaction():
         event_id = await services.emit(tree.business_id, "topup.paid", {"id": "top_1"})
-    await receiver.wait_for(1, timeout=60)  # the worker claimed it and is waiting for the answer
+    await receiver.wait_for(1, seconds=60)  # the worker claimed it and is waiting for the answer
     kill(first)
     row = await sql.fetchrow("SELECT status, attempts, leased_until > now() AS held FROM webhook_delivery")
     assert (row["status"], row["attempts"], row["held"]) == ("pending", 1, True)
@@ -83,10 +82,8 @@ async def test_worker_killed_mid_attempt_the_chain_resumes(
     await sql.execute("UPDATE webhook_delivery SET leased_until = now() - interval '1 second'")
     start_worker(database, workers)
     await delivery.sweep(older_than=timedelta(0))
-    await receiver.wait_for(2, timeout=60)
-    async with asyncio.timeout(30):
-        while await sql.fetchval("SELECT status FROM webhook_delivery") != "succeeded":
-            await asyncio.sleep(0.1)
+    await receiver.wait_for(2, seconds=60)
+    await until("SELECT status FROM webhook_delivery", "succeeded")
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event_id, event_id]
     assert await sql.fetchval("SELECT count(*) FROM webhook_delivery") == 1
     assert await sql.fetchval("SELECT attempts FROM webhook_delivery") == 2
