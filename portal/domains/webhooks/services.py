@@ -493,25 +493,35 @@ class ConsoleEvent:
     deliveries: list[Delivery]
 
 
-async def console(actor: Actor, *, limit: int = 50, before: int | None = None) -> list[ConsoleEvent]:
-    """The latest events with, per endpoint, the delivery state and every attempt (newest first)."""
+async def console(
+    actor: Actor, *, endpoint_id: str | None = None, limit: int = 50, before: int | None = None
+) -> list[ConsoleEvent]:
+    """The latest events (sent to `endpoint_id`, if given) with each delivery and its attempts."""
     args: list[Any] = [actor.business_id, limit]
     clause = ""
     if before is not None:
         args.append(before)
-        clause = " AND sequence < $3"
+        clause += f" AND e.sequence < ${len(args)}"
+    if endpoint_id is not None:
+        args.append(endpoint_id)
+        clause += (
+            " AND EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id "
+            f"AND d.endpoint_id = ${len(args)})"
+        )
     events = await sql.fetch(
-        "SELECT id, type, sequence, created_at FROM event "
-        f"WHERE business_id = $1{clause} ORDER BY sequence DESC LIMIT $2",
+        "SELECT e.id, e.type, e.sequence, e.created_at FROM event e "
+        f"WHERE e.business_id = $1{clause} ORDER BY e.sequence DESC LIMIT $2",
         *args,
     )
     ids = [e["id"] for e in events]
     deliveries = await sql.fetch(
         "SELECT d.event_id, d.endpoint_id, w.url, d.status, d.attempts, d.next_attempt_at "
         "FROM webhook_delivery d JOIN webhook_endpoint w ON w.id = d.endpoint_id "
-        "WHERE d.business_id = $1 AND d.event_id = ANY ($2::text[]) ORDER BY w.created_at, w.id",
+        "WHERE d.business_id = $1 AND d.event_id = ANY ($2::text[]) "
+        "AND ($3::text IS NULL OR d.endpoint_id = $3) ORDER BY w.created_at, w.id",
         actor.business_id,
         ids,
+        endpoint_id,
     )
     attempts = await sql.fetch(
         "SELECT event_id, endpoint_id, attempted_at, trigger, status_code, error, latency_ms, response_body, "
