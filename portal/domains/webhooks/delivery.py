@@ -19,6 +19,7 @@ import hmac
 import json
 import math
 import random
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,10 +27,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 import structlog
 
-from portal.domains.webhooks import urls
+from portal.domains.webhooks import sender, urls
 from portal.domains.webhooks.services import SECRET_PREFIX, enqueue_deliveries
 from portal.lib import sql
 from portal.lib.errors import ValidationFailed
@@ -113,71 +113,43 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-_clients: dict[str, tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
+_pools: dict[str, tuple[asyncio.AbstractEventLoop, sender.EndpointPool]] = {}
 
 
-def _client(endpoint_id: str) -> httpx.AsyncClient:
+def _pool(endpoint_id: str) -> sender.EndpointPool:
     loop = asyncio.get_running_loop()
-    cached = _clients.get(endpoint_id)
-    if cached is not None and cached[0] is loop and not cached[1].is_closed:
+    cached = _pools.get(endpoint_id)
+    if cached is not None and cached[0] is loop:
         return cached[1]
-    client = httpx.AsyncClient(
-        follow_redirects=False,
-        trust_env=False,
-        timeout=httpx.Timeout(TIMEOUT),
-        limits=httpx.Limits(
-            max_connections=PER_ENDPOINT_CONNECTIONS, max_keepalive_connections=PER_ENDPOINT_CONNECTIONS
-        ),
-    )
-    _clients[endpoint_id] = (loop, client)
-    return client
+    pool = sender.EndpointPool(PER_ENDPOINT_CONNECTIONS)
+    _pools[endpoint_id] = (loop, pool)
+    return pool
 
 
 async def close_clients() -> None:
     """Close the per-endpoint connection pools of this event loop (worker shutdown, tests)."""
     loop = asyncio.get_running_loop()
-    for key, (owner, client) in list(_clients.items()):
+    for key, (owner, pool) in list(_pools.items()):
         if owner is loop:
-            await client.aclose()
-            del _clients[key]
+            await pool.close()
+            del _pools[key]
 
 
 async def post(
-    endpoint_id: str, url: str, headers: dict[str, str], body: bytes, *, environment: str | None = None
+    endpoint_id: str, target: urls.Target, headers: dict[str, str], body: bytes
 ) -> tuple[int | None, str | None, str, int]:
-    """POST once: (status, error code, first 1 KB of the answer, latency ms). Never raises.
+    """POST once to a checked target: (status, error code, first 1 KB of the answer, latency ms).
 
-    The URL is checked and resolved again now (it may point elsewhere since it was saved), and the
-    connection goes to the checked address. At most 15 s in all, however the receiver behaves.
+    Never raises; at most 15 s in all, however the receiver behaves (waiting for one of the endpoint's
+    connections included).
     """
     started = time.perf_counter()
     try:
-        target = await urls.resolve(url, environment=environment)
-    except ValidationFailed:
-        return None, ERROR_REFUSED_URL, "", 0
-    request_url = httpx.URL(url).copy_with(host=target.address)
-    send_headers = dict(headers)
-    default_port = 443 if target.scheme == "https" else 80
-    send_headers["host"] = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-    status: int | None = None
-    prefix = b""
-    try:
         async with asyncio.timeout(TIMEOUT):
-            async with _client(endpoint_id).stream(
-                "POST", request_url, content=body, headers=send_headers, extensions=extensions
-            ) as response:
-                status = response.status_code
-                # Read no more than the 1 KB kept: a 10 MB answer costs one chunk.
-                async for chunk in response.aiter_raw():
-                    prefix += chunk
-                    if len(prefix) >= RESPONSE_CAP:
-                        break
+            status, prefix = await sender.post(_pool(endpoint_id), target, headers, body, RESPONSE_CAP)
     except TimeoutError:
-        return status, ERROR_TIMEOUT, _text(prefix), _ms(started)
-    except (httpx.HTTPError, OSError):
-        if status is not None:
-            return status, None, _text(prefix), _ms(started)
+        return None, ERROR_TIMEOUT, "", _ms(started)
+    except (sender.ReceiverError, OSError, ssl.SSLError):
         return None, ERROR_CONNECT, "", _ms(started)
     return status, None, _text(prefix), _ms(started)
 
@@ -222,6 +194,9 @@ async def deliver(
     unrecorded: list[Outcome] = []
     bodies: dict[str, bytes] = {}
     timestamp = int(time.time())
+    # The URL is checked and resolved again now (once per endpoint and job): it may point elsewhere
+    # since it was saved, and DNS may answer differently.
+    targets: dict[str, asyncio.Future[urls.Target]] = {}
 
     async def attempt(row: asyncpg.Record) -> None:
         outcome = Outcome(
@@ -235,20 +210,24 @@ async def deliver(
         if not row["enabled"]:
             outcome.skipped = True
         else:
-            body = bodies.get(row["event_id"])
-            if body is None:
-                body = bodies[row["event_id"]] = event_body(row)
-            secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
-            headers = signed_headers(secrets, row["event_id"], timestamp, body)
-            status, error, text, latency = await post(
-                row["endpoint_id"], row["url"], headers, body, environment=environment
-            )
-            outcome.status_code, outcome.error, outcome.response_body, outcome.latency_ms = (
-                status,
-                error,
-                text,
-                latency,
-            )
+            task = targets.get(row["endpoint_id"])
+            if task is None:
+                task = targets[row["endpoint_id"]] = asyncio.ensure_future(
+                    urls.resolve(row["url"], environment=environment)
+                )
+            try:
+                target = await asyncio.shield(task)
+            except ValidationFailed:
+                outcome.error = ERROR_REFUSED_URL
+            else:
+                body = bodies.get(row["event_id"])
+                if body is None:
+                    body = bodies[row["event_id"]] = event_body(row)
+                secrets = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
+                headers = signed_headers(secrets, row["event_id"], timestamp, body)
+                status, error, text, latency = await post(row["endpoint_id"], target, headers, body)
+                outcome.status_code, outcome.error = status, error
+                outcome.response_body, outcome.latency_ms = text, latency
         outcomes.append(outcome)
         unrecorded.append(outcome)
 

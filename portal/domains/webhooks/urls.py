@@ -59,6 +59,7 @@ class Target:
     host: str
     port: int
     address: str
+    path: str = "/"
 
 
 def check_syntax(url: str, *, environment: str | None = None, pointer: str = "/url") -> tuple[str, str, int]:
@@ -120,4 +121,6 @@ async def resolve(url: str, *, environment: str | None = None, pointer: str = "/
                     pointer,
                     host=host,
                 )
-    return Target(url=url, scheme=scheme, host=host, port=port, address=str(addresses[0]))
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(url=url, scheme=scheme, host=host, port=port, address=str(addresses[0]), path=path)
