@@ -106,7 +106,7 @@ async def _detail_page(
     *,
     errors: dict[str, list[str]] | None = None,
     secret: str | None = None,
-    toast: tuple[str, str] | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> Response[str]:
     endpoint = await services.get_endpoint(actor, endpoint_id)
@@ -117,8 +117,9 @@ async def _detail_page(
         "errors": errors or {},
         "secret": secret,
         "events": await services.console(actor, endpoint_id=endpoint_id, limit=50),
+        "notice": notice,
     }
-    return page(request, "webhooks/endpoint.html", context, status_code=status_code, toast=toast)
+    return page(request, "webhooks/endpoint.html", context, status_code=status_code)
 
 
 @get(
@@ -128,8 +129,23 @@ async def _detail_page(
     guards=VIEW,
     dependencies=DEPS,
 )
-async def endpoint_detail(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[str]:
-    return await _detail_page(request, actor, endpoint_id)
+async def endpoint_detail(
+    request: Request[Any, Any, Any], actor: Actor, endpoint_id: str, notice: str | None = None, count: int = 0
+) -> Response[str]:
+    return await _detail_page(request, actor, endpoint_id, notice=_notice(notice, count))
+
+
+def _notice(kind: str | None, count: int = 0) -> str | None:
+    """The sentence confirming what the previous POST did (Post/Redirect/Get)."""
+    if kind == "saved":
+        return gettext("Saved")
+    if kind == "test":
+        return gettext("Test event queued for delivery.")
+    if kind == "resent":
+        return gettext("Queued to send again.")
+    if kind == "resent_failed":
+        return gettext("%(count)d failed deliveries queued to send again.") % {"count": count}
+    return None
 
 
 @post(
@@ -139,7 +155,7 @@ async def endpoint_detail(request: Request[Any, Any, Any], actor: Actor, endpoin
     guards=MANAGE,
     dependencies=DEPS,
 )
-async def endpoint_update(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[str]:
+async def endpoint_update(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     await services.get_endpoint(actor, endpoint_id)
     fields, types = await _form(request)
     changes: dict[str, Any] = {
@@ -152,7 +168,7 @@ async def endpoint_update(request: Request[Any, Any, Any], actor: Actor, endpoin
         await services.update_endpoint(actor, endpoint_id, changes)
     except ValidationFailed as exc:
         return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return await _detail_page(request, actor, endpoint_id, toast=("success", gettext("Saved")))
+    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=saved", status_code=303)
 
 
 @post(
@@ -186,14 +202,12 @@ async def endpoint_delete(request: Request[Any, Any, Any], actor: Actor, endpoin
     guards=MANAGE,
     dependencies=DEPS,
 )
-async def endpoint_test(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[str]:
+async def endpoint_test(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     try:
         await services.send_test(actor, endpoint_id)
     except ValidationFailed as exc:
         return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return await _detail_page(
-        request, actor, endpoint_id, toast=("success", gettext("Test event queued for delivery."))
-    )
+    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=test", status_code=303)
 
 
 @post(
@@ -205,14 +219,12 @@ async def endpoint_test(request: Request[Any, Any, Any], actor: Actor, endpoint_
 )
 async def resend(
     request: Request[Any, Any, Any], actor: Actor, endpoint_id: str, event_id: str
-) -> Response[str]:
+) -> Response[Any]:
     try:
         await services.resend(actor, event_id, endpoint_id)
     except ValidationFailed as exc:
         return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return await _detail_page(
-        request, actor, endpoint_id, toast=("success", gettext("Queued to send again."))
-    )
+    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=resent", status_code=303)
 
 
 @post(
@@ -222,7 +234,7 @@ async def resend(
     guards=MANAGE,
     dependencies=DEPS,
 )
-async def resend_failed(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[str]:
+async def resend_failed(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     await services.get_endpoint(actor, endpoint_id)
     fields, _types = await _form(request)
     try:
@@ -230,12 +242,7 @@ async def resend_failed(request: Request[Any, Any, Any], actor: Actor, endpoint_
         count = await services.resend_failed_since(actor, since, endpoint_id=endpoint_id)
     except ValidationFailed as exc:
         return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return await _detail_page(
-        request,
-        actor,
-        endpoint_id,
-        toast=("success", gettext("%(count)d failed deliveries queued to send again.") % {"count": count}),
-    )
+    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=resent_failed&count={count}", status_code=303)
 
 
 @get(
@@ -245,9 +252,11 @@ async def resend_failed(request: Request[Any, Any, Any], actor: Actor, endpoint_
     guards=VIEW,
     dependencies=DEPS,
 )
-async def events(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+async def events(
+    request: Request[Any, Any, Any], actor: Actor, notice: str | None = None, count: int = 0
+) -> Response[str]:
     """Every event of the business with its deliveries and their attempts."""
-    return await _events_page(request, actor)
+    return await _events_page(request, actor, notice=_notice(notice, count))
 
 
 async def _events_page(
@@ -255,15 +264,16 @@ async def _events_page(
     actor: Actor,
     *,
     errors: dict[str, list[str]] | None = None,
-    toast: tuple[str, str] | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> Response[str]:
     context = {
         "events": await services.console(actor, limit=100),
         "can_manage": actor.can("developers", "manage") and not actor.scope_account_id,
         "errors": errors or {},
+        "notice": notice,
     }
-    return page(request, "webhooks/events.html", context, status_code=status_code, toast=toast)
+    return page(request, "webhooks/events.html", context, status_code=status_code)
 
 
 @post(
@@ -273,18 +283,14 @@ async def _events_page(
     guards=MANAGE,
     dependencies=DEPS,
 )
-async def events_resend_failed(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+async def events_resend_failed(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     fields, _types = await _form(request)
     try:
         since = _parse_since(fields.get("since", ""))
         count = await services.resend_failed_since(actor, since)
     except ValidationFailed as exc:
         return await _events_page(request, actor, errors=_errors(exc), status_code=422)
-    return await _events_page(
-        request,
-        actor,
-        toast=("success", gettext("%(count)d failed deliveries queued to send again.") % {"count": count}),
-    )
+    return Redirect(f"/developers/events?notice=resent_failed&count={count}", status_code=303)
 
 
 def _parse_since(value: str) -> datetime:

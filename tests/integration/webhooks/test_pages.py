@@ -46,7 +46,8 @@ async def test_add_endpoint_send_test_event_and_resend(client: Any, db: str, rec
     detail = await client.get(f"/developers/webhooks/{endpoint_id}")
     assert secret.group(0) not in detail.text  # shown once only
     tested = await client.post(f"/developers/webhooks/{endpoint_id}/test", data={"_csrf_token": token})
-    assert tested.status_code == 200
+    assert tested.status_code == 303
+    assert "Test event queued" in (await client.get(tested.headers["location"])).text
     await run_queued_jobs()
     console = await client.get("/developers/events")
     assert "webhook.test" in console.text and "thanks" in console.text
@@ -54,7 +55,7 @@ async def test_add_endpoint_send_test_event_and_resend(client: Any, db: str, rec
     again = await client.post(
         f"/developers/webhooks/{endpoint_id}/events/{event_id}/resend", data={"_csrf_token": token}
     )
-    assert again.status_code == 200
+    assert again.status_code == 303
     await run_queued_jobs()
     assert [r.headers["webhook-id"] for r in receiver.requests] == [event_id, event_id]
     page = await client.get(f"/developers/webhooks/{endpoint_id}")
