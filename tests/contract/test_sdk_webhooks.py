@@ -11,7 +11,7 @@ from neraca import Event, WebhookEndpoint
 
 from portal.domains.webhooks import services
 from portal.lib.sql import transaction
-from tests.contract.conftest import Key, collect, res
+from tests.support.contract import Key, collect, res
 
 DEVELOPER = frozenset({"developers:manage", "accounts:view"})
 

@@ -39,6 +39,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "ledger": frozenset({"accounts", "audit", "identity", "notifications"}),
     "notifications": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
+    "webhooks": frozenset({"audit", "notifications"}),
 }
 
 # A surface uses another domain's core, never its surface. One exception remains until the portal's one

@@ -13,15 +13,15 @@ from neraca import webhooks as sdk_webhooks
 from portal.domains.webhooks import delivery, services
 from portal.lib import sql
 from portal.lib.sql import transaction
-from tests.integration.ledger.helpers import Tree
-from tests.integration.webhooks.conftest import (
+from tests.support.ledger import Tree
+from tests.support.webhooks import (
+    Receiver,
     deliver_due,
     pending_pairs,
     queued_jobs,
     run_queued_jobs,
     until,
 )
-from tests.integration.webhooks.receiver import Receiver
 
 
 async def _endpoint(tree: Tree, url: str, **kwargs: object) -> tuple[str, str]:

@@ -13,8 +13,8 @@ from portal.domains.identity.auth import user_actor
 from portal.domains.webhooks import services
 from portal.lib import sql
 from portal.lib.sql import transaction
-from tests.integration.identity.support import make_business, signed_headers
-from tests.integration.ledger.helpers import Tree
+from tests.support.identity import make_business, signed_headers
+from tests.support.ledger import Tree
 
 
 async def test_emit_refuses_outside_a_transaction(tree: Tree) -> None:

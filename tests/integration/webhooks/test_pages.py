@@ -10,9 +10,8 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.webhooks import services
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, enrol, make_business, signed_in_client
-from tests.integration.webhooks.conftest import run_queued_jobs
-from tests.integration.webhooks.receiver import Receiver
+from tests.support.identity import csrf_from, enrol, make_business, signed_in_client
+from tests.support.webhooks import Receiver, run_queued_jobs
 
 
 async def test_add_endpoint_send_test_event_and_resend(client: Any, db: str, receiver: Receiver) -> None:

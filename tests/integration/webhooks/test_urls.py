@@ -13,10 +13,9 @@ from portal.domains.webhooks import delivery, services, urls
 from portal.lib import sql
 from portal.lib.errors import ValidationFailed
 from portal.lib.sql import transaction
-from tests.integration.identity.support import make_business, signed_headers
-from tests.integration.ledger.helpers import Tree
-from tests.integration.webhooks.conftest import deliver_due
-from tests.integration.webhooks.receiver import Receiver
+from tests.support.identity import make_business, signed_headers
+from tests.support.ledger import Tree
+from tests.support.webhooks import Receiver, deliver_due
 
 PRIVATE = [
     "https://127.0.0.1/hook",

@@ -17,9 +17,8 @@ import pytest
 from portal.domains.webhooks import delivery, services
 from portal.lib import sql
 from portal.lib.sql import transaction
-from tests.integration.ledger.helpers import Tree
-from tests.integration.webhooks.conftest import until
-from tests.integration.webhooks.receiver import Receiver
+from tests.support.ledger import Tree
+from tests.support.webhooks import Receiver, until
 
 NERACA = str(Path(sys.executable).with_name("neraca"))
 
