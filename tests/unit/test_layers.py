@@ -36,7 +36,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
-    "ledger": frozenset({"accounts", "audit", "identity", "notifications"}),
+    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "webhooks"}),
     "notifications": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
     "webhooks": frozenset({"audit", "notifications"}),

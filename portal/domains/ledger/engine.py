@@ -95,6 +95,8 @@ class DeferredWrites:
 
     audits: list[tuple[Any, str, str, dict[str, str]]] = field(default_factory=list)
     notifications: list[tuple[str, str, str, dict[str, Any], str]] = field(default_factory=list)
+    # (business_id, type, data, account_ids): webhook events, one statement for the whole batch.
+    events: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
 
 
 _deferred: contextvars.ContextVar[DeferredWrites | None] = contextvars.ContextVar(
@@ -107,7 +109,11 @@ def deferred() -> DeferredWrites | None:
     return _deferred.get()
 
 
-async def _flush(writes: DeferredWrites) -> None:
+async def _flush(conn: asyncpg.Connection, writes: DeferredWrites) -> None:
+    if writes.events:
+        from portal.domains.webhooks.services import emit_many
+
+        await emit_many(conn, writes.events)
     if writes.notifications:
         from portal.domains.notifications.services import notify_many
 
@@ -294,7 +300,7 @@ async def apply_operations(
     finally:
         _deferred.reset(token)
     # After every ledger write: the activity log's chain lock comes last in the lock order.
-    await _flush(writes)
+    await _flush(conn, writes)
     return [outcome if outcome is not None else NeracaError("not processed") for outcome in outcomes]
 
 

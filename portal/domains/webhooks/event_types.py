@@ -17,6 +17,7 @@ EVENT_TYPES: dict[str, str] = {
     "hold.created": N_("Money was held (a pending transfer)."),
     "hold.posted": N_("A hold was posted: the held money moved."),
     "hold.voided": N_("A hold was voided: the held money is available again."),
+    "hold.expired": N_("A hold expired unposted: the held money is available again."),
     "topup.created": N_("A top-up was created and waits for payment."),
     "topup.paid": N_("A top-up was paid and its account credited."),
     "topup.expired": N_("A top-up expired unpaid."),
