@@ -13,7 +13,7 @@ from tests.support.webhooks import Receiver
 
 @pytest.fixture
 async def tree(db: str) -> Tree:
-    return await make_tree(2)
+    return await make_tree(0)  # the main account only: opening accounts would write events
 
 
 @pytest.fixture

@@ -113,8 +113,11 @@ async def test_events_of_another_business_or_subtree_are_hidden(client: Any, db:
     key, secret = await identity.create_api_key(
         actor, name="scoped", permissions=frozenset({"developers:view"}), scope_account_id=div_a.id
     )
-    listed = await _signed(client, key, secret, "/api/v1/events")
+    listed = await _signed(client, key, secret, "/api/v1/events?type=transfer.created")
     assert [e["id"] for e in listed.json()["data"]] == [seen]
+    # Opening Div A is news of its subtree too; Div B's opening is not.
+    opened = await _signed(client, key, secret, "/api/v1/events?type=account.created")
+    assert [e["data"]["id"] for e in opened.json()["data"]] == [div_a.id]
     for event_id in (hidden, foreign):
         response = await _signed(client, key, secret, f"/api/v1/events/{event_id}")
         assert response.status_code == 404, response.text
