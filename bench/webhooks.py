@@ -267,10 +267,10 @@ async def main() -> dict[str, Any]:
     dsn = start_embedded(DATA_DIR)
     os.environ[RESOLVED_ENV] = dsn
     from portal.db.migrate import migrate
-    from portal.db.piccolo_conf import DB
     from portal.domains.ledger.invariants import check_all
+    from portal.lib.sql import engine
 
-    await DB.start_connection_pool(min_size=2, max_size=12)
+    await engine().start_connection_pool(min_size=2, max_size=12)
     await migrate()
 
     log("(d) signed POST /api/v1/transfers, 2 web processes (bench/ledger.py part d)")
@@ -314,7 +314,7 @@ async def main() -> dict[str, Any]:
         "GROUP BY event_id, endpoint_id HAVING count(*) > 1) AS x"
     )
     violations = await check_all()
-    await DB.close_connection_pool()
+    await engine().close_connection_pool()
     w = statistics.median(rates)
     p99 = statistics.median(lags99)
     return {
