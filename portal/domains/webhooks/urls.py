@@ -66,6 +66,8 @@ def check_syntax(url: str, *, environment: str | None = None, pointer: str = "/u
     """Scheme, host and port of an acceptable URL; ValidationFailed (field `pointer`) otherwise."""
     if not url or not url.strip():
         raise _refused(N_("a URL is required"), "url_required", pointer)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise _refused(N_("not a valid URL"), "invalid_url", pointer)
     if len(url) > MAX_URL_LENGTH:
         raise _refused(N_("at most %(max)d characters"), "url_too_long", pointer, max=MAX_URL_LENGTH)
     try:
@@ -81,7 +83,7 @@ def check_syntax(url: str, *, environment: str | None = None, pointer: str = "/u
         raise _refused(N_("not a valid URL"), "invalid_url", pointer)
     if parts.username or parts.password:
         raise _refused(N_("a URL must not carry a user name or password"), "invalid_url", pointer)
-    if any(ch.isspace() for ch in url):
+    if any(ch.isspace() for ch in url) or not url.isascii():  # international names: use punycode
         raise _refused(N_("not a valid URL"), "invalid_url", pointer)
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 

@@ -60,6 +60,9 @@ async def test_outside_development_only_https(url: str) -> None:
         ("ftp://127.0.0.1/x", "url_not_https"),
         ("https://user:pw@127.0.0.1/x", "invalid_url"),
         ("http://127.0.0.1:99999/x", "invalid_url"),
+        ("http://127.0.0.1/\x00", "invalid_url"),
+        ("http://127.0.0.1/a b", "invalid_url"),
+        ("http://bücher.example/x", "invalid_url"),
     ],
 )
 async def test_malformed_urls_are_refused_everywhere(url: str, code: str) -> None:
