@@ -151,6 +151,9 @@ async def post(
         return None, ERROR_TIMEOUT, "", _ms(started)
     except (sender.ReceiverError, OSError, ssl.SSLError):
         return None, ERROR_CONNECT, "", _ms(started)
+    except Exception:  # whatever a receiver does, it fails its own attempt only
+        log.exception("webhook attempt failed unexpectedly", endpoint_id=endpoint_id)
+        return None, ERROR_CONNECT, "", _ms(started)
     return status, None, _text(prefix), _ms(started)
 
 

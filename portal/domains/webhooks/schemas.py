@@ -6,11 +6,14 @@ from typing import Annotated, Any
 
 import msgspec
 
+from portal.domains.webhooks.event_types import EVENT_TYPES
 from portal.lib.api_types import Timestamp
+
+_TYPES = "; ".join(f"`{t}`: {d}" for t, d in EVENT_TYPES.items())
 
 EventId = Annotated[str, msgspec.Meta(description="an event id", examples=["evt_01jd8p4r6t8v0x2z4b6d8f0h2k"])]
 EventType = Annotated[
-    str, msgspec.Meta(description="the event's type (see the list of event types)", examples=["topup.paid"])
+    str, msgspec.Meta(description=f"the event's type, one of: {_TYPES}", examples=["topup.paid"])
 ]
 EndpointId = Annotated[
     str, msgspec.Meta(description="a webhook endpoint id", examples=["we_01jd8p4r6t8v0x2z4b6d8f0h2k"])
