@@ -276,9 +276,11 @@ async def record(outcomes: Sequence[Outcome]) -> None:
                 "INSERT INTO webhook_attempt (event_id, endpoint_id, business_id, attempted_at, trigger, "
                 "status_code, error, latency_ms, response_body, succeeded) "
                 "SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], "
-                "$6::int[], $7::text[], $8::int[], $9::text[], $10::bool[]) AS t(e, p, b, a, g, s, r, l, x, ok) "
+                "$6::int[], $7::text[], $8::int[], $9::text[], $10::bool[]) "
+                "AS t(e, p, b, a, g, s, r, l, x, ok) "
                 # An endpoint deleted while its attempt was in flight takes its log with it.
-                "WHERE EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = t.e AND d.endpoint_id = t.p)",
+                "WHERE EXISTS (SELECT 1 FROM webhook_delivery d "
+                "WHERE d.event_id = t.e AND d.endpoint_id = t.p)",
                 [o.event_id for o in sent],
                 [o.endpoint_id for o in sent],
                 [o.business_id for o in sent],

@@ -244,3 +244,14 @@ async def test_resend_test_event_and_resend_failed(tree: Tree, receiver: Receive
     console = await services.console(tree.actor)
     assert [e.id for e in console] == [test_id, event_id]
     assert [len(d.history) for d in console[1].deliveries] == [3]
+
+
+async def test_an_endpoint_deleted_during_its_attempt(tree: Tree, receiver: Receiver) -> None:
+    endpoint_id, _ = await _endpoint(tree, receiver.url("/hang"))
+    await _emit(tree)
+    run = asyncio.create_task(deliver_due())
+    await receiver.wait_for(1)
+    await services.delete_endpoint(tree.actor, endpoint_id)
+    outcomes = await run  # the attempt times out; recording it must not fail
+    assert [o.error for o in outcomes] == [delivery.ERROR_TIMEOUT]
+    assert await sql.fetchval("SELECT count(*) FROM webhook_attempt") == 0
