@@ -37,14 +37,15 @@ class Receiver:
     _server: asyncio.base_events.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, scheme: str = "http") -> str:
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def to(self, path: str) -> list[Received]:
         return [r for r in self.requests if r.path == path]
 
-    async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+    async def start(self, tls: Any = None) -> Receiver:
+        """Listen on a free port of 127.0.0.1 (over TLS with `tls`, an `ssl.SSLContext`)."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -158,3 +159,36 @@ async def until(query: str, expected: Any, *args: Any, seconds: float = 30) -> N
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"{query!r} gave {value!r}, not {expected!r}, after {seconds} s")
+
+
+def self_signed_tls(folder: Any) -> Any:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (made by openssl)."""
+    import ssl
+    import subprocess
+
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from typing import Any
 
 import standardwebhooks
 from neraca import webhooks as sdk_webhooks
@@ -20,6 +21,7 @@ from tests.support.webhooks import (
     pending_pairs,
     queued_jobs,
     run_queued_jobs,
+    self_signed_tls,
     until,
 )
 
@@ -255,3 +257,17 @@ async def test_an_endpoint_deleted_during_its_attempt(tree: Tree, receiver: Rece
     outcomes = await run  # the attempt times out; recording it must not fail
     assert [o.error for o in outcomes] == [delivery.ERROR_TIMEOUT]
     assert await sql.fetchval("SELECT count(*) FROM webhook_attempt") == 0
+
+
+async def test_https_receivers_must_present_a_trusted_certificate(tree: Tree, tmp_path: Any) -> None:
+    """TLS is verified: a receiver with a certificate nobody vouches for gets no event."""
+    server = await Receiver().start(tls=self_signed_tls(tmp_path))
+    try:
+        await _endpoint(tree, server.url("/ok", scheme="https"))
+        await _emit(tree)
+        outcomes = await deliver_due()
+        assert [(o.status_code, o.error) for o in outcomes] == [(None, delivery.ERROR_CONNECT)]
+        assert server.requests == []
+    finally:
+        await delivery.close_clients()
+        await server.stop()
