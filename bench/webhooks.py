@@ -238,7 +238,7 @@ async def ledger_peak(dsn: str) -> list[float]:
         await identity.create_api_key(
             owner_actor, name=f"bench {i}", permissions=frozenset({"transfers:manage", "accounts:view"})
         )
-        for i in range(20 if SMOKE else ledger_bench.KEYS)
+        for i in range(ledger_bench.KEYS)
     ]
     http_ids = await ledger_bench.make_accounts(business.id, 100 if SMOKE else 1000, 10**12)
     port = ledger_bench.free_port()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from litestar import delete, get, patch, post
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, object_first, requires
 from portal.domains.webhooks import services
 from portal.domains.webhooks.event_types import EVENT_TYPES
 from portal.domains.webhooks.schemas import (
@@ -17,6 +16,7 @@ from portal.domains.webhooks.schemas import (
     EventTypeOut,
 )
 from portal.lib.actor import Actor
+from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
 TAGS = ["webhooks"]

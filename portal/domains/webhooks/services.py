@@ -497,8 +497,8 @@ async def console(
     actor: Actor, *, endpoint_id: str | None = None, limit: int = 50, before: int | None = None
 ) -> list[ConsoleEvent]:
     """The latest events (sent to `endpoint_id`, if given) with each delivery and its attempts."""
-    args: list[Any] = [actor.business_id, limit]
-    clause = ""
+    args: list[Any] = [limit]
+    clause = _visible_events(actor, args)
     if before is not None:
         args.append(before)
         clause += f" AND e.sequence < ${len(args)}"
@@ -510,7 +510,7 @@ async def console(
         )
     events = await sql.fetch(
         "SELECT e.id, e.type, e.sequence, e.created_at FROM event e "
-        f"WHERE e.business_id = $1{clause} ORDER BY e.sequence DESC LIMIT $2",
+        f"WHERE {clause} ORDER BY e.sequence DESC LIMIT $1",
         *args,
     )
     ids = [e["id"] for e in events]
@@ -564,6 +564,7 @@ async def console(
 
 async def resend(actor: Actor, event_id: str, endpoint_id: str) -> None:
     """Send one event to one endpoint again now (a new attempt in the same chain, same webhook-id)."""
+    _require_developer_scope(actor)
     await get_event(actor, event_id)
     endpoint = await get_endpoint(actor, endpoint_id)
     if not endpoint.enabled:
@@ -586,6 +587,7 @@ async def resend(actor: Actor, event_id: str, endpoint_id: str) -> None:
 
 async def resend_failed_since(actor: Actor, since: datetime, *, endpoint_id: str | None = None) -> int:
     """Send again every failed delivery whose last attempt was at or after `since`; returns how many."""
+    _require_developer_scope(actor)
     args: list[Any] = [actor.business_id, since]
     clause = ""
     if endpoint_id:
@@ -608,6 +610,7 @@ async def resend_failed_since(actor: Actor, since: datetime, *, endpoint_id: str
 
 async def send_test(actor: Actor, endpoint_id: str) -> str:
     """A `webhook.test` event delivered to this endpoint only; returns the event id."""
+    _require_developer_scope(actor)
     endpoint = await get_endpoint(actor, endpoint_id)
     if not endpoint.enabled:
         raise ValidationFailed(

@@ -9,12 +9,12 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.webhooks import services
 from portal.domains.webhooks.event_types import EVENT_TYPES
 from portal.lib.actor import Actor
 from portal.lib.errors import N_, FieldError, ValidationFailed
 from portal.lib.i18n import gettext
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}

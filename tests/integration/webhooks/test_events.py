@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 
@@ -123,3 +124,27 @@ async def test_events_of_another_business_or_subtree_are_hidden(client: Any, db:
         assert response.status_code == 404, response.text
         assert response.json()["code"] == "not_found"
     assert json.loads((await _signed(client, key, secret, f"/api/v1/events/{seen}")).text)["id"] == seen
+
+
+async def test_a_scoped_access_sees_its_subtree_in_the_console_and_manages_nothing(db: str) -> None:
+    from portal.domains.accounts import services as accounts
+    from portal.lib.errors import Forbidden
+
+    business, owner = await make_business()
+    actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    div_a = await accounts.create_account(actor, name="Div A", kind="division", parent_id=main)
+    div_b = await accounts.create_account(actor, name="Div B", kind="division", parent_id=main)
+    endpoint, _ = await services.create_endpoint(actor, url="http://127.0.0.1:9/hook")
+    scoped = dataclasses.replace(actor, scope_account_id=div_a.id)
+    shown = {e.type + ":" + e.id for e in await services.console(scoped)}
+    everything = {e.type + ":" + e.id for e in await services.console(actor)}
+    assert len(shown) == 1 and shown < everything  # Div A's opening only
+    assert div_b.id
+    for action in (
+        services.send_test(scoped, endpoint.id),
+        services.rotate_secret(scoped, endpoint.id),
+        services.delete_endpoint(scoped, endpoint.id),
+    ):
+        with pytest.raises(Forbidden):
+            await action
