@@ -117,7 +117,19 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
+    objects.update(await webhooks_objects(actor))
     return objects
+
+
+async def webhooks_objects(actor: Any) -> dict[str, str]:
+    """A webhook endpoint and an event of the actor's business (webhooks routes)."""
+    from portal.domains.webhooks import services as webhooks
+    from portal.lib.sql import transaction
+
+    endpoint, _ = await webhooks.create_endpoint(actor, url="http://127.0.0.1:9/hook")
+    async with transaction():
+        event_id = await webhooks.emit(actor.business_id, "transfer.created", {"id": "trf_x"})
+    return {"endpoint_id": endpoint.id, "event_id": event_id}
 
 
 async def reports_objects(actor: Any, account_id: str) -> dict[str, str]:
