@@ -91,6 +91,31 @@ def _load_demo() -> None:
         click.echo(line)
 
 
+def _start_simulator() -> None:
+    """The sandbox provider as a child process (`neraca simulator`), stopped when `run` exits."""
+    import atexit
+    import subprocess
+
+    from portal.simulator.config import get_config
+
+    config = get_config()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if probe.connect_ex((config.host, config.port)) == 0:
+            click.echo(f"A sandbox provider already answers on {config.public_url}; not starting another.")
+            return
+    child = subprocess.Popen([sys.executable, "-m", "portal.simulator"])
+
+    def stop() -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(stop)
+
+
 def _serve(*, worker: bool, workers: int = 1) -> None:
     import uvicorn
 
@@ -193,6 +218,7 @@ def run(demo: bool) -> None:
     _migrate()
     if demo:
         _load_demo()
+    _start_simulator()
     _serve(worker=True)
 
 
@@ -273,3 +299,4 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+cli.add_command(importlib.import_module("portal.simulator.cli").simulator)
