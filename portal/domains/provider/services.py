@@ -103,26 +103,50 @@ async def payin_for(business_id: str, source_kind: str, source_id: str) -> async
     )
 
 
-async def simulate_payment(business_id: str, payin_id: str) -> None:
-    """Sandbox only: ask the simulator (its loopback control API) to pay this pay-in now, as a customer
-    would. The money is booked when the simulator's signed callback arrives, never here."""
+async def _control_pay(payin_id: str) -> None:
+    """Ask the simulator's loopback control API to pay this pay-in now, as a customer would."""
     config = get_settings().provider
     try:
         async with httpx.AsyncClient(base_url=config.url, timeout=config.timeout_s) as client:
             response = await client.post(f"/control/api/payins/{payin_id}/pay")
     except httpx.TransportError:
-        raise gateway.ProviderError(
-            N_("The payment provider cannot be reached. Try again shortly.")
-        ) from None
+        raise gateway.ProviderError(N_("The payment provider cannot be reached. Try again shortly.")) from None
     if response.status_code == 409:
-        raise Conflict(
-            N_("The payment provider says this payment cannot be paid now."), code="payin_not_payable"
-        )
+        raise Conflict(N_("The payment provider says this payment cannot be paid now."), code="payin_not_payable")
     if not response.is_success:
         raise gateway.ProviderError(
             N_("The payment provider is unavailable (%(code)s). Try again shortly."),
             params={"code": str(response.status_code)},
         )
+
+
+async def simulate_topup_payment(business_id: str, topup_id: str) -> str:
+    """Sandbox only: pay the top-up's virtual account at the simulator, then confirm by a status query.
+
+    The booking goes through the same idempotent path as the provider's `payin.paid` callback, so the
+    callback that follows finds it booked (and books nothing). Returns the outcome."""
+    payin = await payin_for(business_id, "topup", topup_id)
+    if payin is None:
+        raise Conflict(N_("This top-up has no payment at the provider."), code="no_provider_payin")
+    await _control_pay(payin["payin_id"])
+    return await confirm_payin(business_id, payin["payin_id"])
+
+
+async def confirm_payin(business_id: str, payin_id: str) -> str:
+    """Ask the provider for the pay-in's status and apply it like a callback would (idempotent)."""
+    at_provider = await gateway.provider().get_payin(business_id, payin_id)
+    data = {"payin_id": payin_id, "amount": at_provider.amount, "status": at_provider.status}
+    if at_provider.paid_at is not None:
+        data["paid_at"] = at_provider.paid_at.isoformat()
+    if at_provider.status in FINAL_PAYIN:
+        event_type = "payin.paid"
+    elif at_provider.status == "pending":
+        return "pending"
+    else:
+        event_type = f"payin.{at_provider.status}"
+    async with transaction():
+        outcome = await _apply_payin_event(business_id, event_type, data)
+    return outcome
 
 
 # --- callbacks ------------------------------------------------------------------------------------
