@@ -10,11 +10,11 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from portal.domains.accounts import services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError
 from portal.lib.i18n import gettext
 from portal.lib.money import CURRENCIES
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}

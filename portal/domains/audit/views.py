@@ -13,10 +13,10 @@ from litestar import Request, Response, get
 from litestar.response import Stream
 
 from portal.domains.audit import services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
-from portal.domains.reports.formats.escape import escape_text
 from portal.lib.actor import Actor
+from portal.lib.spreadsheet import escape_text
 from portal.lib.timefmt import WIB
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}

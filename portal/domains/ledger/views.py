@@ -12,12 +12,12 @@ from litestar.response import Redirect
 
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.views import errors_dict, form
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.ledger import services
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.money import parse_amount
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}

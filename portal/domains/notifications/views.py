@@ -7,10 +7,10 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, signed_in
 from portal.domains.notifications import services
 from portal.lib import i18n
 from portal.lib.actor import Actor
+from portal.server.guards import ACTOR_DEPENDENCY, signed_in
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}

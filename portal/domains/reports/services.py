@@ -1,4 +1,4 @@
-"""Account statements (issue 6): computation, streaming exports, background exports, schedules.
+"""Account statements: computation, streaming exports, background exports, schedules.
 
 A statement covers whole WIB calendar days `start`..`end` (both inclusive) of one account or of a
 subtree roll-up (the root and every descendant in the root's currency; each line names its account).
