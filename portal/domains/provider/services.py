@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,23 @@ CALLBACK_KINDS = {
 }
 # A pay-in status never moves back from these (a late `expired` after `paid` changes nothing).
 FINAL_PAYIN = {"paid", "refunded", "partially_refunded"}
+
+# (business_id, source_id, amount) -> True when it booked, False when it was booked already.
+PaidHandler = Callable[[str, str, int], Awaitable[bool]]
+PAID_HANDLERS: dict[str, PaidHandler] = {}
+
+
+def on_payin_paid(source_kind: str) -> Callable[[PaidHandler], PaidHandler]:
+    """Register the booking of a paid pay-in for one kind of money object (the ledger's top-ups).
+
+    The domain that owns the money object uses the provider, not the other way round, so it hands its
+    booking function over here. It runs inside the transaction that records the payment."""
+
+    def register(handler: PaidHandler) -> PaidHandler:
+        PAID_HANDLERS[source_kind] = handler
+        return handler
+
+    return register
 
 
 # --- pay-ins for our money objects ----------------------------------------------------------------
@@ -110,9 +128,13 @@ async def _control_pay(payin_id: str) -> None:
         async with httpx.AsyncClient(base_url=config.url, timeout=config.timeout_s) as client:
             response = await client.post(f"/control/api/payins/{payin_id}/pay")
     except httpx.TransportError:
-        raise gateway.ProviderError(N_("The payment provider cannot be reached. Try again shortly.")) from None
+        raise gateway.ProviderError(
+            N_("The payment provider cannot be reached. Try again shortly.")
+        ) from None
     if response.status_code == 409:
-        raise Conflict(N_("The payment provider says this payment cannot be paid now."), code="payin_not_payable")
+        raise Conflict(
+            N_("The payment provider says this payment cannot be paid now."), code="payin_not_payable"
+        )
     if not response.is_success:
         raise gateway.ProviderError(
             N_("The payment provider is unavailable (%(code)s). Try again shortly."),
@@ -284,12 +306,11 @@ async def _apply_payin_event(business_id: str, event_type: str, data: dict[str, 
             payin["payin_id"],
             _occurred(data.get("paid_at")),
         )
-        if payin["source_kind"] == "topup":
-            from portal.domains.ledger import services as ledger
-
-            booked = await ledger.book_topup_payment(business_id, payin["source_id"], amount)
-            return "booked" if booked else "already_booked"
-        return "paid"
+        handler = PAID_HANDLERS.get(payin["source_kind"])
+        if handler is None:  # the owning domain is not loaded: fail, so the job retries; never drop it
+            raise RuntimeError(f"no booking registered for paid {payin['source_kind']} pay-ins")
+        booked = await handler(business_id, payin["source_id"], amount)
+        return "booked" if booked else "already_booked"
     new_status = event_type.removeprefix("payin.")
     if payin["status"] in FINAL_PAYIN:
         return "stale"  # out of order: the money already arrived; a late expiry changes nothing

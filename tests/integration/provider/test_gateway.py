@@ -13,7 +13,7 @@ from portal.domains.provider.gateway import NameInquiry, PayinRequest, PayoutReq
 from portal.lib import clock, sql
 from portal.lib.ids import new_id
 from portal.settings import get_settings
-from tests.integration.provider.conftest import Harness
+from tests.support.provider import Harness
 
 
 def quick(timeout_s: float = 1.0) -> SandboxProvider:
