@@ -7,14 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.support.identity import make_business
-from tests.support.ledger import Tree, make_tree
-
 from portal.domains.ledger import services as ledger
 from portal.domains.ledger.invariants import check_all
 from portal.domains.provider import services as provider
 from portal.lib import snap, sql
 from portal.settings import get_settings
+from tests.support.identity import make_business
+from tests.support.ledger import Tree, make_tree
 from tests.support.provider import Harness
 
 
