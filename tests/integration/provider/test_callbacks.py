@@ -12,7 +12,7 @@ from portal.domains.ledger.invariants import check_all
 from portal.domains.provider import services as provider
 from portal.lib import snap, sql
 from portal.settings import get_settings
-from tests.support.identity import make_business
+from tests.support.identity import csrf_from, make_business, signed_in_client
 from tests.support.ledger import Tree, make_tree
 from tests.support.provider import Harness
 
@@ -193,3 +193,21 @@ async def test_reconciliation_lists_a_payin_paid_whose_callback_never_arrived(ha
     assert await balance(t.accounts[0]) == 0
     run = await sql.fetchrow("SELECT * FROM provider_reconciliation WHERE id = $1", run_id)
     assert run is not None and (run["checked"], run["mismatch_count"], run["error"]) == (1, 1, None)
+
+
+async def test_reconciliation_page_lists_mismatches_and_runs_on_demand(harness: Harness, client: Any) -> None:
+    business, owner = await make_business()
+    t = await make_tree(1, business_id=business.id)
+    await harness.control("POST", "/control/api/callbacks/mode", {"mode": "late", "delay_s": 3600})
+    topup = await ledger.create_topup(t.actor, account_id=t.accounts[0], amount=12_000, reference="TOP-PAGE")
+    payin = await provider.payin_for(t.business_id, "topup", topup.id)
+    assert payin is not None
+    await signed_in_client(client, owner)
+    empty = await client.get("/reports/reconciliation")
+    assert empty.status_code == 200 and "No reconciliation yet" in empty.text
+    await harness.control("POST", f"/control/api/payins/{payin['payin_id']}/pay")
+    ran = await client.post("/reports/reconciliation", data={"_csrf_token": csrf_from(empty.text)})
+    assert ran.status_code == 303
+    listed = await client.get("/reports/reconciliation")
+    assert "Paid at the provider, not booked" in listed.text and payin["payin_id"] in listed.text
+    assert (await ledger.get_topup(t.actor, topup.id)).status == "pending"
