@@ -163,13 +163,12 @@ async def main() -> dict[str, Any]:
     dsn = start_embedded(bench.DATA_DIR)
     os.environ[RESOLVED_ENV] = dsn
     from portal.db.migrate import migrate
-    from portal.db.piccolo_conf import DB
     from portal.domains.identity import services as identity
     from portal.domains.identity.auth import user_actor
     from portal.domains.ledger.invariants import check_all
     from portal.lib import sql
 
-    await DB.start_connection_pool(min_size=1, max_size=4)
+    await sql.engine().start_connection_pool(min_size=1, max_size=4)
     await migrate()
     business, owner, _ = await identity.create_business(
         name="Bench SDK", owner_username="benchowner", owner_email="bench@example.com", mode="sandbox"
@@ -197,7 +196,7 @@ async def main() -> dict[str, Any]:
         "SELECT count(*) FROM transfer WHERE debit_account_id = $1 AND credit_account_id = $2", source, sink
     )
     violations = await check_all()
-    await DB.close_connection_pool()
+    await sql.engine().close_connection_pool()
     worst = max(figures["get_balance"]["overhead_ratio"], figures["post_transfer"]["overhead_ratio"])
     return {
         "benchmark": "sdk",

@@ -150,12 +150,11 @@ async def seed(rows: int) -> tuple[str, str, Any, Any]:
 
 async def copy_baseline(r: Any, target: Path) -> float:
     """COPY of the statement's own entries query to a file; seconds."""
-    from portal.db.piccolo_conf import DB
     from portal.domains.reports import sql as q
+    from portal.lib import sql
 
     query = q.entries_query()
-    assert DB.pool is not None
-    async with DB.pool.acquire() as conn:
+    async with sql.connection() as conn:
         t0 = time.perf_counter()
         await conn.copy_from_query(
             query, list(r.account_ids), r.start_at, r.end_at, output=str(target), format="csv"
@@ -199,9 +198,9 @@ async def main() -> dict[str, Any]:
     url = start_embedded(DATA_DIR, cleanup_mode="stop")
     os.environ[RESOLVED_ENV] = url
     from portal.db.migrate import migrate
-    from portal.db.piccolo_conf import DB
+    from portal.lib.sql import engine
 
-    await DB.start_connection_pool(min_size=1, max_size=4)
+    await engine().start_connection_pool(min_size=1, max_size=4)
     try:
         await migrate()
         business_id, partner, first_day, last_day = await seed(ROWS)
@@ -262,7 +261,7 @@ async def main() -> dict[str, Any]:
             "ledger_invariants": "ok" if not violations else [v.detail for v in violations],
         }
     finally:
-        await DB.close_connection_pool()
+        await engine().close_connection_pool()
         stop_embedded()
 
 
