@@ -8,11 +8,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.provider import services
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.actor import Actor
 from portal.lib.i18n import N_, gettext
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
 MISMATCH_LABELS = {
