@@ -13,12 +13,12 @@ guessed. Calls are never made inside a database transaction (no lock is held acr
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
 import httpx
+import structlog
 
 from portal.lib import snap, sql
 from portal.lib.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
@@ -26,7 +26,7 @@ from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.settings import ProviderSettings, get_settings
 
-log = logging.getLogger("neraca.provider")
+log = structlog.get_logger("neraca.provider")
 
 VA_BANKS = {"014": "BCA", "002": "BRI", "009": "BNI", "008": "Mandiri", "013": "Permata", "022": "CIMB"}
 WALLETS = ("OVO", "GOPAY", "DANA", "SHOPEEPAY", "LINKAJA")
@@ -372,12 +372,10 @@ class SandboxProvider:
                     response = await client.request(method, path, content=body or None, headers=headers)
                 except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
                     unknown = False  # the request never left: sending again is plainly safe
-                    log.warning("provider unreachable", extra={"purpose": purpose, "attempt": attempt})
+                    log.warning("provider unreachable", purpose=purpose, attempt=attempt)
                     continue
                 except httpx.TransportError as exc:  # left, but no answer: resolve, never guess
-                    log.warning(
-                        "provider outcome unknown", extra={"purpose": purpose, "error": type(exc).__name__}
-                    )
+                    log.warning("provider outcome unknown", purpose=purpose, error=type(exc).__name__)
                     unknown = True
                     if resolve is None:
                         continue  # same key, same body: the provider answers the first outcome

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
+
+import structlog
 
 from portal.domains.provider import services
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.jobs import job, periodic
 
-log = logging.getLogger("neraca.provider")
+log = structlog.get_logger("neraca.provider")
 
 
 @job("provider.apply_event")
@@ -24,4 +25,4 @@ async def nightly_reconciliation() -> None:
         try:
             await services.reconcile(business_id, "nightly")
         except ProviderError:
-            log.warning("reconciliation could not reach the provider", extra={"business_id": business_id})
+            log.warning("reconciliation could not reach the provider", business_id=business_id)

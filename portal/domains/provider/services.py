@@ -10,7 +10,6 @@ event under its provider event id (a replay hits the primary key and is ignored)
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import structlog
 
 from portal.domains.provider import gateway
 from portal.domains.provider.gateway import Payin, PayinRequest
@@ -30,7 +30,7 @@ from portal.lib.jobs import enqueue
 from portal.lib.sql import transaction
 from portal.settings import get_settings
 
-log = logging.getLogger("neraca.provider")
+log = structlog.get_logger("neraca.provider")
 
 CALLBACK_KINDS = {
     "payins": ("payin.paid", "payin.expired", "payin.failed", "payin.cancelled", "payin.refunded"),
@@ -204,7 +204,7 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
     try:
         snap.verify(config.callback_secret, "POST", path, body, headers)
     except snap.SignatureError as exc:
-        log.warning("provider callback refused", extra={"kind": kind, "reason": exc.reason})
+        log.warning("provider callback refused", kind=kind, reason=exc.reason)
         raise CallbackRefused(exc.reason) from None
     try:
         event = json.loads(body)
@@ -213,14 +213,14 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
         business_id = str(event["merchant_id"])
         data = dict(event["data"])
     except (ValueError, KeyError, TypeError):
-        log.warning("provider callback malformed", extra={"kind": kind})
+        log.warning("provider callback malformed", kind=kind)
         raise CallbackRefused("malformed_body") from None
     if event_id != headers.get("x-external-id"):
         # The signed external id is the event id: a body re-used under another signature is refused.
-        log.warning("provider callback event id mismatch", extra={"kind": kind, "event_id": event_id})
+        log.warning("provider callback event id mismatch", kind=kind, event_id=event_id)
         raise CallbackRefused("event_id_mismatch")
     if event_type not in CALLBACK_KINDS.get(kind, ()):
-        log.warning("provider callback of an unknown type", extra={"kind": kind, "type": event_type})
+        log.warning("provider callback of an unknown type", kind=kind, type=event_type)
         return CallbackOutcome("ignored", "unknown_type")
     object_id = _object_id(kind, data)
     async with transaction():
@@ -235,7 +235,9 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
         if not known:
             log.warning(
                 "provider callback for an unknown reference",
-                extra={"kind": kind, "event_id": event_id, "object_id": object_id},
+                kind=kind,
+                event_id=event_id,
+                object_id=object_id,
             )
             return CallbackOutcome("ignored", "unknown_reference")
         inserted = await sql.fetchval(
@@ -250,7 +252,7 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
             _occurred(event.get("occurred_at")),
         )
         if inserted is None:
-            log.info("provider callback replayed", extra={"kind": kind, "event_id": event_id})
+            log.info("provider callback replayed", kind=kind, event_id=event_id)
             return CallbackOutcome("ignored", "replayed")
         await enqueue("provider.apply_event", {"event_id": event_id})
     return CallbackOutcome("accepted")
@@ -297,9 +299,7 @@ async def _apply_payin_event(business_id: str, event_type: str, data: dict[str, 
         amount = int(data["amount"])
         if amount != int(payin["amount"]):
             # Never book a different amount on our own: reconciliation lists it for a person to decide.
-            log.error(
-                "provider paid a different amount", extra={"payin_id": payin["payin_id"], "amount": amount}
-            )
+            log.error("provider paid a different amount", payin_id=payin["payin_id"], amount=amount)
             return "amount_differs"
         await sql.execute(
             "UPDATE provider_payin SET status = 'paid', paid_at = $2, updated_at = now() WHERE payin_id = $1",
@@ -323,6 +323,9 @@ async def _apply_payin_event(business_id: str, event_type: str, data: dict[str, 
 
 
 # --- reconciliation -------------------------------------------------------------------------------
+
+# Pay-ins younger than this are compared every night (a settlement month and its corrections).
+RECONCILE_DAYS = 40
 
 
 @dataclass(frozen=True)
@@ -368,8 +371,9 @@ async def reconcile(business_id: str, trigger: str = "manual") -> str:
         "SELECT p.payin_id, p.reference, p.source_id, p.amount, p.channel, t.status AS ledger_status, "
         "t.amount + t.fee AS ledger_amount FROM provider_payin p "
         "LEFT JOIN topup t ON t.id = p.source_id AND t.business_id = p.business_id "
-        "WHERE p.business_id = $1 ORDER BY p.created_at",
+        "WHERE p.business_id = $1 AND p.created_at > now() - make_interval(days => $2) ORDER BY p.created_at",
         business_id,
+        RECONCILE_DAYS,
     )
     try:
         for row in rows:
