@@ -163,7 +163,9 @@ def get_settings() -> Settings:
             url=(os.environ.get("NERACA_PROVIDER_URL") or "http://127.0.0.1:8001").rstrip("/"),
             partner_id=os.environ.get("NERACA_PROVIDER_PARTNER_ID") or "neraca",
             secret=_provider_secret("NERACA_PROVIDER_SECRET", secret_key, "secret"),
-            callback_secret=_provider_secret("NERACA_PROVIDER_CALLBACK_SECRET", secret_key, "callback-secret"),
+            callback_secret=_provider_secret(
+                "NERACA_PROVIDER_CALLBACK_SECRET", secret_key, "callback-secret"
+            ),
             callback_url=(os.environ.get("NERACA_PROVIDER_CALLBACK_URL") or "http://127.0.0.1:8000").rstrip(
                 "/"
             ),
