@@ -92,7 +92,7 @@ def _load_demo() -> None:
 
 
 def _start_simulator() -> None:
-    """The sandbox provider as a child process (`neraca simulator`), stopped when `run` exits."""
+    """The sandbox provider as a child process (`neraca simulator`); it stops itself when `run` ends."""
     import atexit
     import subprocess
 
@@ -103,7 +103,10 @@ def _start_simulator() -> None:
         if probe.connect_ex((config.host, config.port)) == 0:
             click.echo(f"A sandbox provider already answers on {config.public_url}; not starting another.")
             return
-    child = subprocess.Popen([sys.executable, "-m", "portal.simulator"])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "portal.simulator"],
+        env={**os.environ, "NERACA_SIMULATOR_PARENT_PID": str(os.getpid())},
+    )
 
     def stop() -> None:
         if child.poll() is None:

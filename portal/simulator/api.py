@@ -63,6 +63,8 @@ async def idempotent(request: Request[Any, Any, Any], operation: Operation) -> R
     partner_id = authenticate(request, body)
     payload = parse(body)
     key = request.headers.get("x-external-id", "")
+    if len(key) > 128:
+        raise SimError(400, "invalid_external_id", "X-EXTERNAL-ID is at most 128 characters.")
     body_hash = hashlib.sha256(body).hexdigest()
     rails.answer_delay.set(0.0)
     async with db.transaction() as conn:
@@ -95,6 +97,13 @@ async def idempotent(request: Request[Any, Any, Any], operation: Operation) -> R
             if exc.status >= 500:
                 raise  # unavailable: nothing is recorded, the same key may be tried again
             answer, status = exc.body(), exc.status
+        except asyncpg.UniqueViolationError:
+            # Two keys raced for one reference: the loser is told, as it would be a moment later.
+            answer = {
+                "code": "duplicate_reference",
+                "message": "An object with this reference already exists.",
+            }
+            status = 409
         await conn.execute(
             "UPDATE sim_requests SET status_code = $3, response = $4::jsonb WHERE partner_id = $1 AND "
             "external_id = $2",

@@ -70,6 +70,5 @@ def create_simulator_app(*, server_dsn: str | None = None, run_worker: bool = Tr
         route_handlers=[healthz, *api.ROUTES, control.ROUTER, *pages.ROUTES],
         lifespan=[lifespan],
         exception_handlers={SimError: _sim_error, HTTPException: _http_error, Exception: _unexpected},
-        template_config=pages.template_config(),
         openapi_config=None,
     )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
 
 import click
 
 from portal.lib.errors import StartupError
+
+PARENT_ENV = "NERACA_SIMULATOR_PARENT_PID"
 
 
 @click.command("simulator")
@@ -32,6 +37,7 @@ def simulator(host: str | None, port: int | None) -> None:
     except StartupError as exc:
         click.secho(f"neraca: {exc}", fg="red", err=True)
         sys.exit(2)
+    _stop_with_parent()
     config = get_config()
     host = host or config.host
     port = port or config.port
@@ -45,6 +51,21 @@ def simulator(host: str | None, port: int | None) -> None:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+
+
+def _stop_with_parent() -> None:
+    """Under `neraca run` (NERACA_SIMULATOR_PARENT_PID set), stop gracefully once that parent is gone,
+    however it ended (its uvicorn re-raises the signal it stopped on, so its exit hooks may not run)."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 COMMANDS = [simulator]

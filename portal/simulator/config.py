@@ -40,20 +40,33 @@ class SimulatorConfig:
 
 @lru_cache(maxsize=1)
 def get_config() -> SimulatorConfig:
-    """Read once. Secrets: Neraca's own settings when they define them, else the derived defaults."""
+    """Read once: Neraca's provider settings when it has them (so both sides agree by construction), else
+    the same environment variables with the same defaults."""
     from portal.settings import get_settings
 
     settings = get_settings()
-    secret = os.environ.get("NERACA_PROVIDER_SECRET") or getattr(settings, "provider_secret", None)
-    callback_secret = os.environ.get("NERACA_PROVIDER_CALLBACK_SECRET") or getattr(
-        settings, "provider_callback_secret", None
-    )
+    provider = getattr(settings, "provider", None)
+    if provider is not None:
+        url, partner_id = provider.url, provider.partner_id
+        secret, callback_secret, callback_url = (
+            provider.secret,
+            provider.callback_secret,
+            provider.callback_url,
+        )
+    else:
+        url = os.environ.get("NERACA_PROVIDER_URL") or DEFAULT_URL
+        partner_id = os.environ.get("NERACA_PROVIDER_PARTNER_ID") or "neraca"
+        secret = os.environ.get("NERACA_PROVIDER_SECRET") or derived_secret(settings.secret_key, "secret")
+        callback_secret = os.environ.get("NERACA_PROVIDER_CALLBACK_SECRET") or derived_secret(
+            settings.secret_key, "callback-secret"
+        )
+        callback_url = os.environ.get("NERACA_PROVIDER_CALLBACK_URL") or "http://127.0.0.1:8000"
     return SimulatorConfig(
-        public_url=(os.environ.get("NERACA_PROVIDER_URL") or DEFAULT_URL).rstrip("/"),
-        partner_id=os.environ.get("NERACA_PROVIDER_PARTNER_ID") or "neraca",
-        secret=secret or derived_secret(settings.secret_key, "secret"),
-        callback_secret=callback_secret or derived_secret(settings.secret_key, "callback-secret"),
-        callback_url=(os.environ.get("NERACA_PROVIDER_CALLBACK_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        public_url=url.rstrip("/"),
+        partner_id=partner_id,
+        secret=secret,
+        callback_secret=callback_secret,
+        callback_url=callback_url.rstrip("/"),
         database_name=os.environ.get("NERACA_SIMULATOR_DATABASE") or "neraca_simulator",
         timeout_hold_s=float(os.environ.get("NERACA_SIMULATOR_TIMEOUT_HOLD_S") or 65),
         poll_interval_s=float(os.environ.get("NERACA_SIMULATOR_POLL_S") or 0.2),

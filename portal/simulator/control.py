@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Request, Router, get, post
 from litestar.connection import ASGIConnection
@@ -15,7 +16,7 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.simulator import db
 from portal.simulator.api import json_response, parse
 from portal.simulator.errors import SimError
-from portal.simulator.services import callbacks, cards, clock, inquiries, payins, payouts, rails
+from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
 
 
 def loopback_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -27,6 +28,16 @@ def loopback_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: Base
         allowed = False
     if not allowed:
         raise SimError(403, "loopback_only", "The control surface answers only on the loopback interface.")
+    refuse_cross_site(connection)
+
+
+def refuse_cross_site(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A browser on this machine must not be made to post here by another site (it sends `Origin`)."""
+    if connection.scope.get("method", "GET") in ("GET", "HEAD"):
+        return
+    origin = connection.headers.get("origin")
+    if origin is not None and urlsplit(origin).netloc != connection.headers.get("host", ""):
+        raise SimError(403, "cross_site", "Requests from another site are refused.")
 
 
 async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -156,6 +167,12 @@ async def read_clock(merchant_id: str) -> Any:
         )
 
 
+@get("/control/api/merchants/{merchant_id:str}/balance")
+async def merchant_balance(merchant_id: str) -> Any:
+    async with db.pool().acquire() as conn:
+        return json_response(await overview.balance(conn, merchant_id))
+
+
 ROUTER = Router(
     path="/",
     guards=[loopback_only],
@@ -177,5 +194,6 @@ ROUTER = Router(
         advance_clock,
         reset_clock,
         read_clock,
+        merchant_balance,
     ],
 )

@@ -35,6 +35,8 @@ RESPONSE_CODES: dict[str, str] = {
     "91": "Issuer or switch inoperative",
 }
 CARD_LIMIT = 50_000_000  # above this a charge is declined 61
+# Per-transaction ceilings of the schemes: QRIS (Bank Indonesia) and a verified e-wallet account.
+PAYIN_MAX = {"qris": 10_000_000, "ewallet": 20_000_000}
 
 # A small table of Indonesian issuer BINs, plus the two universal test BINs.
 BINS: dict[str, str] = {

@@ -66,6 +66,8 @@ class Simulator:
     callback_secret: str = CALLBACK_SECRET
     partner_id: str = PARTNER_ID
     process: subprocess.Popen[bytes] | None = None
+    # One client for every call: httpx's module-level functions build a new client (and TLS context) each time.
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the child's lifetime)
@@ -113,10 +115,10 @@ class Simulator:
         """A signed call, as Neraca makes it (minified JSON; GETs sign an empty body)."""
         raw = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
         headers = self.signed_headers(method, path, raw, key)
-        return httpx.request(method, self.url + path, content=raw, headers=headers, timeout=timeout)
+        return self.http.request(method, self.url + path, content=raw, headers=headers, timeout=timeout)
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return httpx.request(method, self.url + path, json=body, timeout=10)
+        return self.http.request(method, self.url + path, json=body, timeout=10)
 
     def wait_for(self, predicate: Any, *, timeout: float = 20, interval: float = 0.1) -> Any:
         """Poll `predicate()` until it returns something truthy (a condition, never a time assertion)."""
@@ -168,6 +170,7 @@ def running_simulator(
         yield sim
     finally:
         sim.stop()
+        sim.http.close()
 
 
 @dataclass

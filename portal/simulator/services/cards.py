@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from portal.lib import ids
+from portal.lib.i18n import N_
 from portal.simulator import reference as ref
 from portal.simulator.config import get_config
 from portal.simulator.errors import conflict, invalid, not_found
@@ -108,7 +109,8 @@ async def submit(
 ) -> tuple[dict[str, Any], str]:
     """The hosted form: check the card, tokenise it; returns the registration and where to send the customer.
 
-    Raises a 422 SimError naming the field for a wrong number, expiry, CVV or holder.
+    Raises a 422 SimError naming the field for a wrong number, expiry, CVV or holder (its message a msgid,
+    translated by the page that shows it).
     """
     row = await conn.fetchrow(
         "SELECT * FROM sim_card_registrations WHERE id = $1 FOR UPDATE", registration_id
@@ -119,21 +121,21 @@ async def submit(
         raise conflict("invalid_state", "This card registration is already complete.")
     number = re.sub(r"[\s-]", "", form.number)
     if not number.isdigit() or not 12 <= len(number) <= 19 or not ref.luhn_ok(number):
-        raise invalid("/card_number", "The card number is not valid.")
+        raise invalid("/card_number", N_("The card number is not valid."))
     match = _EXPIRY.match(form.expiry.strip())
     if match is None:
-        raise invalid("/expiry", "Enter the expiry as MM/YY.")
+        raise invalid("/expiry", N_("Enter the expiry as MM/YY."))
     month, year = int(match.group(1)), int(match.group(2))
     year = year + 2000 if year < 100 else year
     now = (await clock.now(conn, row["merchant_id"])).astimezone(clock.WIB)
     if (year, month) < (now.year, now.month):
-        raise invalid("/expiry", "The card has expired.")
+        raise invalid("/expiry", N_("The card has expired."))
     brand = ref.card_brand(number)
     if not form.cvv.isdigit() or len(form.cvv) != (4 if brand == "amex" else 3):
-        raise invalid("/cvv", "The security code is not valid.")
+        raise invalid("/cvv", N_("The security code is not valid."))
     holder = form.holder.strip()
     if not holder or len(holder) > 100:
-        raise invalid("/holder", "Enter the name on the card.")
+        raise invalid("/holder", N_("Enter the name on the card."))
     fingerprint = hmac.new(get_config().secret.encode(), number.encode(), hashlib.sha256).hexdigest()
     token = ids.new_id("tok")
     card = await conn.fetchrow(

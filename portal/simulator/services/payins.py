@@ -85,6 +85,12 @@ async def create(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]
     elif channel == "card":
         card_token = fields.required_text(body, "card_token", max_length=64)
     assert channel is not None
+    if amount > ref.PAYIN_MAX.get(channel, amount):
+        raise invalid(
+            "/amount",
+            f"amount is above the {channel} limit of {ref.PAYIN_MAX[channel]}.",
+            "amount_out_of_range",
+        )
     await rails.gate(conn, "ewallet" if channel == "ewallet" else channel, get_config().timeout_hold_s)
     if await conn.fetchval(
         "SELECT 1 FROM sim_payins WHERE partner_id = $1 AND reference = $2", partner_id, reference
@@ -115,9 +121,8 @@ async def create(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]
     row = await conn.fetchrow(
         "INSERT INTO sim_payins (id, partner_id, merchant_id, reference, channel, amount, currency, status, "
         "customer_name, description, bank_code, va_number, qris_string, wallet, phone, card_token, "
-        "expires_at, "
-        "created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) "
-        "RETURNING *",
+        "expires_at, created_at) "
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,'pending',$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) RETURNING *",
         payin_id,
         partner_id,
         merchant_id,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import asyncpg
 import httpx
@@ -32,17 +33,37 @@ async def run_due(pool: asyncpg.Pool, limit: int = 50) -> int:
             limit,
         )
         for row in rows:
-            await HANDLERS[row["kind"]](conn, row["subject_id"])
-            await conn.execute("DELETE FROM sim_work WHERE id = $1", row["id"])
+            try:
+                async with conn.transaction():  # a savepoint: one bad item must not hold up the others
+                    await HANDLERS[row["kind"]](conn, row["subject_id"])
+                    await conn.execute("DELETE FROM sim_work WHERE id = $1", row["id"])
+            except Exception:
+                log.exception("simulator.work_item_failed", kind=row["kind"], subject_id=row["subject_id"])
+                await conn.execute(
+                    "UPDATE sim_work SET due_at = due_at + interval '1 minute' WHERE id = $1", row["id"]
+                )
             done += 1
     return done
 
 
+KEY_RETENTION = "7 days"  # idempotency keys answer retries for a week, as providers keep them
+PRUNE_EVERY_S = 600
+
+
+async def prune_keys(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(f"DELETE FROM sim_requests WHERE created_at < now() - interval '{KEY_RETENTION}'")
+
+
 async def loop_due_work(pool: asyncpg.Pool, stop: asyncio.Event, interval: float) -> None:
+    pruned_at = 0.0
     while not stop.is_set():
         try:
             while await run_due(pool):
                 pass
+            if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                await prune_keys(pool)
+                pruned_at = time.monotonic()
         except Exception:  # the loop must outlive one bad item; the item stays and is retried
             log.exception("simulator.work_failed")
         with contextlib.suppress(TimeoutError):
