@@ -42,6 +42,10 @@ class ProviderError(ServiceUnavailable):
 
     code = "provider_unavailable"
 
+    def __init__(self, detail: str, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "5"})
+        super().__init__(detail, **kwargs)
+
 
 class ProviderOutcomeUnknown(ProviderError):
     """A call left but its answer did not arrive and no status query could settle it yet.
