@@ -66,7 +66,7 @@ class Simulator:
     callback_secret: str = CALLBACK_SECRET
     partner_id: str = PARTNER_ID
     process: subprocess.Popen[bytes] | None = None
-    # One client for every call: httpx's module-level functions build a new client (and TLS context) each time.
+    # One client for every call: httpx's module functions build a new client (and TLS context) per call.
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=10))
 
     def start(self) -> None:
