@@ -22,7 +22,6 @@ own committer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import weakref
@@ -33,13 +32,12 @@ from typing import Any, Literal
 
 import asyncpg
 import structlog
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from portal.domains.ledger.refusals import Refusal, refuse
 from portal.lib import sql
 from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
 from portal.lib.ids import new_id
-from portal.lib.sql import engine
+from portal.lib.sql import NoConnection, engine
 
 log = structlog.get_logger("neraca.ledger")
 
@@ -542,10 +540,6 @@ def duplicate_reference(reference: str) -> NeracaError:
     return refuse(Refusal.DUPLICATE_REFERENCE, "/reference", reference=reference)
 
 
-class NoConnection(Exception):
-    """No transaction could be started: the database is unreachable or refuses connections."""
-
-
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 # The connection (or the server behind it) is gone: the batch cannot be split, only failed and retried.
 _CONNECTION_LOST = (
@@ -564,45 +558,6 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECTION_LOST)
 
 
-async def _discard(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
-    """Close a broken connection outright and have the pool replace every connection it holds."""
-    if conn is not None:
-        conn.terminate()
-        if db.pool is not None:
-            with contextlib.suppress(Exception):
-                await db.pool.release(conn)
-    if db.pool is not None:
-        # A server restart broke every pooled connection: replace them rather than fail one batch each.
-        await db.pool.expire_connections()
-
-
-class BatchTransaction(PostgresTransaction):
-    """Piccolo's transaction, but one whose connection dies is still discarded and unmarked.
-
-    Piccolo's exit rolls back, releases the connection, then clears the "current transaction" marker;
-    when the rollback fails on a closed connection, the last two never happen, and a long-lived worker
-    would keep using the dead transaction."""
-
-    async def __aenter__(self) -> PostgresTransaction:
-        try:
-            return await super().__aenter__()
-        except Exception as exc:
-            await _discard(self.engine, getattr(self, "connection", None))
-            raise NoConnection(f"{exc.__class__.__name__}: {exc}") from exc
-        except BaseException:
-            await _discard(self.engine, getattr(self, "connection", None))
-            raise
-
-    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        try:
-            return await super().__aexit__(exception_type, exception, traceback)
-        except BaseException:
-            await _discard(self.engine, self.connection)
-            with contextlib.suppress(ValueError, LookupError):
-                self.engine.current_transaction.reset(self.context)
-            raise
-
-
 async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | NeracaError]:
     """Apply `ops` in the current Piccolo transaction, or in a new one (retried on deadlock)."""
     current = engine().current_transaction.get()
@@ -610,7 +565,7 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
         return await apply_operations(current.connection, ops)
     for attempt in range(5):
         try:
-            async with BatchTransaction(engine()) as tx:
+            async with sql.transaction() as tx:
                 return await apply_operations(tx.connection, ops)
         except _RETRYABLE:
             if attempt == 4:
