@@ -23,6 +23,7 @@ from litestar.template import TemplateConfig
 import portal
 import portal.domains
 from portal.lib.sql import engine
+from portal.server.edge import check_address, check_body
 from portal.server.errors import EXCEPTION_HANDLERS, document_problems
 from portal.server.logging import configure_logging
 from portal.server.middleware import request_context_middleware
@@ -112,7 +113,8 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
                 name="static",
             ),
         ],
-        middleware=middleware,
+        middleware=[check_address, *middleware],  # the query and path checked before anything else
+        guards=[check_body],  # JSON bodies checked once, before any handler decodes them
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(instance=template_engine()),
         csrf_config=CSRFConfig(
