@@ -104,3 +104,83 @@ async def test_portal_query_and_path_text_is_refused(client: Any, db: str, targe
     await signed_in_client(client, owner)
     response = await client.get(target)
     assert response.status_code == 422, response.text[:300]
+
+
+def tampered_cursors() -> list[str]:
+    import base64
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return [
+        b64(b"1e309"),
+        b64(b"Infinity"),
+        b64(b"NaN"),
+        b64(b"12345678901234567890123456789"),
+        b64(b"[" * 200 + b"]" * 200),
+        b64(b'{"a":' * 50 + b"1" + b"}" * 50),
+        b64(b'"acc_x"'),
+        "not-base64!",
+        "A" * 5000,
+    ]
+
+
+@pytest.mark.parametrize("target", ["/api/v1/transfers", "/api/v1/accounts", "/api/v1/topups"])
+@pytest.mark.parametrize("cursor", tampered_cursors())
+async def test_tampered_api_cursors_are_invalid_cursor(
+    client: Any, db: str, target: str, cursor: str
+) -> None:
+    creds = await api_key(*await make_business())
+    response = await signed(client, creds, "GET", f"{target}?after={cursor}")
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["code"] in ("invalid_cursor", "invalid_input")
+
+
+@pytest.mark.parametrize("cursor", tampered_cursors())
+async def test_tampered_portal_cursors_are_refused(client: Any, db: str, cursor: str) -> None:
+    _, owner = await make_business()
+    await signed_in_client(client, owner)
+    for target in ("/transfers", "/activity"):
+        response = await client.get(f"{target}?after={cursor}")
+        assert response.status_code == 422, (target, response.text[:300])
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=0001-01-01&end=0001-01-31",
+        "start=0001-01-01&end=2026-01-01&format=csv",
+        "start=2026-01-01&end=9999-12-31",
+        "start=9999-12-31&end=9999-12-31&format=csv",
+    ],
+)
+async def test_statement_dates_out_of_range_are_422_before_any_byte(client: Any, db: str, query: str) -> None:
+    from portal.domains.accounts import services as accounts
+
+    business, owner = await make_business()
+    creds = await api_key(business, owner)
+    main = await accounts.ensure_business_accounts(business.id)
+    response = await signed(client, creds, "GET", f"/api/v1/accounts/{main}/statement?{query}")
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["errors"][0]["pointer"] in ("/start", "/end")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/reports/statement?period=week&date=0001-01-01",
+        "/reports/statement?period=month&date=9999-12-31",
+        "/reports/statement?period=custom&start=0001-01-01&end=0001-01-02",
+        "/reports/statements/file?period=custom&start=0001-01-01&end=0001-01-02&format=csv",
+        "/activity?start=0001-01-01",
+        "/activity?end=9999-12-31",
+    ],
+)
+async def test_portal_dates_out_of_range_are_refused(client: Any, db: str, target: str) -> None:
+    from portal.domains.accounts import services as accounts
+
+    business, owner = await make_business()
+    main = await accounts.ensure_business_accounts(business.id)
+    await signed_in_client(client, owner)
+    response = await client.get(f"{target}&account_id={main}")
+    assert response.status_code == 422, (target, response.status_code, response.text[:300])

@@ -19,6 +19,7 @@ from portal.domains.reports.labels import FREQUENCIES
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
 from portal.server.templating import page, wants_fragment
 
@@ -84,6 +85,11 @@ class StatementForm:
                 code="invalid_period",
                 errors=[FieldError("date", gettext("Enter a date like 2026-11-30."))],
             ) from None
+        problem = day_error("date", anchor)
+        if problem is not None:
+            raise ValidationFailed(
+                problem.msgid, params=problem.params, code="invalid_period", errors=[problem]
+            )
         first, last = services.period_bounds(self.period, anchor)
         today = services.today_wib()
         if first <= today < last:

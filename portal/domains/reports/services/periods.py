@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from portal.domains.reports.formats import EXPORT_FORMATS
 from portal.lib import clock
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.forms import day_error
 from portal.lib.i18n import gettext
 from portal.lib.timefmt import WIB
 
@@ -27,7 +28,11 @@ def wib_midnight(day: date) -> datetime:
 
 
 def period_bounds(kind: str, anchor: date) -> tuple[date, date]:
-    """The day, ISO week (Monday–Sunday) or calendar month containing `anchor`."""
+    """The day, ISO week (Monday–Sunday) or calendar month containing `anchor` (a day of the sane
+    range, `portal.lib.forms.MIN_DAY`..`MAX_DAY`: 422 on `/date` otherwise)."""
+    problem = day_error("/date", anchor)
+    if problem is not None:
+        raise ValidationFailed(problem.msgid, params=problem.params, code="invalid_period", errors=[problem])
     if kind == "day":
         return anchor, anchor
     if kind == "week":
@@ -42,7 +47,7 @@ def period_bounds(kind: str, anchor: date) -> tuple[date, date]:
 
 def _parse_day(value: date | str | None, pointer: str, label: str, errors: list[FieldError]) -> date | None:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
+        return _in_range(value, pointer, errors)
     text = (value or "").strip() if isinstance(value, str) else ""
     if not text:
         errors.append(
@@ -50,7 +55,7 @@ def _parse_day(value: date | str | None, pointer: str, label: str, errors: list[
         )
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append(
             FieldError(
@@ -58,6 +63,15 @@ def _parse_day(value: date | str | None, pointer: str, label: str, errors: list[
             )
         )
         return None
+    return _in_range(day, pointer, errors)
+
+
+def _in_range(day: date, pointer: str, errors: list[FieldError]) -> date | None:
+    problem = day_error(pointer, day)
+    if problem is not None:
+        errors.append(problem)
+        return None
+    return day
 
 
 def validate_period(

@@ -338,14 +338,14 @@ class Download:
 
 
 async def open_download(actor: Actor, r: StatementRequest, fmt: str, *, language: str = "en") -> Download:
-    """Check the statement fits the format (specific error otherwise, nothing started), record the export
+    """Check the statement fits the format (specific error otherwise, nothing sent), record the export
     in the activity log, and return the file body. CSV, MT940 and camt.053 stream from the cursor as
     they are written; XLSX and PDF are written to a temporary file first, then streamed from it."""
     fmt = validate_format(fmt, FILE_FORMATS)
     generated_at = clock.now()
-    if fmt in ("xlsx", "pdf"):
-        header = await statement_header(r, generated_at)
-        check_size(header, fmt)
+    # The whole request is checked (its snapshot opens, the format holds it) before the first byte.
+    header = await statement_header(r, generated_at)
+    check_size(header, fmt)
     await audit_export(actor, r, fmt, "download")
     return Download(file_name(r, fmt), EXPORT_FORMATS[fmt].media_type, _body(r, fmt, generated_at, language))
 
