@@ -16,7 +16,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
@@ -135,6 +135,7 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
             use_handler_docstrings=True,
         ),
         plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,  # request.htmx for views and the form helper
         lifespan=[lifespan],
         state=State({"cookie_secure": settings.cookie_secure, "settings": settings}),
         debug=False,
