@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from litestar import Request, Response
 from litestar.plugins.htmx import ClientRedirect, HTMXDetails
 from litestar.response import Redirect
 
-from portal.lib.errors import FieldError, N_, NeracaError, ValidationFailed
+from portal.lib.errors import N_, FieldError, NeracaError, ValidationFailed
 from portal.lib.forms import field_kind, text_error
 
 T = TypeVar("T")
@@ -72,7 +73,9 @@ def shown_back(data: Mapping[str, str]) -> dict[str, str]:
     clean = {}
     for name, value in data.items():
         if text_error(name, value, field_kind(name)) is not None:
-            value = "".join(ch if text_error(name, ch, field_kind(name)) is None else REPLACEMENT for ch in value)
+            value = "".join(
+                ch if text_error(name, ch, field_kind(name)) is None else REPLACEMENT for ch in value
+            )
         clean[name] = value
     return clean
 
@@ -118,7 +121,7 @@ async def handle_form(
     action: Callable[[dict[str, str]], Awaitable[T]],
     *,
     render: Render,
-    success: Callable[[T], str | Response[Any]],
+    success: Callable[[T], str | Response[Any] | Awaitable[str | Response[Any]]],
 ) -> Response[Any]:
     """Read and check the form, run `action` with it; a refusal shown on the form re-renders it with
     422 (`render(data, errors, message)`), any other refusal propagates to the error page; success is
@@ -132,4 +135,6 @@ async def handle_form(
             raise
         return await refusal(render, data, exc)
     outcome = success(result)
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
     return see_other(request, outcome) if isinstance(outcome, str) else outcome
