@@ -5,9 +5,9 @@
   overrides and zero-width characters in ids never reach a service from a form either.
 - `field_errors` maps a refusal's field errors to form field names (`{"amount": ["…"]}`; a refusal
   without field errors goes under `__all__`).
-- `shown_on_form` is the rule for which refusals re-render the form with 422: invalid input (422), a
-  conflict (409) and a 404 that names a field (an account picked in the form that is not there). Every
-  other refusal (403, 404 of the page's own object, 429, 5xx) becomes the error page.
+- `shown_on_form` is the rule for which refusals re-render the form with 422: invalid input (422) and a
+  conflict (409). Every other refusal becomes the error page: 403, 429, 5xx and every 404 (an object of
+  another business or outside the actor's scope is "not found", never an error next to a field).
 - `handle_form` puts them together: read, act, re-render with 422 or answer success with a 303
   (`see_other`; an htmx client redirect for htmx requests that are not boosted navigation).
 """
@@ -92,7 +92,7 @@ def field_errors(errors: list[FieldError], detail: str = "") -> dict[str, list[s
 
 def shown_on_form(exc: NeracaError) -> bool:
     """Refusals the form shows next to its fields; anything else is an error page."""
-    return exc.status in (409, 422) or (exc.status == 404 and bool(exc.errors))
+    return exc.status in (409, 422)
 
 
 def see_other(request: Request[Any, Any, Any], url: str) -> Response[Any]:
