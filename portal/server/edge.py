@@ -50,31 +50,32 @@ def _refuse(errors: list[FieldError]) -> ValidationFailed:
     )
 
 
+def _not_utf8(what: str) -> InvalidEncoding:
+    return InvalidEncoding(what, errors=[FieldError("/", N_("not valid UTF-8"), "invalid_encoding")])
+
+
+def _parameter_error(pointer: str, value: str, kind: str, limit: int) -> FieldError | None:
+    problem = text_error(pointer, value, kind)
+    if problem is None and len(value) > limit:
+        problem = FieldError(pointer, N_("Use at most %(n)d characters."), "too_long", {"n": limit})
+    return problem
+
+
 def query_errors(query_string: bytes) -> list[FieldError]:
     """Every query parameter (name and value) checked as one line of text."""
     try:
         pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
-        raise InvalidEncoding(
-            N_("The query string is not valid UTF-8."),
-            errors=[FieldError("/", N_("not valid UTF-8"), "invalid_encoding")],
-        ) from None
-    errors: list[FieldError] = []
+        raise _not_utf8(N_("The query string is not valid UTF-8.")) from None
+    errors = []
     for name, value in pairs:
         pointer = "/" + name[:40]
-        problem = text_error(pointer, name) or text_error(pointer, value, _query_kind(name))
-        if problem is None and len(value) > MAX_PARAM_CHARS:
-            problem = FieldError(
-                pointer, N_("Use at most %(n)d characters."), "too_long", {"n": MAX_PARAM_CHARS}
-            )
+        # A query parameter is one line, whatever its name.
+        kind = "name" if field_kind(name) == "free" else field_kind(name)
+        problem = text_error(pointer, name) or _parameter_error(pointer, value, kind, MAX_PARAM_CHARS)
         if problem is not None:
             errors.append(problem)
     return errors
-
-
-def _query_kind(name: str) -> str:
-    kind = field_kind(name)
-    return "name" if kind == "free" else kind  # a query parameter is one line
 
 
 def path_errors(raw_path: bytes, path_params: dict[str, Any]) -> list[FieldError]:
@@ -82,23 +83,13 @@ def path_errors(raw_path: bytes, path_params: dict[str, Any]) -> list[FieldError
     try:
         unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidEncoding(
-            N_("The address is not valid UTF-8."),
-            errors=[FieldError("/", N_("not valid UTF-8"), "invalid_encoding")],
-        ) from None
-    errors: list[FieldError] = []
-    for name, value in path_params.items():
-        if not isinstance(value, str):
-            continue
-        pointer = "/" + name
-        problem = text_error(pointer, value)
-        if problem is None and len(value) > MAX_PATH_PARAM_CHARS:
-            problem = FieldError(
-                pointer, N_("Use at most %(n)d characters."), "too_long", {"n": MAX_PATH_PARAM_CHARS}
-            )
-        if problem is not None:
-            errors.append(problem)
-    return errors
+        raise _not_utf8(N_("The address is not valid UTF-8.")) from None
+    problems = (
+        _parameter_error("/" + name, value, "token", MAX_PATH_PARAM_CHARS)
+        for name, value in path_params.items()
+        if isinstance(value, str)
+    )
+    return [problem for problem in problems if problem is not None]
 
 
 class _Object(dict[str, Any]):
@@ -129,10 +120,7 @@ def json_errors(body: bytes) -> list[FieldError]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidEncoding(
-            N_("The request body is not valid UTF-8."),
-            errors=[FieldError("/", N_("not valid UTF-8"), "invalid_encoding")],
-        ) from None
+        raise _not_utf8(N_("The request body is not valid UTF-8.")) from None
     try:
         document = json.loads(text, object_pairs_hook=_object)
     except RecursionError:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from litestar import Request, Response
+from litestar import Request, Response, Router
 from litestar.plugins.htmx import ClientRedirect, HTMXDetails
 from litestar.response import Redirect
 
@@ -31,6 +31,14 @@ Render = Callable[[dict[str, str], dict[str, list[str]], str], Awaitable[Respons
 
 # A refused character is shown back in the form as this, so the page never carries it.
 REPLACEMENT = "\ufffd"
+
+
+def pages_router(actor_dependency: Any, handlers: list[Any]) -> Router:
+    """A domain's portal pages under one router carrying what they share: left out of the API schema,
+    the `actor` dependency available to every handler that names it."""
+    return Router(
+        path="/", include_in_schema=False, dependencies={"actor": actor_dependency}, route_handlers=handlers
+    )
 
 
 def htmx(request: Request[Any, Any, Any]) -> HTMXDetails:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services
 from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.lib.actor import Actor
 from portal.lib.i18n import gettext
 from portal.lib.money import CURRENCIES
-from portal.server.forms import handle_form, htmx, see_other
+from portal.server.forms import handle_form, htmx, pages_router, see_other
 from portal.server.templating import page
 
 
@@ -223,13 +223,10 @@ async def account_status(request: Request[Any, Any, Any], actor: Actor, account_
     return await handle_form(request, change, render=render, success=lambda _: f"/accounts/{account_id}")
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
 ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
             accounts_tree,
             account_children,
             accounts_create,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, get
 from litestar.response import Stream
 
 from portal.domains.audit import services
@@ -17,7 +17,7 @@ from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.reports.formats.escape import escape_text
 from portal.lib.actor import Actor
 from portal.lib.timefmt import WIB
-from portal.server.forms import htmx
+from portal.server.forms import htmx, pages_router
 from portal.server.templating import page
 
 PAGE_SIZE = 50
@@ -96,12 +96,4 @@ async def activity_export(request: Request[Any, Any, Any], actor: Actor) -> Stre
     )
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
-ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[activity, activity_export],
-    )
-]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [activity, activity_export])]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Request, Response, get
 
 from portal.domains.dashboard import chart, services
 from portal.domains.identity.guards import ACTOR_DEPENDENCY, signed_in
 from portal.lib import i18n
 from portal.lib.actor import Actor
-from portal.server.forms import htmx
+from portal.server.forms import htmx, pages_router
 from portal.server.templating import page
 
 WINDOW_TARGET = "dash-window"
@@ -57,12 +57,4 @@ async def dashboard(request: Request[Any, Any, Any], actor: Actor, window: str =
     return page(request, "home.html", context)
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
-ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[dashboard],
-    )
-]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [dashboard])]

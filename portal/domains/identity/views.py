@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import segno
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.response import Redirect
 from markupsafe import Markup
 
@@ -21,6 +21,7 @@ from portal.server.forms import (
     check_text,
     field_errors,
     handle_form,
+    pages_router,
     posted,
     read_form,
     see_other,
@@ -698,12 +699,4 @@ _HANDLERS += [
     mail_outbox,
 ]
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
-ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=_HANDLERS,
-    )
-]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, _HANDLERS)]

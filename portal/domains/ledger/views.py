@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services as accounts
 from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
@@ -20,7 +20,16 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.money import parse_amount
-from portal.server.forms import handle_form, htmx, posted, query, read_form, see_other, shown_back
+from portal.server.forms import (
+    handle_form,
+    htmx,
+    pages_router,
+    posted,
+    query,
+    read_form,
+    see_other,
+    shown_back,
+)
 from portal.server.templating import page
 
 
@@ -311,13 +320,10 @@ async def withdrawal_mark_failed(
     return see_other(request, f"/accounts/{withdrawal.account_id}")
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
 ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
             transfers_list,
             transfers_new,
             transfers_create,

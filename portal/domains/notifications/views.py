@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 
 from portal.domains.identity.guards import ACTOR_DEPENDENCY, signed_in
 from portal.domains.notifications import services
 from portal.lib import i18n
 from portal.lib.actor import Actor
-from portal.server.forms import see_other
+from portal.server.forms import pages_router, see_other
 from portal.server.templating import page
 
 
@@ -55,12 +55,4 @@ async def read_one(request: Request[Any, Any, Any], actor: Actor, notification_i
     return see_other(request, "/notifications")
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
-ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[bell, notifications_list, read_all, read_one],
-    )
-]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [bell, notifications_list, read_all, read_one])]

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from portal.domains.accounts import services as accounts
@@ -21,7 +21,7 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
-from portal.server.forms import field_errors, handle_form, see_other
+from portal.server.forms import field_errors, handle_form, pages_router, see_other
 from portal.server.templating import page, wants_fragment
 
 Day = date  # the form has a field named `date`
@@ -332,13 +332,10 @@ async def cancel_schedule(request: Request[Any, Any, Any], actor: Actor, schedul
     return see_other(request, "/reports")
 
 
-# The router carries what every page shares: left out of the API schema, the actor resolved.
 ROUTES = [
-    Router(
-        path="/",
-        include_in_schema=False,
-        dependencies={"actor": ACTOR_DEPENDENCY},
-        route_handlers=[
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
             statements_page,
             statement_view,
             export_statement,
