@@ -42,7 +42,7 @@ def pages_router(actor_dependency: Any, handlers: list[Any]) -> Router:
 
 
 def htmx(request: Request[Any, Any, Any]) -> HTMXDetails:
-    """The request's htmx details (`HTMXRequest` is the app's request class; plain requests in tests)."""
+    """The request's htmx details (`HTMXRequest` is the app's request class)."""
     details = getattr(request, "htmx", None)
     return details if isinstance(details, HTMXDetails) else HTMXDetails(request)
 
