@@ -21,6 +21,7 @@ from portal.server.forms import (
     check_text,
     field_errors,
     handle_form,
+    htmx,
     pages_router,
     posted,
     read_form,
@@ -230,7 +231,7 @@ async def users_list(
         "role_options": _role_options(),
         "can_manage": actor.can("users", "manage"),
     }
-    block = "results" if request.headers.get("hx-target") == "user-results" else "content"
+    block = "results" if htmx(request).target == "user-results" else "content"
     return page(request, "identity/users.html", context, block=block)
 
 
