@@ -83,25 +83,16 @@ def parse_amount(text: str, currency: str, *, locale: str = "id_ID", pointer: st
         raise _refuse(pointer, N_("Enter an amount."), "required")
     shown = raw[:40]
     number = _strip_currency(raw, currency, locale)
+    example = format_money(150000 * 10**exp, currency, locale)
     if number is None or not number or not _NUMBER_RE.match(number):
-        raise _refuse(
-            pointer,
-            N_("%(text)s is not an amount: use the digits 0-9, like %(example)s."),
-            "invalid",
-            text=shown,
-            example=format_money(150000 * 10**exp, currency, locale),
-        )
+        msgid = N_("%(text)s is not an amount: use the digits 0-9, like %(example)s.")
+        raise _refuse(pointer, msgid, "invalid", text=shown, example=example)
     decimal_sign = get_decimal_symbol(locale)
     try:
         value = parse_decimal(number, locale, strict=True)
     except NumberFormatError:
-        raise _refuse(
-            pointer,
-            N_("%(text)s is not written as an amount here: write it like %(example)s."),
-            "invalid",
-            text=shown,
-            example=format_money(150000 * 10**exp, currency, locale),
-        ) from None
+        msgid = N_("%(text)s is not written as an amount here: write it like %(example)s.")
+        raise _refuse(pointer, msgid, "invalid", text=shown, example=example) from None
     whole, _, decimals = number.rpartition(decimal_sign) if decimal_sign in number else (number, "", "")
     if (
         len(decimals) == 3
