@@ -75,3 +75,21 @@ async def test_form_text_with_control_characters_re_renders_the_form(client: Any
     )
     assert response.status_code == 422 and "f-reference-error" in response.text
     assert "\x00" not in response.text
+
+
+async def test_indonesian_amounts_as_indonesians_write_them(client: Any, db: str) -> None:
+    """In Bahasa Indonesia `150.000,00` is Rp150.000 (not 15,000,000) and `1,500` is refused (1,5?)."""
+    business, owner = await make_business()
+    await signed_in_client(client, owner)
+    main = await accounts.ensure_business_accounts(business.id)
+    page_url = f"/topups/new?account_id={main}"
+    switched = await post(client, "/language", {"language": "id", "next": "/"}, page_url)
+    assert switched.status_code == 303
+    fields = {"account_id": main, "reference": "RV-ID"}
+    review = await post(client, "/topups", {**fields, "amount": "150.000,00", "step": "review"}, page_url)
+    assert review.status_code == 200 and "Rp150.000<" in review.text.replace("\xa0", "")
+    refused = await post(client, "/topups", {**fields, "amount": "1,500"}, page_url)
+    assert refused.status_code == 422 and "Rp1.500" in refused.text.replace("\xa0", "")
+    made = await post(client, "/topups", {**fields, "amount": "Rp150.000"}, page_url)
+    assert made.status_code == 303
+    assert await sql.fetchval("SELECT amount FROM topup WHERE reference = 'RV-ID'") == 150_000
