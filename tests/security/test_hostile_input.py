@@ -28,68 +28,58 @@ async def signed(client: Any, creds: tuple[str, str], method: str, target: str, 
     return await client.request(method, target, content=body or None, headers=headers)
 
 
-@pytest.mark.parametrize(
-    ("target", "pointer"),
-    [
-        ("/api/v1/transfers?reference=%00", "/reference"),
-        ("/api/v1/transfers?reference=A%E2%80%AEB", "/reference"),
-        ("/api/v1/transfers?reference=A%E2%80%8BB", "/reference"),
-        ("/api/v1/accounts?q=%00", "/q"),
-        ("/api/v1/accounts/acc_%00", "/account_id"),
-        ("/api/v1/transfers?reference=" + "x" * 10_000, "/reference"),
-    ],
-)
-async def test_api_query_and_path_text_is_refused(client: Any, db: str, target: str, pointer: str) -> None:
-    creds = await api_key(*await make_business())
-    response = await signed(client, creds, "GET", target)
-    assert response.status_code == 422, response.text[:300]
-    problem = response.json()
-    assert problem["code"] == "invalid_input"
-    assert problem["errors"][0]["pointer"] == pointer
+API_TEXT_CASES = [
+    ("/api/v1/transfers?reference=%00", "/reference"),
+    ("/api/v1/transfers?reference=A%E2%80%AEB", "/reference"),
+    ("/api/v1/transfers?reference=A%E2%80%8BB", "/reference"),
+    ("/api/v1/accounts?q=%00", "/q"),
+    ("/api/v1/accounts/acc_%00", "/account_id"),
+    ("/api/v1/transfers?reference=" + "x" * 10_000, "/reference"),
+]
 
 
-async def test_query_bytes_that_are_not_utf8_are_400(client: Any, db: str) -> None:
+async def test_api_query_and_path_text_is_refused(client: Any, db: str) -> None:
     creds = await api_key(*await make_business())
+    for target, pointer in API_TEXT_CASES:
+        response = await signed(client, creds, "GET", target)
+        assert response.status_code == 422, (target[:60], response.text[:300])
+        problem = response.json()
+        assert problem["code"] == "invalid_input"
+        assert problem["errors"][0]["pointer"] == pointer
     response = await signed(client, creds, "GET", "/api/v1/transfers?reference=%FF%FE")
     assert response.status_code == 400, response.text[:300]
     assert response.json()["code"] == "invalid_encoding"
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "pointer"),
-    [
-        (b'{"name": "a\\u0000b", "kind": "partner"}', 422, "/name"),
-        (b'{"name": "a\\r\\nb", "kind": "partner"}', 422, "/name"),
-        (b'{"name": "a\\ud800b", "kind": "partner"}', 422, "/name"),
-        (b'{"name": "ok", "kind": "partner", "reference": "R\\u202eF"}', 422, "/reference"),
-        (b'{"name": "ok", "kind": "partner", "metadata": {"k": "\\u0000"}}', 422, "/metadata/k"),
-        (b'{"name": "ok", "name": "again", "kind": "partner"}', 422, "/name"),
-        (
-            b'{"name": "ok", "kind": "partner", "metadata": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}",
-            422,
-            None,
-        ),
-        (b'{"name": "ok", "kind": "partner", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}", 422, None),
-        (b'{"name": "\xff\xfe", "kind": "partner"}', 400, None),
-    ],
-)
-async def test_api_json_bodies_are_checked(
-    client: Any, db: str, body: bytes, status: int, pointer: str | None
-) -> None:
+JSON_CASES = [
+    (b'{"name": "a\\u0000b", "kind": "partner"}', 422, "/name"),
+    (b'{"name": "a\\r\\nb", "kind": "partner"}', 422, "/name"),
+    (b'{"name": "a\\ud800b", "kind": "partner"}', 422, "/name"),
+    (b'{"name": "ok", "kind": "partner", "reference": "R\\u202eF"}', 422, "/reference"),
+    (b'{"name": "ok", "kind": "partner", "metadata": {"k": "\\u0000"}}', 422, "/metadata/k"),
+    (b'{"name": "ok", "name": "again", "kind": "partner"}', 422, "/name"),
+    (b'{"name": "ok", "kind": "partner", "metadata": ' + b'{"a": ' * 40 + b"1" + b"}" * 40 + b"}", 422, None),
+    (b'{"name": "ok", "kind": "partner", "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}", 422, None),
+    (b'{"name": "\xff\xfe", "kind": "partner"}', 400, None),
+]
+
+
+async def test_api_json_bodies_are_checked(client: Any, db: str) -> None:
     business, owner = await make_business()
     creds = await api_key(business, owner)
     before = await sql.fetchval("SELECT count(*) FROM account WHERE business_id = $1", business.id)
-    response = await signed(client, creds, "POST", "/api/v1/accounts", body)
-    assert response.status_code == status, response.text[:300]
-    if pointer is not None:
-        assert response.json()["errors"][0]["pointer"] == pointer
+    for body, status, pointer in JSON_CASES:
+        response = await signed(client, creds, "POST", "/api/v1/accounts", body)
+        assert response.status_code == status, (body[:60], response.text[:300])
+        if pointer is not None:
+            assert response.json()["errors"][0]["pointer"] == pointer
     assert await sql.fetchval("SELECT count(*) FROM account WHERE business_id = $1", business.id) == before
 
 
 async def test_multi_line_descriptions_still_pass(client: Any, db: str) -> None:
-    business, owner = await make_business()
     from portal.domains.accounts import services as accounts
 
+    business, owner = await make_business()
     creds = await api_key(business, owner)
     main = await accounts.ensure_business_accounts(business.id)
     note = {"note": "line 1\nline 2"}
@@ -98,12 +88,12 @@ async def test_multi_line_descriptions_still_pass(client: Any, db: str) -> None:
     assert response.status_code in (200, 201), response.text[:300]
 
 
-@pytest.mark.parametrize("target", ["/accounts/acc_%00", "/accounts?q=%00", "/transfers?reference=%00"])
-async def test_portal_query_and_path_text_is_refused(client: Any, db: str, target: str) -> None:
+async def test_portal_query_and_path_text_is_refused(client: Any, db: str) -> None:
     _, owner = await make_business()
     await signed_in_client(client, owner)
-    response = await client.get(target)
-    assert response.status_code == 422, response.text[:300]
+    for target in ("/accounts/acc_%00", "/accounts?q=%00", "/transfers?reference=%00"):
+        response = await client.get(target)
+        assert response.status_code == 422, (target, response.text[:300])
 
 
 def tampered_cursors() -> list[str]:
@@ -125,65 +115,51 @@ def tampered_cursors() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("target", ["/api/v1/transfers", "/api/v1/accounts", "/api/v1/topups"])
-@pytest.mark.parametrize("cursor", tampered_cursors())
-async def test_tampered_api_cursors_are_invalid_cursor(
-    client: Any, db: str, target: str, cursor: str
-) -> None:
-    creds = await api_key(*await make_business())
-    response = await signed(client, creds, "GET", f"{target}?after={cursor}")
-    assert response.status_code == 422, response.text[:300]
-    assert response.json()["code"] in ("invalid_cursor", "invalid_input")
-
-
-@pytest.mark.parametrize("cursor", tampered_cursors())
-async def test_tampered_portal_cursors_are_refused(client: Any, db: str, cursor: str) -> None:
-    _, owner = await make_business()
+async def test_tampered_cursors_are_invalid_cursor(client: Any, db: str) -> None:
+    business, owner = await make_business()
+    creds = await api_key(business, owner)
+    for target in ("/api/v1/transfers", "/api/v1/accounts", "/api/v1/topups"):
+        for cursor in tampered_cursors():
+            response = await signed(client, creds, "GET", f"{target}?after={cursor}")
+            assert response.status_code == 422, (target, cursor[:40], response.text[:300])
+            assert response.json()["code"] in ("invalid_cursor", "invalid_input")
     await signed_in_client(client, owner)
     for target in ("/transfers", "/activity"):
-        response = await client.get(f"{target}?after={cursor}")
-        assert response.status_code == 422, (target, response.text[:300])
+        for cursor in tampered_cursors():
+            response = await client.get(f"{target}?after={cursor}")
+            assert response.status_code == 422, (target, cursor[:40], response.text[:300])
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "start=0001-01-01&end=0001-01-31",
-        "start=0001-01-01&end=2026-01-01&format=csv",
-        "start=2026-01-01&end=9999-12-31",
-        "start=9999-12-31&end=9999-12-31&format=csv",
-    ],
-)
-async def test_statement_dates_out_of_range_are_422_before_any_byte(client: Any, db: str, query: str) -> None:
+STATEMENT_QUERIES = [
+    "start=0001-01-01&end=0001-01-31",
+    "start=0001-01-01&end=2026-01-01&format=csv",
+    "start=2026-01-01&end=9999-12-31",
+    "start=9999-12-31&end=9999-12-31&format=csv",
+]
+PORTAL_DATE_TARGETS = [
+    "/reports/statement?period=week&date=0001-01-01",
+    "/reports/statement?period=month&date=9999-12-31",
+    "/reports/statement?period=custom&start=0001-01-01&end=0001-01-02",
+    "/reports/statements/file?period=custom&start=0001-01-01&end=0001-01-02&format=csv",
+    "/activity?start=0001-01-01",
+    "/activity?end=9999-12-31",
+]
+
+
+async def test_dates_out_of_range_are_422_before_any_byte(client: Any, db: str) -> None:
     from portal.domains.accounts import services as accounts
 
     business, owner = await make_business()
     creds = await api_key(business, owner)
     main = await accounts.ensure_business_accounts(business.id)
-    response = await signed(client, creds, "GET", f"/api/v1/accounts/{main}/statement?{query}")
-    assert response.status_code == 422, response.text[:300]
-    assert response.json()["errors"][0]["pointer"] in ("/start", "/end")
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        "/reports/statement?period=week&date=0001-01-01",
-        "/reports/statement?period=month&date=9999-12-31",
-        "/reports/statement?period=custom&start=0001-01-01&end=0001-01-02",
-        "/reports/statements/file?period=custom&start=0001-01-01&end=0001-01-02&format=csv",
-        "/activity?start=0001-01-01",
-        "/activity?end=9999-12-31",
-    ],
-)
-async def test_portal_dates_out_of_range_are_refused(client: Any, db: str, target: str) -> None:
-    from portal.domains.accounts import services as accounts
-
-    business, owner = await make_business()
-    main = await accounts.ensure_business_accounts(business.id)
+    for query in STATEMENT_QUERIES:
+        response = await signed(client, creds, "GET", f"/api/v1/accounts/{main}/statement?{query}")
+        assert response.status_code == 422, (query, response.text[:300])
+        assert response.json()["errors"][0]["pointer"] in ("/start", "/end")
     await signed_in_client(client, owner)
-    response = await client.get(f"{target}&account_id={main}")
-    assert response.status_code == 422, (target, response.status_code, response.text[:300])
+    for target in PORTAL_DATE_TARGETS:
+        response = await client.get(f"{target}&account_id={main}")
+        assert response.status_code == 422, (target, response.status_code, response.text[:300])
 
 
 # --- every route of the route table --------------------------------------------------------------------
