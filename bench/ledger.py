@@ -1,4 +1,4 @@
-"""Ledger benchmark: prints ONE JSON object (DESIGN.md §9, issue 4 item 7).
+"""Ledger benchmark: prints ONE JSON object (method: docs/decisions.md, "Performance method").
 
 (a) pgbench simple-update TPS, 8 clients — the baseline, on the same PostgreSQL in the same run;
 (b) transfers/s through the ledger service, 64 concurrent callers, one transfer per call, uniform over
@@ -49,16 +49,18 @@ from datetime import UTC, datetime  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
-ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
+# BENCH_SMOKE=1: every part once at a tiny size, so the test suite proves the benchmark still works.
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+RUNS = int(os.environ.get("BENCH_RUNS", "1" if SMOKE else "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if SMOKE else "8"))
+ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "200" if SMOKE else "10000"))
 # Investigation only: run a subset of the parts (e.g. BENCH_PARTS=ad); the targets need all four.
 PARTS = os.environ.get("BENCH_PARTS", "abcd")
 SAMPLE = os.environ.get("BENCH_SAMPLE", "") == "1"
 # The service runs on uvloop in the web server (uvicorn picks it); (b) and (c) use the same loop.
 LOOP = os.environ.get("BENCH_LOOP", "uvloop")
 CALLERS = 64
-KEYS = 200
+KEYS = 4 if SMOKE else 200
 
 
 def log(message: str) -> None:
@@ -81,7 +83,7 @@ def pgbench_tps(dsn: str) -> list[float]:
         capture_output=True,
     )
     subprocess.run(
-        [str(bin_dir / "pgbench"), "-i", "-q", "-s", "8", "bench_pgbench"],
+        [str(bin_dir / "pgbench"), "-i", "-q", "-s", "1" if SMOKE else "8", "bench_pgbench"],
         env=env,
         check=True,
         capture_output=True,
@@ -581,6 +583,7 @@ async def main() -> dict[str, Any]:
             "platform": platform.platform(),
             "python": platform.python_version(),
         },
+        "smoke": SMOKE,
         "runs": RUNS,
         "event_loop": LOOP,
         "seconds_per_run": SECONDS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import pkgutil
 from datetime import UTC, datetime
 from typing import Any
@@ -32,14 +33,14 @@ async def load_demo() -> list[str]:
 
     existing = await SystemSetting.select(SystemSetting.value).where(SystemSetting.key == DEMO_MARKER).first()
     if existing is not None:
-        lines = existing["value"]
-        stored = lines if isinstance(lines, dict) else {}
-        return ["Demo data is already loaded.", *stored.get("lines", [])]
+        # The logins printed when the data was loaded (JSONB comes back as its JSON text).
+        value = existing["value"]
+        stored = json.loads(value) if isinstance(value, str) else value
+        lines = stored.get("lines", []) if isinstance(stored, dict) else []
+        return ["Demo data is already loaded.", *lines]
     state: dict[str, Any] = {"lines": []}
     for loader in _loaders():
         await loader.load(state)
-    import json
-
     await SystemSetting.insert(
         SystemSetting(
             key=DEMO_MARKER, value=json.dumps({"lines": state["lines"]}), updated_at=datetime.now(UTC)

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.database import truncate_all
+
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="neraca-test-"))
 os.environ.update(
     {
@@ -70,22 +72,6 @@ async def database() -> AsyncIterator[str]:
     await migrate()
     yield url
     await DB.close_connection_pool()
-
-
-async def truncate_all() -> None:
-    from portal.db.piccolo_conf import DB
-
-    async with DB.transaction() as transaction:
-        connection = transaction.connection
-        rows = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'migration' AND tablename NOT LIKE 'ref\\_%'"
-        )
-        if rows:
-            # Replica mode skips triggers, so append-only guards do not stop the reset between tests.
-            await connection.execute("SET LOCAL session_replication_role = replica")
-            names = ", ".join(f'"{row["tablename"]}"' for row in rows)
-            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture
@@ -156,10 +142,6 @@ async def page(browser: Any, db: str) -> AsyncIterator[Any]:
     new_page.on("pageerror", lambda error: errors.append(str(error)))
     yield new_page
     await context.close()
-
-
-async def csp_violations(page: Any) -> list[str]:
-    return list(await page.evaluate("window.__cspViolations || []"))
 
 
 @pytest.fixture(scope="session")

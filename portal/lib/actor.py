@@ -8,6 +8,7 @@ from typing import Literal
 
 from portal.lib.errors import Forbidden
 from portal.lib.i18n import gettext
+from portal.lib.menus import MENU_KEYS, MENUS
 
 Level = Literal["view", "manage"]
 
@@ -43,8 +44,6 @@ class Actor:
     def require(self, menu: str, level: Level = "view") -> None:
         """Raise Forbidden (403) unless this actor has the right."""
         if not self.can(menu, level):
-            from portal.server.nav import MENUS
-
             labels = {item.key: gettext(item.label) for item in MENUS}
             message = (
                 gettext("Your access does not include managing %(menu)s.")
@@ -56,8 +55,6 @@ class Actor:
 
 def system_actor(business_id: str, *, mode: Literal["sandbox", "live"] = "sandbox") -> Actor:
     """For jobs and CLI commands acting on a business as a whole (never for requests)."""
-    from portal.server.nav import MENU_KEYS
-
     return Actor(
         business_id=business_id,
         rights=frozenset(f"{menu}:manage" for menu in MENU_KEYS),

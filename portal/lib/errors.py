@@ -30,7 +30,17 @@ class Amount(NamedTuple):
     currency: str
 
 
+class Label(NamedTuple):
+    """A vocabulary word in an error's params (a status, a kind): its msgid, translated when shown."""
+
+    msgid: str
+
+
 def _shown(value: Any) -> Any:
+    if isinstance(value, Label):
+        from portal.lib.i18n import gettext
+
+        return gettext(value.msgid)
     if isinstance(value, Amount):
         from portal.lib.i18n import babel_locale
         from portal.lib.money import format_money

@@ -1,5 +1,5 @@
 """Security primitives: Argon2id password hashing (off the event loop), TOTP with step replay
-protection, one-time tokens, request signatures (DESIGN.md §5) and sealing of API secrets."""
+protection, one-time tokens, request signatures (docs/api-contract.md) and sealing of API secrets."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def normalise_recovery_code(code: str) -> str:
     return code.strip().lower().replace(" ", "").replace("-", "")
 
 
-# ---- request signatures (DESIGN.md §5) ----------------------------------------------------------
+# ---- request signatures (docs/api-contract.md) -------------------------------------------------------
 
 
 def body_digest(body: bytes) -> str:

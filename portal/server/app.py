@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import importlib
 import importlib.util
-import pkgutil
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,8 +20,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 import portal
-import portal.domains
 from portal.lib.sql import engine
+from portal.server.discovery import domain_modules, domain_names
 from portal.server.edge import check_address, check_body
 from portal.server.errors import EXCEPTION_HANDLERS, document_problems
 from portal.server.logging import configure_logging
@@ -37,11 +36,9 @@ log = structlog.get_logger("neraca.app")
 def discover_routes() -> list[Any]:
     """Every domain's `api.ROUTES` and `views.ROUTES`, in domain order."""
     handlers: list[Any] = []
-    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
-        if not module.ispkg:
-            continue
+    for domain in domain_names():
         for surface in ("api", "views"):
-            name = f"portal.domains.{module.name}.{surface}"
+            name = f"portal.domains.{domain}.{surface}"
             if importlib.util.find_spec(name) is not None:
                 routes = getattr(importlib.import_module(name), "ROUTES", [])
                 if surface == "api":
@@ -52,13 +49,8 @@ def discover_routes() -> list[Any]:
 
 
 def discover_startup_hooks() -> list[Any]:
-    """Domains may expose `server.on_startup(app)` to register app-level hooks (auth, language, …)."""
-    hooks = []
-    for module in sorted(pkgutil.iter_modules(portal.domains.__path__), key=lambda m: m.name):
-        name = f"portal.domains.{module.name}.server_hooks"
-        if module.ispkg and importlib.util.find_spec(name) is not None:
-            hooks.append(importlib.import_module(name))
-    return hooks
+    """Domains may expose a `server_hooks` module (`MIDDLEWARE`, `on_app(app)`): auth, language, …"""
+    return domain_modules("server_hooks")
 
 
 def create_app(*, run_worker: bool | None = None) -> Litestar:

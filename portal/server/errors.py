@@ -18,7 +18,7 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from portal.lib.errors import FieldError, NeracaError
+from portal.lib.errors import N_, FieldError, NeracaError
 from portal.lib.i18n import gettext
 from portal.server.templating import render_html, wants_fragment
 
@@ -27,18 +27,18 @@ log = structlog.get_logger("neraca.errors")
 PROBLEM_BASE = "https://neraca.dev/problems/"
 HTML_PAGES = {403, 404, 429, 500}
 TITLES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request too large",
-    415: "Unsupported media type",
-    422: "The request has invalid fields",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "Service unavailable",
+    400: N_("Bad request"),
+    401: N_("Authentication required"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Request too large"),
+    415: N_("Unsupported media type"),
+    422: N_("The request has invalid fields"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong on our side"),
+    503: N_("Service unavailable"),
 }
 CODES = {
     400: "bad_request",
@@ -234,34 +234,36 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]
 
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
-    detail = exc.detail or TITLES.get(status, "Error")
+    detail = exc.detail or gettext(TITLES.get(status, N_("Error")))
     code = CODES.get(status, "error")
     errors: list[FieldError] = []
     if isinstance(exc, ValidationException):
         status = 422
         code, errors = _validation_errors(exc)
-        detail = errors[0].detail if len(errors) == 1 else "Some fields are invalid."
+        detail = errors[0].detail if len(errors) == 1 else gettext(N_("Some fields are invalid."))
         if not errors:
-            detail = exc.detail or "The request body is not valid."
+            detail = exc.detail or gettext(N_("The request body is not valid."))
     elif isinstance(exc, NotFoundException):
-        detail = "There is nothing at this address."
+        detail = gettext(N_("There is nothing at this address."))
     elif isinstance(exc, PermissionDeniedException) and "CSRF" in (exc.detail or ""):
         code = "csrf_failed"
-        detail = "The form's security token is missing or out of date. Reload the page and try again."
+        detail = gettext(
+            N_("The form's security token is missing or out of date. Reload the page and try again.")
+        )
     elif isinstance(exc, PermissionDeniedException):
         # The 403 page explains it in the user's language; a guard's own wording is not for users.
-        detail = "These credentials do not allow this request." if is_api(request) else ""
+        detail = gettext(N_("These credentials do not allow this request.")) if is_api(request) else ""
     elif isinstance(exc, NotAuthorizedException):
-        detail = exc.detail or "Sign in first."
+        detail = exc.detail or gettext(N_("Sign in first."))
     headers = dict(exc.headers or {})
     if status >= 500:
         log.error("http error", status=status, detail=exc.detail)
-        detail = "An unexpected error happened. It has been logged."
+        detail = gettext(N_("An unexpected error happened. It has been logged."))
     return _respond(
         request,
         status=status,
         code=code,
-        title=TITLES.get(status, "Error"),
+        title=TITLES.get(status, N_("Error")),
         detail=detail,
         errors=errors,
         headers=headers,
@@ -275,7 +277,9 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         status=HTTP_500_INTERNAL_SERVER_ERROR,
         code="internal_error",
         title=TITLES[500],
-        detail="An unexpected error happened. It has been logged; quote the reference to support.",
+        detail=gettext(
+            N_("An unexpected error happened. It has been logged; quote the reference to support.")
+        ),
     )
 
 

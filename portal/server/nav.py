@@ -1,37 +1,16 @@
-"""Navigation: the menus of DESIGN.md §7, each shown once its domain has a page and the user may view it."""
+"""Navigation: the portal's menus (portal/lib/menus.py), each shown once its domain has a page and the
+user may view it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 
-from portal.lib.i18n import N_, gettext
+from portal.lib.i18n import gettext
+from portal.lib.menus import MENU_KEYS, MENUS, Menu
 
-
-@dataclass(frozen=True)
-class Menu:
-    key: str
-    label: str  # English source text, translated at render time
-    href: str
-    icon: str
-
-
-MENUS: tuple[Menu, ...] = (
-    Menu("dashboard", N_("Dashboard"), "/", "home"),
-    Menu("accounts", N_("Accounts"), "/accounts", "accounts"),
-    Menu("transfers", N_("Transfers"), "/transfers", "transfers"),
-    Menu("splits", N_("Splits"), "/splits", "splits"),
-    Menu("billing", N_("Billing"), "/billing", "billing"),
-    Menu("payouts", N_("Payouts"), "/payouts", "payouts"),
-    Menu("reports", N_("Reports"), "/reports", "reports"),
-    Menu("users", N_("Users"), "/users", "users"),
-    Menu("activity", N_("Activity"), "/activity", "activity"),
-    Menu("developers", N_("Developers"), "/developers", "developers"),
-    Menu("settings", N_("Settings"), "/settings", "settings"),
-)
-MENU_KEYS = tuple(menu.key for menu in MENUS)
+__all__ = ["MENUS", "MENU_KEYS", "Menu", "build_nav"]
 
 
 def _registered_paths(request: Request[Any, Any, Any]) -> set[str]:

@@ -15,13 +15,10 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.base import csrf_token
 
 import portal
-from portal.domains.accounts import labels as account_labels
-from portal.domains.identity import labels as identity_labels
-from portal.domains.ledger import labels as ledger_labels
-from portal.domains.reports.labels import export_status_label, frequency_label
 from portal.lib import i18n
 from portal.lib.money import format_money
 from portal.lib.timefmt import format_wib_date, format_wib_datetime
+from portal.server.discovery import domain_modules
 from portal.server.forms import htmx
 from portal.server.nav import build_nav
 from portal.settings import get_settings
@@ -67,15 +64,12 @@ def build_environment() -> jinja2.Environment:
     env.filters["date"] = _date
     env.filters["number"] = _number
     env.filters["file_size"] = _file_size
-    # Stored codes shown to people (the stored values never change).
-    env.filters["transaction_kind"] = ledger_labels.kind_label
-    env.filters["account_kind"] = account_labels.kind_label
-    env.filters["schedule_frequency"] = frequency_label
-    env.filters["mail_status"] = identity_labels.mail_status_label
-    env.filters["language_name"] = identity_labels.language_name
-    env.filters["export_status"] = export_status_label
     env.globals["static"] = lambda path: f"/static/{path}"
     env.globals["app_version"] = portal.__version__
+    # Each domain's labels for its stored codes ("transaction_kind", "account_kind", …), found by name.
+    for labels in domain_modules("labels"):
+        env.filters.update(getattr(labels, "TEMPLATE_FILTERS", {}))
+        env.globals.update(getattr(labels, "TEMPLATE_GLOBALS", {}))
     return env
 
 

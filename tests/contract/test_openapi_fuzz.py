@@ -1,4 +1,4 @@
-"""schemathesis over `/api/openapi.json` against the live server, every request signed (DESIGN.md §5):
+"""schemathesis over `/api/openapi.json` against the live server, every request signed (docs/api-contract.md):
 no 5xx from any generated request, and documented responses conform to their schemas.
 
 Bounded so it runs in a couple of minutes on two cores: a few examples per operation. Requests are
@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from portal.lib import security
-from tests.contract.conftest import ALL, Key, make_key
+from tests.support.contract import ALL, Key, make_key
 
 N_KEYS = 8
 MAX_EXAMPLES = 50

@@ -11,8 +11,7 @@ from typing import Any
 import neraca
 import pytest
 
-from tests.contract.conftest import Key, collect, first, res
-from tests.contract.test_sdk_resources import funded, ref
+from tests.support.contract import Key, collect, first, funded, ref, res
 
 
 async def raises(cls: type[neraca.APIStatusError], code: str, call: Callable[[], Any]) -> Any:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.contract.conftest import Key
+from tests.support.contract import Key
 
 README = Path(__file__).resolve().parents[2] / "sdk" / "README.md"
 

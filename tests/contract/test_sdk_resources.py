@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,25 +9,7 @@ import neraca
 from neraca.models import Account, Balance, Hold, Me, TopUp, Transfer, TransferGroup, Withdrawal
 
 from portal.domains.ledger.invariants import check_all
-from tests.contract.conftest import ALL, Key, collect, first, pages, res
-
-
-def ref(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-async def funded(sdk: Any, amount: int = 1_000_000) -> tuple[Account, Account, Account]:
-    """The main account topped up with `amount` (paid), plus a division and a partner below it."""
-    main = await first(sdk.accounts.list(kind="main"))
-    assert isinstance(main, Account) and main.kind == "main"
-    division = await res(sdk.accounts.create(name="Jakarta", kind="division", parent_id=main.id))
-    partner = await res(
-        sdk.accounts.create(name="Toko Budi", kind="partner", parent_id=main.id, reference=ref("P"))
-    )
-    topup = await res(sdk.topups.create(account_id=main.id, amount=amount, reference=ref("TOP")))
-    paid = await res(sdk.topups.simulate_payment(topup.id))
-    assert paid.status == "paid"
-    return main, division, partner
+from tests.support.contract import ALL, Key, collect, first, funded, pages, ref, res
 
 
 async def test_me(sdk: Any, key: Key) -> None:

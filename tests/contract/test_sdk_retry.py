@@ -12,8 +12,7 @@ import neraca
 import pytest
 
 from portal.domains.ledger.invariants import check_all
-from tests.contract.conftest import Key, collect, first, res
-from tests.contract.test_sdk_resources import funded
+from tests.support.contract import Key, collect, first, funded, res
 from tests.support.proxy import DROP_AFTER, DROP_BEFORE, HANG_AFTER, FaultyProxy, Reply, faulty_proxy
 
 TRANSFERS = "POST /api/v1/transfers"

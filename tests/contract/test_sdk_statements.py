@@ -18,8 +18,7 @@ import pytest
 from neraca.models import StatementEntry, StatementPage
 
 from portal.lib.timefmt import WIB
-from tests.contract.conftest import collect, pages, res
-from tests.contract.test_sdk_resources import funded, ref
+from tests.support.contract import collect, funded, pages, ref, res
 
 TODAY = datetime.now(UTC).astimezone(WIB).date()
 

@@ -13,7 +13,7 @@ import pyotp
 import pytest
 
 from portal.lib import sql
-from tests.conftest import csp_violations
+from tests.support.browser import csp_violations
 
 pytestmark = pytest.mark.browser
 

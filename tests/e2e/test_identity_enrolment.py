@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from portal.lib import security, sql
-from tests.conftest import csp_violations
-from tests.integration.identity.support import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations
+from tests.support.identity import PASSWORD, make_business, totp_secret
 from tests.support.live_server import live_server
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,4 @@
-"""Browser (issue 4): sign in, create a division and a partner, top up and simulate the payment,
+"""Browser: sign in, create a division and a partner, top up and simulate the payment,
 transfer to the partner while both account pages watch their balances change without a reload, request
 a withdrawal, mark it failed and see the money back. No console errors, no CSP violations."""
 
@@ -12,8 +12,8 @@ import pytest
 
 from portal.domains.accounts import services as accounts
 from portal.lib import sql
-from tests.conftest import csp_violations
-from tests.integration.identity.support import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations
+from tests.support.identity import PASSWORD, make_business, totp_secret
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import csp_violations
+from tests.support.browser import csp_violations
 
 
 async def test_first_page_loads_cleanly(page: Any, live_server: str) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import csp_violations
-from tests.integration.reports.helpers import api_business, signed_in_owner
-from tests.integration.reports.test_statement_api import DAY1, DAY2, history
+from tests.support.browser import csp_violations
+from tests.support.reports import DAY1, DAY2, api_business, history, signed_in_owner
 
 MAGIC = {
     "csv": b"\xef\xbb\xbfStatement",

@@ -1,4 +1,4 @@
-"""Suite 11 for the identity and audit pages: headers, CSRF for form and htmx posts, XSS payloads in
+"""Browser security for the identity and audit pages: headers, CSRF for form and htmx posts, XSS payloads in
 names never reach the page unescaped."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from portal.domains.audit import services as audit
 from portal.domains.identity import services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 PAGES = [
     "/",

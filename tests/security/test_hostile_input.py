@@ -11,7 +11,7 @@ import pytest
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_headers, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_headers, signed_in_client
 
 
 async def api_key(business: Any, owner: Any) -> tuple[str, str]:

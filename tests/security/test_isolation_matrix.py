@@ -1,4 +1,4 @@
-"""Suite 9: every route of the app against the checked-in policy (tests/security/route_policy.json).
+"""Tenant isolation: every route of the app against the checked-in policy (tests/security/route_policy.json).
 
 A route missing from the policy fails. For each route: anonymous callers are turned away (login
 redirect for pages, 401 for the API); a user without the route's right gets 403; a user of another
@@ -17,7 +17,7 @@ import pytest
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import (
+from tests.support.identity import (
     csrf_from,
     enrol,
     make_business,
@@ -270,7 +270,7 @@ async def test_sibling_subtree_users_are_404(client: Any, db: str) -> None:
 
 @pytest.mark.parametrize("field", ["business_id", "balance", "role"])
 async def test_unknown_api_body_fields_are_refused(client: Any, db: str, field: str) -> None:
-    """Suite 9: unknown body fields → 422 (checked on the first POST route that takes a body)."""
+    """Unknown body fields → 422 (checked on the first POST route that takes a body)."""
     business, owner = await make_business()
     key, secret = await services.create_api_key(
         user_actor(owner, business), name="k", permissions=frozenset(roles.ALL_RIGHTS)

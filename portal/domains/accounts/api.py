@@ -8,8 +8,8 @@ from litestar import get, patch, post
 
 from portal.domains.accounts import services
 from portal.domains.accounts.schemas import AccountCreate, AccountOut, AccountPage, AccountUpdate
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, object_first, requires
 from portal.lib.actor import Actor
+from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
 

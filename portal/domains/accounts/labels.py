@@ -38,3 +38,7 @@ def display_name(name: str, kind: str, system_role: str | None, currency: str) -
     if kind == "system" and system_role:
         return f"{system_role_label(system_role)} ({currency})"
     return name
+
+
+# Template filters this domain gives the portal's Jinja environment (found by portal/server/templating.py).
+TEMPLATE_FILTERS = {"account_kind": kind_label}

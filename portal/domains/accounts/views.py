@@ -9,11 +9,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.lib.actor import Actor
 from portal.lib.i18n import gettext
 from portal.lib.money import CURRENCIES
 from portal.server.forms import handle_form, htmx, pages_router, see_other
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 

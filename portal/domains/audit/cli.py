@@ -18,8 +18,8 @@ def audit() -> None:
 @friendly_errors
 def verify() -> None:
     """Recompute the hash chains; name the first altered or missing row and exit 1 if any."""
+    from portal.cli.support import run_with_database
     from portal.domains.audit import services
-    from portal.domains.identity.cli import run_with_database
 
     checked, problems = run_with_database(services.verify)
     if problems:

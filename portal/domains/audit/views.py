@@ -13,11 +13,11 @@ from litestar import Request, Response, get
 from litestar.response import Stream
 
 from portal.domains.audit import services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
-from portal.domains.reports.formats.escape import escape_text
 from portal.lib.actor import Actor
+from portal.lib.spreadsheet import escape_text
 from portal.lib.timefmt import WIB
 from portal.server.forms import htmx, pages_router
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 PAGE_SIZE = 50

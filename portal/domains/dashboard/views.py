@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Request, Response, get
 
 from portal.domains.dashboard import chart, services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, signed_in
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.server.forms import htmx, pages_router
+from portal.server.guards import ACTOR_DEPENDENCY, signed_in
 from portal.server.templating import page
 
 WINDOW_TARGET = "dash-window"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from litestar import get
 
 from portal.domains.identity import services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY
 from portal.domains.identity.schemas import Me, MeBusiness
 from portal.lib.actor import Actor
 from portal.lib.errors import Unauthorized
 from portal.lib.i18n import gettext
+from portal.server.guards import ACTOR_DEPENDENCY
 
 
 @get("/api/v1/me", operation_id="get_me", dependencies={"actor": ACTOR_DEPENDENCY}, tags=["me"])

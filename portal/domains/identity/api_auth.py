@@ -1,6 +1,6 @@
-"""The `/api/v1` pipeline: signature (DESIGN.md §5), per-key rate limit, Request-Id replay protection and,
-for POST, idempotency — stored response replayed with `Idempotent-Replayed: true`, a different body →
-422 `idempotency_key_reused`, still running → 409 `request_in_progress`; kept 72 hours.
+"""The `/api/v1` pipeline: signature (docs/api-contract.md), per-key rate limit, Request-Id replay
+protection and, for POST, idempotency — stored response replayed with `Idempotent-Replayed: true`, a
+different body → 422 `idempotency_key_reused`, still running → 409 `request_in_progress`; kept 72 hours.
 
 Every POST handler under /api/v1 gets this for free; handlers never see a replayed request.
 """

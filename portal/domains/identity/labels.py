@@ -21,3 +21,7 @@ def mail_status_label(status: str) -> str:
 
 def language_name(code: str | None) -> str:
     return LANGUAGE_NAMES.get(code or "", code or "")
+
+
+# Template filters this domain gives the portal's Jinja environment (found by portal/server/templating.py).
+TEMPLATE_FILTERS = {"mail_status": mail_status_label, "language_name": language_name}

@@ -1,4 +1,4 @@
-"""Roles (DESIGN.md §7): named presets of view/manage rights per menu. Rights are `menu:level` strings,
+"""Roles: named presets of view/manage rights per menu. Rights are `menu:level` strings,
 the same vocabulary API key permissions use; `manage` implies `view`."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from portal.lib.i18n import N_
-from portal.server.nav import MENU_KEYS
+from portal.lib.menus import MENU_KEYS
 
 LEVELS = ("none", "view", "manage")
 

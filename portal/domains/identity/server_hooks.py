@@ -3,7 +3,7 @@
 - Portal pages: the server-side session (cookie `neraca_session`) → `scope["user"]` and
   `scope["actor"]`. A page that is not public redirects to the login form when there is no session
   (default deny: a new domain's pages are behind the login even before they add guards).
-- `/api/v1/*`: the request signature of DESIGN.md §5 → `scope["actor"]` for the API key, then replay
+- `/api/v1/*`: the request signature (docs/api-contract.md) → `scope["actor"]` for the API key, then replay
   protection and idempotency for POST (portal.domains.identity.api_auth).
 """
 
@@ -157,7 +157,7 @@ class IdentityMiddleware:
         if session is None and not is_public(scope):
             from litestar.connection import ASGIConnection
 
-            from portal.domains.identity.guards import login_required
+            from portal.server.guards import login_required
 
             raise login_required(ASGIConnection(scope, receive, send))
 

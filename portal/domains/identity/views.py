@@ -12,7 +12,6 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from portal.domains.identity import auth, mail, roles, services
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.domains.identity.server_hooks import client_info, cookie_header
 from portal.lib.actor import Actor
 from portal.lib.errors import NeracaError, NotFound, RateLimited, ValidationFailed
@@ -28,6 +27,7 @@ from portal.server.forms import (
     see_other,
     shown_back,
 )
+from portal.server.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.server.nav import MENUS
 from portal.server.routes import safe_next
 from portal.server.templating import page

@@ -8,7 +8,6 @@ from litestar import get, post
 
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.schemas import BalanceOut
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, object_first, requires
 from portal.domains.ledger import services
 from portal.domains.ledger.schemas import (
     HoldCreate,
@@ -28,6 +27,7 @@ from portal.domains.ledger.schemas import (
     WithdrawalPage,
 )
 from portal.lib.actor import Actor
+from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
 VIEW = [requires("transfers")]

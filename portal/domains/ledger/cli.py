@@ -19,7 +19,7 @@ def ledger() -> None:
 @ledger.command()
 @friendly_errors
 def verify() -> None:
-    """Check the ledger invariants (DESIGN.md §3); exit non-zero when any is violated."""
+    """Check the ledger invariants (docs/ledger.md); exit non-zero when any is violated."""
     _bootstrap()
 
     async def go() -> list[str]:

@@ -20,20 +20,23 @@ constraint), so several processes can each run their own committer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
 import structlog
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
-from portal.lib.errors import N_, Amount, Conflict, FieldError, NeracaError, NotFound, ValidationFailed
+from portal.domains.ledger.refusals import Refusal, refuse
+from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
 from portal.lib.ids import new_id
-from portal.lib.sql import engine, transaction
+from portal.lib.sql import engine
 
 log = structlog.get_logger("neraca.ledger")
 
@@ -116,25 +119,58 @@ async def _flush(writes: DeferredWrites) -> None:
 
 
 @dataclass
-class _Account:
+class BalanceDelta:
+    """What a batch adds to one account's four balance columns (minor units)."""
+
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending))
+
+
+@dataclass
+class LockedAccount:
+    """An account row locked for the batch: its balances as the batch has changed them so far."""
+
     id: str
     business_id: str
     path: str
     kind: str
     currency: str
     status: str
-    dp: int
-    cp: int
-    dpend: int
-    cpend: int
-    delta: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    change: BalanceDelta = field(default_factory=BalanceDelta)
 
     @property
     def available(self) -> int:
-        return self.cp - self.dp - self.dpend
+        return self.credits_posted - self.debits_posted - self.debits_pending
+
+    def move(
+        self,
+        *,
+        posted_debit: int = 0,
+        posted_credit: int = 0,
+        pending_debit: int = 0,
+        pending_credit: int = 0,
+    ) -> None:
+        """Add to the balances and to the batch's change of this account alike."""
+        self.debits_posted += posted_debit
+        self.credits_posted += posted_credit
+        self.debits_pending += pending_debit
+        self.credits_pending += pending_credit
+        self.change.debits_posted += posted_debit
+        self.change.credits_posted += posted_credit
+        self.change.debits_pending += pending_debit
+        self.change.credits_pending += pending_credit
 
 
-def _visible(op: Operation, account: _Account | None) -> bool:
+def _visible(op: Operation, account: LockedAccount | None) -> bool:
     if account is None or account.business_id != op.business_id:
         return False
     if account.kind == "system":
@@ -142,80 +178,75 @@ def _visible(op: Operation, account: _Account | None) -> bool:
     return op.scope_account_id is None or f"/{op.scope_account_id}/" in account.path
 
 
-def _apply_leg(debit: _Account, credit: _Account, leg: Leg, sign: int) -> None:
-    a = leg.amount * sign
-    r = leg.released_amount * sign
-    if leg.phase == "posted":
-        debit.dp += a
-        debit.delta[0] += a
-        credit.cp += a
-        credit.delta[1] += a
-    elif leg.phase == "pending":
-        debit.dpend += a
-        debit.delta[2] += a
-        credit.cpend += a
-        credit.delta[3] += a
-    else:
-        debit.dpend -= r
-        debit.delta[2] -= r
-        credit.cpend -= r
-        credit.delta[3] -= r
-        if leg.phase == "post_pending":
-            debit.dp += a
-            debit.delta[0] += a
-            credit.cp += a
-            credit.delta[1] += a
+def _apply_leg(debit: LockedAccount, credit: LockedAccount, leg: Leg, sign: int) -> None:
+    """Book one leg (sign 1) or take it back (sign -1) on the in-memory balances."""
+    amount = leg.amount * sign
+    released = leg.released_amount * sign
+    if leg.phase == "pending":
+        debit.move(pending_debit=amount)
+        credit.move(pending_credit=amount)
+        return
+    if leg.phase in ("post_pending", "void_pending"):
+        debit.move(pending_debit=-released)
+        credit.move(pending_credit=-released)
+    if leg.phase in ("posted", "post_pending"):
+        debit.move(posted_debit=amount)
+        credit.move(posted_credit=amount)
 
 
-def _check_leg(op: Operation, leg: Leg, debit: _Account | None, credit: _Account | None) -> None:
-    p = leg.pointer
+def _moves_money_out(leg: Leg, op: Operation) -> bool:
+    """Whether the leg debits its source: a transfer, a new hold, or a hold's post asked for by a user.
+
+    Voiding or expiring a hold only releases a reservation. An internal post settles what already left
+    at the bank (a paid withdrawal): a freeze after the payout cannot undo it, so it still books."""
+    if leg.phase in ("posted", "pending"):
+        return True
+    return leg.phase == "post_pending" and not op.internal
+
+
+def _check_leg(op: Operation, leg: Leg, debit: LockedAccount | None, credit: LockedAccount | None) -> None:
+    """Raise the leg's first refusal in precedence order (see refusals.py); nothing when it may book."""
+    at = leg.pointer
     if not _visible(op, debit):
-        raise NotFound(
-            N_("Account %(id)s was not found."),
-            params={"id": leg.debit_account_id},
-            errors=[FieldError(f"{p}/from_account_id", N_("not found"))],
-        )
+        raise refuse(Refusal.ACCOUNT_NOT_FOUND, f"{at}/from_account_id", account_id=leg.debit_account_id)
     if not _visible(op, credit):
-        raise NotFound(
-            N_("Account %(id)s was not found."),
-            params={"id": leg.credit_account_id},
-            errors=[FieldError(f"{p}/to_account_id", N_("not found"))],
-        )
+        raise refuse(Refusal.ACCOUNT_NOT_FOUND, f"{at}/to_account_id", account_id=leg.credit_account_id)
     assert debit is not None and credit is not None
     if debit.currency != credit.currency:
-        raise ValidationFailed(
-            N_(
-                "Account %(debit)s holds %(debit_currency)s but %(credit)s holds %(credit_currency)s; "
-                "a transfer moves one currency."
-            ),
-            params={
-                "debit": debit.id,
-                "debit_currency": debit.currency,
-                "credit": credit.id,
-                "credit_currency": credit.currency,
-            },
-            code="currency_mismatch",
-            errors=[FieldError(f"{p}/to_account_id", N_("currency differs from the source account"))],
+        raise refuse(
+            Refusal.CURRENCY_MISMATCH,
+            f"{at}/to_account_id",
+            debit_account_id=debit.id,
+            debit_currency=debit.currency,
+            credit_account_id=credit.id,
+            credit_currency=credit.currency,
         )
-    if leg.phase in ("posted", "pending"):
-        for account, pointer, side in ((debit, "from_account_id", "debited"), (credit, "to_account_id", "")):
-            if account.status == "closed":
-                raise ValidationFailed(
-                    N_("Account %(id)s is closed."),
-                    params={"id": account.id},
-                    code="account_closed",
-                    errors=[FieldError(f"{p}/{pointer}", N_("account is closed"))],
-                )
-            if side and account.status == "frozen":
-                raise ValidationFailed(
-                    N_("Account %(id)s is frozen: nothing can be debited from it."),
-                    params={"id": account.id},
-                    code="account_frozen",
-                    errors=[FieldError(f"{p}/{pointer}", N_("account is frozen"))],
-                )
+    if not _moves_money_out(leg, op):
+        return
+    for account, pointer in ((debit, "from_account_id"), (credit, "to_account_id")):
+        if account.status == "closed":
+            raise refuse(Refusal.ACCOUNT_CLOSED, f"{at}/{pointer}", account_id=account.id)
+    if debit.status == "frozen":
+        raise refuse(Refusal.ACCOUNT_FROZEN, f"{at}/from_account_id", account_id=debit.id)
 
 
-def _apply_operation(op: Operation, accounts: dict[str, _Account]) -> None:
+def _check_overdraft(op: Operation, accounts: dict[str, LockedAccount], before: dict[str, int]) -> None:
+    """Checked after every leg (a group may pass through a dip); blame the last leg debiting it."""
+    for leg in reversed(op.legs):
+        debit = accounts[leg.debit_account_id]
+        if debit.kind != "system" and debit.available < 0:
+            had = before[debit.id]
+            raise refuse(
+                Refusal.INSUFFICIENT_FUNDS,
+                f"{leg.pointer}/amount",
+                account_id=debit.id,
+                available=had,
+                requested=had - debit.available,
+                currency=debit.currency,
+            )
+
+
+def _apply_operation(op: Operation, accounts: dict[str, LockedAccount]) -> None:
     """Check and apply one operation to the in-memory balances; undo it and raise on any failure."""
     applied: list[Leg] = []
     before = {
@@ -231,68 +262,83 @@ def _apply_operation(op: Operation, accounts: dict[str, _Account]) -> None:
             assert debit is not None and credit is not None
             _apply_leg(debit, credit, leg, 1)
             applied.append(leg)
-        # Checked after every leg (a group may pass through a dip); blame the last leg debiting it.
-        for leg in reversed(op.legs):
-            debit = accounts[leg.debit_account_id]
-            if debit.kind != "system" and debit.available < 0:
-                had = before[debit.id]
-                raise ValidationFailed(
-                    N_("Account %(account)s has %(available)s available; %(needed)s is needed."),
-                    params={
-                        "account": debit.id,
-                        "available": Amount(had, debit.currency),
-                        "needed": Amount(had - debit.available, debit.currency),
-                    },
-                    code="insufficient_funds",
-                    title=N_("Insufficient funds"),
-                    errors=[FieldError(f"{leg.pointer}/amount", N_("more than the available balance"))],
-                )
+        _check_overdraft(op, accounts, before)
     except NeracaError:
         for leg in reversed(applied):
             _apply_leg(accounts[leg.debit_account_id], accounts[leg.credit_account_id], leg, -1)
         raise
 
 
+Outcome = OperationResult | NeracaError | None
+
+
 async def apply_operations(
     conn: asyncpg.Connection, ops: list[Operation]
 ) -> list[OperationResult | NeracaError]:
-    """Apply `ops` inside the caller's open transaction; each gets a result or its own error."""
-    results: list[OperationResult | NeracaError | None] = [None] * len(ops)
+    """Apply `ops` inside the caller's open transaction; each gets a result or its own refusal.
 
-    # 1. References: unique per business forever; the database decides between processes.
-    seen: set[tuple[str, str]] = set()
-    ref_rows: list[tuple[str, str, str]] = []
+    The phases, in lock order: claim references, lock accounts, check and apply in memory, release the
+    references of refused operations, write balances, insert transfers, run commit hooks, then write
+    the activity log and notifications they collected."""
+    outcomes: list[Outcome] = [None] * len(ops)
+    claimed = await _claim_references(conn, ops, outcomes)
+    accounts = await _lock_accounts(conn, ops, outcomes)
+    applied = _check_and_apply(ops, accounts, outcomes)
+    await _release_refused_references(conn, ops, outcomes, claimed)
+    await _write_balances(conn, accounts)
+    transfers = await _insert_transfers(conn, ops, applied, accounts)
+    writes = DeferredWrites()
+    token = _deferred.set(writes)
+    try:
+        await _results_and_hooks(conn, ops, transfers, outcomes)
+    finally:
+        _deferred.reset(token)
+    # After every ledger write: the activity log's chain lock comes last in the lock order.
+    await _flush(writes)
+    return [outcome if outcome is not None else NeracaError("not processed") for outcome in outcomes]
+
+
+async def _claim_references(
+    conn: asyncpg.Connection, ops: list[Operation], outcomes: list[Outcome]
+) -> set[tuple[str, str]]:
+    """References are unique per business forever; the database decides between processes."""
+    claimed: set[tuple[str, str]] = set()
+    rows: list[tuple[str, str, str]] = []
     for i, op in enumerate(ops):
         if op.reference is None:
             continue
         key = (op.business_id, op.reference)
-        if key in seen:
-            results[i] = _duplicate(op.reference)
+        if key in claimed:
+            outcomes[i] = duplicate_reference(op.reference)
             continue
-        seen.add(key)
-        ref_rows.append((op.business_id, op.reference, op.reference_object_id or op.legs[0].transfer_id))
-    if ref_rows:
-        inserted = await conn.fetch(
-            "INSERT INTO ledger_reference (business_id, reference, object_id) "
-            "SELECT b, r, o FROM unnest($1::text[], $2::text[], $3::text[]) AS t(b, r, o) ORDER BY b, r "
-            "ON CONFLICT DO NOTHING RETURNING business_id, reference",
-            [r[0] for r in ref_rows],
-            [r[1] for r in ref_rows],
-            [r[2] for r in ref_rows],
-        )
-        won = {(row["business_id"], row["reference"]) for row in inserted}
-        for i, op in enumerate(ops):
-            if results[i] is None and op.reference is not None and (op.business_id, op.reference) not in won:
-                results[i] = _duplicate(op.reference)
+        claimed.add(key)
+        rows.append((op.business_id, op.reference, op.reference_object_id or op.legs[0].transfer_id))
+    if not rows:
+        return claimed
+    inserted = await conn.fetch(
+        "INSERT INTO ledger_reference (business_id, reference, object_id) "
+        "SELECT b, r, o FROM unnest($1::text[], $2::text[], $3::text[]) AS t(b, r, o) ORDER BY b, r "
+        "ON CONFLICT DO NOTHING RETURNING business_id, reference",
+        *_columns(rows, 3),
+    )
+    won = {(row["business_id"], row["reference"]) for row in inserted}
+    for i, op in enumerate(ops):
+        if outcomes[i] is None and op.reference is not None and (op.business_id, op.reference) not in won:
+            outcomes[i] = duplicate_reference(op.reference)
+    return claimed
 
-    # 2. Lock every account of the batch once, in id order.
+
+async def _lock_accounts(
+    conn: asyncpg.Connection, ops: list[Operation], outcomes: list[Outcome]
+) -> dict[str, LockedAccount]:
+    """Lock every account of the batch's remaining operations once, in id order (no deadlocks)."""
     ids = sorted(
         {
-            aid
-            for i, op in enumerate(ops)
-            if results[i] is None
+            account_id
+            for op, outcome in zip(ops, outcomes, strict=True)
+            if outcome is None
             for leg in op.legs
-            for aid in (leg.debit_account_id, leg.credit_account_id)
+            for account_id in (leg.debit_account_id, leg.credit_account_id)
         }
     )
     rows = await conn.fetch(
@@ -301,122 +347,125 @@ async def apply_operations(
         "FOR NO KEY UPDATE",
         ids,
     )
-    accounts = {
-        row["id"]: _Account(
-            row["id"],
-            row["business_id"],
-            row["path"],
-            row["kind"],
-            row["currency"],
-            row["status"],
-            row["debits_posted"],
-            row["credits_posted"],
-            row["debits_pending"],
-            row["credits_pending"],
-        )
-        for row in rows
-    }
+    return {row["id"]: LockedAccount(**dict(row)) for row in rows}
 
-    # 3. Check and apply in arrival order.
-    ok: list[int] = []
+
+def _check_and_apply(
+    ops: list[Operation], accounts: dict[str, LockedAccount], outcomes: list[Outcome]
+) -> list[int]:
+    """Apply the remaining operations in arrival order; a refused one is undone and fails alone."""
+    applied: list[int] = []
     for i, op in enumerate(ops):
-        if results[i] is not None:
+        if outcomes[i] is not None:
             continue
         try:
             _apply_operation(op, accounts)
         except NeracaError as exc:
-            results[i] = exc
+            outcomes[i] = exc
             continue
-        ok.append(i)
-    failed_refs = [
+        applied.append(i)
+    return applied
+
+
+async def _release_refused_references(
+    conn: asyncpg.Connection, ops: list[Operation], outcomes: list[Outcome], claimed: set[tuple[str, str]]
+) -> None:
+    """A refused operation leaves its reference free for a corrected retry."""
+    refused = [
         (op.business_id, op.reference)
-        for i, op in enumerate(ops)
+        for op, outcome in zip(ops, outcomes, strict=True)
         if op.reference is not None
-        and isinstance(results[i], NeracaError)
-        and (op.business_id, op.reference) in seen
-        and getattr(results[i], "code", "") != "duplicate_reference"
+        and isinstance(outcome, NeracaError)
+        and (op.business_id, op.reference) in claimed
+        and outcome.code != "duplicate_reference"
     ]
-    if failed_refs:
+    if refused:
         await conn.execute(
             "DELETE FROM ledger_reference WHERE (business_id, reference) IN "
             "(SELECT * FROM unnest($1::text[], $2::text[]))",
-            [r[0] for r in failed_refs],
-            [r[1] for r in failed_refs],
+            *_columns(refused, 2),
         )
 
-    # 4. Write balances and transfers set-based.
-    touched = [a for a in accounts.values() if any(a.delta)]
-    if touched:
-        await conn.execute(
-            "UPDATE account AS a SET debits_posted = a.debits_posted + v.dp, "
-            "credits_posted = a.credits_posted + v.cp, debits_pending = a.debits_pending + v.dpend, "
-            "credits_pending = a.credits_pending + v.cpend, updated_at = now() "
-            "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) "
-            "AS v(id, dp, cp, dpend, cpend) WHERE a.id = v.id",
-            [a.id for a in touched],
-            [a.delta[0] for a in touched],
-            [a.delta[1] for a in touched],
-            [a.delta[2] for a in touched],
-            [a.delta[3] for a in touched],
-        )
+
+async def _write_balances(conn: asyncpg.Connection, accounts: dict[str, LockedAccount]) -> None:
+    """One `UPDATE … FROM unnest` adds every changed account's delta."""
+    touched = [account for account in accounts.values() if account.change]
+    if not touched:
+        return
+    await conn.execute(
+        "UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
+        "credits_posted = a.credits_posted + v.credits_posted, "
+        "debits_pending = a.debits_pending + v.debits_pending, "
+        "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
+        "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) "
+        "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) WHERE a.id = v.id",
+        [account.id for account in touched],
+        [account.change.debits_posted for account in touched],
+        [account.change.credits_posted for account in touched],
+        [account.change.debits_pending for account in touched],
+        [account.change.credits_pending for account in touched],
+    )
+
+
+def _transfer_row(op: Operation, leg: Leg, currency: str) -> dict[str, Any]:
+    return {
+        "id": leg.transfer_id,
+        "business_id": op.business_id,
+        "debit_account_id": leg.debit_account_id,
+        "credit_account_id": leg.credit_account_id,
+        "amount": leg.amount,
+        "currency": currency,
+        "phase": leg.phase,
+        "released_amount": leg.released_amount,
+        "hold_id": leg.hold_id,
+        "kind": leg.kind,
+        "reference": op.reference,
+        "description": leg.description,
+        "metadata": leg.metadata or {},
+        "group_id": op.group_id,
+        "reverses_id": leg.reverses_id,
+        "source_id": op.source_id,
+        "created_at": op.booked_at,
+    }
+
+
+async def _insert_transfers(
+    conn: asyncpg.Connection, ops: list[Operation], applied: list[int], accounts: dict[str, LockedAccount]
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """One `INSERT … SELECT FROM unnest` books every transfer; returns each operation's transfer rows."""
     # One dict per transfer serves both the insert's column arrays and the operation's result.
-    rows_by_op: list[tuple[int, list[dict[str, Any]]]] = []
-    columns: list[list[Any]] = [[] for _ in _TRANSFER_COLUMNS]
-    for i in ok:
-        op = ops[i]
-        op_rows = []
-        for leg in op.legs:
-            row = {
-                "id": leg.transfer_id,
-                "business_id": op.business_id,
-                "debit_account_id": leg.debit_account_id,
-                "credit_account_id": leg.credit_account_id,
-                "amount": leg.amount,
-                "currency": accounts[leg.debit_account_id].currency,
-                "phase": leg.phase,
-                "released_amount": leg.released_amount,
-                "hold_id": leg.hold_id,
-                "kind": leg.kind,
-                "reference": op.reference,
-                "description": leg.description,
-                "metadata": leg.metadata or {},
-                "group_id": op.group_id,
-                "reverses_id": leg.reverses_id,
-                "source_id": op.source_id,
-                "created_at": op.booked_at,
-            }
-            op_rows.append(row)
-            for column, name in zip(columns, _TRANSFER_COLUMNS, strict=True):
-                column.append(json.dumps(row["metadata"]) if name == "metadata" else row[name])
-        rows_by_op.append((i, op_rows))
-    created_at: datetime | None = None
-    if ok:
-        created_at = await conn.fetchval(_INSERT_TRANSFERS, *columns)
-        for _, op_rows in rows_by_op:
-            for row in op_rows:
-                if row["created_at"] is None:
-                    row["created_at"] = created_at
-    writes = DeferredWrites()
-    token = _deferred.set(writes)
-    try:
-        await _results_and_hooks(conn, ops, rows_by_op, results)
-    finally:
-        _deferred.reset(token)
-    # After every ledger write: the activity log's chain lock comes last in the lock order.
-    await _flush(writes)
-    return [r if r is not None else NeracaError("not processed") for r in results]
+    transfers = [
+        (i, [_transfer_row(ops[i], leg, accounts[leg.debit_account_id].currency) for leg in ops[i].legs])
+        for i in applied
+    ]
+    rows = [row for _, op_rows in transfers for row in op_rows]
+    if not rows:
+        return transfers
+    columns = [
+        [json.dumps(row[name]) if name == "metadata" else row[name] for row in rows]
+        for name in _TRANSFER_COLUMNS
+    ]
+    created_at: datetime | None = await conn.fetchval(_INSERT_TRANSFERS, *columns)
+    for row in rows:
+        if row["created_at"] is None:
+            row["created_at"] = created_at
+    return transfers
+
+
+def _columns(rows: Sequence[tuple[str, ...]], width: int) -> list[list[str]]:
+    return [[row[n] for row in rows] for n in range(width)]
 
 
 async def _results_and_hooks(
     conn: asyncpg.Connection,
     ops: list[Operation],
-    rows_by_op: list[tuple[int, list[dict[str, Any]]]],
-    results: list[OperationResult | NeracaError | None],
+    transfers: list[tuple[int, list[dict[str, Any]]]],
+    outcomes: list[Outcome],
 ) -> None:
-    for i, transfers in rows_by_op:
+    for i, op_rows in transfers:
         op = ops[i]
-        result = OperationResult(transfers)
-        results[i] = result
+        result = OperationResult(op_rows)
+        outcomes[i] = result
         if op.on_commit is not None:
             # The hooks run in the batch's own transaction, on its connection.
             await op.on_commit(conn, op, result)
@@ -458,17 +507,62 @@ _INSERT_TRANSFERS = (
 )
 
 
-def _duplicate(reference: str) -> Conflict:
-    return Conflict(
-        N_("The reference %(reference)s has already been used in this business."),
-        params={"reference": repr(reference)},
-        code="duplicate_reference",
-        title=N_("Duplicate reference"),
-        errors=[FieldError("/reference", N_("already used"))],
-    )
+def duplicate_reference(reference: str) -> NeracaError:
+    """The refusal of a reference already registered in the business."""
+    return refuse(Refusal.DUPLICATE_REFERENCE, "/reference", reference=reference)
 
 
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+# The connection (or the server behind it) is gone: the batch cannot be split, only failed and retried.
+_CONNECTION_LOST = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    ConnectionError,
+    OSError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` means the database connection died (restart, network, terminated backend)."""
+    return isinstance(exc, _CONNECTION_LOST)
+
+
+async def _discard(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
+    """Close a broken connection outright and have the pool replace every connection it holds."""
+    if conn is not None:
+        conn.terminate()
+        if db.pool is not None:
+            with contextlib.suppress(Exception):
+                await db.pool.release(conn)
+    if db.pool is not None:
+        # A server restart broke every pooled connection: replace them rather than fail one batch each.
+        await db.pool.expire_connections()
+
+
+class BatchTransaction(PostgresTransaction):
+    """Piccolo's transaction, but one whose connection dies is still discarded and unmarked.
+
+    Piccolo's exit rolls back, releases the connection, then clears the "current transaction" marker;
+    when the rollback fails on a closed connection, the last two never happen, and a long-lived worker
+    would keep using the dead transaction."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            await _discard(self.engine, getattr(self, "connection", None))
+            raise
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            await _discard(self.engine, self.connection)
+            with contextlib.suppress(ValueError, LookupError):
+                self.engine.current_transaction.reset(self.context)
+            raise
 
 
 async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | NeracaError]:
@@ -478,7 +572,7 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
         return await apply_operations(current.connection, ops)
     for attempt in range(5):
         try:
-            async with transaction() as tx:
+            async with BatchTransaction(engine()) as tx:
                 return await apply_operations(tx.connection, ops)
         except _RETRYABLE:
             if attempt == 4:
@@ -487,31 +581,72 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
     raise AssertionError("unreachable")
 
 
+def _write_path_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        N_("The ledger lost its database connection; nothing was booked. Try again in a moment."),
+        code="ledger_unavailable",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _culprit_error(op: Operation, exc: Exception) -> Exception:
+    """What the one operation that broke its batch is answered: 422 when its input is what the database
+    cannot store, else its own error (a 500 unless it is a refusal or maps to one)."""
+    if isinstance(exc, asyncpg.exceptions.DataError):
+        return ValidationFailed(
+            N_("A value in the request cannot be stored (for example a NUL character)."),
+            code="unstorable_value",
+            errors=[FieldError(_unstorable_pointer(op), N_("cannot be stored"))],
+        )
+    return exc
+
+
+def _unstorable_pointer(op: Operation) -> str:
+    for leg in op.legs:
+        if "\x00" in leg.description:
+            return f"{leg.pointer}/description"
+        if "\x00" in json.dumps(leg.metadata or {}).replace("\\u0000", "\x00"):
+            return f"{leg.pointer}/metadata"
+    return "/reference" if op.reference is not None and "\x00" in op.reference else ""
+
+
+Waiter = tuple[Operation, "asyncio.Future[OperationResult]"]
+
+
 class GroupCommitter:
-    """Coalesces concurrent operations of one event loop into batches, each one transaction."""
+    """Coalesces concurrent operations of one event loop into batches, each one transaction.
+
+    A batch that fails in the database (or in a commit hook) is split in halves and each half retried,
+    down to the single operation at fault: every other operation gets the answer it would have had
+    alone. A lost connection fails the batch's operations once (503) and the connection is discarded;
+    the next batch runs on a fresh one."""
 
     def __init__(self, max_batch: int = MAX_BATCH, in_flight: int = 2) -> None:
         self.max_batch = max_batch
         self.in_flight = in_flight
-        self.queue: list[tuple[Operation, asyncio.Future[OperationResult]]] = []
+        self.queue: list[Waiter] = []
         self.wakeup = asyncio.Event()
-        self.workers: list[asyncio.Task[None]] = []
+        self.workers: list[tuple[asyncio.Task[None], contextvars.Context]] = []
+        self.committing: set[int] = set()
         self.batches = 0
         self.operations = 0
+        # Set when a batch lost its connection; cleared by the next batch (or probe) that commits.
+        self.lost_connection: str | None = None
 
     async def submit(self, op: Operation) -> OperationResult:
         future: asyncio.Future[OperationResult] = asyncio.get_running_loop().create_future()
         self.queue.append((op, future))
-        if not self.workers or all(w.done() for w in self.workers):
-            # A clean context: the callers' Piccolo transaction (if any) must not leak into the worker.
-            self.workers = [
-                asyncio.create_task(self._work(), name="ledger-group-commit", context=contextvars.Context())
-                for _ in range(self.in_flight)
-            ]
+        if not self.workers or all(task.done() for task, _ in self.workers):
+            self.workers = []
+            for _ in range(self.in_flight):
+                # A clean context: the callers' Piccolo transaction (if any) must not leak into the worker.
+                context = contextvars.Context()
+                task = asyncio.create_task(self._work(context), name="ledger-group-commit", context=context)
+                self.workers.append((task, context))
         self.wakeup.set()
         return await future
 
-    async def _work(self) -> None:
+    async def _work(self, context: contextvars.Context) -> None:
         while True:
             if not self.queue:
                 self.wakeup.clear()
@@ -524,23 +659,53 @@ class GroupCommitter:
             batch, self.queue = self.queue[: self.max_batch], self.queue[self.max_batch :]
             self.batches += 1
             self.operations += len(batch)
+            self.committing.add(id(context))
             try:
-                results = await run_in_transaction([op for op, _ in batch])
-            except BaseException as exc:
-                log.exception("ledger batch failed", size=len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, NeracaError):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                await self._commit(batch)
+            finally:
+                self.committing.discard(id(context))
+
+    async def _commit(self, batch: list[Waiter]) -> None:
+        try:
+            results = await run_in_transaction([op for op, _ in batch])
+        except Exception as exc:
+            if connection_lost(exc):
+                log.warning("ledger batch lost its database connection", size=len(batch), error=repr(exc))
+                self.lost_connection = f"{exc.__class__.__name__}: {exc}"
+                _settle(batch, [_write_path_unavailable()] * len(batch))
+                return
+            if len(batch) == 1:
+                log.warning("ledger operation failed alone", error=repr(exc))
+                _settle(batch, [_culprit_error(batch[0][0], exc)])
+                return
+            # Someone in the batch broke the transaction: find them, the others commit without them.
+            half = len(batch) // 2
+            await self._commit(batch[:half])
+            await self._commit(batch[half:])
+            return
+        except BaseException as exc:
+            _settle(batch, [RuntimeError(str(exc) or exc.__class__.__name__)] * len(batch))
+            raise
+        self.lost_connection = None
+        _settle(batch, results)
+
+    def stuck_transaction(self) -> bool:
+        """Whether an idle worker still carries a transaction marker (it would reuse a dead one)."""
+        current = engine().current_transaction
+        return any(
+            not task.done() and context.get(current) is not None and id(context) not in self.committing
+            for task, context in self.workers
+        )
+
+
+def _settle(batch: list[Waiter], outcomes: Sequence[OperationResult | BaseException]) -> None:
+    for (_, future), outcome in zip(batch, outcomes, strict=True):
+        if future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitter] = (
@@ -564,3 +729,23 @@ async def execute(op: Operation) -> OperationResult:
             raise result
         return result
     return await committer().submit(op)
+
+
+async def write_path_problem() -> str | None:
+    """Why this process's ledger writes would fail now, or None when they work.
+
+    A worker holding a transaction between batches is stuck; after a lost connection, an empty batch
+    through the same path (a fresh transaction from the pool) decides whether writes work again."""
+    found = _COMMITTERS.get(asyncio.get_running_loop())
+    if found is None:
+        return None
+    if found.stuck_transaction():
+        return "a group-commit worker holds a finished transaction"
+    if found.lost_connection is None:
+        return None
+    try:
+        await run_in_transaction([])
+    except Exception as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    found.lost_connection = None
+    return None

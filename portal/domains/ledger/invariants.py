@@ -1,4 +1,4 @@
-"""The ledger's invariants (DESIGN.md §3), checked by `neraca ledger verify`, the tests and the benchmarks.
+"""The ledger's invariants (docs/ledger.md), checked by `neraca ledger verify`, the tests and the benchmarks.
 
 1. per currency, Σ credits_posted = Σ debits_posted (and the same for the pending columns);
 2. each account's four balance columns equal the sums of its transfers;

@@ -35,3 +35,7 @@ def kind_label(kind: str) -> str:
 def status_label(status: str) -> str:
     label = STATUSES.get(status)
     return gettext(label).lower() if label else status
+
+
+# Template filters this domain gives the portal's Jinja environment (found by portal/server/templating.py).
+TEMPLATE_FILTERS = {"transaction_kind": kind_label}

@@ -13,7 +13,6 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services as accounts
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.ledger import services
 from portal.lib import i18n
 from portal.lib.actor import Actor
@@ -30,6 +29,7 @@ from portal.server.forms import (
     see_other,
     shown_back,
 )
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
 
@@ -87,7 +87,7 @@ async def transfers_list(
     rows, next_cursor = await services.list_transfer_rows(
         actor, account_id=account_id or None, reference=reference or None, limit=50, after=after or None
     )
-    names = await services._account_names(
+    names = await services.account_names(
         list({r["debit_account_id"] for r in rows} | {r["credit_account_id"] for r in rows})
     )
     next_url = (

@@ -6,11 +6,11 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, signed_in
 from portal.domains.notifications import services
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.server.forms import pages_router, see_other
+from portal.server.guards import ACTOR_DEPENDENCY, signed_in
 from portal.server.templating import page
 
 

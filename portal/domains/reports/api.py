@@ -8,12 +8,12 @@ from litestar import Response, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.reports import services
 from portal.domains.reports.schemas import StatementPage, StatementPeriod, entry_out
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 
 
 def parse_bool(value: str | None, pointer: str) -> bool:

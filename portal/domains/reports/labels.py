@@ -21,3 +21,7 @@ def frequency_label(frequency: str) -> str:
 def export_status_label(status: str) -> str:
     label = EXPORT_STATUSES.get(status)
     return gettext(label) if label else status
+
+
+# Template filters this domain gives the portal's Jinja environment (found by portal/server/templating.py).
+TEMPLATE_FILTERS = {"schedule_frequency": frequency_label, "export_status": export_status_label}

@@ -14,7 +14,7 @@ from __future__ import annotations
 POSTED = "t.phase IN ('posted', 'post_pending')"
 
 # Posted balance now of the statement's accounts (the ledger keeps these columns equal to the sums of
-# the transfers: invariant 2 of DESIGN.md §3).
+# the transfers: one of the ledger invariants, docs/ledger.md).
 POSTED_NOW = """
 SELECT coalesce(sum(credits_posted - debits_posted), 0)::bigint FROM account WHERE id = ANY($1::text[])
 """

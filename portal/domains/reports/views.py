@@ -12,7 +12,6 @@ from litestar import Request, Response, get, post
 from litestar.response import Stream
 
 from portal.domains.accounts import services as accounts
-from portal.domains.identity.guards import ACTOR_DEPENDENCY, requires
 from portal.domains.reports import schedules, services
 from portal.domains.reports.api import download_response
 from portal.domains.reports.labels import FREQUENCIES
@@ -22,6 +21,7 @@ from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
 from portal.server.forms import field_errors, handle_form, pages_router, see_other
+from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
 Day = date  # the form has a field named `date`

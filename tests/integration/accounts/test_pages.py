@@ -9,19 +9,8 @@ from portal.domains.accounts import services as accounts
 from portal.domains.identity.auth import user_actor
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
-
-
-async def owner_client(client: Any) -> tuple[Any, Any, str]:
-    business, owner = await make_business()
-    await signed_in_client(client, owner)
-    main = await accounts.ensure_business_accounts(business.id)
-    return business, owner, main
-
-
-async def post_form(client: Any, url: str, data: dict[str, str], page_url: str = "/accounts") -> Any:
-    token = csrf_from((await client.get(page_url)).text)
-    return await client.post(url, data={**data, "_csrf_token": token})
+from tests.support.accounts import owner_client, post_form
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 
 async def available(account_id: str) -> int:
@@ -176,7 +165,7 @@ async def test_scoped_user_sees_only_their_subtree(client: Any) -> None:
         role="division_manager",
         scope_account_id=jakarta.id,
     )
-    from tests.integration.identity.support import enrol
+    from tests.support.identity import enrol
 
     await enrol(scoped.id)
     await client.post("/logout", data={"_csrf_token": csrf_from((await client.get("/accounts")).text)})

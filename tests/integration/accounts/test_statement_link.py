@@ -1,4 +1,4 @@
-"""The account page leads to the account's statement (issue 6: statements from the account page)."""
+"""The account page leads to the account's statement."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from portal.domains.accounts import services as accounts
 from portal.domains.identity.auth import user_actor
-from tests.integration.accounts.test_pages import owner_client
+from tests.support.accounts import owner_client
 
 
 async def test_account_page_links_to_its_statement_with_the_account_chosen(client: Any) -> None:

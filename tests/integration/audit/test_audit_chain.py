@@ -1,4 +1,4 @@
-"""Suite 14: the activity log's hash chain; search, pagination and the CSV export."""
+"""The activity log's hash chain; search, pagination and the CSV export."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 from portal.domains.audit import services
 from portal.lib import sql
 from portal.lib.actor import system_actor
-from tests.integration.identity.support import make_business, signed_in_client
+from tests.support.identity import make_business, signed_in_client
 
 NERACA = str(Path(sys.executable).parent / "neraca")
 

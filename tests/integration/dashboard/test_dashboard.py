@@ -22,7 +22,7 @@ from portal.domains.ledger import services as ledger
 from portal.domains.ledger.engine import Leg, Operation
 from portal.lib import clock
 from portal.lib.actor import Actor
-from tests.integration.identity.support import enrol, make_business, signed_in_client
+from tests.support.identity import enrol, make_business, signed_in_client
 
 SIBLING_AMOUNT = 777_777  # only ever in division B: must never show to division A's people
 OLD_TOPUP = 5_432_100  # booked 20 days ago: in the monthly window, not the weekly one

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 
 async def test_profile_change_refused_then_accepted(client: Any) -> None:

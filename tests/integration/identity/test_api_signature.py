@@ -1,4 +1,4 @@
-"""API authentication (DESIGN.md §5): signature, timestamps, replay, idempotency, /me."""
+"""API authentication (docs/api-contract.md): signature, timestamps, replay, idempotency, /me."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from portal.domains.identity.auth import user_actor
 from portal.domains.identity.server_hooks import IdentityMiddleware
 from portal.lib import clock, sql
 from portal.server.errors import EXCEPTION_HANDLERS
-from tests.integration.identity.support import make_business, signed_headers
+from tests.support.identity import make_business, signed_headers
 
 CALLS: list[bytes] = []
 GATE: dict[str, asyncio.Event] = {}
@@ -204,7 +204,7 @@ async def test_server_errors_are_not_stored_and_may_be_retried(echo_client: http
 
 
 async def test_idempotency_is_per_key_and_expires_after_72_hours(echo_client: httpx.AsyncClient) -> None:
-    from tests.integration.identity.support import FakeClock
+    from tests.support.identity import FakeClock
 
     key_a, secret_a, _ = await new_key()
     key_b, secret_b, _ = await new_key()

@@ -11,7 +11,7 @@ from typing import Any
 
 from portal.domains.identity import demo
 from portal.lib import sql
-from tests.integration.identity.support import code_for, csrf_from, signed_headers
+from tests.support.identity import code_for, csrf_from, signed_headers
 
 NERACA = str(Path(sys.executable).parent / "neraca")
 

@@ -1,4 +1,4 @@
-"""Sign-in (suite 10): password + TOTP, one generic message, replay refused, throttling and lockout."""
+"""Sign-in: password + TOTP, one generic message, replay refused, throttling and lockout."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from portal.domains.identity import auth
 from portal.lib import clock, security, sql
-from tests.integration.identity.support import (
+from tests.support.identity import (
     PASSWORD,
     FakeClock,
     code_for,

@@ -6,7 +6,7 @@ from typing import Any
 
 from portal.domains.identity import mail, services
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 
 async def test_owner_sees_every_page(client: Any, db: str) -> None:
@@ -161,7 +161,7 @@ async def test_nobody_raises_their_own_rights_and_last_owner_is_protected(client
 
 async def test_lock_and_password_reset_end_sessions(client: Any, db: str) -> None:
     from portal.domains.identity.auth import user_actor
-    from tests.integration.identity.support import enrol
+    from tests.support.identity import enrol
 
     business, owner = await make_business()
     owner_actor = user_actor(owner, business)
@@ -178,7 +178,7 @@ async def test_lock_and_password_reset_end_sessions(client: Any, db: str) -> Non
 
 async def test_rights_change_rotates_the_users_session(client: Any, db: str) -> None:
     from portal.domains.identity.auth import user_actor
-    from tests.integration.identity.support import enrol
+    from tests.support.identity import enrol
 
     business, owner = await make_business()
     owner_actor = user_actor(owner, business)

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from portal.domains.identity import services as identity
-from portal.domains.identity.auth import user_actor
 from portal.domains.ledger.invariants import check_all
-from tests.integration.identity.support import make_business, signed_headers
-
-ALL = frozenset({"accounts:manage", "transfers:manage", "payouts:manage"})
-
-
-class Api:
-    def __init__(self, client: Any, client_id: str, secret: str) -> None:
-        self.client, self.client_id, self.secret = client, client_id, secret
-
-    async def call(self, method: str, path: str, body: Any = None, request_id: str | None = None) -> Any:
-        raw = json.dumps(body).encode() if body is not None else b""
-        headers = signed_headers(self.client_id, self.secret, method, path, raw, request_id=request_id)
-        return await self.client.request(method, path, content=raw or None, headers=headers)
-
-
-async def make_api(
-    client: Any, permissions: frozenset[str] = ALL, scope: str | None = None
-) -> tuple[Api, Any]:
-    business, owner = await make_business()
-    actor = user_actor(owner, business)
-    key, secret = await identity.create_api_key(
-        actor, name="ledger", permissions=permissions, scope_account_id=scope
-    )
-    return Api(client, key.client_id, secret), business
+from tests.support.ledger import Api, make_api
 
 
 async def funded_pair(api: Api, amount: int = 100_000) -> tuple[str, str]:

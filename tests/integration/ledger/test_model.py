@@ -1,4 +1,4 @@
-"""Suite 2 — stateful model: a RuleBasedStateMachine keeps accounts and holds in memory, drives the
+"""Stateful model: a RuleBasedStateMachine keeps accounts and holds in memory, drives the
 ledger service, and compares every account's four balance columns with the model after every step."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from portal.domains.ledger import services as ledger
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from portal.lib.errors import NeracaError
-from tests.integration.ledger.helpers import fund, make_tree, run_sync
+from tests.support.ledger import fund, make_tree, run_sync
 
 N = 3
 

@@ -1,5 +1,5 @@
-"""Suite 1 — ledger properties: random groups of transfers, holds, posts, voids and reversals through
-the service into PostgreSQL; after every example the invariants of DESIGN.md §3 hold, and money is
+"""Ledger properties: random groups of transfers, holds, posts, voids and reversals through
+the service into PostgreSQL; after every example the ledger invariants (docs/ledger.md) hold, and money is
 neither created nor lost (Σ of the accounts' posted balances = what the world account put in)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from portal.domains.ledger import services as ledger
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from portal.lib.errors import NeracaError
-from tests.integration.ledger.helpers import fund, make_tree, run_sync
+from tests.support.ledger import fund, make_tree, run_sync
 
 N = 4
 account_index = st.integers(0, N - 1)

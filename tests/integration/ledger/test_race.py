@@ -1,4 +1,4 @@
-"""Suite 3 — double spend over real HTTP: an account funded with exactly K×a gets 200 concurrent signed
+"""Double spend over real HTTP: an account funded with exactly K×a gets 200 concurrent signed
 debits of a; exactly K succeed, the rest get insufficient_funds, the balance ends at 0, no 5xx."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
-from tests.integration.identity.support import make_business, signed_headers
-from tests.integration.ledger.helpers import fund
+from tests.support.identity import make_business, signed_headers
+from tests.support.ledger import fund
 
 K, A, N = 37, 1_000, 200
 

@@ -8,7 +8,7 @@ from typing import Any
 from portal.domains.accounts import services as accounts
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.identity.support import csrf_from, make_business, signed_in_client
+from tests.support.identity import csrf_from, make_business, signed_in_client
 
 
 async def post(client: Any, url: str, data: dict[str, str], page_url: str) -> Any:

@@ -13,7 +13,7 @@ from portal.domains.ledger import services as ledger
 from portal.domains.ledger.invariants import check_all
 from portal.lib import clock, sql
 from portal.lib.errors import Conflict, NeracaError, NotFound, ValidationFailed
-from tests.integration.ledger.helpers import fund, make_tree, owner
+from tests.support.ledger import fund, make_tree, owner
 
 
 async def available(account_id: str) -> int:
@@ -265,7 +265,7 @@ async def test_verify_finds_a_tampered_balance(db: str) -> None:
 async def test_out_of_scope_objects_are_404_before_their_input_or_status(db: str) -> None:
     """Regression (mark-failed answered 422 for an object the caller may not see): a caller scoped to a
     sibling subtree gets 404 for a hold, top-up, withdrawal or account whatever the input or status."""
-    from tests.integration.identity.support import make_business
+    from tests.support.identity import make_business
 
     business, _ = await make_business()
     t = await make_tree(2, business_id=business.id)

@@ -9,9 +9,9 @@ from typing import Any
 from portal.domains.accounts import services as accounts
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from tests.integration.accounts.test_pages import post_form
-from tests.integration.identity.support import make_business, signed_headers, signed_in_client
-from tests.integration.ledger.test_api import make_api
+from tests.support.accounts import post_form
+from tests.support.identity import make_business, signed_headers, signed_in_client
+from tests.support.ledger import make_api
 
 
 async def indonesian_owner(client: Any) -> tuple[str, str]:

@@ -3,8 +3,8 @@ on a clean ledger, non-zero naming the account once a balance column is changed 
 
 from __future__ import annotations
 
-from tests.integration.ledger.helpers import fund, make_tree
-from tests.integration.platform.test_cli import run_neraca
+from tests.support.cli import run_neraca
+from tests.support.ledger import fund, make_tree
 
 
 async def test_ledger_verify_passes_then_names_a_tampered_account(db: str) -> None:

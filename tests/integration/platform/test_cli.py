@@ -7,7 +7,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,25 +15,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-NERACA = str(Path(sys.executable).parent / "neraca")
+from tests.support.cli import NERACA, run_neraca
+
 IS_ROOT = os.geteuid() == 0
-
-
-def run_neraca(
-    *args: str, env: dict[str, str] | None = None, user: str | None = None, timeout: int = 120
-) -> Any:
-    command = [NERACA, *args]
-    if user is not None:
-        command = [
-            "setpriv",
-            f"--reuid={user}",
-            f"--regid={pwd.getpwnam(user).pw_gid}",
-            "--clear-groups",
-            *command,
-        ]
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("NERACA_RESOLVED_DATABASE_URL", None)
-    return subprocess.run(command, env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def assert_one_clear_sentence(result: Any, *fragments: str) -> None:

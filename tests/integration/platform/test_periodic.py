@@ -18,8 +18,8 @@ from portal.domains.ledger.invariants import check_all
 from portal.lib import clock, sql
 from portal.lib.jobs import PERIODIC
 from portal.worker import build_scheduler
-from tests.integration.identity.support import make_business
-from tests.integration.ledger.helpers import fund, make_tree
+from tests.support.identity import make_business
+from tests.support.ledger import fund, make_tree
 
 SWEEPS = {
     "ledger.jobs.expire_due_holds",

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 
 from portal.domains.accounts import services as accounts
-from tests.integration.reports.helpers import api_business
-from tests.integration.reports.test_statement_portal import portal_client
+from tests.support.reports import api_business, portal_client
 
 
 async def test_rollup_notice_counts_accounts_in_other_currencies(client: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -15,24 +15,19 @@ import pytest
 
 from portal.domains.ledger import services as ledger
 from portal.lib import sql
-from portal.lib.timefmt import WIB
-from tests.integration.ledger.helpers import fund
-from tests.integration.reports.helpers import (
+from tests.support.ledger import fund
+from tests.support.reports import (
+    DAY1,
+    DAY2,
+    TODAY,
     ApiBusiness,
     add_key,
     api_business,
     book,
+    history,
     signed_headers,
     world_of,
 )
-
-TODAY = datetime.now(UTC).astimezone(WIB).date()
-DAY1 = TODAY - timedelta(days=10)
-DAY2 = TODAY - timedelta(days=5)
-
-
-def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=WIB)
 
 
 async def get(
@@ -42,21 +37,6 @@ async def get(
     target = f"{path}?{query}" if query else path
     client_id, secret = (biz.client_id, biz.secret) if isinstance(biz, ApiBusiness) else biz
     return await client.get(target, headers=signed_headers(client_id, secret, target))
-
-
-async def history(biz: ApiBusiness) -> tuple[str, str, str]:
-    """Partner a: 100,000 in before the period; in the period 40,000 in, 15,000 to b, a 6,000 fee."""
-    t = biz.tree
-    a, b = t.accounts
-    world = await world_of(t.business_id)
-    fees = await sql.fetchval(
-        "SELECT id FROM account WHERE business_id = $1 AND system_role = 'fees'", t.business_id
-    )
-    await book(t.business_id, world, a, 100_000, at(DAY1 - timedelta(days=1), 23, 59))
-    await book(t.business_id, world, a, 40_000, at(DAY1, 9), kind="topup", description="Top-up")
-    await book(t.business_id, a, b, 15_000, at(DAY1, 10), description="Komisi")
-    await book(t.business_id, a, fees, 6_000, at(DAY2, 11), kind="fee", description="Fee")
-    return a, b, world
 
 
 def statement_path(account_id: str) -> str:

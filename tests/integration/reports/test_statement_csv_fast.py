@@ -14,8 +14,8 @@ from portal.domains.reports import rollup, services
 from portal.lib import clock, sql
 from portal.lib.ids import new_id
 from portal.lib.timefmt import WIB
-from tests.conftest import truncate_all
-from tests.integration.reports.helpers import make_tree, world_of
+from tests.support.database import truncate_all
+from tests.support.reports import make_tree, world_of
 
 EPOCH = datetime(2026, 11, 1, tzinfo=WIB)
 FIXED_NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)

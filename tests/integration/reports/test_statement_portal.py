@@ -12,18 +12,17 @@ import httpx
 
 from portal.domains.reports import schedules, services
 from portal.lib import clock, sql
-from tests.integration.reports.helpers import api_business, book, signed_in_owner, world_of
-from tests.integration.reports.test_statement_api import DAY1, DAY2, TODAY, at, history
-
-
-async def portal_client(client: httpx.AsyncClient, business_id: str) -> httpx.AsyncClient:
-    token = await signed_in_owner(business_id)
-    client.cookies.set("neraca_session", token)
-    page = await client.get("/reports")
-    assert page.status_code == 200, page.text[:500]
-    csrf = client.cookies.get("neraca_csrf")
-    client.headers["x-csrftoken"] = csrf or ""
-    return client
+from tests.support.reports import (
+    DAY1,
+    DAY2,
+    TODAY,
+    api_business,
+    at,
+    book,
+    history,
+    portal_client,
+    world_of,
+)
 
 
 async def test_reports_page_lists_accounts_and_is_in_the_nav(client: httpx.AsyncClient) -> None:

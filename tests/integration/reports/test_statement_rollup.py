@@ -13,8 +13,8 @@ from portal.domains.reports import jobs, rollup, services
 from portal.lib import clock, sql
 from portal.lib.ids import new_id
 from portal.lib.timefmt import WIB
-from tests.conftest import truncate_all
-from tests.integration.reports.helpers import book, make_tree, world_of
+from tests.support.database import truncate_all
+from tests.support.reports import book, make_tree, world_of
 
 EPOCH = datetime(2026, 11, 1, tzinfo=WIB)  # 00:00 WIB
 DAYS = 7

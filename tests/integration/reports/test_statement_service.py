@@ -15,8 +15,8 @@ from portal.domains.reports.formats import write_statement_csv
 from portal.lib import clock
 from portal.lib.errors import NotFound, ValidationFailed
 from portal.lib.timefmt import WIB
-from tests.conftest import truncate_all
-from tests.integration.reports.helpers import book, make_tree, owner, world_of
+from tests.support.database import truncate_all
+from tests.support.reports import book, make_tree, owner, world_of
 
 FIXED_NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 11:00 WIB
 
@@ -84,7 +84,7 @@ async def test_subtree_rollup_carries_each_account_and_nets_internal_moves(db: s
 
 async def test_pending_holds_are_not_entries(db: str) -> None:
     from portal.domains.ledger import services as ledger
-    from tests.integration.ledger.helpers import fund
+    from tests.support.ledger import fund
 
     clock.set_clock(None)
     t = await make_tree(2)

@@ -14,7 +14,7 @@ from lxml import etree
 from portal.domains.reports.formats import iter_statement_camt053
 from portal.domains.reports.formats.camt053 import NAMESPACE
 from portal.domains.reports.formats.model import to_major
-from tests.unit.reports.statement_support import chain, generate_statement, header_for
+from tests.support.statements import chain, generate_statement, header_for
 
 NS = {"c": NAMESPACE}
 

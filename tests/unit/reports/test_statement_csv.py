@@ -1,4 +1,4 @@
-"""CSV statement: RFC 4180 read back by the csv module, BOM, CRLF, WIB times, formula escaping (suite 13)."""
+"""CSV statement: RFC 4180 read back by the csv module, BOM, CRLF, WIB times, formula escaping."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from portal.domains.reports.formats import iter_statement_csv
 from portal.domains.reports.formats.csv_format import CSV_COLUMNS
 from portal.domains.reports.formats.escape import escape_text
-from tests.unit.reports.statement_support import chain, generate_statement, header_for
+from tests.support.statements import chain, generate_statement, header_for
 
 INJECTIONS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tfoo", "\rfoo"]
 

@@ -26,7 +26,7 @@ from portal.domains.reports.formats.model import (
     short_id,
     wib_text,
 )
-from tests.unit.reports.statement_support import chain, generate_statement, header_for, line
+from tests.support.statements import chain, generate_statement, header_for, line
 
 Writer = Callable[[StatementHeader, Iterable[StatementLine]], Iterator[bytes]]
 STREAMS: list[Writer] = [iter_statement_csv, iter_statement_mt940, iter_statement_camt053]

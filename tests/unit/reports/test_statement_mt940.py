@@ -11,7 +11,7 @@ import pytest
 from portal.domains.reports.formats import iter_statement_mt940
 from portal.domains.reports.formats.model import WIB, to_major
 from portal.domains.reports.formats.mt940 import SWIFT_X_ALLOWED, swift_text
-from tests.unit.reports.statement_support import chain, generate_statement, header_for
+from tests.support.statements import chain, generate_statement, header_for
 
 
 def _parse(data: bytes) -> mt940.models.Transactions:

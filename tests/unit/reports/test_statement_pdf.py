@@ -14,7 +14,7 @@ from portal.domains.reports.formats import (
     render_statement_html,
     statement_pdf_bytes,
 )
-from tests.unit.reports.statement_support import GeneratedStatement, chain, generate_statement, header_for
+from tests.support.statements import GeneratedStatement, chain, generate_statement, header_for
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from portal.domains.reports.formats import (
     write_statement_xlsx,
 )
 from portal.domains.reports.formats.model import StatementHeader, StatementLine
-from tests.unit.reports.statement_support import generate_statement
+from tests.support.statements import generate_statement
 
 MB = 1024 * 1024
 Writer = Callable[[StatementHeader, Iterable[StatementLine]], Iterator[bytes]]

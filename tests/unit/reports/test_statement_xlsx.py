@@ -15,7 +15,7 @@ import pytest
 from portal.domains.reports.formats import StatementTooLarge, write_statement_xlsx
 from portal.domains.reports.formats.model import StatementHeader, StatementLine, to_major
 from portal.domains.reports.formats.xlsx import COLUMN_HEADER_ROW, FIRST_ENTRY_ROW, XLSX_COLUMNS
-from tests.unit.reports.statement_support import chain, generate_statement, header_for
+from tests.support.statements import chain, generate_statement, header_for
 
 INJECTIONS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tfoo", "\rfoo", '=HYPERLINK("http://x","y")']
 COL = {title: i + 1 for i, (title, _) in enumerate(XLSX_COLUMNS)}

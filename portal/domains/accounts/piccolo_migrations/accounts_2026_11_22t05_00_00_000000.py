@@ -68,7 +68,7 @@ CREATE TABLE account (
     credits_pending bigint NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    -- DESIGN §3: main, partner and division accounts never go below zero available; system accounts may.
+    -- No overdraft: main, partner and division accounts never go below zero available; system accounts may.
     CONSTRAINT account_no_overdraft
         CHECK (kind = 'system' OR credits_posted - debits_posted - debits_pending >= 0),
     CONSTRAINT account_closed_only_at_zero

@@ -7,9 +7,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from neraca import Page, StatementEntry, Transfer
-
-from tests.unit.sdk.sdk_support import (
+from sdk_support import (
     Recorder,
     entry_json,
     make_client,
@@ -17,6 +15,8 @@ from tests.unit.sdk.sdk_support import (
     statement_page_json,
     transfer_json,
 )
+
+from neraca import Page, StatementEntry, Transfer
 
 
 def query(request: httpx.Request) -> dict[str, list[str]]:

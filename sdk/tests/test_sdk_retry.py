@@ -7,6 +7,18 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from sdk_support import (
+    Recorder,
+    Sleeps,
+    account_json,
+    balance_json,
+    expected_signature,
+    make_client,
+    me_json,
+    problem,
+    transfer_json,
+)
+
 from neraca import (
     APIConnectionError,
     APITimeoutError,
@@ -20,18 +32,6 @@ from neraca import (
     retry_delay,
 )
 from neraca._retry import is_retryable_status
-
-from tests.unit.sdk.sdk_support import (
-    Recorder,
-    Sleeps,
-    account_json,
-    balance_json,
-    expected_signature,
-    make_client,
-    me_json,
-    problem,
-    transfer_json,
-)
 
 NOW = datetime(2026, 11, 22, 4, 0, 0, tzinfo=UTC)
 

@@ -1,7 +1,8 @@
 """Helpers for the SDK unit tests: clients over ``httpx.MockTransport`` and sample API objects.
 
 No server exists in these tests; a scripted ``Recorder`` plays the API's part and keeps what it got.
-A plain module (not conftest) so test modules can import it by a name no other test folder uses.
+A plain module (not conftest), importable as `sdk_support` because pytest puts sdk/tests on the path
+(`pythonpath` in both pyproject.toml files).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+
 from neraca import AsyncNeraca, Neraca
 
 CLIENT_ID = "cid_test"

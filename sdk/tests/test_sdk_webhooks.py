@@ -9,6 +9,7 @@ import json
 
 import httpx
 import pytest
+
 from neraca import NeracaError, WebhookVerificationError, webhooks
 
 # The example of the Standard Webhooks specification (also used by the svix libraries' tests).

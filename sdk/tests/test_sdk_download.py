@@ -8,9 +8,9 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from neraca import APIConnectionError, NotFoundError
+from sdk_support import Recorder, expected_signature, make_client, problem
 
-from tests.unit.sdk.sdk_support import Recorder, expected_signature, make_client, problem
+from neraca import APIConnectionError, NotFoundError
 
 CSV = "booked_at,debit,credit\n" + "".join(f"2026-11-{d:02d},0,{d * 1000}\n" for d in range(1, 31))
 

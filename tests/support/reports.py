@@ -8,12 +8,15 @@ columns by the same amount, so the ledger's invariants still hold afterwards.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
 
 from portal.domains.accounts import services as accounts
-from portal.lib import sql
+from portal.lib import clock, sql
 from portal.lib.ids import new_id
-from tests.integration.ledger.helpers import Tree, make_tree, owner
+from portal.lib.timefmt import WIB
+from tests.support.ledger import Tree, make_tree, owner
 
 __all__ = [
     "ApiBusiness",
@@ -109,8 +112,8 @@ async def add_key(business_id: str, *, scope: str | None, permissions: frozenset
 
 
 def signed_headers(client_id: str, secret: str, target: str) -> dict[str, str]:
-    """The request signature of DESIGN.md §5 for a GET of `target` (path and query)."""
-    from portal.lib import clock, security
+    """The request signature (docs/api-contract.md) for a GET of `target` (path and query)."""
+    from portal.lib import security
 
     request_id = new_id("req")
     timestamp = clock.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -140,3 +143,41 @@ async def signed_in_owner(business_id: str) -> str:
     user = await identity.user_by_id(user_id)
     assert user is not None
     return await auth.start_session(user, auth.ClientInfo(ip="127.0.0.1", user_agent="pytest"))
+
+
+TODAY = datetime.now(UTC).astimezone(WIB).date()
+
+
+DAY1 = TODAY - timedelta(days=10)
+
+
+DAY2 = TODAY - timedelta(days=5)
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=WIB)
+
+
+async def history(biz: ApiBusiness) -> tuple[str, str, str]:
+    """Partner a: 100,000 in before the period; in the period 40,000 in, 15,000 to b, a 6,000 fee."""
+    t = biz.tree
+    a, b = t.accounts
+    world = await world_of(t.business_id)
+    fees = await sql.fetchval(
+        "SELECT id FROM account WHERE business_id = $1 AND system_role = 'fees'", t.business_id
+    )
+    await book(t.business_id, world, a, 100_000, at(DAY1 - timedelta(days=1), 23, 59))
+    await book(t.business_id, world, a, 40_000, at(DAY1, 9), kind="topup", description="Top-up")
+    await book(t.business_id, a, b, 15_000, at(DAY1, 10), description="Komisi")
+    await book(t.business_id, a, fees, 6_000, at(DAY2, 11), kind="fee", description="Fee")
+    return a, b, world
+
+
+async def portal_client(client: httpx.AsyncClient, business_id: str) -> httpx.AsyncClient:
+    token = await signed_in_owner(business_id)
+    client.cookies.set("neraca_session", token)
+    page = await client.get("/reports")
+    assert page.status_code == 200, page.text[:500]
+    csrf = client.cookies.get("neraca_csrf")
+    client.headers["x-csrftoken"] = csrf or ""
+    return client

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sdk_support import Recorder, make_client, problem, transfer_json
+
 from neraca import (
     APIConnectionError,
     APIResponseValidationError,
@@ -21,8 +23,6 @@ from neraca import (
     UnprocessableEntityError,
     WebhookVerificationError,
 )
-
-from tests.unit.sdk.sdk_support import Recorder, make_client, problem, transfer_json
 
 
 def test_hierarchy() -> None:

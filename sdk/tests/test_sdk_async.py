@@ -9,17 +9,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from neraca import (
-    APITimeoutError,
-    AsyncNeraca,
-    AsyncPager,
-    ConflictError,
-    Neraca,
-    Transfer,
-    UnprocessableEntityError,
-)
-
-from tests.unit.sdk.sdk_support import (
+from sdk_support import (
     CLIENT_ID,
     Recorder,
     Sleeps,
@@ -31,6 +21,16 @@ from tests.unit.sdk.sdk_support import (
     page_json,
     problem,
     transfer_json,
+)
+
+from neraca import (
+    APITimeoutError,
+    AsyncNeraca,
+    AsyncPager,
+    ConflictError,
+    Neraca,
+    Transfer,
+    UnprocessableEntityError,
 )
 
 

@@ -10,9 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from neraca import _signing
-
-from tests.unit.sdk.sdk_support import (
+from sdk_support import (
     CLIENT_ID,
     CLIENT_SECRET,
     Recorder,
@@ -22,6 +20,8 @@ from tests.unit.sdk.sdk_support import (
     page_json,
     transfer_json,
 )
+
+from neraca import _signing
 
 RID = "5b0e3f52-8f1a-4c3e-9d6b-2f7f1f0a9c11"
 TS = "2026-11-22T04:00:00Z"

@@ -10,21 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from neraca import (
-    Account,
-    Balance,
-    BankAccount,
-    Hold,
-    Me,
-    Neraca,
-    NeracaError,
-    TopUp,
-    Transfer,
-    TransferGroup,
-    Withdrawal,
-)
-
-from tests.unit.sdk.sdk_support import (
+from sdk_support import (
     BANK,
     Recorder,
     account_json,
@@ -37,6 +23,20 @@ from tests.unit.sdk.sdk_support import (
     topup_json,
     transfer_json,
     withdrawal_json,
+)
+
+from neraca import (
+    Account,
+    Balance,
+    BankAccount,
+    Hold,
+    Me,
+    Neraca,
+    NeracaError,
+    TopUp,
+    Transfer,
+    TransferGroup,
+    Withdrawal,
 )
 
 WIB = timezone(timedelta(hours=7))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.unit.sdk.sdk_support import Sleeps
+from sdk_support import Sleeps
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The project's tests/conftest.py exports NERACA_BASE_URL for the portal; the SDK tests decide their own.
+    # A shell (or the portal's test harness in the same pytest run) may export these; each test sets its own.
     for name in ("NERACA_CLIENT_ID", "NERACA_CLIENT_SECRET", "NERACA_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 

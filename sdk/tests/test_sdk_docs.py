@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-DOCS = [ROOT / "sdk" / "README.md", ROOT / "docs" / "sdk.md"]
+SDK = Path(__file__).resolve().parents[1]
+DOCS = [SDK / "README.md", SDK.parent / "docs" / "sdk.md"]  # the SDK's README and the portal's SDK guide
 
 # Blocks that use a client made in an earlier block get one of their own.
 PRELUDE = """\

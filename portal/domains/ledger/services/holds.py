@@ -1,0 +1,281 @@
+"""Holds: money reserved on the source now, then posted (moved), voided or expired."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from portal.domains.accounts import services as accounts
+from portal.domains.ledger import engine
+from portal.domains.ledger.engine import Leg, Operation, OperationResult
+from portal.domains.ledger.refusals import Refusal, refuse
+from portal.domains.ledger.schemas import (
+    HoldOut,
+)
+from portal.domains.ledger.services.shared import audit, require_distinct, valid_amount, valid_reference
+from portal.lib import clock, sql
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.i18n import gettext
+from portal.lib.ids import new_id
+from portal.lib.jobs import enqueue
+from portal.lib.sql import transaction
+
+MAX_HOLD_VALIDITY = timedelta(days=90)
+
+
+def hold_out(row: dict[str, Any] | asyncpg.Record) -> HoldOut:
+    return HoldOut(
+        id=row["id"],
+        from_account_id=row["debit_account_id"],
+        to_account_id=row["credit_account_id"],
+        amount=int(row["amount"]),
+        posted_amount=int(row["posted_amount"]),
+        currency=row["currency"],
+        reference=row["reference"],
+        status=row["status"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+# --- holds --------------------------------------------------------------------------------------
+
+HOLD_COLUMNS = (
+    "id, business_id, transfer_id, debit_account_id, credit_account_id, amount, posted_amount, currency, "
+    "kind, reference, status, expires_at, created_at, resolved_at, resolution_transfer_id"
+)
+
+
+def hold_legs_committed(
+    holds: list[tuple[Leg, str, datetime | None]], reference: str | None, business_id: str
+) -> engine.CommitHook:
+    async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        by_id = {t["id"]: t for t in result.transfers}
+        for leg, hold_id, expires_at in holds:
+            t = by_id[leg.transfer_id]
+            await conn.execute(
+                "INSERT INTO hold (id, business_id, transfer_id, debit_account_id, credit_account_id, "
+                "amount, "
+                "currency, kind, reference, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                hold_id,
+                business_id,
+                t["id"],
+                leg.debit_account_id,
+                leg.credit_account_id,
+                leg.amount,
+                t["currency"],
+                leg.kind,
+                reference,
+                expires_at,
+            )
+            if expires_at is not None:
+                await enqueue(
+                    "ledger.expire_hold",
+                    {"business_id": business_id, "hold_id": hold_id},
+                    delay=max(expires_at - clock.now(), timedelta(0)),
+                )
+
+    return committed
+
+
+async def create_hold(
+    actor: Actor,
+    *,
+    from_account_id: str,
+    to_account_id: str,
+    amount: int,
+    reference: str,
+    expires_at: datetime | None = None,
+) -> HoldOut:
+    """Reserve `amount` on the source for the destination: it leaves `available` now, moves on post."""
+    actor.require("transfers", "manage")
+    amount = valid_amount(amount)
+    ref = valid_reference(reference)
+    require_distinct(from_account_id, to_account_id)
+    if expires_at is not None and (
+        expires_at.tzinfo is None or expires_at <= clock.now() or expires_at > clock.now() + MAX_HOLD_VALIDITY
+    ):
+        raise ValidationFailed(
+            gettext("expires_at must be a future time (with time zone) within 90 days."),
+            errors=[FieldError("/expires_at", gettext("invalid"))],
+        )
+    hold_id = new_id("hld")
+    leg = Leg(from_account_id, to_account_id, amount, kind="hold", phase="pending", hold_id=hold_id)
+    insert_hold = hold_legs_committed([(leg, hold_id, expires_at)], ref, actor.business_id)
+
+    async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        await insert_hold(conn, op, result)
+        await audit(
+            actor,
+            "hold.created",
+            f"Hold of {amount} on {from_account_id}",
+            {"hold_id": hold_id, "account_id": from_account_id, "transfer_reference": ref},
+        )
+
+    op = Operation(
+        actor.business_id,
+        [leg],
+        reference=ref,
+        reference_object_id=hold_id,
+        scope_account_id=actor.scope_account_id,
+        on_commit=committed,
+    )
+    await engine.execute(op)
+    return await get_hold(actor, hold_id)
+
+
+async def _visible_hold(actor: Actor, hold_id: str) -> asyncpg.Record:
+    """The hold if it is the actor's business's and its source account is in the actor's scope."""
+    row = await sql.fetchrow(
+        f"SELECT {HOLD_COLUMNS} FROM hold WHERE id = $1 AND business_id = $2", hold_id, actor.business_id
+    )
+    if row is None:
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
+    try:
+        await accounts.get_account_row(actor, row["debit_account_id"])
+    except NotFound:
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id}) from None
+    return row
+
+
+async def find_hold(actor: Actor, hold_id: str) -> None:
+    """NotFound unless the actor may see the hold (no rights check: the route's guard does that)."""
+    await _visible_hold(actor, hold_id)
+
+
+async def get_hold(actor: Actor, hold_id: str) -> HoldOut:
+    actor.require("transfers", "view")
+    return hold_out(await _visible_hold(actor, hold_id))
+
+
+async def resolve_hold(
+    business_id: str,
+    hold_id: str,
+    action: str,
+    *,
+    amount: int | None = None,
+    scope_account_id: str | None = None,
+    internal: bool = False,
+    kind: str | None = None,
+    expected_status: str = "pending",
+) -> asyncpg.Record:
+    """Post, void or expire one hold inside the current transaction; returns the updated hold row."""
+    row = await sql.fetchrow(
+        f"SELECT {HOLD_COLUMNS} FROM hold WHERE id = $1 AND business_id = $2 FOR UPDATE", hold_id, business_id
+    )
+    if row is None:
+        raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
+    if row["status"] != expected_status:
+        raise refuse(Refusal.HOLD_NOT_PENDING, None, hold_id=hold_id, status=row["status"])
+    held = int(row["amount"])
+    if action == "post":
+        posted = held if amount is None else valid_amount(amount)
+        if posted > held:
+            raise refuse(
+                Refusal.HOLD_AMOUNT_EXCEEDED, "/amount", hold_id=hold_id, held=held, currency=row["currency"]
+            )
+        leg = Leg(
+            row["debit_account_id"],
+            row["credit_account_id"],
+            posted,
+            kind=kind or "hold_post",
+            phase="post_pending",
+            hold_id=hold_id,
+            released_amount=held,
+        )
+        status = "posted"
+    else:
+        posted = 0
+        leg = Leg(
+            row["debit_account_id"],
+            row["credit_account_id"],
+            held,
+            kind=kind or ("hold_expire" if action == "expire" else "hold_void"),
+            phase="void_pending",
+            hold_id=hold_id,
+            released_amount=held,
+        )
+        status = "expired" if action == "expire" else "voided"
+    op = Operation(
+        business_id,
+        [leg],
+        scope_account_id=scope_account_id,
+        internal=internal,
+        reference=None,
+        source_id=hold_id,
+    )
+    result = await engine.execute(op)
+    updated = await sql.fetchrow(
+        f"UPDATE hold SET status = $2, posted_amount = $3, resolved_at = now(), resolution_transfer_id = $4 "
+        f"WHERE id = $1 RETURNING {HOLD_COLUMNS}",
+        hold_id,
+        status,
+        posted,
+        result.transfers[0]["id"],
+    )
+    assert updated is not None
+    return updated
+
+
+async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) -> HoldOut:
+    """Complete a hold: move `amount` (default all of it); the rest is released."""
+    actor.require("transfers", "manage")
+    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before status or amount
+    async with transaction():
+        row = await resolve_hold(
+            actor.business_id, hold_id, "post", amount=amount, scope_account_id=actor.scope_account_id
+        )
+        await audit(
+            actor,
+            "hold.posted",
+            f"Posted {row['posted_amount']} of hold {hold_id}",
+            {"hold_id": hold_id, "account_id": row["debit_account_id"]},
+        )
+    return hold_out(row)
+
+
+async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
+    """Cancel a hold: the reserved amount is available again at once."""
+    actor.require("transfers", "manage")
+    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
+    async with transaction():
+        row = await resolve_hold(actor.business_id, hold_id, "void", scope_account_id=actor.scope_account_id)
+        await audit(
+            actor,
+            "hold.voided",
+            f"Voided hold {hold_id}",
+            {"hold_id": hold_id, "account_id": row["debit_account_id"]},
+        )
+    return hold_out(row)
+
+
+async def expire_hold(business_id: str, hold_id: str) -> bool:
+    """Expire a hold whose time has come (the job calls this; repeated calls change nothing)."""
+    async with transaction():
+        row = await sql.fetchrow(
+            "SELECT status, expires_at FROM hold WHERE id = $1 AND business_id = $2 FOR UPDATE",
+            hold_id,
+            business_id,
+        )
+        if row is None or row["status"] != "pending" or row["expires_at"] is None:
+            return False
+        if row["expires_at"] > clock.now():
+            return False
+        await resolve_hold(business_id, hold_id, "expire", internal=True)
+    return True
+
+
+async def expire_due_holds(limit: int = 500) -> int:
+    """Expire every pending hold past its time (a sweep behind the per-hold jobs)."""
+    rows = await sql.fetch(
+        "SELECT business_id, id FROM hold WHERE status = 'pending' AND expires_at <= $1 LIMIT $2",
+        clock.now(),
+        limit,
+    )
+    count = 0
+    for row in rows:
+        count += await expire_hold(row["business_id"], row["id"])
+    return count

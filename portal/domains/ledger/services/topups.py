@@ -1,0 +1,228 @@
+"""Top-ups: an order the payer settles at the bank; once paid, the account and fees account are credited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from portal.domains.accounts import services as accounts
+from portal.domains.accounts.schemas import SettlementBank
+from portal.domains.ledger import engine
+from portal.domains.ledger.engine import Leg, Operation
+from portal.domains.ledger.refusals import Refusal, refuse
+from portal.domains.ledger.schemas import (
+    TopUpOut,
+    TopUpPage,
+)
+from portal.domains.ledger.services.shared import (
+    audit,
+    business_fees,
+    claim_reference,
+    list_objects,
+    notify_account,
+    valid_amount,
+    valid_reference,
+)
+from portal.lib import clock, sql
+from portal.lib.actor import Actor
+from portal.lib.errors import NotFound
+from portal.lib.i18n import gettext
+from portal.lib.ids import new_id
+from portal.lib.jobs import enqueue
+from portal.lib.money import format_money
+from portal.lib.sql import transaction
+
+TOPUP_VALIDITY = timedelta(hours=24)
+
+
+# Where payers send top-up money (the business's collection account at the bank); virtual account per order.
+COLLECTION_BANK = "014"
+
+
+def topup_out(row: dict[str, Any] | asyncpg.Record) -> TopUpOut:
+    return TopUpOut(
+        id=row["id"],
+        account_id=row["account_id"],
+        amount=int(row["amount"]),
+        fee=int(row["fee"]),
+        total=int(row["amount"]) + int(row["fee"]),
+        currency=row["currency"],
+        reference=row["reference"],
+        status=row["status"],
+        payment_instructions=SettlementBank(
+            row["pay_bank_code"], row["pay_account_number"], row["pay_holder_name"]
+        ),
+        expires_at=row["expires_at"],
+        paid_at=row["paid_at"],
+        created_at=row["created_at"],
+    )
+
+
+# --- top-ups ------------------------------------------------------------------------------------
+
+TOPUP_COLUMNS = (
+    "id, business_id, account_id, amount, fee, currency, reference, status, pay_bank_code, "
+    "pay_account_number, pay_holder_name, group_id, expires_at, paid_at, created_at"
+)
+
+
+async def create_topup(actor: Actor, *, account_id: str, amount: int, reference: str) -> TopUpOut:
+    """Open a top-up order: the payer transfers amount + fee to the instructions within 24 hours."""
+    actor.require("transfers", "manage")
+    amount = valid_amount(amount)
+    ref = valid_reference(reference)
+    account = await accounts.get_account_row(actor, account_id)
+    if account.status == "closed":
+        raise refuse(Refusal.ACCOUNT_CLOSED, "/account_id", account_id=account.id)
+    fee = (await business_fees(actor.business_id))["topup"] if account.currency == "IDR" else 0
+    topup_id = new_id("top")
+    # A virtual account number per order: the bank tells us which order a payment is for.
+    digits = str(int.from_bytes(topup_id.encode(), "big") % 10**10).zfill(10)
+    now = clock.now()
+    async with transaction():
+        await claim_reference(actor.business_id, ref, topup_id)
+        row = await sql.fetchrow(
+            "INSERT INTO topup (id, business_id, account_id, amount, fee, currency, reference, "
+            "pay_bank_code, "
+            "pay_account_number, pay_holder_name, expires_at, created_at) "
+            f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {TOPUP_COLUMNS}",
+            topup_id,
+            actor.business_id,
+            account.id,
+            amount,
+            fee,
+            account.currency,
+            ref,
+            COLLECTION_BANK,
+            f"8808{digits}",
+            f"NERACA {account.name}"[:100],
+            now + TOPUP_VALIDITY,
+            now,
+        )
+        await enqueue(
+            "ledger.expire_topup",
+            {"business_id": actor.business_id, "topup_id": topup_id},
+            delay=TOPUP_VALIDITY,
+        )
+        await audit(
+            actor,
+            "topup.created",
+            f"Top-up order {format_money(amount + fee, account.currency, 'en')} for {account.name}",
+            {"topup_id": topup_id, "account_id": account.id, "reference": ref},
+        )
+    assert row is not None
+    return topup_out(row)
+
+
+async def _topup_row(actor: Actor, topup_id: str, *, lock: bool = False) -> asyncpg.Record:
+    row = await sql.fetchrow(
+        f"SELECT {TOPUP_COLUMNS} FROM topup WHERE id = $1 AND business_id = $2"
+        + (" FOR UPDATE" if lock else ""),
+        topup_id,
+        actor.business_id,
+    )
+    if row is None:
+        raise NotFound(gettext("Top-up %(id)s was not found.") % {"id": topup_id})
+    await accounts.get_account_row(actor, row["account_id"])
+    return row
+
+
+async def get_topup(actor: Actor, topup_id: str) -> TopUpOut:
+    actor.require("transfers", "view")
+    return topup_out(await _topup_row(actor, topup_id))
+
+
+async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
+    """The payment arrived: credit the account with the amount and the fees account with the fee."""
+    async with transaction():
+        row = await _topup_row(actor, topup_id, lock=True)
+        if row["status"] == "pending" and row["expires_at"] <= clock.now():
+            await sql.execute("UPDATE topup SET status = 'expired' WHERE id = $1", topup_id)
+            raise refuse(Refusal.TOPUP_EXPIRED, None, topup_id=topup_id)
+        if row["status"] != "pending":
+            raise refuse(Refusal.TOPUP_NOT_PENDING, None, topup_id=topup_id, status=row["status"])
+        world = await accounts.system_account_id(actor.business_id, row["currency"], "world")
+        fees = await accounts.system_account_id(actor.business_id, row["currency"], "fees")
+        legs = [Leg(world, row["account_id"], int(row["amount"]), kind="topup", description=row["reference"])]
+        if row["fee"]:
+            legs.append(
+                Leg(world, fees, int(row["fee"]), kind="fee", description=f"Top-up fee {row['reference']}")
+            )
+        group_id = new_id("grp")
+        await engine.execute(
+            Operation(
+                actor.business_id, legs, group_id=group_id, source_id=topup_id, internal=True, reference=None
+            )
+        )
+        updated = await sql.fetchrow(
+            f"UPDATE topup SET status = 'paid', paid_at = now(), group_id = $2 WHERE id = $1 "
+            f"RETURNING {TOPUP_COLUMNS}",
+            topup_id,
+            group_id,
+        )
+        assert updated is not None
+        await notify_account(
+            actor.business_id,
+            row["account_id"],
+            "topup.paid",
+            {"amount": int(row["amount"]), "currency": row["currency"], "reference": row["reference"]},
+            f"/accounts/{row['account_id']}",
+        )
+        await audit(
+            actor,
+            "topup.paid",
+            f"Top-up {row['reference']} paid",
+            {"topup_id": topup_id, "account_id": row["account_id"], "reference": row["reference"]},
+        )
+    return topup_out(updated)
+
+
+async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
+    """Sandbox only: stand in for the bank and pay the top-up."""
+    actor.require("transfers", "manage")
+    await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
+    if actor.business_mode != "sandbox":
+        raise refuse(Refusal.NOT_SANDBOX, None)
+    return await pay_topup(actor, topup_id)
+
+
+async def expire_topup(business_id: str, topup_id: str) -> bool:
+    """Mark an unpaid top-up expired once its 24 hours are over (idempotent)."""
+    changed = await sql.fetchval(
+        "UPDATE topup SET status = 'expired' WHERE id = $1 AND business_id = $2 AND status = 'pending' "
+        "AND expires_at <= $3 RETURNING id",
+        topup_id,
+        business_id,
+        clock.now(),
+    )
+    return changed is not None
+
+
+async def expire_due_topups(limit: int = 1000) -> int:
+    """Mark every unpaid top-up past its 24 hours expired (a sweep behind the per-order jobs; a second
+    run changes nothing). Returns how many it expired."""
+    changed = await sql.fetch(
+        "UPDATE topup SET status = 'expired' WHERE id IN (SELECT id FROM topup WHERE status = 'pending' "
+        "AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "AND status = 'pending' RETURNING id",
+        clock.now(),
+        limit,
+    )
+    return len(changed)
+
+
+async def list_topups(
+    actor: Actor,
+    *,
+    account_id: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> TopUpPage:
+    actor.require("transfers", "view")
+    rows, next_cursor = await list_objects(
+        actor, "topup", TOPUP_COLUMNS, account_id, status, ("pending", "paid", "expired"), limit, after
+    )
+    return TopUpPage([topup_out(r) for r in rows], next_cursor is not None, next_cursor)

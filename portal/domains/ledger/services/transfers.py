@@ -1,0 +1,322 @@
+"""Transfers, transfer groups and reversals: money moved at once between two accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from portal.domains.accounts import services as accounts
+from portal.domains.ledger import engine
+from portal.domains.ledger.engine import Leg, Operation, OperationResult
+from portal.domains.ledger.refusals import Refusal, refuse
+from portal.domains.ledger.schemas import (
+    TransferGroupOut,
+    TransferOut,
+    TransferPage,
+)
+from portal.domains.ledger.services.shared import (
+    audit,
+    notify_account,
+    require_distinct,
+    valid_amount,
+    valid_description,
+    valid_metadata,
+    valid_reference,
+)
+from portal.lib import sql
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.i18n import gettext
+from portal.lib.ids import new_id
+from portal.lib.money import format_money
+from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
+
+TRANSFER_COLUMNS = (
+    "id, business_id, debit_account_id, credit_account_id, amount, currency, phase, released_amount, "
+    "hold_id, kind, reference, description, metadata, group_id, reverses_id, source_id, created_at, seq"
+)
+
+
+def transfer_out(row: dict[str, Any] | asyncpg.Record) -> TransferOut:
+    return TransferOut(
+        id=row["id"],
+        from_account_id=row["debit_account_id"],
+        to_account_id=row["credit_account_id"],
+        amount=int(row["amount"]),
+        currency=row["currency"],
+        reference=row["reference"],
+        description=row["description"],
+        kind=row["kind"],
+        group_id=row["group_id"],
+        created_at=row["created_at"],
+    )
+
+
+# --- transfers ----------------------------------------------------------------------------------
+
+
+async def create_transfer(
+    actor: Actor,
+    *,
+    from_account_id: str,
+    to_account_id: str,
+    amount: int,
+    reference: str,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> TransferOut:
+    """Move `amount` (minor units) between two accounts the actor may act on; free; the receiving side
+    is notified. Refused with a specific error (nothing written) on any bad input."""
+    actor.require("transfers", "manage")
+    amount = valid_amount(amount)
+    ref = valid_reference(reference)
+    desc = valid_description(description)
+    meta = valid_metadata(metadata)
+    require_distinct(from_account_id, to_account_id)
+    leg = Leg(from_account_id, to_account_id, amount, kind="transfer", description=desc, metadata=meta)
+
+    async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        t = result.transfers[0]
+        await notify_account(
+            actor.business_id,
+            to_account_id,
+            "transfer.received",
+            {
+                "amount": amount,
+                "currency": t["currency"],
+                "from_account_id": from_account_id,
+                "reference": ref,
+            },
+            f"/accounts/{to_account_id}",
+        )
+        await audit(
+            actor,
+            "transfer.created",
+            f"Transfer {format_money(amount, t['currency'], 'en')} {from_account_id} → {to_account_id}",
+            {"account_id": from_account_id, "transfer_id": t["id"], "transfer_reference": ref},
+        )
+
+    op = Operation(
+        actor.business_id,
+        [leg],
+        reference=ref,
+        reference_object_id=leg.transfer_id,
+        scope_account_id=actor.scope_account_id,
+        on_commit=committed,
+    )
+    result = await engine.execute(op)
+    return transfer_out(result.transfers[0])
+
+
+async def create_transfer_group(
+    actor: Actor, *, reference: str, transfers: list[dict[str, Any]]
+) -> TransferGroupOut:
+    """Book several transfers atomically: all succeed or none is written."""
+    actor.require("transfers", "manage")
+    ref = valid_reference(reference)
+    if not transfers:
+        raise ValidationFailed(
+            gettext("A group needs at least one transfer."),
+            errors=[FieldError("/transfers", gettext("empty"))],
+        )
+    if len(transfers) > 100:
+        raise ValidationFailed(
+            gettext("A group holds at most 100 transfers."),
+            errors=[FieldError("/transfers", gettext("too many"))],
+        )
+    legs = []
+    for i, item in enumerate(transfers):
+        p = f"/transfers/{i}"
+        amount = valid_amount(item.get("amount"), f"{p}/amount")
+        require_distinct(item.get("from_account_id", ""), item.get("to_account_id", ""), p)
+        legs.append(
+            Leg(
+                str(item.get("from_account_id", "")),
+                str(item.get("to_account_id", "")),
+                amount,
+                kind="transfer",
+                description=valid_description(item.get("description"), f"{p}/description"),
+                pointer=p,
+            )
+        )
+    group_id = new_id("grp")
+
+    async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        for t in result.transfers:
+            await notify_account(
+                actor.business_id,
+                t["credit_account_id"],
+                "transfer.received",
+                {
+                    "amount": t["amount"],
+                    "currency": t["currency"],
+                    "from_account_id": t["debit_account_id"],
+                    "reference": ref,
+                },
+                f"/accounts/{t['credit_account_id']}",
+            )
+        await audit(
+            actor,
+            "transfer_group.created",
+            f"Transfer group {ref} of {len(legs)} transfers",
+            {"group_id": group_id, "transfer_reference": ref, "account_id": legs[0].debit_account_id},
+        )
+
+    op = Operation(
+        actor.business_id,
+        legs,
+        reference=ref,
+        reference_object_id=group_id,
+        group_id=group_id,
+        scope_account_id=actor.scope_account_id,
+        on_commit=committed,
+    )
+    result = await engine.execute(op)
+    outs = [transfer_out(t) for t in result.transfers]
+    return TransferGroupOut(id=group_id, reference=ref, transfers=outs, created_at=outs[0].created_at)
+
+
+async def _visible_transfer(actor: Actor, row: asyncpg.Record | None, transfer_id: str) -> asyncpg.Record:
+    if row is None or row["business_id"] != actor.business_id:
+        raise NotFound(gettext("Transfer %(id)s was not found.") % {"id": transfer_id})
+    if actor.scope_account_id:
+        paths = await sql.fetch(
+            "SELECT path, kind FROM account WHERE id = ANY($1::text[])",
+            [row["debit_account_id"], row["credit_account_id"]],
+        )
+        if not any(f"/{actor.scope_account_id}/" in p["path"] and p["kind"] != "system" for p in paths):
+            raise NotFound(gettext("Transfer %(id)s was not found.") % {"id": transfer_id})
+    return row
+
+
+async def get_transfer(actor: Actor, transfer_id: str) -> TransferOut:
+    actor.require("transfers", "view")
+    row = await sql.fetchrow(f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE id = $1", transfer_id)
+    return transfer_out(await _visible_transfer(actor, row, transfer_id))
+
+
+async def get_group(actor: Actor, group_id: str) -> TransferGroupOut:
+    actor.require("transfers", "view")
+    rows = await sql.fetch(
+        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE group_id = $1 AND business_id = $2 ORDER BY seq",
+        group_id,
+        actor.business_id,
+    )
+    if not rows:
+        raise NotFound(gettext("Transfer group %(id)s was not found.") % {"id": group_id})
+    await _visible_transfer(actor, rows[0], group_id)
+    outs = [transfer_out(r) for r in rows]
+    return TransferGroupOut(
+        id=group_id, reference=rows[0]["reference"] or "", transfers=outs, created_at=outs[0].created_at
+    )
+
+
+async def list_transfer_rows(
+    actor: Actor,
+    *,
+    account_id: str | None = None,
+    reference: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> tuple[list[asyncpg.Record], str | None]:
+    """Transfers newest first, in the actor's scope, keyset-paginated by sequence."""
+    actor.require("transfers", "view")
+    size = clamp_limit(limit)
+    args: list[Any] = [actor.business_id]
+    where = ["t.business_id = $1"]
+    if account_id:
+        await accounts.get_account_row(actor, account_id)
+        args.append(account_id)
+        where.append(f"(t.debit_account_id = ${len(args)} OR t.credit_account_id = ${len(args)})")
+    elif actor.scope_account_id:
+        args.append(f"%/{actor.scope_account_id}/%")
+        where.append(
+            f"EXISTS (SELECT 1 FROM account a WHERE a.id IN (t.debit_account_id, t.credit_account_id) "
+            f"AND a.path LIKE ${len(args)} AND a.kind <> 'system')"
+        )
+    if reference:
+        args.append(reference)
+        where.append(f"t.reference = ${len(args)}")
+    if created_from:
+        args.append(created_from)
+        where.append(f"t.created_at >= ${len(args)}")
+    if created_to:
+        args.append(created_to)
+        where.append(f"t.created_at < ${len(args)}")
+    cursor = decode_cursor(after)
+    if cursor is not None:
+        try:
+            args.append(int(cursor))
+        except (TypeError, ValueError):
+            raise ValidationFailed(
+                gettext("The cursor is not valid."), errors=[FieldError("after", gettext("invalid"))]
+            ) from None
+        where.append(f"t.seq < ${len(args)}")
+    args.append(size + 1)
+    rows = await sql.fetch(
+        f"SELECT {', '.join('t.' + c.strip() for c in TRANSFER_COLUMNS.split(','))} FROM transfer t "
+        f"WHERE {' AND '.join(where)} ORDER BY t.seq DESC LIMIT ${len(args)}",
+        *args,
+    )
+    page = rows[:size]
+    return page, encode_cursor(page[-1]["seq"]) if len(rows) > size else None
+
+
+async def list_transfers(actor: Actor, **filters: Any) -> TransferPage:
+    rows, next_cursor = await list_transfer_rows(actor, **filters)
+    return TransferPage([transfer_out(r) for r in rows], next_cursor is not None, next_cursor)
+
+
+async def reverse_transfer(
+    actor: Actor, transfer_id: str, *, reference: str, description: str | None = None
+) -> TransferOut:
+    """Correct a posted transfer by a new transfer the other way (the original is never changed)."""
+    actor.require("transfers", "manage")
+    ref = valid_reference(reference)
+    original = await _visible_transfer(
+        actor,
+        await sql.fetchrow(f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE id = $1", transfer_id),
+        transfer_id,
+    )
+    if original["phase"] not in ("posted", "post_pending") or original["kind"] == "reversal":
+        raise refuse(Refusal.NOT_REVERSIBLE, None, transfer_id=transfer_id)
+    if await sql.fetchval("SELECT 1 FROM transfer WHERE reverses_id = $1", transfer_id):
+        raise refuse(Refusal.ALREADY_REVERSED, None, transfer_id=transfer_id)
+    leg = Leg(
+        original["credit_account_id"],
+        original["debit_account_id"],
+        int(original["amount"]),
+        kind="reversal",
+        description=valid_description(description) or f"Reversal of {transfer_id}",
+        reverses_id=transfer_id,
+    )
+
+    async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        await audit(
+            actor,
+            "transfer.reversed",
+            f"Reversed transfer {transfer_id}",
+            {
+                "transfer_id": transfer_id,
+                "transfer_reference": ref,
+                "account_id": original["debit_account_id"],
+            },
+        )
+
+    op = Operation(
+        actor.business_id,
+        [leg],
+        reference=ref,
+        reference_object_id=leg.transfer_id,
+        scope_account_id=actor.scope_account_id,
+        on_commit=committed,
+    )
+    try:
+        result = await engine.execute(op)
+    except asyncpg.UniqueViolationError:
+        raise refuse(Refusal.ALREADY_REVERSED, None, transfer_id=transfer_id) from None
+    return transfer_out(result.transfers[0])
