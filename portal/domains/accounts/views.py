@@ -112,7 +112,7 @@ async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
         if actor.can("transfers", "view")
         else ([], None)
     )
-    names = await ledger._account_names(
+    names = await ledger.account_names(
         list({t["debit_account_id"] for t in transfers} | {t["credit_account_id"] for t in transfers})
     )
     # The page shows a transfer's kind as words ("Isi saldo"), not the stored code ("topup").
