@@ -1,6 +1,6 @@
 """One way to handle a portal form post.
 
-- `posted` reads the form (text fields only, first value of each); `read_form` also checks every field
+- `posted` reads the form (text fields only, one value each); `read_form` also checks every field
   with the edge's text rules (`portal.lib.forms.text_error`), so NUL, control characters, direction
   overrides and zero-width characters in ids never reach a service from a form either.
 - `field_errors` maps a refusal's field errors to form field names (`{"amount": ["…"]}`; a refusal
@@ -48,7 +48,7 @@ def htmx(request: Request[Any, Any, Any]) -> HTMXDetails:
 
 
 async def posted(request: Request[Any, Any, Any]) -> dict[str, str]:
-    """The posted text fields, unchecked (files and repeated values beyond the first are ignored)."""
+    """The posted text fields, unchecked (files are ignored; a repeated field keeps one value)."""
     data = await request.form()
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
