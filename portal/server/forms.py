@@ -9,7 +9,8 @@
   conflict (409). Every other refusal becomes the error page: 403, 429, 5xx and every 404 (an object of
   another business or outside the actor's scope is "not found", never an error next to a field).
 - `handle_form` puts them together: read, act, re-render with 422 or answer success with a 303
-  (`see_other`; an htmx client redirect for htmx requests that are not boosted navigation).
+  (`see_other`); `leave_page` is the success for a form inside a part of the page (an htmx client
+  redirect, so the whole page goes).
 """
 
 from __future__ import annotations
@@ -104,11 +105,19 @@ def shown_on_form(exc: NeracaError) -> bool:
 
 
 def see_other(request: Request[Any, Any, Any], url: str) -> Response[Any]:
-    """Success: 303 to `url` (an htmx client redirect for htmx requests that are not boosted)."""
+    """Success: 303 to `url` (htmx follows it and swaps the page it leads to)."""
+    return Redirect(url, status_code=303)
+
+
+def leave_page(request: Request[Any, Any, Any], url: str) -> Response[Any]:
+    """Success that leaves the page: a whole-page htmx client redirect for a non-boosted htmx request
+    (whose target is only a part of the page), else 303."""
     details = htmx(request)
     if details and not details.boosted:
-        return ClientRedirect(url)
-    return Redirect(url, status_code=303)
+        response = ClientRedirect(url)
+        response.status_code = 200
+        return response
+    return see_other(request, url)
 
 
 def query(base: str, **params: str | None) -> str:

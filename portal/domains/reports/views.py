@@ -20,7 +20,7 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
-from portal.server.forms import field_errors, handle_form, pages_router, see_other
+from portal.server.forms import field_errors, handle_form, leave_page, pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
@@ -224,7 +224,9 @@ async def export_statement(request: Request[Any, Any, Any], actor: Actor) -> Res
         context["errors"] = _statement_errors(errors)
         return _render_statements(request, context, block="picker")
 
-    return await handle_form(request, export, render=render, success=lambda target: target)
+    return await handle_form(
+        request, export, render=render, success=lambda target: leave_page(request, target)
+    )
 
 
 @get(
