@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.lib.errors import N_, FieldError, NeracaError
 from portal.lib.i18n import gettext
+from portal.lib.sql import NoConnection
 from portal.server.templating import render_html, wants_fragment
 
 log = structlog.get_logger("neraca.errors")
@@ -283,7 +284,23 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def no_connection_handler(request: Request[Any, Any, Any], exc: NoConnection) -> Response[Any]:
+    """The database cannot be reached: a 503 to retry, not a 500 (nothing was written)."""
+    log.warning("database unreachable", path=request.url.path, error=str(exc))
+    return _respond(
+        request,
+        status=503,
+        code="database_unavailable",
+        title=TITLES[503],
+        detail=gettext(
+            N_("The database cannot be reached right now. Nothing was changed; try again in a moment.")
+        ),
+        headers={"Retry-After": "2"},
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NoConnection: no_connection_handler,
     NeracaError: neraca_error_handler,
     HTTPException: http_exception_handler,
     Exception: internal_error_handler,

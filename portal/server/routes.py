@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -12,7 +14,7 @@ from litestar.response import Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from portal.lib import i18n
-from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
 
 
 @get("/healthz", operation_id="healthz", include_in_schema=False, sync_to_thread=False)
@@ -23,7 +25,8 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", operation_id="readyz", include_in_schema=False)
 async def readyz() -> Response[dict[str, Any]]:
-    """Ready when the database answers and every migration has been applied."""
+    """Ready when the database answers, every migration has been applied and each domain's write path
+    works (a domain declares `health.readiness()`, as it declares its routes)."""
     from portal.db.migrate import pending_migrations
     from portal.db.tables import SystemSetting
 
@@ -39,12 +42,29 @@ async def readyz() -> Response[dict[str, Any]]:
         return Response(
             {"status": "unavailable", "database": "ok", "pending_migrations": pending}, status_code=503
         )
+    problems: dict[str, str] = {}
+    for check in _readiness_checks():
+        problems.update(await check() or {})
+    if problems:
+        return Response({"status": "unavailable", "database": "ok", **problems}, status_code=503)
     return Response({"status": "ok", "database": "ok", "pending_migrations": []}, status_code=200)
 
 
+@functools.cache
+def _readiness_checks() -> list[Callable[[], Awaitable[dict[str, str] | None]]]:
+    from portal.server.discovery import domain_modules
+
+    return [module.readiness for module in domain_modules("health")]
+
+
 @get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    """Prometheus metrics of this process (keep this path internal at the reverse proxy)."""
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus metrics of this process: for a local scraper that comes through no proxy, or one that
+    presents NERACA_METRICS_TOKEN; anyone else (whatever spelling of the path) gets 404."""
+    from portal.server.middleware import metrics_allowed
+
+    if not metrics_allowed(request.scope):
+        raise NotFound(i18n.gettext("There is nothing at this address."))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

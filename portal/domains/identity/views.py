@@ -661,10 +661,10 @@ async def settings_update(request: Request[Any, Any, Any], actor: Actor) -> Resp
 
 
 def _outbox_allowed(request: Request[Any, Any, Any]) -> bool:
+    from portal.server.middleware import is_local_request
+
     settings = get_settings()
-    client = request.scope.get("client")
-    local = bool(client and client[0] in ("127.0.0.1", "::1"))
-    return local and not settings.smtp.configured and not settings.is_production
+    return is_local_request(request.scope) and not settings.smtp.configured and not settings.is_production
 
 
 @get("/dev/mail", operation_id="mail_outbox", opt=PUBLIC)

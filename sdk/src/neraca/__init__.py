@@ -49,7 +49,7 @@ from .models import (
     Withdrawal,
 )
 from .pagination import AsyncPager, SyncPager
-from .resources import StatementFormat, TransferLeg
+from .resources import Event, StatementFormat, TransferLeg, WebhookEndpoint
 
 __all__ = [
     "NOT_GIVEN",
@@ -66,6 +66,7 @@ __all__ = [
     "BankAccount",
     "Business",
     "ConflictError",
+    "Event",
     "FieldError",
     "Hold",
     "InternalServerError",
@@ -89,6 +90,7 @@ __all__ = [
     "TransferGroup",
     "TransferLeg",
     "UnprocessableEntityError",
+    "WebhookEndpoint",
     "WebhookVerificationError",
     "Withdrawal",
     "__version__",

@@ -23,10 +23,12 @@ from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 
 
 def valid_amount(value: Any, pointer: str = "/amount") -> int:
+    """A positive amount in minor units, else 422 on `pointer`."""
     return check_amount(value, pointer=pointer)
 
 
 def valid_reference(value: Any, pointer: str = "/reference") -> str:
+    """The reference, stripped: required, at most 100 printable characters."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed(
             gettext("A reference is required."), errors=[FieldError(pointer, gettext("required"))]
@@ -84,6 +86,21 @@ async def audit(actor: Actor, action: str, summary: str, refs: dict[str, str | N
         batch.audits.append((actor, action, summary, clean))
         return
     await record(actor, action, summary, refs=clean, business_id=actor.business_id)
+
+
+async def event(business_id: str, event_type: str, data: Any, account_ids: tuple[str, ...]) -> None:
+    """One webhook event (`data` an API object): collected for the whole batch inside a group commit,
+    else written in the current transaction. Call it before `audit` (the activity log locks last)."""
+    import msgspec
+
+    from portal.domains.webhooks.services import emit
+
+    payload = data if isinstance(data, dict) else msgspec.to_builtins(data)
+    batch = engine.deferred()
+    if batch is not None:
+        batch.events.append((business_id, event_type, payload, account_ids))
+        return
+    await emit(business_id, event_type, payload, account_ids=account_ids)
 
 
 async def notify_account(
