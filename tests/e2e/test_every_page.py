@@ -41,6 +41,7 @@ OTHER_PAGES = [
     ("/users/new", "Add user"),
     ("/developers/webhooks", "Webhooks"),
     ("/developers/events", "Events"),
+    ("/reports/reconciliation", "Reconciliation"),
 ]
 
 

@@ -36,8 +36,9 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
-    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "webhooks"}),
+    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "notifications": frozenset(),
+    "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
     "webhooks": frozenset({"audit", "notifications"}),
 }
