@@ -7,37 +7,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.response import Redirect
 
 from portal.domains.webhooks import services
 from portal.domains.webhooks.event_types import EVENT_TYPES
 from portal.lib.actor import Actor
 from portal.lib.errors import N_, FieldError, ValidationFailed
 from portal.lib.i18n import gettext
+from portal.server.forms import Render, check_text, handle_form, pages_router, query, see_other, shown_back
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
-DEPS = {"actor": ACTOR_DEPENDENCY}
 VIEW = [requires("developers")]
 MANAGE = [requires("developers", "manage")]
 
 
-def _errors(exc: ValidationFailed) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for error in exc.errors:
-        out.setdefault(error.pointer.lstrip("/"), []).append(error.detail)
-    if not out:
-        out[""] = [exc.detail]
-    return out
-
-
-async def _form(request: Request[Any, Any, Any]) -> tuple[dict[str, str], list[str]]:
+async def _ticked(request: Request[Any, Any, Any]) -> list[str]:
+    """The ticked event types (a repeated field, which the form helper's one-value mapping leaves out)."""
     data = await request.form()
-    fields = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-    types = (
-        [str(v) for v in data.getall("event_types") if isinstance(v, str)] if "event_types" in data else []
-    )
-    return fields, types
+    return [str(v) for v in data.getall("event_types") if isinstance(v, str)] if "event_types" in data else []
+
+
+async def _event_types(request: Request[Any, Any, Any]) -> list[str]:
+    """The ticked event types, each checked like every other field."""
+    types = await _ticked(request)
+    for value in types:
+        check_text({"event_types": value})
+    return types
 
 
 def _type_options() -> list[dict[str, str]]:
@@ -69,9 +64,7 @@ async def _list_page(
 @get(
     "/developers/webhooks",
     operation_id="webhooks_endpoints",
-    include_in_schema=False,
     guards=VIEW,
-    dependencies=DEPS,
 )
 async def endpoints(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     return await _list_page(request, actor)
@@ -80,23 +73,26 @@ async def endpoints(request: Request[Any, Any, Any], actor: Actor) -> Response[s
 @post(
     "/developers/webhooks",
     operation_id="webhooks_endpoint_create",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
-async def endpoint_create(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
-    fields, types = await _form(request)
-    try:
-        endpoint, secret = await services.create_endpoint(
+async def endpoint_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    async def create(fields: dict[str, str]) -> tuple[services.Endpoint, str]:
+        return await services.create_endpoint(
             actor,
             url=fields.get("url", "").strip(),
             description=fields.get("description", ""),
-            event_types=types,
+            event_types=await _event_types(request),
         )
-    except ValidationFailed as exc:
-        form = {**fields, "event_types": types}
-        return await _list_page(request, actor, errors=_errors(exc), form=form, status_code=422)
-    return await _list_page(request, actor, created=endpoint, secret=secret)
+
+    async def render(fields: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        shown = [shown_back({"event_types": t})["event_types"] for t in await _ticked(request)]
+        form = {**fields, "event_types": shown}
+        return await _list_page(request, actor, errors=errors, form=form)
+
+    async def created(result: tuple[services.Endpoint, str]) -> Response[Any]:
+        return await _list_page(request, actor, created=result[0], secret=result[1])
+
+    return await handle_form(request, create, render=render, success=created)
 
 
 async def _detail_page(
@@ -125,9 +121,7 @@ async def _detail_page(
 @get(
     "/developers/webhooks/{endpoint_id:str}",
     operation_id="webhooks_endpoint",
-    include_in_schema=False,
     guards=VIEW,
-    dependencies=DEPS,
 )
 async def endpoint_detail(
     request: Request[Any, Any, Any], actor: Actor, endpoint_id: str, notice: str | None = None, count: int = 0
@@ -151,32 +145,39 @@ def _notice(kind: str | None, count: int = 0) -> str | None:
 @post(
     "/developers/webhooks/{endpoint_id:str}",
     operation_id="webhooks_endpoint_update",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def endpoint_update(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     await services.get_endpoint(actor, endpoint_id)
-    fields, types = await _form(request)
-    changes: dict[str, Any] = {
-        "url": fields.get("url", "").strip(),
-        "description": fields.get("description", ""),
-        "event_types": types,
-        "enabled": fields.get("enabled") == "1",
-    }
-    try:
+
+    async def update(fields: dict[str, str]) -> None:
+        changes: dict[str, Any] = {
+            "url": fields.get("url", "").strip(),
+            "description": fields.get("description", ""),
+            "event_types": await _event_types(request),
+            "enabled": fields.get("enabled") == "1",
+        }
         await services.update_endpoint(actor, endpoint_id, changes)
-    except ValidationFailed as exc:
-        return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=saved", status_code=303)
+
+    return await handle_form(
+        request,
+        update,
+        render=_detail_render(request, actor, endpoint_id),
+        success=lambda _: query(f"/developers/webhooks/{endpoint_id}", notice="saved"),
+    )
+
+
+def _detail_render(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Render:
+    async def render(fields: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _detail_page(request, actor, endpoint_id, errors=errors)
+
+    return render
 
 
 @post(
     "/developers/webhooks/{endpoint_id:str}/rotate",
     operation_id="webhooks_endpoint_rotate",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def endpoint_rotate(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[str]:
     _endpoint, secret = await services.rotate_secret(actor, endpoint_id)
@@ -186,71 +187,75 @@ async def endpoint_rotate(request: Request[Any, Any, Any], actor: Actor, endpoin
 @post(
     "/developers/webhooks/{endpoint_id:str}/delete",
     operation_id="webhooks_endpoint_delete",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def endpoint_delete(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     await services.delete_endpoint(actor, endpoint_id)
-    return Redirect("/developers/webhooks", status_code=303)
+    return see_other(request, "/developers/webhooks")
 
 
 @post(
     "/developers/webhooks/{endpoint_id:str}/test",
     operation_id="webhooks_endpoint_test",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def endpoint_test(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
-    try:
+    async def send(_: dict[str, str]) -> None:
         await services.send_test(actor, endpoint_id)
-    except ValidationFailed as exc:
-        return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=test", status_code=303)
+
+    return await handle_form(
+        request,
+        send,
+        render=_detail_render(request, actor, endpoint_id),
+        success=lambda _: query(f"/developers/webhooks/{endpoint_id}", notice="test"),
+    )
 
 
 @post(
     "/developers/webhooks/{endpoint_id:str}/events/{event_id:str}/resend",
     operation_id="webhooks_resend",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def resend(
     request: Request[Any, Any, Any], actor: Actor, endpoint_id: str, event_id: str
 ) -> Response[Any]:
-    try:
+    async def again(_: dict[str, str]) -> None:
         await services.resend(actor, event_id, endpoint_id)
-    except ValidationFailed as exc:
-        return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=resent", status_code=303)
+
+    return await handle_form(
+        request,
+        again,
+        render=_detail_render(request, actor, endpoint_id),
+        success=lambda _: query(f"/developers/webhooks/{endpoint_id}", notice="resent"),
+    )
 
 
 @post(
     "/developers/webhooks/{endpoint_id:str}/resend-failed",
     operation_id="webhooks_resend_failed",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def resend_failed(request: Request[Any, Any, Any], actor: Actor, endpoint_id: str) -> Response[Any]:
     await services.get_endpoint(actor, endpoint_id)
-    fields, _types = await _form(request)
-    try:
+
+    async def again(fields: dict[str, str]) -> int:
         since = _parse_since(fields.get("since", ""))
-        count = await services.resend_failed_since(actor, since, endpoint_id=endpoint_id)
-    except ValidationFailed as exc:
-        return await _detail_page(request, actor, endpoint_id, errors=_errors(exc), status_code=422)
-    return Redirect(f"/developers/webhooks/{endpoint_id}?notice=resent_failed&count={count}", status_code=303)
+        return await services.resend_failed_since(actor, since, endpoint_id=endpoint_id)
+
+    return await handle_form(
+        request,
+        again,
+        render=_detail_render(request, actor, endpoint_id),
+        success=lambda count: query(
+            f"/developers/webhooks/{endpoint_id}", notice="resent_failed", count=str(count)
+        ),
+    )
 
 
 @get(
     "/developers/events",
     operation_id="webhooks_events",
-    include_in_schema=False,
     guards=VIEW,
-    dependencies=DEPS,
 )
 async def events(
     request: Request[Any, Any, Any], actor: Actor, notice: str | None = None, count: int = 0
@@ -279,18 +284,21 @@ async def _events_page(
 @post(
     "/developers/events/resend-failed",
     operation_id="webhooks_events_resend_failed",
-    include_in_schema=False,
     guards=MANAGE,
-    dependencies=DEPS,
 )
 async def events_resend_failed(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    fields, _types = await _form(request)
-    try:
-        since = _parse_since(fields.get("since", ""))
-        count = await services.resend_failed_since(actor, since)
-    except ValidationFailed as exc:
-        return await _events_page(request, actor, errors=_errors(exc), status_code=422)
-    return Redirect(f"/developers/events?notice=resent_failed&count={count}", status_code=303)
+    async def again(fields: dict[str, str]) -> int:
+        return await services.resend_failed_since(actor, _parse_since(fields.get("since", "")))
+
+    async def render(fields: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _events_page(request, actor, errors=errors)
+
+    return await handle_form(
+        request,
+        again,
+        render=render,
+        success=lambda count: query("/developers/events", notice="resent_failed", count=str(count)),
+    )
 
 
 def _parse_since(value: str) -> datetime:
@@ -311,15 +319,20 @@ def _parse_since(value: str) -> datetime:
 
 
 ROUTES = [
-    endpoints,
-    endpoint_create,
-    endpoint_detail,
-    endpoint_update,
-    endpoint_rotate,
-    endpoint_delete,
-    endpoint_test,
-    resend,
-    resend_failed,
-    events,
-    events_resend_failed,
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
+            endpoints,
+            endpoint_create,
+            endpoint_detail,
+            endpoint_update,
+            endpoint_rotate,
+            endpoint_delete,
+            endpoint_test,
+            resend,
+            resend_failed,
+            events,
+            events_resend_failed,
+        ],
+    )
 ]
