@@ -117,6 +117,20 @@ def _start_simulator() -> None:
                 child.kill()
 
     atexit.register(stop)
+    _wait_for_simulator(config.host, config.port, child)
+
+
+def _wait_for_simulator(host: str, port: int, child: Any, timeout: float = 30.0) -> None:
+    """Until the child answers on its port (bounded): what comes next may call the provider."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    click.echo("The sandbox provider did not start; top-ups cannot be paid until it runs.")
 
 
 def _serve(*, worker: bool, workers: int = 1) -> None:
@@ -262,9 +276,10 @@ def run(demo: bool) -> None:
     """Migrate, then serve the portal with the job worker in the same process."""
     _bootstrap()
     _migrate()
+    # The simulator first: the demo opens its pending top-up's virtual account at the provider.
+    _start_simulator()
     if demo:
         _load_demo()
-    _start_simulator()
     _serve(worker=True)
 
 
