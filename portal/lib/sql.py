@@ -35,15 +35,22 @@ class NoConnection(Exception):
 
 
 async def discard_connection(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
-    """Close a broken connection outright and have the pool replace every connection it holds."""
+    """Close a broken connection outright and have the pool replace every connection it holds.
+
+    Never raises: it runs while another error is being handled, and a failure here must not keep the
+    dead transaction marked as the task's current one.
+    """
     if conn is not None:
-        conn.terminate()
+        # A connection the pool already took back refuses terminate(); expiring the pool replaces it.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
         if db.pool is not None:
             with contextlib.suppress(Exception):
                 await db.pool.release(conn)
     if db.pool is not None:
         # A server restart broke every pooled connection: replace them rather than fail once each.
-        await db.pool.expire_connections()
+        with contextlib.suppress(Exception):
+            await db.pool.expire_connections()
 
 
 class SafeTransaction(PostgresTransaction):
@@ -67,9 +74,11 @@ class SafeTransaction(PostgresTransaction):
         try:
             return await super().__aexit__(exception_type, exception, traceback)
         except BaseException:
-            await discard_connection(self.engine, self.connection)
-            with contextlib.suppress(ValueError, LookupError):
-                self.engine.current_transaction.reset(self.context)
+            try:
+                await discard_connection(self.engine, self.connection)
+            finally:
+                with contextlib.suppress(ValueError, LookupError):
+                    self.engine.current_transaction.reset(self.context)
             raise
 
 

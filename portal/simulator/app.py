@@ -38,6 +38,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/favicon.ico", status_code=204)
+async def favicon() -> None:
+    """Browsers ask every host for an icon (the return pages are plain JSON): nothing, not a 404."""
+
+
 def create_simulator_app(*, server_dsn: str | None = None, run_worker: bool = True) -> Litestar:
     """The simulator. `server_dsn` is Neraca's PostgreSQL (default: the DSN in force for this process)."""
     from portal.simulator import pages
@@ -67,7 +72,7 @@ def create_simulator_app(*, server_dsn: str | None = None, run_worker: bool = Tr
             await db.close_pool()
 
     return Litestar(
-        route_handlers=[healthz, *api.ROUTES, control.ROUTER, *pages.ROUTES],
+        route_handlers=[healthz, favicon, *api.ROUTES, control.ROUTER, *pages.ROUTES],
         lifespan=[lifespan],
         exception_handlers={SimError: _sim_error, HTTPException: _http_error, Exception: _unexpected},
         openapi_config=None,

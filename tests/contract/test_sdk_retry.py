@@ -4,6 +4,7 @@ with Retry-After. A retried transfer must be booked exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import neraca
 import pytest
 
 from portal.domains.ledger.invariants import check_all
+from portal.lib import sql
 from tests.support.contract import Key, collect, first, funded, res
 from tests.support.proxy import DROP_AFTER, DROP_BEFORE, HANG_AFTER, FaultyProxy, Reply, faulty_proxy
 
@@ -98,10 +100,23 @@ async def test_out_of_retries_then_the_caller_repeats_with_its_own_request_id(
     with pytest.raises(neraca.APIConnectionError) as info:
         await res(send())
     assert not isinstance(info.value, neraca.APITimeoutError)
-    again = await res(send())  # e.g. after the caller's own process restarted
+    # The caller comes back later (e.g. after its own process restarted): by then the server has
+    # recorded the first answer (stored responses are written just after the reply is sent).
+    await _answer_recorded("payout-77")
+    again = await res(send())
     assert again.reference == "PAYOUT-77"
     assert [a.replayed for a in proxy.requests(TRANSFERS)] == [False, True]
     await booked_once(via_proxy, "PAYOUT-77", division.id, 5_000)
+
+
+async def _answer_recorded(request_id: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = await sql.fetchval("SELECT state FROM api_request WHERE request_id = $1", request_id)
+        if state == "done":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the server never recorded its answer to {request_id}")
 
 
 async def test_get_retries_use_a_fresh_request_id(via_proxy: Any, proxy: FaultyProxy) -> None:

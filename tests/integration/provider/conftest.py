@@ -17,9 +17,11 @@ from tests.support.live_server import free_port
 from tests.support.provider import DISCARD, Harness
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def neraca_server(database: str) -> AsyncIterator[str]:
-    """Neraca's app on a real 127.0.0.1 port, served in the session's event loop, with the job worker."""
+    """Neraca's app on a real 127.0.0.1 port, served in the session's event loop, with the job worker.
+
+    Package scope: a worker left running for the rest of the session would take other tests' jobs."""
     from portal.server.app import create_app
     from portal.worker import run_worker
 
