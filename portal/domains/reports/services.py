@@ -36,6 +36,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from portal.db import replica
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.services import AccountRow
 from portal.domains.reports import rollup
@@ -58,7 +59,7 @@ from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
-from portal.lib.sql import engine, transaction
+from portal.lib.sql import transaction
 from portal.lib.timefmt import WIB
 from portal.settings import get_settings
 
@@ -431,26 +432,16 @@ async def _compute_header(
 
 @contextlib.asynccontextmanager
 async def snapshot(r: StatementRequest, generated_at: datetime) -> AsyncIterator[Snapshot]:
-    """Open the statement's read-only snapshot on a connection of its own (kept until the block ends)."""
-    db = engine()
-    pool = db.pool
-    if pool is None:
-        conn = await db.get_new_connection()
-        release: Callable[[], Awaitable[Any]] = conn.close
-    else:
-        conn = await pool.acquire()
-
-        async def release() -> None:
-            await pool.release(conn)
-
+    """Open the statement's read-only snapshot on a connection of its own (kept until the block ends):
+    the streaming replica when one is configured and has replayed everything committed so far."""
     seen: list[date | None] = []
-    try:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            header, complete_before = await _compute_header(conn, r, generated_at)
-            seen.append(complete_before)
-            yield Snapshot(r, header, conn, dict(r.names))
-    finally:
-        await release()
+    async with (
+        replica.read_connection() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        header, complete_before = await _compute_header(conn, r, generated_at)
+        seen.append(complete_before)
+        yield Snapshot(r, header, conn, dict(r.names))
     if seen:
         # A rollup far behind (or never run) makes statements scan more: make sure its job is queued.
         await rollup.kick_if_behind(seen[0])
