@@ -19,10 +19,12 @@ from typing import Literal
 
 import asyncpg
 import structlog
+from prometheus_client import Counter
 
 from portal.lib.sql import engine
 
 log = structlog.get_logger("neraca.replica")
+READS = Counter("neraca_report_reads_total", "Report reads by the server they went to", ["source"])
 
 REPLICA_ENV = "DATABASE_REPLICA_URL"
 Source = Literal["replica", "primary"]
@@ -68,7 +70,7 @@ async def _replica_pool(url: str) -> asyncpg.Pool | None:
 async def _caught_up(conn: asyncpg.Connection, lsn: str, max_wait: float) -> bool:
     deadline = time.monotonic() + max_wait
     while True:
-        if await conn.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", lsn):
+        if await conn.fetchval("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn", lsn):
             return True
         if time.monotonic() >= deadline:
             return False
@@ -121,12 +123,14 @@ async def read_connection(*, fresh: bool = True) -> AsyncIterator[asyncpg.Connec
                 pool.terminate()
     if conn is not None and pool is not None:
         _last_source = "replica"
+        READS.labels("replica").inc()
         try:
             yield conn
         finally:
             await pool.release(conn)
         return
     _last_source = "primary"
+    READS.labels("primary").inc()
     async with _primary() as primary:
         yield primary
 
