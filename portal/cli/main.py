@@ -91,6 +91,34 @@ def _load_demo() -> None:
         click.echo(line)
 
 
+def _start_simulator() -> None:
+    """The sandbox provider as a child process (`neraca simulator`); it stops itself when `run` ends."""
+    import atexit
+    import subprocess
+
+    from portal.simulator.config import get_config
+
+    config = get_config()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        if probe.connect_ex((config.host, config.port)) == 0:
+            click.echo(f"A sandbox provider already answers on {config.public_url}; not starting another.")
+            return
+    child = subprocess.Popen(
+        [sys.executable, "-m", "portal.simulator"],
+        env={**os.environ, "NERACA_SIMULATOR_PARENT_PID": str(os.getpid())},
+    )
+
+    def stop() -> None:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    atexit.register(stop)
+
+
 def _serve(*, worker: bool, workers: int = 1) -> None:
     import uvicorn
 
@@ -193,6 +221,7 @@ def run(demo: bool) -> None:
     _migrate()
     if demo:
         _load_demo()
+    _start_simulator()
     _serve(worker=True)
 
 
@@ -273,3 +302,4 @@ def _register_domain_commands() -> None:
 
 
 _register_domain_commands()
+cli.add_command(importlib.import_module("portal.simulator.cli").simulator)

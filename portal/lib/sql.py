@@ -22,8 +22,55 @@ def engine() -> PostgresEngine:
 
 
 def transaction() -> PostgresTransaction:
-    """`async with transaction():` — a new transaction, or a savepoint-free join of the open one."""
-    return engine().transaction()
+    """`async with transaction():` — a new transaction, or a savepoint-free join of the open one.
+
+    A transaction whose connection dies (PostgreSQL restarted, the backend terminated) is discarded
+    and unmarked even when its rollback fails, so the next transaction of this task works.
+    """
+    return SafeTransaction(engine())
+
+
+class NoConnection(Exception):
+    """No transaction could be started: the database is unreachable or refuses connections."""
+
+
+async def discard_connection(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
+    """Close a broken connection outright and have the pool replace every connection it holds."""
+    if conn is not None:
+        conn.terminate()
+        if db.pool is not None:
+            with contextlib.suppress(Exception):
+                await db.pool.release(conn)
+    if db.pool is not None:
+        # A server restart broke every pooled connection: replace them rather than fail once each.
+        await db.pool.expire_connections()
+
+
+class SafeTransaction(PostgresTransaction):
+    """Piccolo's transaction, but one whose connection dies is still discarded and unmarked.
+
+    Piccolo's exit rolls back, releases the connection, then clears the "current transaction" marker;
+    when the rollback (or the commit) fails on a closed connection, the last two never happen: the pool
+    loses the connection for good and the task keeps using the dead transaction."""
+
+    async def __aenter__(self) -> PostgresTransaction:
+        try:
+            return await super().__aenter__()
+        except Exception as exc:
+            await discard_connection(self.engine, getattr(self, "connection", None))
+            raise NoConnection(f"{exc.__class__.__name__}: {exc}") from exc
+        except BaseException:
+            await discard_connection(self.engine, getattr(self, "connection", None))
+            raise
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            await discard_connection(self.engine, self.connection)
+            with contextlib.suppress(ValueError, LookupError):
+                self.engine.current_transaction.reset(self.context)
+            raise
 
 
 @contextlib.asynccontextmanager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
@@ -19,8 +18,9 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable
+from portal.lib.errors import N_, FieldError, NeracaError
 from portal.lib.i18n import gettext
+from portal.lib.sql import NoConnection
 from portal.server.templating import render_html, wants_fragment
 
 log = structlog.get_logger("neraca.errors")
@@ -271,28 +271,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     )
 
 
-# A database that cannot be reached (crashed, restarting, failing over): 503 and "try again", not a 500.
-_DATABASE_UNREACHABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
-
-
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, _DATABASE_UNREACHABLE):
-        log.warning("database unreachable", path=request.url.path, method=request.method, error=str(exc))
-        return neraca_error_handler(
-            request,
-            ServiceUnavailable(
-                N_("The database cannot be reached right now. Try again in a moment."),
-                code="database_unavailable",
-                headers={"Retry-After": "1"},
-            ),
-        )
     log.exception("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _respond(
         request,
@@ -305,7 +284,23 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     )
 
 
+def no_connection_handler(request: Request[Any, Any, Any], exc: NoConnection) -> Response[Any]:
+    """The database cannot be reached: a 503 to retry, not a 500 (nothing was written)."""
+    log.warning("database unreachable", path=request.url.path, error=str(exc))
+    return _respond(
+        request,
+        status=503,
+        code="database_unavailable",
+        title=TITLES[503],
+        detail=gettext(
+            N_("The database cannot be reached right now. Nothing was changed; try again in a moment.")
+        ),
+        headers={"Retry-After": "2"},
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    NoConnection: no_connection_handler,
     NeracaError: neraca_error_handler,
     HTTPException: http_exception_handler,
     Exception: internal_error_handler,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -23,7 +25,8 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz", operation_id="readyz", include_in_schema=False)
 async def readyz() -> Response[dict[str, Any]]:
-    """Ready when the database answers and every migration has been applied."""
+    """Ready when the database answers, every migration has been applied and each domain's write path
+    works (a domain declares `health.readiness()`, as it declares its routes)."""
     from portal.db.migrate import pending_migrations
     from portal.db.tables import SystemSetting
 
@@ -39,7 +42,19 @@ async def readyz() -> Response[dict[str, Any]]:
         return Response(
             {"status": "unavailable", "database": "ok", "pending_migrations": pending}, status_code=503
         )
+    problems: dict[str, str] = {}
+    for check in _readiness_checks():
+        problems.update(await check() or {})
+    if problems:
+        return Response({"status": "unavailable", "database": "ok", **problems}, status_code=503)
     return Response({"status": "ok", "database": "ok", "pending_migrations": []}, status_code=200)
+
+
+@functools.cache
+def _readiness_checks() -> list[Callable[[], Awaitable[dict[str, str] | None]]]:
+    from portal.server.discovery import domain_modules
+
+    return [module.readiness for module in domain_modules("health")]
 
 
 @get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)

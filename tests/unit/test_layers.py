@@ -22,7 +22,7 @@ LAYERS = (
     "job worker: portal.worker",
     "web server: portal.server",
     "domain core",
-    "entry points: domain surfaces, portal.cli, portal.demo",
+    "entry points: domain surfaces, portal.cli, portal.demo, portal.simulator",
 )
 
 # The one import that goes down-up on purpose: the engine is created once the DSN is known (the CLI may
@@ -125,7 +125,7 @@ def layer(module: str) -> int:
     place = domain_of(module)
     if place is not None:
         return 5 if place[1] in SURFACES else 4
-    if module.startswith("portal.cli") or module == "portal.demo":
+    if module.startswith(("portal.cli", "portal.simulator")) or module == "portal.demo":
         return 5
     raise AssertionError(f"{module} is in no layer: add it to LAYERS and to docs/architecture.md")
 
@@ -164,6 +164,16 @@ def test_the_server_and_the_foundation_import_no_domain_module() -> None:
         f"{importer}:{line} imports {imported}"
         for importer, line, imported in EDGES
         if layer(importer) <= 3 and domain_of(imported) is not None
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_simulator_imports_no_domain_module() -> None:
+    # The sandbox provider stands for an outside service: Neraca reaches it over HTTP only.
+    wrong = [
+        f"{importer}:{line} imports {imported}"
+        for importer, line, imported in EDGES
+        if importer.startswith("portal.simulator") and domain_of(imported) is not None
     ]
     assert not wrong, "\n".join(wrong)
 

@@ -1,26 +1,27 @@
 """The ledger's write path: operations applied set-based under row locks, coalesced by group commit.
 
 An *operation* is one all-or-nothing unit (a transfer, a group, a hold, a hold's post or void, a
-reversal). `apply_operations` applies many operations in ONE database transaction:
+reversal). `apply_operations` applies many operations in ONE database transaction, phase by phase:
 
 1. the operations' references go into `ledger_reference` (sorted, ON CONFLICT DO NOTHING): a conflict
    fails that operation alone with `duplicate_reference`;
 2. every account the batch touches is locked once, in id order (`FOR NO KEY UPDATE`), so concurrent
    batches in any number of processes never deadlock and a hot account (the fees account every
    transfer credits) is locked once per batch instead of once per transfer;
-3. each operation is checked and applied in memory in arrival order (scope, business, currency,
-   status, overdraft); a failing operation is undone and fails alone;
+3. each operation is checked and applied in memory in arrival order, refusals in the precedence of
+   `refusals.py` (scope, currency, status, overdraft); a refused operation is undone and fails alone;
 4. balances are written with one `UPDATE … FROM unnest(…)`, transfers with one `INSERT … unnest(…)`.
 
 `GroupCommitter` feeds it: concurrent callers in one process are queued while the previous batch
-commits and go in together. PostgreSQL stays the arbiter (row locks, the reference key, the CHECK
-constraint), so several processes can each run their own committer.
+commits and go in together. A batch the database refuses is bisected down to the operation at fault;
+a batch that loses its connection fails once and the connection is discarded. PostgreSQL stays the
+arbiter (row locks, the reference key, the CHECK constraint), so several processes can each run their
+own committer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import weakref
@@ -31,12 +32,12 @@ from typing import Any, Literal
 
 import asyncpg
 import structlog
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
 from portal.domains.ledger.refusals import Refusal, refuse
+from portal.lib import sql
 from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
 from portal.lib.ids import new_id
-from portal.lib.sql import engine
+from portal.lib.sql import NoConnection, engine
 
 log = structlog.get_logger("neraca.ledger")
 
@@ -95,6 +96,8 @@ class DeferredWrites:
 
     audits: list[tuple[Any, str, str, dict[str, str]]] = field(default_factory=list)
     notifications: list[tuple[str, str, str, dict[str, Any], str]] = field(default_factory=list)
+    # Hold rows of the batch's new holds, in `_HOLD_COLUMNS` order.
+    holds: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 _deferred: contextvars.ContextVar[DeferredWrites | None] = contextvars.ContextVar(
@@ -107,7 +110,30 @@ def deferred() -> DeferredWrites | None:
     return _deferred.get()
 
 
+_HOLD_COLUMNS = (
+    ("id", "text"),
+    ("business_id", "text"),
+    ("transfer_id", "text"),
+    ("debit_account_id", "text"),
+    ("credit_account_id", "text"),
+    ("amount", "bigint"),
+    ("currency", "text"),
+    ("kind", "text"),
+    ("reference", "text"),
+    ("expires_at", "timestamptz"),
+)
+_INSERT_HOLDS = (
+    f"INSERT INTO hold ({', '.join(name for name, _ in _HOLD_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(_HOLD_COLUMNS, start=1))
+    + ")"
+)
+
+
 async def _flush(writes: DeferredWrites) -> None:
+    if writes.holds:
+        await sql.execute(
+            _INSERT_HOLDS, *([row[n] for row in writes.holds] for n in range(len(_HOLD_COLUMNS)))
+        )
     if writes.notifications:
         from portal.domains.notifications.services import notify_many
 
@@ -277,16 +303,15 @@ async def apply_operations(
 ) -> list[OperationResult | NeracaError]:
     """Apply `ops` inside the caller's open transaction; each gets a result or its own refusal.
 
-    The phases, in lock order: claim references, lock accounts, check and apply in memory, release the
-    references of refused operations, write balances, insert transfers, run commit hooks, then write
-    the activity log and notifications they collected."""
+    The phases, in lock order: claim references, lock accounts, check and apply in memory, then one
+    statement releases refused operations' references, writes balances and inserts transfers; then
+    the commit hooks run, and the activity log and notifications they collected are written."""
     outcomes: list[Outcome] = [None] * len(ops)
     claimed = await _claim_references(conn, ops, outcomes)
     accounts = await _lock_accounts(conn, ops, outcomes)
     applied = _check_and_apply(ops, accounts, outcomes)
-    await _release_refused_references(conn, ops, outcomes, claimed)
-    await _write_balances(conn, accounts)
-    transfers = await _insert_transfers(conn, ops, applied, accounts)
+    released = _refused_references(ops, outcomes, claimed)
+    transfers = await _write(conn, ops, applied, accounts, released)
     writes = DeferredWrites()
     token = _deferred.set(writes)
     try:
@@ -295,7 +320,9 @@ async def apply_operations(
         _deferred.reset(token)
     # After every ledger write: the activity log's chain lock comes last in the lock order.
     await _flush(writes)
-    return [outcome if outcome is not None else NeracaError("not processed") for outcome in outcomes]
+    finished = [outcome for outcome in outcomes if outcome is not None]
+    assert len(finished) == len(ops), "every operation ends with a result or a refusal"
+    return finished
 
 
 async def _claim_references(
@@ -367,11 +394,11 @@ def _check_and_apply(
     return applied
 
 
-async def _release_refused_references(
-    conn: asyncpg.Connection, ops: list[Operation], outcomes: list[Outcome], claimed: set[tuple[str, str]]
-) -> None:
-    """A refused operation leaves its reference free for a corrected retry."""
-    refused = [
+def _refused_references(
+    ops: list[Operation], outcomes: list[Outcome], claimed: set[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """References claimed by operations refused since: released, so a corrected retry may use them."""
+    return [
         (op.business_id, op.reference)
         for op, outcome in zip(ops, outcomes, strict=True)
         if op.reference is not None
@@ -379,32 +406,6 @@ async def _release_refused_references(
         and (op.business_id, op.reference) in claimed
         and outcome.code != "duplicate_reference"
     ]
-    if refused:
-        await conn.execute(
-            "DELETE FROM ledger_reference WHERE (business_id, reference) IN "
-            "(SELECT * FROM unnest($1::text[], $2::text[]))",
-            *_columns(refused, 2),
-        )
-
-
-async def _write_balances(conn: asyncpg.Connection, accounts: dict[str, LockedAccount]) -> None:
-    """One `UPDATE … FROM unnest` adds every changed account's delta."""
-    touched = [account for account in accounts.values() if account.change]
-    if not touched:
-        return
-    await conn.execute(
-        "UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
-        "credits_posted = a.credits_posted + v.credits_posted, "
-        "debits_pending = a.debits_pending + v.debits_pending, "
-        "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
-        "FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) "
-        "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) WHERE a.id = v.id",
-        [account.id for account in touched],
-        [account.change.debits_posted for account in touched],
-        [account.change.credits_posted for account in touched],
-        [account.change.debits_pending for account in touched],
-        [account.change.credits_pending for account in touched],
-    )
 
 
 def _transfer_row(op: Operation, leg: Leg, currency: str) -> dict[str, Any]:
@@ -429,23 +430,38 @@ def _transfer_row(op: Operation, leg: Leg, currency: str) -> dict[str, Any]:
     }
 
 
-async def _insert_transfers(
-    conn: asyncpg.Connection, ops: list[Operation], applied: list[int], accounts: dict[str, LockedAccount]
+async def _write(
+    conn: asyncpg.Connection,
+    ops: list[Operation],
+    applied: list[int],
+    accounts: dict[str, LockedAccount],
+    released: list[tuple[str, str]],
 ) -> list[tuple[int, list[dict[str, Any]]]]:
-    """One `INSERT … SELECT FROM unnest` books every transfer; returns each operation's transfer rows."""
+    """One statement (one round trip) releases the refused operations' references, adds every changed
+    account's `BalanceDelta` and inserts every transfer; returns each applied operation's transfer rows."""
     # One dict per transfer serves both the insert's column arrays and the operation's result.
     transfers = [
         (i, [_transfer_row(ops[i], leg, accounts[leg.debit_account_id].currency) for leg in ops[i].legs])
         for i in applied
     ]
     rows = [row for _, op_rows in transfers for row in op_rows]
-    if not rows:
+    touched = [account for account in accounts.values() if account.change]
+    if not (rows or touched or released):
         return transfers
     columns = [
         [json.dumps(row[name]) if name == "metadata" else row[name] for row in rows]
         for name in _TRANSFER_COLUMNS
     ]
-    created_at: datetime | None = await conn.fetchval(_INSERT_TRANSFERS, *columns)
+    created_at: datetime | None = await conn.fetchval(
+        _WRITE_BATCH,
+        *columns,
+        [account.id for account in touched],
+        [account.change.debits_posted for account in touched],
+        [account.change.credits_posted for account in touched],
+        [account.change.debits_pending for account in touched],
+        [account.change.credits_pending for account in touched],
+        *_columns(released, 2),
+    )
     for row in rows:
         if row["created_at"] is None:
             row["created_at"] = created_at
@@ -491,8 +507,19 @@ _TRANSFER_COLUMNS = (
     "created_at",
 )
 _TYPES = {"amount": "bigint", "released_amount": "bigint", "created_at": "timestamptz"}
-_INSERT_TRANSFERS = (
-    f"WITH ins AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
+_N = len(_TRANSFER_COLUMNS)
+# Data-modifying CTEs all run to completion, whatever the final SELECT reads.
+_WRITE_BATCH = (
+    "WITH released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
+    f"(SELECT * FROM unnest(${_N + 6}::text[], ${_N + 7}::text[]))), "
+    "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
+    "credits_posted = a.credits_posted + v.credits_posted, "
+    "debits_pending = a.debits_pending + v.debits_pending, "
+    "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
+    f"FROM unnest(${_N + 1}::text[], ${_N + 2}::bigint[], ${_N + 3}::bigint[], ${_N + 4}::bigint[], "
+    f"${_N + 5}::bigint[]) AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
+    "WHERE a.id = v.id), "
+    f"inserted AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
     + ", ".join(
         "t.metadata::jsonb"
         if c == "metadata"
@@ -503,7 +530,8 @@ _INSERT_TRANSFERS = (
     )
     + " FROM unnest("
     + ", ".join(f"${n}::{_TYPES.get(c, 'text')}[]" for n, c in enumerate(_TRANSFER_COLUMNS, start=1))
-    + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) SELECT max(created_at) FROM ins"
+    + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) "
+    "SELECT coalesce(max(created_at), now()) FROM inserted"
 )
 
 
@@ -515,6 +543,7 @@ def duplicate_reference(reference: str) -> NeracaError:
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 # The connection (or the server behind it) is gone: the batch cannot be split, only failed and retried.
 _CONNECTION_LOST = (
+    NoConnection,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
     asyncpg.exceptions.PostgresConnectionError,
@@ -529,42 +558,6 @@ def connection_lost(exc: BaseException) -> bool:
     return isinstance(exc, _CONNECTION_LOST)
 
 
-async def _discard(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
-    """Close a broken connection outright and have the pool replace every connection it holds."""
-    if conn is not None:
-        conn.terminate()
-        if db.pool is not None:
-            with contextlib.suppress(Exception):
-                await db.pool.release(conn)
-    if db.pool is not None:
-        # A server restart broke every pooled connection: replace them rather than fail one batch each.
-        await db.pool.expire_connections()
-
-
-class BatchTransaction(PostgresTransaction):
-    """Piccolo's transaction, but one whose connection dies is still discarded and unmarked.
-
-    Piccolo's exit rolls back, releases the connection, then clears the "current transaction" marker;
-    when the rollback fails on a closed connection, the last two never happen, and a long-lived worker
-    would keep using the dead transaction."""
-
-    async def __aenter__(self) -> PostgresTransaction:
-        try:
-            return await super().__aenter__()
-        except BaseException:
-            await _discard(self.engine, getattr(self, "connection", None))
-            raise
-
-    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
-        try:
-            return await super().__aexit__(exception_type, exception, traceback)
-        except BaseException:
-            await _discard(self.engine, self.connection)
-            with contextlib.suppress(ValueError, LookupError):
-                self.engine.current_transaction.reset(self.context)
-            raise
-
-
 async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | NeracaError]:
     """Apply `ops` in the current Piccolo transaction, or in a new one (retried on deadlock)."""
     current = engine().current_transaction.get()
@@ -572,7 +565,7 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
         return await apply_operations(current.connection, ops)
     for attempt in range(5):
         try:
-            async with BatchTransaction(engine()) as tx:
+            async with sql.transaction() as tx:
                 return await apply_operations(tx.connection, ops)
         except _RETRYABLE:
             if attempt == 4:
@@ -581,9 +574,21 @@ async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | Ner
     raise AssertionError("unreachable")
 
 
+# The input holds a value PostgreSQL cannot store (NUL in text or JSON, too long, out of range).
+_UNSTORABLE = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.StringDataRightTruncationError,
+    asyncpg.exceptions.NumericValueOutOfRangeError,
+)
+
+
 def _write_path_unavailable() -> ServiceUnavailable:
     return ServiceUnavailable(
-        N_("The ledger lost its database connection; nothing was booked. Try again in a moment."),
+        N_(
+            "The ledger lost its database connection. Try again in a moment: a retry with the same "
+            "reference is never booked twice."
+        ),
         code="ledger_unavailable",
         headers={"Retry-After": "1"},
     )
@@ -592,7 +597,7 @@ def _write_path_unavailable() -> ServiceUnavailable:
 def _culprit_error(op: Operation, exc: Exception) -> Exception:
     """What the one operation that broke its batch is answered: 422 when its input is what the database
     cannot store, else its own error (a 500 unless it is a refusal or maps to one)."""
-    if isinstance(exc, asyncpg.exceptions.DataError):
+    if isinstance(exc, _UNSTORABLE):
         return ValidationFailed(
             N_("A value in the request cannot be stored (for example a NUL character)."),
             code="unstorable_value",
@@ -602,10 +607,11 @@ def _culprit_error(op: Operation, exc: Exception) -> Exception:
 
 
 def _unstorable_pointer(op: Operation) -> str:
+    """The field holding the NUL PostgreSQL refused ("" when it cannot be told)."""
     for leg in op.legs:
         if "\x00" in leg.description:
             return f"{leg.pointer}/description"
-        if "\x00" in json.dumps(leg.metadata or {}).replace("\\u0000", "\x00"):
+        if "\\u0000" in json.dumps(leg.metadata or {}):  # JSON writes NUL as \u0000
             return f"{leg.pointer}/metadata"
     return "/reference" if op.reference is not None and "\x00" in op.reference else ""
 

@@ -11,8 +11,6 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
 
-# --- balances -----------------------------------------------------------------------------------
-
 BALANCE_AS_OF_SQL = """
 SELECT
   coalesce(sum(amount) FILTER (WHERE debit_account_id = $1 AND phase IN ('posted', 'post_pending')), 0)

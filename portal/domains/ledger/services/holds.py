@@ -41,8 +41,6 @@ def hold_out(row: dict[str, Any] | asyncpg.Record) -> HoldOut:
     )
 
 
-# --- holds --------------------------------------------------------------------------------------
-
 HOLD_COLUMNS = (
     "id, business_id, transfer_id, debit_account_id, credit_account_id, amount, posted_amount, currency, "
     "kind, reference, status, expires_at, created_at, resolved_at, resolution_transfer_id"
@@ -54,22 +52,24 @@ def hold_legs_committed(
 ) -> engine.CommitHook:
     async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
         by_id = {t["id"]: t for t in result.transfers}
+        batch = engine.deferred()
+        assert batch is not None, "commit hooks run with the batch's collector"
         for leg, hold_id, expires_at in holds:
             t = by_id[leg.transfer_id]
-            await conn.execute(
-                "INSERT INTO hold (id, business_id, transfer_id, debit_account_id, credit_account_id, "
-                "amount, "
-                "currency, kind, reference, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                hold_id,
-                business_id,
-                t["id"],
-                leg.debit_account_id,
-                leg.credit_account_id,
-                leg.amount,
-                t["currency"],
-                leg.kind,
-                reference,
-                expires_at,
+            # Written with the batch's other holds in one INSERT … unnest.
+            batch.holds.append(
+                (
+                    hold_id,
+                    business_id,
+                    t["id"],
+                    leg.debit_account_id,
+                    leg.credit_account_id,
+                    leg.amount,
+                    t["currency"],
+                    leg.kind,
+                    reference,
+                    expires_at,
+                )
             )
             if expires_at is not None:
                 await enqueue(

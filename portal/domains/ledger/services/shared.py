@@ -23,10 +23,12 @@ from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 
 
 def valid_amount(value: Any, pointer: str = "/amount") -> int:
+    """A positive amount in minor units, else 422 on `pointer`."""
     return check_amount(value, pointer=pointer)
 
 
 def valid_reference(value: Any, pointer: str = "/reference") -> str:
+    """The reference, stripped: required, at most 100 printable characters."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed(
             gettext("A reference is required."), errors=[FieldError(pointer, gettext("required"))]

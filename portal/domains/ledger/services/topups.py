@@ -60,8 +60,6 @@ def topup_out(row: dict[str, Any] | asyncpg.Record) -> TopUpOut:
     )
 
 
-# --- top-ups ------------------------------------------------------------------------------------
-
 TOPUP_COLUMNS = (
     "id, business_id, account_id, amount, fee, currency, reference, status, pay_bank_code, "
     "pay_account_number, pay_holder_name, group_id, expires_at, paid_at, created_at"

@@ -54,9 +54,6 @@ def transfer_out(row: dict[str, Any] | asyncpg.Record) -> TransferOut:
     )
 
 
-# --- transfers ----------------------------------------------------------------------------------
-
-
 async def create_transfer(
     actor: Actor,
     *,

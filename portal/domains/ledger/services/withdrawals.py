@@ -52,8 +52,6 @@ def withdrawal_out(row: dict[str, Any] | asyncpg.Record) -> WithdrawalOut:
     )
 
 
-# --- withdrawals --------------------------------------------------------------------------------
-
 WITHDRAWAL_COLUMNS = (
     "id, business_id, account_id, amount, fee, currency, reference, status, bank_code, bank_account_number, "
     "bank_holder_name, amount_hold_id, fee_hold_id, failure_reason, created_at, completed_at"
@@ -73,33 +71,9 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
     withdrawal_id = new_id("wdr")
     world = await accounts.system_account_id(actor.business_id, account.currency, "world")
     fees = await accounts.system_account_id(actor.business_id, account.currency, "fees")
-    amount_hold = new_id("hld")
-    fee_hold = new_id("hld") if fee else None
-    legs = [
-        Leg(
-            account.id,
-            world,
-            amount,
-            kind="withdrawal",
-            phase="pending",
-            hold_id=amount_hold,
-            description=ref,
-        )
-    ]
-    holds: list[tuple[Leg, str, datetime | None]] = [(legs[0], amount_hold, None)]
-    if fee_hold:
-        legs.append(
-            Leg(
-                account.id,
-                fees,
-                fee,
-                kind="fee",
-                phase="pending",
-                hold_id=fee_hold,
-                description=f"Withdrawal fee {ref}",
-            )
-        )
-        holds.append((legs[1], fee_hold, None))
+    holds = _withdrawal_holds(account.id, world, fees, amount, fee, ref)
+    legs = [leg for leg, _, _ in holds]
+    amount_hold, fee_hold = holds[0][1], (holds[1][1] if len(holds) > 1 else None)
     async with transaction():
         await claim_reference(actor.business_id, ref, withdrawal_id)
         op = Operation(
@@ -137,6 +111,42 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
         )
     assert row is not None
     return withdrawal_out(row)
+
+
+def _withdrawal_holds(
+    account_id: str, world: str, fees: str, amount: int, fee: int, reference: str
+) -> list[tuple[Leg, str, datetime | None]]:
+    """The amount held for the bank (account → world) and, when there is a fee, the fee held for the
+    fees account; each with its hold id and no expiry."""
+    amount_hold = new_id("hld")
+    holds: list[tuple[Leg, str, datetime | None]] = [
+        (
+            Leg(
+                account_id,
+                world,
+                amount,
+                kind="withdrawal",
+                phase="pending",
+                hold_id=amount_hold,
+                description=reference,
+            ),
+            amount_hold,
+            None,
+        )
+    ]
+    if fee:
+        fee_hold = new_id("hld")
+        fee_leg = Leg(
+            account_id,
+            fees,
+            fee,
+            kind="fee",
+            phase="pending",
+            hold_id=fee_hold,
+            description=f"Withdrawal fee {reference}",
+        )
+        holds.append((fee_leg, fee_hold, None))
+    return holds
 
 
 async def _withdrawal_row(actor: Actor, withdrawal_id: str, *, lock: bool = False) -> asyncpg.Record:
