@@ -23,6 +23,7 @@ import asyncpg
 import httpx
 import pytest
 from neraca import Neraca
+from neraca.errors import APIStatusError
 
 from deploy.cluster import Cluster, scratch_dir, seed
 
@@ -179,10 +180,27 @@ async def test_a_postgresql_crash_gives_503_then_the_same_processes_recover(
 
     cluster.primary.stop("immediate")
     await _until(lambda: _ready(port) == 503, 30)
+    payer, payee = books["accounts"]  # type: ignore[misc]
+
+    def write_while_down() -> int:
+        key = books["keys"][0]  # type: ignore[index]
+        with Neraca(
+            client_id=key["client_id"],
+            client_secret=key["secret"],
+            base_url=f"http://127.0.0.1:{port}",
+            max_retries=0,
+        ) as client:
+            try:
+                client.transfers.create(
+                    from_account_id=payer, to_account_id=payee, amount=1, reference="while-down"
+                )
+            except APIStatusError as exc:
+                return exc.status_code
+        return 200
+
+    assert await asyncio.to_thread(write_while_down) == 503  # "try again", never a 500
     cluster.primary.start()
     await _until(lambda: _ready(port) == 200, 60)
-
-    payer, payee = books["accounts"]  # type: ignore[misc]
 
     def write_then_expire() -> str:
         with _client(port, books) as client:
