@@ -307,7 +307,11 @@ async def _converge(cluster: Cluster, data: dict[str, Any], books: Books) -> int
         max_retries=8,
     ) as client:
         pending, books.unanswered = books.unanswered, []
-        for kind, kwargs in pending:
+        give_up_at = time.monotonic() + 180  # bounded like every loop here: what is left stays unanswered
+        for index, (kind, kwargs) in enumerate(pending):
+            if time.monotonic() > give_up_at:
+                books.unanswered.extend(pending[index:])
+                break
             retried += 1
             if kind == "transfer":
                 await _transfer(client, books, kwargs)
