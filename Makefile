@@ -7,13 +7,15 @@ APT_PACKAGES := chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfb
 LOCALE_PO := $(wildcard portal/locale/*/LC_MESSAGES/messages.po)
 LOCALE_MO := $(LOCALE_PO:.po=.mo)
 
-.PHONY: run test lint bench soak setup setup-test system-packages catalogs messages clean help
+.PHONY: run test lint bench soak cluster nginx setup setup-test system-packages catalogs messages clean help
 
 help:
 	@echo "make run    set up and start the portal with demo data on http://127.0.0.1:8000"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make lint   ruff format check, ruff, mypy"
 	@echo "make bench  run the benchmarks in bench/ (JSON out)"
+	@echo "make cluster  nginx + 2 web + 2 worker nodes + a streaming replica on 127.0.0.1:8080 (Ctrl-C stops)"
+	@echo "make soak   the crash suite (tests/soak): load, kill -9s and PostgreSQL crashes; prints JSON"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +53,14 @@ system-packages:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Debian's nginx for `make cluster` (installed like system-packages does).
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; \
+	fi
+
 setup: $(VENV)/.stamp-run catalogs
 
 setup-test: $(VENV)/.stamp-test catalogs system-packages
@@ -62,11 +72,15 @@ test: setup-test
 	$(BIN)/pytest -m 'not soak'
 
 soak: setup-test
-	$(BIN)/pytest -m soak
+	$(BIN)/pytest -m soak -s tests/soak
+
+# Several nodes from the wheels behind nginx, a streaming replica; see deploy/README.md.
+cluster: setup-test nginx
+	$(BIN)/python deploy/cluster.py up
 
 lint: setup-test
-	$(BIN)/ruff format --check portal sdk tests bench
-	$(BIN)/ruff check portal sdk tests bench
+	$(BIN)/ruff format --check portal sdk tests bench deploy
+	$(BIN)/ruff check portal sdk tests bench deploy
 	$(BIN)/mypy portal sdk/src
 
 bench: setup-test

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def _asset_dir(name: str) -> Path:
+    """templates/ or static/: inside the installed package (a wheel ships them there), else the checkout's."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else REPO_ROOT / name
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -161,7 +168,9 @@ def _positive_float(name: str, default: float) -> float:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    data_dir = Path(os.environ.get("NERACA_DATA_DIR") or REPO_ROOT / ".neraca").resolve()
+    # A checkout keeps its data beside the code; an installed portal never writes into site-packages.
+    default_data_dir = REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() else Path.cwd()
+    data_dir = Path(os.environ.get("NERACA_DATA_DIR") or default_data_dir / ".neraca").resolve()
     host = os.environ.get("NERACA_HOST", "127.0.0.1")
     port = _int("NERACA_PORT", 8000)
     base_url = os.environ.get("NERACA_BASE_URL") or f"http://{host}:{port}"
@@ -178,9 +187,9 @@ def get_settings() -> Settings:
         log_json=_bool("NERACA_LOG_JSON", True),
         default_language=os.environ.get("NERACA_DEFAULT_LANGUAGE", "en"),
         worker_in_process=_bool("NERACA_WORKER_IN_PROCESS", True),
-        templates_dir=REPO_ROOT / "templates",
-        static_dir=REPO_ROOT / "static",
-        locale_dir=Path(__file__).resolve().parent / "locale",
+        templates_dir=_asset_dir("templates"),
+        static_dir=_asset_dir("static"),
+        locale_dir=PACKAGE_DIR / "locale",
         smtp=SMTPSettings(
             host=os.environ.get("NERACA_SMTP_HOST") or None,
             port=_int("NERACA_SMTP_PORT", 25),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
@@ -271,7 +272,21 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     )
 
 
+# A read outside `transaction()` (authentication, a page's queries) meets a lost database as the driver's own
+# connection errors: the same 503 as NoConnection, not a 500.
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, _CONNECTION_LOST):
+        return no_connection_handler(request, NoConnection(f"{exc.__class__.__name__}: {exc}"))
     log.exception("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _respond(
         request,

@@ -94,8 +94,39 @@ def build_scheduler(connection: asyncpg.Connection) -> SchedulerManager:
     return sm
 
 
+# What a lost database looks like from the worker's own connections (a crash, a restart, a failover).
+_CONNECTION_LOST = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
 async def run_worker(stop: asyncio.Event | None = None) -> None:
-    """Process jobs and run the periodic sweeps until `stop` is set (or forever)."""
+    """Process jobs and run the periodic sweeps until `stop` is set (or forever).
+
+    A lost database does not end the worker: it reconnects with back-off (up to 5 s between tries) and
+    resumes. A job that was in flight when the connection died was never marked done, so pgqueuer hands
+    it out again; every handler is idempotent."""
+    delay = 0.5
+    while stop is None or not stop.is_set():
+        try:
+            await _run_worker_once(stop)
+            return
+        except _CONNECTION_LOST as exc:
+            log.warning("database connection lost; reconnecting", error=str(exc), retry_in=delay)
+        if stop is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, 5.0)
+
+
+async def _run_worker_once(stop: asyncio.Event | None) -> None:
     connection = await asyncpg.connect(dsn=database_url())
     schedule_connection = await asyncpg.connect(dsn=database_url())
     qm = build_queue_manager(connection)
@@ -117,6 +148,7 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
         sm.shutdown.set()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(scheduler, timeout=10)
-        await connection.close()
-        await schedule_connection.close()
+        for conn in (connection, schedule_connection):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), timeout=5)
         log.info("worker stopped")

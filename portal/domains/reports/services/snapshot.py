@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from portal.db import replica
 from portal.domains.accounts import services as accounts
 from portal.domains.accounts.services import AccountRow
 from portal.domains.reports import rollup
@@ -21,7 +22,6 @@ from portal.domains.reports.services.periods import validate_format, validate_pe
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import NotFound
-from portal.lib.sql import engine
 
 # Entries fetched from the server-side cursor per round trip.
 FETCH_BATCH = 5_000
@@ -261,26 +261,16 @@ async def _compute_header(
 
 @contextlib.asynccontextmanager
 async def snapshot(r: StatementRequest, generated_at: datetime) -> AsyncIterator[Snapshot]:
-    """Open the statement's read-only snapshot on a connection of its own (kept until the block ends)."""
-    db = engine()
-    pool = db.pool
-    if pool is None:
-        conn = await db.get_new_connection()
-        release: Callable[[], Awaitable[Any]] = conn.close
-    else:
-        conn = await pool.acquire()
-
-        async def release() -> None:
-            await pool.release(conn)
-
+    """Open the statement's read-only snapshot on a connection of its own (kept until the block ends):
+    the streaming replica when one is configured and has replayed everything committed so far."""
     seen: list[date | None] = []
-    try:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            header, complete_before = await _compute_header(conn, r, generated_at)
-            seen.append(complete_before)
-            yield Snapshot(r, header, conn, dict(r.names))
-    finally:
-        await release()
+    async with (
+        replica.read_connection() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
+        header, complete_before = await _compute_header(conn, r, generated_at)
+        seen.append(complete_before)
+        yield Snapshot(r, header, conn, dict(r.names))
     if seen:
         # A rollup far behind (or never run) makes statements scan more: make sure its job is queued.
         await rollup.kick_if_behind(seen[0])
