@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -44,6 +46,32 @@ class SMTPSettings:
 
 
 @dataclass(frozen=True)
+class ProviderSettings:
+    """The payment provider Neraca calls (the sandbox simulator in development and tests)."""
+
+    name: str  # NERACA_PROVIDER: "sandbox" is the only adapter today
+    url: str
+    partner_id: str
+    secret: str  # signs Neraca → provider calls
+    callback_secret: str  # the provider signs its callbacks with it
+    callback_url: str  # where the provider sends callbacks (Neraca's base URL)
+    timeout_s: float
+
+    @property
+    def live_configured(self) -> bool:
+        """True once a real (live) provider adapter is configured; none ships yet."""
+        return self.name not in ("", "sandbox")
+
+
+def _provider_secret(name: str, secret_key: str, purpose: str) -> str:
+    """A configured secret, else one derived from the secret key (development: both sides agree)."""
+    configured = os.environ.get(name)
+    if configured:
+        return configured
+    return hmac.new(secret_key.encode(), f"neraca-provider:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: str
     database_url: str | None
@@ -61,6 +89,7 @@ class Settings:
     locale_dir: Path
     smtp: SMTPSettings
     db_pool_size: int
+    provider: ProviderSettings
     debug: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -103,6 +132,7 @@ def get_settings() -> Settings:
     host = os.environ.get("NERACA_HOST", "127.0.0.1")
     port = _int("NERACA_PORT", 8000)
     base_url = os.environ.get("NERACA_BASE_URL") or f"http://{host}:{port}"
+    secret_key = _secret_key(data_dir)
     return Settings(
         environment=os.environ.get("NERACA_ENV", "development"),
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -110,7 +140,7 @@ def get_settings() -> Settings:
         host=host,
         port=port,
         base_url=base_url.rstrip("/"),
-        secret_key=_secret_key(data_dir),
+        secret_key=secret_key,
         log_level=os.environ.get("NERACA_LOG_LEVEL", "INFO").upper(),
         log_json=_bool("NERACA_LOG_JSON", True),
         default_language=os.environ.get("NERACA_DEFAULT_LANGUAGE", "en"),
@@ -128,5 +158,18 @@ def get_settings() -> Settings:
             sender=os.environ.get("NERACA_SMTP_FROM", "Neraca <no-reply@neraca.local>"),
         ),
         db_pool_size=_int("NERACA_DB_POOL_SIZE", 10),
+        provider=ProviderSettings(
+            name=os.environ.get("NERACA_PROVIDER", "sandbox").strip().lower(),
+            url=(os.environ.get("NERACA_PROVIDER_URL") or "http://127.0.0.1:8001").rstrip("/"),
+            partner_id=os.environ.get("NERACA_PROVIDER_PARTNER_ID") or "neraca",
+            secret=_provider_secret("NERACA_PROVIDER_SECRET", secret_key, "secret"),
+            callback_secret=_provider_secret(
+                "NERACA_PROVIDER_CALLBACK_SECRET", secret_key, "callback-secret"
+            ),
+            callback_url=(os.environ.get("NERACA_PROVIDER_CALLBACK_URL") or "http://127.0.0.1:8000").rstrip(
+                "/"
+            ),
+            timeout_s=float(_int("NERACA_PROVIDER_TIMEOUT_MS", 5000)) / 1000,
+        ),
         debug=_bool("NERACA_DEBUG", False),
     )

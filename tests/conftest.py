@@ -13,6 +13,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -70,8 +71,30 @@ async def database() -> AsyncIterator[str]:
 
     await DB.start_connection_pool(min_size=1, max_size=10)
     await migrate()
-    yield url
+    with provider_simulator():
+        yield url
     await DB.close_connection_pool()
+
+
+@contextlib.contextmanager
+def provider_simulator() -> Iterator[Any]:
+    """The sandbox payment provider for the whole run (top-ups open their virtual accounts there).
+
+    Neraca's settings (in this process and in every live server started after) point at it. Callbacks
+    go nowhere until a test points them at a server (`/control/api/callbacks/url`)."""
+    from portal.settings import get_settings
+    from tests.support.simulator import running_simulator
+
+    with running_simulator(database="neraca_simulator_session") as sim:
+        os.environ.update(
+            {
+                "NERACA_PROVIDER_URL": sim.url,
+                "NERACA_PROVIDER_SECRET": sim.secret,
+                "NERACA_PROVIDER_CALLBACK_SECRET": sim.callback_secret,
+            }
+        )
+        get_settings.cache_clear()
+        yield sim
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
             cookie_secure=settings.cookie_secure,
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/api/", "/healthz", "/readyz", "/metrics"],
+            exclude=["/api/", "/provider/callbacks/", "/healthz", "/readyz", "/metrics"],
         ),
         openapi_config=OpenAPIConfig(
             title="Neraca API",

@@ -39,6 +39,7 @@ OTHER_PAGES = [
     ("/transfers/new", "New transfer"),
     ("/withdrawals/new", "Withdraw"),
     ("/users/new", "Add user"),
+    ("/reports/reconciliation", "Reconciliation"),
 ]
 
 

@@ -91,9 +91,14 @@ async def test_top_up_transfer_withdraw_and_fail_in_the_browser(page: Any, live_
     await page.fill("#f-amount", str(TOP_UP))
     await page.click("main form button[type=submit]")
     await page.wait_for_url(re.compile(r".*/topups/top_[^/]+$"))
+    # The virtual account shown is the one the sandbox provider opened for this top-up.
+    topup_id = page.url.rsplit("/", 1)[-1]
+    va_number = await sql.fetchval("SELECT va_number FROM provider_payin WHERE source_id = $1", topup_id)
+    assert va_number and va_number in await page.inner_text("main")
     await page.click("form[action$='/simulate-payment'] button[type=submit]")
     await page.wait_for_url(f"{base}/accounts/{division}")
     assert await available(page) == TOP_UP
+    assert await sql.fetchval("SELECT status FROM provider_payin WHERE source_id = $1", topup_id) == "paid"
 
     # Both account pages stay open (each its own tab, same session) while a third tab transfers.
     errors: list[str] = []

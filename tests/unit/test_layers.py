@@ -36,8 +36,9 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
-    "ledger": frozenset({"accounts", "audit", "identity", "notifications"}),
+    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider"}),
     "notifications": frozenset(),
+    "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
 }
 

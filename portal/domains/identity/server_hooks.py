@@ -21,7 +21,7 @@ from portal.lib import i18n
 from portal.lib.actor import Actor, Level
 
 PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/language", "/favicon.ico"}
-PUBLIC_PREFIXES = ("/static/", "/api/")
+PUBLIC_PREFIXES = ("/static/", "/api/", "/provider/callbacks/")
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,11 @@ def validate_business_fields(
         errors.append(FieldError("default_language", gettext("Choose English or Bahasa Indonesia.")))
     if mode not in ("sandbox", "live"):
         errors.append(FieldError("mode", gettext("Choose sandbox or live.")))
+    elif mode == "live" and not get_settings().provider.live_configured:
+        # Live top-ups need a real payment provider; with none configured nothing could pay them.
+        errors.append(
+            FieldError("mode", gettext("Live mode needs a live payment provider; none is configured."))
+        )
     parsed: dict[str, int] = {}
     for kind in FEE_KINDS:
         raw = (fees.get(kind) or "").strip().replace(".", "").replace(",", "")
@@ -144,6 +149,10 @@ async def create_business(
     name = clean_text(errors, "name", name, max_length=200)
     if mode not in ("sandbox", "live"):
         errors.append(FieldError("mode", gettext("Choose sandbox or live.")))
+    elif mode == "live" and not get_settings().provider.live_configured:
+        errors.append(
+            FieldError("mode", gettext("Live mode needs a live payment provider; none is configured."))
+        )
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     business_id = new_id("biz")

@@ -238,12 +238,28 @@ async def test_settings_update_fees(client: Any, db: str) -> None:
         },
     )
     assert bad.status_code == 422
+    # No live payment provider is configured: live mode is refused with a field error, nothing saved.
+    live = await client.post(
+        "/settings",
+        data={
+            "name": "Toko Live",
+            "default_language": "id",
+            "mode": "live",
+            "fee_topup": "5.000",
+            "fee_withdrawal": "9000",
+            "fee_transfer": "0",
+            "_csrf_token": csrf_from(page.text),
+        },
+    )
+    assert live.status_code == 422
+    assert "Live mode needs a live payment provider" in live.text
+    assert (await services.get_business(business.id)).mode == "sandbox"
     ok = await client.post(
         "/settings",
         data={
             "name": "Toko Baru",
             "default_language": "id",
-            "mode": "live",
+            "mode": "sandbox",
             "fee_topup": "5.000",
             "fee_withdrawal": "9000",
             "fee_transfer": "0",
@@ -253,7 +269,7 @@ async def test_settings_update_fees(client: Any, db: str) -> None:
     assert ok.status_code == 303
     updated = await services.get_business(business.id)
     assert updated.fees == {"topup": 5000, "withdrawal": 9000, "transfer": 0}
-    assert updated.mode == "live" and updated.name == "Toko Baru"
+    assert updated.mode == "sandbox" and updated.name == "Toko Baru"
 
 
 async def test_account_language_is_saved(client: Any, db: str) -> None:

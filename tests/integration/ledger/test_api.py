@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from portal.domains.ledger.invariants import check_all
+from portal.lib import sql
 from tests.support.ledger import Api, make_api
 
 
@@ -24,9 +25,14 @@ async def funded_pair(api: Api, amount: int = 100_000) -> tuple[str, str]:
     assert topup.status_code == 201, topup.text
     body = topup.json()
     assert (body["fee"], body["total"], body["status"]) == (6000, amount + 6000, "pending")
+    # The instructions are the virtual account the sandbox provider opened for amount + fee.
+    payin = await sql.fetchrow("SELECT * FROM provider_payin WHERE source_id = $1", body["id"])
+    assert payin is not None and payin["amount"] == amount + 6000
+    assert body["payment_instructions"]["account_number"] == payin["va_number"]
     paid = await api.call("POST", f"/api/v1/topups/{body['id']}/simulate-payment")
     assert paid.status_code == 200, paid.text
     assert paid.json()["status"] == "paid"
+    assert await sql.fetchval("SELECT status FROM provider_payin WHERE source_id = $1", body["id"]) == "paid"
     return a_id, b_id
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,8 +25,10 @@ from portal.domains.ledger.services.shared import (
     valid_amount,
     valid_reference,
 )
+from portal.domains.provider import services as provider
+from portal.domains.provider.gateway import Payin
 from portal.lib import clock, sql
-from portal.lib.actor import Actor
+from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import NotFound
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
@@ -76,9 +78,15 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
         raise refuse(Refusal.ACCOUNT_CLOSED, "/account_id", account_id=account.id)
     fee = (await business_fees(actor.business_id))["topup"] if account.currency == "IDR" else 0
     topup_id = new_id("top")
-    # A virtual account number per order: the bank tells us which order a payment is for.
-    digits = str(int.from_bytes(topup_id.encode(), "big") % 10**10).zfill(10)
     now = clock.now()
+    holder = f"NERACA {account.name}"[:100]
+    if await sql.fetchval(
+        "SELECT 1 FROM ledger_reference WHERE business_id = $1 AND reference = $2", actor.business_id, ref
+    ):
+        raise engine.duplicate_reference(ref)  # before the provider opens a virtual account for nothing
+    pay_bank, pay_number, payin = await _payment_instructions(
+        actor.business_id, topup_id, amount + fee, account.currency, now + TOPUP_VALIDITY, holder
+    )
     async with transaction():
         await claim_reference(actor.business_id, ref, topup_id)
         row = await sql.fetchrow(
@@ -93,12 +101,14 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
             fee,
             account.currency,
             ref,
-            COLLECTION_BANK,
-            f"8808{digits}",
-            f"NERACA {account.name}"[:100],
+            pay_bank,
+            pay_number,
+            holder,
             now + TOPUP_VALIDITY,
             now,
         )
+        if payin is not None:
+            await provider.record_payin(actor.business_id, "topup", topup_id, payin, account.currency)
         await enqueue(
             "ledger.expire_topup",
             {"business_id": actor.business_id, "topup_id": topup_id},
@@ -112,6 +122,27 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
         )
     assert row is not None
     return topup_out(row)
+
+
+async def _payment_instructions(
+    business_id: str, topup_id: str, total: int, currency: str, expires_at: datetime, holder: str
+) -> tuple[str, str, Payin | None]:
+    """Where the payer sends the money. IDR: a virtual account opened at the payment provider for this
+    order (before the order's transaction: no lock is held across the network). Other currencies are
+    collected on the business's bank collection account, which the provider does not handle."""
+    if currency != "IDR":
+        digits = str(int.from_bytes(topup_id.encode(), "big") % 10**10).zfill(10)
+        return COLLECTION_BANK, f"8808{digits}", None
+    payin = await provider.open_topup_payin(
+        business_id,
+        topup_id=topup_id,
+        amount=total,
+        currency=currency,
+        expires_at=expires_at,
+        customer_name=holder,
+        bank_code=COLLECTION_BANK,
+    )
+    return payin.bank_code or COLLECTION_BANK, payin.va_number or "", payin
 
 
 async def _topup_row(actor: Actor, topup_id: str, *, lock: bool = False) -> asyncpg.Record:
@@ -141,49 +172,78 @@ async def pay_topup(actor: Actor, topup_id: str) -> TopUpOut:
             raise refuse(Refusal.TOPUP_EXPIRED, None, topup_id=topup_id)
         if row["status"] != "pending":
             raise refuse(Refusal.TOPUP_NOT_PENDING, None, topup_id=topup_id, status=row["status"])
-        world = await accounts.system_account_id(actor.business_id, row["currency"], "world")
-        fees = await accounts.system_account_id(actor.business_id, row["currency"], "fees")
-        legs = [Leg(world, row["account_id"], int(row["amount"]), kind="topup", description=row["reference"])]
-        if row["fee"]:
-            legs.append(
-                Leg(world, fees, int(row["fee"]), kind="fee", description=f"Top-up fee {row['reference']}")
-            )
-        group_id = new_id("grp")
-        await engine.execute(
-            Operation(
-                actor.business_id, legs, group_id=group_id, source_id=topup_id, internal=True, reference=None
-            )
-        )
-        updated = await sql.fetchrow(
-            f"UPDATE topup SET status = 'paid', paid_at = now(), group_id = $2 WHERE id = $1 "
-            f"RETURNING {TOPUP_COLUMNS}",
-            topup_id,
-            group_id,
-        )
-        assert updated is not None
-        await notify_account(
-            actor.business_id,
-            row["account_id"],
-            "topup.paid",
-            {"amount": int(row["amount"]), "currency": row["currency"], "reference": row["reference"]},
-            f"/accounts/{row['account_id']}",
-        )
-        await audit(
-            actor,
-            "topup.paid",
-            f"Top-up {row['reference']} paid",
-            {"topup_id": topup_id, "account_id": row["account_id"], "reference": row["reference"]},
-        )
+        updated = await _book(actor, row)
     return topup_out(updated)
 
 
+@provider.on_payin_paid("topup")
+async def book_topup_payment(business_id: str, topup_id: str, amount: int) -> bool:
+    """The payment provider says the top-up's money arrived (its callback, or a status query): book it,
+    once, inside the caller's transaction. A payment after expiry is booked too — the money is there.
+    False when it was booked already (a repeated callback) or the amount is not the order's total."""
+    row = await sql.fetchrow(
+        f"SELECT {TOPUP_COLUMNS} FROM topup WHERE id = $1 AND business_id = $2 FOR UPDATE",
+        topup_id,
+        business_id,
+    )
+    if row is None or row["status"] == "paid" or amount != int(row["amount"]) + int(row["fee"]):
+        return False
+    await _book(system_actor(business_id), row)
+    return True
+
+
+async def _book(actor: Actor, row: asyncpg.Record) -> asyncpg.Record:
+    """Credit the account with the amount and the fees account with the fee; the top-up becomes paid."""
+    topup_id = row["id"]
+    world = await accounts.system_account_id(actor.business_id, row["currency"], "world")
+    fees = await accounts.system_account_id(actor.business_id, row["currency"], "fees")
+    legs = [Leg(world, row["account_id"], int(row["amount"]), kind="topup", description=row["reference"])]
+    if row["fee"]:
+        legs.append(
+            Leg(world, fees, int(row["fee"]), kind="fee", description=f"Top-up fee {row['reference']}")
+        )
+    group_id = new_id("grp")
+    await engine.execute(
+        Operation(
+            actor.business_id, legs, group_id=group_id, source_id=topup_id, internal=True, reference=None
+        )
+    )
+    updated = await sql.fetchrow(
+        f"UPDATE topup SET status = 'paid', paid_at = now(), group_id = $2 WHERE id = $1 "
+        f"RETURNING {TOPUP_COLUMNS}",
+        topup_id,
+        group_id,
+    )
+    assert updated is not None
+    await notify_account(
+        actor.business_id,
+        row["account_id"],
+        "topup.paid",
+        {"amount": int(row["amount"]), "currency": row["currency"], "reference": row["reference"]},
+        f"/accounts/{row['account_id']}",
+    )
+    await audit(
+        actor,
+        "topup.paid",
+        f"Top-up {row['reference']} paid",
+        {"topup_id": topup_id, "account_id": row["account_id"], "reference": row["reference"]},
+    )
+    return updated
+
+
 async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
-    """Sandbox only: stand in for the bank and pay the top-up."""
+    """Sandbox only: a customer pays the top-up's virtual account at the sandbox provider; the payment
+    is confirmed by the provider (status query now, callback later) and booked once."""
     actor.require("transfers", "manage")
-    await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
+    row = await _topup_row(actor, topup_id)  # another business's or out of scope: 404 before the mode
     if actor.business_mode != "sandbox":
         raise refuse(Refusal.NOT_SANDBOX, None)
-    return await pay_topup(actor, topup_id)
+    if await provider.payin_for(actor.business_id, "topup", topup_id) is None:
+        return await pay_topup(actor, topup_id)  # not collected through the provider (non-IDR)
+    if row["status"] != "pending" or row["expires_at"] <= clock.now():
+        return await pay_topup(actor, topup_id)  # refuses as before: expired, or not pending
+    await provider.simulate_topup_payment(actor.business_id, topup_id)
+    return topup_out(await _topup_row(actor, topup_id))
 
 
 async def expire_topup(business_id: str, topup_id: str) -> bool:
