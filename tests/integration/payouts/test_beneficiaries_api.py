@@ -5,27 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
-from portal.settings import get_settings
 from tests.support.identity import make_business
 from tests.support.ledger import Api, make_api
-
-DIRECTORY = {"bank_code": "014", "account_number": "8800112233", "holder_name": "Budi Santoso"}
-
-
-async def register(account: dict[str, str], status: str = "active") -> None:
-    """Put an account in the simulator's directory (as the bank would know it)."""
-    async with httpx.AsyncClient(timeout=10) as http:
-        url = f"{get_settings().provider.url}/control/api/bank-accounts"
-        response = await http.post(url, json={**account, "status": status})
-        assert response.is_success, response.text
-
-
-def bank(number: str, name: str, **extra: Any) -> dict[str, Any]:
-    return {"kind": "bank", "bank_code": "014", "account_number": number, "holder_name": name, **extra}
+from tests.support.payouts import DIRECTORY, bank, register
 
 
 async def test_adding_a_bank_account_stores_the_inquired_holder_and_logs_it(client: Any) -> None:
