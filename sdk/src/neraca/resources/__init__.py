@@ -2,8 +2,10 @@
 
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
+from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
@@ -13,15 +15,19 @@ __all__ = [
     "Accounts",
     "AsyncAccounts",
     "AsyncBalances",
+    "AsyncBeneficiaries",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncRails",
     "AsyncStatements",
     "AsyncTopUps",
     "AsyncTransfers",
     "AsyncWithdrawals",
     "Balances",
+    "Beneficiaries",
     "Holds",
     "MeResource",
+    "Rails",
     "StatementFormat",
     "Statements",
     "TopUps",
