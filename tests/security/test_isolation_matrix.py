@@ -17,6 +17,7 @@ import pytest
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
+from portal.lib.ids import new_id
 from tests.support.identity import (
     csrf_from,
     enrol,
@@ -117,7 +118,22 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
+    objects.update(await payouts_objects(business.id, objects["account_id"]))
     return objects
+
+
+async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """A beneficiary of the business (inserted as the name inquiry would have verified it)."""
+    beneficiary_id = new_id("ben")
+    await sql.execute(
+        "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
+        "holder_name, name_matches, verified_at, usable_from, is_default) "
+        "VALUES ($1, $2, $3, 'bank', '014', '1234567890', 'Object', 'OBJECT', true, now(), now(), true)",
+        beneficiary_id,
+        business_id,
+        account_id,
+    )
+    return {"beneficiary_id": beneficiary_id}
 
 
 async def reports_objects(actor: Any, account_id: str) -> dict[str, str]:
