@@ -40,6 +40,8 @@ MAX_COOLDOWN_S = 7 * 24 * 3600
 _DIGITS = re.compile(r"^[0-9]{6,20}$")
 _MOBILE = re.compile(r"^08[1-9][0-9]{7,10}$")
 # Honorifics and legal forms a bank's name inquiry may add or drop; they do not make another person.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
 _NOISE = {"BPK", "BAPAK", "IBU", "SDR", "SDRI", "TN", "NY", "PT", "CV", "TBK", "UD"}
 
 
@@ -376,7 +378,7 @@ def mobile_number(value: Any, pointer: str = "/phone") -> str:
 
 def _required_text(value: Any, pointer: str, max_len: int) -> str:
     text = " ".join(str(value or "").split())
-    if not text or len(text) > max_len:
+    if not text or len(text) > max_len or _CONTROL.search(text):
         raise ValidationFailed(
             N_("This field is required (at most %(max)s characters)."),
             params={"max": max_len},
@@ -388,6 +390,12 @@ def _required_text(value: Any, pointer: str, max_len: int) -> str:
 
 async def _owner_account(actor: Actor, account_id: str | None) -> str:
     if account_id:
+        if not _ID.match(account_id):
+            raise NotFound(
+                N_("Account %(id)s was not found."),
+                params={"id": account_id[:40]},
+                errors=[FieldError("/account_id", N_("not found"))],
+            )
         return (await accounts.get_account_row(actor, account_id)).id
     if actor.scope_account_id:
         return actor.scope_account_id
@@ -415,13 +423,16 @@ async def add_beneficiary(
     actor.require("payouts", "manage")
     typed = _required_text(holder_name, "/holder_name", 100)
     owner = await _owner_account(actor, account_id)
-    label_text = " ".join(str(label or "").split())[:60] or None
+    label_text = _CONTROL.sub("", " ".join(str(label or "").split()))[:60] or None
     if kind == "bank":
         code = str(bank_code or "").strip()
-        if not await sql.fetchval("SELECT 1 FROM ref_banks WHERE code = $1", code):
+        known = re.fullmatch(r"[0-9]{3,8}", code) and await sql.fetchval(
+            "SELECT 1 FROM ref_banks WHERE code = $1", code
+        )
+        if not known:
             raise ValidationFailed(
                 N_("Unknown bank code %(code)s."),
-                params={"code": code or "-"},
+                params={"code": _CONTROL.sub("", code)[:8] or "-"},
                 code="unknown_bank",
                 errors=[FieldError("/bank_code", N_("unknown bank code"))],
             )
@@ -569,6 +580,8 @@ def _not_found(beneficiary_id: str) -> NotFound:
 
 
 async def _row(actor: Actor, beneficiary_id: str, *, lock: bool = False) -> asyncpg.Record:
+    if not _ID.match(beneficiary_id) or not beneficiary_id.startswith("ben_"):
+        raise _not_found(beneficiary_id[:40])
     args: list[Any] = [beneficiary_id]
     where = _scope(actor, args)
     row = await sql.fetchrow(
@@ -604,6 +617,14 @@ async def list_beneficiaries(
             code="invalid_limit",
             errors=[FieldError("/limit", N_("1 to 200"))],
         )
+    for name, value in (("account_id", account_id), ("after", after)):
+        if value and not _ID.match(value):
+            raise ValidationFailed(
+                N_("%(name)s is not an id."),
+                params={"name": name},
+                code="invalid_id",
+                errors=[FieldError(f"/{name}", N_("not an id"))],
+            )
     args: list[Any] = []
     where = _scope(actor, args)
     if account_id:

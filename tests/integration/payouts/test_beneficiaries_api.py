@@ -159,3 +159,20 @@ async def test_rails_and_quotes(client: Any) -> None:
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/amount"
     nowhere = await api.call("GET", "/api/v1/rails/quote?amount=1000&destination=paypal")
     assert nowhere.status_code == 422 and nowhere.json()["errors"][0]["pointer"] == "/destination"
+
+
+async def test_control_characters_and_malformed_ids_are_refused_not_500(client: Any) -> None:
+    api, _business = await make_api(client)
+    nul_name = await api.call("POST", "/api/v1/beneficiaries", bank("8800112233", "Budi\u0000"))
+    assert nul_name.status_code == 422 and nul_name.json()["errors"][0]["pointer"] == "/holder_name"
+    nul_bank = await api.call(
+        "POST", "/api/v1/beneficiaries", {**bank("8800112233", "Budi"), "bank_code": "01\u0000"}
+    )
+    assert nul_bank.status_code == 422 and nul_bank.json()["errors"][0]["pointer"] == "/bank_code"
+    nul_owner = await api.call(
+        "POST", "/api/v1/beneficiaries", bank("8800112233", "Budi", account_id="acc_\u0000")
+    )
+    assert nul_owner.status_code == 404
+    assert (await api.call("GET", "/api/v1/beneficiaries/ben_x%27y")).status_code == 404
+    listed = await api.call("GET", "/api/v1/beneficiaries?account_id=acc_%00")
+    assert listed.status_code == 422 and listed.json()["errors"][0]["pointer"] == "/account_id"
