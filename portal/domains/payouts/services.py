@@ -704,3 +704,33 @@ async def usable_beneficiary(
             errors=[FieldError("/beneficiary_id", N_("in cool-down"))],
         )
     return beneficiary
+
+
+# --- the calendar's overrides (the platform operator's, from the CLI) ---------------------------
+
+
+async def set_calendar_override(day: date, is_business_day: bool, note: str = "") -> None:
+    """Declare `day` a business day or not, whatever the holiday library says (a decree, a BI closure)."""
+    clean = _CONTROL.sub("", " ".join(note.split()))[:200]
+    await sql.execute(
+        "INSERT INTO payout_calendar_override (day, is_business_day, note) VALUES ($1, $2, $3) "
+        "ON CONFLICT (day) DO UPDATE SET is_business_day = $2, note = $3, updated_at = now()",
+        day,
+        is_business_day,
+        clean,
+    )
+
+
+async def clear_calendar_override(day: date) -> bool:
+    """Forget the override of `day`; True when there was one."""
+    return await sql.execute("DELETE FROM payout_calendar_override WHERE day = $1", day) == "DELETE 1"
+
+
+async def calendar_overrides(year: int | None = None) -> list[tuple[date, bool, str]]:
+    """(day, is_business_day, note) of every override, of one year when given, by day."""
+    rows = await sql.fetch(
+        "SELECT day, is_business_day, note FROM payout_calendar_override "
+        "WHERE $1::int IS NULL OR extract(year FROM day) = $1 ORDER BY day",
+        year,
+    )
+    return [(r["day"], r["is_business_day"], r["note"]) for r in rows]
