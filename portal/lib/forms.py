@@ -1,16 +1,76 @@
-"""Input cleaning shared by forms and API payloads: one clear message per bad field."""
+"""Input cleaning shared by forms and API payloads: one clear message per bad field.
+
+`text_error` is the one rule for what text may hold, applied at the edge to every query parameter, path
+segment, JSON string and form field (see `portal/server/edge.py`), so nothing PostgreSQL cannot store
+(NUL, lone surrogates) and nothing that disguises what is shown (direction overrides, zero-width
+characters in references and ids) reaches a service.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from portal.lib.errors import FieldError
-from portal.lib.i18n import gettext
+from portal.lib.i18n import N_, gettext
 
 _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
+
+
+# Explicit direction marks and overrides: they make a reference or a name display as something else.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Invisible joiners and spaces: two references that look the same must be the same.
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+# Fields of free text, which may span lines (and hold the joiners of emoji sequences).
+FREE_TEXT_FIELDS = frozenset(
+    {"description", "reason", "failure_reason", "note", "message", "metadata", "body"}
+)
+# Single-line fields shown as words (names), which may hold the joiners of emoji sequences.
+NAME_FIELDS = frozenset({"name", "holder_name", "display_name", "full_name", "business_name", "q", "data"})
+# Dates people may ask about: before it no money moved here; after it is a typing slip.
+MIN_DAY = date(2000, 1, 1)
+MAX_DAY = date(2100, 12, 31)
+
+
+def field_kind(name: str) -> str:
+    """ "free" (multi-line text), "name" (one line of words) or "token" (ids, references, codes, cursors)."""
+    if name in FREE_TEXT_FIELDS:
+        return "free"
+    if name in NAME_FIELDS or name.endswith("_name"):
+        return "name"
+    return "token"
+
+
+def text_error(pointer: str, value: str, kind: str = "token") -> FieldError | None:
+    """The first reason `value` cannot be taken as text of this kind, as a FieldError (None when it can)."""
+    if value.isascii() and value.isprintable():
+        return None  # the common case, in one C-level pass
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            return FieldError(pointer, N_("contains characters that are not valid text"), "invalid_text")
+        if category == "Cc" and not (kind == "free" and ch in "\t\r\n"):
+            return FieldError(pointer, N_("Remove the control characters from this field."), "control")
+        if ch in BIDI_CONTROLS:
+            return FieldError(pointer, N_("Remove the invisible text-direction marks."), "bidi")
+        if ch in ZERO_WIDTH and kind == "token":
+            return FieldError(pointer, N_("Remove the invisible characters."), "invisible")
+    return None
+
+
+def day_error(pointer: str, value: date) -> FieldError | None:
+    """A date outside MIN_DAY..MAX_DAY as a FieldError (they overflow date arithmetic or mean a slip)."""
+    if MIN_DAY <= value <= MAX_DAY:
+        return None
+    return FieldError(
+        pointer,
+        N_("Choose a date between %(min)s and %(max)s."),
+        "out_of_range",
+        params={"min": MIN_DAY.isoformat(), "max": MAX_DAY.isoformat()},
+    )
 
 
 def has_control_characters(value: str) -> bool:

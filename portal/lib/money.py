@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from typing import Any
 
-from babel.numbers import format_currency
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    format_decimal,
+    get_currency_symbol,
+    get_decimal_symbol,
+    parse_decimal,
+)
 
-from portal.lib.errors import FieldError, ValidationFailed
-from portal.lib.i18n import gettext
+from portal.lib.errors import Amount, FieldError, ValidationFailed
+from portal.lib.i18n import N_, gettext
 
 # ISO 4217 minor-unit exponents for the currencies Neraca holds.
 EXPONENTS: dict[str, int] = {"IDR": 0, "USD": 2, "SGD": 2}
@@ -33,40 +41,93 @@ def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-exponent(currency))
 
 
-_AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+_NUMBER_RE = re.compile(r"^[0-9.,]+$")
+_PREFIX_RE = re.compile(r"^([^\d\s.,-]*)\s*")
+# Written decimals of a currency without minor units ("Rp150.000,00") are accepted when they are zeros.
+MIN_WRITTEN_DECIMALS = 2
 
 
-def parse_amount(text: str, currency: str, *, pointer: str = "amount") -> int:
-    """Parse a human-entered amount in major units ("150000", "150.000", "12.50") into minor units.
+def _refuse(pointer: str, msgid: str, code: str, **params: Any) -> ValidationFailed:
+    return ValidationFailed(
+        msgid, params=params, code=code, errors=[FieldError(pointer, msgid, code, params)]
+    )
 
-    Indonesian thousands separators (dots) are accepted for IDR; anything that would lose precision is
-    refused rather than rounded.
+
+def _strip_currency(text: str, currency: str, locale: str) -> str | None:
+    """The number without a leading currency sign or code ("Rp150.000", "IDR 150,000"); None when the
+    sign is another currency's or not a currency at all."""
+    match = _PREFIX_RE.match(text)
+    assert match is not None
+    sign = match.group(1)
+    if not sign:
+        return text
+    known = {currency, *(get_currency_symbol(currency, name) for name in (locale, "en", "id_ID"))}
+    if currency == "IDR":
+        known.add("Rp")
+    if sign.casefold() not in {k.casefold() for k in known}:
+        return None
+    return text[match.end() :]
+
+
+def parse_amount(text: str, currency: str, *, locale: str = "id_ID", pointer: str = "amount") -> int:
+    """A human-entered amount in major units, written the way `locale` writes numbers, as minor units.
+
+    Indonesian: `150.000`, `150.000,00`, `Rp150.000`; English: `150,000`, `150,000.00`, `IDR 150,000`.
+    Strict (Babel): separators in the wrong place, digits other than 0-9, decimals the currency does not
+    have and anything that reads two ways (`1.500` in English, `1,500` in Indonesian) are refused with a
+    message showing how the amount was read; nothing is rounded.
     """
-    raw = (text or "").strip().replace(" ", "").replace("_", "")
     exp = exponent(currency)
-    # IDR has no decimals, so dots and commas are thousands separators; otherwise only commas are.
-    raw = raw.replace(".", "").replace(",", "") if exp == 0 else raw.replace(",", "")
+    raw = (text or "").strip().replace("\xa0", " ")
     if not raw:
-        raise ValidationFailed(gettext("Enter an amount."), errors=[FieldError(pointer, gettext("required"))])
-    if not _AMOUNT_RE.match(raw):
-        raise ValidationFailed(
-            gettext("%(text)r is not an amount.") % {"text": text},
-            errors=[FieldError(pointer, gettext("must be a positive number"))],
-        )
+        raise _refuse(pointer, N_("Enter an amount."), "required")
+    shown = raw[:40]
+    number = _strip_currency(raw, currency, locale)
+    example = format_money(150000 * 10**exp, currency, locale)
+    if number is None or not number or not _NUMBER_RE.match(number):
+        msgid = N_("%(text)s is not an amount: use the digits 0-9, like %(example)s.")
+        raise _refuse(pointer, msgid, "invalid", text=shown, example=example)
+    decimal_sign = get_decimal_symbol(locale)
     try:
-        value = Decimal(raw).scaleb(exp)
-    except InvalidOperation:
-        raise ValidationFailed(
-            gettext("%(text)r is not an amount.") % {"text": text},
-            errors=[FieldError(pointer, gettext("invalid"))],
-        ) from None
-    if value != value.to_integral_value():
-        raise ValidationFailed(
-            gettext("%(currency)s amounts have at most %(places)d decimal places.")
-            % {"currency": currency, "places": exp},
-            errors=[FieldError(pointer, gettext("at most %(places)d decimal places") % {"places": exp})],
+        value = parse_decimal(number, locale, strict=True)
+    except NumberFormatError:
+        msgid = N_("%(text)s is not written as an amount here: write it like %(example)s.")
+        raise _refuse(pointer, msgid, "invalid", text=shown, example=example) from None
+    whole, _, decimals = number.rpartition(decimal_sign) if decimal_sign in number else (number, "", "")
+    if (
+        len(decimals) == 3
+        and number.count(decimal_sign) == 1
+        and not any(c in whole for c in ".,")
+        and whole != "0"
+    ):
+        # One separator and three digits after it: thousands in one convention, decimals in the other.
+        raise _refuse(
+            pointer,
+            N_(
+                "%(text)s is ambiguous: here it reads as %(understood)s. "
+                "Write %(thousands)s if you meant that."
+            ),
+            "ambiguous",
+            text=shown,
+            understood=f"{currency} {format_decimal(value, locale=locale)}",
+            thousands=format_money(int(whole + decimals) * 10**exp, currency, locale),
         )
-    return check_amount(int(value), pointer=pointer)
+    minor = value.scaleb(exp)
+    if len(decimals) > max(exp, MIN_WRITTEN_DECIMALS) or minor != minor.to_integral_value():
+        raise _refuse(
+            pointer,
+            N_("%(text)s reads as %(understood)s, but %(currency)s amounts have %(places)d decimal places."),
+            "too_precise",
+            text=shown,
+            understood=f"{currency} {format_decimal(value, locale=locale)}",
+            currency=currency,
+            places=exp,
+        )
+    if minor > MAX_AMOUNT:
+        raise _refuse(
+            pointer, N_("The amount may be at most %(max)s."), "too_large", max=Amount(MAX_AMOUNT, currency)
+        )
+    return check_amount(int(minor), pointer=pointer)
 
 
 def check_amount(amount: int, *, pointer: str = "amount") -> int:

@@ -15,13 +15,14 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 import portal
 from portal.lib.sql import engine
 from portal.server.discovery import domain_modules, domain_names
+from portal.server.edge import check_address, check_body
 from portal.server.errors import EXCEPTION_HANDLERS, document_problems
 from portal.server.logging import configure_logging
 from portal.server.middleware import request_context_middleware
@@ -104,7 +105,8 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
                 name="static",
             ),
         ],
-        middleware=middleware,
+        middleware=[check_address, *middleware],  # the query and path checked before anything else
+        guards=[check_body],  # JSON bodies checked once, before any handler decodes them
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(instance=template_engine()),
         csrf_config=CSRFConfig(
@@ -125,6 +127,7 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
             use_handler_docstrings=True,
         ),
         plugins=[HTMXPlugin()],
+        request_class=HTMXRequest,  # request.htmx for views and the form helper
         lifespan=[lifespan],
         state=State({"cookie_secure": settings.cookie_secure, "settings": settings}),
         debug=False,

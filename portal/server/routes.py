@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from portal.lib import i18n
-from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
 
 
 @get("/healthz", operation_id="healthz", include_in_schema=False, sync_to_thread=False)
@@ -58,8 +58,13 @@ def _readiness_checks() -> list[Callable[[], Awaitable[dict[str, str] | None]]]:
 
 
 @get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    """Prometheus metrics of this process (keep this path internal at the reverse proxy)."""
+def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    """Prometheus metrics of this process: for a local scraper that comes through no proxy, or one that
+    presents NERACA_METRICS_TOKEN; anyone else (whatever spelling of the path) gets 404."""
+    from portal.server.middleware import metrics_allowed
+
+    if not metrics_allowed(request.scope):
+        raise NotFound(i18n.gettext("There is nothing at this address."))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -10,6 +10,7 @@ from babel.numbers import format_decimal
 from jinja2_fragments import render_block
 from litestar import Request, Response
 from litestar.enums import MediaType
+from litestar.plugins.htmx import TriggerEvent
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.base import csrf_token
 
@@ -18,6 +19,7 @@ from portal.lib import i18n
 from portal.lib.money import format_money
 from portal.lib.timefmt import format_wib_date, format_wib_datetime
 from portal.server.discovery import domain_modules
+from portal.server.forms import htmx
 from portal.server.nav import build_nav
 from portal.settings import get_settings
 
@@ -86,16 +88,13 @@ def template_engine() -> JinjaTemplateEngine:
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
+    return bool(htmx(request))
 
 
 def wants_fragment(request: Request[Any, Any, Any]) -> bool:
     """htmx requests get a block; boosted navigation and history restores get the whole page."""
-    return (
-        is_htmx(request)
-        and request.headers.get("hx-boosted") != "true"
-        and request.headers.get("hx-history-restore-request") != "true"
-    )
+    details = htmx(request)
+    return bool(details) and not details.boosted and not details.history_restore_request
 
 
 def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -140,11 +139,18 @@ def page(
     headers: dict[str, str] | None = None,
     toast: tuple[str, str] | None = None,
 ) -> Response[str]:
-    """Render a page, or only `block` of it for an htmx request; `toast` = (level, message) via HX-Trigger."""
-    import json
-
+    """Render a page, or only `block` of it for an htmx request; `toast` = (level, message) as an htmx
+    trigger event."""
     html = render_html(request, template_name, context, block=block if wants_fragment(request) else None)
-    response_headers = dict(headers or {})
     if toast is not None:
-        response_headers["HX-Trigger"] = json.dumps({"toast": {"level": toast[0], "message": toast[1]}})
-    return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=response_headers)
+        event = TriggerEvent(
+            html,
+            name="toast",
+            params={"level": toast[0], "message": toast[1]},
+            after="receive",
+            status_code=status_code,
+            media_type=MediaType.HTML,
+        )
+        event.headers.update(headers or {})
+        return event
+    return Response(html, status_code=status_code, media_type=MediaType.HTML, headers=headers)

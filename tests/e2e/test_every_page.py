@@ -39,6 +39,8 @@ OTHER_PAGES = [
     ("/transfers/new", "New transfer"),
     ("/withdrawals/new", "Withdraw"),
     ("/users/new", "Add user"),
+    ("/developers/webhooks", "Webhooks"),
+    ("/developers/events", "Events"),
     ("/reports/reconciliation", "Reconciliation"),
 ]
 

@@ -55,6 +55,14 @@ async def wait_for_available(page: Any, expected: int) -> None:
     raise AssertionError(f"available stayed {await available(page)}, expected {expected}")
 
 
+async def confirm(page: Any, amount: int) -> None:
+    """The review step shows the amount as it was read, formatted (Rp1.000.000 / IDR 1,000,000); confirm."""
+    shown = await page.locator("[data-review-amount]").text_content() or ""
+    assert int(re.sub(r"\D", "", shown)) == amount, shown
+    assert any(sep in shown for sep in ".,"), shown  # formatted, not the digits as typed
+    await page.click("[data-confirm]")
+
+
 async def mark(page: Any, value: str) -> None:
     await page.evaluate("value => { window.__marker = value; }", value)
 
@@ -90,6 +98,7 @@ async def test_top_up_transfer_withdraw_and_fail_in_the_browser(page: Any, live_
     await page.wait_for_url(re.compile(r".*/topups/new.*"))
     await page.fill("#f-amount", str(TOP_UP))
     await page.click("main form button[type=submit]")
+    await confirm(page, TOP_UP)
     await page.wait_for_url(re.compile(r".*/topups/top_[^/]+$"))
     # The virtual account shown is the one the sandbox provider opened for this top-up.
     topup_id = page.url.rsplit("/", 1)[-1]
@@ -116,6 +125,7 @@ async def test_top_up_transfer_withdraw_and_fail_in_the_browser(page: Any, live_
     await actor_page.select_option("#f-to_account_id", partner)
     await actor_page.fill("#f-amount", str(TRANSFER))
     await actor_page.click("main form button[type=submit]")
+    await confirm(actor_page, TRANSFER)
     await actor_page.wait_for_url(re.compile(rf".*/accounts/{division}\?transferred=trf_.*"))
 
     await wait_for_available(page, TOP_UP - TRANSFER)
@@ -136,6 +146,7 @@ async def test_top_up_transfer_withdraw_and_fail_in_the_browser(page: Any, live_
     await page.wait_for_url(re.compile(r".*/withdrawals/new.*"))
     await page.fill("#f-amount", str(WITHDRAW))
     await page.click("main form button[type=submit]")
+    await confirm(page, WITHDRAW)
     await page.wait_for_url(f"{base}/accounts/{division}")
     assert await available(page) == TOP_UP - TRANSFER - WITHDRAW - WITHDRAWAL_FEE
     badge = await page.locator("#withdrawals [data-withdrawal]").first.text_content() or ""

@@ -119,6 +119,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
     objects.update(await payouts_objects(business.id, objects["account_id"]))
+    objects.update(await webhooks_objects(actor))
     return objects
 
 
@@ -134,6 +135,17 @@ async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
         account_id,
     )
     return {"beneficiary_id": beneficiary_id}
+
+
+async def webhooks_objects(actor: Any) -> dict[str, str]:
+    """A webhook endpoint and an event of the actor's business (webhooks routes)."""
+    from portal.domains.webhooks import services as webhooks
+    from portal.lib.sql import transaction
+
+    endpoint, _ = await webhooks.create_endpoint(actor, url="http://127.0.0.1:9/hook")
+    async with transaction():
+        event_id = await webhooks.emit(actor.business_id, "transfer.created", {"id": "trf_x"})
+    return {"endpoint_id": endpoint.id, "event_id": event_id}
 
 
 async def reports_objects(actor: Any, account_id: str) -> dict[str, str]:
@@ -156,14 +168,15 @@ async def reports_objects(actor: Any, account_id: str) -> dict[str, str]:
     return {"export_id": export.id, "schedule_id": schedule.id}
 
 
-async def ledger_objects(business: Any, actor: Any) -> dict[str, str]:
-    """An account, top-up, withdrawal and notification of `business` (accounts and ledger routes)."""
+async def ledger_objects(business: Any, actor: Any, parent_id: str | None = None) -> dict[str, str]:
+    """An account (under `parent_id`, else the main account), its top-up, withdrawal, hold, transfer and
+    notification of `business` (accounts and ledger routes)."""
     from portal.domains.accounts import services as accounts
     from portal.domains.ledger import services as ledger
     from portal.domains.notifications.services import notify
 
     main = await accounts.ensure_business_accounts(business.id)
-    account = await accounts.create_account(actor, name="Object", kind="partner", parent_id=main)
+    account = await accounts.create_account(actor, name="Object", kind="partner", parent_id=parent_id or main)
     await accounts.update_account(
         actor,
         account.id,
@@ -300,3 +313,218 @@ async def test_unknown_api_body_fields_are_refused(client: Any, db: str, field: 
     )
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "unknown_field"
+
+
+# ---- scoped actors and every POST ---------------------------------------------------------------
+#
+# A user (or API key) of each role, scoped to division A, calls every POST route of the app against
+# objects outside division A: a business-wide user and key, a division-B user and key, the owner's
+# session, division B's account with its money objects, and the business's own settings. Whatever the
+# answer (403, 404, 422…), nothing outside division A may change.
+
+POST_ROUTES = [
+    key for key in routes_where(lambda r: r["auth"] in ("session", "api")) if key.startswith("POST ")
+]
+# Routes that name no object in the path get a body pointing at objects outside the scope: the form
+# fields every portal form uses, or the route's `probe` (its JSON body) from the policy.
+OUT_OF_SCOPE_FORM = {
+    "from_account_id": "{account_id}",
+    "to_account_id": "{main_account_id}",
+    "account_id": "{account_id}",
+    "parent_id": "{account_id}",
+    "scope_account_id": "{account_id}",
+    "user_id": "{user_id}",
+    "amount": "1000",
+    "reference": "SCOPE-PROBE",
+    "description": "probe",
+    "name": "Probe",
+    "kind": "partner",
+    "currency": "IDR",
+    "username": "scope-probe",
+    "full_name": "Probe",
+    "email": "probe@example.com",
+    "role": "viewer",
+    "permissions": "accounts:view",
+    "mode": "live",
+    "default_language": "id",
+    "fee_topup": "1",
+    "fee_withdrawal": "1",
+    "fee_transfer": "1",
+    "frequency": "daily",
+    "fmt": "csv",
+    "format": "csv",
+    "start": "2026-01-01",
+    "end": "2026-01-31",
+    "reason": "probe",
+    "status": "frozen",
+    "state": "frozen",
+}
+
+
+def _fill_text(text: str, objects: dict[str, str]) -> str:
+    return re.sub(r"\{([a-z_]+)\}", lambda m: objects[m.group(1)], text)
+
+
+def _fill_body(value: Any, objects: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _fill_text(value, objects)
+    if isinstance(value, dict):
+        return {k: _fill_body(v, objects) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill_body(v, objects) for v in value]
+    return value
+
+
+async def business_state(
+    business_id: str, actor_user_id: str | None, actor_key_id: str | None
+) -> dict[str, Any]:
+    """Every row of every table that carries `business_id`, except the acting user's own session and
+    sign-in bookkeeping and the acting key's last use: what an out-of-scope POST must leave alone."""
+    tables = await sql.fetch(
+        "SELECT c.table_name, array_agg(c.column_name::text) AS columns FROM information_schema.columns c "
+        "JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+        "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' "
+        "GROUP BY c.table_name HAVING 'business_id' = ANY(array_agg(c.column_name::text)) ORDER BY 1"
+    )
+    state: dict[str, Any] = {}
+    for table in tables:
+        name, columns = table["table_name"], set(table["columns"])
+        rows = await sql.fetch(
+            f'SELECT to_jsonb(t) AS row FROM "{name}" t WHERE business_id = $1', business_id
+        )
+        kept = []
+        for record in rows:
+            row = json.loads(record["row"]) if isinstance(record["row"], str) else dict(record["row"])
+            if "user_id" in columns and actor_user_id and row.get("user_id") == actor_user_id:
+                continue
+            if name == "app_user" and row.get("id") == actor_user_id:
+                continue
+            if name == "api_key" and row.get("id") == actor_key_id:
+                continue
+            if name == "activity" and row.get("refs") == {"user_id": actor_user_id}:
+                continue  # the acting user's own account bookkeeping (a failed re-authentication)
+            if name == "api_request":
+                continue  # the acting key's own Request-Id claims
+            kept.append(json.dumps(row, sort_keys=True, default=str))
+        state[name] = sorted(kept)
+    return state
+
+
+def state_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    changed = {}
+    for table in sorted(set(before) | set(after)):
+        old, new = set(before.get(table, [])), set(after.get(table, []))
+        if old != new:
+            changed[table] = {"gone": sorted(old - new)[:3], "new": sorted(new - old)[:3]}
+    return changed
+
+
+async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any]:
+    """A business with divisions A and B; out-of-scope objects of every kind (lists: each is tried)."""
+    from httpx import ASGITransport, AsyncClient
+
+    from portal.domains.accounts import services as accounts
+
+    business, owner = await make_business()
+    owner_actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    div_a = await accounts.create_account(owner_actor, name="Div A", kind="division", parent_id=main)
+    div_b = await accounts.create_account(owner_actor, name="Div B", kind="division", parent_id=main)
+    async with AsyncClient(
+        transport=ASGITransport(app=client._transport.app), base_url="http://127.0.0.1:8000"
+    ) as other:
+        await signed_in_client(other, owner)  # the owner's live session: out of reach of division A
+    wide_user = await services.create_user(
+        owner_actor, username="wide-user", full_name="Wide", email="w@example.com", role="admin"
+    )
+    b_user = await services.create_user(
+        owner_actor,
+        username="div-b-user",
+        full_name="Div B",
+        email="b@example.com",
+        role="viewer",
+        scope_account_id=div_b.id,
+    )
+    await enrol(wide_user.id)
+    await enrol(b_user.id)
+    wide_key, _ = await services.create_api_key(
+        owner_actor, name="wide", permissions=frozenset({"accounts:view"})
+    )
+    b_key, _ = await services.create_api_key(
+        owner_actor, name="div-b", permissions=frozenset({"accounts:view"}), scope_account_id=div_b.id
+    )
+    session = await sql.fetchval("SELECT public_id FROM web_session WHERE user_id = $1 LIMIT 1", owner.id)
+    money = await ledger_objects(business, owner_actor, parent_id=div_b.id)
+    objects: dict[str, list[str]] = {k: [v] for k, v in money.items()}
+    objects.update({k: [v] for k, v in (await reports_objects(owner_actor, money["account_id"])).items()})
+    objects["account_id"].append(div_b.id)
+    objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
+    objects.update(
+        {
+            "user_id": [wide_user.id, b_user.id],
+            "key_id": [wide_key.id, b_key.id],
+            "public_id": [session],
+            "main_account_id": [main],
+            "scope_account_id": [div_a.id],
+        }
+    )
+    return business, owner_actor, objects, div_a
+
+
+def variants(key: str, objects: dict[str, list[str]]) -> list[dict[str, str]]:
+    """One filling of the route's placeholders per out-of-scope object it can name."""
+    names = set(re.findall(r"\{([a-z_]+):[a-z]+\}", key)) | set(
+        re.findall(r"\{([a-z_]+)\}", json.dumps(POLICY[key].get("probe", OUT_OF_SCOPE_FORM)))
+    )
+    first = {name: values[0] for name, values in objects.items()}
+    out = [first]
+    for name in sorted(names):
+        out += [{**first, name: value} for value in objects.get(name, [])[1:]]
+    return out
+
+
+def test_every_api_post_without_an_object_has_a_probe() -> None:
+    """An API POST that names no object in its path must say, in the policy, which body reaches out of
+    scope (its JSON is strict: a generic body would be refused before any scope check)."""
+    missing = [
+        k for k in POST_ROUTES if POLICY[k]["auth"] == "api" and "{" not in k and "probe" not in POLICY[k]
+    ]
+    assert not missing, f"add a `probe` body to {POLICY_FILE.name} for: {missing}"
+
+
+@pytest.mark.parametrize("role", roles.ROLES)
+async def test_scoped_actors_change_nothing_outside_their_scope(client: Any, db: str, role: str) -> None:
+    business, owner_actor, objects, div_a = await scoped_world(client)
+    scoped = await services.create_user(
+        owner_actor,
+        username=f"scoped-{role.replace('_', '-')}",
+        full_name=f"Scoped {role}",
+        email="s@example.com",
+        role=role,
+        scope_account_id=div_a.id,
+    )
+    await enrol(scoped.id)
+    await signed_in_client(client, scoped)
+    token = csrf_from((await client.get("/account")).text)
+    api_key, secret = await services.create_api_key(
+        owner_actor, name=f"scoped {role}", permissions=roles.ROLE_PRESETS[role], scope_account_id=div_a.id
+    )
+    failures = []
+    for key in POST_ROUTES:
+        rule = POLICY[key]
+        _, path = key.split(" ", 1)
+        for filling in variants(key, objects):
+            target = fill(path, filling)
+            before = await business_state(business.id, scoped.id, api_key.id)
+            if rule["auth"] == "api":
+                body = json.dumps(_fill_body(rule.get("probe", {}), filling)).encode()
+                headers = signed_headers(api_key.client_id, secret, "POST", target, body)
+                response = await client.post(target, content=body, headers=headers)
+            else:
+                form = _fill_body(rule.get("probe", OUT_OF_SCOPE_FORM), filling)
+                response = await client.post(target, data={**form, "_csrf_token": token})
+            after = await business_state(business.id, scoped.id, api_key.id)
+            changes = state_changes(before, after)
+            if response.status_code >= 500 or changes:
+                failures.append((key, target, response.status_code, changes or response.text[:200]))
+    assert not failures, "\n".join(repr(f) for f in failures)

@@ -32,15 +32,16 @@ ALLOWED_UPWARD = frozenset({("portal.lib.sql", "portal.db.piccolo_conf")})
 # Which domain's core may use which other domain's core. Acyclic; audit, accounts and notifications use
 # no other domain. A new arrow here is a design decision: add it to docs/architecture.md too.
 DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
-    "accounts": frozenset({"audit"}),
+    "accounts": frozenset({"audit", "webhooks"}),
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
-    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider"}),
+    "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "notifications": frozenset(),
     "payouts": frozenset({"accounts", "audit", "provider"}),
     "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
+    "webhooks": frozenset({"audit", "notifications"}),
 }
 
 # A surface uses another domain's core, never its surface. One exception remains until the portal's one

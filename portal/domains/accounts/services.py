@@ -532,8 +532,21 @@ async def create_account(
             ) from None
         assert row is not None
         account = row_to_account(row)
+        await _event(actor.business_id, "account.created", account)
         await _audit(actor, "account.created", f"Created {kind} account {clean_name}", account.id)
     return account
+
+
+_STATUS_EVENTS = {"freeze": "account.frozen", "unfreeze": "account.unfrozen", "close": "account.closed"}
+
+
+async def _event(business_id: str, event_type: str, account: AccountRow) -> None:
+    """The webhook event of an account change, in its transaction (before the activity log)."""
+    import msgspec
+
+    from portal.domains.webhooks.services import emit
+
+    await emit(business_id, event_type, msgspec.to_builtins(account.out()), account_ids=(account.id,))
 
 
 async def _audit(actor: Actor, action: str, summary: str, account_id: str) -> None:
@@ -665,5 +678,6 @@ async def set_status(actor: Actor, account_id: str, action: str) -> AccountRow:
             new_status,
         )
         assert row is not None
+        await _event(actor.business_id, _STATUS_EVENTS[action], row_to_account(row))
         await _audit(actor, f"account.{action}", f"{action.capitalize()} account {account.name}", account.id)
     return row_to_account(row)

@@ -7,31 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.response import Redirect
 
 from portal.domains.accounts import services
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NeracaError
 from portal.lib.i18n import gettext
 from portal.lib.money import CURRENCIES
+from portal.server.forms import handle_form, htmx, pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
-
-DEPS = {"actor": ACTOR_DEPENDENCY}
-
-
-def errors_dict(errors: list[FieldError], detail: str = "") -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for error in errors:
-        out.setdefault(error.pointer.strip("/").split("/")[-1] or "__all__", []).append(error.detail)
-    if not out and detail:
-        out["__all__"] = [detail]
-    return out
-
-
-async def form(request: Request[Any, Any, Any]) -> dict[str, str]:
-    data = await request.form()
-    return {k: str(v) for k, v in data.items() if isinstance(v, str)}
 
 
 def _kind_options() -> list[tuple[str, str]]:
@@ -60,22 +43,18 @@ async def _tree_context(actor: Actor, q: str = "") -> dict[str, Any]:
 @get(
     "/accounts",
     operation_id="accounts_tree",
-    include_in_schema=False,
     guards=[requires("accounts")],
-    dependencies=DEPS,
 )
 async def accounts_tree(request: Request[Any, Any, Any], actor: Actor, q: str = "") -> Response[str]:
     context = await _tree_context(actor, q[:100])
-    block = "tree" if request.headers.get("hx-target") == "account-tree" else "content"
+    block = "tree" if htmx(request).target == "account-tree" else "content"
     return page(request, "accounts/tree.html", context, block=block)
 
 
 @get(
     "/accounts/{account_id:str}/children",
     operation_id="account_children",
-    include_in_schema=False,
     guards=[requires("accounts")],
-    dependencies=DEPS,
 )
 async def account_children(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
     """The subtree under one account (htmx loads it when a branch is opened)."""
@@ -88,14 +67,11 @@ async def account_children(request: Request[Any, Any, Any], actor: Actor, accoun
 @post(
     "/accounts",
     operation_id="accounts_create",
-    include_in_schema=False,
     guards=[requires("accounts", "manage")],
-    dependencies=DEPS,
 )
 async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        account = await services.create_account(
+    async def create(data: dict[str, str]) -> Any:
+        return await services.create_account(
             actor,
             name=data.get("name", ""),
             kind=data.get("kind", ""),
@@ -105,21 +81,24 @@ async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Resp
             email=data.get("email") or None,
             phone=data.get("phone") or None,
         )
-    except NeracaError as exc:
-        if exc.status not in (409, 422) and not (exc.status == 404 and exc.errors):
-            raise
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
         context = await _tree_context(actor)
-        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
-        return page(request, "accounts/tree.html", context, status_code=422)
-    if request.headers.get("hx-request") == "true":
-        context = await _tree_context(actor)
+        context.update(form=data, errors=errors, message=message)
+        return page(request, "accounts/tree.html", context)
+
+    async def created(account: Any) -> Response[Any]:
+        # The inline form (htmx) gets the tree back with a toast; a plain post goes to the new account.
+        if not htmx(request):
+            return see_other(request, f"/accounts/{account.id}")
         return page(
             request,
             "accounts/tree.html",
-            context,
+            await _tree_context(actor),
             toast=("success", gettext("Account %(name)s created.") % {"name": account.name}),
         )
-    return Redirect(f"/accounts/{account.id}", status_code=303)
+
+    return await handle_form(request, create, render=render, success=created)
 
 
 async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
@@ -133,7 +112,7 @@ async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
         if actor.can("transfers", "view")
         else ([], None)
     )
-    names = await ledger._account_names(
+    names = await ledger.account_names(
         list({t["debit_account_id"] for t in transfers} | {t["credit_account_id"] for t in transfers})
     )
     # The page shows a transfer's kind as words ("Isi saldo"), not the stored code ("topup").
@@ -170,9 +149,7 @@ async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
 @get(
     "/accounts/{account_id:str}",
     operation_id="account_detail",
-    include_in_schema=False,
     guards=[requires("accounts")],
-    dependencies=DEPS,
 )
 async def account_detail(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
     return page(request, "accounts/detail.html", await _account_context(actor, account_id))
@@ -181,9 +158,7 @@ async def account_detail(request: Request[Any, Any, Any], actor: Actor, account_
 @get(
     "/accounts/{account_id:str}/balance",
     operation_id="account_balance_fragment",
-    include_in_schema=False,
     guards=[requires("accounts")],
-    dependencies=DEPS,
 )
 async def account_balance(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[str]:
     """The balance tiles alone: the account page polls this, so balances change without a reload."""
@@ -195,12 +170,22 @@ async def account_balance(request: Request[Any, Any, Any], actor: Actor, account
 @post(
     "/accounts/{account_id:str}",
     operation_id="account_update",
-    include_in_schema=False,
     guards=[requires("accounts", "manage")],
-    dependencies=DEPS,
 )
 async def account_update(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[Any]:
-    data = await form(request)
+    async def update(data: dict[str, str]) -> None:
+        await services.update_account(actor, account_id, _changes(data))
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _account_context(actor, account_id)
+        context.update(form=data, errors=errors, message=message)
+        return page(request, "accounts/detail.html", context)
+
+    return await handle_form(request, update, render=render, success=lambda _: f"/accounts/{account_id}")
+
+
+def _changes(data: dict[str, str]) -> dict[str, Any]:
+    """The account edit form (profile or settlement bank section) as the changes the service takes."""
     changes: dict[str, Any] = {}
     if data.get("section") == "bank":
         if data.get("bank_code") or data.get("account_number") or data.get("holder_name"):
@@ -215,46 +200,40 @@ async def account_update(request: Request[Any, Any, Any], actor: Actor, account_
         for key in ("name", "reference", "email", "phone"):
             if key in data:
                 changes[key] = data[key] or (None if key != "name" else "")
-    try:
-        await services.update_account(actor, account_id, changes)
-    except NeracaError as exc:
-        if exc.status not in (409, 422):
-            raise
-        context = await _account_context(actor, account_id)
-        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
-        return page(request, "accounts/detail.html", context, status_code=422)
-    return Redirect(f"/accounts/{account_id}", status_code=303)
+    return changes
 
 
 @post(
     "/accounts/{account_id:str}/status",
     operation_id="account_status",
-    include_in_schema=False,
     guards=[requires("accounts", "manage")],
-    dependencies=DEPS,
 )
 async def account_status(request: Request[Any, Any, Any], actor: Actor, account_id: str) -> Response[Any]:
-    data = await form(request)
-    action = data.get("action", "")
-    try:
+    async def change(data: dict[str, str]) -> None:
+        action = data.get("action", "")
         await services.set_status(
             actor, account_id, action if action in ("freeze", "unfreeze", "close") else "?"
         )
-    except NeracaError as exc:
-        if exc.status not in (409, 422):
-            raise
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
         context = await _account_context(actor, account_id)
-        context.update(errors={"__all__": [exc.detail]}, message=exc.detail)
-        return page(request, "accounts/detail.html", context, status_code=422)
-    return Redirect(f"/accounts/{account_id}", status_code=303)
+        context.update(errors={"__all__": [message]}, message=message)
+        return page(request, "accounts/detail.html", context)
+
+    return await handle_form(request, change, render=render, success=lambda _: f"/accounts/{account_id}")
 
 
 ROUTES = [
-    accounts_tree,
-    account_children,
-    accounts_create,
-    account_detail,
-    account_balance,
-    account_update,
-    account_status,
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
+            accounts_tree,
+            account_children,
+            accounts_create,
+            account_detail,
+            account_balance,
+            account_update,
+            account_status,
+        ],
+    )
 ]

@@ -13,6 +13,7 @@ from typing import Any
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.forms import day_error
 from portal.lib.i18n import gettext
 from portal.lib.pagination import decode_cursor, encode_cursor
 from portal.lib.sql import transaction
@@ -320,10 +321,15 @@ def parse_filter(user: str, action: str, data: str, start: str, end: str) -> Act
         if not value:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             errors.append(FieldError(name, gettext("a date as YYYY-MM-DD")))
             return None
+        problem = day_error(name, day)
+        if problem is not None:
+            errors.append(problem)
+            return None
+        return day
 
     start_date, end_date = parse_date("start", start), parse_date("end", end)
     if start_date and end_date and end_date < start_date:

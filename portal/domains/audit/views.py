@@ -16,10 +16,10 @@ from portal.domains.audit import services
 from portal.lib.actor import Actor
 from portal.lib.spreadsheet import escape_text
 from portal.lib.timefmt import WIB
+from portal.server.forms import htmx, pages_router
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
-DEPS = {"actor": ACTOR_DEPENDENCY}
 PAGE_SIZE = 50
 
 
@@ -31,9 +31,7 @@ def _params(request: Request[Any, Any, Any]) -> dict[str, str]:
 @get(
     "/activity",
     operation_id="activity",
-    include_in_schema=False,
     guards=[requires("activity")],
-    dependencies=DEPS,
 )
 async def activity(request: Request[Any, Any, Any], actor: Actor, after: str = "") -> Response[str]:
     params = _params(request)
@@ -46,12 +44,9 @@ async def activity(request: Request[Any, Any, Any], actor: Actor, after: str = "
     export_url = "/activity/export.csv" + (f"?{urlencode(query)}" if query else "")
     context = {"rows": result.rows, "params": params, "next_url": next_url, "export_url": export_url}
     # "Load more" asks for rows only; the search form asks for the result table.
-    target = request.headers.get("hx-target", "")
-    block = (
-        "rows"
-        if after and request.headers.get("hx-request") == "true" and not target.startswith("activity-results")
-        else "content"
-    )
+    details = htmx(request)
+    target = details.target or ""
+    block = "rows" if after and details and not target.startswith("activity-results") else "content"
     if target == "activity-results":
         block = "results"
     return page(request, "audit/activity.html", context, block=block)
@@ -60,9 +55,7 @@ async def activity(request: Request[Any, Any, Any], actor: Actor, after: str = "
 @get(
     "/activity/export.csv",
     operation_id="activity_export",
-    include_in_schema=False,
     guards=[requires("activity")],
-    dependencies=DEPS,
 )
 async def activity_export(request: Request[Any, Any, Any], actor: Actor) -> Stream:
     """Every matching row as CSV (text cells escaped against formula injection), streamed."""
@@ -103,4 +96,4 @@ async def activity_export(request: Request[Any, Any, Any], actor: Actor) -> Stre
     )
 
 
-ROUTES = [activity, activity_export]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [activity, activity_export])]

@@ -10,10 +10,10 @@ from litestar import Request, Response, get
 from portal.domains.dashboard import chart, services
 from portal.lib import i18n
 from portal.lib.actor import Actor
+from portal.server.forms import htmx, pages_router
 from portal.server.guards import ACTOR_DEPENDENCY, signed_in
 from portal.server.templating import page
 
-DEPS = {"actor": ACTOR_DEPENDENCY}
 WINDOW_TARGET = "dash-window"
 
 
@@ -26,7 +26,7 @@ async def _window_context(actor: Actor, key: services.WindowKey) -> dict[str, An
     }
 
 
-@get("/", operation_id="dashboard", include_in_schema=False, guards=[signed_in], dependencies=DEPS)
+@get("/", operation_id="dashboard", guards=[signed_in])
 async def dashboard(request: Request[Any, Any, Any], actor: Actor, window: str = "week") -> Response[str]:
     key = services.window_key(window)
     can_view = actor.can("dashboard", "view")
@@ -43,7 +43,7 @@ async def dashboard(request: Request[Any, Any, Any], actor: Actor, window: str =
     }
     if not can_view:
         return page(request, "home.html", context)
-    if request.headers.get("hx-target") == WINDOW_TARGET:
+    if htmx(request).target == WINDOW_TARGET:
         context.update(await _window_context(actor, key))
         return page(request, "home.html", context, block="window_panel")
     context.update(await _window_context(actor, key))
@@ -57,4 +57,4 @@ async def dashboard(request: Request[Any, Any, Any], actor: Actor, window: str =
     return page(request, "home.html", context)
 
 
-ROUTES = [dashboard]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [dashboard])]

@@ -19,7 +19,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.domains.audit.services import record_anonymous
-from portal.domains.identity import ratelimit
+from portal.domains.identity import liveness, ratelimit
 from portal.lib import clock, security, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, NeracaError, Unauthorized, ValidationFailed
@@ -212,6 +212,8 @@ async def _claim(
     money transaction that follows it commits; a claim lost in a database crash had nothing after it."""
     now = clock.now()
     state = "running" if method == "POST" else "seen"
+    # A POST records who runs it, so a retry can tell a dead process's claim from a running one.
+    owner = await liveness.process_key() if method == "POST" else None
     if count:
         assert actor.api_key_id is not None
         bucket, window_start, allowed = ratelimit.window("api-key", actor.api_key_id, now)
@@ -222,8 +224,8 @@ async def _claim(
                  RETURNING hits),
                claim AS (
                  INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state,
-                     lease_until, created_at)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE (SELECT hits FROM hit) <= $11
+                     lease_until, created_at, owner_lock)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $12 WHERE (SELECT hits FROM hit) <= $11
                  ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id)
                SELECT (SELECT hits FROM hit) AS hits, (SELECT request_id FROM claim) AS claimed,
                       {ratelimit.async_commit()} AS c""",
@@ -238,6 +240,7 @@ async def _claim(
             bucket,
             window_start,
             allowed,
+            owner,
         )
         assert row is not None
         ratelimit.check("api-key", row["hits"], now)
@@ -245,7 +248,7 @@ async def _claim(
     else:
         inserted = await sql.fetchval(
             """INSERT INTO api_request (api_key_id, request_id, method, target, body_hash, state,
-                   lease_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                   lease_until, created_at, owner_lock) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                ON CONFLICT (api_key_id, request_id) DO NOTHING RETURNING request_id""",
             actor.api_key_id,
             request_id,
@@ -255,6 +258,7 @@ async def _claim(
             state,
             now + LEASE,
             now,
+            owner,
         )
     if inserted is not None:
         return None
@@ -263,12 +267,17 @@ async def _claim(
     )
     if row is None:
         return await _claim(actor, request_id, method, target, body_hash, count=False)
-    abandoned = row["state"] == "running" and row["lease_until"] is not None and row["lease_until"] < now
+    abandoned = row["state"] == "running" and (
+        (row["lease_until"] is not None and row["lease_until"] < now)
+        or (row["owner_lock"] is not None and await liveness.is_gone(row["owner_lock"]))
+    )
     if now - row["created_at"] > IDEMPOTENCY_TTL or abandoned:
-        # Expired (or a crashed attempt): take the id over for this request.
+        # Expired, or the attempt's process died: take the id over for this request (one taker wins: the
+        # update matches the old claim's created_at). Its money, if it committed, is kept from being
+        # booked again by the object's unique reference.
         taken = await sql.fetchval(
             """UPDATE api_request SET method = $3, target = $4, body_hash = $5, state = $6, lease_until = $7,
-                   status_code = NULL, headers = NULL, body = NULL, created_at = $8
+                   status_code = NULL, headers = NULL, body = NULL, created_at = $8, owner_lock = $10
                WHERE api_key_id = $1 AND request_id = $2 AND created_at = $9 RETURNING request_id""",
             actor.api_key_id,
             request_id,
@@ -279,6 +288,7 @@ async def _claim(
             now + LEASE,
             now,
             row["created_at"],
+            owner,
         )
         if taken is not None:
             return None

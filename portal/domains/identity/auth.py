@@ -202,13 +202,8 @@ async def authenticate(username: str, password: str, otp: str, client: ClientInf
             step,
         )
         if moved is None:
-            await _fail(
-                user,
-                username,
-                client,
-                "code already used",
-                "This code was already used. Wait for the next code in your authenticator app.",
-            )
+            # The generic failure: a message saying the code was used would confirm the password.
+            await _fail(user, username, client, "code already used")
     else:
         await ratelimit.hit("recovery-ip", client.ip or "unknown")
         if not await _use_recovery_code(user["id"], code):

@@ -18,15 +18,28 @@ TEMPLATES = {"enroll", "reset_password"}
 SEND_JOB = "identity.send_email"
 
 
+_PLAIN: dict[int, Any] = {}
+
+
+def _plain_environment(env: Any) -> Any:
+    """The templates' environment without HTML escaping, for the subject and the text/plain part (a name
+    like "Tom & Jerry" must reach a plain-text reader as written, not as `&amp;`)."""
+    plain = _PLAIN.get(id(env))
+    if plain is None or plain[0] is not env:
+        plain = _PLAIN[id(env)] = (env, env.overlay(autoescape=False))
+    return plain[1]
+
+
 def render(template: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of `emails/<template>` in `language`."""
     from portal.server.templating import environment
 
     env = environment()
+    plain = _plain_environment(env)
     token = i18n.current_language.set(language if language in i18n.LANGUAGE_CODES else "en")
     try:
-        subject = env.get_template(f"emails/{template}.subject.txt").render(**context).strip()
-        text = env.get_template(f"emails/{template}.txt").render(**context)
+        subject = plain.get_template(f"emails/{template}.subject.txt").render(**context).strip()
+        text = plain.get_template(f"emails/{template}.txt").render(**context)
         html = env.get_template(f"emails/{template}.html").render(subject=subject, **context)
     finally:
         i18n.current_language.reset(token)

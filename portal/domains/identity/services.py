@@ -1,7 +1,9 @@
 """Identity services: businesses, users and their rights, one-time links, API keys.
 
 Every function that reads or changes tenant data takes the acting `Actor` and filters by its business:
-another business's user or key is answered with NotFound (404), never Forbidden.
+another business's user or key is answered with NotFound (404), never Forbidden. A scoped actor's
+lookups go through `_scope_clause` as well: a user or key outside the actor's scope is NotFound too, and
+business-wide settings need an unscoped actor (`require_unscoped`).
 """
 
 from __future__ import annotations
@@ -98,10 +100,19 @@ def validate_business_fields(
     return name, parsed, errors
 
 
+def require_unscoped(actor: Actor) -> None:
+    """Business-wide settings (name, language, live mode, fees) belong to the whole business: an actor
+    scoped to an account subtree may see them but never change them."""
+    if actor.scope_account_id is not None:
+        raise Forbidden(gettext("Only a user with access to the whole business can change its settings."))
+
+
 async def update_business(
     actor: Actor, *, name: str, default_language: str, mode: str, fees: dict[str, str]
 ) -> Business:
+    """Change the business's name, default language, mode and fees (an unscoped actor only)."""
     actor.require("settings", "manage")
+    require_unscoped(actor)
     name, parsed, errors = validate_business_fields(name, default_language, mode, fees)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
@@ -232,10 +243,21 @@ def _user(row: Any) -> User:
     )
 
 
+def _scope_clause(actor: Actor, args: list[Any]) -> str:
+    """The SQL condition keeping a lookup of users or API keys inside `actor`'s scope (appends its
+    parameter to `args`). A scoped actor reaches exactly the objects of their own scope — the only scope
+    they can give (`_check_grant`) — and nothing business-wide; an unscoped actor reaches all."""
+    if actor.scope_account_id is None:
+        return "true"
+    args.append(actor.scope_account_id)
+    return f"scope_account_id = ${len(args)}"
+
+
 async def get_user(actor: Actor, user_id: str) -> User:
-    """A user of the actor's business (404 for anyone else's)."""
+    """A user of the actor's business and scope (404 for anyone else's, and for one out of scope)."""
+    args: list[Any] = [user_id, actor.business_id]
     row = await sql.fetchrow(
-        "SELECT * FROM app_user WHERE id = $1 AND business_id = $2", user_id, actor.business_id
+        f"SELECT * FROM app_user WHERE id = $1 AND business_id = $2 AND {_scope_clause(actor, args)}", *args
     )
     if row is None:
         raise NotFound(gettext("There is no such user."))
@@ -266,9 +288,7 @@ async def list_users(
     if status:
         args.append(status)
         clauses.append(f"status = ${len(args)}")
-    if actor.scope_account_id is not None:
-        args.append(actor.scope_account_id)
-        clauses.append(f"scope_account_id = ${len(args)}")
+    clauses.append(_scope_clause(actor, args))
     args.append(limit)
     rows = await sql.fetch(
         f"SELECT * FROM app_user WHERE {' AND '.join(clauses)} "
@@ -742,9 +762,13 @@ def _api_key(row: Any) -> ApiKey:
 
 
 async def list_api_keys(actor: Actor) -> list[ApiKey]:
+    """The API keys of the actor's business and scope, newest first."""
     actor.require("developers", "view")
+    args: list[Any] = [actor.business_id]
     rows = await sql.fetch(
-        "SELECT * FROM api_key WHERE business_id = $1 ORDER BY created_at DESC", actor.business_id
+        f"SELECT * FROM api_key WHERE business_id = $1 AND {_scope_clause(actor, args)} "
+        "ORDER BY created_at DESC",
+        *args,
     )
     return [_api_key(r) for r in rows]
 
@@ -802,14 +826,14 @@ async def create_api_key(
 
 
 async def revoke_api_key(actor: Actor, key_id: str) -> ApiKey:
+    """Revoke a key of the actor's business and scope (404 for any other); it stops working at once."""
     actor.require("developers", "manage")
     async with transaction():
+        args: list[Any] = [key_id, actor.business_id, clock.now()]
         row = await sql.fetchrow(
             "UPDATE api_key SET revoked_at = coalesce(revoked_at, $3) WHERE id = $1 AND business_id = $2 "
-            "RETURNING *",
-            key_id,
-            actor.business_id,
-            clock.now(),
+            f"AND {_scope_clause(actor, args)} RETURNING *",
+            *args,
         )
         if row is None:
             raise NotFound(gettext("There is no such API key."))

@@ -106,6 +106,7 @@ class ApiRequest(Table, tablename="api_request"):
     headers = JSONB(null=True)
     body = Bytea(null=True)
     created_at = Timestamptz()
+    owner_lock = Integer(null=True)
 
 
 class RateLimit(Table, tablename="rate_limit"):

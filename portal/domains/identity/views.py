@@ -14,8 +14,19 @@ from markupsafe import Markup
 from portal.domains.identity import auth, mail, roles, services
 from portal.domains.identity.server_hooks import client_info, cookie_header
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NeracaError, NotFound, RateLimited, ValidationFailed
+from portal.lib.errors import NeracaError, NotFound, RateLimited, ValidationFailed
 from portal.lib.i18n import gettext
+from portal.server.forms import (
+    check_text,
+    field_errors,
+    handle_form,
+    htmx,
+    pages_router,
+    posted,
+    read_form,
+    see_other,
+    shown_back,
+)
 from portal.server.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.server.nav import MENUS
 from portal.server.routes import safe_next
@@ -23,19 +34,6 @@ from portal.server.templating import page
 from portal.settings import get_settings
 
 PUBLIC = {"public": True}
-DEPS = {"actor": ACTOR_DEPENDENCY}
-
-
-def errors_dict(errors: list[FieldError]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for error in errors:
-        out.setdefault(error.pointer.lstrip("/"), []).append(error.detail)
-    return out
-
-
-async def form(request: Request[Any, Any, Any]) -> dict[str, str]:
-    data = await request.form()
-    return {k: str(v) for k, v in data.items() if isinstance(v, str)}
 
 
 def _session_token(request: Request[Any, Any, Any]) -> str | None:
@@ -53,47 +51,47 @@ def _with_session_cookie(
 # ---- sign in / out -------------------------------------------------------------------------------
 
 
-@get("/login", operation_id="login_form", include_in_schema=False, opt=PUBLIC)
+@get("/login", operation_id="login_form", opt=PUBLIC)
 async def login_form(request: Request[Any, Any, Any], next: str = "/") -> Response[str]:
     if request.scope.get("user") is not None:
         return Redirect(safe_next(next), status_code=303)
     return page(request, "identity/login.html", {"next": safe_next(next), "username": "", "errors": {}})
 
 
-@post("/login", operation_id="login", include_in_schema=False, opt=PUBLIC)
+@post("/login", operation_id="login", opt=PUBLIC)
 async def login(request: Request[Any, Any, Any]) -> Response[str]:
-    data = await form(request)
+    data = await posted(request)
     next_url = safe_next(data.get("next", "/"))
     username = data.get("username", "")
     try:
+        check_text(data)
         user = await auth.authenticate(
             username, data.get("password", ""), data.get("otp", ""), client_info(request.scope)
         )
     except (auth.LoginFailed, ValidationFailed, RateLimited) as exc:
         context = {
             "next": next_url,
-            "username": username[:64] if "\x00" not in username else "",
-            "errors": errors_dict(exc.errors),
+            "username": shown_back({"username": username[:64]})["username"],
+            "errors": field_errors(exc.errors),
             "message": exc.detail,
         }
         return page(request, "identity/login.html", context, status_code=exc.status, headers=exc.headers)
     token = await auth.start_session(
         user, client_info(request.scope), replaces=_session_token(request) or _cookie(request)
     )
-    response: Response[Any] = Redirect(next_url, status_code=303)
-    return _with_session_cookie(request, response, token)
+    return _with_session_cookie(request, see_other(request, next_url), token)
 
 
 def _cookie(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(auth.SESSION_COOKIE)
 
 
-@post("/logout", operation_id="logout", include_in_schema=False, opt=PUBLIC)
+@post("/logout", operation_id="logout", opt=PUBLIC)
 async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     token = _session_token(request) or _cookie(request)
     if token:
         await auth.end_session(token, request.scope.get("actor"))  # type: ignore[arg-type]
-    response: Response[Any] = Redirect("/login", status_code=303)
+    response = see_other(request, "/login")
     response.headers["Set-Cookie"] = cookie_header(None, secure=request.app.state.cookie_secure).decode()
     return response
 
@@ -129,7 +127,7 @@ async def _enroll_page(
     return page(request, "identity/enroll.html", context, status_code=status)
 
 
-@get("/enroll/{token:str}", operation_id="enroll_form", include_in_schema=False, opt=PUBLIC)
+@get("/enroll/{token:str}", operation_id="enroll_form", opt=PUBLIC)
 async def enroll_form(request: Request[Any, Any, Any], token: str) -> Response[str]:
     try:
         return await _enroll_page(request, token, {})
@@ -137,10 +135,10 @@ async def enroll_form(request: Request[Any, Any, Any], token: str) -> Response[s
         return await _link_invalid(request, exc)
 
 
-@post("/enroll/{token:str}", operation_id="enroll", include_in_schema=False, opt=PUBLIC)
+@post("/enroll/{token:str}", operation_id="enroll", opt=PUBLIC)
 async def enroll(request: Request[Any, Any, Any], token: str) -> Response[str]:
-    data = await form(request)
     try:
+        data = await read_form(request)
         _user, codes = await auth.complete_enrolment(
             token,
             data.get("password", ""),
@@ -151,11 +149,11 @@ async def enroll(request: Request[Any, Any, Any], token: str) -> Response[str]:
     except auth.LinkInvalid as exc:
         return await _link_invalid(request, exc)
     except ValidationFailed as exc:
-        return await _enroll_page(request, token, errors_dict(exc.errors), status=422)
+        return await _enroll_page(request, token, field_errors(exc.errors), status=422)
     return page(request, "identity/recovery_codes.html", {"codes": codes})
 
 
-@get("/reset/{token:str}", operation_id="reset_form", include_in_schema=False, opt=PUBLIC)
+@get("/reset/{token:str}", operation_id="reset_form", opt=PUBLIC)
 async def reset_form(request: Request[Any, Any, Any], token: str) -> Response[str]:
     try:
         user = await auth.token_user(token, "reset")
@@ -164,10 +162,10 @@ async def reset_form(request: Request[Any, Any, Any], token: str) -> Response[st
     return page(request, "identity/reset.html", {"token": token, "enrollee": user, "errors": {}})
 
 
-@post("/reset/{token:str}", operation_id="reset", include_in_schema=False, opt=PUBLIC)
+@post("/reset/{token:str}", operation_id="reset", opt=PUBLIC)
 async def reset(request: Request[Any, Any, Any], token: str) -> Response[Any]:
-    data = await form(request)
     try:
+        data = await read_form(request)
         await auth.complete_reset(
             token,
             data.get("password", ""),
@@ -182,13 +180,13 @@ async def reset(request: Request[Any, Any, Any], token: str) -> Response[Any]:
         return page(
             request,
             "identity/reset.html",
-            {"token": token, "enrollee": user, "errors": errors_dict(exc.errors)},
+            {"token": token, "enrollee": user, "errors": field_errors(exc.errors)},
             status_code=422,
         )
-    return Redirect("/login", status_code=303)
+    return see_other(request, "/login")
 
 
-ROUTES: list[Any] = [login_form, login, logout, enroll_form, enroll, reset_form, reset]
+_HANDLERS: list[Any] = [login_form, login, logout, enroll_form, enroll, reset_form, reset]
 
 
 # ---- manage users (menu "users") -----------------------------------------------------------------
@@ -214,9 +212,7 @@ def _rights_from_form(data: dict[str, str]) -> frozenset[str]:
 @get(
     "/users",
     operation_id="users_list",
-    include_in_schema=False,
     guards=[requires("users")],
-    dependencies=DEPS,
 )
 async def users_list(
     request: Request[Any, Any, Any], actor: Actor, q: str = "", role: str = "", status: str = ""
@@ -235,16 +231,14 @@ async def users_list(
         "role_options": _role_options(),
         "can_manage": actor.can("users", "manage"),
     }
-    block = "results" if request.headers.get("hx-target") == "user-results" else "content"
+    block = "results" if htmx(request).target == "user-results" else "content"
     return page(request, "identity/users.html", context, block=block)
 
 
 @get(
     "/users/new",
     operation_id="users_new",
-    include_in_schema=False,
     guards=[requires("users", "manage")],
-    dependencies=DEPS,
 )
 async def users_new(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     return page(
@@ -262,14 +256,11 @@ async def users_new(request: Request[Any, Any, Any], actor: Actor) -> Response[s
 @post(
     "/users",
     operation_id="users_create",
-    include_in_schema=False,
     guards=[requires("users", "manage")],
-    dependencies=DEPS,
 )
 async def users_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
-        user = await services.create_user(
+    async def create(data: dict[str, str]) -> services.User:
+        return await services.create_user(
             actor,
             username=data.get("username", ""),
             full_name=data.get("full_name", ""),
@@ -279,24 +270,26 @@ async def users_create(request: Request[Any, Any, Any], actor: Actor) -> Respons
             scope_account_id=data.get("scope_account_id") or None,
             language=data.get("language", "en"),
         )
-    except ValidationFailed as exc:
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
         context = {
             "form": data,
-            "errors": errors_dict(exc.errors),
+            "errors": errors,
             "role_options": _role_options(),
             "scope_options": await services.scope_options(actor),
-            "message": exc.detail,
+            "message": message,
         }
-        return page(request, "identity/user_new.html", context, status_code=422)
-    return Redirect(f"/users/{user.id}?created=1", status_code=303)
+        return page(request, "identity/user_new.html", context)
+
+    return await handle_form(
+        request, create, render=render, success=lambda user: f"/users/{user.id}?created=1"
+    )
 
 
 @get(
     "/users/{user_id:str}",
     operation_id="users_detail",
-    include_in_schema=False,
     guards=[requires("users")],
-    dependencies=DEPS,
 )
 async def users_detail(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[str]:
     target = await services.get_user(actor, user_id)
@@ -352,15 +345,14 @@ async def _user_page(
 @post(
     "/users/{user_id:str}",
     operation_id="users_update",
-    include_in_schema=False,
     guards=[requires("users", "manage")],
-    dependencies=DEPS,
 )
 async def users_update(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[Any]:
-    data = await form(request)
-    role = data.get("role", "")
-    rights = roles.ROLE_PRESETS.get(role, frozenset()) if data.get("use_preset") else _rights_from_form(data)
-    try:
+    async def update(data: dict[str, str]) -> None:
+        role = data.get("role", "")
+        rights = (
+            roles.ROLE_PRESETS.get(role, frozenset()) if data.get("use_preset") else _rights_from_form(data)
+        )
         await services.update_user(
             actor,
             user_id,
@@ -370,25 +362,24 @@ async def users_update(request: Request[Any, Any, Any], actor: Actor, user_id: s
             rights=rights,
             scope_account_id=data.get("scope_account_id") or None,
         )
-    except ValidationFailed as exc:
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
         target = await services.get_user(actor, user_id)
-        return await _user_page(request, actor, target, errors_dict(exc.errors), status=422, form_data=data)
-    return Redirect(f"/users/{user_id}", status_code=303)
+        return await _user_page(request, actor, target, errors, form_data=data)
+
+    return await handle_form(request, update, render=render, success=lambda _: f"/users/{user_id}")
 
 
 def _user_action(name: str, path: str, action: Any) -> Any:
     @post(
         f"/users/{{user_id:str}}/{path}",
         operation_id=f"users_{name}",
-        include_in_schema=False,
         guards=[requires("users", "manage")],
-        dependencies=DEPS,
         name=f"users_{name}",
     )
     async def handler(request: Request[Any, Any, Any], actor: Actor, user_id: str) -> Response[Any]:
         await action(actor, user_id)
-        response: Response[Any] = Redirect(f"/users/{user_id}", status_code=303)
-        return response
+        return see_other(request, f"/users/{user_id}")
 
     return handler
 
@@ -444,20 +435,18 @@ async def _account_change(
     actor: Actor,
     section: str,
     change: Callable[[dict[str, str]], Awaitable[Any]],
+    success: Callable[[Any], str | Response[Any] | Awaitable[str | Response[Any]]] | None = None,
 ) -> Response[Any]:
     """An account-settings form post: apply `change` to the form data, back to /account, or the page again
     with the refusal under `section` (422)."""
-    data = await form(request)
-    try:
-        await change(data)
-    except ValidationFailed as exc:
-        return await _account_page(
-            request, actor, errors=errors_dict(exc.errors), status=422, section=section
-        )
-    return Redirect("/account", status_code=303)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _account_page(request, actor, errors=errors, section=section)
+
+    return await handle_form(request, change, render=render, success=success or (lambda _: "/account"))
 
 
-@get("/account", operation_id="account", include_in_schema=False, guards=[signed_in], dependencies=DEPS)
+@get("/account", operation_id="account", guards=[signed_in])
 async def account(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     return await _account_page(request, actor)
 
@@ -465,9 +454,7 @@ async def account(request: Request[Any, Any, Any], actor: Actor) -> Response[str
 @post(
     "/account/profile",
     operation_id="account_profile",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def account_profile(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     return await _account_change(
@@ -486,40 +473,36 @@ async def account_profile(request: Request[Any, Any, Any], actor: Actor) -> Resp
 @post(
     "/account/password",
     operation_id="account_password",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def account_password(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
     token = _session_token(request)
-    try:
-        await auth.change_password(
+
+    async def changed(_: Any) -> Response[Any]:
+        response = see_other(request, "/account")
+        rotated = await auth.rotate_session(token) if token else None
+        return _with_session_cookie(request, response, rotated) if rotated else response
+
+    return await _account_change(
+        request,
+        actor,
+        "password",
+        lambda data: auth.change_password(
             actor,
             current_password=data.get("current_password", ""),
             otp=data.get("otp", ""),
             new_password=data.get("new_password", ""),
             confirm=data.get("new_password_confirm", ""),
             keep_session=token,
-        )
-    except ValidationFailed as exc:
-        return await _account_page(
-            request, actor, errors=errors_dict(exc.errors), status=422, section="password"
-        )
-    response: Response[Any] = Redirect("/account", status_code=303)
-    if token:
-        rotated = await auth.rotate_session(token)
-        if rotated:
-            _with_session_cookie(request, response, rotated)
-    return response
+        ),
+        changed,
+    )
 
 
 @post(
     "/account/email",
     operation_id="account_email",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def account_email(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     return await _account_change(
@@ -538,39 +521,38 @@ async def account_email(request: Request[Any, Any, Any], actor: Actor) -> Respon
 @post(
     "/account/recovery-codes",
     operation_id="account_recovery_codes",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
-async def account_recovery_codes(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
-    data = await form(request)
-    try:
-        codes = await auth.regenerate_recovery_codes(
-            actor, current_password=data.get("current_password", ""), otp=data.get("otp", "")
-        )
-    except ValidationFailed as exc:
-        return await _account_page(
-            request, actor, errors=errors_dict(exc.errors), status=422, section="recovery"
-        )
-    return page(
+async def account_recovery_codes(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    def shown(codes: list[str]) -> Response[Any]:
+        context = {
+            "codes": codes,
+            "continue_href": "/account",
+            "continue_label": gettext("Back to your account"),
+        }
+        return page(request, "identity/recovery_codes.html", context)
+
+    return await _account_change(
         request,
-        "identity/recovery_codes.html",
-        {"codes": codes, "continue_href": "/account", "continue_label": gettext("Back to your account")},
+        actor,
+        "recovery",
+        lambda data: auth.regenerate_recovery_codes(
+            actor, current_password=data.get("current_password", ""), otp=data.get("otp", "")
+        ),
+        shown,
     )
 
 
 @post(
     "/account/sessions/{public_id:str}/revoke",
     operation_id="account_session_revoke",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def account_session_revoke(
     request: Request[Any, Any, Any], actor: Actor, public_id: str
 ) -> Response[Any]:
     await auth.revoke_session(actor, public_id)
-    return Redirect("/account", status_code=303)
+    return see_other(request, "/account")
 
 
 # ---- API keys (menu "developers") ----------------------------------------------------------------
@@ -583,58 +565,44 @@ def _permission_rows() -> list[dict[str, str]]:
 @get(
     "/developers",
     operation_id="developers",
-    include_in_schema=False,
     guards=[requires("developers")],
-    dependencies=DEPS,
 )
 async def developers(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
-    keys = await services.list_api_keys(actor)
-    context = {
-        "keys": keys,
-        "errors": {},
-        "menu_rows": _permission_rows(),
-        "can_manage": actor.can("developers", "manage"),
-        "scope_options": await services.scope_options(actor),
-    }
-    return page(request, "identity/developers.html", context)
+    return await _developers_page(request, actor)
 
 
 @post(
     "/developers/keys",
     operation_id="developers_key_create",
-    include_in_schema=False,
     guards=[requires("developers", "manage")],
-    dependencies=DEPS,
 )
-async def developers_key_create(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
-    data = await form(request)
-    wanted = _rights_from_form(data)
-    try:
-        key, secret = await services.create_api_key(
+async def developers_key_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    async def create(data: dict[str, str]) -> tuple[Any, str]:
+        return await services.create_api_key(
             actor,
             name=data.get("name", ""),
-            permissions=wanted,
+            permissions=_rights_from_form(data),
             scope_account_id=data.get("scope_account_id") or None,
         )
-    except ValidationFailed as exc:
-        keys = await services.list_api_keys(actor)
-        context = {
-            "keys": keys,
-            "errors": errors_dict(exc.errors),
-            "menu_rows": _permission_rows(),
-            "can_manage": True,
-            "form": data,
-        }
-        return page(request, "identity/developers.html", context, status_code=422)
-    keys = await services.list_api_keys(actor)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _developers_page(request, actor, errors=errors, form=data)
+
+    async def created(result: tuple[Any, str]) -> Response[Any]:
+        key, secret = result
+        return await _developers_page(request, actor, created=key, secret=secret)
+
+    return await handle_form(request, create, render=render, success=created)
+
+
+async def _developers_page(request: Request[Any, Any, Any], actor: Actor, **extra: Any) -> Response[str]:
     context = {
-        "keys": keys,
+        "keys": await services.list_api_keys(actor),
         "errors": {},
         "menu_rows": _permission_rows(),
-        "can_manage": True,
+        "can_manage": actor.can("developers", "manage"),
         "scope_options": await services.scope_options(actor),
-        "created": key,
-        "secret": secret,
+        **extra,
     }
     return page(request, "identity/developers.html", context)
 
@@ -642,13 +610,11 @@ async def developers_key_create(request: Request[Any, Any, Any], actor: Actor) -
 @post(
     "/developers/keys/{key_id:str}/revoke",
     operation_id="developers_key_revoke",
-    include_in_schema=False,
     guards=[requires("developers", "manage")],
-    dependencies=DEPS,
 )
 async def developers_key_revoke(request: Request[Any, Any, Any], actor: Actor, key_id: str) -> Response[Any]:
     await services.revoke_api_key(actor, key_id)
-    return Redirect("/developers", status_code=303)
+    return see_other(request, "/developers")
 
 
 # ---- business settings (menu "settings") ---------------------------------------------------------
@@ -657,9 +623,7 @@ async def developers_key_revoke(request: Request[Any, Any, Any], actor: Actor, k
 @get(
     "/settings",
     operation_id="settings",
-    include_in_schema=False,
     guards=[requires("settings")],
-    dependencies=DEPS,
 )
 async def settings_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     business = await services.get_business(actor.business_id)
@@ -673,13 +637,10 @@ async def settings_page(request: Request[Any, Any, Any], actor: Actor) -> Respon
 @post(
     "/settings",
     operation_id="settings_update",
-    include_in_schema=False,
     guards=[requires("settings", "manage")],
-    dependencies=DEPS,
 )
 async def settings_update(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    data = await form(request)
-    try:
+    async def update(data: dict[str, str]) -> None:
         await services.update_business(
             actor,
             name=data.get("name", ""),
@@ -687,28 +648,26 @@ async def settings_update(request: Request[Any, Any, Any], actor: Actor) -> Resp
             mode=data.get("mode", ""),
             fees={kind: data.get(f"fee_{kind}", "") for kind in services.FEE_KINDS},
         )
-    except ValidationFailed as exc:
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
         business = await services.get_business(actor.business_id)
-        return page(
-            request,
-            "identity/settings.html",
-            {"business": business, "errors": errors_dict(exc.errors), "can_manage": True, "form": data},
-            status_code=422,
-        )
-    return Redirect("/settings", status_code=303)
+        context = {"business": business, "errors": errors, "can_manage": True, "form": data}
+        return page(request, "identity/settings.html", context)
+
+    return await handle_form(request, update, render=render, success=lambda _: "/settings")
 
 
 # ---- local mail outbox ---------------------------------------------------------------------------
 
 
 def _outbox_allowed(request: Request[Any, Any, Any]) -> bool:
+    from portal.server.middleware import is_local_request
+
     settings = get_settings()
-    client = request.scope.get("client")
-    local = bool(client and client[0] in ("127.0.0.1", "::1"))
-    return local and not settings.smtp.configured and not settings.is_production
+    return is_local_request(request.scope) and not settings.smtp.configured and not settings.is_production
 
 
-@get("/dev/mail", operation_id="mail_outbox", include_in_schema=False, opt=PUBLIC)
+@get("/dev/mail", operation_id="mail_outbox", opt=PUBLIC)
 async def mail_outbox(request: Request[Any, Any, Any]) -> Response[str]:
     """Mail that would have been sent (only without SMTP, only from this machine, never in production)."""
     if not _outbox_allowed(request):
@@ -716,7 +675,7 @@ async def mail_outbox(request: Request[Any, Any, Any]) -> Response[str]:
     return page(request, "identity/outbox.html", {"mails": await mail.outbox()})
 
 
-ROUTES += [
+_HANDLERS += [
     users_list,
     users_new,
     users_create,
@@ -740,3 +699,5 @@ ROUTES += [
     settings_update,
     mail_outbox,
 ]
+
+ROUTES = [pages_router(ACTOR_DEPENDENCY, _HANDLERS)]

@@ -98,6 +98,8 @@ class DeferredWrites:
     notifications: list[tuple[str, str, str, dict[str, Any], str]] = field(default_factory=list)
     # Hold rows of the batch's new holds, in `_HOLD_COLUMNS` order.
     holds: list[tuple[Any, ...]] = field(default_factory=list)
+    # (business_id, type, data, account_ids): webhook events, one statement for the whole batch.
+    events: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
 
 
 _deferred: contextvars.ContextVar[DeferredWrites | None] = contextvars.ContextVar(
@@ -129,11 +131,15 @@ _INSERT_HOLDS = (
 )
 
 
-async def _flush(writes: DeferredWrites) -> None:
+async def _flush(conn: asyncpg.Connection, writes: DeferredWrites) -> None:
     if writes.holds:
         await sql.execute(
             _INSERT_HOLDS, *([row[n] for row in writes.holds] for n in range(len(_HOLD_COLUMNS)))
         )
+    if writes.events:
+        from portal.domains.webhooks.services import emit_many
+
+        await emit_many(conn, writes.events)
     if writes.notifications:
         from portal.domains.notifications.services import notify_many
 
@@ -319,7 +325,7 @@ async def apply_operations(
     finally:
         _deferred.reset(token)
     # After every ledger write: the activity log's chain lock comes last in the lock order.
-    await _flush(writes)
+    await _flush(conn, writes)
     finished = [outcome for outcome in outcomes if outcome is not None]
     assert len(finished) == len(ops), "every operation ends with a result or a refusal"
     return finished

@@ -88,6 +88,14 @@ def message(kind: str, params: dict[str, Any], locale: str = "en") -> str:
             "reference": params.get("reference", ""),
             "reason": params.get("reason", ""),
         }
+    if kind == "webhook_endpoint.disabled":
+        if params.get("reason") == "gone":
+            return gettext("Webhook endpoint %(url)s answered 410 Gone and was disabled.") % {
+                "url": params.get("url", "")
+            }
+        return gettext("Webhook endpoint %(url)s failed for 3 days and was disabled.") % {
+            "url": params.get("url", "")
+        }
     return kind
 
 

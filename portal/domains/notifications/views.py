@@ -5,23 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.response import Redirect
 
 from portal.domains.notifications import services
 from portal.lib import i18n
 from portal.lib.actor import Actor
+from portal.server.forms import pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, signed_in
 from portal.server.templating import page
-
-DEPS = {"actor": ACTOR_DEPENDENCY}
 
 
 @get(
     "/notifications/bell",
     operation_id="notifications_bell",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def bell(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     """The bell with its unread count; it re-polls itself every few seconds."""
@@ -32,9 +28,7 @@ async def bell(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
 @get(
     "/notifications",
     operation_id="notifications_list",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def notifications_list(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     items = await services.list_for(actor, locale=i18n.babel_locale())
@@ -44,25 +38,21 @@ async def notifications_list(request: Request[Any, Any, Any], actor: Actor) -> R
 @post(
     "/notifications/read",
     operation_id="notifications_read_all",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def read_all(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     await services.mark_read(actor)
-    return Redirect("/notifications", status_code=303)
+    return see_other(request, "/notifications")
 
 
 @post(
     "/notifications/{notification_id:str}/read",
     operation_id="notifications_read",
-    include_in_schema=False,
     guards=[signed_in],
-    dependencies=DEPS,
 )
 async def read_one(request: Request[Any, Any, Any], actor: Actor, notification_id: str) -> Response[Any]:
     await services.mark_read(actor, notification_id)
-    return Redirect("/notifications", status_code=303)
+    return see_other(request, "/notifications")
 
 
-ROUTES = [bell, notifications_list, read_all, read_one]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [bell, notifications_list, read_all, read_one])]

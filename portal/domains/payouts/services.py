@@ -30,7 +30,7 @@ from portal.domains.provider import gateway
 from portal.domains.provider.gateway import NameInquiry
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Amount, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Amount, FieldError, Forbidden, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.sql import transaction
@@ -43,6 +43,13 @@ _MOBILE = re.compile(r"^08[1-9][0-9]{7,10}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
 _NOISE = {"BPK", "BAPAK", "IBU", "SDR", "SDRI", "TN", "NY", "PT", "CV", "TBK", "UD"}
+
+
+def _require_whole_business(actor: Actor) -> None:
+    """Rail terms and the cool-down apply to the whole business: a scoped actor may not change them."""
+    actor.require("payouts", "manage")
+    if actor.scope_account_id is not None:
+        raise Forbidden(N_("Only a user with access to the whole business can change payout settings."))
 
 
 # --- rails and the calendar ---------------------------------------------------------------------
@@ -224,7 +231,7 @@ async def set_rail_terms(
     actor: Actor, code: str, *, fee: Any, min_amount: Any, max_amount: Any, active: bool
 ) -> Rail:
     """Set the business's own fee and limits on a rail, inside the network's bounds and fee cap."""
-    actor.require("payouts", "manage")
+    _require_whole_business(actor)
     row = await sql.fetchrow("SELECT * FROM ref_payout_rails WHERE code = $1", code)
     if row is None:
         raise NotFound(
@@ -305,7 +312,7 @@ async def cooldown_seconds(business_id: str) -> int:
 
 async def set_cooldown(actor: Actor, seconds: Any) -> int:
     """Change the business's beneficiary cool-down (0 to 7 days)."""
-    actor.require("payouts", "manage")
+    _require_whole_business(actor)
     if isinstance(seconds, str) and seconds.strip().isdigit():
         seconds = int(seconds.strip())
     if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_COOLDOWN_S:

@@ -42,7 +42,7 @@ def _form_refusal(exc: NeracaError) -> bool:
 
 async def _rails_context(actor: Actor, edit: str | None = None) -> dict[str, Any]:
     listing = await services.list_rails(actor)
-    can_manage = actor.can("payouts", "manage")
+    can_manage = actor.can("payouts", "manage") and actor.scope_account_id is None
     return {
         "editing": next((r for r in listing.data if r.code == edit), None) if can_manage else None,
         "rails": [

@@ -23,7 +23,7 @@ from portal.domains.provider import gateway
 from portal.domains.provider.gateway import Payin, PayinRequest
 from portal.lib import snap, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict
+from portal.lib.errors import Conflict, Forbidden
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
@@ -482,15 +482,25 @@ async def businesses_with_payins() -> list[str]:
     return [str(r["business_id"]) for r in rows]
 
 
+def _require_whole_business(actor: Actor) -> None:
+    """Reconciliation compares the whole business's money with the provider's: a user scoped to an
+    account subtree may neither see nor start it."""
+    actor.require("reports", "view")
+    if actor.scope_account_id is not None:
+        raise Forbidden(
+            N_("Reconciliation covers the whole business: it needs a user with access to the whole business.")
+        )
+
+
 async def run_reconciliation(actor: Actor) -> str:
     """On demand, from the Reports page: compare now (changes no money)."""
-    actor.require("reports", "view")
+    _require_whole_business(actor)
     return await reconcile(actor.business_id, "manual")
 
 
 async def latest_reconciliation(actor: Actor) -> ReconciliationRun | None:
     """The latest reconciliation of the actor's business with its mismatches."""
-    actor.require("reports", "view")
+    _require_whole_business(actor)
     run = await sql.fetchrow(
         "SELECT * FROM provider_reconciliation WHERE business_id = $1 ORDER BY started_at DESC LIMIT 1",
         actor.business_id,

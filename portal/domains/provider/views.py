@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.response import Redirect
 
 from portal.domains.provider import services
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.actor import Actor
 from portal.lib.i18n import N_, gettext
+from portal.server.forms import pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
@@ -24,7 +24,7 @@ MISMATCH_LABELS = {
 }
 
 
-@post("/provider/callbacks/{kind:str}", include_in_schema=False, status_code=200, opt={"public": True})
+@post("/provider/callbacks/{kind:str}", status_code=200, opt={"public": True})
 async def provider_callback(request: Request[Any, Any, Any], kind: str) -> Response[dict[str, str]]:
     """A callback from the payment provider: verified, recorded once, applied by a job."""
     if kind not in services.CALLBACK_KINDS:
@@ -49,8 +49,6 @@ async def _reconciliation_context(actor: Actor) -> dict[str, Any]:
 @get(
     "/reports/reconciliation",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def reconciliation_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     """Reports → Reconciliation: every mismatch of the latest comparison with the provider."""
@@ -60,8 +58,6 @@ async def reconciliation_page(request: Request[Any, Any, Any], actor: Actor) -> 
 @post(
     "/reports/reconciliation",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
     status_code=200,
 )
 async def run_reconciliation(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
@@ -75,7 +71,7 @@ async def run_reconciliation(request: Request[Any, Any, Any], actor: Actor) -> R
         return page(
             request, "provider/reconciliation.html", await _reconciliation_context(actor), toast=toast
         )
-    return Redirect("/reports/reconciliation", status_code=303)
+    return see_other(request, "/reports/reconciliation")
 
 
-ROUTES = [provider_callback, reconciliation_page, run_reconciliation]
+ROUTES = [pages_router(ACTOR_DEPENDENCY, [provider_callback, reconciliation_page, run_reconciliation])]

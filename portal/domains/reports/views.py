@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
-from litestar.response import Redirect, Stream
+from litestar.response import Stream
 
 from portal.domains.accounts import services as accounts
 from portal.domains.reports import schedules, services
@@ -17,8 +17,10 @@ from portal.domains.reports.api import download_response
 from portal.domains.reports.labels import FREQUENCIES
 from portal.lib import i18n
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
+from portal.server.forms import field_errors, handle_form, leave_page, pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
@@ -84,6 +86,11 @@ class StatementForm:
                 code="invalid_period",
                 errors=[FieldError("date", gettext("Enter a date like 2026-11-30."))],
             ) from None
+        problem = day_error("date", anchor)
+        if problem is not None:
+            raise ValidationFailed(
+                problem.msgid, params=problem.params, code="invalid_period", errors=[problem]
+            )
         first, last = services.period_bounds(self.period, anchor)
         today = services.today_wib()
         if first <= today < last:
@@ -104,11 +111,11 @@ class StatementForm:
         return urlencode({k: v for k, v in values.items() if v})
 
 
-def _field_errors(exc: NeracaError) -> dict[str, str]:
-    errors = {e.pointer.lstrip("/"): e.detail for e in exc.errors}
+def _statement_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The picker shows a period error on `date` too (presets have no start field)."""
     if "start" in errors and "date" not in errors:
-        errors.setdefault("date", errors["start"])
-    return errors or {"__all__": exc.detail}
+        errors["date"] = errors["start"]
+    return errors
 
 
 async def _resolve(actor: Actor, form: StatementForm, fmt: str) -> services.StatementRequest:
@@ -153,8 +160,6 @@ def _render_statements(
 @get(
     "/reports",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def statements_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     """Reports → statements: choose an account or subtree, a period and a format."""
@@ -164,7 +169,7 @@ async def statements_page(request: Request[Any, Any, Any], actor: Actor) -> Resp
         try:
             context["statement"] = await services.statement_page(await _resolve(actor, form, "json"))
         except ValidationFailed as exc:
-            context["errors"] = _field_errors(exc)
+            context["errors"] = _statement_errors(field_errors(exc.errors, exc.detail))
             return _render_statements(request, context, status_code=422)
     return _render_statements(request, context)
 
@@ -172,8 +177,6 @@ async def statements_page(request: Request[Any, Any, Any], actor: Actor) -> Resp
 @get(
     "/reports/statement",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def statement_view(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
     """The HTML statement (htmx: the statement panel; `after=` → the next rows only)."""
@@ -184,7 +187,7 @@ async def statement_view(request: Request[Any, Any, Any], actor: Actor) -> Respo
         statement = await services.statement_page(r, after=after)
     except ValidationFailed as exc:
         context = await _page_context(actor, form)
-        context["errors"] = _field_errors(exc)
+        context["errors"] = _statement_errors(field_errors(exc.errors, exc.detail))
         return _render_statements(request, context, status_code=422, block="statement_panel")
     context = {"statement": statement, "form": form}
     if after and wants_fragment(request):
@@ -199,38 +202,36 @@ async def statement_view(request: Request[Any, Any, Any], actor: Actor) -> Respo
 @post(
     "/reports/statements/export",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
     status_code=200,
 )
 async def export_statement(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     """Small statements download at once (a redirect to the file); larger ones start a background
     export and show its progress. Bad input re-renders the form with the message; nothing starts."""
-    form = StatementForm.from_mapping(await request.form())
-    try:
+
+    async def export(data: dict[str, str]) -> str:
+        form = StatementForm.from_mapping(data)
         fmt = services.validate_format(form.format, services.FILE_FORMATS)
         r = await _resolve(actor, form, fmt)
         header = await services.statement_header(r)
         services.check_size(header, fmt)
         if services.use_background(fmt, header.entry_count):
             job = await services.start_export(actor, r, fmt, language=i18n.current_language.get())
-            target = f"/reports/exports/{job.id}"
-        else:
-            target = "/reports/statements/file?" + form.query()
-    except ValidationFailed as exc:
-        context = await _page_context(actor, form)
-        context["errors"] = _field_errors(exc)
-        return _render_statements(request, context, status_code=422, block="picker")
-    if request.headers.get("hx-request") == "true":
-        return Response("", status_code=200, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+            return f"/reports/exports/{job.id}"
+        return "/reports/statements/file?" + form.query()
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _page_context(actor, StatementForm.from_mapping(data))
+        context["errors"] = _statement_errors(errors)
+        return _render_statements(request, context, block="picker")
+
+    return await handle_form(
+        request, export, render=render, success=lambda target: leave_page(request, target)
+    )
 
 
 @get(
     "/reports/statements/file",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def statement_file(request: Request[Any, Any, Any], actor: Actor) -> Stream:
     """The statement file, streamed (the activity log records the export)."""
@@ -245,8 +246,6 @@ async def statement_file(request: Request[Any, Any, Any], actor: Actor) -> Strea
 @get(
     "/reports/exports/{export_id:str}",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def export_progress(request: Request[Any, Any, Any], actor: Actor, export_id: str) -> Response[str]:
     """A background export: a progress bar that htmx polls until the file is ready, then its link."""
@@ -261,8 +260,6 @@ async def export_progress(request: Request[Any, Any, Any], actor: Actor, export_
 @get(
     "/reports/exports/{export_id:str}/file",
     guards=[requires("reports")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
 )
 async def export_download(actor: Actor, export_id: str) -> Response[Any]:
     """The stored file of a finished export."""
@@ -289,44 +286,42 @@ async def export_download(actor: Actor, export_id: str) -> Response[Any]:
 @post(
     "/reports/schedules",
     guards=[requires("reports", "manage")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
     status_code=200,
 )
 async def create_schedule(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
     """Ask for a daily, weekly or monthly statement e-mailed to an address."""
-    data = await request.form()
-    form = StatementForm.from_mapping(data)
-    try:
+
+    async def schedule(data: dict[str, str]) -> None:
+        form = StatementForm.from_mapping(data)
         await schedules.create_schedule(
             actor,
             account_id=form.account_id,
             include_descendants=form.include_descendants,
-            frequency=str(data.get("frequency") or ""),
+            frequency=data.get("frequency", ""),
             fmt=form.format,
-            email=str(data.get("email") or ""),
+            email=data.get("email", ""),
             language=i18n.current_language.get(),
         )
-    except ValidationFailed as exc:
-        context = await _page_context(actor, form)
-        context["schedule_errors"] = _field_errors(exc)
-        context["schedule_email"] = str(data.get("email") or "")
-        return _render_statements(request, context, status_code=422, block="schedules")
-    context = await _page_context(actor, form)
-    return (
-        _render_statements(
-            request, context, block="schedules", toast=("success", gettext("Scheduled statement saved."))
-        )
-        if wants_fragment(request)
-        else Redirect("/reports", status_code=303)
-    )
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _page_context(actor, StatementForm.from_mapping(data))
+        context["schedule_errors"] = errors
+        context["schedule_email"] = data.get("email", "")
+        return _render_statements(request, context, block="schedules")
+
+    async def saved(_: None) -> str | Response[Any]:
+        if not wants_fragment(request):
+            return "/reports"
+        context = await _page_context(actor, StatementForm())
+        toast = ("success", gettext("Scheduled statement saved."))
+        return _render_statements(request, context, block="schedules", toast=toast)
+
+    return await handle_form(request, schedule, render=render, success=saved)
 
 
 @post(
     "/reports/schedules/{schedule_id:str}/cancel",
     guards=[requires("reports", "manage")],
-    dependencies={"actor": ACTOR_DEPENDENCY},
-    include_in_schema=False,
     status_code=200,
 )
 async def cancel_schedule(request: Request[Any, Any, Any], actor: Actor, schedule_id: str) -> Response[Any]:
@@ -336,16 +331,21 @@ async def cancel_schedule(request: Request[Any, Any, Any], actor: Actor, schedul
         return _render_statements(
             request, context, block="schedules", toast=("success", gettext("Scheduled statement cancelled."))
         )
-    return Redirect("/reports", status_code=303)
+    return see_other(request, "/reports")
 
 
 ROUTES = [
-    statements_page,
-    statement_view,
-    export_statement,
-    statement_file,
-    export_progress,
-    export_download,
-    create_schedule,
-    cancel_schedule,
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
+            statements_page,
+            statement_view,
+            export_statement,
+            statement_file,
+            export_progress,
+            export_download,
+            create_schedule,
+            cancel_schedule,
+        ],
+    )
 ]

@@ -54,7 +54,7 @@ from .models import (
     Withdrawal,
 )
 from .pagination import AsyncPager, SyncPager
-from .resources import StatementFormat, TransferLeg
+from .resources import Event, StatementFormat, TransferLeg, WebhookEndpoint
 
 __all__ = [
     "NOT_GIVEN",
@@ -72,6 +72,7 @@ __all__ = [
     "Beneficiary",
     "Business",
     "ConflictError",
+    "Event",
     "FieldError",
     "Hold",
     "InternalServerError",
@@ -99,6 +100,7 @@ __all__ = [
     "TransferGroup",
     "TransferLeg",
     "UnprocessableEntityError",
+    "WebhookEndpoint",
     "WebhookVerificationError",
     "Withdrawal",
     "__version__",

@@ -23,7 +23,7 @@ import httpx
 
 from . import _signing
 from ._convert import ConversionError, construct
-from ._retry import DEFAULT_POLICY, is_retryable_status, parse_retry_after, retry_delay
+from ._retry import DEFAULT_POLICY, is_retryable_status, parse_retry_after, retry_delay, retry_limit
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -362,24 +362,27 @@ class BaseClient:
     def _retry_after_status(self, request: httpx.Request, response: httpx.Response, attempt: int) -> float:
         """For an error response (body already read): the delay before retrying, or raise its error."""
         error = make_status_error(response, request_id=request.headers.get("Request-Id"))
-        if attempt >= self.max_retries or not is_retryable_status(response.status_code, error.code):
+        limit = retry_limit(self.max_retries, response.status_code, error.code)
+        if attempt >= limit or not is_retryable_status(response.status_code, error.code):
             raise error
         header = response.headers.get("Retry-After")
         retry_after = None if header is None else parse_retry_after(header, now=self._clock())
         delay = retry_delay(
             attempt, retry_after=retry_after, random_value=self._random(), policy=DEFAULT_POLICY
         )
-        self._log_retry(request, attempt, delay, f"{response.status_code} {error.code or ''}".strip())
+        self._log_retry(request, attempt, delay, f"{response.status_code} {error.code or ''}".strip(), limit)
         return delay
 
-    def _log_retry(self, request: httpx.Request, attempt: int, delay: float, reason: str) -> None:
+    def _log_retry(
+        self, request: httpx.Request, attempt: int, delay: float, reason: str, limit: int | None = None
+    ) -> None:
         log.info(
             "Retrying %s %s in %.2fs (retry %d of %d) after %s [request_id=%s]",
             request.method,
             request.url.path,
             delay,
             attempt + 1,
-            self.max_retries,
+            self.max_retries if limit is None else limit,
             reason,
             request.headers.get("Request-Id"),
         )

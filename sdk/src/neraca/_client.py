@@ -22,21 +22,25 @@ from .resources import (
     AsyncAccounts,
     AsyncBalances,
     AsyncBeneficiaries,
+    AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
     AsyncRails,
     AsyncStatements,
     AsyncTopUps,
     AsyncTransfers,
+    AsyncWebhookEndpoints,
     AsyncWithdrawals,
     Balances,
     Beneficiaries,
+    Events,
     Holds,
     MeResource,
     Rails,
     Statements,
     TopUps,
     Transfers,
+    WebhookEndpoints,
     Withdrawals,
 )
 
@@ -143,6 +147,16 @@ class Neraca(BaseClient):
     def statements(self) -> Statements:
         """Account statements: entries page by page, or a file (CSV, XLSX, PDF, MT940, camt.053)."""
         return Statements(self)
+
+    @property
+    def events(self) -> Events:
+        """Events of the business (what webhooks deliver): list, retrieve."""
+        return Events(self)
+
+    @property
+    def webhook_endpoints(self) -> WebhookEndpoints:
+        """Webhook endpoints: create, retrieve, list, update, delete, rotate_secret."""
+        return WebhookEndpoints(self)
 
     def close(self) -> None:
         """Close the connection pool if this client created it."""
@@ -299,6 +313,16 @@ class AsyncNeraca(BaseClient):
     def statements(self) -> AsyncStatements:
         """Account statements: entries page by page, or a file (CSV, XLSX, PDF, MT940, camt.053)."""
         return AsyncStatements(self)
+
+    @property
+    def events(self) -> AsyncEvents:
+        """Events of the business (what webhooks deliver): list, retrieve."""
+        return AsyncEvents(self)
+
+    @property
+    def webhook_endpoints(self) -> AsyncWebhookEndpoints:
+        """Webhook endpoints: create, retrieve, list, update, delete, rotate_secret."""
+        return AsyncWebhookEndpoints(self)
 
     async def close(self) -> None:
         """Close the connection pool if this client created it."""

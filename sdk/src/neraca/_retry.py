@@ -14,6 +14,7 @@ __all__ = [
     "is_retryable_status",
     "parse_retry_after",
     "retry_delay",
+    "retry_limit",
 ]
 
 
@@ -25,6 +26,10 @@ class RetryPolicy:
     factor: float = 2.0
     cap: float = 8.0
     retry_after_cap: float = 60.0
+    # 409 ``request_in_progress`` is retried up to this many times whatever ``max_retries`` says (unless
+    # retrying is off): with the server's ``Retry-After: 1`` that is about 30 s, longer than the server
+    # takes to release the claim of a request whose process died (about a second).
+    in_progress_retries: int = 30
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -93,3 +98,14 @@ def is_retryable_status(status_code: int, code: str | None) -> bool:
     if status_code == 409:
         return code == "request_in_progress"
     return status_code == 429 or status_code >= 500
+
+
+def retry_limit(
+    max_retries: int, status_code: int, code: str | None, *, policy: RetryPolicy = DEFAULT_POLICY
+) -> int:
+    """How many retries an outcome allows: ``max_retries``, except that a request the server says is
+    still running (409 ``request_in_progress``) is waited for up to ``policy.in_progress_retries`` times
+    (never when ``max_retries`` is 0)."""
+    if max_retries > 0 and status_code == 409 and code == "request_in_progress":
+        return max(max_retries, policy.in_progress_retries)
+    return max_retries

@@ -39,10 +39,18 @@ async def test_tree_create_topup_transfer_withdraw_and_notifications(client: Any
     found = await client.get("/accounts?q=budi", headers={"HX-Request": "true", "HX-Target": "account-tree"})
     assert "Toko Budi" in found.text and "<html" not in found.text
 
-    order = await post_form(
+    # In English "150.000" reads two ways (150 or 150,000): refused, showing how it was read.
+    ambiguous = await post_form(
         client,
         "/topups",
         {"account_id": jakarta, "amount": "150.000", "reference": "TP-1"},
+        f"/topups/new?account_id={jakarta}",
+    )
+    assert ambiguous.status_code == 422 and "IDR 150,000" in ambiguous.text
+    order = await post_form(
+        client,
+        "/topups",
+        {"account_id": jakarta, "amount": "150,000", "reference": "TP-1"},
         f"/topups/new?account_id={jakarta}",
     )
     assert order.status_code == 303, order.text

@@ -288,3 +288,6 @@ async def test_mail_outbox_is_local_only(client: Any, db: str) -> None:
     response = await client.get("/dev/mail")
     assert response.status_code == 200
     assert "/enroll/" in response.text
+    # Through a reverse proxy on this machine the request is not local: the proxy says who asked.
+    proxied = await client.get("/dev/mail", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 404 and "/enroll/" not in proxied.text

@@ -3,6 +3,7 @@ confirmed (never silently accepted), not found and closed refused, the default, 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from portal.domains.identity.auth import user_actor
@@ -172,7 +173,29 @@ async def test_control_characters_and_malformed_ids_are_refused_not_500(client: 
     nul_owner = await api.call(
         "POST", "/api/v1/beneficiaries", bank("8800112233", "Budi", account_id="acc_\u0000")
     )
-    assert nul_owner.status_code == 404
+    assert nul_owner.status_code == 422  # the edge's input check refuses control characters first
     assert (await api.call("GET", "/api/v1/beneficiaries/ben_x%27y")).status_code == 404
     listed = await api.call("GET", "/api/v1/beneficiaries?account_id=acc_%00")
     assert listed.status_code == 422 and listed.json()["errors"][0]["pointer"] == "/account_id"
+
+
+async def test_a_scoped_actor_cannot_change_business_wide_payout_settings(db: str) -> None:
+    import pytest
+
+    from portal.domains.accounts import services as accounts
+    from portal.domains.payouts import services
+    from portal.lib.errors import Forbidden
+
+    business, owner = await make_business()
+    actor = user_actor(owner, business)
+    main = await accounts.main_account(actor)
+    division = await accounts.create_account(actor, name="Div", kind="division", parent_id=main.id)
+    scoped = dataclasses.replace(actor, scope_account_id=division.id)
+    with pytest.raises(Forbidden):
+        await services.set_rail_terms(scoped, "online", fee=1, min_amount=1, max_amount=1_000, active=True)
+    with pytest.raises(Forbidden):
+        await services.set_cooldown(scoped, 0)
+    assert (
+        await sql.fetchval("SELECT count(*) FROM payout_rail_terms WHERE business_id = $1", business.id) == 0
+    )
+    assert await services.cooldown_seconds(business.id) == 3600

@@ -15,7 +15,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[3] / "bench"
 
-# The keys a reader of each benchmark's JSON relies on (docs/ledger.md, docs/sdk.md, docs/statements.md).
+# The keys a reader of each benchmark's JSON relies on (docs/ledger.md, docs/sdk.md, docs/statements.md,
+# docs/webhooks.md).
 EXPECTED: dict[str, dict[str, Any]] = {
     "ledger.py": {
         "benchmark": "ledger",
@@ -42,6 +43,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "csv_vs_copy",
             "time_to_first_byte_ms",
             "peak_rss_growth_mb",
+        ],
+    },
+    "webhooks.py": {
+        "benchmark": "webhooks",
+        "keys": [
+            "d_http_transfers_per_s_peak_2_workers",
+            "w_deliveries_per_s_one_worker",
+            "l_lag_ms_commit_to_first_attempt_at_d",
+            "ratios",
+            "targets_met",
+            "invariants",
         ],
     },
 }

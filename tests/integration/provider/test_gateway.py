@@ -35,16 +35,17 @@ def va(reference: str, amount: int = 25_000) -> PayinRequest:
 async def test_a_retried_purpose_reuses_its_key_and_gets_the_first_answer(harness: Harness) -> None:
     business = new_id("biz")
     provider = gateway.provider()
-    first = await provider.create_payin(business, va("R-ONE"))
+    request = va("R-ONE")  # a retry sends the same request (same expiry): built once
+    first = await provider.create_payin(business, request)
     assert first.status == "pending" and first.channel == "virtual_account" and first.va_number
     assert first.amount == 25_000
-    again = await provider.create_payin(business, va("R-ONE"))
+    again = await provider.create_payin(business, request)
     assert again == first
     row = await sql.fetchrow("SELECT * FROM provider_request WHERE purpose = 'payin:R-ONE'")
     assert row is not None and (row["state"], row["business_id"]) == ("answered", business)
     # The same purpose with other details is our bug, never a second pay-in.
     with pytest.raises(gateway.ProviderConflict):
-        await provider.create_payin(business, va("R-ONE", amount=99_000))
+        await provider.create_payin(business, dataclasses.replace(request, amount=99_000))
     found = await provider.find_payin(business, "R-ONE")
     assert found is not None and found.payin_id == first.payin_id
     assert await provider.find_payin(business, "R-NONE") is None
@@ -75,12 +76,13 @@ async def test_timeout_after_send_is_resolved_by_a_status_query(harness: Harness
 async def test_an_offline_rail_is_a_specific_error_and_the_key_is_kept(harness: Harness) -> None:
     business = new_id("biz")
     await harness.control("POST", "/control/api/rails/virtual_account", {"mode": "offline"})
+    request = va("R-OFF")
     with pytest.raises(gateway.ProviderError) as raised:
-        await gateway.provider().create_payin(business, va("R-OFF"))
+        await gateway.provider().create_payin(business, request)
     assert raised.value.status == 503
     key = await sql.fetchval("SELECT external_id FROM provider_request WHERE purpose = 'payin:R-OFF'")
     await harness.control("POST", "/control/api/rails/virtual_account", {"mode": "normal"})
-    payin = await gateway.provider().create_payin(business, va("R-OFF"))
+    payin = await gateway.provider().create_payin(business, request)
     assert payin.status == "pending"
     assert await sql.fetchval("SELECT external_id FROM provider_request WHERE purpose = 'payin:R-OFF'") == key
 

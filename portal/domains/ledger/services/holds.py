@@ -14,7 +14,13 @@ from portal.domains.ledger.refusals import Refusal, refuse
 from portal.domains.ledger.schemas import (
     HoldOut,
 )
-from portal.domains.ledger.services.shared import audit, require_distinct, valid_amount, valid_reference
+from portal.domains.ledger.services.shared import (
+    audit,
+    event,
+    require_distinct,
+    valid_amount,
+    valid_reference,
+)
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
@@ -108,6 +114,21 @@ async def create_hold(
 
     async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
         await insert_hold(conn, op, result)
+        t = result.transfers[0]
+        # The hold row itself is written with the batch's other holds, after the hooks.
+        held = {
+            "id": hold_id,
+            "debit_account_id": from_account_id,
+            "credit_account_id": to_account_id,
+            "amount": amount,
+            "posted_amount": 0,
+            "currency": t["currency"],
+            "reference": ref,
+            "status": "pending",
+            "expires_at": expires_at,
+            "created_at": t["created_at"],
+        }
+        await event(actor.business_id, "hold.created", hold_out(held), (from_account_id, to_account_id))
         await audit(
             actor,
             "hold.created",
@@ -228,6 +249,7 @@ async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) ->
         row = await resolve_hold(
             actor.business_id, hold_id, "post", amount=amount, scope_account_id=actor.scope_account_id
         )
+        await event(actor.business_id, "hold.posted", hold_out(row), _hold_accounts(row))
         await audit(
             actor,
             "hold.posted",
@@ -243,6 +265,7 @@ async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
     await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
     async with transaction():
         row = await resolve_hold(actor.business_id, hold_id, "void", scope_account_id=actor.scope_account_id)
+        await event(actor.business_id, "hold.voided", hold_out(row), _hold_accounts(row))
         await audit(
             actor,
             "hold.voided",
@@ -264,8 +287,13 @@ async def expire_hold(business_id: str, hold_id: str) -> bool:
             return False
         if row["expires_at"] > clock.now():
             return False
-        await resolve_hold(business_id, hold_id, "expire", internal=True)
+        expired = await resolve_hold(business_id, hold_id, "expire", internal=True)
+        await event(business_id, "hold.expired", hold_out(expired), _hold_accounts(expired))
     return True
+
+
+def _hold_accounts(row: asyncpg.Record) -> tuple[str, ...]:
+    return (row["debit_account_id"], row["credit_account_id"])
 
 
 async def expire_due_holds(limit: int = 500) -> int:

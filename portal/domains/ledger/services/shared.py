@@ -88,6 +88,21 @@ async def audit(actor: Actor, action: str, summary: str, refs: dict[str, str | N
     await record(actor, action, summary, refs=clean, business_id=actor.business_id)
 
 
+async def event(business_id: str, event_type: str, data: Any, account_ids: tuple[str, ...]) -> None:
+    """One webhook event (`data` an API object): collected for the whole batch inside a group commit,
+    else written in the current transaction. Call it before `audit` (the activity log locks last)."""
+    import msgspec
+
+    from portal.domains.webhooks.services import emit
+
+    payload = data if isinstance(data, dict) else msgspec.to_builtins(data)
+    batch = engine.deferred()
+    if batch is not None:
+        batch.events.append((business_id, event_type, payload, account_ids))
+        return
+    await emit(business_id, event_type, payload, account_ids=account_ids)
+
+
 async def notify_account(
     business_id: str, account_id: str, kind: str, params: dict[str, Any], link: str
 ) -> None:

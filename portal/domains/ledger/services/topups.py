@@ -20,6 +20,7 @@ from portal.domains.ledger.services.shared import (
     audit,
     business_fees,
     claim_reference,
+    event,
     list_objects,
     notify_account,
     valid_amount,
@@ -114,6 +115,8 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
             {"business_id": actor.business_id, "topup_id": topup_id},
             delay=TOPUP_VALIDITY,
         )
+        assert row is not None
+        await event(actor.business_id, "topup.created", topup_out(row), (account.id,))
         await audit(
             actor,
             "topup.created",
@@ -215,6 +218,7 @@ async def _book(actor: Actor, row: asyncpg.Record) -> asyncpg.Record:
         group_id,
     )
     assert updated is not None
+    await event(actor.business_id, "topup.paid", topup_out(updated), (row["account_id"],))
     await notify_account(
         actor.business_id,
         row["account_id"],
@@ -248,26 +252,32 @@ async def simulate_topup_payment(actor: Actor, topup_id: str) -> TopUpOut:
 
 async def expire_topup(business_id: str, topup_id: str) -> bool:
     """Mark an unpaid top-up expired once its 24 hours are over (idempotent)."""
-    changed = await sql.fetchval(
-        "UPDATE topup SET status = 'expired' WHERE id = $1 AND business_id = $2 AND status = 'pending' "
-        "AND expires_at <= $3 RETURNING id",
-        topup_id,
-        business_id,
-        clock.now(),
-    )
+    async with transaction():
+        changed = await sql.fetchrow(
+            "UPDATE topup SET status = 'expired' WHERE id = $1 AND business_id = $2 AND status = 'pending' "
+            f"AND expires_at <= $3 RETURNING {TOPUP_COLUMNS}",
+            topup_id,
+            business_id,
+            clock.now(),
+        )
+        if changed is not None:
+            await event(business_id, "topup.expired", topup_out(changed), (changed["account_id"],))
     return changed is not None
 
 
 async def expire_due_topups(limit: int = 1000) -> int:
     """Mark every unpaid top-up past its 24 hours expired (a sweep behind the per-order jobs; a second
     run changes nothing). Returns how many it expired."""
-    changed = await sql.fetch(
-        "UPDATE topup SET status = 'expired' WHERE id IN (SELECT id FROM topup WHERE status = 'pending' "
-        "AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
-        "AND status = 'pending' RETURNING id",
-        clock.now(),
-        limit,
-    )
+    async with transaction():
+        changed = await sql.fetch(
+            "UPDATE topup SET status = 'expired' WHERE id IN (SELECT id FROM topup WHERE status = 'pending' "
+            "AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+            f"AND status = 'pending' RETURNING {TOPUP_COLUMNS}",
+            clock.now(),
+            limit,
+        )
+        for row in changed:
+            await event(row["business_id"], "topup.expired", topup_out(row), (row["account_id"],))
     return len(changed)
 
 

@@ -18,6 +18,7 @@ from portal.domains.ledger.schemas import (
 )
 from portal.domains.ledger.services.shared import (
     audit,
+    event,
     notify_account,
     require_distinct,
     valid_amount,
@@ -88,6 +89,7 @@ async def create_transfer(
             },
             f"/accounts/{to_account_id}",
         )
+        await event(actor.business_id, "transfer.created", transfer_out(t), (from_account_id, to_account_id))
         await audit(
             actor,
             "transfer.created",
@@ -153,6 +155,12 @@ async def create_transfer_group(
                     "reference": ref,
                 },
                 f"/accounts/{t['credit_account_id']}",
+            )
+            await event(
+                actor.business_id,
+                "transfer.created",
+                transfer_out(t),
+                (t["debit_account_id"], t["credit_account_id"]),
             )
         await audit(
             actor,
@@ -293,6 +301,13 @@ async def reverse_transfer(
     )
 
     async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
+        t = result.transfers[0]
+        await event(
+            actor.business_id,
+            "transfer.created",
+            transfer_out(t),
+            (t["debit_account_id"], t["credit_account_id"]),
+        )
         await audit(
             actor,
             "transfer.reversed",

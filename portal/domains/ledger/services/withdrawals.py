@@ -21,6 +21,7 @@ from portal.domains.ledger.services.shared import (
     audit,
     business_fees,
     claim_reference,
+    event,
     list_objects,
     notify_account,
     valid_amount,
@@ -103,6 +104,8 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
             amount_hold,
             fee_hold,
         )
+        assert row is not None
+        await event(actor.business_id, "withdrawal.created", withdrawal_out(row), (account.id,))
         await audit(
             actor,
             "withdrawal.created",
@@ -221,6 +224,12 @@ async def _complete_withdrawal(
             reason,
         )
         assert updated is not None
+        await event(
+            actor.business_id,
+            "withdrawal.paid" if paid else "withdrawal.failed",
+            withdrawal_out(updated),
+            (row["account_id"],),
+        )
         params = {
             "amount": int(row["amount"]),
             "currency": row["currency"],

@@ -3,12 +3,14 @@
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
 from .beneficiaries import AsyncBeneficiaries, Beneficiaries
+from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
 from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
+from .webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoint, WebhookEndpoints
 from .withdrawals import AsyncWithdrawals, Withdrawals
 
 __all__ = [
@@ -16,15 +18,19 @@ __all__ = [
     "AsyncAccounts",
     "AsyncBalances",
     "AsyncBeneficiaries",
+    "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
     "AsyncRails",
     "AsyncStatements",
     "AsyncTopUps",
     "AsyncTransfers",
+    "AsyncWebhookEndpoints",
     "AsyncWithdrawals",
     "Balances",
     "Beneficiaries",
+    "Event",
+    "Events",
     "Holds",
     "MeResource",
     "Rails",
@@ -33,5 +39,7 @@ __all__ = [
     "TopUps",
     "TransferLeg",
     "Transfers",
+    "WebhookEndpoint",
+    "WebhookEndpoints",
     "Withdrawals",
 ]

@@ -1,0 +1,32 @@
+"""The registry of event types: every type an event may have, with what it means.
+
+Shown on the webhooks page (the endpoint's filter) and in the API documentation. A type is
+`<object>.<what happened>`; a new type is added here before anything emits it.
+"""
+
+from __future__ import annotations
+
+from portal.lib.i18n import N_
+
+EVENT_TYPES: dict[str, str] = {
+    "account.created": N_("An account was opened in the tree."),
+    "account.frozen": N_("An account was frozen: it still receives, nothing can be debited."),
+    "account.unfrozen": N_("A frozen account became active again."),
+    "account.closed": N_("An account was closed for good."),
+    "transfer.created": N_("Money moved between two accounts."),
+    "hold.created": N_("Money was held (a pending transfer)."),
+    "hold.posted": N_("A hold was posted: the held money moved."),
+    "hold.voided": N_("A hold was voided: the held money is available again."),
+    "hold.expired": N_("A hold expired unposted: the held money is available again."),
+    "topup.created": N_("A top-up was created and waits for payment."),
+    "topup.paid": N_("A top-up was paid and its account credited."),
+    "topup.expired": N_("A top-up expired unpaid."),
+    "withdrawal.created": N_("A withdrawal was requested; the money is held."),
+    "withdrawal.paid": N_("A withdrawal reached the bank."),
+    "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "webhook.test": N_("A test event sent from the webhooks console."),
+}
+
+
+def is_known(event_type: str) -> bool:
+    return event_type in EVENT_TYPES
