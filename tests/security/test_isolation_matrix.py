@@ -17,6 +17,7 @@ import pytest
 from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
+from portal.lib.ids import new_id
 from tests.support.identity import (
     csrf_from,
     enrol,
@@ -117,8 +118,23 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
+    objects.update(await payouts_objects(business.id, objects["account_id"]))
     objects.update(await webhooks_objects(actor))
     return objects
+
+
+async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """A beneficiary of the business (inserted as the name inquiry would have verified it)."""
+    beneficiary_id = new_id("ben")
+    await sql.execute(
+        "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
+        "holder_name, name_matches, verified_at, usable_from, is_default) "
+        "VALUES ($1, $2, $3, 'bank', '014', '1234567890', 'Object', 'OBJECT', true, now(), now(), true)",
+        beneficiary_id,
+        business_id,
+        account_id,
+    )
+    return {"beneficiary_id": beneficiary_id}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:
@@ -442,6 +458,7 @@ async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any
     objects: dict[str, list[str]] = {k: [v] for k, v in money.items()}
     objects.update({k: [v] for k, v in (await reports_objects(owner_actor, money["account_id"])).items()})
     objects["account_id"].append(div_b.id)
+    objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
     objects.update(
         {
             "user_id": [wide_user.id, b_user.id],

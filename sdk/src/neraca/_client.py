@@ -21,18 +21,22 @@ from .resources import (
     Accounts,
     AsyncAccounts,
     AsyncBalances,
+    AsyncBeneficiaries,
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
+    AsyncRails,
     AsyncStatements,
     AsyncTopUps,
     AsyncTransfers,
     AsyncWebhookEndpoints,
     AsyncWithdrawals,
     Balances,
+    Beneficiaries,
     Events,
     Holds,
     MeResource,
+    Rails,
     Statements,
     TopUps,
     Transfers,
@@ -128,6 +132,16 @@ class Neraca(BaseClient):
     def withdrawals(self) -> Withdrawals:
         """Withdrawals: money paid out to a bank account."""
         return Withdrawals(self)
+
+    @property
+    def beneficiaries(self) -> Beneficiaries:
+        """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
+        return Beneficiaries(self)
+
+    @property
+    def rails(self) -> Rails:
+        """Payout rails (limits, fees, hours) and quotes (rail, fee, ETA)."""
+        return Rails(self)
 
     @property
     def statements(self) -> Statements:
@@ -284,6 +298,16 @@ class AsyncNeraca(BaseClient):
     def withdrawals(self) -> AsyncWithdrawals:
         """Withdrawals: money paid out to a bank account."""
         return AsyncWithdrawals(self)
+
+    @property
+    def beneficiaries(self) -> AsyncBeneficiaries:
+        """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
+        return AsyncBeneficiaries(self)
+
+    @property
+    def rails(self) -> AsyncRails:
+        """Payout rails (limits, fees, hours) and quotes (rail, fee, ETA)."""
+        return AsyncRails(self)
 
     @property
     def statements(self) -> AsyncStatements:

@@ -17,11 +17,16 @@ __all__ = [
     "Account",
     "Balance",
     "BankAccount",
+    "Beneficiary",
     "Business",
     "Hold",
     "Me",
     "NeracaObject",
     "Page",
+    "Rail",
+    "RailList",
+    "RailQuote",
+    "RailWindow",
     "StatementEntry",
     "StatementPage",
     "StatementPeriod",
@@ -193,6 +198,82 @@ class Withdrawal(NeracaObject):
     failure_reason: str | None
     created_at: datetime
     completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Beneficiary(NeracaObject):
+    """A bank account or e-wallet payouts can go to, verified by the provider's name inquiry."""
+
+    id: str
+    account_id: str
+    kind: str
+    """``bank`` or ``ewallet``."""
+    bank_code: str | None
+    wallet: str | None
+    """``OVO``, ``GOPAY``, ``DANA``, ``SHOPEEPAY`` or ``LINKAJA`` for an e-wallet."""
+    account_number: str
+    """The bank account number, or the e-wallet's phone number (08…)."""
+    holder_name: str
+    """The holder's name as the bank or e-wallet returned it."""
+    typed_name: str
+    name_matches: bool
+    verified_at: datetime
+    usable_from: datetime
+    """No payout before this moment (the business's cool-down)."""
+    is_default: bool
+    label: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailWindow(NeracaObject):
+    """A period a business-day rail accepts instructions (WIB, ``HH:MM``); ``settles`` None = at once."""
+
+    opens: str
+    cutoff: str
+    settles: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rail(NeracaObject):
+    """A payout rail with the business's limits and fee."""
+
+    code: str
+    name: str
+    destination: str
+    """``bank`` or an e-wallet code."""
+    min_amount: int
+    max_amount: int
+    fee: int
+    fee_cap: int | None
+    always_open: bool
+    """24/7 including holidays; otherwise business days within ``windows``."""
+    windows: list[RailWindow]
+    active: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailList(NeracaObject):
+    """The rails and the next business days (Indonesian calendar with the operator's overrides)."""
+
+    data: list[Rail]
+    next_business_days: list[date]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RailQuote(NeracaObject):
+    """The rail a payout would take, its fee and when it would settle."""
+
+    rail: str
+    rail_name: str
+    amount: int
+    fee: int
+    currency: str
+    received_at: datetime
+    eta: datetime
+    processing_day: date
+    scheduled: bool
+    """True when the rail is closed now: the payout waits for ``processing_day``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

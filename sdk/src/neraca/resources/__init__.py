@@ -2,9 +2,11 @@
 
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
+from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
@@ -15,19 +17,23 @@ __all__ = [
     "Accounts",
     "AsyncAccounts",
     "AsyncBalances",
+    "AsyncBeneficiaries",
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncRails",
     "AsyncStatements",
     "AsyncTopUps",
     "AsyncTransfers",
     "AsyncWebhookEndpoints",
     "AsyncWithdrawals",
     "Balances",
+    "Beneficiaries",
     "Event",
     "Events",
     "Holds",
     "MeResource",
+    "Rails",
     "StatementFormat",
     "Statements",
     "TopUps",

@@ -1,0 +1,46 @@
+"""Display labels of the payouts vocabularies (destinations, rail hours); stored values stay codes."""
+
+from __future__ import annotations
+
+from portal.domains.payouts.schemas import RailOut
+from portal.lib.i18n import N_, gettext
+
+DESTINATIONS = {
+    "bank": N_("Bank account"),
+    "OVO": "OVO",
+    "GOPAY": "GoPay",
+    "DANA": "DANA",
+    "SHOPEEPAY": "ShopeePay",
+    "LINKAJA": "LinkAja",
+}
+KINDS = {"bank": N_("Bank account"), "ewallet": N_("E-wallet")}
+
+
+def destination_label(destination: str) -> str:
+    label = DESTINATIONS.get(destination)
+    return gettext(label) if label else destination
+
+
+def kind_label(kind: str) -> str:
+    label = KINDS.get(kind)
+    return gettext(label) if label else kind
+
+
+def hours_label(rail: RailOut) -> str:
+    """ "24/7, holidays included" or the business-day hours with the clearing windows and last cut-off."""
+    if rail.always_open or not rail.windows:
+        return gettext("24/7, holidays included")
+    last = max(w.cutoff for w in rail.windows)
+    first = min(w.opens for w in rail.windows)
+    if len(rail.windows) == 1:
+        return gettext("Business days %(opens)s–%(cutoff)s WIB (cut-off %(cutoff)s)") % {
+            "opens": first,
+            "cutoff": last,
+        }
+    return gettext(
+        "Business days from %(opens)s WIB in %(count)s clearing windows, last cut-off %(cutoff)s"
+    ) % {
+        "opens": first,
+        "count": len(rail.windows),
+        "cutoff": last,
+    }

@@ -1,0 +1,86 @@
+"""API shapes of beneficiaries, rails and quotes (docs/payouts.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+import msgspec
+
+from portal.lib.api_types import AccountId, MinorUnits, Timestamp
+
+
+class BeneficiaryCreate(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["bank", "ewallet"]
+    holder_name: str
+    account_id: AccountId | None = None
+    bank_code: str | None = None
+    account_number: str | None = None
+    wallet: str | None = None
+    phone: str | None = None
+    label: str | None = None
+    is_default: bool = False
+    # Set to the holder name the name inquiry returned to accept a name that differs from `holder_name`.
+    confirm_holder_name: str | None = None
+
+
+class BeneficiaryOut(msgspec.Struct):
+    id: str
+    account_id: AccountId
+    kind: str
+    bank_code: str | None
+    wallet: str | None
+    account_number: str
+    holder_name: str
+    typed_name: str
+    name_matches: bool
+    verified_at: Timestamp
+    usable_from: Timestamp
+    is_default: bool
+    label: str | None
+    created_at: Timestamp
+    object: str = "beneficiary"
+
+
+class BeneficiaryPage(msgspec.Struct):
+    data: list[BeneficiaryOut]
+    has_more: bool
+    next_cursor: str | None
+
+
+class WindowOut(msgspec.Struct):
+    opens: str
+    cutoff: str
+    settles: str | None
+
+
+class RailOut(msgspec.Struct):
+    code: str
+    name: str
+    destination: str
+    min_amount: MinorUnits
+    max_amount: MinorUnits
+    fee: MinorUnits
+    fee_cap: MinorUnits | None
+    always_open: bool
+    windows: list[WindowOut]
+    active: bool
+    object: str = "rail"
+
+
+class RailList(msgspec.Struct):
+    data: list[RailOut]
+    next_business_days: list[date]
+
+
+class QuoteOut(msgspec.Struct):
+    rail: str
+    rail_name: str
+    amount: MinorUnits
+    fee: MinorUnits
+    currency: str
+    received_at: Timestamp
+    eta: Timestamp
+    processing_day: date
+    scheduled: bool
+    object: str = "rail_quote"

@@ -1,0 +1,251 @@
+"""Payouts pages: the rails with their limits, fees, hours and the next business days (editing the
+business's own terms with the manage right), and the book of beneficiaries (list, add with the name
+inquiry and a confirmation when the holder's name differs, detail, set default, delete).
+Thin controllers over payouts.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+
+from portal.domains.accounts import services as accounts
+from portal.domains.payouts import labels, services
+from portal.domains.payouts.router import WALLETS
+from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, NeracaError
+from portal.lib.i18n import gettext
+from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.server.templating import page
+
+DEPS = {"actor": ACTOR_DEPENDENCY}
+
+
+def errors_dict(errors: list[FieldError], detail: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for error in errors:
+        out.setdefault(error.pointer.strip("/").split("/")[-1] or "__all__", []).append(error.detail)
+    if not out and detail:
+        out["__all__"] = [detail]
+    return out
+
+
+async def form(request: Request[Any, Any, Any]) -> dict[str, str]:
+    data = await request.form()
+    return {k: str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def _form_refusal(exc: NeracaError) -> bool:
+    return exc.status in (409, 422) or (exc.status == 404 and bool(exc.errors))
+
+
+async def _rails_context(actor: Actor, edit: str | None = None) -> dict[str, Any]:
+    listing = await services.list_rails(actor)
+    can_manage = actor.can("payouts", "manage") and actor.scope_account_id is None
+    return {
+        "editing": next((r for r in listing.data if r.code == edit), None) if can_manage else None,
+        "rails": [
+            {
+                "rail": rail,
+                "destination": labels.destination_label(rail.destination),
+                "hours": labels.hours_label(rail),
+            }
+            for rail in listing.data
+        ],
+        "business_days": listing.next_business_days,
+        "cooldown_minutes": (await services.cooldown_seconds(actor.business_id)) // 60,
+        "can_manage": can_manage,
+        "errors": {},
+        "cooldown_errors": None,
+    }
+
+
+@get(
+    "/payouts",
+    operation_id="payouts_rails",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_rails(
+    request: Request[Any, Any, Any], actor: Actor, edit: str | None = None
+) -> Response[str]:
+    return page(request, "payouts/rails.html", await _rails_context(actor, edit))
+
+
+@post(
+    "/payouts/rails/{code:str}",
+    operation_id="payouts_rail_terms",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_rail_terms(request: Request[Any, Any, Any], actor: Actor, code: str) -> Response[Any]:
+    data = await form(request)
+    try:
+        await services.set_rail_terms(
+            actor,
+            code,
+            fee=data.get("fee", ""),
+            min_amount=data.get("min_amount", ""),
+            max_amount=data.get("max_amount", ""),
+            active=data.get("active") == "1",
+        )
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _rails_context(actor, code)
+        context.update(errors=errors_dict(exc.errors, exc.detail))
+        return page(request, "payouts/rails.html", context, status_code=422)
+    return Redirect("/payouts", status_code=303)
+
+
+@post(
+    "/payouts/settings",
+    operation_id="payouts_settings",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_settings(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    minutes = data.get("cooldown_minutes", "").strip()
+    try:
+        await services.set_cooldown(actor, int(minutes) * 60 if minutes.isdigit() else minutes or None)
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _rails_context(actor)
+        context.update(cooldown_errors=[exc.detail])
+        return page(request, "payouts/rails.html", context, status_code=422)
+    return Redirect("/payouts", status_code=303)
+
+
+async def _book_context(actor: Actor, *, after: str | None = None) -> dict[str, Any]:
+    book = await services.list_beneficiaries(actor, after=after)
+    can_manage = actor.can("payouts", "manage")
+    return {
+        "beneficiaries": book.data,
+        "next_url": f"/payouts/beneficiaries?after={book.next_cursor}" if book.next_cursor else None,
+        "banks": await accounts.list_banks(),
+        "wallets": [(w, labels.destination_label(w)) for w in WALLETS],
+        "owners": await accounts.list_for_picker(actor) if can_manage else [],
+        "kinds": [("bank", gettext("Bank account")), ("ewallet", gettext("E-wallet"))],
+        "can_manage": can_manage,
+        "form": {"kind": "bank"},
+        "errors": {},
+        "mismatch_holder": None,
+        "mask": services.mask,
+        "destination_label": labels.destination_label,
+    }
+
+
+@get(
+    "/payouts/beneficiaries",
+    operation_id="payouts_beneficiaries",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_beneficiaries(
+    request: Request[Any, Any, Any], actor: Actor, after: str | None = None
+) -> Response[str]:
+    return page(request, "payouts/beneficiaries.html", await _book_context(actor, after=after))
+
+
+@post(
+    "/payouts/beneficiaries",
+    operation_id="payouts_beneficiary_add",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_beneficiary_add(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    kind = data.get("kind", "")
+    try:
+        created = await services.add_beneficiary(
+            actor,
+            kind=kind,
+            holder_name=data.get("holder_name", ""),
+            account_id=data.get("account_id") or None,
+            bank_code=data.get("bank_code") if kind == "bank" else None,
+            account_number=data.get("account_number") if kind == "bank" else None,
+            wallet=data.get("wallet") if kind == "ewallet" else None,
+            phone=data.get("phone") if kind == "ewallet" else None,
+            label=data.get("label") or None,
+            is_default=data.get("is_default") == "1",
+            confirm_holder_name=data.get("confirm_holder_name") or None,
+        )
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _book_context(actor)
+        context.update(
+            form=data,
+            errors=errors_dict(exc.errors, exc.detail),
+            message=exc.detail,
+            mismatch_holder=exc.extra.get("holder_name") if exc.code == "name_mismatch" else None,
+        )
+        return page(request, "payouts/beneficiaries.html", context, status_code=422)
+    return Redirect(f"/payouts/beneficiaries/{created.id}", status_code=303)
+
+
+@get(
+    "/payouts/beneficiaries/{beneficiary_id:str}",
+    operation_id="payouts_beneficiary",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_beneficiary(
+    request: Request[Any, Any, Any], actor: Actor, beneficiary_id: str
+) -> Response[str]:
+    beneficiary = await services.get_beneficiary(actor, beneficiary_id)
+    banks = dict(await accounts.list_banks())
+    context = {
+        "b": beneficiary,
+        "bank_name": banks.get(beneficiary.bank_code or "", beneficiary.bank_code),
+        "destination": labels.destination_label(beneficiary.wallet) if beneficiary.wallet else None,
+        "kind": labels.kind_label(beneficiary.kind),
+        "masked": services.mask(beneficiary.account_number),
+        "can_manage": actor.can("payouts", "manage"),
+    }
+    return page(request, "payouts/beneficiary.html", context)
+
+
+@post(
+    "/payouts/beneficiaries/{beneficiary_id:str}/default",
+    operation_id="payouts_beneficiary_default",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_beneficiary_default(actor: Actor, beneficiary_id: str) -> Redirect:
+    await services.set_default(actor, beneficiary_id)
+    return Redirect(f"/payouts/beneficiaries/{beneficiary_id}", status_code=303)
+
+
+@post(
+    "/payouts/beneficiaries/{beneficiary_id:str}/delete",
+    operation_id="payouts_beneficiary_delete",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_beneficiary_delete(actor: Actor, beneficiary_id: str) -> Redirect:
+    await services.delete_beneficiary(actor, beneficiary_id)
+    return Redirect("/payouts/beneficiaries", status_code=303)
+
+
+ROUTES = [
+    payouts_rails,
+    payouts_rail_terms,
+    payouts_settings,
+    payouts_beneficiaries,
+    payouts_beneficiary_add,
+    payouts_beneficiary,
+    payouts_beneficiary_default,
+    payouts_beneficiary_delete,
+]
