@@ -348,6 +348,8 @@ class Cluster:
                 "NERACA_LOG_LEVEL": "INFO",
                 "NERACA_LOG_JSON": "1",
                 "NERACA_BASE_URL": f"http://127.0.0.1:{self.proxy_port if self.proxy else port}",
+                # nginx on this host: believe its X-Forwarded-For, nobody else's.
+                "NERACA_TRUSTED_PROXIES": "127.0.0.1",
             }
         )
         if port is not None:
