@@ -28,6 +28,8 @@ NOT_DISTRIBUTED: dict[str, str] = {
     "system_setting": "instance-wide settings: a reference table.",
     "rate_limit": "per-client counters keyed by bucket, not per business: kept on the coordinator.",
     "business": "the tenant itself: distributed on its own id (business.id is the business_id).",
+    "payout_calendar_override": "the operator's business-day overrides, the same for every business: a "
+    "reference table.",
 }
 
 # Known gaps: what the move to Citus must change first (docs/operations.md, "Moving to Citus"). The tests
@@ -51,21 +53,31 @@ UNIQUE_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "activity_chain_head.activity_chain_head_pkey(chain)",
         "api_key.api_key_client_id_key(client_id)",
         "api_key.api_key_pkey(id)",
-        "api_request.api_request_pkey(request_id, api_key_id)",
+        "api_request.api_request_pkey(api_key_id, request_id)",
         "app_user.app_user_pkey(id)",
         "app_user.app_user_username_key()",
+        "beneficiary.beneficiary_one_default(account_id)",
+        "beneficiary.beneficiary_pkey(id)",
+        "beneficiary.beneficiary_unique_destination(account_id, account_number, kind)",
         "email_outbox.email_outbox_pkey(id)",
+        "event.event_pkey(id)",
         "hold.hold_pkey(id)",
         "hold.hold_transfer_id_key(transfer_id)",
         "login_failure.login_failure_pkey(id)",
         "notification.notification_pkey(id)",
         "notification.notification_seq_key(seq)",
         "notification_read.notification_read_pkey(notification_id, user_id)",
+        "provider_event.provider_event_pkey(event_id)",
+        "provider_mismatch.provider_mismatch_pkey(id)",
+        "provider_payin.provider_payin_pkey(payin_id)",
+        "provider_payin.provider_payin_source_kind_source_id_key(source_id, source_kind)",
+        "provider_reconciliation.provider_reconciliation_pkey(id)",
+        "provider_request.provider_request_pkey(external_id)",
         "recovery_code.recovery_code_pkey(id)",
         "report_export.report_export_pkey(id)",
         "report_schedule.report_schedule_pkey(id)",
-        "report_schedule_run.report_schedule_run_pkey(schedule_id, period_start)",
-        "statement_day_total.statement_day_total_pkey(day, account_id)",
+        "report_schedule_run.report_schedule_run_pkey(period_start, schedule_id)",
+        "statement_day_total.statement_day_total_pkey(account_id, day)",
         "statement_rollup_watermark.statement_rollup_watermark_pkey(id)",
         "topup.topup_pkey(id)",
         "transfer.transfer_pkey(id)",
@@ -74,6 +86,9 @@ UNIQUE_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "user_token.user_token_pkey(token_hash)",
         "web_session.web_session_pkey(id)",
         "web_session.web_session_public_id_key(public_id)",
+        "webhook_attempt.webhook_attempt_pkey(id)",
+        "webhook_delivery.webhook_delivery_pkey(endpoint_id, event_id)",
+        "webhook_endpoint.webhook_endpoint_pkey(id)",
         "withdrawal.withdrawal_pkey(id)",
     }
 )
@@ -81,6 +96,7 @@ FOREIGN_KEYS_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
     {
         "account.account_parent_id_fkey(parent_id) -> account",
         "api_request.api_request_api_key_id_fkey(api_key_id) -> api_key",
+        "beneficiary.beneficiary_account_id_fkey(account_id) -> account",
         "hold.hold_credit_account_id_fkey(credit_account_id) -> account",
         "hold.hold_debit_account_id_fkey(debit_account_id) -> account",
         "hold.hold_resolution_transfer_id_fkey(resolution_transfer_id) -> transfer",
@@ -88,6 +104,7 @@ FOREIGN_KEYS_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "login_failure.login_failure_user_id_fkey(user_id) -> app_user",
         "notification.notification_account_id_fkey(account_id) -> account",
         "notification_read.notification_read_notification_id_fkey(notification_id) -> notification",
+        "provider_mismatch.provider_mismatch_run_id_fkey(run_id) -> provider_reconciliation",
         "recovery_code.recovery_code_user_id_fkey(user_id) -> app_user",
         "report_export.report_export_account_id_fkey(account_id) -> account",
         "report_schedule.report_schedule_account_id_fkey(account_id) -> account",
@@ -99,6 +116,9 @@ FOREIGN_KEYS_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "transfer.transfer_reverses_id_fkey(reverses_id) -> transfer",
         "user_token.user_token_user_id_fkey(user_id) -> app_user",
         "web_session.web_session_user_id_fkey(user_id) -> app_user",
+        "webhook_attempt.webhook_attempt_event_id_endpoint_id_fkey(endpoint_id, event_id) -> webhook_delivery",  # noqa: E501
+        "webhook_delivery.webhook_delivery_endpoint_id_fkey(endpoint_id) -> webhook_endpoint",
+        "webhook_delivery.webhook_delivery_event_id_fkey(event_id) -> event",
         "withdrawal.withdrawal_account_id_fkey(account_id) -> account",
         "withdrawal.withdrawal_amount_hold_id_fkey(amount_hold_id) -> hold",
         "withdrawal.withdrawal_fee_hold_id_fkey(fee_hold_id) -> hold",
@@ -149,7 +169,7 @@ async def test_every_unique_index_includes_business_id(database: str) -> None:
         """
     )
     offending = {
-        f"{row['table_name']}.{row['index_name']}({', '.join(row['columns'] or [])})"
+        f"{row['table_name']}.{row['index_name']}({', '.join(sorted(row['columns'] or []))})"
         for row in rows
         if _distributed(row["table_name"]) and "business_id" not in (row["columns"] or [])
     }
@@ -175,7 +195,7 @@ async def test_every_foreign_key_between_distributed_tables_includes_business_id
         """
     )
     offending = {
-        f"{row['table_name']}.{row['conname']}({', '.join(row['columns'])}) -> {row['referenced']}"
+        f"{row['table_name']}.{row['conname']}({', '.join(sorted(row['columns']))}) -> {row['referenced']}"
         for row in rows
         if _distributed(row["table_name"])
         and _distributed(row["referenced"])
@@ -244,6 +264,7 @@ UNSCOPED_STATEMENTS: frozenset[str] = frozenset(
         "portal/domains/ledger/services/holds.py::resolve_hold",
         "portal/domains/ledger/services/shared.py::account_names",
         "portal/domains/ledger/services/shared.py::list_objects",
+        "portal/domains/ledger/services/topups.py::_book",
         "portal/domains/ledger/services/topups.py::expire_due_topups",
         "portal/domains/ledger/services/topups.py::pay_topup",
         "portal/domains/ledger/services/transfers.py::_visible_transfer",
@@ -253,14 +274,30 @@ UNSCOPED_STATEMENTS: frozenset[str] = frozenset(
         "portal/domains/notifications/services.py::list_for",
         "portal/domains/notifications/services.py::mark_read",
         "portal/domains/notifications/services.py::unread_count",
+        "portal/domains/payouts/services.py::_refuse_duplicate",
+        "portal/domains/payouts/services.py::add_beneficiary",
+        "portal/domains/payouts/services.py::delete_beneficiary",
+        "portal/domains/payouts/services.py::set_default",
+        "portal/domains/provider/gateway.py::_record",
+        "portal/domains/provider/services.py::_apply_payin_event",
+        "portal/domains/provider/services.py::apply_event",
+        "portal/domains/provider/services.py::reconcile",
         "portal/domains/reports/rollup.py::<module>",
         "portal/domains/reports/schedules.py::_deliver_one",
         "portal/domains/reports/schedules.py::cancel_schedule",
         "portal/domains/reports/schedules.py::mail_export_ready",
-        "portal/domains/reports/services.py::run_export",
+        "portal/domains/reports/services/exports.py::run_export",
         "portal/domains/reports/sql.py::<module>",
         "portal/domains/reports/sql.py::_name",
         "portal/domains/reports/sql.py::entries_query",
+        "portal/domains/webhooks/delivery.py::_endpoint_health",
+        "portal/domains/webhooks/delivery.py::record",
+        "portal/domains/webhooks/delivery.py::sweep",
+        "portal/domains/webhooks/services.py::_visible_events",
+        "portal/domains/webhooks/services.py::console",
+        "portal/domains/webhooks/services.py::get_event",
+        "portal/domains/webhooks/services.py::list_events",
+        "portal/domains/webhooks/services.py::update_endpoint",
     }
 )
 
