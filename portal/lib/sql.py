@@ -34,6 +34,22 @@ class NoConnection(Exception):
     """No transaction could be started: the database is unreachable or refuses connections."""
 
 
+# What a lost database looks like from here: no transaction could start, the driver's connection errors,
+# the server shutting down or refusing connections, a socket error.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    NoConnection,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    OSError,
+)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` means the database connection died (restart, network, terminated backend)."""
+    return isinstance(exc, CONNECTION_LOST)
+
+
 async def discard_connection(db: PostgresEngine, conn: asyncpg.Connection | None) -> None:
     """Close a broken connection outright and have the pool replace every connection it holds.
 

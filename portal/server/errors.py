@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import asyncpg
 import msgspec
 import structlog
 from litestar import Request, Response
@@ -21,7 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.lib.errors import N_, FieldError, NeracaError
 from portal.lib.i18n import gettext
-from portal.lib.sql import NoConnection
+from portal.lib.sql import NoConnection, connection_lost
 from portal.server.templating import render_html, wants_fragment
 
 log = structlog.get_logger("neraca.errors")
@@ -272,20 +271,10 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     )
 
 
-# A read outside `transaction()` (authentication, a page's queries) meets a lost database as the driver's own
-# connection errors: the same 503 as NoConnection, not a 500.
-_CONNECTION_LOST = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
-
-
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, _CONNECTION_LOST):
+    # A read outside `transaction()` (authentication, a page's queries) meets a lost database as the
+    # driver's own errors: the same 503 as NoConnection, not a 500.
+    if connection_lost(exc):
         return no_connection_handler(request, NoConnection(f"{exc.__class__.__name__}: {exc}"))
     log.exception("unhandled error", path=request.url.path, method=request.method, exc_info=exc)
     return _respond(

@@ -23,6 +23,7 @@ from pgqueuer.sm import SchedulerManager
 import portal.domains
 from portal.db.bootstrap import database_url
 from portal.lib.jobs import PERIODIC, REGISTRY, JobSpec, PeriodicSpec
+from portal.lib.sql import CONNECTION_LOST
 
 log = structlog.get_logger("neraca.worker")
 
@@ -94,17 +95,6 @@ def build_scheduler(connection: asyncpg.Connection) -> SchedulerManager:
     return sm
 
 
-# What a lost database looks like from the worker's own connections (a crash, a restart, a failover).
-_CONNECTION_LOST = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-)
-
-
 async def run_worker(stop: asyncio.Event | None = None) -> None:
     """Process jobs and run the periodic sweeps until `stop` is set (or forever).
 
@@ -116,7 +106,7 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
         try:
             await _run_worker_once(stop)
             return
-        except _CONNECTION_LOST as exc:
+        except CONNECTION_LOST as exc:
             log.warning("database connection lost; reconnecting", error=str(exc), retry_in=delay)
         if stop is None:
             await asyncio.sleep(delay)

@@ -37,7 +37,7 @@ from portal.domains.ledger.refusals import Refusal, refuse
 from portal.lib import sql
 from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
 from portal.lib.ids import new_id
-from portal.lib.sql import NoConnection, engine
+from portal.lib.sql import connection_lost, engine
 
 log = structlog.get_logger("neraca.ledger")
 
@@ -548,20 +548,6 @@ def duplicate_reference(reference: str) -> NeracaError:
 
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 # The connection (or the server behind it) is gone: the batch cannot be split, only failed and retried.
-_CONNECTION_LOST = (
-    NoConnection,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    ConnectionError,
-    OSError,
-)
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether `exc` means the database connection died (restart, network, terminated backend)."""
-    return isinstance(exc, _CONNECTION_LOST)
 
 
 async def run_in_transaction(ops: list[Operation]) -> list[OperationResult | NeracaError]:
