@@ -71,7 +71,8 @@ async def load(state: dict[str, Any]) -> None:
         system,
         name="Demo key",
         permissions=frozenset(
-            f"{menu}:manage" for menu in ("accounts", "transfers", "splits", "billing", "payouts")
+            f"{menu}:manage"
+            for menu in ("accounts", "transfers", "payments", "splits", "billing", "payouts", "invoices", "monitoring")
         )
         | frozenset({"reports:view"}),
         secret=API_SECRET,

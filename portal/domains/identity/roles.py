@@ -21,16 +21,31 @@ ROLE_PRESETS: dict[str, frozenset[str]] = {
     "owner": _preset(manage=MENU_KEYS),
     "admin": _preset(manage=MENU_KEYS),
     "finance": _preset(
-        manage=("accounts", "transfers", "splits", "billing", "payouts"),
-        view=("dashboard", "reports", "activity"),
+        manage=("accounts", "transfers", "payments", "splits", "billing", "payouts", "approvals", "invoices"),
+        view=("dashboard", "reports", "activity", "monitoring"),
     ),
     "operator": _preset(
-        manage=("transfers", "splits", "billing"),
-        view=("dashboard", "accounts", "payouts", "reports"),
+        manage=("transfers", "payments", "splits", "billing"),
+        view=("dashboard", "accounts", "payouts", "invoices", "reports"),
     ),
-    "viewer": _preset(view=("dashboard", "accounts", "transfers", "splits", "billing", "payouts", "reports")),
-    "division_manager": _preset(view=("dashboard", "accounts", "transfers", "billing", "payouts", "reports")),
-    "partner": _preset(view=("dashboard", "accounts", "transfers", "reports")),
+    "viewer": _preset(
+        view=(
+            "dashboard",
+            "accounts",
+            "transfers",
+            "payments",
+            "splits",
+            "billing",
+            "payouts",
+            "invoices",
+            "monitoring",
+            "reports",
+        )
+    ),
+    "division_manager": _preset(
+        view=("dashboard", "accounts", "transfers", "payments", "billing", "payouts", "invoices", "reports")
+    ),
+    "partner": _preset(view=("dashboard", "accounts", "transfers", "invoices", "reports")),
 }
 ROLE_LABELS: dict[str, str] = {
     "owner": N_("Owner"),
