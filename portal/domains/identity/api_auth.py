@@ -11,7 +11,9 @@ import asyncio
 import contextvars
 import hashlib
 import json
+import os
 import re
+import signal
 import weakref
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.domains.audit.services import record_anonymous
-from portal.domains.identity import liveness, ratelimit
+from portal.domains.identity import idempotency, liveness, ratelimit
 from portal.lib import clock, security, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, NeracaError, Unauthorized, ValidationFailed
@@ -34,6 +36,9 @@ MAX_STORED_BODY = 5 * 1024 * 1024
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]00:00)$")
 STORED_HEADERS = {b"content-type", b"location", b"retry-after"}
+# A named point where this process kills itself (kill -9), for the tests that prove a retry converges:
+# `api.answer` is a signed POST's handler done (its money committed), its answer neither sent nor stored.
+FAULT_KILL_AT = os.environ.get("NERACA_FAULT_KILL_AT", "")
 
 
 class BodyTooLarge(NeracaError):
@@ -271,14 +276,20 @@ async def _claim(
         (row["lease_until"] is not None and row["lease_until"] < now)
         or (row["owner_lock"] is not None and await liveness.is_gone(row["owner_lock"]))
     )
-    if now - row["created_at"] > IDEMPOTENCY_TTL or abandoned:
+    same = row["body_hash"] == body_hash and row["target"] == target  # else 422, never a takeover
+    if now - row["created_at"] > IDEMPOTENCY_TTL or (abandoned and same):
         # Expired, or the attempt's process died: take the id over for this request (one taker wins: the
-        # update matches the old claim's created_at). Its money, if it committed, is kept from being
-        # booked again by the object's unique reference.
-        taken = await sql.fetchval(
+        # update matches the old claim's created_at). What its money transaction booked stays on the claim
+        # (`booked_object_id`, written in that transaction): this attempt answers with it, and the object's
+        # unique reference keeps it from being booked twice.
+        expired = now - row["created_at"] > IDEMPOTENCY_TTL
+        taken = await sql.fetchrow(
             """UPDATE api_request SET method = $3, target = $4, body_hash = $5, state = $6, lease_until = $7,
-                   status_code = NULL, headers = NULL, body = NULL, created_at = $8, owner_lock = $10
-               WHERE api_key_id = $1 AND request_id = $2 AND created_at = $9 RETURNING request_id""",
+                   status_code = NULL, headers = NULL, body = NULL, created_at = $8, owner_lock = $10,
+                   booked_object_id = CASE WHEN $11 OR body_hash <> $5 OR target <> $4 THEN NULL
+                       ELSE booked_object_id END
+               WHERE api_key_id = $1 AND request_id = $2 AND created_at = $9
+               RETURNING request_id, booked_object_id""",
             actor.api_key_id,
             request_id,
             method,
@@ -289,8 +300,12 @@ async def _claim(
             now,
             row["created_at"],
             owner,
+            expired,
         )
         if taken is not None:
+            claim = idempotency.current()
+            if claim is not None:
+                claim.booked_object_id = taken["booked_object_id"]
             return None
         return await _claim(actor, request_id, method, target, body_hash, count=False)
     return row
@@ -305,6 +320,33 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
     )
     body_hash = hashlib.sha256(body).hexdigest()
+    if method != "POST":
+        earlier = await _claim(actor, request_id, method, target, body_hash)
+        if earlier is not None:
+            raise Unauthorized(
+                "This Request-Id was already used; send every request with a new one.",
+                code="request_id_reused",
+            )
+        await app(scope, _replay_receive(body, receive), send)
+        return
+    assert actor.api_key_id is not None
+    with idempotency.request_claim(actor.api_key_id, request_id):
+        await _handle_post(app, scope, receive, send, body, actor, request_id, target, body_hash)
+
+
+async def _handle_post(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    body: bytes,
+    actor: Actor,
+    request_id: str,
+    target: str,
+    body_hash: str,
+) -> None:
+    """A signed POST: claimed, run once, its answer stored; a repeat gets the stored answer."""
+    method = "POST"
     earlier = await _claim(actor, request_id, method, target, body_hash)
     if earlier is not None:
         if method != "POST" or earlier["method"] != "POST":
@@ -326,14 +368,14 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
             )
         await _replay(earlier, send)
         return
-    if method != "POST":
-        await app(scope, _replay_receive(body, receive), send)
-        return
 
     captured: dict[str, Any] = {"status": None, "headers": [], "body": bytearray(), "too_big": False}
 
     async def capture(message: Message) -> None:
         if message["type"] == "http.response.start":
+            if FAULT_KILL_AT == "api.answer":
+                # Test-only fault injection: die after the money committed, before anyone hears of it.
+                os.kill(os.getpid(), signal.SIGKILL)
             captured["status"] = message["status"]
             captured["headers"] = list(message.get("headers", []))
         elif message["type"] == "http.response.body":
@@ -399,8 +441,8 @@ class _StoreCoalescer:
 
 
 # Asynchronous commit: losing these rows in a database crash leaves the claims `running`, exactly as a
-# web process dying between the money commit and the store would (409 until the lease ends, then the
-# retry is refused by the reference's uniqueness).
+# web process dying between the money commit and the store would; the crash also ended the owner's
+# liveness lock, so the retry takes the claim over and answers with what was booked (idempotency.py).
 _STORE_ONE = (
     "UPDATE api_request SET state = 'done', status_code = $3, headers = $4::jsonb, body = $5, "
     f"lease_until = NULL WHERE api_key_id = $1 AND request_id = $2 AND {ratelimit.ASYNC_COMMIT} IS NOT NULL"
@@ -417,11 +459,17 @@ async def _store(api_key_id: str | None, request_id: str, status: int, headers: 
 
 
 async def _release(actor: Actor, request_id: str) -> None:
+    """No final answer (5xx, 429): the Request-Id is free for the retry. A claim whose money committed
+    (a 503 from a COMMIT whose outcome was unknown, a fault after the booking) is kept with its lease
+    ended, so the retry takes it over at once and answers with what was booked."""
     await sql.execute(
+        "WITH ended AS (UPDATE api_request SET lease_until = $3, owner_lock = NULL WHERE api_key_id = $1 "
+        "AND request_id = $2 AND state = 'running' AND booked_object_id IS NOT NULL) "
         "DELETE FROM api_request WHERE api_key_id = $1 AND request_id = $2 AND state = 'running' "
-        f"AND {ratelimit.async_commit()} IS NOT NULL",
+        f"AND booked_object_id IS NULL AND {ratelimit.async_commit()} IS NOT NULL",
         actor.api_key_id,
         request_id,
+        clock.now() - timedelta(seconds=1),
     )
 
 

@@ -107,6 +107,7 @@ class ApiRequest(Table, tablename="api_request"):
     body = Bytea(null=True)
     created_at = Timestamptz()
     owner_lock = Integer(null=True)
+    booked_object_id = Text(null=True)
 
 
 class RateLimit(Table, tablename="rate_limit"):

@@ -33,6 +33,8 @@ from typing import Any, Literal
 import asyncpg
 import structlog
 
+from portal.domains.identity import idempotency
+from portal.domains.identity.idempotency import RequestClaim
 from portal.domains.ledger.refusals import Refusal, refuse
 from portal.lib import sql
 from portal.lib.errors import N_, FieldError, NeracaError, ServiceUnavailable, ValidationFailed
@@ -67,6 +69,10 @@ class Leg:
 @dataclass
 class OperationResult:
     transfers: list[dict[str, Any]]
+    # A replay: the reference was booked before by the same request (same legs); nothing was written
+    # and `object_id` is the object registered under the reference then.
+    replayed: bool = False
+    object_id: str | None = None
 
 
 CommitHook = Callable[[asyncpg.Connection, "Operation", OperationResult], Awaitable[None]]
@@ -88,6 +94,12 @@ class Operation:
     on_commit: CommitHook | None = None
     # Booking time for imported history (demo data, migrations from another system); None = now().
     booked_at: datetime | None = None
+    # A taken reference whose transfers have these very legs answers with them instead of refusing
+    # (a retry of a request whose first answer was lost). Set by the services that own the reference.
+    replay_by_reference: bool = False
+    # The signed API request this operation is booked for: its claim records the booked object in the
+    # batch's transaction (identity/idempotency.py). Filled in by `execute`.
+    claim: RequestClaim | None = None
 
 
 @dataclass
@@ -318,6 +330,16 @@ async def apply_operations(
     applied = _check_and_apply(ops, accounts, outcomes)
     released = _refused_references(ops, outcomes, claimed)
     transfers = await _write(conn, ops, applied, accounts, released)
+    # The requests' claims learn what was booked in the money's own transaction (no answer is lost
+    # between the two: a retry after a crash answers with it).
+    await idempotency.mark_booked(
+        conn,
+        [
+            (op.claim.api_key_id, op.claim.request_id, op.reference_object_id or op.legs[0].transfer_id)
+            for op in (ops[i] for i in applied)
+            if op.claim is not None
+        ],
+    )
     writes = DeferredWrites()
     token = _deferred.set(writes)
     try:
@@ -355,10 +377,87 @@ async def _claim_references(
         *_columns(rows, 3),
     )
     won = {(row["business_id"], row["reference"]) for row in inserted}
+    taken: list[int] = []
     for i, op in enumerate(ops):
         if outcomes[i] is None and op.reference is not None and (op.business_id, op.reference) not in won:
             outcomes[i] = duplicate_reference(op.reference)
+            if op.replay_by_reference:
+                taken.append(i)
+    if taken:
+        await _replay_taken_references(conn, ops, taken, outcomes)
     return claimed
+
+
+def _leg_key(leg: Leg) -> tuple[Any, ...]:
+    """What makes two legs the same request (not their new ids)."""
+    return (
+        leg.debit_account_id,
+        leg.credit_account_id,
+        leg.amount,
+        leg.phase,
+        leg.kind,
+        leg.description or "",
+        leg.metadata or {},
+        leg.released_amount,
+        leg.reverses_id,
+    )
+
+
+def _row_key(row: asyncpg.Record) -> tuple[Any, ...]:
+    metadata = row["metadata"]
+    return (
+        row["debit_account_id"],
+        row["credit_account_id"],
+        int(row["amount"]),
+        row["phase"],
+        row["kind"],
+        row["description"] or "",
+        (json.loads(metadata) if isinstance(metadata, str) else metadata) or {},
+        int(row["released_amount"]),
+        row["reverses_id"],
+    )
+
+
+async def _replay_taken_references(
+    conn: asyncpg.Connection, ops: list[Operation], taken: list[int], outcomes: list[Outcome]
+) -> None:
+    """A taken reference whose booked transfers have exactly the operation's legs, on accounts the
+    operation may see, is the same request again: it gets the booked transfers as its result (nothing is
+    written, no hook runs). Anything else stays `duplicate_reference`."""
+    keys = sorted({(ops[i].business_id, ops[i].reference or "") for i in taken})
+    rows = await conn.fetch(
+        "SELECT r.object_id, t.* FROM unnest($1::text[], $2::text[]) AS q(b, r) "
+        "JOIN ledger_reference r ON r.business_id = q.b AND r.reference = q.r "
+        "JOIN transfer t ON t.business_id = q.b AND t.reference = q.r ORDER BY t.seq",
+        *_columns(keys, 2),
+    )
+    booked: dict[tuple[str, str], list[asyncpg.Record]] = {}
+    for row in rows:
+        booked.setdefault((row["business_id"], row["reference"]), []).append(row)
+    account_ids = sorted(
+        {leg.debit_account_id for i in taken for leg in ops[i].legs}
+        | {leg.credit_account_id for i in taken for leg in ops[i].legs}
+    )
+    found = {
+        row["id"]: LockedAccount(**dict(row))
+        for row in await conn.fetch(
+            "SELECT id, business_id, path, kind, currency, status, debits_posted, credits_posted, "
+            "debits_pending, credits_pending FROM account WHERE id = ANY($1::text[])",
+            account_ids,
+        )
+    }
+    for i in taken:
+        op = ops[i]
+        earlier = booked.get((op.business_id, op.reference or ""), [])
+        if [_row_key(row) for row in earlier] != [_leg_key(leg) for leg in op.legs]:
+            continue
+        if not all(
+            _visible(op, found.get(leg.debit_account_id)) and _visible(op, found.get(leg.credit_account_id))
+            for leg in op.legs
+        ):
+            continue
+        transfers = [{name: row[name] for name in _TRANSFER_COLUMNS} for row in earlier]
+        outcomes[i] = OperationResult(transfers, replayed=True, object_id=earlier[0]["object_id"])
 
 
 async def _lock_accounts(
@@ -721,6 +820,8 @@ def committer() -> GroupCommitter:
 
 async def execute(op: Operation) -> OperationResult:
     """Apply one operation: inside the caller's transaction when there is one, else by group commit."""
+    if op.claim is None:
+        op.claim = idempotency.current()
     if engine().current_transaction.get() is not None:
         (result,) = await run_in_transaction([op])
         if isinstance(result, NeracaError):

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from portal.domains.accounts import services as accounts
+from portal.domains.identity import idempotency
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
 from portal.domains.ledger.refusals import Refusal, refuse
@@ -143,9 +144,10 @@ async def create_hold(
         reference_object_id=hold_id,
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
+        replay_by_reference=True,
     )
-    await engine.execute(op)
-    return await get_hold(actor, hold_id)
+    result = await engine.execute(op)
+    return await get_hold(actor, result.object_id if result.replayed and result.object_id else hold_id)
 
 
 async def _visible_hold(actor: Actor, hold_id: str) -> asyncpg.Record:
@@ -244,7 +246,10 @@ async def resolve_hold(
 async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) -> HoldOut:
     """Complete a hold: move `amount` (default all of it); the rest is released."""
     actor.require("transfers", "manage")
-    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before status or amount
+    # another business's or out of scope: 404 before status or amount
+    visible = await _visible_hold(actor, hold_id)
+    if visible["status"] == "posted" and idempotency.booked_earlier(visible["resolution_transfer_id"]):
+        return hold_out(visible)  # this request's own post, its first answer lost
     async with transaction():
         row = await resolve_hold(
             actor.business_id, hold_id, "post", amount=amount, scope_account_id=actor.scope_account_id
@@ -262,7 +267,9 @@ async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) ->
 async def void_hold(actor: Actor, hold_id: str) -> HoldOut:
     """Cancel a hold: the reserved amount is available again at once."""
     actor.require("transfers", "manage")
-    await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
+    visible = await _visible_hold(actor, hold_id)  # another business's or out of scope: 404 before the status
+    if visible["status"] == "voided" and idempotency.booked_earlier(visible["resolution_transfer_id"]):
+        return hold_out(visible)  # this request's own void, its first answer lost
     async with transaction():
         row = await resolve_hold(actor.business_id, hold_id, "void", scope_account_id=actor.scope_account_id)
         await event(actor.business_id, "hold.voided", hold_out(row), _hold_accounts(row))

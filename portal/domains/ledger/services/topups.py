@@ -84,7 +84,19 @@ async def create_topup(actor: Actor, *, account_id: str, amount: int, reference:
     if await sql.fetchval(
         "SELECT 1 FROM ledger_reference WHERE business_id = $1 AND reference = $2", actor.business_id, ref
     ):
-        raise engine.duplicate_reference(ref)  # before the provider opens a virtual account for nothing
+        # The same order again (a retry whose first answer was lost) is answered with it; anything else
+        # is refused before the provider opens a virtual account for nothing.
+        same = await sql.fetchrow(
+            f"SELECT {TOPUP_COLUMNS} FROM topup WHERE business_id = $1 AND reference = $2 "
+            "AND account_id = $3 AND amount = $4",
+            actor.business_id,
+            ref,
+            account.id,
+            amount,
+        )
+        if same is not None:
+            return topup_out(same)
+        raise engine.duplicate_reference(ref)
     pay_bank, pay_number, payin = await _payment_instructions(
         actor.business_id, topup_id, amount + fee, account.currency, now + TOPUP_VALIDITY, holder
     )

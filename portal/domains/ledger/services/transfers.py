@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from portal.domains.accounts import services as accounts
+from portal.domains.identity import idempotency
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation, OperationResult
 from portal.domains.ledger.refusals import Refusal, refuse
@@ -104,6 +105,7 @@ async def create_transfer(
         reference_object_id=leg.transfer_id,
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
+        replay_by_reference=True,
     )
     result = await engine.execute(op)
     return transfer_out(result.transfers[0])
@@ -177,8 +179,10 @@ async def create_transfer_group(
         group_id=group_id,
         scope_account_id=actor.scope_account_id,
         on_commit=committed,
+        replay_by_reference=True,
     )
     result = await engine.execute(op)
+    group_id = result.transfers[0]["group_id"] or group_id  # a replay answers with the booked group
     outs = [transfer_out(t) for t in result.transfers]
     return TransferGroupOut(id=group_id, reference=ref, transfers=outs, created_at=outs[0].created_at)
 
@@ -289,7 +293,12 @@ async def reverse_transfer(
     )
     if original["phase"] not in ("posted", "post_pending") or original["kind"] == "reversal":
         raise refuse(Refusal.NOT_REVERSIBLE, None, transfer_id=transfer_id)
-    if await sql.fetchval("SELECT 1 FROM transfer WHERE reverses_id = $1", transfer_id):
+    reversal = await sql.fetchrow(
+        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE reverses_id = $1", transfer_id
+    )
+    if reversal is not None:
+        if idempotency.booked_earlier(reversal["id"]):
+            return transfer_out(reversal)  # this request's own reversal, its first answer lost
         raise refuse(Refusal.ALREADY_REVERSED, None, transfer_id=transfer_id)
     leg = Leg(
         original["credit_account_id"],
