@@ -330,6 +330,10 @@ class Cluster:
     standby: Postgres | None = None
     nodes: list[Node] = field(default_factory=list)
     nginx: subprocess.Popen[bytes] | None = None
+    # Added to every node's environment (the crash suite points the nodes at its simulator).
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # The sandbox payment provider (`neraca simulator`), when started: a node of its own on its own port.
+    simulator: Node | None = None
 
     def node_env(self, port: int | None) -> dict[str, str]:
         key_file = self.root / "secret_key"
@@ -352,6 +356,7 @@ class Cluster:
                 "NERACA_TRUSTED_PROXIES": "127.0.0.1",
             }
         )
+        env.update(self.extra_env)
         if port is not None:
             env["NERACA_PORT"] = str(port)
         if self.standby is not None:
@@ -409,6 +414,21 @@ class Cluster:
         for node in self.nodes:
             node.wait_ready()
 
+    def simulator_node(self, callback_url: str) -> Node:
+        """`neraca simulator` on the port of `NERACA_PROVIDER_URL` in `extra_env`, its own database on the
+        primary, sending its callbacks to `callback_url`."""
+        url = self.extra_env["NERACA_PROVIDER_URL"]
+        env = self.node_env(None)
+        env["NERACA_PROVIDER_CALLBACK_URL"] = callback_url
+        self.simulator = Node(
+            "simulator",
+            [str(self.bin_dir / "neraca"), "simulator"],
+            env,
+            self.root / "logs" / "simulator.log",
+            int(url.rsplit(":", 1)[1]),
+        )
+        return self.simulator
+
     def web_ports(self) -> list[int]:
         return [node.port for node in self.nodes if node.port is not None]
 
@@ -460,13 +480,15 @@ class Cluster:
                 os.killpg(node.process.pid, signal.SIGTERM)
         for node in self.nodes:
             node.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
         if self.standby is not None:
             self.standby.stop()
         if self.primary is not None:
             self.primary.stop()
 
 
-async def _seed(accounts: int, keys: int) -> dict[str, Any]:
+async def _seed(accounts: int, keys: int, webhook_url: str | None = None) -> dict[str, Any]:
     from portal.db.bootstrap import RESOLVED_ENV
 
     os.environ[RESOLVED_ENV] = os.environ["DATABASE_URL"]
@@ -507,16 +529,38 @@ async def _seed(accounts: int, keys: int) -> dict[str, Any]:
         await engine.execute(
             Operation(business.id, [Leg(world, a, 10**12, kind="topup") for a in ids], internal=True)
         )
+        endpoint = None
+        if webhook_url:
+            from portal.domains.webhooks.services import create_endpoint
+
+            made, _secret = await create_endpoint(
+                actor, url=webhook_url, description="crash suite receiver", event_types=WEBHOOK_EVENT_TYPES
+            )
+            endpoint = made.id
         return {
             "business_id": business.id,
             "keys": [{"client_id": key.client_id, "secret": secret} for key, secret in issued],
             "accounts": ids,
+            "webhook_endpoint_id": endpoint,
         }
     finally:
         await sql.engine().close_connection_pool()
 
 
-def seed(env: dict[str, str], bin_dir: Path, accounts: int = 20, keys: int = 4) -> dict[str, Any]:
+# What the crash suite's receiver subscribes to: every top-up and hold event (transfers' own events would
+# multiply the deliveries to drain without exercising anything else).
+WEBHOOK_EVENT_TYPES = (
+    "topup.created",
+    "topup.paid",
+    "hold.created",
+    "hold.posted",
+    "hold.voided",
+)
+
+
+def seed(
+    env: dict[str, str], bin_dir: Path, accounts: int = 20, keys: int = 4, webhook_url: str | None = None
+) -> dict[str, Any]:
     """Runs `_seed` in a process of its own with the nodes' environment (the same secret key seals the
     API keys' secrets; the portal's engine binds to one database per process)."""
     env = {**env, "NERACA_LOG_LEVEL": "WARNING"}
@@ -529,6 +573,7 @@ def seed(env: dict[str, str], bin_dir: Path, accounts: int = 20, keys: int = 4) 
             str(accounts),
             "--keys",
             str(keys),
+            *(["--webhook-url", webhook_url] if webhook_url else []),
         ],
         env=env,
         capture_output=True,
@@ -554,11 +599,12 @@ def main() -> None:
     )
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--keys", type=int, default=4)
+    parser.add_argument("--webhook-url", default=None)
     args = parser.parse_args()
     if args.command == "seed":
         import asyncio
 
-        print(json.dumps(asyncio.run(_seed(args.accounts, args.keys))))
+        print(json.dumps(asyncio.run(_seed(args.accounts, args.keys, args.webhook_url))))
         return
     args.dir.mkdir(parents=True, exist_ok=True)
     lock = args.dir / "up.pid"

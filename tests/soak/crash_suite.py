@@ -1,7 +1,10 @@
-"""The crash suite: SDK callers drive transfers, holds (posted or voided), statements and 1 % malformed
-requests against 2 web nodes and 2 workers while a chaos loop kill -9s a random node every few seconds
-(and restarts it) and crashes PostgreSQL (`pg_ctl stop -m immediate`) a few times. At the end, with
-everything drained, the books are checked; `run()` returns one JSON-ready summary.
+"""The crash suite: SDK callers drive transfers, holds (posted or voided), top-ups paid through the
+sandbox provider, statements and 1 % malformed requests against 2 web nodes, 2 workers and the
+provider simulator while a chaos loop kill -9s a random one of them every few seconds (and restarts it)
+and crashes PostgreSQL (`pg_ctl stop -m immediate`) a few times; the business's top-up and hold events
+go to a webhook receiver on 127.0.0.1 that the suite runs. With `via_nginx` the callers go through
+nginx in front of the web nodes (and statements read from a streaming replica), as `make cluster` runs
+them. At the end, with everything drained, the books are checked; `run()` returns one JSON-ready summary.
 
 Everything runs on 127.0.0.1 (deploy/cluster.py's `Cluster`, on a PostgreSQL of its own), and every loop
 is bounded in time: the load stops at its deadline, the chaos loop at the same one.
@@ -20,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,9 +33,16 @@ import httpx
 from neraca import AsyncNeraca
 from neraca.errors import NeracaError
 
-from deploy.cluster import Cluster, Node, scratch_dir, seed
+from deploy.cluster import WEBHOOK_EVENT_TYPES, Cluster, Node, free_port, scratch_dir, seed
 
 MALFORMED_SHARE = 0.01
+TOPUP_SHARE = 0.06
+# Payouts join the mix here once they run through the provider under chaos: a share of the callers'
+# requests, `_payout` for one request, and `_check_payouts` for the end (every payout succeeded or
+# failed, its hold posted or voided, never both; the simulator's payouts reconcile with Neraca's).
+PAYOUT_SHARE = 0.0
+# How long the end may wait for callbacks and webhook deliveries to drain (bounded like every loop here).
+DRAIN_SECONDS = 180
 
 
 @dataclass
@@ -45,7 +56,13 @@ class Books:
         default_factory=list
     )  # (kind, kwargs incl. request_id)
     asked: set[str] = field(default_factory=set)  # every reference ever sent
+    topups: dict[str, str] = field(default_factory=dict)  # reference -> top-up id answered
+    paid_at_provider: set[str] = field(default_factory=set)  # top-up ids the simulator took payment for
     requests: int = 0
+    # Retries the SDK made on its own (connection errors, 5xx, 409 request_in_progress, 429) and the
+    # requests it gave up on after them (sent again at the end).
+    sdk_retries: int = 0
+    gave_up: int = 0
     acknowledged_writes: int = 0
     statements: int = 0
     malformed: int = 0
@@ -58,11 +75,48 @@ class Books:
 
 @dataclass
 class Chaos:
-    kills: dict[str, int] = field(default_factory=lambda: {"web": 0, "worker": 0})
+    kills: dict[str, int] = field(default_factory=lambda: {"web": 0, "worker": 0, "simulator": 0})
     postgres_crashes: int = 0
     recovery_after_kill: list[float] = field(default_factory=list)
     postgres_crash_to_first_write: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+class WebhookReceiver:
+    """A webhook endpoint on 127.0.0.1: records every delivery's `webhook-id` and answers 200."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.mismatches: list[str] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                webhook_id = self.headers.get("webhook-id") or ""
+                try:
+                    event_id = json.loads(body).get("id")
+                except ValueError:
+                    event_id = None
+                with receiver.lock:
+                    receiver.ids[webhook_id] = receiver.ids.get(webhook_id, 0) + 1
+                    if event_id != webhook_id:
+                        receiver.mismatches.append(f"webhook-id {webhook_id} carried event {event_id}")
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/neraca-webhooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def _percentile(values: list[float], share: float) -> float | None:
@@ -119,12 +173,13 @@ def chaos_loop(
     span = deadline - started
     crash_at = [started + span * (i + 1) / (postgres_crashes + 1) for i in range(postgres_crashes)]
     webs = [node for node in cluster.nodes if node.port is not None]
+    targets = cluster.nodes + ([cluster.simulator] if cluster.simulator is not None else [])
     while time.monotonic() < deadline and not stop.is_set():
         time.sleep(rng.uniform(1.5, 3.0))
         if time.monotonic() >= deadline or stop.is_set():
             break
         try:
-            for node in cluster.nodes:  # as a supervisor would: a node that died on its own comes back
+            for node in targets:  # as a supervisor would: a node that died on its own comes back
                 if not node.alive():
                     node.start()
             if crash_at and time.monotonic() >= crash_at[0]:
@@ -140,13 +195,13 @@ def chaos_loop(
                     time.sleep(0.1)
                 chaos.postgres_crash_to_first_write.append(round(time.monotonic() - crashed, 3))
                 continue
-            node = rng.choice(cluster.nodes)
+            node = rng.choice(targets)
             killed = time.monotonic()
             node.kill()
             node.start()
-            kind = "web" if node.port is not None else "worker"
+            kind = "simulator" if node is cluster.simulator else "web" if node.port is not None else "worker"
             chaos.kills[kind] += 1
-            if node.port is not None:
+            if kind == "web":
                 limit = time.monotonic() + 60
                 while not _healthy(node) and time.monotonic() < limit:
                     time.sleep(0.05)
@@ -158,13 +213,13 @@ def chaos_loop(
     # Whatever the last kill left half-started is brought back before the end checks.
     if not cluster.primary.running():
         cluster.primary.start()
-    for node in cluster.nodes:
+    for node in targets:
         if not node.alive():
             node.start()
 
 
-async def _malformed(books: Books, port: int, rng: random.Random) -> None:
-    url = f"http://127.0.0.1:{port}/api/v1/transfers"
+async def _malformed(books: Books, base_url: str, rng: random.Random) -> None:
+    url = f"{base_url}/api/v1/transfers"
     kind = rng.choice(["bad-signature", "wrong-types", "huge-body"])
     headers = {
         "Client-Id": "ck_nobody",
@@ -181,6 +236,8 @@ async def _malformed(books: Books, port: int, rng: random.Random) -> None:
             response = await raw.post(url, content=body, headers=headers)
     except httpx.HTTPError:
         return  # the node was being killed: no answer is not a wrong answer
+    if response.status_code in (502, 504):
+        return  # nginx found no live node: Neraca never answered (it never sends 502/504 itself)
     books.malformed += 1
     if response.status_code == 503 and response.headers.get("retry-after"):
         books.malformed_503 += 1  # PostgreSQL was down: nothing can be checked, nothing changed
@@ -190,49 +247,70 @@ async def _malformed(books: Books, port: int, rng: random.Random) -> None:
         books.violations.append(f"malformed {kind} was accepted ({response.status_code})")
 
 
+def _counting_client(books: Books, base_url: str, key: dict[str, str], max_retries: int) -> AsyncNeraca:
+    """An SDK client whose retries (each one a back-off sleep) are counted in the books."""
+    client = AsyncNeraca(
+        client_id=key["client_id"], client_secret=key["secret"], base_url=base_url, max_retries=max_retries
+    )
+    sleep = client._sleep
+
+    async def counted(delay: float) -> None:
+        books.sdk_retries += 1
+        await sleep(delay)
+
+    client._sleep = counted
+    return client
+
+
+def _base_urls(cluster: Cluster) -> list[str]:
+    """Where callers send their requests: nginx when the cluster has it, else each web node in turn."""
+    if cluster.nginx is not None:
+        return [f"http://127.0.0.1:{cluster.proxy_port}"]
+    return [f"http://127.0.0.1:{port}" for port in cluster.web_ports()]
+
+
 async def _caller(
     index: int, cluster: Cluster, data: dict[str, Any], books: Books, deadline: float, seed_value: int
 ) -> None:
     rng = random.Random(seed_value * 1000 + index)
-    ports = [node.port for node in cluster.nodes if node.port is not None]
+    urls = _base_urls(cluster)
     key = data["keys"][index % len(data["keys"])]
     accounts: list[str] = data["accounts"]
-    port = ports[index % len(ports)]
-    async with AsyncNeraca(
-        client_id=key["client_id"],
-        client_secret=key["secret"],
-        base_url=f"http://127.0.0.1:{port}",
-        max_retries=6,
-    ) as client:
+    base_url = urls[index % len(urls)]
+    provider = cluster.simulator is not None
+    async with _counting_client(books, base_url, key, max_retries=6) as client:
         while time.monotonic() < deadline:
             payer, payee = rng.sample(accounts, 2)
             roll = rng.random()
             books.requests += 1
             if roll < MALFORMED_SHARE:
-                await _malformed(books, port, rng)
+                await _malformed(books, base_url, rng)
                 continue
             reference = f"soak-{uuid.uuid4().hex[:16]}"
-            if roll < 0.70:
-                kwargs = {
-                    "from_account_id": payer,
-                    "to_account_id": payee,
-                    "amount": rng.randint(1, 50_000),
-                    "reference": reference,
-                    "request_id": str(uuid.uuid4()),
-                }
-                await _transfer(client, books, kwargs)
-            elif roll < 0.88:
-                kwargs = {
-                    "from_account_id": payer,
-                    "to_account_id": payee,
-                    "amount": rng.randint(1, 50_000),
-                    "reference": reference,
-                    "request_id": str(uuid.uuid4()),
-                }
-                hold_id = await _hold(client, books, kwargs)
+            money = {
+                "from_account_id": payer,
+                "to_account_id": payee,
+                "amount": rng.randint(1, 50_000),
+                "reference": reference,
+                "request_id": str(uuid.uuid4()),
+            }
+            if roll < 0.64:
+                await _transfer(client, books, money)
+            elif roll < 0.82:
+                hold_id = await _hold(client, books, money)
                 if hold_id is not None:
                     action = rng.choice(["post", "void"])
                     await _resolve(client, books, hold_id, action, str(uuid.uuid4()))
+            elif provider and roll < 0.82 + TOPUP_SHARE:
+                order = {
+                    "account_id": payee,
+                    "amount": rng.randint(10_000, 500_000),
+                    "reference": reference,
+                    "request_id": str(uuid.uuid4()),
+                }
+                await _topup(client, books, order, cluster)
+            elif roll < 0.82 + TOPUP_SHARE + PAYOUT_SHARE:
+                await _payout(client, books, rng)
             else:
                 today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
                 try:
@@ -240,6 +318,49 @@ async def _caller(
                     books.statements += 1
                 except (NeracaError, httpx.HTTPError):
                     pass
+
+
+async def _payout(client: AsyncNeraca, books: Books, rng: random.Random) -> None:
+    """One payout request: the place payouts take in the mix (PAYOUT_SHARE is 0 until they join)."""
+    raise NotImplementedError("payouts are not in the crash suite's mix yet")
+
+
+async def _topup(client: AsyncNeraca, books: Books, kwargs: dict[str, Any], cluster: Cluster) -> None:
+    """Open a top-up (its virtual account at the provider), then pay it there as the customer would."""
+    books.asked.add(kwargs["reference"])
+    try:
+        made = await client.topups.create(**kwargs)
+    except (NeracaError, httpx.HTTPError) as exc:
+        if _answered_4xx(exc):
+            books.refusals.append(f"topup {kwargs['reference']} refused: {exc}")
+        else:
+            books.gave_up += 1
+            books.unanswered.append(("topup", kwargs))
+        return
+    books.topups[kwargs["reference"]] = made.id
+    books.acknowledged_writes += 1
+    assert cluster.simulator is not None and made.payment_instructions is not None
+    await _pay_at_provider(books, cluster.simulator, made.id, made.payment_instructions.account_number)
+
+
+async def _pay_at_provider(books: Books, simulator: Node, topup_id: str, va_number: str) -> None:
+    """The customer pays the virtual account (the simulator's control surface); tried again while the
+    simulator is down. A refusal (already paid by an attempt whose answer was lost) is left to the end
+    check, which reads the simulator's own books."""
+    give_up_at = time.monotonic() + 60
+    async with httpx.AsyncClient(timeout=10) as http:
+        while time.monotonic() < give_up_at:
+            try:
+                answer = await http.post(f"http://127.0.0.1:{simulator.port}/control/api/va/{va_number}/pay")
+            except httpx.HTTPError:
+                await asyncio.sleep(0.5)
+                continue
+            if answer.status_code == 200:
+                books.paid_at_provider.add(topup_id)
+                return
+            if answer.status_code < 500:
+                return
+            await asyncio.sleep(0.5)
 
 
 async def _transfer(client: AsyncNeraca, books: Books, kwargs: dict[str, Any]) -> None:
@@ -250,6 +371,7 @@ async def _transfer(client: AsyncNeraca, books: Books, kwargs: dict[str, Any]) -
         if _answered_4xx(exc):
             books.refusals.append(f"transfer {kwargs['reference']} refused: {exc}")
         else:
+            books.gave_up += 1
             books.unanswered.append(("transfer", kwargs))
         return
     books.transfers.setdefault(kwargs["reference"], set()).add(done.id)
@@ -264,6 +386,7 @@ async def _hold(client: AsyncNeraca, books: Books, kwargs: dict[str, Any]) -> st
         if _answered_4xx(exc):
             books.refusals.append(f"hold {kwargs['reference']} refused: {exc}")
         else:
+            books.gave_up += 1
             books.unanswered.append(("hold", kwargs))
         return None
     books.holds[kwargs["reference"]] = made.id
@@ -281,6 +404,7 @@ async def _resolve(client: AsyncNeraca, books: Books, hold_id: str, action: str,
         if _answered_4xx(exc):
             books.refusals.append(f"{action} of {hold_id} refused: {exc}")
         else:
+            books.gave_up += 1
             books.unanswered.append((action, {"hold_id": hold_id, "request_id": request_id}))
         return
     books.resolutions[hold_id] = "posted" if action == "post" else "voided"
@@ -297,13 +421,12 @@ def _answered_4xx(exc: Exception) -> bool:
 
 async def _converge(cluster: Cluster, data: dict[str, Any], books: Books) -> int:
     """Send every request that got no answer again, with its own Request-Id: each must now succeed, once."""
-    port = next(node.port for node in cluster.nodes if node.port is not None)
     key = data["keys"][0]
     retried = 0
     async with AsyncNeraca(
         client_id=key["client_id"],
         client_secret=key["secret"],
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=_base_urls(cluster)[0],
         max_retries=8,
     ) as client:
         pending, books.unanswered = books.unanswered, []
@@ -317,11 +440,12 @@ async def _converge(cluster: Cluster, data: dict[str, Any], books: Books) -> int
                 await _transfer(client, books, kwargs)
             elif kind == "hold":
                 await _hold(client, books, kwargs)
+            elif kind == "topup":
+                await _topup(client, books, kwargs, cluster)
             else:
                 await _resolve(client, books, kwargs["hold_id"], kind, kwargs["request_id"])
     for kind, kwargs in books.unanswered:
-        # Still 409 request_in_progress: its first attempt's web process died before the answer was stored,
-        # and the claim holds until its lease ends. The books are checked below; the request did not converge.
+        # Still no answer after the end's retries: the books are checked below; the request did not converge.
         books.refusals.append(f"{kind} {kwargs.get('reference') or kwargs.get('hold_id')} still unanswered")
     return retried
 
@@ -368,6 +492,151 @@ async def _check_books(dsn: str, business_id: str, books: Books) -> None:
             books.violations.append(f"hold {hold_id}: answered {outcome}, stored {row and row['status']}")
 
 
+async def _provider_books(cluster: Cluster, business_id: str) -> tuple[dict[str, int], list[Any]]:
+    """The simulator's paid pay-ins of the business (id -> amount) and Neraca's top-ups with their pay-in
+    and booked groups."""
+    assert cluster.primary is not None
+    sim = await asyncpg.connect(cluster.primary.dsn("neraca_simulator"))
+    try:
+        paid = {
+            row["id"]: int(row["amount"])
+            for row in await sim.fetch(
+                "SELECT id, amount FROM sim_payins WHERE merchant_id = $1 AND paid_at IS NOT NULL",
+                business_id,
+            )
+        }
+    finally:
+        await sim.close()
+    conn = await asyncpg.connect(cluster.primary.dsn())
+    try:
+        topups = await conn.fetch(
+            "SELECT t.id, t.reference, t.status, t.amount + t.fee AS total, p.payin_id, "
+            "(SELECT count(DISTINCT group_id) FROM transfer x WHERE x.business_id = t.business_id "
+            "AND x.source_id = t.id) AS groups "
+            "FROM topup t LEFT JOIN provider_payin p ON p.business_id = t.business_id AND p.source_id = t.id "
+            "WHERE t.business_id = $1",
+            business_id,
+        )
+    finally:
+        await conn.close()
+    return paid, list(topups)
+
+
+async def _check_provider(cluster: Cluster, business_id: str, books: Books) -> dict[str, int]:
+    """Every pay-in the simulator took is booked by its callback exactly once, and nothing else is: the
+    simulator's books and Neraca's reconcile. Callbacks the simulator has not delivered yet (its back-off
+    after a kill) are sent again through its control surface until they are, within DRAIN_SECONDS."""
+    assert cluster.simulator is not None
+    give_up_at = time.monotonic() + DRAIN_SECONDS
+    while True:
+        paid, topups = await _provider_books(cluster, business_id)
+        booked = {row["payin_id"] for row in topups if row["status"] == "paid"}
+        if set(paid) <= booked or time.monotonic() > give_up_at:
+            break
+        await _resend_callbacks(cluster)
+        await asyncio.sleep(2)
+    by_reference = {row["reference"]: row for row in topups}
+    for reference, topup_id in books.topups.items():
+        row = by_reference.get(reference)
+        if row is None or row["id"] != topup_id:
+            books.violations.append(f"topup {reference}: answered {topup_id}, stored {row and row['id']}")
+    for reference in by_reference:
+        if reference not in books.asked:
+            books.violations.append(f"topup {reference} stored but never asked for")
+    by_id = {row["id"]: row for row in topups}
+    for topup_id in books.paid_at_provider:
+        if by_id.get(topup_id) is None or by_id[topup_id]["status"] != "paid":
+            books.violations.append(f"topup {topup_id} paid at the provider, not booked")
+    by_payin = {row["payin_id"]: row for row in topups if row["payin_id"] is not None}
+    for payin_id, amount in paid.items():
+        row = by_payin.get(payin_id)
+        if row is None or row["status"] != "paid":
+            books.violations.append(
+                f"pay-in {payin_id} paid at the provider, its top-up {row and row['status']}"
+            )
+        elif int(row["total"]) != amount:
+            books.violations.append(f"pay-in {payin_id}: provider {amount}, Neraca {row['total']}")
+    for row in topups:
+        expected = 1 if row["status"] == "paid" else 0
+        if row["groups"] != expected:
+            books.violations.append(f"topup {row['id']} ({row['status']}) booked {row['groups']} times")
+        if row["status"] == "paid" and row["payin_id"] not in paid:
+            books.violations.append(f"topup {row['id']} booked paid, its pay-in is not paid at the provider")
+    return {
+        "topups_acknowledged": len(books.topups),
+        "topups_paid_at_provider": len(paid),
+        "topups_booked_paid": sum(1 for row in topups if row["status"] == "paid"),
+    }
+
+
+async def _resend_callbacks(cluster: Cluster) -> None:
+    assert cluster.primary is not None and cluster.simulator is not None
+    sim = await asyncpg.connect(cluster.primary.dsn("neraca_simulator"))
+    try:
+        pending = [
+            row["event_id"]
+            for row in await sim.fetch("SELECT event_id FROM sim_callbacks WHERE status = 'pending'")
+        ]
+    finally:
+        await sim.close()
+    async with httpx.AsyncClient(timeout=15) as http:
+        for event_id in pending:
+            try:
+                await http.post(
+                    f"http://127.0.0.1:{cluster.simulator.port}/control/api/callbacks/{event_id}/resend"
+                )
+            except httpx.HTTPError:
+                return
+
+
+async def _check_webhooks(
+    dsn: str, business_id: str, endpoint_id: str, receiver: WebhookReceiver, books: Books
+) -> dict[str, int]:
+    """Every event the endpoint subscribed to reached the receiver at least once, with its own id as
+    `webhook-id`. Deliveries waiting out a retry back-off are made due at once (as an operator's "resend
+    failed" would) so the drain is bounded by DRAIN_SECONDS, not by the back-off schedule."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        give_up_at = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < give_up_at:
+            await conn.execute(
+                "UPDATE webhook_delivery SET next_attempt_at = now() WHERE endpoint_id = $1 "
+                "AND status = 'pending' AND next_attempt_at > now()",
+                endpoint_id,
+            )
+            waiting = await conn.fetchval(
+                "SELECT count(*) FROM webhook_delivery WHERE endpoint_id = $1 AND status <> 'succeeded'",
+                endpoint_id,
+            )
+            if waiting == 0:
+                break
+            await asyncio.sleep(2)
+        events = [
+            row["id"]
+            for row in await conn.fetch(
+                "SELECT id FROM event WHERE business_id = $1 AND type = ANY($2::text[])",
+                business_id,
+                list(WEBHOOK_EVENT_TYPES),
+            )
+        ]
+    finally:
+        await conn.close()
+    with receiver.lock:
+        received = dict(receiver.ids)
+        books.violations.extend(receiver.mismatches[:20])
+    missing = [event_id for event_id in events if event_id not in received]
+    books.violations.extend(
+        f"event {event_id} never reached the webhook receiver" for event_id in missing[:50]
+    )
+    if len(missing) > 50:
+        books.violations.append(f"… and {len(missing) - 50} more events never reached the webhook receiver")
+    return {
+        "webhook_events": len(events),
+        "webhook_events_received": len(events) - len(missing),
+        "webhook_deliveries_received": sum(received.values()),
+    }
+
+
 def _verify(cluster: Cluster, books: Books) -> dict[str, str]:
     results = {}
     for group in ("ledger", "audit"):
@@ -393,14 +662,43 @@ def run(
     callers: int,
     postgres_crashes: int,
     seed_value: int = 18,
+    provider: bool = False,
+    webhooks: bool = False,
+    via_nginx: bool = False,
 ) -> dict[str, Any]:
-    """Start the cluster, load it under chaos for `seconds`, drain, check; returns the summary."""
-    cluster = Cluster(root=root, bin_dir=bin_dir, web_nodes=2, workers=2, proxy=False, replica=False)
+    """Start the cluster, load it under chaos for `seconds`, drain, check; returns the summary.
+
+    `provider`: top-ups paid through the simulator, which the chaos loop kills too; `webhooks`: the
+    business's top-up and hold events delivered to a receiver here; `via_nginx`: the callers go through
+    nginx (and statements read from a streaming replica), as `make cluster` runs them."""
+    cluster = Cluster(
+        root=root,
+        bin_dir=bin_dir,
+        web_nodes=2,
+        workers=2,
+        proxy=via_nginx,
+        replica=via_nginx,
+        proxy_port=free_port() if via_nginx else 8080,
+    )
+    if provider:
+        cluster.extra_env["NERACA_PROVIDER_URL"] = f"http://127.0.0.1:{free_port()}"
+    receiver = WebhookReceiver() if webhooks else None
     started = time.monotonic()
     try:
-        cluster.start_database()
-        cluster.start_nodes()
-        data = seed(cluster.node_env(None), bin_dir, accounts=20, keys=16)
+        cluster.up()
+        if provider:
+            # Callbacks go where clients go: nginx, or the first web node (a kill there is retried by the
+            # simulator, and the end sends what is still undelivered again).
+            simulator = cluster.simulator_node(_base_urls(cluster)[0])
+            simulator.start()
+            simulator.wait_ready()
+        data = seed(
+            cluster.node_env(None),
+            bin_dir,
+            accounts=20,
+            keys=16,
+            webhook_url=receiver.url if receiver else None,
+        )
         books, chaos = Books(), Chaos()
         deadline = time.monotonic() + seconds
         stop = threading.Event()
@@ -411,17 +709,31 @@ def run(
             daemon=True,
         )
         chaos_thread.start()
+        extra: dict[str, Any] = {}
 
         async def load() -> int:
             await asyncio.gather(
                 *(_caller(i, cluster, data, books, deadline, seed_value) for i in range(callers))
             )
             await asyncio.to_thread(chaos_thread.join, 300)
-            for node in cluster.nodes:
+            for node in cluster.nodes + ([cluster.simulator] if cluster.simulator else []):
                 await asyncio.to_thread(node.wait_ready)
+            extra["gave_up"] = books.gave_up
             retried = await _converge(cluster, data, books)
             assert cluster.primary is not None
             await _check_books(cluster.primary.dsn(), data["business_id"], books)
+            if provider:
+                extra.update(await _check_provider(cluster, data["business_id"], books))
+            if receiver is not None:
+                extra.update(
+                    await _check_webhooks(
+                        cluster.primary.dsn(),
+                        data["business_id"],
+                        data["webhook_endpoint_id"],
+                        receiver,
+                        books,
+                    )
+                )
             return retried
 
         try:
@@ -431,13 +743,19 @@ def run(
         verified = _verify(cluster, books)
         violations = books.violations + [f"chaos: {error}" for error in chaos.errors]
         refused = [*books.refusals]
+        if via_nginx and extra["gave_up"]:
+            # Behind nginx a node's death must be absorbed by nginx and the SDK's retries.
+            refused.append(f"{extra['gave_up']} requests failed after the SDK's retries behind nginx")
         return {
             "seconds": seconds,
             "callers": callers,
+            "via_nginx": via_nginx,
             "requests": books.requests,
             "acknowledged_writes": books.acknowledged_writes,
             "statements": books.statements,
             "malformed": books.malformed,
+            "sdk_retries": books.sdk_retries,
+            "gave_up_after_sdk_retries": extra["gave_up"],
             "retried_after_no_answer": retried,
             "kills": chaos.kills,
             "process_kills": sum(chaos.kills.values()),
@@ -452,6 +770,8 @@ def run(
                 if chaos.postgres_crash_to_first_write
                 else None
             ),
+            **{k: v for k, v in extra.items() if k != "gave_up"},
+            "payouts": "not in the mix yet (PAYOUT_SHARE)",
             "verify": verified,
             "malformed_503_while_database_down": books.malformed_503,
             "money_violations": len(violations),
@@ -462,17 +782,27 @@ def run(
         }
     finally:
         cluster.down()
+        if receiver is not None:
+            receiver.stop()
+
+
+def run_from_environment(root: Path, bin_dir: Path) -> dict[str, Any]:
+    """`make soak`'s run: SOAK_SECONDS, SOAK_CALLERS, SOAK_PG_CRASHES, SOAK_VIA_NGINX=1."""
+    return run(
+        root,
+        bin_dir,
+        seconds=float(os.environ.get("SOAK_SECONDS", "240")),
+        callers=int(os.environ.get("SOAK_CALLERS", "64")),
+        postgres_crashes=int(os.environ.get("SOAK_PG_CRASHES", "4")),
+        provider=True,
+        webhooks=True,
+        via_nginx=os.environ.get("SOAK_VIA_NGINX") == "1",
+    )
 
 
 if __name__ == "__main__":
     import sys
 
     with scratch_dir("neraca-soak-") as scratch:
-        summary = run(
-            scratch,
-            Path(sys.executable).parent,
-            seconds=float(os.environ.get("SOAK_SECONDS", "300")),
-            callers=int(os.environ.get("SOAK_CALLERS", "64")),
-            postgres_crashes=int(os.environ.get("SOAK_PG_CRASHES", "4")),
-        )
+        summary = run_from_environment(scratch, Path(sys.executable).parent)
     print(json.dumps(summary))
