@@ -71,7 +71,8 @@ run: setup
 test: setup-test
 	$(BIN)/pytest -m 'not soak'
 
-soak: setup-test
+# SOAK_VIA_NGINX=1: through nginx in front of the web nodes, with a streaming replica (docs/operations.md).
+soak: setup-test $(if $(filter 1,$(SOAK_VIA_NGINX)),nginx)
 	$(BIN)/pytest -m soak -s tests/soak
 
 # Several nodes from the wheels behind nginx, a streaming replica; see deploy/README.md.
