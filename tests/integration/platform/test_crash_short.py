@@ -1,6 +1,6 @@
-"""The crash suite's short version in the ordinary run: 16 SDK callers for 20 s against 2 web nodes and
+"""The crash suite's short version in the ordinary run: 16 SDK callers for 15 s against 2 web nodes and
 2 workers, a node kill -9'd every few seconds and one PostgreSQL crash; the books must come out clean
-(the full run is `make soak`, tests/soak/).
+(the full run is `make soak`, tests/soak/, with the provider simulator and webhook deliveries too).
 
 Its summary is printed (`-s` shows it)."""
 
@@ -16,7 +16,7 @@ from tests.soak.crash_suite import run
 
 def test_short_crash_suite_leaves_the_books_clean() -> None:
     with scratch_dir("neraca-crash-") as scratch:
-        summary = run(scratch, Path(sys.executable).parent, seconds=20, callers=16, postgres_crashes=1)
+        summary = run(scratch, Path(sys.executable).parent, seconds=15, callers=16, postgres_crashes=1)
     print(json.dumps(summary))
     # Money must come out right; a retry refused after its first attempt committed (see docs/operations.md,
     # "Crash suite") is counted and printed here, and fails the full run (`make soak`).
