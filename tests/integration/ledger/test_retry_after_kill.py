@@ -19,9 +19,21 @@ from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
-from tests.integration.identity.test_dead_claim import _funded_accounts
 from tests.support.identity import make_business, signed_headers
 from tests.support.live_server import live_server
+
+
+async def _funded_accounts(business: Any, owner: Any) -> tuple[str, str]:
+    from portal.domains.accounts import services as accounts
+    from portal.domains.ledger import services as ledger
+
+    actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    source = await accounts.create_account(actor, name="Source", kind="partner", parent_id=main)
+    target = await accounts.create_account(actor, name="Target", kind="partner", parent_id=main)
+    topup = await ledger.create_topup(actor, account_id=source.id, amount=100_000, reference="KILL-TOP")
+    await ledger.simulate_topup_payment(actor, topup.id)
+    return source.id, target.id
 
 
 async def _world(client: Any) -> tuple[Any, str, str, Any, str]:
