@@ -47,6 +47,7 @@ async def test_an_invoice_is_issued_at_the_period_end_and_paid_from_the_balance(
         tree.business_id,
         row["id"],
     )
+    assert payment is not None
     assert payment["debit_account_id"] == division and payment["credit_account_id"] == tree.main
     assert payment["amount"] == 111_000 and payment["description"] == "Invoice INV-000001"
     assert payment["reference"] == "INV-000001-1"
@@ -141,7 +142,8 @@ async def test_dunning_retries_on_business_days_skipping_a_holiday_then_overdue(
     ]
     assert types == ["invoice.created"] + ["invoice.payment_failed"] * 3 + ["invoice.overdue"]
     notes = await sql.fetchval(
-        "SELECT count(*) FROM notification WHERE business_id = $1 AND account_id = $2 AND kind LIKE 'invoice.%'",
+        "SELECT count(*) FROM notification WHERE business_id = $1 AND account_id = $2 "
+        "AND kind LIKE 'invoice.%'",
         tree.business_id,
         division,
     )

@@ -5,9 +5,9 @@ from portal.domains.invoices.services.cycle import collect_due, generate_due, pr
 from portal.domains.invoices.services.invoices import (
     collect_now,
     credit,
+    find_invoice,
     get_invoice,
     invoice_pdf,
-    find_invoice,
     invoice_row,
     list_invoices,
     steps_of,
