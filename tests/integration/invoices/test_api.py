@@ -86,7 +86,7 @@ async def test_bad_input_is_a_specific_422_with_its_field_and_writes_nothing(cli
 
 
 async def test_usage_lines_the_dry_run_and_a_credit_note(client: Any) -> None:
-    api, business, actor, main, division = await _setup(client)
+    api, business, _actor, main, division = await _setup(client)
     await fund(business.id, division, 1_000_000)
     plan = (
         await api.call(
@@ -137,7 +137,7 @@ async def test_usage_lines_the_dry_run_and_a_credit_note(client: Any) -> None:
 
 
 async def test_void_and_write_off_of_open_invoices(client: Any) -> None:
-    api, business, actor, main, division = await _setup(client)
+    api, business, _actor, main, division = await _setup(client)
     plan = (
         await api.call(
             "POST",

@@ -38,7 +38,8 @@ def test_the_first_period_runs_to_the_first_boundary_after_the_start() -> None:
 
 
 def test_the_end_date_cuts_the_last_period() -> None:
-    assert period_end("monthly", 1, date(2026, 1, 1), date(2026, 3, 1), date(2026, 3, 20)) == date(2026, 3, 20)
+    end = period_end("monthly", 1, date(2026, 1, 1), date(2026, 3, 1), date(2026, 3, 20))
+    assert end == date(2026, 3, 20)
 
 
 def test_weekly_quarterly_and_yearly_boundaries() -> None:
