@@ -24,6 +24,7 @@ async def _setup(client: Any) -> tuple[Api, Any, Any, str, str]:
     owner = await identity.user_by_id(
         await sql.fetchval("SELECT id FROM app_user WHERE business_id = $1 LIMIT 1", business.id)
     )
+    assert owner is not None
     actor = user_actor(owner, business)
     main = await accounts.ensure_business_accounts(business.id)
     division = await accounts.create_account(actor, name="Divisi Bandung", kind="division", parent_id=main)
