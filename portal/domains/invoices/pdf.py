@@ -51,3 +51,20 @@ def pdf_bytes(invoice: InvoiceOut, *, account_name: str, receiver_name: str) -> 
         out, pdf_identifier=invoice.id.encode("utf-8")
     )
     return out.getvalue()
+
+
+def report_pdf(report: str, columns: list[str], rows: list[list[object]]) -> bytes:
+    """A report's table as a PDF document."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    html = (
+        _environment()
+        .get_template("invoices/report_pdf.html")
+        .render(report=report, columns=columns, rows=rows)
+    )
+    out = io.BytesIO()
+    HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(
+        out, pdf_identifier=report.encode()
+    )
+    return out.getvalue()

@@ -9,10 +9,11 @@ from typing import Any
 from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services as accounts
-from portal.domains.invoices import labels, services
+from portal.domains.invoices import chart, labels, services
 from portal.domains.invoices.cycles import CYCLES
+from portal.domains.invoices.services import reports
 from portal.lib.actor import Actor
-from portal.lib.i18n import gettext
+from portal.lib.i18n import babel_locale, gettext
 from portal.server.forms import handle_form, query
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
@@ -162,6 +163,41 @@ async def invoices_subscribe(request: Request[Any, Any, Any], actor: Actor, plan
 
 
 @get(
+    "/invoices/reports",
+    operation_id="invoices_reports",
+    include_in_schema=False,
+    guards=[requires("invoices")],
+    dependencies=DEPS,
+)
+async def invoices_reports(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    monthly = await reports.monthly(actor)
+    return page(
+        request,
+        "invoices/reports.html",
+        {
+            "receivables": await reports.receivables(actor),
+            "plans": await reports.by_plan(actor),
+            "monthly": monthly,
+            "charts": chart.build(monthly, babel_locale()),
+        },
+    )
+
+
+@get(
+    "/invoices/reports/export",
+    operation_id="invoices_report_export",
+    include_in_schema=False,
+    guards=[requires("invoices")],
+    dependencies=DEPS,
+)
+async def invoices_report_export(actor: Actor, report: str = "", fmt: str = "") -> Response[bytes]:
+    name, media_type, body = await reports.export(actor, report, fmt)
+    return Response(
+        body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@get(
     "/invoices/subscriptions/{subscription_id:str}",
     operation_id="invoices_subscription",
     include_in_schema=False,
@@ -257,6 +293,8 @@ ROUTES = [
     invoices_plan_create,
     invoices_plan,
     invoices_subscribe,
+    invoices_reports,
+    invoices_report_export,
     invoices_subscription,
     invoices_detail,
     invoices_pdf,

@@ -11,6 +11,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.invoices import services as invoices
+from portal.domains.invoices.services import reports
 from portal.lib import sql
 from tests.support.accounts import owner_client, post_form
 from tests.support.identity import enrol, signed_in_client
@@ -95,3 +96,41 @@ async def test_a_division_user_sees_only_its_own_invoices(client: Any) -> None:
     assert (await client.get(f"/invoices/{own.id}")).status_code == 200
     assert (await client.get(f"/invoices/{own.id}/pdf")).status_code == 200
     assert (await client.get(f"/invoices/{theirs.id}")).status_code == 404
+
+
+async def test_reports_age_buckets_by_plan_monthly_chart_and_exports(client: Any) -> None:
+    business, owner, main = await owner_client(client)
+    actor = user_actor(owner, business)
+    late = await accounts.create_account(actor, name="Mitra Telat", kind="partner", parent_id=main)
+    plan = await invoices.create_plan(actor, name="Royalti", receiving_account_id=main, fixed_amount=10_000)
+    with on_day(date(2026, 1, 1)):
+        await invoices.subscribe(actor, plan_id=plan.id, account_id=late.id, starts_on="2026-01-01")
+    with on_day(date(2026, 4, 15)):
+        await invoices.run_cycle(business_id=business.id)  # January, February and March: nothing paid
+        rows = await reports.receivables(actor)
+        (row,) = rows
+        # Due 1 Feb (73 days late), 1 Mar (45), 1 Apr (14): Rp11.100 each with PPN 11 %.
+        assert (row.current, row.days_1_30, row.days_31_60, row.days_61_90, row.over_90) == (
+            0,
+            11_100,
+            11_100,
+            11_100,
+            0,
+        )
+        assert row.total == 33_300
+        by_plan = await reports.by_plan(actor)
+        assert [(p.month, p.invoices, p.billed, p.open) for p in by_plan] == [
+            (date(2026, 3, 1), 1, 11_100, 11_100),
+            (date(2026, 2, 1), 1, 11_100, 11_100),
+            (date(2026, 1, 1), 1, 11_100, 11_100),
+        ]
+        page = await client.get("/invoices/reports")
+    assert page.status_code == 200 and 'id="receivables"' in page.text and 'data-series="billed"' in page.text
+    csv_file = await client.get("/invoices/reports/export?report=receivables&fmt=csv")
+    assert csv_file.status_code == 200 and "Mitra Telat" in csv_file.text and "33300" in csv_file.text
+    xlsx = await client.get("/invoices/reports/export?report=plans&fmt=xlsx")
+    assert xlsx.status_code == 200 and xlsx.content.startswith(b"PK")
+    pdf = await client.get("/invoices/reports/export?report=monthly&fmt=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    bad = await client.get("/invoices/reports/export?report=secrets&fmt=csv")
+    assert bad.status_code == 422
