@@ -186,6 +186,9 @@ async def test_another_business_gets_404_and_a_division_key_sees_only_its_own(cl
     assert [i["id"] for i in seen] == [mine.data[0].id]
     assert (await scoped.call("GET", f"/api/v1/invoices/{theirs.data[0].id}")).status_code == 404
     assert (await scoped.call("GET", f"/api/v1/invoices/{mine.data[0].id}/pdf")).status_code == 200
+    for query in ("after=%00", "account_id=x%27%20OR%201%3D1", "subscription_id=%E2%80%AE", "status=bogus"):
+        refused = await api.call("GET", f"/api/v1/invoices?{query}")
+        assert refused.status_code == 422, (query, refused.text)
     other, _ = await make_api(client, RIGHTS)
     for path in (f"/api/v1/invoices/{mine.data[0].id}", f"/api/v1/plans/{plan.id}"):
         answer = await other.call("GET", path)

@@ -15,6 +15,7 @@ from portal.domains.invoices.services.shared import (
     invoice_out,
     not_found,
     number_label,
+    optional_id,
     scope_clause,
     today,
     whole_number,
@@ -95,17 +96,18 @@ async def list_invoices(
         else:
             args.append(status)
             where += f" AND i.status = ${len(args)}"
+    account_id = optional_id(account_id, "/account_id")
+    subscription_id = optional_id(subscription_id, "/subscription_id")
+    after = optional_id(after, "/after")
     if account_id:
-        args.append(str(account_id)[:64])
+        args.append(account_id)
         where += f" AND i.account_id = ${len(args)}"
     if subscription_id:
-        args.append(str(subscription_id)[:64])
+        args.append(subscription_id)
         where += f" AND i.subscription_id = ${len(args)}"
     if after:
         number = await sql.fetchval(
-            "SELECT number FROM invoice WHERE business_id = $1 AND id = $2",
-            actor.business_id,
-            str(after)[:64],
+            "SELECT number FROM invoice WHERE business_id = $1 AND id = $2", actor.business_id, after
         )
         args.append(number if number is not None else 0)
         where += f" AND i.number < ${len(args)}"

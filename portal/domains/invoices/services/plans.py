@@ -13,6 +13,7 @@ from portal.domains.invoices.services.shared import (
     clean_text,
     invalid,
     not_found,
+    optional_id,
     plan_out,
     require_whole_business,
     whole_number,
@@ -127,7 +128,7 @@ async def list_plans(actor: Actor, *, limit: int | None = None, after: str | Non
         f"SELECT {PLAN_COLUMNS} FROM invoice_plan WHERE business_id = $1 AND ($2::text IS NULL OR id > $2) "
         "ORDER BY id LIMIT $3",
         actor.business_id,
-        after or None,
+        optional_id(after, "/after"),
         size + 1,
     )
     data = [plan_out(r) for r in rows[:size]]

@@ -66,6 +66,20 @@ def check_id(value: Any, prefix: str, kind: str, pointer: str) -> str:
     return text
 
 
+def optional_id(value: str | None, pointer: str) -> str | None:
+    """A filter or cursor that must be an id when given (anything else is 422, never a query error)."""
+    if value in (None, ""):
+        return None
+    if not _ID.match(str(value)):
+        raise ValidationFailed(
+            N_("%(field)s is not an id."),
+            params={"field": pointer.strip("/")},
+            code="invalid_id",
+            errors=[FieldError(pointer, N_("not an id"))],
+        )
+    return str(value)
+
+
 def invalid(
     message: str, code: str, pointer: str, short: str, params: dict[str, Any] | None = None
 ) -> ValidationFailed:

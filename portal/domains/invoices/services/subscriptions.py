@@ -17,6 +17,7 @@ from portal.domains.invoices.services.shared import (
     clean_text,
     invalid,
     not_found,
+    optional_id,
     parse_day,
     scope_clause,
     subscription_out,
@@ -181,13 +182,15 @@ async def list_subscriptions(
     args: list[Any] = []
     where = scope_clause(actor, args, "s")
     if plan_id:
-        args.append(check_id(plan_id, "pln", "plan", "/plan_id"))
+        args.append(optional_id(plan_id, "/plan_id"))
         where += f" AND s.plan_id = ${len(args)}"
+    account_id = optional_id(account_id, "/account_id")
+    after = optional_id(after, "/after")
     if account_id:
-        args.append(str(account_id)[:64])
+        args.append(account_id)
         where += f" AND s.account_id = ${len(args)}"
     if after:
-        args.append(str(after)[:64])
+        args.append(after)
         where += f" AND s.id > ${len(args)}"
     args.append(size + 1)
     rows = await sql.fetch(
