@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from dateutil.rrule import MONTHLY, WEEKLY, YEARLY, rrule
 
@@ -24,6 +25,13 @@ BASIS_POINTS = 10_000  # 100 % in basis points: 1 % = 100
 
 def next_boundary(cycle: str, cycle_day: int, anchor: date, after: date) -> date:
     """The first boundary of the cycle strictly after `after` (`anchor` is the subscription's start)."""
+    # Only the anchor's month matters (quarterly, yearly): a cycle's subscriptions share the answers.
+    return _next_boundary(cycle, cycle_day, anchor.month, after)
+
+
+@lru_cache(maxsize=8192)
+def _next_boundary(cycle: str, cycle_day: int, anchor_month: int, after: date) -> date:
+    anchor = date(2000, anchor_month, 1)
     start = datetime.combine(after + timedelta(days=1), datetime.min.time())
     if cycle == "weekly":
         rule = rrule(WEEKLY, dtstart=start, byweekday=cycle_day - 1, count=1)

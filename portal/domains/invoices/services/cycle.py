@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -43,6 +44,8 @@ INVOICE_COLUMNS = (
     "i.tax_bp, i.tax, i.total, i.paid_amount, i.credited_amount, i.written_off_amount, i.status, i.attempts, "
     "i.next_attempt_on, i.overdue, i.closed_at"
 )
+# The invoice without its lines: what events carry and the collection reads back.
+EVENT_COLUMNS = INVOICE_COLUMNS.replace("i.lines, ", "")
 BATCH = 1000
 
 # Money in for a percentage line: posted credits of the account in the period, except invoice payments
@@ -84,8 +87,7 @@ _INVOICE_INSERT_COLUMNS = (
 _INSERT_INVOICES = (
     f"INSERT INTO invoice ({', '.join(n for n, _ in _INVOICE_INSERT_COLUMNS)}) SELECT * FROM unnest("
     + ", ".join(f"${k}::{t}[]" for k, (_, t) in enumerate(_INVOICE_INSERT_COLUMNS, start=1))
-    + ") RETURNING "
-    + INVOICE_COLUMNS.replace("i.", "")
+    + ")"
 )
 
 
@@ -128,7 +130,7 @@ SELECT s.business_id, s.id, s.plan_id, s.account_id, s.cycle_day, s.starts_on, s
 FROM invoice_subscription s
 JOIN invoice_plan p ON p.business_id = s.business_id AND p.id = s.plan_id
 WHERE s.status = 'active' AND s.period_end <= $1 AND ($3::text IS NULL OR s.business_id = $3)
-ORDER BY s.period_end, s.business_id, s.id
+ORDER BY s.period_end
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED
 """
@@ -226,7 +228,18 @@ async def _generate_batch(day: date, business_id: str | None, batch: int) -> tup
                 else:
                     end = period_end(sub["cycle"], sub["cycle_day"], sub["starts_on"], start, sub["ends_on"])
                     advance.append((business, sub["id"], start, end, "active"))
-        invoices = await sql.fetch(_INSERT_INVOICES, *columns)
+        await sql.execute(_INSERT_INVOICES, *columns)
+        names = [name for name, _ in _INVOICE_INSERT_COLUMNS]
+        invoices = [
+            {
+                **dict(zip(names, values, strict=True)),
+                "credited_amount": 0,
+                "written_off_amount": 0,
+                "overdue": False,
+                "attempts": 0,
+            }
+            for values in zip(*columns, strict=True)
+        ]
         await sql.execute(
             "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
             "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
@@ -242,7 +255,7 @@ async def _generate_batch(day: date, business_id: str | None, batch: int) -> tup
                 usage_ids,
                 usage_invoices,
             )
-        await _steps([(r["business_id"], r["id"], "issued", r["total"], {}) for r in invoices])
+        await _steps([(r["business_id"], r["id"], "issued", r["total"], None) for r in invoices])
         await _events(
             [
                 (
@@ -268,18 +281,18 @@ async def _generate_batch(day: date, business_id: str | None, batch: int) -> tup
     raise AssertionError("the transaction block returns")
 
 
-async def _steps(rows: list[tuple[str, str, str, int, dict[str, Any]]]) -> None:
+async def _steps(rows: Sequence[tuple[str, str, str, int, dict[str, Any] | None]]) -> None:
     if not rows:
         return
     await sql.execute(
         "INSERT INTO invoice_step (business_id, invoice_id, kind, amount, detail, at) "
-        "SELECT b, i, k, a, d::jsonb, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], "
-        "$5::text[]) AS t(b, i, k, a, d)",
+        "SELECT b, i, k, a, coalesce(d::jsonb, '{}'::jsonb), $6 FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::bigint[], $5::text[]) AS t(b, i, k, a, d)",
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
-        [json.dumps(r[4], default=str) for r in rows],
+        [None if r[4] is None else json.dumps(r[4], default=str) for r in rows],
         clock.now(),
     )
 
@@ -300,7 +313,7 @@ SELECT {INVOICE_COLUMNS}, a.status AS account_status, a.email AS account_email, 
        a.credits_posted - a.debits_posted - a.debits_pending AS available
 FROM invoice i JOIN account a ON a.business_id = i.business_id AND a.id = i.account_id
 WHERE i.status = 'open' AND i.next_attempt_on <= $1 AND ($3::text IS NULL OR i.business_id = $3)
-ORDER BY i.next_attempt_on, i.business_id, i.id
+ORDER BY i.next_attempt_on
 LIMIT $2
 FOR UPDATE OF i SKIP LOCKED
 """
@@ -421,7 +434,7 @@ async def _attempt(rows: list[Any], day: date) -> None:
         "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::date[], "
         "$7::boolean[]) "
         "AS x(b, id, paid, st, tries, next, overdue) WHERE i.business_id = x.b AND i.id = x.id "
-        f"RETURNING {INVOICE_COLUMNS}",
+        f"RETURNING {EVENT_COLUMNS}",
         *[list(col) for col in zip(*updates, strict=True)],
         clock.now(),
     )
