@@ -2,7 +2,8 @@
 
 In its own embedded PostgreSQL:
 (b) transfers/s through the ledger service, 64 concurrent callers, one transfer per call, uniform over
-    10,000 accounts — the ledger benchmark's (b), the baseline, measured in the same run;
+    10,000 accounts — the ledger benchmark's (b), the baseline, measured in the same run before and after
+    the cycle (the machine is shared; the ratio uses their mean);
 (i) one billing cycle for BENCH_SUBSCRIPTIONS subscriptions (default 100,000, each its own funded
     account, a fixed plan with PPN 11 %): every invoice issued (`generate_due`) and collected from its
     account's balance (`collect_due`), set-based by batches as the cycle job runs it; invoices issued
@@ -189,6 +190,11 @@ async def main() -> dict[str, Any]:
             clock.set_clock(None)
         rate_i = SUBSCRIPTIONS / (t2 - t0)
         log(f"  issued {issued} in {t1 - t0:.1f}s, collected {attempted} in {t2 - t1:.1f}s: {rate_i:.0f}/s")
+        # The machine is shared: (b) again after the cycle, and the ratio against the mean of both.
+        log("(b) again")
+        rate_b_after = await service_rate(actor, transfer_ids)
+        log(f"  {rate_b_after:.0f}/s")
+        rate_b_mean = (rate_b + rate_b_after) / 2
 
         check = await sql.fetchrow(
             "SELECT count(*) AS n, count(DISTINCT subscription_id) AS subs, min(number) AS lo, "
@@ -219,12 +225,13 @@ async def main() -> dict[str, Any]:
             },
             "smoke": SMOKE,
             "subscriptions": SUBSCRIPTIONS,
-            "b_service_transfers_per_s_64_callers_uniform": round(rate_b),
+            "b_service_transfers_per_s_64_callers_uniform": round(rate_b_mean),
+            "b_before_and_after_the_cycle": [round(rate_b), round(rate_b_after)],
             "i_invoices_issued_and_collected_per_s": round(rate_i),
             "i_issue_seconds": round(t1 - t0, 2),
             "i_collect_seconds": round(t2 - t1, 2),
-            "ratios": {"i_over_b": round(rate_i / rate_b, 2) if rate_b else None},
-            "targets_met": {"i_over_b_at_least_1": rate_b > 0 and rate_i >= rate_b},
+            "ratios": {"i_over_b": round(rate_i / rate_b_mean, 2) if rate_b_mean else None},
+            "targets_met": {"i_over_b_at_least_1": rate_b_mean > 0 and rate_i >= rate_b_mean},
             "checks": checks,
             "invariants": {
                 "ok": ok,
