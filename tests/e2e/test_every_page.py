@@ -27,6 +27,7 @@ MENU = [
     ("accounts", "/accounts", "Accounts"),
     ("transfers", "/transfers", "Transfers"),
     ("reports", "/reports", "Statements"),
+    ("invoices", "/invoices", "Invoices"),
     ("users", "/users", "Users"),
     ("activity", "/activity", "Activity"),
     ("developers", "/developers", "API keys"),
@@ -42,6 +43,8 @@ OTHER_PAGES = [
     ("/developers/webhooks", "Webhooks"),
     ("/developers/events", "Events"),
     ("/reports/reconciliation", "Reconciliation"),
+    ("/invoices/plans", "Billing plans"),
+    ("/invoices/reports", "Invoice reports"),
 ]
 
 

@@ -25,6 +25,7 @@ from tests.support.identity import (
     signed_headers,
     signed_in_client,
 )
+from tests.support.invoices import invoices_objects
 
 POLICY_FILE = Path(__file__).with_name("route_policy.json")
 POLICY: dict[str, Any] = {
@@ -120,6 +121,10 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects.update(await reports_objects(actor, objects["account_id"]))
     objects.update(await payouts_objects(business.id, objects["account_id"]))
     objects.update(await webhooks_objects(actor))
+    from portal.domains.accounts.services import ensure_business_accounts
+
+    main = await ensure_business_accounts(business.id)
+    objects.update(await invoices_objects(actor, main, objects["account_id"]))
     return objects
 
 
@@ -459,6 +464,8 @@ async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any
     objects.update({k: [v] for k, v in (await reports_objects(owner_actor, money["account_id"])).items()})
     objects["account_id"].append(div_b.id)
     objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
+    billed = await invoices_objects(owner_actor, main, money["account_id"])
+    objects.update({k: [v] for k, v in billed.items()})
     objects.update(
         {
             "user_id": [wide_user.id, b_user.id],

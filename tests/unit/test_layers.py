@@ -36,6 +36,9 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
+    "invoices": frozenset(
+        {"accounts", "audit", "identity", "ledger", "notifications", "payouts", "webhooks"}
+    ),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "notifications": frozenset(),
     "payouts": frozenset({"accounts", "audit", "provider"}),

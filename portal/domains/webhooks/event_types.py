@@ -24,6 +24,10 @@ EVENT_TYPES: dict[str, str] = {
     "withdrawal.created": N_("A withdrawal was requested; the money is held."),
     "withdrawal.paid": N_("A withdrawal reached the bank."),
     "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "invoice.created": N_("An invoice was issued for a subscription's billing period."),
+    "invoice.paid": N_("An invoice was paid in full from the billed account's balance."),
+    "invoice.payment_failed": N_("Collecting an invoice failed; it stays open and is retried."),
+    "invoice.overdue": N_("The last retry of an invoice failed: it is overdue."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 

@@ -24,9 +24,12 @@ from .resources import (
     AsyncBeneficiaries,
     AsyncEvents,
     AsyncHolds,
+    AsyncInvoices,
     AsyncMeResource,
+    AsyncPlans,
     AsyncRails,
     AsyncStatements,
+    AsyncSubscriptions,
     AsyncTopUps,
     AsyncTransfers,
     AsyncWebhookEndpoints,
@@ -35,9 +38,12 @@ from .resources import (
     Beneficiaries,
     Events,
     Holds,
+    Invoices,
     MeResource,
+    Plans,
     Rails,
     Statements,
+    Subscriptions,
     TopUps,
     Transfers,
     WebhookEndpoints,
@@ -137,6 +143,21 @@ class Neraca(BaseClient):
     def beneficiaries(self) -> Beneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return Beneficiaries(self)
+
+    @property
+    def plans(self) -> Plans:
+        """Billing plans: fixed amount per cycle, a percentage of the money in, usage lines."""
+        return Plans(self)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Subscriptions of accounts (or whole subtrees) to billing plans."""
+        return Subscriptions(self)
+
+    @property
+    def invoices(self) -> Invoices:
+        """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
+        return Invoices(self)
 
     @property
     def rails(self) -> Rails:
@@ -303,6 +324,21 @@ class AsyncNeraca(BaseClient):
     def beneficiaries(self) -> AsyncBeneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return AsyncBeneficiaries(self)
+
+    @property
+    def plans(self) -> AsyncPlans:
+        """Billing plans: fixed amount per cycle, a percentage of the money in, usage lines."""
+        return AsyncPlans(self)
+
+    @property
+    def subscriptions(self) -> AsyncSubscriptions:
+        """Subscriptions of accounts (or whole subtrees) to billing plans."""
+        return AsyncSubscriptions(self)
+
+    @property
+    def invoices(self) -> AsyncInvoices:
+        """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
+        return AsyncInvoices(self)
 
     @property
     def rails(self) -> AsyncRails:

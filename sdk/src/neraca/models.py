@@ -20,9 +20,14 @@ __all__ = [
     "Beneficiary",
     "Business",
     "Hold",
+    "Invoice",
+    "InvoiceLine",
+    "InvoicePreview",
+    "InvoiceStep",
     "Me",
     "NeracaObject",
     "Page",
+    "Plan",
     "Rail",
     "RailList",
     "RailQuote",
@@ -30,9 +35,11 @@ __all__ = [
     "StatementEntry",
     "StatementPage",
     "StatementPeriod",
+    "Subscription",
     "TopUp",
     "Transfer",
     "TransferGroup",
+    "UsageLine",
     "Withdrawal",
 ]
 
@@ -323,3 +330,129 @@ class Page(Generic[T]):
     has_more: bool
     next_cursor: str | None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan(NeracaObject):
+    """A billing plan: what sub-accounts are billed each cycle (docs/invoices.md)."""
+
+    id: str
+    name: str
+    currency: str
+    cycle: str
+    """``weekly``, ``monthly``, ``quarterly`` or ``yearly``."""
+    fixed_amount: int
+    percent: str
+    """Per cent of the account's money in during the period, e.g. ``"2.5"``."""
+    due_days: int
+    tax_label: str
+    tax_percent: str
+    receiving_account_id: str
+    status: str
+    """``active`` or ``archived``."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription(NeracaObject):
+    """An account subscribed to a plan, with its next billing period."""
+
+    id: str
+    plan_id: str
+    account_id: str
+    cycle_day: int
+    starts_on: date
+    ends_on: date | None
+    next_period_start: date
+    next_period_end: date
+    status: str
+    """``active``, ``ended`` or ``cancelled``."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageLine(NeracaObject):
+    """A usage line the subscription's next invoice carries."""
+
+    id: str
+    subscription_id: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    invoice_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceLine(NeracaObject):
+    """One line of an invoice: ``fixed``, ``percentage`` (with its money-in ``basis``) or ``usage``."""
+
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    basis: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceStep(NeracaObject):
+    """A step of an invoice's life (issued, collected, payment_failed, notified, …)."""
+
+    at: datetime
+    kind: str
+    amount: int
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invoice(NeracaObject):
+    """An invoice to a sub-account, collected from its balance on the due date."""
+
+    id: str
+    number: str
+    """``INV-000042``: numbered per business without gaps."""
+    subscription_id: str
+    plan_id: str
+    account_id: str
+    receiving_account_id: str
+    currency: str
+    period_start: date
+    period_end: date
+    issued_at: datetime
+    due_on: date
+    lines: list[InvoiceLine]
+    subtotal: int
+    tax_label: str
+    tax_percent: str
+    tax: int
+    total: int
+    paid_amount: int
+    credited_amount: int
+    written_off_amount: int
+    amount_due: int
+    status: str
+    """``open``, ``paid``, ``void``, ``written_off`` or ``credited``."""
+    overdue: bool
+    attempts: int
+    next_attempt_on: date | None
+    steps: list[InvoiceStep] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePreview(NeracaObject):
+    """The dry run: a subscription's next invoice as it would be issued now (nothing is written)."""
+
+    subscription_id: str
+    account_id: str
+    currency: str
+    period_start: date
+    period_end: date
+    due_on: date
+    lines: list[InvoiceLine]
+    subtotal: int
+    tax_label: str
+    tax_percent: str
+    tax: int
+    total: int

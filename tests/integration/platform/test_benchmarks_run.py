@@ -18,6 +18,17 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 # The keys a reader of each benchmark's JSON relies on (docs/ledger.md, docs/sdk.md, docs/statements.md,
 # docs/webhooks.md).
 EXPECTED: dict[str, dict[str, Any]] = {
+    "invoicing.py": {
+        "benchmark": "invoicing",
+        "keys": [
+            "b_service_transfers_per_s_64_callers_uniform",
+            "i_invoices_issued_and_collected_per_s",
+            "ratios",
+            "targets_met",
+            "checks",
+            "invariants",
+        ],
+    },
     "ledger.py": {
         "benchmark": "ledger",
         "keys": [

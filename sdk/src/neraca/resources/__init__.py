@@ -5,9 +5,12 @@ from .balances import AsyncBalances, Balances
 from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
+from .invoices import AsyncInvoices, Invoices
 from .me import AsyncMeResource, MeResource
+from .plans import AsyncPlans, Cycle, Plans
 from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
+from .subscriptions import AsyncSubscriptions, Subscriptions
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
 from .webhook_endpoints import AsyncWebhookEndpoints, WebhookEndpoint, WebhookEndpoints
@@ -20,22 +23,29 @@ __all__ = [
     "AsyncBeneficiaries",
     "AsyncEvents",
     "AsyncHolds",
+    "AsyncInvoices",
     "AsyncMeResource",
+    "AsyncPlans",
     "AsyncRails",
     "AsyncStatements",
+    "AsyncSubscriptions",
     "AsyncTopUps",
     "AsyncTransfers",
     "AsyncWebhookEndpoints",
     "AsyncWithdrawals",
     "Balances",
     "Beneficiaries",
+    "Cycle",
     "Event",
     "Events",
     "Holds",
+    "Invoices",
     "MeResource",
+    "Plans",
     "Rails",
     "StatementFormat",
     "Statements",
+    "Subscriptions",
     "TopUps",
     "TransferLeg",
     "Transfers",
