@@ -120,7 +120,18 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects.update(await reports_objects(actor, objects["account_id"]))
     objects.update(await payouts_objects(business.id, objects["account_id"]))
     objects.update(await webhooks_objects(actor))
+    objects.update(await monitoring_objects(business.id, objects["account_id"]))
     return objects
+
+
+async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """An alert on the account and one of the business's default monitoring rules."""
+    from tests.support.monitoring import insert_alert
+
+    rule_id = await sql.fetchval(
+        "SELECT id FROM monitoring_rule WHERE business_id = $1 ORDER BY id LIMIT 1", business_id
+    )
+    return {"alert_id": await insert_alert(business_id, account_id), "rule_id": rule_id}
 
 
 async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
+    "monitoring": frozenset({"accounts", "audit", "identity", "webhooks"}),
     "notifications": frozenset(),
     "payouts": frozenset({"accounts", "audit", "provider"}),
     "provider": frozenset(),

@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "withdrawal.created": N_("A withdrawal was requested; the money is held."),
     "withdrawal.paid": N_("A withdrawal reached the bank."),
     "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "alert.created": N_("A monitoring rule matched: an alert was raised."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 
