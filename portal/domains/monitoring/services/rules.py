@@ -28,21 +28,12 @@ BACKTEST_TIMEOUT_MS = 10000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _BACKTEST_SQL = f"""
-SELECT o.object_kind, o.object_id, o.account_id, o.beneficiary_id, o.amount, o.created_at, m.n, m.t
-FROM monitoring_outgoing o,
-     LATERAL (SELECT {
-    kinds.measure_sql(
-        k="$2::text",
-        p="$3::jsonb",
-        b="$1",
-        a="o.account_id",
-        ben="o.beneficiary_id",
-        at="o.created_at",
-        ex="o.object_id",
-    )
-}) m
-WHERE o.business_id = $1 AND o.created_at > $4::timestamptz - make_interval(days => $5) AND o.created_at <= $4
-ORDER BY o.created_at LIMIT $6
+SELECT x.object_kind, x.object_id, x.account_id, x.beneficiary_id, x.amount, x.created_at, m.n, m.t
+FROM monitoring_outgoing x,
+     LATERAL (SELECT {kinds.measure_sql(k="$2::text", p="$3::jsonb", b="$1", a="x.account_id",
+                                          ben="x.beneficiary_id", at="x.created_at", ex="x.object_id")}) m
+WHERE x.business_id = $1 AND x.created_at > $4::timestamptz - make_interval(days => $5) AND x.created_at <= $4
+ORDER BY x.created_at LIMIT $6
 """
 
 
