@@ -54,7 +54,7 @@ from .models import (
     Withdrawal,
 )
 from .pagination import AsyncPager, SyncPager
-from .resources import Event, StatementFormat, TransferLeg, WebhookEndpoint
+from .resources import Alert, Event, MonitoringRule, RuleTest, StatementFormat, TransferLeg, WebhookEndpoint
 
 __all__ = [
     "NOT_GIVEN",
@@ -63,6 +63,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Account",
+    "Alert",
     "AsyncNeraca",
     "AsyncPager",
     "AuthenticationError",
@@ -77,6 +78,7 @@ __all__ = [
     "Hold",
     "InternalServerError",
     "Me",
+    "MonitoringRule",
     "Neraca",
     "NeracaError",
     "NeracaObject",
@@ -90,6 +92,7 @@ __all__ = [
     "RailWindow",
     "RateLimitError",
     "RetryPolicy",
+    "RuleTest",
     "StatementEntry",
     "StatementFormat",
     "StatementPage",

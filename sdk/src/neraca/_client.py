@@ -19,12 +19,15 @@ from .models import Page
 from .pagination import AsyncPager, SyncPager
 from .resources import (
     Accounts,
+    Alerts,
     AsyncAccounts,
+    AsyncAlerts,
     AsyncBalances,
     AsyncBeneficiaries,
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
+    AsyncMonitoringRules,
     AsyncRails,
     AsyncStatements,
     AsyncTopUps,
@@ -36,6 +39,7 @@ from .resources import (
     Events,
     Holds,
     MeResource,
+    MonitoringRules,
     Rails,
     Statements,
     TopUps,
@@ -152,6 +156,16 @@ class Neraca(BaseClient):
     def events(self) -> Events:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return Events(self)
+
+    @property
+    def monitoring_rules(self) -> MonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return MonitoringRules(self)
+
+    @property
+    def alerts(self) -> Alerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return Alerts(self)
 
     @property
     def webhook_endpoints(self) -> WebhookEndpoints:
@@ -318,6 +332,16 @@ class AsyncNeraca(BaseClient):
     def events(self) -> AsyncEvents:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return AsyncEvents(self)
+
+    @property
+    def monitoring_rules(self) -> AsyncMonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return AsyncMonitoringRules(self)
+
+    @property
+    def alerts(self) -> AsyncAlerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return AsyncAlerts(self)
 
     @property
     def webhook_endpoints(self) -> AsyncWebhookEndpoints:

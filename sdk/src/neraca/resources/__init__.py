@@ -6,6 +6,15 @@ from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .monitoring import (
+    Alert,
+    Alerts,
+    AsyncAlerts,
+    AsyncMonitoringRules,
+    MonitoringRule,
+    MonitoringRules,
+    RuleTest,
+)
 from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
@@ -15,12 +24,16 @@ from .withdrawals import AsyncWithdrawals, Withdrawals
 
 __all__ = [
     "Accounts",
+    "Alert",
+    "Alerts",
     "AsyncAccounts",
+    "AsyncAlerts",
     "AsyncBalances",
     "AsyncBeneficiaries",
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncMonitoringRules",
     "AsyncRails",
     "AsyncStatements",
     "AsyncTopUps",
@@ -33,7 +46,10 @@ __all__ = [
     "Events",
     "Holds",
     "MeResource",
+    "MonitoringRule",
+    "MonitoringRules",
     "Rails",
+    "RuleTest",
     "StatementFormat",
     "Statements",
     "TopUps",
