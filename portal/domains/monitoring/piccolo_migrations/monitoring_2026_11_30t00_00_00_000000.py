@@ -77,7 +77,11 @@ CREATE VIEW monitoring_outgoing AS
     SELECT w.business_id, w.account_id, NULL::text, w.amount, w.currency, w.created_at, w.id, 'withdrawal'
     FROM withdrawal w WHERE w.status <> 'failed';
 -- The rules read an account's recent transfers out by time (the ledger's own index is by sequence).
-CREATE INDEX monitoring_transfer_out ON transfer (debit_account_id, created_at) WHERE kind = 'transfer';
+CREATE INDEX monitoring_transfer_out ON transfer (business_id, debit_account_id, created_at) WHERE kind = 'transfer';
+-- Sign-in credentials changing (the "login change" rule): a few rows among every audited action.
+CREATE INDEX monitoring_activity_credentials ON activity (business_id, occurred_at)
+    WHERE action IN ('user.password_changed', 'user.password_reset', 'user.authenticator_reset',
+                     'user.email_changed', 'user.recovery_codes_regenerated', 'api_key.created');
 
 -- An alert: a rule that matched, its evidence and its lifecycle.
 CREATE TABLE monitoring_alert (

@@ -27,6 +27,8 @@ CREDENTIAL_ACTIONS = (
     "user.recovery_codes_regenerated",
     "api_key.created",
 )
+# The same list as the partial index `monitoring_activity_credentials` (its predicate must match).
+CREDENTIALS_SQL = ", ".join(f"'{a}'" for a in CREDENTIAL_ACTIONS)
 FAILED_CHARGE_EVENT = "billing.charge.failed"
 
 
@@ -181,7 +183,7 @@ def measure_sql(*, k: str, p: str, b: str, a: str, ben: str, at: str, ex: str) -
     per_account = f"{outgoing} AND o.account_id = {a} AND {_window(p, at, 'created_at')}"
     per_beneficiary = f"{outgoing} AND o.beneficiary_id = {ben} AND {_window(p, at, 'created_at')}"
     limit = f"({p}->>'limit')::bigint"
-    credentials = ",".join(CREDENTIAL_ACTIONS)
+    credentials = CREDENTIALS_SQL
     return f"""
     CASE {k}
       WHEN 'velocity_count' THEN CASE WHEN {p}->>'per' = 'beneficiary'
@@ -204,6 +206,6 @@ def measure_sql(*, k: str, p: str, b: str, a: str, ben: str, at: str, ex: str) -
            AND bn.created_at <= {at}
            AND bn.created_at > {at} - make_interval(mins => ({p}->>'minutes')::int)),
           (SELECT max(ac.occurred_at) FROM activity ac WHERE ac.business_id = {b}
-           AND ac.action = ANY('{{{credentials}}}'::text[]) AND ac.occurred_at <= {at}
+           AND ac.action IN ({credentials}) AND ac.occurred_at <= {at}
            AND ac.occurred_at > {at} - make_interval(mins => ({p}->>'minutes')::int)))
     END AS t"""

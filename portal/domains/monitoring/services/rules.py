@@ -30,8 +30,17 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BACKTEST_SQL = f"""
 SELECT x.object_kind, x.object_id, x.account_id, x.beneficiary_id, x.amount, x.created_at, m.n, m.t
 FROM monitoring_outgoing x,
-     LATERAL (SELECT {kinds.measure_sql(k="$2::text", p="$3::jsonb", b="$1", a="x.account_id",
-                                          ben="x.beneficiary_id", at="x.created_at", ex="x.object_id")}) m
+     LATERAL (SELECT {
+    kinds.measure_sql(
+        k="$2::text",
+        p="$3::jsonb",
+        b="$1",
+        a="x.account_id",
+        ben="x.beneficiary_id",
+        at="x.created_at",
+        ex="x.object_id",
+    )
+}) m
 WHERE x.business_id = $1 AND x.created_at > $4::timestamptz - make_interval(days => $5) AND x.created_at <= $4
 ORDER BY x.created_at LIMIT $6
 """
