@@ -21,7 +21,7 @@ from portal.lib import jobs, sql
 from portal.lib.sql import transaction
 
 # Event types that describe money leaving an account, and the failed card charges of a billing.
-OUTGOING_EVENTS = ("transfer.created", "withdrawal.created", "payout.created")
+OUTGOING_EVENTS = ("transfer.created", "withdrawal.created", "payout.created", "payout.scheduled")
 WATCHED = (*OUTGOING_EVENTS, kinds.FAILED_CHARGE_EVENT)
 BATCH = 500
 POLL_S = 0.25
@@ -37,7 +37,10 @@ def operation_of(business_id: str, event_type: str, data: dict[str, Any], at: da
         if data.get("kind") != "transfer":
             return None
         account = data.get("from_account_id")
-    elif event_type in ("withdrawal.created", "payout.created"):
+    elif event_type in ("withdrawal.created", "payout.created", "payout.scheduled"):
+        # A withdrawal sent as a payout was screened as the withdrawal.
+        if data.get("kind") == "withdrawal" or data.get("withdrawal_id"):
+            return None
         account = data.get("account_id")
     else:
         return None
