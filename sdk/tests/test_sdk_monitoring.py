@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sdk_support import Recorder, make_async_client, make_client, page_json
 
-from neraca import Alert, MonitoringRule, Neraca, RuleTest
+from neraca import Alert, MonitoringRule, Neraca, ReportRows, RuleTest
 
 NOW = "2026-11-30T08:00:00Z"
 
@@ -211,3 +211,39 @@ def test_a_draft_is_tested_by_kind_and_the_async_client_acknowledges() -> None:
 
     alert = asyncio.run(run())
     assert alert.status == "acknowledged" and alert.evidence[0]["id"] == "trf_1" and alert.amount == 150000000
+
+
+def rows_json() -> dict[str, Any]:
+    return {
+        "columns": [
+            {"name": "account", "label": "Account", "type": "text"},
+            {"name": "net", "label": "Net", "type": "money"},
+        ],
+        "rows": [["acc_1", 9250000]],
+        "page": 2,
+        "has_more": False,
+        "totals": {"net": 9250000},
+        "row_count": 51,
+        "object": "report_rows",
+    }
+
+
+def test_reports_run_and_download(tmp_path: Any) -> None:
+    recorder = Recorder([httpx.Response(200, json=rows_json())])
+    rows = make_client(recorder).reports.run(report_id="rpt_1", page=2)
+    assert (
+        isinstance(rows, ReportRows) and rows.rows == [["acc_1", 9250000]] and rows.totals == {"net": 9250000}
+    )
+    (request,) = recorder.requests
+    assert (request.method, request.url.path, parse_qs(request.url.query.decode())) == (
+        "GET",
+        "/api/v1/reports/rpt_1/run",
+        {"page": ["2"]},
+    )
+    files = Recorder([httpx.Response(200, content=b"a,b\r\n1,2\r\n", headers={"content-type": "text/csv"})])
+    target = make_client(files).reports.download("rpt_1", format="csv", path=tmp_path / "r.csv")
+    assert target.read_bytes() == b"a,b\r\n1,2\r\n"
+    assert files.requests[0].url.path == "/api/v1/reports/rpt_1/download"
+    assert parse_qs(files.requests[0].url.query.decode()) == {"format": ["csv"]}
+    with pytest.raises(ValueError):
+        make_client(files).reports.download("rpt_1", format="docx", path=tmp_path / "r.docx")  # type: ignore[arg-type]

@@ -131,7 +131,14 @@ async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str
     rule_id = await sql.fetchval(
         "SELECT id FROM monitoring_rule WHERE business_id = $1 ORDER BY id LIMIT 1", business_id
     )
-    return {"alert_id": await insert_alert(business_id, account_id), "rule_id": rule_id}
+    report_id = new_id("rpt")
+    await sql.execute(
+        "INSERT INTO report_definition (business_id, id, name, spec) VALUES ($1, $2, 'Object', $3::jsonb)",
+        business_id,
+        report_id,
+        '{"dataset": "transfers"}',
+    )
+    return {"alert_id": await insert_alert(business_id, account_id), "rule_id": rule_id, "report_id": report_id}
 
 
 async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:

@@ -54,7 +54,16 @@ from .models import (
     Withdrawal,
 )
 from .pagination import AsyncPager, SyncPager
-from .resources import Alert, Event, MonitoringRule, RuleTest, StatementFormat, TransferLeg, WebhookEndpoint
+from .resources import (
+    Alert,
+    Event,
+    MonitoringRule,
+    ReportRows,
+    RuleTest,
+    StatementFormat,
+    TransferLeg,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "NOT_GIVEN",
@@ -91,6 +100,7 @@ __all__ = [
     "RailQuote",
     "RailWindow",
     "RateLimitError",
+    "ReportRows",
     "RetryPolicy",
     "RuleTest",
     "StatementEntry",

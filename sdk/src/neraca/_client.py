@@ -29,6 +29,7 @@ from .resources import (
     AsyncMeResource,
     AsyncMonitoringRules,
     AsyncRails,
+    AsyncReports,
     AsyncStatements,
     AsyncTopUps,
     AsyncTransfers,
@@ -41,6 +42,7 @@ from .resources import (
     MeResource,
     MonitoringRules,
     Rails,
+    Reports,
     Statements,
     TopUps,
     Transfers,
@@ -166,6 +168,11 @@ class Neraca(BaseClient):
     def alerts(self) -> Alerts:
         """Monitoring alerts: list, retrieve, acknowledge, resolve."""
         return Alerts(self)
+
+    @property
+    def reports(self) -> Reports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return Reports(self)
 
     @property
     def webhook_endpoints(self) -> WebhookEndpoints:
@@ -342,6 +349,11 @@ class AsyncNeraca(BaseClient):
     def alerts(self) -> AsyncAlerts:
         """Monitoring alerts: list, retrieve, acknowledge, resolve."""
         return AsyncAlerts(self)
+
+    @property
+    def reports(self) -> AsyncReports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return AsyncReports(self)
 
     @property
     def webhook_endpoints(self) -> AsyncWebhookEndpoints:

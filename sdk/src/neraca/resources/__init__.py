@@ -16,6 +16,7 @@ from .monitoring import (
     RuleTest,
 )
 from .rails import AsyncRails, Rails
+from .reports import AsyncReports, ReportFormat, ReportRows, Reports
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
@@ -35,6 +36,7 @@ __all__ = [
     "AsyncMeResource",
     "AsyncMonitoringRules",
     "AsyncRails",
+    "AsyncReports",
     "AsyncStatements",
     "AsyncTopUps",
     "AsyncTransfers",
@@ -49,6 +51,9 @@ __all__ = [
     "MonitoringRule",
     "MonitoringRules",
     "Rails",
+    "ReportFormat",
+    "ReportRows",
+    "Reports",
     "RuleTest",
     "StatementFormat",
     "Statements",
