@@ -20,6 +20,14 @@ from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import N_
 
 GROUPS = ("account", "subtree", "channel", "day", "week", "month")
+GROUP_LABELS = {
+    "account": N_("Account"),
+    "subtree": N_("Subtree"),
+    "channel": N_("Channel"),
+    "day": N_("Day"),
+    "week": N_("Week"),
+    "month": N_("Month"),
+}
 OPS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "contains": "ILIKE", "in": "IN"}
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -264,7 +272,7 @@ def build(actor: Actor, spec: dict[str, Any], *, today: date, page: int = 1, siz
     if spec["group_by"]:
         for name, expr in group_exprs.items():
             selects.append(f"{expr} AS {name}")
-            label = dataset.columns[name].label if name in dataset.columns else name
+            label = dataset.columns[name].label if name in dataset.columns else GROUP_LABELS[name]
             outputs.append(OutputColumn(name, label, "date" if name in ("day", "week", "month") else "text"))
         for name in spec["columns"]:
             if name in group_exprs:

@@ -73,7 +73,9 @@ async def _check_accounts(actor: Actor, spec: dict[str, Any]) -> None:
     """Accounts named in filters must be ones the actor may see (404 on the value otherwise): a filter
     narrows the actor's rows, it never names another business's or another subtree's account."""
     dataset = DATASETS[spec["dataset"]]
-    account_columns = set(dataset.scope_columns) | ({dataset.account_column} if dataset.account_column else set())
+    account_columns = set(dataset.scope_columns) | (
+        {dataset.account_column} if dataset.account_column else set()
+    )
     for i, item in enumerate(spec["filters"]):
         if item["field"] in account_columns and item.get("op", "eq") in ("eq", "in"):
             values = item.get("value") if isinstance(item.get("value"), list) else [item.get("value")]
