@@ -27,6 +27,7 @@ MENU = [
     ("accounts", "/accounts", "Accounts"),
     ("transfers", "/transfers", "Transfers"),
     ("reports", "/reports", "Statements"),
+    ("monitoring", "/monitoring", "Monitoring"),
     ("users", "/users", "Users"),
     ("activity", "/activity", "Activity"),
     ("developers", "/developers", "API keys"),
@@ -42,6 +43,9 @@ OTHER_PAGES = [
     ("/developers/webhooks", "Webhooks"),
     ("/developers/events", "Events"),
     ("/reports/reconciliation", "Reconciliation"),
+    ("/reports/custom", "Custom reports"),
+    ("/reports/custom?preset=financial_performance", "Custom reports"),
+    ("/monitoring/rules", "Monitoring rules"),
 ]
 
 

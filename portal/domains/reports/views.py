@@ -21,7 +21,7 @@ from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
-from portal.server.forms import field_errors, handle_form, leave_page, pages_router, see_other
+from portal.server.forms import check_text, field_errors, handle_form, leave_page, pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
@@ -343,7 +343,14 @@ FILTER_ROWS = 3
 async def _form_lists(request: Request[Any, Any, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
     data = await request.form()
     single = {k: str(v) for k, v in data.items() if isinstance(v, str)}
-    multi = {k: [str(v) for v in data.getall(k) if isinstance(v, str)] for k in ("columns", "group_by")}
+    multi = {
+        k: [str(v) for v in data.getall(k) if isinstance(v, str)] if k in data else []
+        for k in ("columns", "group_by")
+    }
+    check_text(single)
+    for values in multi.values():
+        for value in values:
+            check_text({"columns": value})
     return single, multi
 
 

@@ -62,7 +62,7 @@ KINDS: dict[str, tuple[Param, ...]] = {
     ),
     "structuring": (
         Param("limit", "amount", N_("Limit"), 1),
-        Param("margin_pct", "int", N_("Just below: within % of the limit"), 1, 50),
+        Param("margin_pct", "int", N_("Just below the limit by at most (percent)"), 1, 50),
         Param("min_count", "int", N_("Operations in the window"), 2, 1000),
         WINDOW,
     ),
