@@ -138,7 +138,11 @@ async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str
         report_id,
         '{"dataset": "transfers"}',
     )
-    return {"alert_id": await insert_alert(business_id, account_id), "rule_id": rule_id, "report_id": report_id}
+    return {
+        "alert_id": await insert_alert(business_id, account_id),
+        "rule_id": rule_id,
+        "report_id": report_id,
+    }
 
 
 async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:

@@ -28,7 +28,9 @@ async def test_build_run_save_and_export(client: Any) -> None:
     assert ran.status_code == 200, ran.text[:500]
     assert 'id="report-rows"' in ran.text and 'data-rows="1"' in ran.text
     ungrouped = {k: v for k, v in form.items() if k != "group_by"}
-    plain = await client.post("/reports/custom/run", data={**ungrouped, "columns": ["created_at", "money_in"]})
+    plain = await client.post(
+        "/reports/custom/run", data={**ungrouped, "columns": ["created_at", "money_in"]}
+    )
     assert plain.status_code == 200 and 'data-rows="1"' in plain.text, plain.text[:300]
     bad = await client.post("/reports/custom/run", data={**form, "filter_field_0": "password"})
     assert bad.status_code == 422 and "unknown filter" in bad.text
