@@ -3,6 +3,7 @@ consumer and settlement holds. Importing this package registers the screen in po
 
 from portal.domains.monitoring.services.evaluate import BLOCKED_CODE, evaluate_outgoing, matching_rules
 from portal.domains.monitoring.services.settlement import (
+    held_accounts,
     hold_settlement,
     is_settlement_held,
     release_settlement,
@@ -11,6 +12,7 @@ from portal.domains.monitoring.services.settlement import (
 __all__ = [
     "BLOCKED_CODE",
     "evaluate_outgoing",
+    "held_accounts",
     "hold_settlement",
     "is_settlement_held",
     "matching_rules",
