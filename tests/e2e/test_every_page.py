@@ -28,6 +28,7 @@ MENU = [
     ("transfers", "/transfers", "Transfers"),
     ("reports", "/reports", "Statements"),
     ("invoices", "/invoices", "Invoices"),
+    ("monitoring", "/monitoring", "Monitoring"),
     ("users", "/users", "Users"),
     ("activity", "/activity", "Activity"),
     ("developers", "/developers", "API keys"),
@@ -45,6 +46,9 @@ OTHER_PAGES = [
     ("/reports/reconciliation", "Reconciliation"),
     ("/invoices/plans", "Billing plans"),
     ("/invoices/reports", "Invoice reports"),
+    ("/reports/custom", "Custom reports"),
+    ("/reports/custom?preset=financial_performance", "Custom reports"),
+    ("/monitoring/rules", "Monitoring rules"),
 ]
 
 

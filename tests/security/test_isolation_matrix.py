@@ -125,7 +125,29 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
 
     main = await ensure_business_accounts(business.id)
     objects.update(await invoices_objects(actor, main, objects["account_id"]))
+    objects.update(await monitoring_objects(business.id, objects["account_id"]))
     return objects
+
+
+async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """An alert on the account and one of the business's default monitoring rules."""
+    from tests.support.monitoring import insert_alert
+
+    rule_id = await sql.fetchval(
+        "SELECT id FROM monitoring_rule WHERE business_id = $1 ORDER BY id LIMIT 1", business_id
+    )
+    report_id = new_id("rpt")
+    await sql.execute(
+        "INSERT INTO report_definition (business_id, id, name, spec) VALUES ($1, $2, 'Object', $3::jsonb)",
+        business_id,
+        report_id,
+        '{"dataset": "transfers"}',
+    )
+    return {
+        "alert_id": await insert_alert(business_id, account_id),
+        "rule_id": rule_id,
+        "report_id": report_id,
+    }
 
 
 async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:

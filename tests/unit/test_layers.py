@@ -40,6 +40,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
         {"accounts", "audit", "identity", "ledger", "notifications", "payouts", "webhooks"}
     ),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
+    "monitoring": frozenset({"accounts", "audit", "identity", "webhooks"}),
     "notifications": frozenset(),
     "payouts": frozenset({"accounts", "audit", "provider"}),
     "provider": frozenset(),

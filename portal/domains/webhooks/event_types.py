@@ -28,6 +28,7 @@ EVENT_TYPES: dict[str, str] = {
     "invoice.paid": N_("An invoice was paid in full from the billed account's balance."),
     "invoice.payment_failed": N_("Collecting an invoice failed; it stays open and is retried."),
     "invoice.overdue": N_("The last retry of an invoice failed: it is overdue."),
+    "alert.created": N_("A monitoring rule matched: an alert was raised."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 

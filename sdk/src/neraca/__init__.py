@@ -61,7 +61,16 @@ from .models import (
     Withdrawal,
 )
 from .pagination import AsyncPager, SyncPager
-from .resources import Event, StatementFormat, TransferLeg, WebhookEndpoint
+from .resources import (
+    Alert,
+    Event,
+    MonitoringRule,
+    ReportRows,
+    RuleTest,
+    StatementFormat,
+    TransferLeg,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "NOT_GIVEN",
@@ -70,6 +79,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "Account",
+    "Alert",
     "AsyncNeraca",
     "AsyncPager",
     "AuthenticationError",
@@ -88,6 +98,7 @@ __all__ = [
     "InvoicePreview",
     "InvoiceStep",
     "Me",
+    "MonitoringRule",
     "Neraca",
     "NeracaError",
     "NeracaObject",
@@ -101,7 +112,9 @@ __all__ = [
     "RailQuote",
     "RailWindow",
     "RateLimitError",
+    "ReportRows",
     "RetryPolicy",
+    "RuleTest",
     "StatementEntry",
     "StatementFormat",
     "StatementPage",

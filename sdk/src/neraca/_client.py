@@ -19,15 +19,19 @@ from .models import Page
 from .pagination import AsyncPager, SyncPager
 from .resources import (
     Accounts,
+    Alerts,
     AsyncAccounts,
+    AsyncAlerts,
     AsyncBalances,
     AsyncBeneficiaries,
     AsyncEvents,
     AsyncHolds,
     AsyncInvoices,
     AsyncMeResource,
+    AsyncMonitoringRules,
     AsyncPlans,
     AsyncRails,
+    AsyncReports,
     AsyncStatements,
     AsyncSubscriptions,
     AsyncTopUps,
@@ -40,8 +44,10 @@ from .resources import (
     Holds,
     Invoices,
     MeResource,
+    MonitoringRules,
     Plans,
     Rails,
+    Reports,
     Statements,
     Subscriptions,
     TopUps,
@@ -173,6 +179,21 @@ class Neraca(BaseClient):
     def events(self) -> Events:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return Events(self)
+
+    @property
+    def monitoring_rules(self) -> MonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return MonitoringRules(self)
+
+    @property
+    def alerts(self) -> Alerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return Alerts(self)
+
+    @property
+    def reports(self) -> Reports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return Reports(self)
 
     @property
     def webhook_endpoints(self) -> WebhookEndpoints:
@@ -354,6 +375,21 @@ class AsyncNeraca(BaseClient):
     def events(self) -> AsyncEvents:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return AsyncEvents(self)
+
+    @property
+    def monitoring_rules(self) -> AsyncMonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return AsyncMonitoringRules(self)
+
+    @property
+    def alerts(self) -> AsyncAlerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return AsyncAlerts(self)
+
+    @property
+    def reports(self) -> AsyncReports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return AsyncReports(self)
 
     @property
     def webhook_endpoints(self) -> AsyncWebhookEndpoints:

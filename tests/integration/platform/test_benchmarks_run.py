@@ -67,6 +67,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "invariants",
         ],
     },
+    "monitoring.py": {
+        "benchmark": "monitoring",
+        "keys": [
+            "i_http_transfers_rules_on_vs_off",
+            "b_service_transfers_per_s_64_callers",
+            "l_lag_ms_commit_to_screened_at_b",
+            "ratios",
+            "targets_met",
+            "invariants",
+        ],
+    },
 }
 
 

@@ -24,6 +24,7 @@ from portal.domains.ledger.services.shared import (
     event,
     list_objects,
     notify_account,
+    screen_outgoing,
     valid_amount,
     valid_reference,
 )
@@ -33,6 +34,7 @@ from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
+from portal.lib.screening import Outgoing
 from portal.lib.sql import transaction
 
 
@@ -75,6 +77,8 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
     holds = _withdrawal_holds(account.id, world, fees, amount, fee, ref)
     legs = [leg for leg, _, _ in holds]
     amount_hold, fee_hold = holds[0][1], (holds[1][1] if len(holds) > 1 else None)
+    out = Outgoing("withdrawal", actor.business_id, account.id, amount, account.currency, reference=ref)
+    await screen_outgoing(actor, out)
     async with transaction():
         await claim_reference(actor.business_id, ref, withdrawal_id)
         op = Operation(

@@ -7,8 +7,18 @@ from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .invoices import AsyncInvoices, Invoices
 from .me import AsyncMeResource, MeResource
+from .monitoring import (
+    Alert,
+    Alerts,
+    AsyncAlerts,
+    AsyncMonitoringRules,
+    MonitoringRule,
+    MonitoringRules,
+    RuleTest,
+)
 from .plans import AsyncPlans, Cycle, Plans
 from .rails import AsyncRails, Rails
+from .reports import AsyncReports, ReportFormat, ReportRows, Reports
 from .statements import AsyncStatements, StatementFormat, Statements
 from .subscriptions import AsyncSubscriptions, Subscriptions
 from .topups import AsyncTopUps, TopUps
@@ -18,15 +28,20 @@ from .withdrawals import AsyncWithdrawals, Withdrawals
 
 __all__ = [
     "Accounts",
+    "Alert",
+    "Alerts",
     "AsyncAccounts",
+    "AsyncAlerts",
     "AsyncBalances",
     "AsyncBeneficiaries",
     "AsyncEvents",
     "AsyncHolds",
     "AsyncInvoices",
     "AsyncMeResource",
+    "AsyncMonitoringRules",
     "AsyncPlans",
     "AsyncRails",
+    "AsyncReports",
     "AsyncStatements",
     "AsyncSubscriptions",
     "AsyncTopUps",
@@ -41,8 +56,14 @@ __all__ = [
     "Holds",
     "Invoices",
     "MeResource",
+    "MonitoringRule",
+    "MonitoringRules",
     "Plans",
     "Rails",
+    "ReportFormat",
+    "ReportRows",
+    "Reports",
+    "RuleTest",
     "StatementFormat",
     "Statements",
     "Subscriptions",
