@@ -38,7 +38,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "identity": frozenset({"accounts", "audit"}),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "notifications": frozenset(),
-    "payouts": frozenset({"accounts", "audit", "provider"}),
+    "payouts": frozenset({"accounts", "audit", "identity", "ledger", "notifications", "provider", "webhooks"}),
     "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
     "webhooks": frozenset({"audit", "notifications"}),

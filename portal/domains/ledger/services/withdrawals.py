@@ -268,3 +268,32 @@ async def mark_withdrawal_failed(actor: Actor, withdrawal_id: str, *, reason: st
             errors=[FieldError("/reason", gettext("required"))],
         )
     return await _complete_withdrawal(actor, withdrawal_id, paid=False, reason=text)
+
+
+async def settle_withdrawal(business_id: str, withdrawal_id: str, *, paid: bool, reason: str | None) -> None:
+    """The payout carrying this withdrawal reached its outcome (its holds, the withdrawal's, are already
+    posted or voided by the payout): record it, with the withdrawal's event and notification."""
+    row = await sql.fetchrow(
+        f"UPDATE withdrawal SET status = $3, failure_reason = $4, completed_at = now() "
+        f"WHERE business_id = $1 AND id = $2 AND status = 'pending' RETURNING {WITHDRAWAL_COLUMNS}",
+        business_id,
+        withdrawal_id,
+        "paid" if paid else "failed",
+        None if paid else (reason or "failed"),
+    )
+    if row is None:
+        return
+    kind = "withdrawal.paid" if paid else "withdrawal.failed"
+    await event(business_id, kind, withdrawal_out(row), (row["account_id"],))
+    await notify_account(
+        business_id,
+        row["account_id"],
+        kind,
+        {
+            "amount": int(row["amount"]),
+            "currency": row["currency"],
+            "reference": row["reference"],
+            "reason": row["failure_reason"] or "",
+        },
+        f"/accounts/{row['account_id']}",
+    )
