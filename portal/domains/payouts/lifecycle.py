@@ -374,7 +374,7 @@ async def create_payout(
         },
         rail=quote.rail,
         fee=quote.fee,
-        eta_at=quote.eta,
+        eta_at=quote.eta.settles_at,
         amount=value,
         reference=ref,
         description=text,
