@@ -118,13 +118,14 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
-    objects.update(await payouts_objects(business.id, objects["account_id"]))
+    objects.update(await payouts_objects(business.id, objects["account_id"], actor))
     objects.update(await webhooks_objects(actor))
     return objects
 
 
-async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
-    """A beneficiary of the business (inserted as the name inquiry would have verified it)."""
+async def payouts_objects(business_id: str, account_id: str, actor: Any = None) -> dict[str, str]:
+    """A beneficiary of the business (inserted as the name inquiry would have verified it) and, given an
+    actor, a payout to it (scheduled, never sent: no job worker runs here)."""
     beneficiary_id = new_id("ben")
     await sql.execute(
         "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
@@ -134,7 +135,14 @@ async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
         business_id,
         account_id,
     )
-    return {"beneficiary_id": beneficiary_id}
+    if actor is None:
+        return {"beneficiary_id": beneficiary_id}
+    from portal.domains.payouts import lifecycle
+
+    payout = await lifecycle.create_payout(
+        actor, beneficiary_id=beneficiary_id, amount=1_000, reference=f"ISO-PO-{beneficiary_id[-6:]}"
+    )
+    return {"beneficiary_id": beneficiary_id, "payout_id": payout.id}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:

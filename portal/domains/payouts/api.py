@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from litestar import delete, get, post
+from litestar import Response, delete, get, post
 
-from portal.domains.payouts import services
+from portal.domains.payouts import lifecycle, proof, services
 from portal.domains.payouts.schemas import (
+    ApprovalIn,
     BeneficiaryCreate,
     BeneficiaryOut,
     BeneficiaryPage,
+    PayoutCreate,
+    PayoutOut,
+    PayoutPage,
     QuoteOut,
     RailList,
+    RejectionIn,
 )
 from portal.lib.actor import Actor
 from portal.server.guards import ACTOR_DEPENDENCY, requires
@@ -118,7 +123,122 @@ async def quote_rail(actor: Actor, amount: str, destination: str, rail: str | No
     return await services.quote(actor, amount, destination, rail=rail)
 
 
+@post(
+    "/api/v1/payouts",
+    operation_id="create_payout",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payouts"],
+)
+async def create_payout(actor: Actor, data: PayoutCreate) -> PayoutOut:
+    """Pay out to a beneficiary: amount + fee are held at once; above the business's approval threshold
+    it awaits another user's approval, otherwise it is scheduled and sent when its rail is open."""
+    return await lifecycle.create_payout(
+        actor,
+        beneficiary_id=data.beneficiary_id,
+        amount=data.amount,
+        reference=data.reference,
+        rail=data.rail,
+        description=data.description,
+    )
+
+
+@get(
+    "/api/v1/payouts",
+    operation_id="list_payouts",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payouts"],
+)
+async def list_payouts(
+    actor: Actor,
+    status: str | None = None,
+    account_id: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
+) -> PayoutPage:
+    """Payouts in scope, newest first, cursor-paginated."""
+    return await lifecycle.list_payouts(actor, status=status, account_id=account_id, limit=limit, after=after)
+
+
+@get(
+    "/api/v1/payouts/{payout_id:str}",
+    operation_id="retrieve_payout",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payouts"],
+)
+async def retrieve_payout(actor: Actor, payout_id: str) -> PayoutOut:
+    """One payout with its state, rail, fee, ETA and (once paid) the bank's reference."""
+    return await lifecycle.get_payout(actor, payout_id)
+
+
+@post(
+    "/api/v1/payouts/{payout_id:str}/cancel",
+    operation_id="cancel_payout",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payouts"],
+    status_code=200,
+)
+async def cancel_payout(actor: Actor, payout_id: str) -> PayoutOut:
+    """Cancel a payout not yet sent (awaiting approval or scheduled): the held money is available again."""
+    return await lifecycle.cancel_payout(actor, payout_id)
+
+
+@post(
+    "/api/v1/payouts/{payout_id:str}/approve",
+    operation_id="approve_payout",
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+    tags=["payouts"],
+    status_code=200,
+)
+async def approve_payout(actor: Actor, payout_id: str, data: ApprovalIn) -> PayoutOut:
+    """Approve a payout awaiting approval with your authenticator code (a signed-in user other than its
+    maker; an API key cannot approve)."""
+    return await lifecycle.approve_payout(actor, payout_id, data.code)
+
+
+@post(
+    "/api/v1/payouts/{payout_id:str}/reject",
+    operation_id="reject_payout",
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+    tags=["payouts"],
+    status_code=200,
+)
+async def reject_payout(actor: Actor, payout_id: str, data: RejectionIn) -> PayoutOut:
+    """Reject a payout awaiting approval: its held money is available again at once."""
+    return await lifecycle.reject_payout(actor, payout_id, data.reason)
+
+
+@get(
+    "/api/v1/payouts/{payout_id:str}/proof",
+    operation_id="download_payout_proof",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payouts"],
+    media_type="application/pdf",
+)
+async def payout_proof(actor: Actor, payout_id: str) -> Response[bytes]:
+    """The proof of payment of a succeeded payout (PDF)."""
+    filename, body = await proof.proof_pdf(actor, payout_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 ROUTES = [
+    create_payout,
+    list_payouts,
+    retrieve_payout,
+    cancel_payout,
+    approve_payout,
+    reject_payout,
+    payout_proof,
     create_beneficiary,
     list_beneficiaries,
     retrieve_beneficiary,

@@ -765,7 +765,9 @@ async def apply_provider_status(
     """Apply what the provider says in one transaction (idempotent: a repeat or a stale state changes
     nothing). succeeded posts the holds, failed voids them, reversed books the money back."""
     async with transaction():
-        outcome = await _apply(business_id, payout_id, status, provider_payout_id, bank_reference, failure_code)
+        outcome = await _apply(
+            business_id, payout_id, status, provider_payout_id, bank_reference, failure_code
+        )
     return outcome
 
 

@@ -11,12 +11,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from portal.domains.accounts import services as accounts
-from portal.domains.payouts import labels, services
+from portal.domains.payouts import labels, lifecycle, proof, services
 from portal.domains.payouts.router import WALLETS
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError
-from portal.lib.i18n import gettext
-from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.lib.i18n import babel_locale, gettext
+from portal.lib.money import parse_amount
+from portal.server.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
@@ -239,7 +240,214 @@ async def payouts_beneficiary_delete(actor: Actor, beneficiary_id: str) -> Redir
     return Redirect("/payouts/beneficiaries", status_code=303)
 
 
+# --- payouts, proof of payment, approvals ----------------------------------------------------------
+
+
+async def _payouts_context(actor: Actor, *, after: str | None = None) -> dict[str, Any]:
+    listing = await lifecycle.list_payouts(actor, after=after)
+    can_manage = actor.can("payouts", "manage")
+    book = await services.list_beneficiaries(actor, limit=200) if can_manage else None
+    return {
+        "payouts": listing.data,
+        "next_url": f"/payouts/history?after={listing.next_cursor}" if listing.next_cursor else None,
+        "beneficiaries": [
+            (b.id, f"{b.holder_name} · {services.mask(b.account_number)}")
+            for b in (book.data if book else [])
+        ],
+        "rails": [(r.code, r.name) for r in await services.load_rails(actor.business_id) if r.active],
+        "threshold": await lifecycle.approval_threshold(actor.business_id),
+        "can_manage": can_manage,
+        "status_label": labels.payout_status_label,
+        "form": {},
+        "errors": {},
+    }
+
+
+@get(
+    "/payouts/history",
+    operation_id="payouts_history",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_history(
+    request: Request[Any, Any, Any], actor: Actor, after: str | None = None
+) -> Response[str]:
+    return page(request, "payouts/payouts.html", await _payouts_context(actor, after=after))
+
+
+@post(
+    "/payouts/history",
+    operation_id="payouts_create",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        amount: Any = parse_amount(data.get("amount", ""), "IDR", locale=babel_locale(), pointer="amount")
+        created = await lifecycle.create_payout(
+            actor,
+            beneficiary_id=data.get("beneficiary_id", ""),
+            amount=amount,
+            reference=data.get("reference", ""),
+            rail=data.get("rail") or None,
+            description=data.get("description") or None,
+        )
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _payouts_context(actor)
+        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
+        return page(request, "payouts/payouts.html", context, status_code=422)
+    return Redirect(f"/payouts/{created.id}", status_code=303)
+
+
+@get(
+    "/payouts/verify",
+    operation_id="payouts_verify",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def payouts_verify(
+    request: Request[Any, Any, Any], actor: Actor, payout_id: str | None = None, code: str | None = None
+) -> Response[str]:
+    """Any signed-in user may check a proof of payment's verification code."""
+    context: dict[str, Any] = {"payout_id": payout_id or "", "code": code or "", "check": None, "error": None}
+    if payout_id or code:
+        try:
+            context["check"] = await proof.verify_proof(actor, payout_id, code)
+        except NeracaError as exc:
+            if not _form_refusal(exc):
+                raise
+            context["error"] = exc.detail
+    return page(request, "payouts/verify.html", context)
+
+
+@get(
+    "/payouts/{payout_id:str}",
+    operation_id="payouts_payout",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_payout(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[str]:
+    payout = await lifecycle.get_payout(actor, payout_id)
+    rows = None
+    if payout.status in ("succeeded", "reversed"):
+        rows = proof.proof_rows(payout, await proof.bank_name(payout.bank_code))
+    context = {
+        "p": payout,
+        "status": labels.payout_status_label(payout.status),
+        "proof_rows": rows,
+        "can_cancel": actor.can("payouts", "manage") and payout.status in ("awaiting_approval", "scheduled"),
+    }
+    return page(request, "payouts/payout.html", context)
+
+
+@get(
+    "/payouts/{payout_id:str}/proof.pdf",
+    operation_id="payouts_proof_pdf",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_proof_pdf(actor: Actor, payout_id: str) -> Response[bytes]:
+    filename, body = await proof.proof_pdf(actor, payout_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@post(
+    "/payouts/{payout_id:str}/cancel",
+    operation_id="payouts_cancel",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_cancel(actor: Actor, payout_id: str) -> Redirect:
+    await lifecycle.cancel_payout(actor, payout_id)
+    return Redirect(f"/payouts/{payout_id}", status_code=303)
+
+
+async def _queue_context(actor: Actor) -> dict[str, Any]:
+    waiting = await lifecycle.list_payouts(actor, status="awaiting_approval", limit=200)
+    return {
+        "payouts": waiting.data,
+        "count": len(waiting.data),
+        "reason_label": labels.approval_reason_label,
+        "errors": {},
+        "failed_id": None,
+    }
+
+
+@get(
+    "/approvals",
+    operation_id="approvals_queue",
+    include_in_schema=False,
+    guards=[requires("approvals")],
+    dependencies=DEPS,
+)
+async def approvals_queue(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    return page(request, "approvals/queue.html", await _queue_context(actor))
+
+
+async def _decide(
+    request: Request[Any, Any, Any], actor: Actor, payout_id: str, approve: bool
+) -> Response[Any]:
+    await lifecycle.find_payout(actor, payout_id)  # another business's or out of scope: 404, not a form
+    data = await form(request)
+    try:
+        if approve:
+            await lifecycle.approve_payout(actor, payout_id, data.get("code", ""))
+        else:
+            await lifecycle.reject_payout(actor, payout_id, data.get("reason", ""))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _queue_context(actor)
+        context.update(errors=errors_dict(exc.errors, exc.detail), failed_id=payout_id, message=exc.detail)
+        return page(request, "approvals/queue.html", context, status_code=422)
+    return Redirect("/approvals", status_code=303)
+
+
+@post(
+    "/approvals/{payout_id:str}/approve",
+    operation_id="approvals_approve",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_approve(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[Any]:
+    return await _decide(request, actor, payout_id, True)
+
+
+@post(
+    "/approvals/{payout_id:str}/reject",
+    operation_id="approvals_reject",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_reject(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[Any]:
+    return await _decide(request, actor, payout_id, False)
+
+
 ROUTES = [
+    payouts_history,
+    payouts_create,
+    payouts_verify,
+    payouts_payout,
+    payouts_proof_pdf,
+    payouts_cancel,
+    approvals_queue,
+    approvals_approve,
+    approvals_reject,
     payouts_rails,
     payouts_rail_terms,
     payouts_settings,
