@@ -18,6 +18,17 @@ async def submit(payload: dict[str, Any]) -> None:
     await lifecycle.submit_payout(payload["business_id"], payload["payout_id"])
 
 
+@job("payouts.dispatch_withdrawal")
+async def dispatch_withdrawal(payload: dict[str, Any]) -> None:
+    await lifecycle.dispatch_withdrawal(
+        payload["business_id"],
+        payload["withdrawal_id"],
+        review=bool(payload.get("review")),
+        maker=payload.get("maker"),
+        maker_name=str(payload.get("maker_name") or ""),
+    )
+
+
 @periodic("* * * * *")
 async def submit_due() -> None:
     """Every minute: payouts whose rail opened (a job lost or a clock moved) and stale submissions."""

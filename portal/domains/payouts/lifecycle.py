@@ -399,9 +399,10 @@ async def _insert(
     screening_code: str | None,
     kind: str = "payout",
     withdrawal: tuple[str, str, str | None] | None = None,
+    payout_id: str | None = None,
 ) -> PayoutOut:
     """Write the payout with its holds (or, for a withdrawal, the withdrawal's holds) in one transaction."""
-    payout_id = new_id("po")
+    payout_id = payout_id or new_id("po")
     status = "awaiting_approval" if approval_reason else "scheduled"
     async with transaction():
         if withdrawal is None:
@@ -493,6 +494,64 @@ async def _scheduled(row: asyncpg.Record) -> None:
         {"business_id": row["business_id"], "payout_id": row["id"]},
         delay=delay if delay > timedelta(seconds=1) else None,
     )
+
+
+# --- withdrawals ----------------------------------------------------------------------------------
+
+
+async def dispatch_withdrawal(
+    business_id: str,
+    withdrawal_id: str,
+    *,
+    review: bool = False,
+    maker: str | None = None,
+    maker_name: str = "",
+) -> str:
+    """Send a withdrawal as a payout to its account's own bank account (the job queued with it): the
+    cheapest eligible bank rail, the withdrawal's own fee and holds. Idempotent: a withdrawal no longer
+    pending, or already carried by a payout, is left alone."""
+    from portal.domains.ledger.services.withdrawals import settle_withdrawal, take_for_payout
+
+    base = system_actor(business_id)
+    actor = Actor(business_id=business_id, rights=base.rights, user_id=maker, name=maker_name or "system")
+    payout_id = new_id("po")
+    async with transaction():
+        taken = await take_for_payout(business_id, withdrawal_id, payout_id)
+        if taken is None:
+            return "skipped"
+        amount = int(taken["amount"])
+        rails = await services.load_rails(business_id)
+        try:
+            quote = route(rails, amount, "bank", clock.now(), await services.load_calendar())
+        except NoRail:
+            for hold_id, kind in ((taken["amount_hold_id"], "withdrawal"), (taken["fee_hold_id"], "fee")):
+                if hold_id:
+                    await resolve_hold(business_id, hold_id, "void", internal=True, kind=kind)
+            await settle_withdrawal(business_id, withdrawal_id, paid=False, reason="no_rail")
+            return "no_rail"
+        await _insert(
+            actor,
+            payout_id=payout_id,
+            account_id=taken["account_id"],
+            currency=taken["currency"],
+            destination={
+                "destination_kind": "bank",
+                "bank_code": taken["bank_code"],
+                "account_number": taken["bank_account_number"],
+                "holder_name": taken["bank_holder_name"],
+            },
+            rail=quote.rail,
+            fee=int(taken["fee"]),
+            eta_at=quote.eta.settles_at,
+            amount=amount,
+            reference=taken["reference"],
+            description="",
+            approval_reason="review" if review else None,
+            screening_code=None,
+            kind="withdrawal",
+            withdrawal=(withdrawal_id, taken["amount_hold_id"], taken["fee_hold_id"]),
+        )
+    return "dispatched"
 
 
 # --- approvals ------------------------------------------------------------------------------------

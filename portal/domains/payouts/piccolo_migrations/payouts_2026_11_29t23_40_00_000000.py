@@ -61,6 +61,9 @@ CREATE TABLE payout (
 CREATE INDEX payout_business_status ON payout (business_id, status, id);
 CREATE INDEX payout_due ON payout (process_at) WHERE status = 'scheduled';
 CREATE INDEX payout_in_flight ON payout (submitted_at) WHERE status = 'submitted';
+-- A withdrawal is sent as a payout to the account's own bank account: the payout that carries it.
+ALTER TABLE withdrawal ADD COLUMN payout_id text;
+
 CREATE UNIQUE INDEX payout_verification ON payout (business_id, verification_code)
     WHERE verification_code IS NOT NULL;
 """

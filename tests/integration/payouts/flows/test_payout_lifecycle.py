@@ -231,3 +231,47 @@ async def test_bad_input_is_refused_and_holds_nothing(harness: Harness) -> None:
     assert await sql.fetchval("SELECT count(*) FROM payout WHERE business_id = $1", business.id) == 0
     assert await sql.fetchval("SELECT count(*) FROM hold WHERE business_id = $1", business.id) == 0
     await assert_ledger_sound()
+
+
+async def test_a_withdrawal_is_sent_as_a_payout_to_the_own_bank_account_keeping_its_fee(
+    harness: Harness,
+) -> None:
+    from portal.domains.ledger import services as ledger
+
+    business, _user, actor, _ben = await payout_world()
+    main = (await accounts.main_account(actor)).id
+    await accounts.update_account(
+        actor,
+        main,
+        {
+            "settlement_bank": {
+                "bank_code": "014",
+                "account_number": "8800112233",
+                "holder_name": "Budi Santoso",
+            }
+        },
+    )
+    withdrawal = await ledger.create_withdrawal(actor, account_id=main, amount=750_000, reference="WD-PO")
+    fee = withdrawal.fee
+    await harness.wait_for(
+        lambda: sql.fetchval(
+            "SELECT status FROM withdrawal WHERE business_id = $1 AND id = $2", business.id, withdrawal.id
+        ),
+        "paid",
+    )
+    payout = await sql.fetchrow(
+        "SELECT id, kind, fee, rail, status FROM payout WHERE business_id = $1 AND withdrawal_id = $2",
+        business.id,
+        withdrawal.id,
+    )
+    assert payout is not None and dict(payout) | {"id": None} == {
+        "id": None,
+        "kind": "withdrawal",
+        "fee": fee,
+        "rail": "bifast",
+        "status": "succeeded",
+    }
+    assert await balances(actor, main) == (500_000_000 - 750_000 - fee,) * 2
+    with pytest.raises(Conflict):
+        await ledger.mark_withdrawal_failed(actor, withdrawal.id, reason="too late")
+    await assert_ledger_sound()
