@@ -25,6 +25,7 @@ from .resources import (
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
+    AsyncPayouts,
     AsyncRails,
     AsyncStatements,
     AsyncTopUps,
@@ -36,6 +37,7 @@ from .resources import (
     Events,
     Holds,
     MeResource,
+    Payouts,
     Rails,
     Statements,
     TopUps,
@@ -137,6 +139,11 @@ class Neraca(BaseClient):
     def beneficiaries(self) -> Beneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return Beneficiaries(self)
+
+    @property
+    def payouts(self) -> Payouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return Payouts(self)
 
     @property
     def rails(self) -> Rails:
@@ -303,6 +310,11 @@ class AsyncNeraca(BaseClient):
     def beneficiaries(self) -> AsyncBeneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return AsyncBeneficiaries(self)
+
+    @property
+    def payouts(self) -> AsyncPayouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return AsyncPayouts(self)
 
     @property
     def rails(self) -> AsyncRails:

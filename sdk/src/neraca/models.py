@@ -23,6 +23,7 @@ __all__ = [
     "Me",
     "NeracaObject",
     "Page",
+    "Payout",
     "Rail",
     "RailList",
     "RailQuote",
@@ -223,6 +224,46 @@ class Beneficiary(NeracaObject):
     is_default: bool
     label: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payout(NeracaObject):
+    """Money sent to a beneficiary (or, for a withdrawal, to the account's own bank account)."""
+
+    id: str
+    account_id: str
+    kind: str
+    """``payout`` or ``withdrawal``."""
+    beneficiary_id: str | None
+    withdrawal_id: str | None
+    destination_kind: str
+    bank_code: str | None
+    wallet: str | None
+    account_number: str
+    """Masked: only the last four digits."""
+    holder_name: str
+    rail: str
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    reference: str
+    description: str
+    status: str
+    """``awaiting_approval``, ``scheduled``, ``submitted``, ``succeeded``, ``failed``, ``reversed``,
+    ``rejected`` or ``cancelled``."""
+    approval_reason: str | None
+    eta: datetime
+    process_at: datetime
+    bank_reference: str | None
+    failure_code: str | None
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    reversed_at: datetime | None
+    verification_code: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .payouts import AsyncPayouts, Payouts
 from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
@@ -21,6 +22,7 @@ __all__ = [
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncPayouts",
     "AsyncRails",
     "AsyncStatements",
     "AsyncTopUps",
@@ -33,6 +35,7 @@ __all__ = [
     "Events",
     "Holds",
     "MeResource",
+    "Payouts",
     "Rails",
     "StatementFormat",
     "Statements",
