@@ -252,6 +252,23 @@ async def list_payouts(
     return PayoutPage(data, more, data[-1].id if more and data else None)
 
 
+async def count_awaiting_approval(actor: Actor) -> int:
+    """How many payouts in the actor's scope await approval (the sidebar's count)."""
+    args: list[Any] = [actor.business_id]
+    where = "p.business_id = $1 AND p.status = 'awaiting_approval'"
+    if actor.scope_account_id:
+        args.append(f"%/{actor.scope_account_id}/%")
+        where += " AND a.path LIKE $2"
+    return int(
+        await sql.fetchval(
+            "SELECT count(*) FROM payout p "
+            f"JOIN account a ON a.id = p.account_id AND a.business_id = p.business_id WHERE {where}",
+            *args,
+        )
+        or 0
+    )
+
+
 # --- creating -------------------------------------------------------------------------------------
 
 

@@ -397,6 +397,25 @@ async def approvals_queue(request: Request[Any, Any, Any], actor: Actor) -> Resp
     return page(request, "approvals/queue.html", await _queue_context(actor))
 
 
+@get(
+    "/approvals/count",
+    operation_id="approvals_count",
+    include_in_schema=False,
+    guards=[requires("approvals")],
+    dependencies=DEPS,
+)
+async def approvals_count(actor: Actor) -> Response[str]:
+    """The sidebar's count of payouts awaiting approval (an empty badge when none)."""
+    count = await lifecycle.count_awaiting_approval(actor)
+    label = gettext("awaiting approval")
+    body = (
+        f'<span class="nav__count badge" title="{label}">{count}</span>'
+        if count
+        else '<span class="nav__count"></span>'
+    )
+    return Response(body, media_type="text/html")
+
+
 async def _decide(
     request: Request[Any, Any, Any], actor: Actor, payout_id: str, approve: bool
 ) -> Response[Any]:
@@ -446,6 +465,7 @@ ROUTES = [
     payouts_proof_pdf,
     payouts_cancel,
     approvals_queue,
+    approvals_count,
     approvals_approve,
     approvals_reject,
     payouts_rails,
