@@ -417,6 +417,7 @@ async def _insert(
     kind: str = "payout",
     withdrawal: tuple[str, str, str | None] | None = None,
     payout_id: str | None = None,
+    batch_id: str | None = None,
 ) -> PayoutOut:
     """Write the payout with its holds (or, for a withdrawal, the withdrawal's holds) in one transaction."""
     payout_id = payout_id or new_id("po")
@@ -446,9 +447,10 @@ async def _insert(
             "destination_kind, bank_code, wallet, account_number, holder_name, rail, provider_rail, amount, "
             "fee, "
             "currency, reference, description, status, approval_reason, screening_code, amount_hold_id, "
-            "fee_hold_id, process_at, eta, created_by, created_by_name) "
+            "fee_hold_id, process_at, eta, created_by, created_by_name, batch_id) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-            "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) "
+            "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, "
+            "$28) "
             f"RETURNING {PAYOUT_COLUMNS}",
             actor.business_id,
             payout_id,
@@ -477,6 +479,7 @@ async def _insert(
             eta_at,
             actor.user_id,
             actor.name,
+            batch_id,
         )
         assert row is not None
         if status == "scheduled":
@@ -489,6 +492,37 @@ async def _insert(
             {"payout_id": payout_id, "account_id": account_id, "reference": reference},
         )
     return payout_out(row)
+
+
+async def insert_payout(
+    actor: Actor,
+    *,
+    account_id: str,
+    currency: str,
+    destination: dict[str, Any],
+    rail: Rail,
+    fee: int,
+    amount: int,
+    reference: str,
+    description: str,
+    batch_id: str,
+) -> PayoutOut:
+    """A batch row's payout: held and awaiting approval (a batch is always approved by another user)."""
+    return await _insert(
+        actor,
+        account_id=account_id,
+        currency=currency,
+        destination=destination,
+        rail=rail,
+        fee=fee,
+        eta_at=eta(rail, clock.now(), await services.load_calendar()).settles_at,
+        amount=amount,
+        reference=reference,
+        description=description,
+        approval_reason="batch",
+        screening_code=None,
+        batch_id=batch_id,
+    )
 
 
 def _process_at(settles_at: datetime, rail: Rail) -> datetime:
@@ -605,6 +639,11 @@ async def use_approval_code(actor: Actor, code: Any) -> None:
         )
 
 
+def require_checker(actor: Actor, maker_id: str | None) -> None:
+    """The approve right, a signed-in user (an API key has no authenticator) and not the maker."""
+    _require_checker(actor, maker_id)
+
+
 def _require_checker(actor: Actor, maker_id: str | None) -> None:
     actor.require("approvals", "manage")
     if actor.user_id is None:
@@ -636,31 +675,37 @@ async def approve_payout(actor: Actor, payout_id: str, code: Any) -> PayoutOut:
         raise _not_awaiting(row)
     async with transaction():
         await use_approval_code(actor, code)
-        row = await _row(actor, payout_id, lock=True)
-        if row["status"] != "awaiting_approval":
-            raise _not_awaiting(row)
-        rails = await services.load_rails(actor.business_id)
-        rail = _rail_of(rails, row["rail"])
-        settles = eta(rail, clock.now(), await services.load_calendar()).settles_at
-        updated = await sql.fetchrow(
-            "UPDATE payout SET status = 'scheduled', approved_by = $3, approved_by_name = $4, "
-            "approved_at = now(), eta = $5, process_at = $6, updated_at = now() "
-            f"WHERE business_id = $1 AND id = $2 RETURNING {PAYOUT_COLUMNS}",
-            actor.business_id,
-            payout_id,
-            actor.user_id,
-            actor.name,
-            settles,
-            _process_at(settles, rail),
-        )
-        assert updated is not None
-        await _scheduled(updated)
-        await audit(
-            actor,
-            "payout.approved",
-            f"Payout {row['reference']} approved",
-            {"payout_id": payout_id, "account_id": row["account_id"], "reference": row["reference"]},
-        )
+        updated = await schedule_approved(actor, payout_id)
+    return updated
+
+
+async def schedule_approved(actor: Actor, payout_id: str) -> PayoutOut:
+    """Inside the approval's transaction: the payout is scheduled from now (ETA recomputed for its rail)."""
+    row = await _row(actor, payout_id, lock=True)
+    if row["status"] != "awaiting_approval":
+        raise _not_awaiting(row)
+    rails = await services.load_rails(actor.business_id)
+    rail = _rail_of(rails, row["rail"])
+    settles = eta(rail, clock.now(), await services.load_calendar()).settles_at
+    updated = await sql.fetchrow(
+        "UPDATE payout SET status = 'scheduled', approved_by = $3, approved_by_name = $4, "
+        "approved_at = now(), eta = $5, process_at = $6, updated_at = now() "
+        f"WHERE business_id = $1 AND id = $2 RETURNING {PAYOUT_COLUMNS}",
+        actor.business_id,
+        payout_id,
+        actor.user_id,
+        actor.name,
+        settles,
+        _process_at(settles, rail),
+    )
+    assert updated is not None
+    await _scheduled(updated)
+    await audit(
+        actor,
+        "payout.approved",
+        f"Payout {row['reference']} approved",
+        {"payout_id": payout_id, "account_id": row["account_id"], "reference": row["reference"]},
+    )
     return payout_out(updated)
 
 
