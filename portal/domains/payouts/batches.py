@@ -333,14 +333,15 @@ def _draft(batch: asyncpg.Record) -> None:
 
 
 async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, str]) -> list[dict[str, Any]]:
-    """Change a draft row's cells and validate it again; returns its errors (empty: the row is valid)."""
+    """Change a draft row's cells and validate it again (and the rows sharing its old or new reference);
+    returns its errors (empty: the row is valid)."""
     actor.require("payouts", "manage")
     async with transaction():
         batch = await _batch(actor, batch_id, lock=True)
         _draft(batch)
         current = await sql.fetchrow(
-            "SELECT * FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 AND "
-            "NOT deleted",
+            "SELECT * FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 "
+            "AND NOT deleted",
             actor.business_id,
             batch_id,
             row_no,
@@ -355,27 +356,9 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
                     code="invalid_cell",
                     errors=[FieldError(f"/{column}", N_("not accepted"))],
                 )
-        others = await sql.fetchval(
-            "SELECT count(*) FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND reference "
-            "= $3 "
-            "AND row_no <> $4 AND NOT deleted",
-            actor.business_id,
-            batch_id,
-            cells["reference"],
-            row_no,
-        )
-        used = await _used_references(actor.business_id, [cells["reference"]])
-        errors, rail, fee = validate_row(
-            cells,
-            banks={r["code"] for r in await sql.fetch("SELECT code FROM ref_banks")},
-            rails=await services.load_rails(actor.business_id),
-            calendar=await services.load_calendar(),
-            duplicate=bool(others),
-            used=bool(used),
-        )
         await sql.execute(
             "UPDATE payout_batch_row SET reference = $4, amount = $5, code = $6, account_number = $7, "
-            "holder_name = $8, description = $9, email = $10, rail = $11, fee = $12, errors = $13::jsonb "
+            "holder_name = $8, description = $9, email = $10 "
             "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
@@ -387,11 +370,60 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             " ".join(cells["holder_name"].split()),
             cells["description"],
             cells["email"],
+        )
+        errors = await _revalidate(actor, batch_id, {current["reference"], cells["reference"]}, row_no)
+    return errors
+
+
+async def _revalidate(actor: Actor, batch_id: str, references: set[str], row_no: int) -> list[dict[str, Any]]:
+    """Validate again the rows with these references (duplicates change together); the errors of `row_no`."""
+    rows = await sql.fetch(
+        "SELECT * FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
+        "AND (reference = ANY($3::text[]) OR row_no = $4)",
+        actor.business_id,
+        batch_id,
+        list(references),
+        row_no,
+    )
+    counts = Counter(
+        r["reference"]
+        for r in await sql.fetch(
+            "SELECT reference FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
+            "AND reference = ANY($3::text[])",
+            actor.business_id,
+            batch_id,
+            [r["reference"] for r in rows],
+        )
+    )
+    used = await _used_references(actor.business_id, [r["reference"] for r in rows])
+    banks = {r["code"] for r in await sql.fetch("SELECT code FROM ref_banks")}
+    rails = await services.load_rails(actor.business_id)
+    calendar = await services.load_calendar()
+    mine: list[dict[str, Any]] = []
+    for row in rows:
+        cells = {c: row[c] for c in upload.COLUMNS}
+        errors, rail, fee = validate_row(
+            cells,
+            banks=banks,
+            rails=rails,
+            calendar=calendar,
+            duplicate=counts[row["reference"]] > 1,
+            used=row["reference"] in used,
+        )
+        await sql.execute(
+            "UPDATE payout_batch_row SET account_number = $4, rail = $5, fee = $6, errors = $7::jsonb "
+            "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
+            actor.business_id,
+            batch_id,
+            row["row_no"],
+            cells["account_number"],
             rail,
             fee,
             json.dumps(errors),
         )
-    return errors
+        if row["row_no"] == row_no:
+            mine = errors
+    return mine
 
 
 async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
@@ -399,13 +431,15 @@ async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
     actor.require("payouts", "manage")
     async with transaction():
         _draft(await _batch(actor, batch_id, lock=True))
-        await sql.execute(
+        reference = await sql.fetchval(
             "UPDATE payout_batch_row SET deleted = true WHERE business_id = $1 AND batch_id = $2 AND "
-            "row_no = $3",
+            "row_no = $3 RETURNING reference",
             actor.business_id,
             batch_id,
             row_no,
         )
+        if reference is not None:  # a duplicate left alone is no longer one
+            await _revalidate(actor, batch_id, {reference}, row_no)
 
 
 # --- submission and decision ----------------------------------------------------------------------
