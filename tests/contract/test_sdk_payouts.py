@@ -7,7 +7,7 @@ from typing import Any
 
 import neraca
 import pytest
-from neraca.models import Beneficiary, Payout, RailList, RailQuote
+from neraca.models import Beneficiary, Payout, PayoutBatch, RailList, RailQuote
 
 from portal.domains.payouts import lifecycle
 from portal.lib import sql
@@ -119,3 +119,39 @@ async def test_payouts(sdk: Any, key: Key, tmp_path: Any) -> None:
     assert done.status == "succeeded" and done.bank_reference == "BIFAST0001" and done.verification_code
     target = await res(sdk.payouts.proof(paid.id, path=tmp_path / "proof.pdf"))
     assert target.read_bytes().startswith(b"%PDF")
+
+
+async def test_payout_batches(sdk: Any, key: Key, tmp_path: Any) -> None:
+    await funded(sdk, 5_000_000)
+    header = "reference,amount,code,account_number,holder_name,description,email\n"
+    bad = await res(
+        sdk.payout_batches.create(
+            file=(header + "S-1,100000,014,8800112233,Budi,,\nS-2,5,999,1,,,\n").encode()
+        )
+    )
+    assert isinstance(bad, PayoutBatch) and (bad.batch.rows, bad.batch.invalid) == (2, 1)
+    assert {e.column for e in bad.data[1].errors} == {"code", "holder_name"}
+    with pytest.raises(neraca.UnprocessableEntityError) as invalid:
+        await res(sdk.payout_batches.submit(bad.batch.id))
+    assert invalid.value.code == "batch_has_invalid_rows"
+    path = tmp_path / "good.csv"
+    path.write_text(
+        header
+        + f"{ref('S')},100000,014,8800112233,Budi Santoso,,\n{ref('S')},20000,OVO,081234567890,Agus,,\n"
+    )
+    good = await res(sdk.payout_batches.create(file=path))
+    assert good.batch.filename == "good.csv" and good.batch.invalid == 0
+    submitted = await res(sdk.payout_batches.submit(good.batch.id))
+    assert submitted.batch.status == "submitted" and submitted.batch.progress == {"awaiting_approval": 2}
+    assert all(r.payout_id and r.status == "awaiting_approval" for r in submitted.data)
+    assert {b.id for b in (await res(sdk.payout_batches.list())).data} == {bad.batch.id, good.batch.id}
+    with pytest.raises(neraca.UnprocessableEntityError) as formula:
+        await res(sdk.payout_batches.create(file=(header + "S-9,=1+2,014,8800112233,Budi,,\n").encode()))
+    assert formula.value.code == "formula_in_cell"
+    checker = (await key.sibling(ALL | {"approvals:manage"})).client("sync")
+    try:
+        with pytest.raises(neraca.UnprocessableEntityError) as by_key:
+            checker.payout_batches.approve(good.batch.id, code="123456")
+        assert by_key.value.code == "approver_not_a_user"
+    finally:
+        checker.close()

@@ -139,10 +139,14 @@ async def payouts_objects(business_id: str, account_id: str, actor: Any = None) 
         return {"beneficiary_id": beneficiary_id}
     from portal.domains.payouts import lifecycle
 
+    from portal.domains.payouts import batches
+
     payout = await lifecycle.create_payout(
         actor, beneficiary_id=beneficiary_id, amount=1_000, reference=f"ISO-PO-{beneficiary_id[-6:]}"
     )
-    return {"beneficiary_id": beneficiary_id, "payout_id": payout.id}
+    text = "reference,amount,code,account_number,holder_name,description,email\nISO-B-1,1000,014,8800112233,Iso,,\n"
+    batch_id = await batches.upload_batch(actor, "iso.csv", text.encode(), account_id=account_id)
+    return {"beneficiary_id": beneficiary_id, "payout_id": payout.id, "batch_id": batch_id, "row_no": "2"}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from litestar import Response, delete, get, post
 
-from portal.domains.payouts import lifecycle, proof, services
+from portal.domains.payouts import batches, lifecycle, proof, services
 from portal.domains.payouts.schemas import (
     ApprovalIn,
+    BatchCreate,
+    BatchDetail,
+    BatchPage,
     BeneficiaryCreate,
     BeneficiaryOut,
     BeneficiaryPage,
@@ -18,6 +24,8 @@ from portal.domains.payouts.schemas import (
     RejectionIn,
 )
 from portal.lib.actor import Actor
+from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.i18n import N_
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
@@ -231,7 +239,90 @@ async def payout_proof(actor: Actor, payout_id: str) -> Response[bytes]:
     )
 
 
+@post(
+    "/api/v1/payout_batches",
+    operation_id="create_payout_batch",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+)
+async def create_payout_batch(actor: Actor, data: BatchCreate) -> BatchDetail:
+    """Upload a CSV or XLSX file (base64) of up to 10,000 rows (columns reference, amount, code,
+    account_number, holder_name, description, email): every row is validated, with its errors on the
+    row and column. A file refused whole (formulas, wrong columns, too many rows, not UTF-8, an XLSX
+    bomb) is a 422 with the row and column in the pointer; nothing is written."""
+    try:
+        content = base64.b64decode(data.content, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(
+            N_("content must be the file, base64-encoded."),
+            code="invalid_content",
+            errors=[FieldError("/content", N_("not base64"))],
+        ) from None
+    batch_id = await batches.upload_batch(actor, data.filename, content, account_id=data.account_id)
+    return await batches.batch_detail(actor, batch_id)
+
+
+@get(
+    "/api/v1/payout_batches",
+    operation_id="list_payout_batches",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+)
+async def list_payout_batches(actor: Actor) -> BatchPage:
+    """The business's recent batches with their totals and progress, newest first."""
+    found = await batches.list_batches(actor)
+    return BatchPage([batches.batch_out(b) for b in found], False, None)
+
+
+@get(
+    "/api/v1/payout_batches/{batch_id:str}",
+    operation_id="retrieve_payout_batch",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+)
+async def retrieve_payout_batch(actor: Actor, batch_id: str) -> BatchDetail:
+    """A batch with its rows, their errors and (once submitted) each row's payout state."""
+    return await batches.batch_detail(actor, batch_id)
+
+
+@post(
+    "/api/v1/payout_batches/{batch_id:str}/submit",
+    operation_id="submit_payout_batch",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+    status_code=200,
+)
+async def submit_payout_batch(actor: Actor, batch_id: str) -> BatchDetail:
+    """Submit a batch without invalid rows for approval: one payout per row, each held."""
+    await batches.submit_batch(actor, batch_id)
+    return await batches.batch_detail(actor, batch_id)
+
+
+@post(
+    "/api/v1/payout_batches/{batch_id:str}/approve",
+    operation_id="approve_payout_batch",
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+    status_code=200,
+)
+async def approve_payout_batch(actor: Actor, batch_id: str, data: ApprovalIn) -> BatchDetail:
+    """Approve a submitted batch with the approver's authenticator code (a signed-in user other than the
+    maker; an API key gets 422 `approver_not_a_user`)."""
+    await batches.approve_batch(actor, batch_id, data.code)
+    return await batches.batch_detail(actor, batch_id)
+
+
 ROUTES = [
+    create_payout_batch,
+    list_payout_batches,
+    retrieve_payout_batch,
+    submit_payout_batch,
+    approve_payout_batch,
     create_payout,
     list_payouts,
     retrieve_payout,

@@ -20,6 +20,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.ledger.services.shared import audit
 from portal.domains.payouts import lifecycle, services, upload
 from portal.domains.payouts.router import WALLETS, NoRail, route
+from portal.domains.payouts.schemas import BatchDetail, BatchOut, BatchRowError, BatchRowOut
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -648,3 +649,56 @@ async def export_batch(actor: Actor, batch_id: str) -> tuple[str, str]:
             ]
         )
     return f"{batch['filename'].rsplit('.', 1)[0]}-results.csv", out.getvalue()
+
+
+def _row_error(error: dict[str, Any]) -> BatchRowError:
+    from portal.lib.i18n import gettext
+
+    msgid = str(error["message"])
+    return BatchRowError(str(error["column"]), gettext(msgid))
+
+
+def batch_out(summary: BatchSummary) -> BatchOut:
+    return BatchOut(
+        id=summary.id,
+        account_id=summary.account_id,
+        filename=summary.filename,
+        status=summary.status,
+        rows=summary.rows,
+        invalid=summary.invalid,
+        total_amount=summary.total_amount,
+        total_fee=summary.total_fee,
+        progress=summary.progress,
+        created_by_name=summary.created_by_name,
+        approved_by_name=summary.approved_by_name,
+        created_at=summary.created_at,
+    )
+
+
+async def batch_detail(actor: Actor, batch_id: str) -> BatchDetail:
+    """The batch and its rows, translated messages included (the API's shape)."""
+    summary = await get_batch(actor, batch_id)
+    rows = await batch_rows(actor, batch_id, limit=upload.MAX_ROWS)
+    return BatchDetail(
+        batch=batch_out(summary),
+        data=[
+            BatchRowOut(
+                row=r["row_no"],
+                reference=r["reference"],
+                amount=r["amount"],
+                code=r["code"],
+                account_number=r["account_number"],
+                holder_name=r["holder_name"],
+                description=r["description"],
+                email=r["email"],
+                rail=r["rail"],
+                fee=r["fee"],
+                errors=[_row_error(e) for e in r["errors"]],
+                payout_id=r["payout_id"],
+                status=r["status"],
+                bank_reference=r["bank_reference"],
+                failure_code=r["failure_code"],
+            )
+            for r in rows
+        ],
+    )

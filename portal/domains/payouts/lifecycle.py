@@ -255,11 +255,14 @@ async def list_payouts(
 async def count_awaiting_approval(actor: Actor) -> int:
     """How many payouts in the actor's scope await approval (the sidebar's count)."""
     args: list[Any] = [actor.business_id]
-    where = "p.business_id = $1 AND p.status = 'awaiting_approval'"
+    where = "p.business_id = $1 AND p.status = 'awaiting_approval' AND p.batch_id IS NULL"
     if actor.scope_account_id:
         args.append(f"%/{actor.scope_account_id}/%")
         where += " AND a.path LIKE $2"
-    return int(
+    batches = await sql.fetchval(
+        "SELECT count(*) FROM payout_batch WHERE business_id = $1 AND status = 'submitted'", actor.business_id
+    )
+    return int(batches or 0) + int(
         await sql.fetchval(
             "SELECT count(*) FROM payout p "
             f"JOIN account a ON a.id = p.account_id AND a.business_id = p.business_id WHERE {where}",

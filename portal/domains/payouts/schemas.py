@@ -153,3 +153,60 @@ class ProofCheck(msgspec.Struct):
     holder_name: str | None = None
     completed_at: Timestamp | None = None
     status: str | None = None
+
+
+class BatchCreate(msgspec.Struct, forbid_unknown_fields=True):
+    filename: str
+    # The CSV or XLSX file, base64-encoded.
+    content: str
+    account_id: AccountId | None = None
+
+
+class BatchRowError(msgspec.Struct):
+    column: str
+    message: str
+
+
+class BatchRowOut(msgspec.Struct):
+    row: int
+    reference: str
+    amount: str
+    code: str
+    account_number: str
+    holder_name: str
+    description: str
+    email: str
+    rail: str | None
+    fee: MinorUnits | None
+    errors: list[BatchRowError]
+    payout_id: str | None
+    status: str | None
+    bank_reference: str | None
+    failure_code: str | None
+
+
+class BatchOut(msgspec.Struct):
+    id: str
+    account_id: AccountId
+    filename: str
+    status: str
+    rows: int
+    invalid: int
+    total_amount: MinorUnits
+    total_fee: MinorUnits
+    progress: dict[str, int]
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: Timestamp
+    object: str = "payout_batch"
+
+
+class BatchDetail(msgspec.Struct):
+    batch: BatchOut
+    data: list[BatchRowOut]
+
+
+class BatchPage(msgspec.Struct):
+    data: list[BatchOut]
+    has_more: bool
+    next_cursor: str | None

@@ -11,10 +11,10 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from portal.domains.accounts import services as accounts
-from portal.domains.payouts import labels, lifecycle, proof, services
+from portal.domains.payouts import batches, labels, lifecycle, proof, services
 from portal.domains.payouts.router import WALLETS
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NeracaError
+from portal.lib.errors import FieldError, NeracaError, ValidationFailed
 from portal.lib.i18n import babel_locale, gettext
 from portal.lib.money import parse_amount
 from portal.server.guards import ACTOR_DEPENDENCY, requires, signed_in
@@ -377,9 +377,12 @@ async def payouts_cancel(actor: Actor, payout_id: str) -> Redirect:
 
 async def _queue_context(actor: Actor) -> dict[str, Any]:
     waiting = await lifecycle.list_payouts(actor, status="awaiting_approval", limit=200)
+    pending_batches = await batches.batches_awaiting(actor)
+    singles = [p for p in waiting.data if p.approval_reason != "batch"]
     return {
-        "payouts": waiting.data,
-        "count": len(waiting.data),
+        "payouts": singles,
+        "batches": pending_batches,
+        "count": len(singles) + len(pending_batches),
         "reason_label": labels.approval_reason_label,
         "errors": {},
         "failed_id": None,
@@ -457,7 +460,222 @@ async def approvals_reject(request: Request[Any, Any, Any], actor: Actor, payout
     return await _decide(request, actor, payout_id, False)
 
 
+# --- batch payouts --------------------------------------------------------------------------------
+
+
+@get(
+    "/payouts/batches",
+    operation_id="payouts_batches",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batches(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    context = {
+        "batches": await batches.list_batches(actor),
+        "can_manage": actor.can("payouts", "manage"),
+        "error": None,
+    }
+    return page(request, "payouts/batches.html", context)
+
+
+@get(
+    "/payouts/batches/template.csv",
+    operation_id="payouts_batch_template",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch_template() -> Response[str]:
+    return Response(
+        batches.TEMPLATE,
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="batch-payouts-template.csv"'},
+    )
+
+
+@post(
+    "/payouts/batches",
+    operation_id="payouts_batch_upload",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_upload(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await request.form()
+    upload = data.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed(
+                gettext("Choose a CSV or XLSX file."),
+                code="file_required",
+                errors=[FieldError("/file", gettext("required"))],
+            )
+        content = await upload.read()
+        batch_id = await batches.upload_batch(actor, upload.filename or "batch.csv", content)
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = {"batches": await batches.list_batches(actor), "can_manage": True, "error": exc.detail}
+        return page(request, "payouts/batches.html", context, status_code=422)
+    return Redirect(f"/payouts/batches/{batch_id}", status_code=303)
+
+
+async def _batch_context(actor: Actor, batch_id: str) -> dict[str, Any]:
+    return {
+        "b": await batches.get_batch(actor, batch_id),
+        "rows": await batches.batch_rows(actor, batch_id, limit=1000),
+        "can_manage": actor.can("payouts", "manage"),
+        "status_label": labels.payout_status_label,
+        "columns": batches.upload.COLUMNS,
+        "error": None,
+    }
+
+
+@get(
+    "/payouts/batches/{batch_id:str}",
+    operation_id="payouts_batch",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch(request: Request[Any, Any, Any], actor: Actor, batch_id: str) -> Response[str]:
+    return page(request, "payouts/batch.html", await _batch_context(actor, batch_id))
+
+
+@get(
+    "/payouts/batches/{batch_id:str}/export.csv",
+    operation_id="payouts_batch_export",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch_export(actor: Actor, batch_id: str) -> Response[str]:
+    filename, body = await batches.export_batch(actor, batch_id)
+    return Response(
+        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+async def _batch_action(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, action: Any
+) -> Response[Any]:
+    await batches.find_batch(actor, batch_id)  # another business's or out of scope: 404, not a form
+    try:
+        await action(await form(request))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _batch_context(actor, batch_id)
+        context.update(error=exc.detail)
+        return page(request, "payouts/batch.html", context, status_code=422)
+    return Redirect(f"/payouts/batches/{batch_id}", status_code=303)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/rows/{row_no:int}",
+    operation_id="payouts_batch_row_fix",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_row_fix(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: int
+) -> Response[Any]:
+    async def fix(data: dict[str, str]) -> None:
+        await batches.fix_row(
+            actor, batch_id, row_no, {k: v for k, v in data.items() if k in batches.upload.COLUMNS}
+        )
+
+    return await _batch_action(request, actor, batch_id, fix)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/rows/{row_no:int}/delete",
+    operation_id="payouts_batch_row_delete",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_row_delete(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: int
+) -> Response[Any]:
+    async def delete(_data: dict[str, str]) -> None:
+        await batches.delete_row(actor, batch_id, row_no)
+
+    return await _batch_action(request, actor, batch_id, delete)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/submit",
+    operation_id="payouts_batch_submit",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_submit(request: Request[Any, Any, Any], actor: Actor, batch_id: str) -> Response[Any]:
+    async def submit(_data: dict[str, str]) -> None:
+        await batches.submit_batch(actor, batch_id)
+
+    return await _batch_action(request, actor, batch_id, submit)
+
+
+@post(
+    "/approvals/batches/{batch_id:str}/approve",
+    operation_id="approvals_batch_approve",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_batch_approve(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    return await _decide_batch(request, actor, batch_id, True)
+
+
+@post(
+    "/approvals/batches/{batch_id:str}/reject",
+    operation_id="approvals_batch_reject",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_batch_reject(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    return await _decide_batch(request, actor, batch_id, False)
+
+
+async def _decide_batch(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, approve: bool
+) -> Response[Any]:
+    await batches.find_batch(actor, batch_id)
+    data = await form(request)
+    try:
+        if approve:
+            await batches.approve_batch(actor, batch_id, data.get("code", ""))
+        else:
+            await batches.reject_batch(actor, batch_id, data.get("reason", ""))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _queue_context(actor)
+        context.update(errors=errors_dict(exc.errors, exc.detail), failed_id=batch_id, message=exc.detail)
+        return page(request, "approvals/queue.html", context, status_code=422)
+    return Redirect("/approvals", status_code=303)
+
+
 ROUTES = [
+    payouts_batches,
+    payouts_batch_template,
+    payouts_batch_upload,
+    payouts_batch,
+    payouts_batch_export,
+    payouts_batch_row_fix,
+    payouts_batch_row_delete,
+    payouts_batch_submit,
+    approvals_batch_approve,
+    approvals_batch_reject,
     payouts_history,
     payouts_create,
     payouts_verify,

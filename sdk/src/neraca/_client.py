@@ -25,6 +25,7 @@ from .resources import (
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
+    AsyncPayoutBatches,
     AsyncPayouts,
     AsyncRails,
     AsyncStatements,
@@ -37,6 +38,7 @@ from .resources import (
     Events,
     Holds,
     MeResource,
+    PayoutBatches,
     Payouts,
     Rails,
     Statements,
@@ -144,6 +146,11 @@ class Neraca(BaseClient):
     def payouts(self) -> Payouts:
         """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
         return Payouts(self)
+
+    @property
+    def payout_batches(self) -> PayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return PayoutBatches(self)
 
     @property
     def rails(self) -> Rails:
@@ -315,6 +322,11 @@ class AsyncNeraca(BaseClient):
     def payouts(self) -> AsyncPayouts:
         """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
         return AsyncPayouts(self)
+
+    @property
+    def payout_batches(self) -> AsyncPayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return AsyncPayoutBatches(self)
 
     @property
     def rails(self) -> AsyncRails:

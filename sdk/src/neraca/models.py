@@ -24,6 +24,11 @@ __all__ = [
     "NeracaObject",
     "Page",
     "Payout",
+    "PayoutBatch",
+    "PayoutBatchList",
+    "PayoutBatchRow",
+    "PayoutBatchRowError",
+    "PayoutBatchSummary",
     "Rail",
     "RailList",
     "RailQuote",
@@ -264,6 +269,65 @@ class Payout(NeracaObject):
     completed_at: datetime | None
     reversed_at: datetime | None
     verification_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchSummary(NeracaObject):
+    """A batch of payouts from one file, with its totals (valid rows) and progress (payouts by state)."""
+
+    id: str
+    account_id: str
+    filename: str
+    status: str
+    """``draft``, ``submitted``, ``approved`` or ``rejected``."""
+    rows: int
+    invalid: int
+    total_amount: int
+    total_fee: int
+    progress: dict[str, int]
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRowError(NeracaObject):
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRow(NeracaObject):
+    """One row of the file as typed, its errors and, once submitted, its payout's state."""
+
+    row: int
+    reference: str
+    amount: str
+    code: str
+    account_number: str
+    holder_name: str
+    description: str
+    email: str
+    rail: str | None
+    fee: int | None
+    errors: list[PayoutBatchRowError]
+    payout_id: str | None
+    status: str | None
+    bank_reference: str | None
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatch(NeracaObject):
+    batch: PayoutBatchSummary
+    data: list[PayoutBatchRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchList(NeracaObject):
+    data: list[PayoutBatchSummary]
+    has_more: bool
+    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .payout_batches import AsyncPayoutBatches, PayoutBatches
 from .payouts import AsyncPayouts, Payouts
 from .rails import AsyncRails, Rails
 from .statements import AsyncStatements, StatementFormat, Statements
@@ -22,6 +23,7 @@ __all__ = [
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncPayoutBatches",
     "AsyncPayouts",
     "AsyncRails",
     "AsyncStatements",
@@ -35,6 +37,7 @@ __all__ = [
     "Events",
     "Holds",
     "MeResource",
+    "PayoutBatches",
     "Payouts",
     "Rails",
     "StatementFormat",
