@@ -321,6 +321,13 @@ async def list_batches(actor: Actor, *, limit: int = 50) -> list[BatchSummary]:
     return out
 
 
+def row_number(text: str) -> int:
+    """A row number from a path (2 to 10,001), else NotFound."""
+    if not text.isdigit() or not 2 <= int(text) <= upload.MAX_ROWS + 1:
+        raise NotFound(N_("Row %(row)s was not found."), params={"row": text[:12]}, code="row_not_found")
+    return int(text)
+
+
 # --- fixing ---------------------------------------------------------------------------------------
 
 

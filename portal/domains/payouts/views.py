@@ -573,35 +573,39 @@ async def _batch_action(
 
 
 @post(
-    "/payouts/batches/{batch_id:str}/rows/{row_no:int}",
+    "/payouts/batches/{batch_id:str}/rows/{row_no:str}",
     operation_id="payouts_batch_row_fix",
     include_in_schema=False,
     guards=[requires("payouts", "manage")],
     dependencies=DEPS,
 )
 async def payouts_batch_row_fix(
-    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: int
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: str
 ) -> Response[Any]:
+    number = batches.row_number(row_no)
+
     async def fix(data: dict[str, str]) -> None:
         await batches.fix_row(
-            actor, batch_id, row_no, {k: v for k, v in data.items() if k in batches.upload.COLUMNS}
+            actor, batch_id, number, {k: v for k, v in data.items() if k in batches.upload.COLUMNS}
         )
 
     return await _batch_action(request, actor, batch_id, fix)
 
 
 @post(
-    "/payouts/batches/{batch_id:str}/rows/{row_no:int}/delete",
+    "/payouts/batches/{batch_id:str}/rows/{row_no:str}/delete",
     operation_id="payouts_batch_row_delete",
     include_in_schema=False,
     guards=[requires("payouts", "manage")],
     dependencies=DEPS,
 )
 async def payouts_batch_row_delete(
-    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: int
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: str
 ) -> Response[Any]:
+    number = batches.row_number(row_no)
+
     async def delete(_data: dict[str, str]) -> None:
-        await batches.delete_row(actor, batch_id, row_no)
+        await batches.delete_row(actor, batch_id, number)
 
     return await _batch_action(request, actor, batch_id, delete)
 
