@@ -119,7 +119,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
-    objects.update(await payouts_objects(business.id, objects["account_id"]))
+    objects.update(await payouts_objects(business.id, objects["account_id"], actor))
     objects.update(await webhooks_objects(actor))
     from portal.domains.accounts.services import ensure_business_accounts
 
@@ -150,8 +150,9 @@ async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str
     }
 
 
-async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
-    """A beneficiary of the business (inserted as the name inquiry would have verified it)."""
+async def payouts_objects(business_id: str, account_id: str, actor: Any = None) -> dict[str, str]:
+    """A beneficiary of the business (inserted as the name inquiry would have verified it) and, given an
+    actor, a payout to it (scheduled, never sent: no job worker runs here)."""
     beneficiary_id = new_id("ben")
     await sql.execute(
         "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
@@ -161,7 +162,19 @@ async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
         business_id,
         account_id,
     )
-    return {"beneficiary_id": beneficiary_id}
+    if actor is None:
+        return {"beneficiary_id": beneficiary_id}
+    from portal.domains.payouts import batches, lifecycle
+
+    payout = await lifecycle.create_payout(
+        actor, beneficiary_id=beneficiary_id, amount=1_000, reference=f"ISO-PO-{beneficiary_id[-6:]}"
+    )
+    text = (
+        "reference,amount,code,account_number,holder_name,description,email\n"
+        "ISO-B-1,1000,014,8800112233,Iso,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "iso.csv", text.encode(), account_id=account_id)
+    return {"beneficiary_id": beneficiary_id, "payout_id": payout.id, "batch_id": batch_id, "row_no": "2"}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:

@@ -42,7 +42,9 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "monitoring": frozenset({"accounts", "audit", "identity", "webhooks"}),
     "notifications": frozenset(),
-    "payouts": frozenset({"accounts", "audit", "provider"}),
+    "payouts": frozenset(
+        {"accounts", "audit", "identity", "ledger", "notifications", "provider", "webhooks"}
+    ),
     "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
     "webhooks": frozenset({"audit", "notifications"}),

@@ -29,6 +29,8 @@ from .resources import (
     AsyncInvoices,
     AsyncMeResource,
     AsyncMonitoringRules,
+    AsyncPayoutBatches,
+    AsyncPayouts,
     AsyncPlans,
     AsyncRails,
     AsyncReports,
@@ -45,6 +47,8 @@ from .resources import (
     Invoices,
     MeResource,
     MonitoringRules,
+    PayoutBatches,
+    Payouts,
     Plans,
     Rails,
     Reports,
@@ -164,6 +168,15 @@ class Neraca(BaseClient):
     def invoices(self) -> Invoices:
         """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
         return Invoices(self)
+
+    def payouts(self) -> Payouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return Payouts(self)
+
+    @property
+    def payout_batches(self) -> PayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return PayoutBatches(self)
 
     @property
     def rails(self) -> Rails:
@@ -360,6 +373,15 @@ class AsyncNeraca(BaseClient):
     def invoices(self) -> AsyncInvoices:
         """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
         return AsyncInvoices(self)
+
+    def payouts(self) -> AsyncPayouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return AsyncPayouts(self)
+
+    @property
+    def payout_batches(self) -> AsyncPayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return AsyncPayoutBatches(self)
 
     @property
     def rails(self) -> AsyncRails:

@@ -27,6 +27,12 @@ __all__ = [
     "Me",
     "NeracaObject",
     "Page",
+    "Payout",
+    "PayoutBatch",
+    "PayoutBatchList",
+    "PayoutBatchRow",
+    "PayoutBatchRowError",
+    "PayoutBatchSummary",
     "Plan",
     "Rail",
     "RailList",
@@ -230,6 +236,105 @@ class Beneficiary(NeracaObject):
     is_default: bool
     label: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payout(NeracaObject):
+    """Money sent to a beneficiary (or, for a withdrawal, to the account's own bank account)."""
+
+    id: str
+    account_id: str
+    kind: str
+    """``payout`` or ``withdrawal``."""
+    beneficiary_id: str | None
+    withdrawal_id: str | None
+    destination_kind: str
+    bank_code: str | None
+    wallet: str | None
+    account_number: str
+    """Masked: only the last four digits."""
+    holder_name: str
+    rail: str
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    reference: str
+    description: str
+    status: str
+    """``awaiting_approval``, ``scheduled``, ``submitted``, ``succeeded``, ``failed``, ``reversed``,
+    ``rejected`` or ``cancelled``."""
+    approval_reason: str | None
+    eta: datetime
+    process_at: datetime
+    bank_reference: str | None
+    failure_code: str | None
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    reversed_at: datetime | None
+    verification_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchSummary(NeracaObject):
+    """A batch of payouts from one file, with its totals (valid rows) and progress (payouts by state)."""
+
+    id: str
+    account_id: str
+    filename: str
+    status: str
+    """``draft``, ``submitted``, ``approved`` or ``rejected``."""
+    rows: int
+    invalid: int
+    total_amount: int
+    total_fee: int
+    progress: dict[str, int]
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRowError(NeracaObject):
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRow(NeracaObject):
+    """One row of the file as typed, its errors and, once submitted, its payout's state."""
+
+    row: int
+    reference: str
+    amount: str
+    code: str
+    account_number: str
+    holder_name: str
+    description: str
+    email: str
+    rail: str | None
+    fee: int | None
+    errors: list[PayoutBatchRowError]
+    payout_id: str | None
+    status: str | None
+    bank_reference: str | None
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatch(NeracaObject):
+    batch: PayoutBatchSummary
+    data: list[PayoutBatchRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchList(NeracaObject):
+    data: list[PayoutBatchSummary]
+    has_more: bool
+    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -42,6 +42,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "invariants",
         ],
     },
+    "payouts.py": {
+        "benchmark": "payouts",
+        "keys": [
+            "u_copy_rows_per_s",
+            "u_upload_rows_per_s",
+            "s_approval_to_submitted_per_s",
+            "b_service_transfers_per_s_64_callers_uniform",
+            "peak_rss_growth_mb",
+            "ratios",
+            "targets_met",
+            "invariants",
+        ],
+    },
     "sdk.py": {
         "benchmark": "sdk",
         "keys": ["get_balance", "post_transfer", "targets_met", "transfers_booked_as_sent", "invariants"],

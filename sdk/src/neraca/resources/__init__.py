@@ -16,6 +16,8 @@ from .monitoring import (
     MonitoringRules,
     RuleTest,
 )
+from .payout_batches import AsyncPayoutBatches, PayoutBatches
+from .payouts import AsyncPayouts, Payouts
 from .plans import AsyncPlans, Cycle, Plans
 from .rails import AsyncRails, Rails
 from .reports import AsyncReports, ReportFormat, ReportRows, Reports
@@ -39,6 +41,8 @@ __all__ = [
     "AsyncInvoices",
     "AsyncMeResource",
     "AsyncMonitoringRules",
+    "AsyncPayoutBatches",
+    "AsyncPayouts",
     "AsyncPlans",
     "AsyncRails",
     "AsyncReports",
@@ -58,6 +62,8 @@ __all__ = [
     "MeResource",
     "MonitoringRule",
     "MonitoringRules",
+    "PayoutBatches",
+    "Payouts",
     "Plans",
     "Rails",
     "ReportFormat",
