@@ -24,6 +24,12 @@ EVENT_TYPES: dict[str, str] = {
     "withdrawal.created": N_("A withdrawal was requested; the money is held."),
     "withdrawal.paid": N_("A withdrawal reached the bank."),
     "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "payment.paid": N_("A customer paid a payment: Payment Success, pending in on its account."),
+    "payment.expired": N_("A payment expired unpaid."),
+    "payment.refunded": N_("A payment was refunded, in full or in part."),
+    "settlement.created": N_("A settlement batch was created from the provider's report."),
+    "settlement.paid": N_("A settlement batch was applied: its payments are settled."),
+    "split.failed": N_("A split settlement could not be paid (invalid bank account): Pending Settlement."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 
