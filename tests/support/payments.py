@@ -79,3 +79,31 @@ def system_actor_of(business_id: str) -> Actor:
     from portal.lib.actor import system_actor
 
     return system_actor(business_id)
+
+
+async def business_day_today() -> Any:
+    """The business day a payment made now counts for (the provider's rule: today, rolled forward past
+    weekends and holidays)."""
+    from portal.domains.payments import services
+    from portal.domains.payouts.services import load_calendar
+
+    calendar = await load_calendar()
+    today = services.today_wib()
+    return today if calendar.is_business_day(today) else calendar.next_business_day(today)
+
+
+async def paid_va(
+    api: Api, account_id: str, invoice: str, amount: int = 100_000, **extra: Any
+) -> dict[str, Any]:
+    """A VA payment the customer has paid (at the simulator, confirmed by status query)."""
+    created = await api.call("POST", "/api/v1/payments", va_body(account_id, invoice, amount, **extra))
+    assert created.status_code == 201, created.text
+    paid = await api.call("POST", f"/api/v1/payments/{created.json()['id']}/simulate-payment")
+    assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+    return dict(paid.json())
+
+
+async def ledger_sound() -> None:
+    from portal.domains.ledger.invariants import check_all
+
+    assert await check_all() == []
