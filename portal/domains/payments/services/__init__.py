@@ -19,7 +19,7 @@ from portal.domains.payments.services.payments import (
     simulate_payment,
     visible_row,
 )
-from portal.domains.payments.services.refunds import refund_payment
+from portal.domains.payments.services.refunds import list_refunds, refund_payment
 from portal.domains.payments.services.settings import (
     get_settings,
     request_split_service,
@@ -74,6 +74,7 @@ __all__ = [
     "get_settings",
     "get_settlement",
     "list_payments",
+    "list_refunds",
     "list_rules",
     "list_settlements",
     "mark_unpaid",

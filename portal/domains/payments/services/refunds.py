@@ -128,6 +128,18 @@ async def refund_payment(
     return refund_out(refund)
 
 
+async def list_refunds(actor: Actor, payment_id: str) -> list[Refund]:
+    """A payment's refunds, oldest first."""
+    actor.require("payments")
+    row = await visible_row(actor, payment_id)
+    rows = await sql.fetch(
+        "SELECT * FROM payment_refund WHERE business_id = $1 AND payment_id = $2 ORDER BY created_at, id",
+        actor.business_id,
+        row["id"],
+    )
+    return [refund_out(r) for r in rows]
+
+
 async def _available(business_id: str, account_id: str) -> int:
     row = await sql.fetchrow(
         "SELECT credits_posted - debits_posted - debits_pending AS available FROM account WHERE id = $1 "
