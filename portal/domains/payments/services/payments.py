@@ -33,7 +33,7 @@ from portal.domains.provider import services as provider
 from portal.domains.provider.gateway import PayinRequest
 from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Amount, Conflict, FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.money import check_amount
@@ -182,7 +182,7 @@ def _validate(request: PaymentRequest) -> PaymentRequest:
             N_("above the channel's limit"),
             code="amount_out_of_range",
             channel=request.channel,
-            max=ceiling,
+            max=Amount(ceiling, "IDR"),
         )
     invoice = request.invoice_number.strip() if isinstance(request.invoice_number, str) else ""
     if not _INVOICE.match(invoice):

@@ -23,7 +23,7 @@ from portal.domains.payments.services.settlements import REFUND_FEES
 from portal.domains.provider import gateway
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, ValidationFailed
+from portal.lib.errors import Amount, Conflict, FieldError, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.sql import transaction
@@ -66,7 +66,7 @@ async def refund_payment(
         raise ValidationFailed(
             N_("A refund of %(id)s is at most what is left of it (%(left)s)."),
             code="refund_exceeds_remaining",
-            params={"id": payment_id, "left": left},
+            params={"id": payment_id, "left": Amount(left, "IDR")},
             errors=[FieldError("/amount", N_("above the remaining amount"))],
         )
     text = (reason or "").strip()
@@ -87,7 +87,10 @@ async def refund_payment(
             raise ValidationFailed(
                 N_("A refund of %(id)s is at most what is left of it (%(left)s)."),
                 code="refund_exceeds_remaining",
-                params={"id": payment_id, "left": int(row["amount"]) - int(row["refunded_amount"])},
+                params={
+                    "id": payment_id,
+                    "left": Amount(int(row["amount"]) - int(row["refunded_amount"]), "IDR"),
+                },
                 errors=[FieldError("/amount", N_("above the remaining amount"))],
             )
         refund = await sql.fetchrow(
@@ -169,7 +172,7 @@ async def _require_cover(payment: asyncpg.Record, needed: int) -> None:
         raise ValidationFailed(
             N_("The accounts of this payment cannot cover a refund of %(amount)s now."),
             code="refund_not_covered",
-            params={"amount": needed},
+            params={"amount": Amount(needed, "IDR")},
             errors=[FieldError("/amount", N_("not covered by the balances"))],
         )
 

@@ -19,7 +19,7 @@ from portal.domains.payments.services.settings import default_settlement_account
 from portal.domains.payouts import services as payouts
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Amount, Conflict, FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -208,8 +208,8 @@ def check_against(destinations: list[dict[str, Any]], total: int, pointer: str =
             N_("The split's fixed amounts (%(fixed)s) exceed the Total Settlement Amount %(total)s."),
             N_("more than the settlement amount"),
             "split_exceeds_amount",
-            fixed=fixed,
-            total=total,
+            fixed=Amount(fixed, "IDR"),
+            total=Amount(total, "IDR"),
         )
 
 
