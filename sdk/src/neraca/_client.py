@@ -25,7 +25,10 @@ from .resources import (
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
+    AsyncPayments,
     AsyncRails,
+    AsyncSettlements,
+    AsyncSplitRules,
     AsyncStatements,
     AsyncTopUps,
     AsyncTransfers,
@@ -36,7 +39,10 @@ from .resources import (
     Events,
     Holds,
     MeResource,
+    Payments,
     Rails,
+    Settlements,
+    SplitRules,
     Statements,
     TopUps,
     Transfers,
@@ -122,6 +128,21 @@ class Neraca(BaseClient):
     def holds(self) -> Holds:
         """Holds (pending transfers): create, post, void."""
         return Holds(self)
+
+    @property
+    def payments(self) -> Payments:
+        """Payments received: create, retrieve, list, refund, update_split."""
+        return Payments(self)
+
+    @property
+    def split_rules(self) -> SplitRules:
+        """Split settlement rules: create, retrieve, list, update, delete, preview."""
+        return SplitRules(self)
+
+    @property
+    def settlements(self) -> Settlements:
+        """Settlement batches of payments received: list, retrieve."""
+        return Settlements(self)
 
     @property
     def topups(self) -> TopUps:
@@ -288,6 +309,21 @@ class AsyncNeraca(BaseClient):
     def holds(self) -> AsyncHolds:
         """Holds (pending transfers): create, post, void."""
         return AsyncHolds(self)
+
+    @property
+    def payments(self) -> AsyncPayments:
+        """Payments received: create, retrieve, list, refund, update_split."""
+        return AsyncPayments(self)
+
+    @property
+    def split_rules(self) -> AsyncSplitRules:
+        """Split settlement rules: create, retrieve, list, update, delete, preview."""
+        return AsyncSplitRules(self)
+
+    @property
+    def settlements(self) -> AsyncSettlements:
+        """Settlement batches of payments received: list, retrieve."""
+        return AsyncSettlements(self)
 
     @property
     def topups(self) -> AsyncTopUps:

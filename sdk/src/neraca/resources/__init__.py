@@ -6,7 +6,10 @@ from .beneficiaries import AsyncBeneficiaries, Beneficiaries
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
+from .payments import AsyncPayments, Payments
 from .rails import AsyncRails, Rails
+from .settlements import AsyncSettlements, Settlements
+from .split_rules import AsyncSplitRules, SplitRules
 from .statements import AsyncStatements, StatementFormat, Statements
 from .topups import AsyncTopUps, TopUps
 from .transfers import AsyncTransfers, TransferLeg, Transfers
@@ -21,7 +24,10 @@ __all__ = [
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
+    "AsyncPayments",
     "AsyncRails",
+    "AsyncSettlements",
+    "AsyncSplitRules",
     "AsyncStatements",
     "AsyncTopUps",
     "AsyncTransfers",
@@ -33,7 +39,10 @@ __all__ = [
     "Events",
     "Holds",
     "MeResource",
+    "Payments",
     "Rails",
+    "Settlements",
+    "SplitRules",
     "StatementFormat",
     "Statements",
     "TopUps",
