@@ -521,16 +521,17 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             bank_parts = [
                 (p[0], str(p[5]), int(p[6])) for p in booking.parts if p[3] == "bank" and p[7] == "submitted"
             ]
-        for pid, refunded, refund_fee, net in booking.lines:
+        if booking.lines:
+            # The refunds booked with the batch, on its lines (set-based: one statement).
             await sql.execute(
-                "UPDATE settlement_line SET refunded = $4, refund_fee = $5, net = $6 WHERE business_id = $1 "
-                "AND settlement_id = $2 AND payment_id = $3",
+                "UPDATE settlement_line l SET refunded = v.refunded, refund_fee = v.refund_fee, net = v.net "
+                "FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::bigint[]) AS v(id, "
+                "refunded, refund_fee, net) "
+                "WHERE l.business_id = $1 AND l.settlement_id = $2 AND l.payment_id = v.id "
+                "AND (l.refunded, l.refund_fee, l.net) IS DISTINCT FROM (v.refunded, v.refund_fee, v.net)",
                 business_id,
                 settlement_id,
-                pid,
-                refunded,
-                refund_fee,
-                net,
+                *[[line[n] for line in booking.lines] for n in range(4)],
             )
         if booking.refunds_booked:
             await sql.execute(
@@ -539,11 +540,11 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 group_id,
                 booking.refunds_booked,
             )
-        settled_rows = await sql.fetch(
+        await sql.execute(
             "UPDATE payment SET status = CASE WHEN status IN ('paid', 'pending_settlement') THEN "
             "'settled' ELSE status END, "
             "remark = NULL, split_hold_id = NULL, settled_at = $3, updated_at = now() "
-            "WHERE business_id = $1 AND id = ANY($2::text[]) RETURNING *",
+            "WHERE business_id = $1 AND id = ANY($2::text[])",
             business_id,
             booking.settled,
             now,
@@ -562,7 +563,6 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             )
             assert deferred_row is not None
             await event(business_id, "split.failed", payment_out(deferred_row), (deferred_row["account_id"],))
-        del settled_rows
         totals = await sql.fetchrow(
             "SELECT coalesce(sum(refunded), 0) AS refunds, coalesce(sum(refund_fee), 0) AS refund_fees "
             "FROM settlement_line WHERE business_id = $1 AND settlement_id = $2",
