@@ -60,6 +60,8 @@ async def test_create_list_detail_and_settle_through_the_pages(harness: Harness,
     assert stl in (await client.get("/payments/settlements")).text
     statement = await client.get(f"/accounts/{main}")
     assert statement.status_code == 200
+    home = await client.get("/")
+    assert 'id="dash-payments"' in home.text and 'data-figure="payments-va"' in home.text
 
 
 async def test_settlement_configuration_pop_up(harness: Harness, client: Any) -> None:

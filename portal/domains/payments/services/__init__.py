@@ -4,6 +4,7 @@ Everything callers use is re-exported here (`from portal.domains.payments import
 """
 
 from portal.domains.payments.schemas import Payment, Refund
+from portal.domains.payments.services.dashboard import PaymentsSummary, summary
 from portal.domains.payments.services.payments import (
     CHANNELS,
     STATUSES,
@@ -56,6 +57,7 @@ __all__ = [
     "STATUSES",
     "Payment",
     "PaymentRequest",
+    "PaymentsSummary",
     "Refund",
     "apply_batch",
     "apply_due",
@@ -85,6 +87,7 @@ __all__ = [
     "request_split_service",
     "settle",
     "simulate_payment",
+    "summary",
     "today_wib",
     "update_payment_split",
     "update_rule",
