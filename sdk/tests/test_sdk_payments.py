@@ -62,7 +62,7 @@ RULE = {
     "id": "spl_1",
     "name": "Branches",
     "account_id": None,
-    "destinations": [{"kind": "account", "account_id": "acc_x", "percent": 6000, "amount": None}],
+    "destinations": [{"kind": "account", "account_id": "acc_x", "percent": 60, "amount": None}],
     "created_at": "2026-11-30T00:00:00Z",
     "updated_at": "2026-11-30T00:00:00Z",
     "object": "split_rule",

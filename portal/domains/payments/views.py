@@ -485,7 +485,7 @@ def _rows_of(payment: Any) -> list[dict[str, str]]:
     rows = []
     for d in payment.split or []:
         dest = f"account:{d['account_id']}" if d["kind"] == "account" else f"bank:{d['beneficiary_id']}"
-        value = f"{d['percent'] / 100:g}" if d.get("percent") is not None else str(d.get("amount"))
+        value = f"{d['percent']:g}" if d.get("percent") is not None else str(d.get("amount"))
         rows.append({"dest": dest, "value": value})
     return rows
 

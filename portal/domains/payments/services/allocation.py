@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Rates are in hundredths of a percent: 10,000 = 100 %.
 FULL = 10_000
@@ -105,3 +106,13 @@ def take_back(refund: int, received: Sequence[int], remainder: int) -> tuple[lis
     parts = largest_remainder(refund, weights, base)
     leftover = refund - sum(parts)
     return parts[:-1], parts[-1] + leftover
+
+
+def shown(destinations: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Stored destinations as the API shows and accepts them: `percent` in percent (60, 33.33), not in
+    hundredths of a percent as stored."""
+    if destinations is None:
+        return None
+    return [
+        {**d, "percent": d["percent"] / 100 if d.get("percent") is not None else None} for d in destinations
+    ]

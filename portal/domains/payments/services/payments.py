@@ -26,7 +26,7 @@ from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.holds import hold_legs_committed
 from portal.domains.ledger.services.shared import audit, event
 from portal.domains.payments.schemas import Payment, PaymentPage
-from portal.domains.payments.services.allocation import mdr
+from portal.domains.payments.services.allocation import mdr, shown
 from portal.domains.payments.services.settings import fees_of
 from portal.domains.provider import gateway
 from portal.domains.provider import services as provider
@@ -119,7 +119,7 @@ def payment_out(row: asyncpg.Record | dict[str, Any]) -> Payment:
         source=row["source"],
         fee=int(row["fee"]),
         refunded_amount=int(row["refunded_amount"]),
-        split=_json(row["split"]),
+        split=shown(_json(row["split"])),
         split_rule_id=row["split_rule_id"],
         provider_payin_id=row["provider_payin_id"],
         bank_code=row["bank_code"],

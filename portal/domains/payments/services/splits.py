@@ -14,7 +14,7 @@ import asyncpg
 
 from portal.domains.accounts import services as accounts
 from portal.domains.payments.schemas import Payment, SplitPreview, SplitRuleOut, SplitRulePage, SplitShare
-from portal.domains.payments.services.allocation import FULL, MAX_DESTINATIONS, Share, mdr, split
+from portal.domains.payments.services.allocation import FULL, MAX_DESTINATIONS, Share, mdr, shown, split
 from portal.domains.payments.services.settings import default_settlement_account, fees_of, split_service
 from portal.domains.payouts import services as payouts
 from portal.lib import sql
@@ -236,9 +236,11 @@ async def destinations_for_payment(
         rule = await _rule_row(actor, request.split_rule_id, pointer="/split_rule_id")
         destinations = await normalize(
             actor,
-            json.loads(rule["destinations"])
-            if isinstance(rule["destinations"], str)
-            else rule["destinations"],
+            shown(
+                json.loads(rule["destinations"])
+                if isinstance(rule["destinations"], str)
+                else rule["destinations"]
+            ),
             pointer="/split_rule_id",
         )
         pointer = "/split_rule_id"
@@ -253,7 +255,9 @@ async def destinations_for_payment(
         if rule is None or await split_service(actor.business_id) != "active":
             return None
         stored = rule["destinations"]
-        destinations = await normalize(actor, json.loads(stored) if isinstance(stored, str) else stored)
+        destinations = await normalize(
+            actor, shown(json.loads(stored) if isinstance(stored, str) else stored)
+        )
         pointer = "/account_id"
     fee = mdr(await fees_of(actor.business_id), request.channel, request.amount)
     check_against(destinations, request.amount - fee, pointer)
@@ -269,7 +273,7 @@ def rule_out(row: asyncpg.Record) -> SplitRuleOut:
         id=row["id"],
         name=row["name"],
         account_id=row["account_id"],
-        destinations=json.loads(stored) if isinstance(stored, str) else stored,
+        destinations=shown(json.loads(stored) if isinstance(stored, str) else stored) or [],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
