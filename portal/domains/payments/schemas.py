@@ -52,7 +52,8 @@ class SplitRulePage(msgspec.Struct):
 class SplitPreviewIn(msgspec.Struct, forbid_unknown_fields=True):
     destinations: list[SplitDestination]
     amount: MinorUnits | None = None
-    channel: Literal["va", "qris", "card", "ewallet"] | None = None
+    # va | qris | card | ewallet (checked by the service: a plain string keeps the schema's types simple)
+    channel: str | None = None
     payment_id: str | None = None
 
 

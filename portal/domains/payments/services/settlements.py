@@ -32,7 +32,7 @@ from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import Conflict, NotFound
 from portal.lib.i18n import N_
-from portal.lib.ids import new_id
+from portal.lib.ids import new_id, new_ids
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 from portal.lib.sql import transaction
 
@@ -187,6 +187,17 @@ class _Booking:
     refunds_booked: list[str] = field(default_factory=list)
     lines: list[tuple[str, int, int, int]] = field(default_factory=list)  # payment, refunded, refund fee, net
 
+    _ids: list[str] = field(default_factory=list)
+
+    def next_id(self, prefix: str = "trf") -> str:
+        """Ids drawn in blocks (a batch makes tens of thousands of legs and parts)."""
+        if not self._ids:
+            self._ids = new_ids("x", 1024)
+        return prefix + self._ids.pop()[1:]
+
+    def leg(self, debit: str, credit: str, amount: int, **kwargs: Any) -> Leg:
+        return Leg(debit, credit, amount, transfer_id=self.next_id(), **kwargs)
+
     def add(self, leg: Leg) -> Leg:
         if leg.amount > 0:
             self.legs.append(leg)
@@ -225,12 +236,13 @@ async def _distribute(
     take: int,
     default_account: str | None,
     world: str,
+    destinations: list[dict[str, Any]] | None = None,
 ) -> None:
     """Legs paying `total` (the Total Settlement Amount) out of the payment's account to its split
     destinations, less `take` (refunds and refund fees of the payment, taken back in proportion to
     what each receives), and the remainder to the default settlement account."""
     account_id = payment["account_id"]
-    destinations = _destinations(payment)
+    destinations = destinations if destinations is not None else _destinations(payment)
     parts, remainder = split(total, shares(destinations))
     refund_takes, remainder_take = (
         take_back(min(take, total), parts, remainder) if take else ([0] * len(parts), 0)
@@ -239,10 +251,10 @@ async def _distribute(
     shortfall = max(take - total, 0)
     for d, part, back in zip(destinations, parts, refund_takes, strict=True):
         amount = part - back
-        part_id = new_id("spt")
+        part_id = booking.next_id("spt")
         if d["kind"] == "account":
             booking.add(
-                Leg(
+                booking.leg(
                     account_id,
                     d["account_id"],
                     amount,
@@ -266,7 +278,7 @@ async def _distribute(
             )
         else:
             booking.add(
-                Leg(
+                booking.leg(
                     account_id,
                     world,
                     amount,
@@ -298,7 +310,7 @@ async def _distribute(
     if destinations:
         booking.parts.append(
             (
-                new_id("spt"),
+                booking.next_id("spt"),
                 settlement_id,
                 payment["id"],
                 "remainder",
@@ -311,7 +323,7 @@ async def _distribute(
         )
     if target != account_id and rest > 0:
         booking.add(
-            Leg(
+            booking.leg(
                 account_id,
                 target,
                 rest,
@@ -385,7 +397,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 )
                 assert reserved is not None
                 leg = booking.add(
-                    Leg(
+                    booking.leg(
                         account_id,
                         clearing,
                         int(reserved["amount"]),
@@ -409,7 +421,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             refund_fee = sum(int(r["fee"]) for r in mine)
             booking.refunds_booked.extend(r["id"] for r in mine)
             post = booking.add(
-                Leg(
+                booking.leg(
                     clearing,
                     account_id,
                     gross,
@@ -423,7 +435,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             )
             booking.posted_holds.append((payment["hold_id"], post.transfer_id))
             booking.add(
-                Leg(
+                booking.leg(
                     account_id,
                     world,
                     fee,
@@ -433,7 +445,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 )
             )
             booking.add(
-                Leg(
+                booking.leg(
                     account_id,
                     world,
                     refunded,
@@ -443,7 +455,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 )
             )
             booking.add(
-                Leg(
+                booking.leg(
                     account_id,
                     world,
                     refund_fee,
@@ -460,7 +472,7 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 amount = max(total - refunded - refund_fee, 0)
                 hold_id = new_id("hld")
                 if amount > 0:
-                    leg = Leg(
+                    leg = booking.leg(
                         account_id,
                         clearing,
                         amount,
@@ -476,7 +488,14 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 continue
             if destinations:
                 await _distribute(
-                    booking, settlement_id, payment, total, refunded + refund_fee, default_account, world
+                    booking,
+                    settlement_id,
+                    payment,
+                    total,
+                    refunded + refund_fee,
+                    default_account,
+                    world,
+                    destinations,
                 )
             booking.settled.append(pid)
         group_id = new_id("grp")

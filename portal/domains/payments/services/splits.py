@@ -465,6 +465,14 @@ async def preview(
                 N_("required"),
                 "invalid_split",
             )
+        if channel is not None and channel not in ("va", "qris", "card", "ewallet"):
+            raise _refuse(
+                "/channel",
+                N_("channel is one of %(values)s."),
+                N_("invalid"),
+                "invalid_split",
+                values="va, qris, card, ewallet",
+            )
         gross = amount
         fee = mdr(await fees_of(actor.business_id), channel or "va", amount)
     stored = await normalize(actor, destinations)
