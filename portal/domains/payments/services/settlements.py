@@ -410,8 +410,26 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     )
                 )
                 booking.voided_holds.append((payment["split_hold_id"], leg.transfer_id))
+                # Refunds made while it waited are booked now and taken back from its destinations.
+                late = [r for r in refunds if r["payment_id"] == pid]
+                late_amount = sum(int(r["amount"]) for r in late)
+                late_fee = sum(int(r["fee"]) for r in late)
+                booking.refunds_booked.extend(r["id"] for r in late)
+                for amount, kind, text in (
+                    (late_amount, "payment_refund", f"Refund {invoice}"),
+                    (late_fee, "refund_fee", f"Refund fee {invoice}"),
+                ):
+                    booking.add(
+                        booking.leg(account_id, world, amount, kind=kind, description=text, metadata=meta)
+                    )
                 await _distribute(
-                    booking, settlement_id, payment, int(reserved["amount"]), 0, default_account, world
+                    booking,
+                    settlement_id,
+                    payment,
+                    int(reserved["amount"]),
+                    late_amount + late_fee,
+                    default_account,
+                    world,
                 )
                 booking.settled.append(pid)
                 continue
