@@ -15,6 +15,13 @@ async def pay_split_part(payload: dict[str, Any]) -> None:
     await services.pay_split_part(payload["business_id"], payload["part_id"])
 
 
+@periodic("*/5 * * * *", name="payments.check_split_payouts")
+async def check_split_payouts() -> None:
+    """Every five minutes: how the bank payouts of split parts ended at the provider."""
+    while await services.check_split_payouts(limit=200) == 200:
+        pass
+
+
 @periodic("15 19 * * *")
 async def settle_daily() -> None:
     """02:15 WIB: yesterday's (and the day before's, if missed) batches from the provider's reports,

@@ -249,3 +249,40 @@ async def test_an_invalid_bank_destination_waits_in_pending_settlement_until_fix
     done = (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()
     assert done["status"] == "settled" and done["remark"] is None
     await ledger_sound()
+
+
+async def test_a_bank_destination_is_paid_by_a_provider_payout_once(harness: Harness, client: Any) -> None:
+    api, business, main = await payments_api(client)
+    await activate_splits(api)
+    ben = await api.call(
+        "POST",
+        "/api/v1/beneficiaries",
+        {"kind": "bank", "bank_code": "014", "account_number": "1234567890", "holder_name": "Budi Santoso"},
+    )
+    assert ben.status_code == 201, ben.text
+    split = [{"kind": "bank", "beneficiary_id": ben.json()["id"], "percent": 50}]
+    await paid_va(api, main, "INV-PAYOUT", 100_000, split=split)
+    (stl,) = await services.create_batches(business.id, await business_day_today())
+    await services.apply_batch(business.id, stl)
+    assert available(await balances(main)) == 48_000  # 96,000: 48,000 paid out, 48,000 stays
+
+    async def part_status() -> str:
+        await services.check_split_payouts()
+        return str(
+            await sql.fetchval(
+                "SELECT status FROM settlement_part WHERE business_id = $1 AND kind = 'bank'", business.id
+            )
+        )
+
+    await harness.wait_for(part_status, "paid")  # the worker submitted it; the provider completed it
+    part = await sql.fetchrow(
+        "SELECT id, amount FROM settlement_part WHERE business_id = $1 AND kind = 'bank'", business.id
+    )
+    assert part is not None and part["amount"] == 48_000
+    from portal.domains.provider import gateway
+
+    payout = await gateway.provider().find_payout(business.id, part["id"])
+    assert payout is not None and payout.status == "succeeded"
+    await services.apply_batch(business.id, stl)  # applying again pays nothing twice
+    assert await sql.fetchval("SELECT count(*) FROM settlement_part WHERE business_id = $1", business.id) == 2
+    await ledger_sound()

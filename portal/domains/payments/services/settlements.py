@@ -670,6 +670,49 @@ async def pay_split_part(business_id: str, part_id: str) -> str:
     return status
 
 
+async def check_split_payouts(limit: int = 200) -> int:
+    """Ask the provider how the submitted bank payouts of split parts ended (by their reference, the part
+    id): succeeded → `paid`; failed → `failed`, with a `split.failed` event on the payment for a person
+    to settle it by hand. Returns how many changed."""
+    rows = await sql.fetch(
+        "SELECT business_id, id, payment_id FROM settlement_part WHERE status = 'submitted' AND kind "
+        "= 'bank' "
+        "ORDER BY created_at LIMIT $1",
+        limit,
+    )
+    client = gateway.provider()
+    changed = 0
+    for row in rows:
+        try:
+            payout = await client.find_payout(row["business_id"], row["id"])
+        except gateway.ProviderError:
+            continue
+        if payout is None or payout.status not in ("succeeded", "failed", "reversed"):
+            continue
+        status = "paid" if payout.status == "succeeded" else "failed"
+        async with transaction():
+            updated = await sql.fetchval(
+                "UPDATE settlement_part SET status = $3 WHERE business_id = $1 AND id = $2 AND "
+                "status = 'submitted' "
+                "RETURNING id",
+                row["business_id"],
+                row["id"],
+                status,
+            )
+            if updated and status == "failed":
+                payment = await sql.fetchrow(
+                    "SELECT * FROM payment WHERE business_id = $1 AND id = $2",
+                    row["business_id"],
+                    row["payment_id"],
+                )
+                if payment is not None:
+                    await event(
+                        row["business_id"], "split.failed", payment_out(payment), (payment["account_id"],)
+                    )
+        changed += 1 if updated else 0
+    return changed
+
+
 async def apply_due(business_id: str, today: date | None = None) -> list[str]:
     """Apply every pending batch of the business whose settlement date has come."""
     rows = await sql.fetch(
