@@ -6,12 +6,22 @@ import os
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
+# Two base32 characters per 10 bits: 13 lookups instead of 26 divisions (ids are made per ledger leg).
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 def new_id(prefix: str) -> str:
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, index = divmod(value, 32)
-        chars.append(_ALPHABET[index])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids at once (one clock read, one call for the random bytes): for set-based work."""
+    millis = int(time.time() * 1000) << 80
+    noise = os.urandom(10 * count)
+    out = []
+    for n in range(count):
+        value = millis | int.from_bytes(noise[10 * n : 10 * n + 10], "big")
+        out.append(prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS]))
+    return out

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from portal.domains.dashboard import chart, services
+from portal.domains.payments import services as payments
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.server.forms import htmx, pages_router
@@ -53,6 +54,7 @@ async def dashboard(request: Request[Any, Any, Any], actor: Actor, window: str =
         top=await services.top_accounts(actor),
         actions=await services.action_items(actor),
         recent=await services.recent_transfers(actor) if actor.can("transfers", "view") else [],
+        payments=await payments.summary(actor),
     )
     return page(request, "home.html", context)
 

@@ -29,11 +29,14 @@ from .resources import (
     AsyncInvoices,
     AsyncMeResource,
     AsyncMonitoringRules,
+    AsyncPayments,
     AsyncPayoutBatches,
     AsyncPayouts,
     AsyncPlans,
     AsyncRails,
     AsyncReports,
+    AsyncSettlements,
+    AsyncSplitRules,
     AsyncStatements,
     AsyncSubscriptions,
     AsyncTopUps,
@@ -47,11 +50,14 @@ from .resources import (
     Invoices,
     MeResource,
     MonitoringRules,
+    Payments,
     PayoutBatches,
     Payouts,
     Plans,
     Rails,
     Reports,
+    Settlements,
+    SplitRules,
     Statements,
     Subscriptions,
     TopUps,
@@ -138,6 +144,21 @@ class Neraca(BaseClient):
     def holds(self) -> Holds:
         """Holds (pending transfers): create, post, void."""
         return Holds(self)
+
+    @property
+    def payments(self) -> Payments:
+        """Payments received: create, retrieve, list, refund, update_split."""
+        return Payments(self)
+
+    @property
+    def split_rules(self) -> SplitRules:
+        """Split settlement rules: create, retrieve, list, update, delete, preview."""
+        return SplitRules(self)
+
+    @property
+    def settlements(self) -> Settlements:
+        """Settlement batches of payments received: list, retrieve."""
+        return Settlements(self)
 
     @property
     def topups(self) -> TopUps:
@@ -343,6 +364,21 @@ class AsyncNeraca(BaseClient):
     def holds(self) -> AsyncHolds:
         """Holds (pending transfers): create, post, void."""
         return AsyncHolds(self)
+
+    @property
+    def payments(self) -> AsyncPayments:
+        """Payments received: create, retrieve, list, refund, update_split."""
+        return AsyncPayments(self)
+
+    @property
+    def split_rules(self) -> AsyncSplitRules:
+        """Split settlement rules: create, retrieve, list, update, delete, preview."""
+        return AsyncSplitRules(self)
+
+    @property
+    def settlements(self) -> AsyncSettlements:
+        """Settlement batches of payments received: list, retrieve."""
+        return AsyncSettlements(self)
 
     @property
     def topups(self) -> AsyncTopUps:

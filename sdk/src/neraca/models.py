@@ -27,6 +27,8 @@ __all__ = [
     "Me",
     "NeracaObject",
     "Page",
+    "Payment",
+    "PaymentRefund",
     "Payout",
     "PayoutBatch",
     "PayoutBatchList",
@@ -38,6 +40,12 @@ __all__ = [
     "RailList",
     "RailQuote",
     "RailWindow",
+    "Settlement",
+    "SettlementDetail",
+    "SettlementLine",
+    "SplitPreview",
+    "SplitRule",
+    "SplitShare",
     "StatementEntry",
     "StatementPage",
     "StatementPeriod",
@@ -455,6 +463,47 @@ class Plan(NeracaObject):
     receiving_account_id: str
     status: str
     """``active`` or ``archived``."""
+
+
+class Payment(NeracaObject):
+    """A payment a customer makes into an account through the provider (VA, QRIS, card, e-wallet)."""
+
+    id: str
+    account_id: str
+    amount: int
+    currency: str
+    channel: str
+    """``va``, ``qris``, ``card`` or ``ewallet``."""
+    status: str
+    """``pending``, ``paid`` (Payment Success), ``pending_settlement``, ``settled``, ``expired``, ``failed``,
+    ``refunded``, ``partially_refunded`` or ``voided``."""
+    remark: str | None = None
+    invoice_number: str
+    customer_id: str | None = None
+    customer_name: str
+    customer_email: str | None = None
+    description: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = "api"
+    fee: int
+    refunded_amount: int
+    split: list[dict[str, Any]] | None = None
+    split_rule_id: str | None = None
+    provider_payin_id: str | None = None
+    bank_code: str | None = None
+    va_number: str | None = None
+    qris_string: str | None = None
+    pay_url: str | None = None
+    wallet: str | None = None
+    phone: str | None = None
+    response_code: str | None = None
+    approval_code: str | None = None
+    issuer: str | None = None
+    failure_message: str | None = None
+    settlement_id: str | None = None
+    expires_at: datetime | None = None
+    paid_at: datetime | None = None
+    settled_at: datetime | None = None
     created_at: datetime
 
 
@@ -472,6 +521,17 @@ class Subscription(NeracaObject):
     next_period_end: date
     status: str
     """``active``, ``ended`` or ``cancelled``."""
+
+
+class PaymentRefund(NeracaObject):
+    """A refund of a payment through the provider."""
+
+    id: str
+    payment_id: str
+    amount: int
+    fee: int
+    reason: str
+    status: str
     created_at: datetime
 
 
@@ -561,3 +621,78 @@ class InvoicePreview(NeracaObject):
     tax_percent: str
     tax: int
     total: int
+
+
+class SplitRule(NeracaObject):
+    """A reusable split settlement rule: up to 10 destinations by percent or fixed amount."""
+
+    id: str
+    name: str
+    account_id: str | None = None
+    destinations: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitShare(NeracaObject):
+    """What one destination receives in a split preview."""
+
+    kind: str
+    account_id: str | None = None
+    beneficiary_id: str | None = None
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SplitPreview(NeracaObject):
+    """A dry run of a split: ``parts`` + ``remainder`` = ``total_settlement_amount``."""
+
+    gross: int
+    fee: int
+    total_settlement_amount: int
+    parts: list[SplitShare]
+    remainder: int
+    remainder_account_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settlement(NeracaObject):
+    """A settlement batch: one channel's payments of one business day, settled T+N business days later."""
+
+    id: str
+    channel: str
+    business_day: date
+    settlement_date: date
+    status: str
+    """``pending`` or ``paid``."""
+    payment_count: int
+    gross: int
+    fees: int
+    refunds: int
+    refund_fees: int
+    net: int
+    created_at: datetime
+    paid_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettlementLine(NeracaObject):
+    """One payment in a settlement batch."""
+
+    payment_id: str
+    invoice_number: str
+    account_id: str
+    amount: int
+    fee: int
+    refunded: int
+    refund_fee: int
+    net: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettlementDetail(NeracaObject):
+    """A settlement batch with its payments."""
+
+    settlement: Settlement
+    lines: list[SettlementLine]

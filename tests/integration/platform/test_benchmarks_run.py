@@ -59,6 +59,18 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "benchmark": "sdk",
         "keys": ["get_balance", "post_transfer", "targets_met", "transfers_booked_as_sent", "invariants"],
     },
+    "settlement.py": {
+        "benchmark": "settlement",
+        "keys": [
+            "b_service_transfers_per_s_64_callers_uniform",
+            "s_payments_settled_per_s",
+            "peak_rss_growth_mb",
+            "ratios",
+            "targets_met",
+            "money",
+            "invariants",
+        ],
+    },
     "statements.py": {
         "benchmark": "statements",
         "keys": [

@@ -16,11 +16,14 @@ from .monitoring import (
     MonitoringRules,
     RuleTest,
 )
+from .payments import AsyncPayments, Payments
 from .payout_batches import AsyncPayoutBatches, PayoutBatches
 from .payouts import AsyncPayouts, Payouts
 from .plans import AsyncPlans, Cycle, Plans
 from .rails import AsyncRails, Rails
 from .reports import AsyncReports, ReportFormat, ReportRows, Reports
+from .settlements import AsyncSettlements, Settlements
+from .split_rules import AsyncSplitRules, SplitRules
 from .statements import AsyncStatements, StatementFormat, Statements
 from .subscriptions import AsyncSubscriptions, Subscriptions
 from .topups import AsyncTopUps, TopUps
@@ -41,11 +44,14 @@ __all__ = [
     "AsyncInvoices",
     "AsyncMeResource",
     "AsyncMonitoringRules",
+    "AsyncPayments",
     "AsyncPayoutBatches",
     "AsyncPayouts",
     "AsyncPlans",
     "AsyncRails",
     "AsyncReports",
+    "AsyncSettlements",
+    "AsyncSplitRules",
     "AsyncStatements",
     "AsyncSubscriptions",
     "AsyncTopUps",
@@ -62,6 +68,7 @@ __all__ = [
     "MeResource",
     "MonitoringRule",
     "MonitoringRules",
+    "Payments",
     "PayoutBatches",
     "Payouts",
     "Plans",
@@ -70,6 +77,8 @@ __all__ = [
     "ReportRows",
     "Reports",
     "RuleTest",
+    "Settlements",
+    "SplitRules",
     "StatementFormat",
     "Statements",
     "Subscriptions",
