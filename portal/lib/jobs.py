@@ -38,6 +38,20 @@ class PeriodicSpec:
 
 PERIODIC: dict[str, PeriodicSpec] = {}
 
+# Set by the worker when it is asked to stop: a long-running sweep checks it and ends early.
+_worker_stop: list[Any] = [None]
+
+
+def set_worker_stop(stop: Any) -> None:
+    """The worker's stop event (an asyncio.Event or None), for `worker_stopping()`."""
+    _worker_stop[0] = stop
+
+
+def worker_stopping() -> bool:
+    """Whether the job worker of this process has been asked to stop."""
+    stop = _worker_stop[0]
+    return stop is not None and stop.is_set()
+
 
 def periodic(cron: str, *, name: str | None = None) -> Callable[[PeriodicHandler], PeriodicHandler]:
     """Register an idempotent sweep the worker runs on a cron expression (UTC), e.g. "*/5 * * * *".

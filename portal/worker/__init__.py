@@ -22,7 +22,7 @@ from pgqueuer.sm import SchedulerManager
 
 import portal.domains
 from portal.db.bootstrap import database_url
-from portal.lib.jobs import PERIODIC, REGISTRY, JobSpec, PeriodicSpec
+from portal.lib.jobs import PERIODIC, REGISTRY, JobSpec, PeriodicSpec, set_worker_stop
 from portal.lib.sql import CONNECTION_LOST
 
 log = structlog.get_logger("neraca.worker")
@@ -102,6 +102,7 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
     resumes. A job that was in flight when the connection died was never marked done, so pgqueuer hands
     it out again; every handler is idempotent."""
     delay = 0.5
+    set_worker_stop(stop)
     while stop is None or not stop.is_set():
         try:
             await _run_worker_once(stop)

@@ -1,5 +1,5 @@
-"""`client.beneficiaries` and `client.rails` against the live server and the sandbox provider's name
-inquiry, with the blocking and the asyncio client."""
+"""`client.beneficiaries`, `client.rails` and `client.payouts` against the live server and the sandbox
+provider's name inquiry, with the blocking and the asyncio client."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from typing import Any
 
 import neraca
 import pytest
-from neraca.models import Beneficiary, RailList, RailQuote
+from neraca.models import Beneficiary, Payout, PayoutBatch, RailList, RailQuote
 
-from tests.support.contract import collect, res
+from portal.domains.payouts import lifecycle
+from portal.lib import sql
+from tests.support.contract import ALL, Key, collect, funded, ref, res
 from tests.support.payouts import DIRECTORY, register
 
 
@@ -59,3 +61,97 @@ async def test_rails(sdk: Any) -> None:
     with pytest.raises(neraca.UnprocessableEntityError) as over:
         await res(sdk.rails.quote(amount=60_000_000, destination="bank", rail="online"))
     assert over.value.code == "rail_above_maximum"
+
+
+async def test_payouts(sdk: Any, key: Key, tmp_path: Any) -> None:
+    main, _division, _partner = await funded(sdk, 50_000_000)
+    await register({**DIRECTORY, "account_number": "8800117722", "holder_name": "Rina Kusumawati"})
+    ben = await res(
+        sdk.beneficiaries.create(
+            kind="bank", bank_code="014", account_number="8800117722", holder_name="Rina Kusumawati"
+        )
+    )
+    with pytest.raises(neraca.UnprocessableEntityError) as cooling:
+        await res(sdk.payouts.create(beneficiary_id=ben.id, amount=100_000, reference=ref("PO")))
+    assert cooling.value.code == "beneficiary_cooling_down"
+    # The cool-down has passed (the business's default is an hour).
+    await sql.execute(
+        "UPDATE beneficiary SET usable_from = now() - interval '1 minute' WHERE business_id = $1 AND id = $2",
+        key.business_id,
+        ben.id,
+    )
+    small = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=100_000, reference=ref("PO")))
+    assert isinstance(small, Payout)
+    assert (small.status, small.rail, small.fee, small.account_number) == (
+        "scheduled",
+        "bifast",
+        2_500,
+        "••••••7722",
+    )
+    assert (await res(sdk.balances.retrieve(main.id))).on_hold == 102_500
+    cancelled = await res(sdk.payouts.cancel(small.id))
+    assert cancelled.status == "cancelled"
+    assert (await res(sdk.balances.retrieve(main.id))).on_hold == 0
+    big = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=12_000_000, reference=ref("PO")))
+    assert (big.status, big.approval_reason) == ("awaiting_approval", "threshold")
+    with pytest.raises(neraca.PermissionDeniedError):
+        await res(sdk.payouts.approve(big.id, code="123456"))
+    checker = (await key.sibling(ALL | {"approvals:manage"})).client("sync")
+    try:
+        with pytest.raises(neraca.UnprocessableEntityError) as by_key:
+            checker.payouts.approve(big.id, code="123456")
+        assert by_key.value.code == "approver_not_a_user"
+        assert checker.payouts.reject(big.id, reason="wrong amount").status == "rejected"
+    finally:
+        checker.close()
+    assert [p.id for p in await collect(sdk.payouts.list(status="rejected"))] == [big.id]
+    with pytest.raises(neraca.ConflictError):
+        await res(sdk.payouts.proof(big.id, path=tmp_path / "none.pdf"))
+    paid = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=200_000, reference=ref("PO")))
+    # The bank's answer, as the provider's callback would bring it (no job worker runs beside this server).
+    await sql.execute(
+        "UPDATE payout SET status = 'submitted', submitted_at = now() WHERE business_id = $1 AND id = $2",
+        key.business_id,
+        paid.id,
+    )
+    await lifecycle.apply_provider_status(key.business_id, paid.id, "succeeded", bank_reference="BIFAST0001")
+    done = await res(sdk.payouts.retrieve(paid.id))
+    assert done.status == "succeeded" and done.bank_reference == "BIFAST0001" and done.verification_code
+    target = await res(sdk.payouts.proof(paid.id, path=tmp_path / "proof.pdf"))
+    assert target.read_bytes().startswith(b"%PDF")
+
+
+async def test_payout_batches(sdk: Any, key: Key, tmp_path: Any) -> None:
+    await funded(sdk, 5_000_000)
+    header = "reference,amount,code,account_number,holder_name,description,email\n"
+    bad = await res(
+        sdk.payout_batches.create(
+            file=(header + "S-1,100000,014,8800112233,Budi,,\nS-2,5,999,1,,,\n").encode()
+        )
+    )
+    assert isinstance(bad, PayoutBatch) and (bad.batch.rows, bad.batch.invalid) == (2, 1)
+    assert {e.column for e in bad.data[1].errors} == {"code", "holder_name"}
+    with pytest.raises(neraca.UnprocessableEntityError) as invalid:
+        await res(sdk.payout_batches.submit(bad.batch.id))
+    assert invalid.value.code == "batch_has_invalid_rows"
+    path = tmp_path / "good.csv"
+    path.write_text(
+        header
+        + f"{ref('S')},100000,014,8800112233,Budi Santoso,,\n{ref('S')},20000,OVO,081234567890,Agus,,\n"
+    )
+    good = await res(sdk.payout_batches.create(file=path))
+    assert good.batch.filename == "good.csv" and good.batch.invalid == 0
+    submitted = await res(sdk.payout_batches.submit(good.batch.id))
+    assert submitted.batch.status == "submitted" and submitted.batch.progress == {"awaiting_approval": 2}
+    assert all(r.payout_id and r.status == "awaiting_approval" for r in submitted.data)
+    assert {b.id for b in (await res(sdk.payout_batches.list())).data} == {bad.batch.id, good.batch.id}
+    with pytest.raises(neraca.UnprocessableEntityError) as formula:
+        await res(sdk.payout_batches.create(file=(header + "S-9,=1+2,014,8800112233,Budi,,\n").encode()))
+    assert formula.value.code == "formula_in_cell"
+    checker = (await key.sibling(ALL | {"approvals:manage"})).client("sync")
+    try:
+        with pytest.raises(neraca.UnprocessableEntityError) as by_key:
+            checker.payout_batches.approve(good.batch.id, code="123456")
+        assert by_key.value.code == "approver_not_a_user"
+    finally:
+        checker.close()

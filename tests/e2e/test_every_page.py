@@ -27,6 +27,8 @@ MENU = [
     ("accounts", "/accounts", "Accounts"),
     ("transfers", "/transfers", "Transfers"),
     ("reports", "/reports", "Statements"),
+    ("invoices", "/invoices", "Invoices"),
+    ("monitoring", "/monitoring", "Monitoring"),
     ("users", "/users", "Users"),
     ("activity", "/activity", "Activity"),
     ("developers", "/developers", "API keys"),
@@ -42,6 +44,11 @@ OTHER_PAGES = [
     ("/developers/webhooks", "Webhooks"),
     ("/developers/events", "Events"),
     ("/reports/reconciliation", "Reconciliation"),
+    ("/invoices/plans", "Billing plans"),
+    ("/invoices/reports", "Invoice reports"),
+    ("/reports/custom", "Custom reports"),
+    ("/reports/custom?preset=financial_performance", "Custom reports"),
+    ("/monitoring/rules", "Monitoring rules"),
 ]
 
 

@@ -25,6 +25,7 @@ from tests.support.identity import (
     signed_headers,
     signed_in_client,
 )
+from tests.support.invoices import invoices_objects
 
 POLICY_FILE = Path(__file__).with_name("route_policy.json")
 POLICY: dict[str, Any] = {
@@ -118,13 +119,40 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects = {"user_id": other.id, "key_id": key.id, "public_id": session or "none"}
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
-    objects.update(await payouts_objects(business.id, objects["account_id"]))
+    objects.update(await payouts_objects(business.id, objects["account_id"], actor))
     objects.update(await webhooks_objects(actor))
+    from portal.domains.accounts.services import ensure_business_accounts
+
+    main = await ensure_business_accounts(business.id)
+    objects.update(await invoices_objects(actor, main, objects["account_id"]))
+    objects.update(await monitoring_objects(business.id, objects["account_id"]))
     return objects
 
 
-async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
-    """A beneficiary of the business (inserted as the name inquiry would have verified it)."""
+async def monitoring_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """An alert on the account and one of the business's default monitoring rules."""
+    from tests.support.monitoring import insert_alert
+
+    rule_id = await sql.fetchval(
+        "SELECT id FROM monitoring_rule WHERE business_id = $1 ORDER BY id LIMIT 1", business_id
+    )
+    report_id = new_id("rpt")
+    await sql.execute(
+        "INSERT INTO report_definition (business_id, id, name, spec) VALUES ($1, $2, 'Object', $3::jsonb)",
+        business_id,
+        report_id,
+        '{"dataset": "transfers"}',
+    )
+    return {
+        "alert_id": await insert_alert(business_id, account_id),
+        "rule_id": rule_id,
+        "report_id": report_id,
+    }
+
+
+async def payouts_objects(business_id: str, account_id: str, actor: Any = None) -> dict[str, str]:
+    """A beneficiary of the business (inserted as the name inquiry would have verified it) and, given an
+    actor, a payout to it (scheduled, never sent: no job worker runs here)."""
     beneficiary_id = new_id("ben")
     await sql.execute(
         "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
@@ -134,7 +162,19 @@ async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
         business_id,
         account_id,
     )
-    return {"beneficiary_id": beneficiary_id}
+    if actor is None:
+        return {"beneficiary_id": beneficiary_id}
+    from portal.domains.payouts import batches, lifecycle
+
+    payout = await lifecycle.create_payout(
+        actor, beneficiary_id=beneficiary_id, amount=1_000, reference=f"ISO-PO-{beneficiary_id[-6:]}"
+    )
+    text = (
+        "reference,amount,code,account_number,holder_name,description,email\n"
+        "ISO-B-1,1000,014,8800112233,Iso,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "iso.csv", text.encode(), account_id=account_id)
+    return {"beneficiary_id": beneficiary_id, "payout_id": payout.id, "batch_id": batch_id, "row_no": "2"}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:
@@ -459,6 +499,8 @@ async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any
     objects.update({k: [v] for k, v in (await reports_objects(owner_actor, money["account_id"])).items()})
     objects["account_id"].append(div_b.id)
     objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
+    billed = await invoices_objects(owner_actor, main, money["account_id"])
+    objects.update({k: [v] for k, v in billed.items()})
     objects.update(
         {
             "user_id": [wide_user.id, b_user.id],

@@ -21,3 +21,38 @@ async def register(account: dict[str, str], status: str = "active") -> None:
 
 def bank(number: str, name: str, **extra: Any) -> dict[str, Any]:
     return {"kind": "bank", "bank_code": "014", "account_number": number, "holder_name": name, **extra}
+
+
+async def payout_world(balance: int = 500_000_000, *, cooldown_s: int = 0) -> tuple[Any, Any, Any, str]:
+    """A business with an enrolled owner (maker), a funded main account and a usable BCA beneficiary:
+    (business, owner user, owner actor, beneficiary id)."""
+    from portal.domains.accounts import services as accounts
+    from portal.domains.identity.auth import user_actor
+    from portal.domains.payouts import services
+    from tests.support.identity import make_business
+    from tests.support.ledger import fund
+
+    await register(DIRECTORY)
+    business, user = await make_business()
+    actor = user_actor(user, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    await fund(business.id, main, balance)
+    await services.set_cooldown(actor, cooldown_s)
+    ben = await services.add_beneficiary(
+        actor, kind="bank", holder_name="Budi Santoso", bank_code="014", account_number="8800112233"
+    )
+    return business, user, actor, ben.id
+
+
+async def balances(actor: Any, account_id: str) -> tuple[int, int]:
+    """(posted, available) of an account."""
+    from portal.domains.ledger import services as ledger
+
+    now = await ledger.balance(actor, account_id)
+    return now.posted, now.available
+
+
+async def assert_ledger_sound() -> None:
+    from portal.domains.ledger.invariants import check_all
+
+    assert await check_all() == []

@@ -36,9 +36,15 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "audit": frozenset(),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
+    "invoices": frozenset(
+        {"accounts", "audit", "identity", "ledger", "notifications", "payouts", "webhooks"}
+    ),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
+    "monitoring": frozenset({"accounts", "audit", "identity", "webhooks"}),
     "notifications": frozenset(),
-    "payouts": frozenset({"accounts", "audit", "provider"}),
+    "payouts": frozenset(
+        {"accounts", "audit", "identity", "ledger", "notifications", "provider", "webhooks"}
+    ),
     "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),
     "webhooks": frozenset({"audit", "notifications"}),

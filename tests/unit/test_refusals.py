@@ -41,6 +41,7 @@ SAMPLES: dict[Refusal, dict[str, Any]] = {
     Refusal.WITHDRAWAL_NOT_PENDING: {"withdrawal_id": "wdr_1", "status": "failed"},
     Refusal.NO_SETTLEMENT_BANK: {"account_id": "acc_a"},
     Refusal.NOT_SANDBOX: {},
+    Refusal.MONITORING_BLOCKED: {"rule": "Large single amount"},
 }
 
 # Words each rendering must show (the typed params, amounts formatted for the language).

@@ -72,7 +72,16 @@ async def load(state: dict[str, Any]) -> None:
         name="Demo key",
         permissions=frozenset(
             f"{menu}:manage"
-            for menu in ("accounts", "transfers", "payments", "splits", "billing", "payouts", "invoices", "monitoring")
+            for menu in (
+                "accounts",
+                "transfers",
+                "payments",
+                "splits",
+                "billing",
+                "payouts",
+                "invoices",
+                "monitoring",
+            )
         )
         | frozenset({"reports:view"}),
         secret=API_SECRET,

@@ -9,6 +9,7 @@ TRANSACTION_KINDS = {
     "topup": N_("Top-up"),
     "fee": N_("Fee"),
     "withdrawal": N_("Withdrawal"),
+    "payout": N_("Payout"),
     "reversal": N_("Reversal"),
     "hold": N_("Hold"),
     "hold_post": N_("Hold posted"),

@@ -60,6 +60,7 @@ class Refusal(StrEnum):
     WITHDRAWAL_NOT_PENDING = "withdrawal_not_pending"
     NO_SETTLEMENT_BANK = "no_settlement_bank"
     NOT_SANDBOX = "not_sandbox"
+    MONITORING_BLOCKED = "monitoring_blocked"
 
 
 ENGINE_PRECEDENCE: tuple[Refusal, ...] = (
@@ -207,6 +208,14 @@ REFUSALS: dict[Refusal, RefusalText] = {
         N_("Sandbox only"),
         N_("Payments can be simulated only in sandbox mode."),
         N_("sandbox only"),
+    ),
+    # A monitoring rule with the action "block" matched (checked before the engine: nothing is held).
+    Refusal.MONITORING_BLOCKED: RefusalText(
+        ValidationFailed,
+        "monitoring_blocked",
+        N_("Refused by monitoring"),
+        N_("Refused by the monitoring rule “%(rule)s”."),
+        N_("refused by a monitoring rule"),
     ),
 }
 

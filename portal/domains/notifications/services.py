@@ -88,6 +88,35 @@ def message(kind: str, params: dict[str, Any], locale: str = "en") -> str:
             "reference": params.get("reference", ""),
             "reason": params.get("reason", ""),
         }
+    if kind == "invoice.payment_failed":
+        return gettext(
+            "Invoice %(number)s of %(amount)s could not be collected; it is retried on %(retry_on)s."
+        ) % {
+            "amount": amount,
+            "number": params.get("number", ""),
+            "retry_on": params.get("retry_on", ""),
+        }
+    if kind == "invoice.overdue":
+        return gettext("Invoice %(number)s of %(amount)s is overdue: the last collection attempt failed.") % {
+            "amount": amount,
+            "number": params.get("number", ""),
+        }
+    if kind == "payout.succeeded":
+        return gettext("Payout %(reference)s of %(amount)s reached the beneficiary.") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+        }
+    if kind == "payout.failed":
+        return gettext("Payout %(reference)s of %(amount)s failed and the money is back: %(reason)s") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+            "reason": params.get("reason", ""),
+        }
+    if kind == "payout.reversed":
+        return gettext("Payout %(reference)s of %(amount)s was returned by the bank and booked back.") % {
+            "amount": amount,
+            "reference": params.get("reference", ""),
+        }
     if kind == "webhook_endpoint.disabled":
         if params.get("reason") == "gone":
             return gettext("Webhook endpoint %(url)s answered 410 Gone and was disabled.") % {

@@ -13,12 +13,37 @@ DESTINATIONS = {
     "SHOPEEPAY": "ShopeePay",
     "LINKAJA": "LinkAja",
 }
+PAYOUT_STATUSES = {
+    "awaiting_approval": N_("Awaiting approval"),
+    "scheduled": N_("Scheduled"),
+    "submitted": N_("Sent"),
+    "succeeded": N_("Succeeded"),
+    "failed": N_("Failed"),
+    "reversed": N_("Reversed"),
+    "rejected": N_("Rejected"),
+    "cancelled": N_("Cancelled"),
+}
+APPROVAL_REASONS = {
+    "threshold": N_("Above the approval threshold"),
+    "review": N_("Held for review by monitoring"),
+    "batch": N_("Batch payout"),
+}
 KINDS = {"bank": N_("Bank account"), "ewallet": N_("E-wallet")}
 
 
 def destination_label(destination: str) -> str:
     label = DESTINATIONS.get(destination)
     return gettext(label) if label else destination
+
+
+def payout_status_label(status: str) -> str:
+    label = PAYOUT_STATUSES.get(status)
+    return gettext(label) if label else status
+
+
+def approval_reason_label(reason: str | None) -> str:
+    label = APPROVAL_REASONS.get(reason or "")
+    return gettext(label) if label else ""
 
 
 def kind_label(kind: str) -> str:

@@ -45,6 +45,52 @@ _ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
 _NOISE = {"BPK", "BAPAK", "IBU", "SDR", "SDRI", "TN", "NY", "PT", "CV", "TBK", "UD"}
 
 
+def is_id(value: Any, prefix: str | None = None) -> bool:
+    """True for a well-formed object id (of `prefix` when given): anything else never reaches SQL."""
+    return (
+        isinstance(value, str)
+        and bool(_ID.match(value))
+        and (prefix is None or value.startswith(prefix + "_"))
+    )
+
+
+def positive_amount(value: Any, pointer: str = "/amount") -> int:
+    """A whole number of rupiah above zero (a digit string is accepted), else 422 `invalid_amount`."""
+    return _amount(value, pointer)
+
+
+def valid_reference(value: Any, pointer: str = "/reference") -> str:
+    """Your reference: 1 to 100 printable characters, unique per business (checked when claimed)."""
+    text = str(value or "").strip() if isinstance(value, str | int) else ""
+    if not text or len(text) > 100 or _CONTROL.search(text):
+        raise ValidationFailed(
+            N_("A reference is required: at most 100 printable characters."),
+            code="invalid_reference",
+            errors=[FieldError(pointer, N_("required, at most 100 characters"))],
+        )
+    return text
+
+
+def optional_text(value: Any, pointer: str, max_len: int) -> str:
+    """Free text on one line (spaces collapsed), at most `max_len` characters, no control characters."""
+    if value is None:
+        return ""
+    text = " ".join(str(value).split())
+    if len(text) > max_len or _CONTROL.search(text):
+        raise ValidationFailed(
+            N_("At most %(max)s printable characters."),
+            params={"max": max_len},
+            code="invalid_field",
+            errors=[FieldError(pointer, N_("too long or not printable"))],
+        )
+    return text
+
+
+def require_whole_business(actor: Actor) -> None:
+    """Payout settings apply to the whole business: a scoped actor may not change them."""
+    _require_whole_business(actor)
+
+
 def _require_whole_business(actor: Actor) -> None:
     """Rail terms and the cool-down apply to the whole business: a scoped actor may not change them."""
     actor.require("payouts", "manage")
@@ -170,7 +216,7 @@ def _destination(value: Any) -> str:
     return normal
 
 
-_NO_RAIL = {
+NO_RAIL = {
     "unknown_rail": ("/rail", N_("Unknown rail %(rail)s."), N_("unknown rail")),
     "inactive": ("/rail", N_("The rail %(rail)s is switched off."), N_("rail switched off")),
     "wrong_destination": (
@@ -204,7 +250,7 @@ async def quote(
     try:
         chosen = route(rails, value, where, received, await load_calendar(), rail_code=rail or None)
     except NoRail as refused:
-        pointer, message, short = _NO_RAIL[refused.reason]
+        pointer, message, short = NO_RAIL[refused.reason]
         limit = 0
         if refused.rail is not None:
             limit = refused.rail.min_amount if refused.reason == "below_minimum" else refused.rail.max_amount

@@ -11,12 +11,13 @@ from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
 from portal.domains.accounts import services as accounts
-from portal.domains.payouts import labels, services
+from portal.domains.payouts import batches, labels, lifecycle, proof, services
 from portal.domains.payouts.router import WALLETS
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NeracaError
-from portal.lib.i18n import gettext
-from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.lib.errors import FieldError, NeracaError, ValidationFailed
+from portal.lib.i18n import babel_locale, gettext
+from portal.lib.money import parse_amount
+from portal.server.guards import ACTOR_DEPENDENCY, requires, signed_in
 from portal.server.templating import page
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
@@ -239,7 +240,456 @@ async def payouts_beneficiary_delete(actor: Actor, beneficiary_id: str) -> Redir
     return Redirect("/payouts/beneficiaries", status_code=303)
 
 
+# --- payouts, proof of payment, approvals ----------------------------------------------------------
+
+
+async def _payouts_context(actor: Actor, *, after: str | None = None) -> dict[str, Any]:
+    listing = await lifecycle.list_payouts(actor, after=after)
+    can_manage = actor.can("payouts", "manage")
+    book = await services.list_beneficiaries(actor, limit=200) if can_manage else None
+    return {
+        "payouts": listing.data,
+        "next_url": f"/payouts/history?after={listing.next_cursor}" if listing.next_cursor else None,
+        "beneficiaries": [
+            (b.id, f"{b.holder_name} · {services.mask(b.account_number)}")
+            for b in (book.data if book else [])
+        ],
+        "rails": [(r.code, r.name) for r in await services.load_rails(actor.business_id) if r.active],
+        "threshold": await lifecycle.approval_threshold(actor.business_id),
+        "can_manage": can_manage,
+        "status_label": labels.payout_status_label,
+        "form": {},
+        "errors": {},
+    }
+
+
+@get(
+    "/payouts/history",
+    operation_id="payouts_history",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_history(
+    request: Request[Any, Any, Any], actor: Actor, after: str | None = None
+) -> Response[str]:
+    return page(request, "payouts/payouts.html", await _payouts_context(actor, after=after))
+
+
+@post(
+    "/payouts/history",
+    operation_id="payouts_create",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await form(request)
+    try:
+        amount: Any = parse_amount(data.get("amount", ""), "IDR", locale=babel_locale(), pointer="amount")
+        created = await lifecycle.create_payout(
+            actor,
+            beneficiary_id=data.get("beneficiary_id", ""),
+            amount=amount,
+            reference=data.get("reference", ""),
+            rail=data.get("rail") or None,
+            description=data.get("description") or None,
+        )
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _payouts_context(actor)
+        context.update(form=data, errors=errors_dict(exc.errors, exc.detail), message=exc.detail)
+        return page(request, "payouts/payouts.html", context, status_code=422)
+    return Redirect(f"/payouts/{created.id}", status_code=303)
+
+
+@get(
+    "/payouts/verify",
+    operation_id="payouts_verify",
+    include_in_schema=False,
+    guards=[signed_in],
+    dependencies=DEPS,
+)
+async def payouts_verify(
+    request: Request[Any, Any, Any], actor: Actor, payout_id: str | None = None, code: str | None = None
+) -> Response[str]:
+    """Any signed-in user may check a proof of payment's verification code."""
+    context: dict[str, Any] = {"payout_id": payout_id or "", "code": code or "", "check": None, "error": None}
+    if payout_id or code:
+        try:
+            context["check"] = await proof.verify_proof(actor, payout_id, code)
+        except NeracaError as exc:
+            if not _form_refusal(exc):
+                raise
+            context["error"] = exc.detail
+    return page(request, "payouts/verify.html", context)
+
+
+@get(
+    "/payouts/{payout_id:str}",
+    operation_id="payouts_payout",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_payout(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[str]:
+    payout = await lifecycle.get_payout(actor, payout_id)
+    rows = None
+    if payout.status in ("succeeded", "reversed"):
+        rows = proof.proof_rows(payout, await proof.bank_name(payout.bank_code))
+    context = {
+        "p": payout,
+        "status": labels.payout_status_label(payout.status),
+        "proof_rows": rows,
+        "can_cancel": actor.can("payouts", "manage") and payout.status in ("awaiting_approval", "scheduled"),
+    }
+    return page(request, "payouts/payout.html", context)
+
+
+@get(
+    "/payouts/{payout_id:str}/proof.pdf",
+    operation_id="payouts_proof_pdf",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_proof_pdf(actor: Actor, payout_id: str) -> Response[bytes]:
+    filename, body = await proof.proof_pdf(actor, payout_id)
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@post(
+    "/payouts/{payout_id:str}/cancel",
+    operation_id="payouts_cancel",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_cancel(actor: Actor, payout_id: str) -> Redirect:
+    await lifecycle.cancel_payout(actor, payout_id)
+    return Redirect(f"/payouts/{payout_id}", status_code=303)
+
+
+async def _queue_context(actor: Actor) -> dict[str, Any]:
+    waiting = await lifecycle.list_payouts(actor, status="awaiting_approval", limit=200)
+    pending_batches = await batches.batches_awaiting(actor)
+    singles = [p for p in waiting.data if p.approval_reason != "batch"]
+    return {
+        "payouts": singles,
+        "batches": pending_batches,
+        "count": len(singles) + len(pending_batches),
+        "reason_label": labels.approval_reason_label,
+        "errors": {},
+        "failed_id": None,
+    }
+
+
+@get(
+    "/approvals",
+    operation_id="approvals_queue",
+    include_in_schema=False,
+    guards=[requires("approvals")],
+    dependencies=DEPS,
+)
+async def approvals_queue(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    return page(request, "approvals/queue.html", await _queue_context(actor))
+
+
+@get(
+    "/approvals/count",
+    operation_id="approvals_count",
+    include_in_schema=False,
+    guards=[requires("approvals")],
+    dependencies=DEPS,
+)
+async def approvals_count(actor: Actor) -> Response[str]:
+    """The sidebar's count of payouts awaiting approval (an empty badge when none)."""
+    count = await lifecycle.count_awaiting_approval(actor)
+    label = gettext("awaiting approval")
+    body = (
+        f'<span class="nav__count badge" title="{label}">{count}</span>'
+        if count
+        else '<span class="nav__count"></span>'
+    )
+    return Response(body, media_type="text/html")
+
+
+async def _decide(
+    request: Request[Any, Any, Any], actor: Actor, payout_id: str, approve: bool
+) -> Response[Any]:
+    await lifecycle.find_payout(actor, payout_id)  # another business's or out of scope: 404, not a form
+    data = await form(request)
+    try:
+        if approve:
+            await lifecycle.approve_payout(actor, payout_id, data.get("code", ""))
+        else:
+            await lifecycle.reject_payout(actor, payout_id, data.get("reason", ""))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _queue_context(actor)
+        context.update(errors=errors_dict(exc.errors, exc.detail), failed_id=payout_id, message=exc.detail)
+        return page(request, "approvals/queue.html", context, status_code=422)
+    return Redirect("/approvals", status_code=303)
+
+
+@post(
+    "/approvals/{payout_id:str}/approve",
+    operation_id="approvals_approve",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_approve(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[Any]:
+    return await _decide(request, actor, payout_id, True)
+
+
+@post(
+    "/approvals/{payout_id:str}/reject",
+    operation_id="approvals_reject",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_reject(request: Request[Any, Any, Any], actor: Actor, payout_id: str) -> Response[Any]:
+    return await _decide(request, actor, payout_id, False)
+
+
+# --- batch payouts --------------------------------------------------------------------------------
+
+
+@get(
+    "/payouts/batches",
+    operation_id="payouts_batches",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batches(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    context = {
+        "batches": await batches.list_batches(actor),
+        "can_manage": actor.can("payouts", "manage"),
+        "error": None,
+    }
+    return page(request, "payouts/batches.html", context)
+
+
+@get(
+    "/payouts/batches/template.csv",
+    operation_id="payouts_batch_template",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch_template() -> Response[str]:
+    return Response(
+        batches.TEMPLATE,
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="batch-payouts-template.csv"'},
+    )
+
+
+@post(
+    "/payouts/batches",
+    operation_id="payouts_batch_upload",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_upload(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    data = await request.form()
+    upload = data.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed(
+                gettext("Choose a CSV or XLSX file."),
+                code="file_required",
+                errors=[FieldError("/file", gettext("required"))],
+            )
+        content = await upload.read()
+        batch_id = await batches.upload_batch(actor, upload.filename or "batch.csv", content)
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = {"batches": await batches.list_batches(actor), "can_manage": True, "error": exc.detail}
+        return page(request, "payouts/batches.html", context, status_code=422)
+    return Redirect(f"/payouts/batches/{batch_id}", status_code=303)
+
+
+async def _batch_context(actor: Actor, batch_id: str) -> dict[str, Any]:
+    return {
+        "b": await batches.get_batch(actor, batch_id),
+        "rows": await batches.batch_rows(actor, batch_id, limit=1000),
+        "can_manage": actor.can("payouts", "manage"),
+        "status_label": labels.payout_status_label,
+        "columns": batches.upload.COLUMNS,
+        "error": None,
+    }
+
+
+@get(
+    "/payouts/batches/{batch_id:str}",
+    operation_id="payouts_batch",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch(request: Request[Any, Any, Any], actor: Actor, batch_id: str) -> Response[str]:
+    return page(request, "payouts/batch.html", await _batch_context(actor, batch_id))
+
+
+@get(
+    "/payouts/batches/{batch_id:str}/export.csv",
+    operation_id="payouts_batch_export",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_batch_export(actor: Actor, batch_id: str) -> Response[str]:
+    filename, body = await batches.export_batch(actor, batch_id)
+    return Response(
+        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+async def _batch_action(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, action: Any
+) -> Response[Any]:
+    await batches.find_batch(actor, batch_id)  # another business's or out of scope: 404, not a form
+    try:
+        await action(await form(request))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _batch_context(actor, batch_id)
+        context.update(error=exc.detail)
+        return page(request, "payouts/batch.html", context, status_code=422)
+    return Redirect(f"/payouts/batches/{batch_id}", status_code=303)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/rows/{row_no:str}",
+    operation_id="payouts_batch_row_fix",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_row_fix(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: str
+) -> Response[Any]:
+    number = batches.row_number(row_no)
+
+    async def fix(data: dict[str, str]) -> None:
+        await batches.fix_row(
+            actor, batch_id, number, {k: v for k, v in data.items() if k in batches.upload.COLUMNS}
+        )
+
+    return await _batch_action(request, actor, batch_id, fix)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/rows/{row_no:str}/delete",
+    operation_id="payouts_batch_row_delete",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_row_delete(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: str
+) -> Response[Any]:
+    number = batches.row_number(row_no)
+
+    async def delete(_data: dict[str, str]) -> None:
+        await batches.delete_row(actor, batch_id, number)
+
+    return await _batch_action(request, actor, batch_id, delete)
+
+
+@post(
+    "/payouts/batches/{batch_id:str}/submit",
+    operation_id="payouts_batch_submit",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_submit(request: Request[Any, Any, Any], actor: Actor, batch_id: str) -> Response[Any]:
+    async def submit(_data: dict[str, str]) -> None:
+        await batches.submit_batch(actor, batch_id)
+
+    return await _batch_action(request, actor, batch_id, submit)
+
+
+@post(
+    "/approvals/batches/{batch_id:str}/approve",
+    operation_id="approvals_batch_approve",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_batch_approve(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    return await _decide_batch(request, actor, batch_id, True)
+
+
+@post(
+    "/approvals/batches/{batch_id:str}/reject",
+    operation_id="approvals_batch_reject",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def approvals_batch_reject(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    return await _decide_batch(request, actor, batch_id, False)
+
+
+async def _decide_batch(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, approve: bool
+) -> Response[Any]:
+    await batches.find_batch(actor, batch_id)
+    data = await form(request)
+    try:
+        if approve:
+            await batches.approve_batch(actor, batch_id, data.get("code", ""))
+        else:
+            await batches.reject_batch(actor, batch_id, data.get("reason", ""))
+    except NeracaError as exc:
+        if not _form_refusal(exc):
+            raise
+        context = await _queue_context(actor)
+        context.update(errors=errors_dict(exc.errors, exc.detail), failed_id=batch_id, message=exc.detail)
+        return page(request, "approvals/queue.html", context, status_code=422)
+    return Redirect("/approvals", status_code=303)
+
+
 ROUTES = [
+    payouts_batches,
+    payouts_batch_template,
+    payouts_batch_upload,
+    payouts_batch,
+    payouts_batch_export,
+    payouts_batch_row_fix,
+    payouts_batch_row_delete,
+    payouts_batch_submit,
+    approvals_batch_approve,
+    approvals_batch_reject,
+    payouts_history,
+    payouts_create,
+    payouts_verify,
+    payouts_payout,
+    payouts_proof_pdf,
+    payouts_cancel,
+    approvals_queue,
+    approvals_count,
+    approvals_approve,
+    approvals_reject,
     payouts_rails,
     payouts_rail_terms,
     payouts_settings,

@@ -59,6 +59,18 @@ def on_payin_paid(source_kind: str) -> Callable[[PaidHandler], PaidHandler]:
     return register
 
 
+# (business_id, event_type, data) -> the outcome recorded; runs inside the transaction of the event.
+PayoutHandler = Callable[[str, str, dict[str, Any]], Awaitable[str]]
+PAYOUT_HANDLERS: dict[str, PayoutHandler] = {}
+
+
+def on_payout_event(handler: PayoutHandler) -> PayoutHandler:
+    """Register the application of payout callbacks (the payouts domain owns the payout; the provider
+    only records and routes the event, as for paid pay-ins)."""
+    PAYOUT_HANDLERS["payout"] = handler
+    return handler
+
+
 # --- pay-ins for our money objects ----------------------------------------------------------------
 
 
@@ -230,8 +242,15 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
                 object_id,
                 business_id,
             )
+        elif kind == "payouts":
+            # A payout we sent has its request recorded under its reference (before any answer came).
+            known = await sql.fetchval(
+                "SELECT 1 FROM provider_request WHERE business_id = $1 AND purpose = $2",
+                business_id,
+                f"payout:{data.get('reference', '')}",
+            )
         else:
-            known = None  # payouts, cards and refunds have no Neraca object yet: nothing to apply
+            known = None  # cards and refunds have no Neraca object yet: nothing to apply
         if not known:
             log.warning(
                 "provider callback for an unknown reference",
@@ -278,6 +297,11 @@ async def apply_event(event_id: str) -> str | None:
         outcome = "noted"
         if event["kind"] == "payins":
             outcome = await _apply_payin_event(event["business_id"], event["type"], payload["data"])
+        elif event["kind"] == "payouts":
+            handler = PAYOUT_HANDLERS.get("payout")
+            if handler is None:  # the payouts domain is not loaded: fail, so the job retries; never drop it
+                raise RuntimeError("no application registered for payout callbacks")
+            outcome = await handler(event["business_id"], event["type"], payload["data"])
         await sql.execute(
             "UPDATE provider_event SET state = 'applied', outcome = $2, applied_at = now() "
             "WHERE event_id = $1",

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get
+import msgspec
+from litestar import Response, delete, get, post
 from litestar.params import Parameter
 from litestar.response import Stream
 
 from portal.domains.reports import services
-from portal.domains.reports.schemas import StatementPage, StatementPeriod, entry_out
+from portal.domains.reports.custom import services as custom
+from portal.domains.reports.schemas import (
+    ReportColumnOut,
+    ReportList,
+    ReportOut,
+    ReportRows,
+    ReportRunIn,
+    ReportSave,
+    ReportSpec,
+    StatementPage,
+    StatementPeriod,
+    entry_out,
+)
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
@@ -102,4 +115,99 @@ async def account_statement(
     return Response(body)
 
 
-ROUTES = [account_statement]
+# --- custom reports ------------------------------------------------------------------------------
+
+CUSTOM: dict[str, Any] = {
+    "guards": [requires("reports")],
+    "dependencies": {"actor": ACTOR_DEPENDENCY},
+    "tags": ["reports"],
+}
+CUSTOM_MANAGE: dict[str, Any] = {**CUSTOM, "guards": [requires("reports", "manage")]}
+
+
+def _report_out(report: dict[str, Any]) -> ReportOut:
+    return ReportOut(**report)
+
+
+def _rows(result: custom.Result) -> ReportRows:
+    return ReportRows(
+        columns=[ReportColumnOut(c.name, gettext(c.label), c.type) for c in result.columns],
+        rows=result.rows,
+        page=result.page,
+        has_more=result.has_more,
+        totals=result.totals,
+        row_count=result.row_count,
+    )
+
+
+def _spec(spec: ReportSpec) -> dict[str, Any]:
+    return msgspec.to_builtins(spec)
+
+
+@get("/api/v1/report_datasets", operation_id="list_report_datasets", **CUSTOM)
+async def list_report_datasets(actor: Actor) -> list[dict[str, Any]]:
+    """The datasets a custom report is built on, with their columns."""
+    actor.require("reports")
+    return custom.datasets()
+
+
+@get("/api/v1/reports", operation_id="list_reports", **CUSTOM)
+async def list_reports(actor: Actor) -> ReportList:
+    """The business's saved custom reports."""
+    return ReportList([_report_out(r) for r in await custom.list_reports(actor)])
+
+
+@post("/api/v1/reports", operation_id="create_report", **CUSTOM_MANAGE)
+async def create_report(actor: Actor, data: ReportSave) -> ReportOut:
+    """Save a named custom report, shared with the business's team."""
+    return _report_out(await custom.save_report(actor, name=data.name, spec=_spec(data.spec)))
+
+
+@post("/api/v1/reports/run", operation_id="run_report_spec", status_code=200, **CUSTOM)
+async def run_report_spec(actor: Actor, data: ReportRunIn) -> ReportRows:
+    """Run an unsaved report: one page of rows and the totals."""
+    return _rows(await custom.run(actor, _spec(data.spec), page=data.page))
+
+
+@get("/api/v1/reports/{report_id:str}", operation_id="retrieve_report", **CUSTOM)
+async def retrieve_report(actor: Actor, report_id: str) -> ReportOut:
+    """One saved report."""
+    return _report_out(await custom.get_report(actor, report_id))
+
+
+@delete("/api/v1/reports/{report_id:str}", operation_id="delete_report", **CUSTOM_MANAGE)
+async def delete_report(actor: Actor, report_id: str) -> None:
+    """Delete a saved report."""
+    await custom.delete_report(actor, report_id)
+
+
+@get("/api/v1/reports/{report_id:str}/run", operation_id="run_report", **CUSTOM)
+async def run_report(actor: Actor, report_id: str, page: int = 1) -> ReportRows:
+    """One page of a saved report's rows (50 a page) and its totals."""
+    report = await custom.get_report(actor, report_id)
+    return _rows(await custom.run(actor, report["spec"], page=page))
+
+
+@get("/api/v1/reports/{report_id:str}/download", operation_id="download_report", **CUSTOM)
+async def download_report(actor: Actor, report_id: str, format: str = "csv") -> Response[bytes]:
+    """The whole report as a file: `format` = csv, xlsx or pdf."""
+    report = await custom.get_report(actor, report_id)
+    name, content_type, content = await custom.export(actor, report["spec"], format, title=report["name"])
+    return Response(
+        content,
+        media_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+ROUTES = [
+    account_statement,
+    list_report_datasets,
+    list_reports,
+    create_report,
+    run_report_spec,
+    retrieve_report,
+    delete_report,
+    run_report,
+    download_report,
+]

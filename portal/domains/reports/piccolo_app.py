@@ -6,6 +6,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from portal.domains.reports.tables import (
+    ReportDefinition,
     ReportExport,
     ReportSchedule,
     ReportScheduleRun,
@@ -17,6 +18,7 @@ APP_CONFIG = AppConfig(
     app_name="reports",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[
+        ReportDefinition,
         ReportExport,
         ReportSchedule,
         ReportScheduleRun,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -59,3 +59,54 @@ def entry_out(line: StatementLine) -> StatementEntry:
         running_balance=line.running_balance,
         kind=line.kind,
     )
+
+
+class ReportSpec(msgspec.Struct, forbid_unknown_fields=True):
+    """A custom report: a dataset, its columns, filters, grouping and sort (docs/reports.md)."""
+
+    dataset: str
+    columns: list[str] = msgspec.field(default_factory=list)
+    filters: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    group_by: list[str] = msgspec.field(default_factory=list)
+    sort: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class ReportSave(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    spec: ReportSpec
+
+
+class ReportRunIn(msgspec.Struct, forbid_unknown_fields=True):
+    spec: ReportSpec
+    page: int = 1
+
+
+class ReportOut(msgspec.Struct):
+    id: str
+    name: str
+    spec: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    object: str = "report"
+
+
+class ReportList(msgspec.Struct):
+    data: list[ReportOut]
+
+
+class ReportColumnOut(msgspec.Struct):
+    name: str
+    label: str
+    type: str
+
+
+class ReportRows(msgspec.Struct):
+    columns: list[ReportColumnOut]
+    rows: list[list[Any]]
+    page: int
+    has_more: bool
+    totals: dict[str, int]
+    row_count: int
+    object: str = "report_rows"

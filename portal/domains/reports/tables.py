@@ -1,6 +1,6 @@
 """Piccolo mirrors of the reports tables (the SQL in piccolo_migrations is the source of truth)."""
 
-from piccolo.columns import BigInt, Boolean, Date, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, Boolean, Date, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -67,4 +67,14 @@ class StatementDayTotal(Table, tablename="statement_day_total"):
 class StatementRollupWatermark(Table, tablename="statement_rollup_watermark"):
     id = Boolean(primary_key=True)
     complete_before = Date()
+    updated_at = Timestamptz()
+
+
+class ReportDefinition(Table, tablename="report_definition"):
+    business_id = Text()
+    id = Text(primary_key=True)
+    name = Text()
+    spec = JSONB()
+    created_by = Text()
+    created_at = Timestamptz()
     updated_at = Timestamptz()

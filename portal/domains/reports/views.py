@@ -14,13 +14,14 @@ from litestar.response import Stream
 from portal.domains.accounts import services as accounts
 from portal.domains.reports import schedules, services
 from portal.domains.reports.api import download_response
+from portal.domains.reports.custom import services as custom
 from portal.domains.reports.labels import FREQUENCIES
 from portal.lib import i18n
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NotFound, ValidationFailed
 from portal.lib.forms import day_error
 from portal.lib.i18n import N_, gettext
-from portal.server.forms import field_errors, handle_form, leave_page, pages_router, see_other
+from portal.server.forms import check_text, field_errors, handle_form, leave_page, pages_router, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page, wants_fragment
 
@@ -334,10 +335,192 @@ async def cancel_schedule(request: Request[Any, Any, Any], actor: Actor, schedul
     return see_other(request, "/reports")
 
 
+# --- custom reports ------------------------------------------------------------------------------
+
+FILTER_ROWS = 3
+
+
+async def _form_lists(request: Request[Any, Any, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    data = await request.form()
+    single = {k: str(v) for k, v in data.items() if isinstance(v, str)}
+    multi = {
+        k: [str(v) for v in data.getall(k) if isinstance(v, str)] if k in data else []
+        for k in ("columns", "group_by")
+    }
+    check_text(single)
+    for values in multi.values():
+        for value in values:
+            check_text({"columns": value})
+    return single, multi
+
+
+def spec_from_form(single: dict[str, str], multi: dict[str, list[str]]) -> dict[str, Any]:
+    """The report spec the builder's form describes (checked by the service like any other)."""
+    filters = []
+    for i in range(FILTER_ROWS):
+        field = single.get(f"filter_field_{i}", "").strip()
+        if field:
+            filters.append(
+                {
+                    "field": field,
+                    "op": single.get(f"filter_op_{i}", "eq"),
+                    "value": single.get(f"filter_value_{i}", ""),
+                }
+            )
+    spec: dict[str, Any] = {
+        "dataset": single.get("dataset", "transfers"),
+        "columns": multi.get("columns", []),
+        "filters": filters,
+        "group_by": [g for g in multi.get("group_by", []) if g],
+        "sort": [{"field": single["sort_field"], "direction": single.get("sort_direction", "asc")}]
+        if single.get("sort_field")
+        else [],
+    }
+    if single.get("as_of"):
+        spec["params"] = {"as_of": single["as_of"]}
+    return spec
+
+
+async def _builder(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    spec: dict[str, Any],
+    *,
+    result: Any = None,
+    errors: dict[str, list[str]] | None = None,
+    name: str = "",
+    status_code: int = 200,
+) -> Response[str]:
+    datasets = custom.datasets()
+    current = next((d for d in datasets if d["key"] == spec.get("dataset")), datasets[0])
+    context = {
+        "datasets": datasets,
+        "dataset": current,
+        "spec": spec,
+        "selected": spec.get("columns") or current["default_columns"],
+        "filter_rows": [
+            (spec.get("filters") or [])[i] if i < len(spec.get("filters") or []) else {}
+            for i in range(FILTER_ROWS)
+        ],
+        "groups": ["account", "subtree", "channel", "day", "week", "month"],
+        "result": result,
+        "errors": errors or {},
+        "name": name,
+        "reports": await custom.list_reports(actor),
+        "can_manage": actor.can("reports", "manage"),
+    }
+    return page(request, "reports/custom.html", context, status_code=status_code)
+
+
+@get("/reports/custom", operation_id="custom_reports", guards=[requires("reports")])
+async def custom_reports(
+    request: Request[Any, Any, Any], actor: Actor, dataset: str = "transfers", preset: str | None = None
+) -> Response[str]:
+    spec = (
+        custom.preset(preset)
+        if preset
+        else {"dataset": dataset if dataset in custom.DATASETS else "transfers"}
+    )
+    return await _builder(request, actor, spec)
+
+
+@post("/reports/custom/run", operation_id="custom_report_run", guards=[requires("reports")])
+async def custom_report_run(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    single, multi = await _form_lists(request)
+    spec = spec_from_form(single, multi)
+    try:
+        result = await custom.run(actor, spec)
+    except (ValidationFailed, NotFound) as exc:
+        if not exc.errors and exc.status != 422:
+            raise
+        return await _builder(
+            request, actor, spec, errors=field_errors(exc.errors, exc.detail), status_code=422
+        )
+    return await _builder(request, actor, spec, result=result, name=single.get("name", ""))
+
+
+@post("/reports/custom", operation_id="custom_report_save", guards=[requires("reports", "manage")])
+async def custom_report_save(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    single, multi = await _form_lists(request)
+    spec = spec_from_form(single, multi)
+    try:
+        saved = await custom.save_report(actor, name=single.get("name", ""), spec=spec)
+    except (ValidationFailed, NotFound) as exc:
+        if not exc.errors and exc.status != 422:
+            raise
+        return await _builder(
+            request,
+            actor,
+            spec,
+            errors=field_errors(exc.errors, exc.detail),
+            name=single.get("name", ""),
+            status_code=422,
+        )
+    return see_other(request, f"/reports/custom/{saved['id']}")
+
+
+@get("/reports/custom/{report_id:str}", operation_id="custom_report", guards=[requires("reports")])
+async def custom_report(
+    request: Request[Any, Any, Any], actor: Actor, report_id: str, page_number: int = 1
+) -> Response[str]:
+    report = await custom.get_report(actor, report_id)
+    result = await custom.run(actor, report["spec"], page=max(1, page_number))
+    chart = None
+    if result.columns and result.columns[0].type == "date":
+        money = [i for i, c in enumerate(result.columns) if c.type == "money"]
+        if money:
+            values = [(str(r[0]), int(r[money[0]] or 0)) for r in result.rows]
+            peak = max((abs(v) for _, v in values), default=0) or 1
+            chart = {
+                "label": gettext(result.columns[money[0]].label),
+                "bars": [(k, v, round(abs(v) * 100 / peak)) for k, v in values],
+            }
+    context = {
+        "report": report,
+        "result": result,
+        "chart": chart,
+        "can_manage": actor.can("reports", "manage"),
+    }
+    return page(request, "reports/custom_report.html", context)
+
+
+@get(
+    "/reports/custom/{report_id:str}/download",
+    operation_id="custom_report_download",
+    guards=[requires("reports")],
+)
+async def custom_report_download(
+    request: Request[Any, Any, Any], actor: Actor, report_id: str, format: str = "csv"
+) -> Response[bytes]:
+    report = await custom.get_report(actor, report_id)
+    name, content_type, content = await custom.export(actor, report["spec"], format, title=report["name"])
+    return Response(
+        content, media_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@post(
+    "/reports/custom/{report_id:str}/delete",
+    operation_id="custom_report_delete",
+    guards=[requires("reports", "manage")],
+)
+async def custom_report_delete(
+    request: Request[Any, Any, Any], actor: Actor, report_id: str
+) -> Response[Any]:
+    await custom.delete_report(actor, report_id)
+    return see_other(request, "/reports/custom")
+
+
 ROUTES = [
     pages_router(
         ACTOR_DEPENDENCY,
         [
+            custom_reports,
+            custom_report_run,
+            custom_report_save,
+            custom_report,
+            custom_report_download,
+            custom_report_delete,
             statements_page,
             statement_view,
             export_statement,

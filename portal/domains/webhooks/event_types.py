@@ -24,6 +24,15 @@ EVENT_TYPES: dict[str, str] = {
     "withdrawal.created": N_("A withdrawal was requested; the money is held."),
     "withdrawal.paid": N_("A withdrawal reached the bank."),
     "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "invoice.created": N_("An invoice was issued for a subscription's billing period."),
+    "invoice.paid": N_("An invoice was paid in full from the billed account's balance."),
+    "invoice.payment_failed": N_("Collecting an invoice failed; it stays open and is retried."),
+    "invoice.overdue": N_("The last retry of an invoice failed: it is overdue."),
+    "alert.created": N_("A monitoring rule matched: an alert was raised."),
+    "payout.scheduled": N_("A payout was scheduled: amount and fee are held until its rail sends it."),
+    "payout.succeeded": N_("A payout reached the beneficiary; the held money left the account."),
+    "payout.failed": N_("A payout failed and the held money is available again."),
+    "payout.reversed": N_("The bank returned a succeeded payout; the money was booked back."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 

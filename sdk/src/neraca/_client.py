@@ -19,14 +19,23 @@ from .models import Page
 from .pagination import AsyncPager, SyncPager
 from .resources import (
     Accounts,
+    Alerts,
     AsyncAccounts,
+    AsyncAlerts,
     AsyncBalances,
     AsyncBeneficiaries,
     AsyncEvents,
     AsyncHolds,
+    AsyncInvoices,
     AsyncMeResource,
+    AsyncMonitoringRules,
+    AsyncPayoutBatches,
+    AsyncPayouts,
+    AsyncPlans,
     AsyncRails,
+    AsyncReports,
     AsyncStatements,
+    AsyncSubscriptions,
     AsyncTopUps,
     AsyncTransfers,
     AsyncWebhookEndpoints,
@@ -35,9 +44,16 @@ from .resources import (
     Beneficiaries,
     Events,
     Holds,
+    Invoices,
     MeResource,
+    MonitoringRules,
+    PayoutBatches,
+    Payouts,
+    Plans,
     Rails,
+    Reports,
     Statements,
+    Subscriptions,
     TopUps,
     Transfers,
     WebhookEndpoints,
@@ -139,6 +155,30 @@ class Neraca(BaseClient):
         return Beneficiaries(self)
 
     @property
+    def plans(self) -> Plans:
+        """Billing plans: fixed amount per cycle, a percentage of the money in, usage lines."""
+        return Plans(self)
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Subscriptions of accounts (or whole subtrees) to billing plans."""
+        return Subscriptions(self)
+
+    @property
+    def invoices(self) -> Invoices:
+        """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
+        return Invoices(self)
+
+    def payouts(self) -> Payouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return Payouts(self)
+
+    @property
+    def payout_batches(self) -> PayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return PayoutBatches(self)
+
+    @property
     def rails(self) -> Rails:
         """Payout rails (limits, fees, hours) and quotes (rail, fee, ETA)."""
         return Rails(self)
@@ -152,6 +192,21 @@ class Neraca(BaseClient):
     def events(self) -> Events:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return Events(self)
+
+    @property
+    def monitoring_rules(self) -> MonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return MonitoringRules(self)
+
+    @property
+    def alerts(self) -> Alerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return Alerts(self)
+
+    @property
+    def reports(self) -> Reports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return Reports(self)
 
     @property
     def webhook_endpoints(self) -> WebhookEndpoints:
@@ -305,6 +360,30 @@ class AsyncNeraca(BaseClient):
         return AsyncBeneficiaries(self)
 
     @property
+    def plans(self) -> AsyncPlans:
+        """Billing plans: fixed amount per cycle, a percentage of the money in, usage lines."""
+        return AsyncPlans(self)
+
+    @property
+    def subscriptions(self) -> AsyncSubscriptions:
+        """Subscriptions of accounts (or whole subtrees) to billing plans."""
+        return AsyncSubscriptions(self)
+
+    @property
+    def invoices(self) -> AsyncInvoices:
+        """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
+        return AsyncInvoices(self)
+
+    def payouts(self) -> AsyncPayouts:
+        """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
+        return AsyncPayouts(self)
+
+    @property
+    def payout_batches(self) -> AsyncPayoutBatches:
+        """Batch payouts: upload a file, check its rows, submit for approval, approve."""
+        return AsyncPayoutBatches(self)
+
+    @property
     def rails(self) -> AsyncRails:
         """Payout rails (limits, fees, hours) and quotes (rail, fee, ETA)."""
         return AsyncRails(self)
@@ -318,6 +397,21 @@ class AsyncNeraca(BaseClient):
     def events(self) -> AsyncEvents:
         """Events of the business (what webhooks deliver): list, retrieve."""
         return AsyncEvents(self)
+
+    @property
+    def monitoring_rules(self) -> AsyncMonitoringRules:
+        """Monitoring rules: list, retrieve, create, update, test."""
+        return AsyncMonitoringRules(self)
+
+    @property
+    def alerts(self) -> AsyncAlerts:
+        """Monitoring alerts: list, retrieve, acknowledge, resolve."""
+        return AsyncAlerts(self)
+
+    @property
+    def reports(self) -> AsyncReports:
+        """Custom reports saved in the portal: run (paged), download (csv, xlsx, pdf)."""
+        return AsyncReports(self)
 
     @property
     def webhook_endpoints(self) -> AsyncWebhookEndpoints:

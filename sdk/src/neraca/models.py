@@ -20,9 +20,20 @@ __all__ = [
     "Beneficiary",
     "Business",
     "Hold",
+    "Invoice",
+    "InvoiceLine",
+    "InvoicePreview",
+    "InvoiceStep",
     "Me",
     "NeracaObject",
     "Page",
+    "Payout",
+    "PayoutBatch",
+    "PayoutBatchList",
+    "PayoutBatchRow",
+    "PayoutBatchRowError",
+    "PayoutBatchSummary",
+    "Plan",
     "Rail",
     "RailList",
     "RailQuote",
@@ -30,9 +41,11 @@ __all__ = [
     "StatementEntry",
     "StatementPage",
     "StatementPeriod",
+    "Subscription",
     "TopUp",
     "Transfer",
     "TransferGroup",
+    "UsageLine",
     "Withdrawal",
 ]
 
@@ -226,6 +239,105 @@ class Beneficiary(NeracaObject):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Payout(NeracaObject):
+    """Money sent to a beneficiary (or, for a withdrawal, to the account's own bank account)."""
+
+    id: str
+    account_id: str
+    kind: str
+    """``payout`` or ``withdrawal``."""
+    beneficiary_id: str | None
+    withdrawal_id: str | None
+    destination_kind: str
+    bank_code: str | None
+    wallet: str | None
+    account_number: str
+    """Masked: only the last four digits."""
+    holder_name: str
+    rail: str
+    amount: int
+    fee: int
+    total: int
+    currency: str
+    reference: str
+    description: str
+    status: str
+    """``awaiting_approval``, ``scheduled``, ``submitted``, ``succeeded``, ``failed``, ``reversed``,
+    ``rejected`` or ``cancelled``."""
+    approval_reason: str | None
+    eta: datetime
+    process_at: datetime
+    bank_reference: str | None
+    failure_code: str | None
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    completed_at: datetime | None
+    reversed_at: datetime | None
+    verification_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchSummary(NeracaObject):
+    """A batch of payouts from one file, with its totals (valid rows) and progress (payouts by state)."""
+
+    id: str
+    account_id: str
+    filename: str
+    status: str
+    """``draft``, ``submitted``, ``approved`` or ``rejected``."""
+    rows: int
+    invalid: int
+    total_amount: int
+    total_fee: int
+    progress: dict[str, int]
+    created_by_name: str
+    approved_by_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRowError(NeracaObject):
+    column: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchRow(NeracaObject):
+    """One row of the file as typed, its errors and, once submitted, its payout's state."""
+
+    row: int
+    reference: str
+    amount: str
+    code: str
+    account_number: str
+    holder_name: str
+    description: str
+    email: str
+    rail: str | None
+    fee: int | None
+    errors: list[PayoutBatchRowError]
+    payout_id: str | None
+    status: str | None
+    bank_reference: str | None
+    failure_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatch(NeracaObject):
+    batch: PayoutBatchSummary
+    data: list[PayoutBatchRow]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchList(NeracaObject):
+    data: list[PayoutBatchSummary]
+    has_more: bool
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RailWindow(NeracaObject):
     """A period a business-day rail accepts instructions (WIB, ``HH:MM``); ``settles`` None = at once."""
 
@@ -323,3 +435,129 @@ class Page(Generic[T]):
     has_more: bool
     next_cursor: str | None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan(NeracaObject):
+    """A billing plan: what sub-accounts are billed each cycle (docs/invoices.md)."""
+
+    id: str
+    name: str
+    currency: str
+    cycle: str
+    """``weekly``, ``monthly``, ``quarterly`` or ``yearly``."""
+    fixed_amount: int
+    percent: str
+    """Per cent of the account's money in during the period, e.g. ``"2.5"``."""
+    due_days: int
+    tax_label: str
+    tax_percent: str
+    receiving_account_id: str
+    status: str
+    """``active`` or ``archived``."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription(NeracaObject):
+    """An account subscribed to a plan, with its next billing period."""
+
+    id: str
+    plan_id: str
+    account_id: str
+    cycle_day: int
+    starts_on: date
+    ends_on: date | None
+    next_period_start: date
+    next_period_end: date
+    status: str
+    """``active``, ``ended`` or ``cancelled``."""
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageLine(NeracaObject):
+    """A usage line the subscription's next invoice carries."""
+
+    id: str
+    subscription_id: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    invoice_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceLine(NeracaObject):
+    """One line of an invoice: ``fixed``, ``percentage`` (with its money-in ``basis``) or ``usage``."""
+
+    kind: str
+    description: str
+    quantity: int
+    unit_amount: int
+    amount: int
+    basis: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceStep(NeracaObject):
+    """A step of an invoice's life (issued, collected, payment_failed, notified, …)."""
+
+    at: datetime
+    kind: str
+    amount: int
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Invoice(NeracaObject):
+    """An invoice to a sub-account, collected from its balance on the due date."""
+
+    id: str
+    number: str
+    """``INV-000042``: numbered per business without gaps."""
+    subscription_id: str
+    plan_id: str
+    account_id: str
+    receiving_account_id: str
+    currency: str
+    period_start: date
+    period_end: date
+    issued_at: datetime
+    due_on: date
+    lines: list[InvoiceLine]
+    subtotal: int
+    tax_label: str
+    tax_percent: str
+    tax: int
+    total: int
+    paid_amount: int
+    credited_amount: int
+    written_off_amount: int
+    amount_due: int
+    status: str
+    """``open``, ``paid``, ``void``, ``written_off`` or ``credited``."""
+    overdue: bool
+    attempts: int
+    next_attempt_on: date | None
+    steps: list[InvoiceStep] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePreview(NeracaObject):
+    """The dry run: a subscription's next invoice as it would be issued now (nothing is written)."""
+
+    subscription_id: str
+    account_id: str
+    currency: str
+    period_start: date
+    period_end: date
+    due_on: date
+    lines: list[InvoiceLine]
+    subtotal: int
+    tax_label: str
+    tax_percent: str
+    tax: int
+    total: int

@@ -18,6 +18,17 @@ BENCH = Path(__file__).resolve().parents[3] / "bench"
 # The keys a reader of each benchmark's JSON relies on (docs/ledger.md, docs/sdk.md, docs/statements.md,
 # docs/webhooks.md).
 EXPECTED: dict[str, dict[str, Any]] = {
+    "invoicing.py": {
+        "benchmark": "invoicing",
+        "keys": [
+            "b_service_transfers_per_s_64_callers_uniform",
+            "i_invoices_issued_and_collected_per_s",
+            "ratios",
+            "targets_met",
+            "checks",
+            "invariants",
+        ],
+    },
     "ledger.py": {
         "benchmark": "ledger",
         "keys": [
@@ -26,6 +37,19 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "c_service_transfers_per_s_64_callers_hot_account",
             "d_http_transfers_per_s_peak_2_workers",
             "d_latency_ms_at_70pct_of_peak",
+            "ratios",
+            "targets_met",
+            "invariants",
+        ],
+    },
+    "payouts.py": {
+        "benchmark": "payouts",
+        "keys": [
+            "u_copy_rows_per_s",
+            "u_upload_rows_per_s",
+            "s_approval_to_submitted_per_s",
+            "b_service_transfers_per_s_64_callers_uniform",
+            "peak_rss_growth_mb",
             "ratios",
             "targets_met",
             "invariants",
@@ -51,6 +75,17 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "d_http_transfers_per_s_peak_2_workers",
             "w_deliveries_per_s_one_worker",
             "l_lag_ms_commit_to_first_attempt_at_d",
+            "ratios",
+            "targets_met",
+            "invariants",
+        ],
+    },
+    "monitoring.py": {
+        "benchmark": "monitoring",
+        "keys": [
+            "i_http_transfers_rules_on_vs_off",
+            "b_service_transfers_per_s_64_callers",
+            "l_lag_ms_commit_to_screened_at_b",
             "ratios",
             "targets_met",
             "invariants",

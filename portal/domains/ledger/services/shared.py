@@ -12,7 +12,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.accounts.labels import display_name
 from portal.domains.ledger import engine
 from portal.domains.ledger.refusals import Refusal, refuse
-from portal.lib import sql
+from portal.lib import screening, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
@@ -178,3 +178,11 @@ async def list_objects(
     )
     page = rows[:size]
     return page, encode_cursor(page[-1]["id"]) if len(rows) > size else None
+
+
+async def screen_outgoing(actor: Actor, outgoing: screening.Outgoing) -> None:
+    """Show money about to leave an account to the registered screens (monitoring); a block is refused
+    with 422 `monitoring_blocked` before anything is written or held."""
+    verdict = await screening.screen(actor, outgoing)
+    if verdict.blocks:
+        raise refuse(Refusal.MONITORING_BLOCKED, None, rule=verdict.params.get("rule", ""))

@@ -22,6 +22,7 @@ from portal.domains.ledger.services.shared import (
     event,
     notify_account,
     require_distinct,
+    screen_outgoing,
     valid_amount,
     valid_description,
     valid_metadata,
@@ -34,6 +35,7 @@ from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
+from portal.lib.screening import Outgoing
 
 TRANSFER_COLUMNS = (
     "id, business_id, debit_account_id, credit_account_id, amount, currency, phase, released_amount, "
@@ -75,6 +77,10 @@ async def create_transfer(
     meta = valid_metadata(metadata)
     require_distinct(from_account_id, to_account_id)
     leg = Leg(from_account_id, to_account_id, amount, kind="transfer", description=desc, metadata=meta)
+    out = Outgoing(
+        "transfer", actor.business_id, from_account_id, amount, reference=ref, to_account_id=to_account_id
+    )
+    await screen_outgoing(actor, out)
 
     async def committed(conn: asyncpg.Connection, op: Operation, result: OperationResult) -> None:
         t = result.transfers[0]

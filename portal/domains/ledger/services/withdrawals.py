@@ -1,4 +1,11 @@
-"""Withdrawals: amount and fee are held at once, then posted when the bank pays or voided when it fails."""
+"""Withdrawals: amount and fee are held at once, then posted when the bank pays or voided when it fails.
+
+A withdrawal is sent as a payout to the account's own bank account: its creation queues
+`payouts.dispatch_withdrawal` in the same transaction (the payouts domain's job, named, not imported: the
+ledger does not depend on payouts), which routes it over the cheapest rail, keeping the withdrawal's fee
+and holds; the payout's outcome settles the withdrawal (`settle_withdrawal`). Marking a withdrawal paid or
+failed by hand stays possible only while no payout carries it.
+"""
 
 from __future__ import annotations
 
@@ -27,11 +34,12 @@ from portal.domains.ledger.services.shared import (
     valid_amount,
     valid_reference,
 )
-from portal.lib import sql
+from portal.lib import screening, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NotFound, ValidationFailed
-from portal.lib.i18n import gettext
+from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.i18n import N_, gettext
 from portal.lib.ids import new_id
+from portal.lib.jobs import enqueue
 from portal.lib.money import format_money
 from portal.lib.sql import transaction
 
@@ -55,7 +63,7 @@ def withdrawal_out(row: dict[str, Any] | asyncpg.Record) -> WithdrawalOut:
 
 WITHDRAWAL_COLUMNS = (
     "id, business_id, account_id, amount, fee, currency, reference, status, bank_code, bank_account_number, "
-    "bank_holder_name, amount_hold_id, fee_hold_id, failure_reason, created_at, completed_at"
+    "bank_holder_name, amount_hold_id, fee_hold_id, failure_reason, created_at, completed_at, payout_id"
 )
 
 
@@ -69,6 +77,12 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
     if bank is None:
         raise refuse(Refusal.NO_SETTLEMENT_BANK, "/account_id", account_id=account.id)
     fee = (await business_fees(actor.business_id))["withdrawal"] if account.currency == "IDR" else 0
+    verdict = await screening.screen(
+        actor,
+        screening.Outgoing("withdrawal", actor.business_id, account.id, amount, account.currency, None, ref),
+    )
+    if verdict.blocks:
+        raise refuse(Refusal.MONITORING_BLOCKED, None, rule=verdict.params.get("rule", ""))
     withdrawal_id = new_id("wdr")
     world = await accounts.system_account_id(actor.business_id, account.currency, "world")
     fees = await accounts.system_account_id(actor.business_id, account.currency, "fees")
@@ -105,6 +119,16 @@ async def create_withdrawal(actor: Actor, *, account_id: str, amount: int, refer
             fee_hold,
         )
         assert row is not None
+        await enqueue(
+            "payouts.dispatch_withdrawal",
+            {
+                "business_id": actor.business_id,
+                "withdrawal_id": withdrawal_id,
+                "review": verdict.action == "review",
+                "maker": actor.user_id,
+                "maker_name": actor.name,
+            },
+        )
         await event(actor.business_id, "withdrawal.created", withdrawal_out(row), (account.id,))
         await audit(
             actor,
@@ -207,6 +231,12 @@ async def _complete_withdrawal(
             raise refuse(
                 Refusal.WITHDRAWAL_NOT_PENDING, None, withdrawal_id=withdrawal_id, status=row["status"]
             )
+        if row["payout_id"] is not None:
+            raise Conflict(
+                N_("Withdrawal %(id)s was sent to the bank as payout %(payout)s; its outcome decides."),
+                params={"id": withdrawal_id, "payout": row["payout_id"]},
+                code="withdrawal_sent_as_payout",
+            )
         for hold_id in (row["amount_hold_id"], row["fee_hold_id"]):
             if hold_id:
                 await resolve_hold(
@@ -268,3 +298,44 @@ async def mark_withdrawal_failed(actor: Actor, withdrawal_id: str, *, reason: st
             errors=[FieldError("/reason", gettext("required"))],
         )
     return await _complete_withdrawal(actor, withdrawal_id, paid=False, reason=text)
+
+
+async def settle_withdrawal(business_id: str, withdrawal_id: str, *, paid: bool, reason: str | None) -> None:
+    """The payout carrying this withdrawal reached its outcome (its holds, the withdrawal's, are already
+    posted or voided by the payout): record it, with the withdrawal's event and notification."""
+    row = await sql.fetchrow(
+        f"UPDATE withdrawal SET status = $3, failure_reason = $4, completed_at = now() "
+        f"WHERE business_id = $1 AND id = $2 AND status = 'pending' RETURNING {WITHDRAWAL_COLUMNS}",
+        business_id,
+        withdrawal_id,
+        "paid" if paid else "failed",
+        None if paid else (reason or "failed"),
+    )
+    if row is None:
+        return
+    kind = "withdrawal.paid" if paid else "withdrawal.failed"
+    await event(business_id, kind, withdrawal_out(row), (row["account_id"],))
+    await notify_account(
+        business_id,
+        row["account_id"],
+        kind,
+        {
+            "amount": int(row["amount"]),
+            "currency": row["currency"],
+            "reference": row["reference"],
+            "reason": row["failure_reason"] or "",
+        },
+        f"/accounts/{row['account_id']}",
+    )
+
+
+async def take_for_payout(business_id: str, withdrawal_id: str, payout_id: str) -> asyncpg.Record | None:
+    """Mark a pending withdrawal as carried by `payout_id` (inside the payout's transaction); its row, or
+    None when it is no longer pending or already carried (the dispatch job then does nothing)."""
+    return await sql.fetchrow(
+        f"UPDATE withdrawal SET payout_id = $3 WHERE business_id = $1 AND id = $2 AND status = 'pending' "
+        f"AND payout_id IS NULL RETURNING {WITHDRAWAL_COLUMNS}",
+        business_id,
+        withdrawal_id,
+        payout_id,
+    )

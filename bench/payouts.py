@@ -1,0 +1,322 @@
+"""Batch payouts benchmark: prints ONE JSON object (docs/payouts.md, "Benchmark").
+
+Measured in one run, on one embedded PostgreSQL, with the sandbox provider in a subprocess:
+(u) a BENCH_ROWS-row CSV (default 10,000) from upload to every row validated and staged
+    (`batches.upload_batch`), rows/s, against the baseline COPY of the same file into a table in the same
+    run. Target: (u) >= 0.3 x COPY;
+(s) from the approval (`batches.approve_batch` with the approver's code) to every payout submitted to the
+    provider (`lifecycle.submit_payout`, 8 concurrent callers as the job worker would run them; a payout
+    the provider could not take is sent again, as the worker's sweep does),
+    payouts/s, against the ledger benchmark's part (b) (transfers/s through the ledger service, 64
+    callers) in the same run. Target: (s) >= 0.5 x (b);
+peak RSS growth of this process from upload to all submitted (target < 150 MB); then the ledger invariants.
+
+    .venv/bin/python bench/payouts.py               # BENCH_ROWS=10000
+    BENCH_SMOKE=1 .venv/bin/python bench/payouts.py    # a few seconds, tiny sizes (the smoke test)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+SMOKE = os.environ.get("BENCH_SMOKE", "") == "1"
+if SMOKE:
+    os.environ.setdefault("BENCH_RUNS", "1")
+    os.environ.setdefault("BENCH_SECONDS", "1")
+    os.environ.setdefault("BENCH_LOOP", "asyncio")
+
+_spec = importlib.util.spec_from_file_location("ledger_bench", Path(__file__).with_name("ledger.py"))
+assert _spec is not None and _spec.loader is not None
+ledger_bench = importlib.util.module_from_spec(_spec)
+sys.modules["ledger_bench"] = ledger_bench
+_spec.loader.exec_module(ledger_bench)  # sets the data directory and the environment
+
+import asyncio  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+import httpx  # noqa: E402
+
+ROWS = int(os.environ.get("BENCH_ROWS", "50" if SMOKE else "10000"))
+DATA_DIR = ledger_bench.DATA_DIR
+log = ledger_bench.log
+# Concurrent submitters (the job worker's concurrency): the provider is a local process on the same cores.
+CALLERS = 8
+SIM_SECRET = "bench-simulator-secret-0123456789"
+SIM_CALLBACK_SECRET = "bench-simulator-callback-secret-0123456789"
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRss:
+    """Samples this process's RSS every 5 ms in a thread; `growth` = peak − RSS at start."""
+
+    def __init__(self) -> None:
+        self.start = rss_bytes()
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, rss_bytes())
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_simulator() -> tuple[subprocess.Popen[bytes], str]:
+    """The sandbox provider on its own port and database (on the same embedded PostgreSQL server)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "NERACA_PROVIDER_URL": url,
+        "NERACA_PROVIDER_PARTNER_ID": "neraca",
+        "NERACA_PROVIDER_SECRET": SIM_SECRET,
+        "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
+        "NERACA_PROVIDER_CALLBACK_URL": "http://127.0.0.1:9",
+        "NERACA_SIMULATOR_DATABASE": "neraca_simulator_bench",
+    }
+    log_file = open(DATA_DIR / "simulator.log", "ab")  # noqa: SIM115 (kept open for the child)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal.simulator"], env=env, stdout=log_file, stderr=log_file
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/control/api/state", timeout=1).is_success:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError((DATA_DIR / "simulator.log").read_text()[-3000:])
+
+
+def batch_file(rows: int) -> bytes:
+    out = io.StringIO()
+    out.write("reference,amount,code,account_number,holder_name,description,email\n")
+    for i in range(rows):
+        out.write(f"BENCH-{i:06d},{10_000 + i},014,88{i:010d},Penerima {i},Komisi {i},p{i}@example.com\n")
+    return out.getvalue().encode()
+
+
+async def copy_baseline(data: bytes) -> float:
+    """COPY of the same file into a table of seven text columns; seconds."""
+    from portal.lib import sql
+
+    async with sql.connection() as conn:
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bench_raw (reference text, amount text, code text, "
+            "account_number text, holder_name text, description text, email text)"
+        )
+        await conn.execute("TRUNCATE bench_raw")
+        t0 = time.perf_counter()
+        await conn.copy_to_table("bench_raw", source=io.BytesIO(data), format="csv", header=True)
+        return time.perf_counter() - t0
+
+
+async def people(business_id: str) -> tuple[Any, Any, str]:
+    """(maker, checker, checker's TOTP secret): two users of the business, both enrolled."""
+    from portal.domains.identity import services as identity
+    from portal.domains.identity.auth import user_actor
+    from portal.lib import security, sql
+
+    business = await identity.get_business(business_id)
+    owner_id = await sql.fetchval(
+        "SELECT id FROM app_user WHERE business_id = $1 ORDER BY created_at LIMIT 1", business_id
+    )
+    maker = user_actor(await identity.user_by_id(owner_id), business)
+    checker = await identity.create_user(
+        maker, username="benchchecker", full_name="Bench Checker", email="checker@example.com", role="admin"
+    )
+    secret = security.new_totp_secret()
+    await sql.execute(
+        "UPDATE app_user SET totp_secret = $3, totp_confirmed = true WHERE business_id = $1 AND id = $2",
+        business_id,
+        checker.id,
+        secret,
+    )
+    return maker, user_actor(await identity.user_by_id(checker.id), business), secret
+
+
+async def main() -> dict[str, Any]:
+    from portal.db.bootstrap import RESOLVED_ENV
+    from portal.db.embedded import start_embedded, stop_embedded
+
+    url = start_embedded(DATA_DIR, cleanup_mode="stop")
+    os.environ[RESOLVED_ENV] = url
+    from portal.db.migrate import migrate
+    from portal.lib.sql import engine
+
+    await engine().start_connection_pool(min_size=1, max_size=20)
+    simulator = None
+    try:
+        await migrate()
+        simulator, sim_url = start_simulator()
+        os.environ.update(
+            {
+                "NERACA_PROVIDER_URL": sim_url,
+                "NERACA_PROVIDER_PARTNER_ID": "neraca",
+                "NERACA_PROVIDER_SECRET": SIM_SECRET,
+                "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
+            }
+        )
+        from portal.settings import get_settings
+
+        get_settings.cache_clear()
+        from portal.domains.accounts import services as accounts
+        from portal.domains.identity import services as identity
+        from portal.domains.ledger import engine as ledger_engine
+        from portal.domains.ledger.engine import Leg, Operation
+        from portal.domains.ledger.invariants import check_all
+        from portal.domains.payouts import batches, lifecycle
+        from portal.lib import clock, security
+        from portal.lib.actor import system_actor
+
+        # (b): the ledger service's transfers/s, 64 callers, uniform, as the ledger benchmark measures it.
+        bench_business = "biz_benchledger"
+        ledger_actor = system_actor(bench_business)
+        ids = await ledger_bench.make_accounts(bench_business, ledger_bench.ACCOUNTS, 10**12)
+        b_rate = await ledger_bench.service_rate(ledger_actor, ids, None)
+        log(f"(b) ledger service {b_rate:.0f} transfers/s")
+
+        business, _owner, _link = await identity.create_business(
+            name="Bench Payouts",
+            owner_username="benchmaker",
+            owner_email="maker@example.com",
+            owner_full_name="Bench Maker",
+            mode="sandbox",
+        )
+        maker, checker, secret = await people(business.id)
+        main = await accounts.ensure_business_accounts(business.id)
+        world = await accounts.system_account_id(business.id, "IDR", "world")
+        await ledger_engine.execute(
+            Operation(business.id, [Leg(world, main, 10**13, kind="topup")], internal=True)
+        )
+        data = batch_file(ROWS)
+        copy_s = await copy_baseline(data)
+        with PeakRss() as peak:
+            t0 = time.perf_counter()
+            batch_id = await batches.upload_batch(maker, "bench.csv", data)
+            upload_s = time.perf_counter() - t0
+            summary = await batches.get_batch(maker, batch_id)
+            assert summary.rows == ROWS and summary.invalid == 0, (summary.rows, summary.invalid)
+            t0 = time.perf_counter()
+            await batches.submit_batch(maker, batch_id)
+            submit_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            code = security.totp_code(secret, security.totp_step(clock.now()))
+            await batches.approve_batch(checker, batch_id, code)
+            due = [p for _b, p in await lifecycle.due_payouts(limit=ROWS + 10)]
+            queue: asyncio.Queue[str] = asyncio.Queue()
+            for payout_id in due:
+                queue.put_nowait(payout_id)
+            outcomes: dict[str, int] = {}
+
+            retry: list[str] = []
+
+            async def caller(again: bool) -> None:
+                while not queue.empty():
+                    payout_id = queue.get_nowait()
+                    if again:  # what the worker's sweep does: a status query, then the same key again
+                        outcome = await lifecycle.query_payout(business.id, payout_id)
+                    else:
+                        outcome = await lifecycle.submit_payout(business.id, payout_id)
+                    if outcome in ("unsent", "unknown"):
+                        retry.append(payout_id)
+                    else:
+                        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+            await asyncio.gather(*(caller(False) for _ in range(CALLERS)))
+            for _attempt in range(5):
+                if not retry:
+                    break
+                for payout_id in retry:
+                    queue.put_nowait(payout_id)
+                retry.clear()
+                await asyncio.gather(*(caller(True) for _ in range(CALLERS)))
+            approve_to_submitted_s = time.perf_counter() - t0
+        submitted = sum(n for o, n in outcomes.items() if o in ("submitted", "succeeded", "failed"))
+        log(
+            f"COPY {copy_s:.2f}s, upload {upload_s:.2f}s, submit {submit_s:.2f}s, "
+            f"approval to submitted {approve_to_submitted_s:.2f}s ({outcomes})"
+        )
+        violations = await check_all()
+        copy_rate = ROWS / copy_s
+        upload_rate = ROWS / upload_s
+        submit_rate = submitted / approve_to_submitted_s
+        u_ratio = upload_rate / copy_rate
+        s_ratio = submit_rate / b_rate
+        rss_mb = peak.growth / 1e6
+        return {
+            "benchmark": "payouts",
+            "machine": {
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+            },
+            "smoke": SMOKE,
+            "rows": ROWS,
+            "u_copy_rows_per_s": round(copy_rate),
+            "u_upload_rows_per_s": round(upload_rate),
+            "s_submit_for_approval_s": round(submit_s, 2),
+            "s_payouts_submitted": submitted,
+            "s_approval_to_submitted_per_s": round(submit_rate, 1),
+            "b_service_transfers_per_s_64_callers_uniform": round(b_rate, 1),
+            "peak_rss_growth_mb": round(rss_mb, 1),
+            "ratios": {"upload_vs_copy": round(u_ratio, 3), "submitted_vs_ledger_b": round(s_ratio, 3)},
+            "targets": {"upload_vs_copy": 0.3, "submitted_vs_ledger_b": 0.5, "peak_rss_growth_mb": 150},
+            "targets_met": {
+                "upload_vs_copy": u_ratio >= 0.3,
+                "submitted_vs_ledger_b": s_ratio >= 0.5,
+                "peak_rss_growth_mb": rss_mb < 150,
+            },
+            "invariants": {"ok": not violations, "violations": [v.detail for v in violations]},
+        }
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(timeout=15)
+        await engine().close_connection_pool()
+        stop_embedded()
+
+
+if __name__ == "__main__":
+    try:
+        result = asyncio.run(main())
+    finally:
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+    print(json.dumps(result))

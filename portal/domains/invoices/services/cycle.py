@@ -1,0 +1,587 @@
+"""The billing cycle: invoices generated for every period that has ended, and invoices collected on
+their due date from the billed account's available balance. Both are set-based, one transaction per
+batch, and safe to run twice or in two workers at once:
+
+- a batch locks the subscriptions (invoices) it takes with `FOR UPDATE SKIP LOCKED`, so two workers take
+  disjoint rows; the unique key (business_id, subscription_id, period_start) is the last guard;
+- invoice numbers come from the business's counter row, bumped in the batch's transaction, so a killed
+  or failed batch takes its numbers with it: numbers have no gaps;
+- a batch advances each subscription to its next period in the same transaction as its invoice, so a
+  clock jump over several periods bills each period once, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from portal.domains.invoices.cycles import invoice_amounts, period_end
+from portal.domains.invoices.schemas import PreviewOut
+from portal.domains.invoices.services.plans import settings
+from portal.domains.invoices.services.shared import (
+    event_data,
+    line_outs,
+    number_label,
+    percent_label,
+    today,
+    wib_midnight,
+)
+from portal.domains.ledger import engine
+from portal.domains.ledger.engine import Leg, Operation, OperationResult
+from portal.lib import clock, sql
+from portal.lib.actor import Actor, system_actor
+from portal.lib.errors import NeracaError
+from portal.lib.ids import new_id
+from portal.lib.sql import transaction
+
+INVOICE_COLUMNS = (
+    "i.business_id, i.id, i.number, i.subscription_id, i.plan_id, i.account_id, i.receiving_account_id, "
+    "i.currency, i.period_start, i.period_end, i.issued_at, i.due_on, i.lines, i.subtotal, i.tax_label, "
+    "i.tax_bp, i.tax, i.total, i.paid_amount, i.credited_amount, i.written_off_amount, i.status, i.attempts, "
+    "i.next_attempt_on, i.overdue, i.closed_at"
+)
+# The invoice without its lines: what events carry and the collection reads back.
+EVENT_COLUMNS = INVOICE_COLUMNS.replace("i.lines, ", "")
+BATCH = 1000
+
+# Money in for a percentage line: posted credits of the account in the period, except invoice payments
+# and their credit notes (reversals are excluded by kind).
+_MONEY_IN = """
+SELECT x.sub_id, coalesce(sum(t.amount), 0)::bigint AS money_in
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+     AS x(business_id, sub_id, account_id, starts, ends)
+LEFT JOIN transfer t ON t.credit_account_id = x.account_id AND t.business_id = x.business_id
+     AND t.phase IN ('posted', 'post_pending') AND t.kind IN ('topup', 'transfer', 'hold_post')
+     AND t.created_at >= x.starts AND t.created_at < x.ends AND NOT (t.metadata ? 'invoice_id')
+GROUP BY x.sub_id
+"""
+
+_INVOICE_INSERT_COLUMNS = (
+    ("business_id", "text"),
+    ("id", "text"),
+    ("number", "bigint"),
+    ("subscription_id", "text"),
+    ("plan_id", "text"),
+    ("account_id", "text"),
+    ("receiving_account_id", "text"),
+    ("currency", "text"),
+    ("period_start", "date"),
+    ("period_end", "date"),
+    ("issued_at", "timestamptz"),
+    ("due_on", "date"),
+    ("lines", "jsonb"),
+    ("subtotal", "bigint"),
+    ("tax_label", "text"),
+    ("tax_bp", "integer"),
+    ("tax", "bigint"),
+    ("total", "bigint"),
+    ("paid_amount", "bigint"),
+    ("status", "text"),
+    ("next_attempt_on", "date"),
+    ("closed_at", "timestamptz"),
+)
+_INSERT_INVOICES = (
+    f"INSERT INTO invoice ({', '.join(n for n, _ in _INVOICE_INSERT_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${k}::{t}[]" for k, (_, t) in enumerate(_INVOICE_INSERT_COLUMNS, start=1))
+    + ")"
+)
+
+
+async def _money_in(rows: list[Any], ends: list[date]) -> dict[str, int]:
+    chosen = [(r, end) for r, end in zip(rows, ends, strict=True) if r["percent_bp"]]
+    if not chosen:
+        return {}
+    found = await sql.fetch(
+        _MONEY_IN,
+        [r["business_id"] for r, _ in chosen],
+        [r["id"] for r, _ in chosen],
+        [r["account_id"] for r, _ in chosen],
+        [wib_midnight(r["period_start"]) for r, _ in chosen],
+        [min(wib_midnight(end), clock.now()) for r, end in chosen],
+    )
+    return {row["sub_id"]: int(row["money_in"]) for row in found}
+
+
+async def _unbilled_usage(rows: list[Any]) -> dict[str, list[Any]]:
+    if not rows:
+        return {}
+    found = await sql.fetch(
+        "SELECT u.business_id, u.subscription_id, u.id, u.description, u.quantity, u.unit_amount "
+        "FROM invoice_usage u JOIN unnest($1::text[], $2::text[]) AS x(business_id, sub_id) "
+        "ON u.business_id = x.business_id AND u.subscription_id = x.sub_id "
+        "WHERE u.invoice_id IS NULL ORDER BY u.subscription_id, u.created_at, u.id",
+        [r["business_id"] for r in rows],
+        [r["id"] for r in rows],
+    )
+    out: dict[str, list[Any]] = defaultdict(list)
+    for row in found:
+        out[row["subscription_id"]].append(row)
+    return out
+
+
+_DUE_SUBSCRIPTIONS = """
+SELECT s.business_id, s.id, s.plan_id, s.account_id, s.cycle_day, s.starts_on, s.ends_on, s.period_start,
+       s.period_end, p.name, p.currency, p.fixed_amount, p.percent_bp, p.cycle, p.due_days, p.tax_label,
+       p.tax_bp, p.receiving_account_id
+FROM invoice_subscription s
+JOIN invoice_plan p ON p.business_id = s.business_id AND p.id = s.plan_id
+WHERE s.status = 'active' AND s.period_end <= $1 AND ($3::text IS NULL OR s.business_id = $3)
+ORDER BY s.period_end
+LIMIT $2
+FOR UPDATE OF s SKIP LOCKED
+"""
+
+
+async def generate_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
+    """Issue an invoice for every subscription period that ended by `day` (today, WIB); returns how many.
+
+    Runs batches until none is due; each batch is one transaction (see the module's docstring)."""
+    issued = 0
+    when = day or today()
+    while True:
+        count, taken = await _generate_batch(when, business_id, batch)
+        issued += count
+        if taken == 0:
+            return issued
+
+
+async def _generate_batch(day: date, business_id: str | None, batch: int) -> tuple[int, int]:
+    async with transaction():
+        subs = await sql.fetch(_DUE_SUBSCRIPTIONS, day, batch, business_id)
+        if not subs:
+            return 0, 0
+        money = await _money_in(subs, [s["period_end"] for s in subs])
+        usage = await _unbilled_usage(subs)
+        by_business: dict[str, list[Any]] = defaultdict(list)
+        for sub in subs:
+            by_business[sub["business_id"]].append(sub)
+        businesses = sorted(by_business)
+        # The counters, in business order (two workers never wait on each other in a cycle).
+        counters = await sql.fetch(
+            "INSERT INTO invoice_counter (business_id, last_number) "
+            "SELECT b, n FROM unnest($1::text[], $2::bigint[]) AS t(b, n) ORDER BY b "
+            "ON CONFLICT (business_id) DO UPDATE SET last_number = invoice_counter.last_number + "
+            "excluded.last_number RETURNING business_id, last_number",
+            businesses,
+            [len(by_business[b]) for b in businesses],
+        )
+        last = {row["business_id"]: int(row["last_number"]) for row in counters}
+        issued_at = clock.now()
+        columns: list[list[Any]] = [[] for _ in _INVOICE_INSERT_COLUMNS]
+        usage_ids: list[str] = []
+        usage_invoices: list[str] = []
+        usage_businesses: list[str] = []
+        advance: list[tuple[str, str, date, date, str]] = []
+        for business in businesses:
+            number = last[business] - len(by_business[business])
+            for sub in by_business[business]:
+                number += 1
+                invoice_id = new_id("inv")
+                lines = usage.get(sub["id"], [])
+                amounts = invoice_amounts(
+                    plan_name=sub["name"],
+                    fixed_amount=sub["fixed_amount"],
+                    percent_bp=sub["percent_bp"],
+                    tax_bp=sub["tax_bp"],
+                    money_in=money.get(sub["id"], 0),
+                    usage=[(u["description"], u["quantity"], u["unit_amount"]) for u in lines],
+                )
+                due_on = sub["period_end"] + timedelta(days=sub["due_days"])
+                settled = amounts.total == 0
+                values = (
+                    business,
+                    invoice_id,
+                    number,
+                    sub["id"],
+                    sub["plan_id"],
+                    sub["account_id"],
+                    sub["receiving_account_id"],
+                    sub["currency"],
+                    sub["period_start"],
+                    sub["period_end"],
+                    issued_at,
+                    due_on,
+                    json.dumps([line.as_dict() for line in amounts.lines]),
+                    amounts.subtotal,
+                    sub["tax_label"],
+                    sub["tax_bp"],
+                    amounts.tax,
+                    amounts.total,
+                    0,
+                    "paid" if settled else "open",
+                    None if settled else due_on,
+                    issued_at if settled else None,
+                )
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+                for u in lines:
+                    usage_ids.append(u["id"])
+                    usage_invoices.append(invoice_id)
+                    usage_businesses.append(business)
+                start = sub["period_end"]
+                if sub["ends_on"] is not None and start >= sub["ends_on"]:
+                    advance.append((business, sub["id"], sub["period_start"], sub["period_end"], "ended"))
+                else:
+                    end = period_end(sub["cycle"], sub["cycle_day"], sub["starts_on"], start, sub["ends_on"])
+                    advance.append((business, sub["id"], start, end, "active"))
+        await sql.execute(_INSERT_INVOICES, *columns)
+        names = [name for name, _ in _INVOICE_INSERT_COLUMNS]
+        invoices = [
+            {
+                **dict(zip(names, values, strict=True)),
+                "credited_amount": 0,
+                "written_off_amount": 0,
+                "overdue": False,
+                "attempts": 0,
+            }
+            for values in zip(*columns, strict=True)
+        ]
+        await sql.execute(
+            "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
+            "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
+            "WHERE s.business_id = x.b AND s.id = x.id",
+            *[list(col) for col in zip(*advance, strict=True)],
+        )
+        if usage_ids:
+            await sql.execute(
+                "UPDATE invoice_usage u SET invoice_id = x.inv "
+                "FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, id, inv) "
+                "WHERE u.business_id = x.b AND u.id = x.id",
+                usage_businesses,
+                usage_ids,
+                usage_invoices,
+            )
+        await _steps([(r["business_id"], r["id"], "issued", r["total"], None) for r in invoices])
+        await _events(
+            [
+                (
+                    r["business_id"],
+                    "invoice.created",
+                    event_data(r),
+                    (r["account_id"], r["receiving_account_id"]),
+                )
+                for r in invoices
+            ]
+            + [
+                (
+                    r["business_id"],
+                    "invoice.paid",
+                    event_data(r),
+                    (r["account_id"], r["receiving_account_id"]),
+                )
+                for r in invoices
+                if r["status"] == "paid"
+            ]
+        )
+        return len(invoices), len(subs)
+    raise AssertionError("the transaction block returns")
+
+
+async def _steps(rows: Sequence[tuple[str, str, str, int, dict[str, Any] | None]]) -> None:
+    if not rows:
+        return
+    await sql.execute(
+        "INSERT INTO invoice_step (business_id, invoice_id, kind, amount, detail, at) "
+        "SELECT b, i, k, a, coalesce(d::jsonb, '{}'::jsonb), $6 FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::bigint[], $5::text[]) AS t(b, i, k, a, d)",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [None if r[4] is None else json.dumps(r[4], default=str) for r in rows],
+        clock.now(),
+    )
+
+
+async def _events(rows: list[tuple[str, str, dict[str, Any], tuple[str, ...]]]) -> None:
+    if not rows:
+        return
+    from portal.domains.webhooks.services import emit_many
+
+    async with sql.connection() as conn:
+        await emit_many(conn, rows)
+
+
+# --- collection ---------------------------------------------------------------------------------
+
+_DUE_INVOICES = f"""
+SELECT {INVOICE_COLUMNS}, a.status AS account_status, a.email AS account_email, a.name AS account_name,
+       a.credits_posted - a.debits_posted - a.debits_pending AS available
+FROM invoice i JOIN account a ON a.business_id = i.business_id AND a.id = i.account_id
+WHERE i.status = 'open' AND i.next_attempt_on <= $1 AND ($3::text IS NULL OR i.business_id = $3)
+ORDER BY i.next_attempt_on
+LIMIT $2
+FOR UPDATE OF i SKIP LOCKED
+"""
+
+
+@dataclass
+class Attempt:
+    row: Any
+    amount: int
+    op: Operation | None
+
+
+async def collect_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
+    """Collect every open invoice whose (re)try date has come; returns how many were attempted.
+
+    Each batch is one transaction: the invoices' payments are one `apply_operations` of the ledger (each
+    invoice all-or-nothing), the invoices, their steps, events and notifications change with them."""
+    attempted = 0
+    when = day or today()
+    while True:
+        async with transaction():
+            rows = await sql.fetch(_DUE_INVOICES, when, batch, business_id)
+            if not rows:
+                return attempted
+            await _attempt(rows, when)
+        attempted += len(rows)
+
+
+async def collect_rows(rows: list[Any], day: date) -> None:
+    """Attempt to collect these locked invoice rows (with their account's balance columns) now."""
+    await _attempt(rows, day)
+
+
+async def _attempt(rows: list[Any], day: date) -> None:
+    from portal.domains.payouts.services import load_calendar
+
+    rules = {b: await settings(b) for b in {r["business_id"] for r in rows}}
+    available: dict[str, int] = {}
+    attempts: list[Attempt] = []
+    for row in rows:
+        due = row["total"] - row["paid_amount"] - row["written_off_amount"]
+        left = available.setdefault(row["account_id"], int(row["available"]))
+        amount = due
+        if left < due and rules[row["business_id"]].partial_collection and row["account_status"] == "active":
+            amount = max(left, 0)
+        if amount <= 0:
+            attempts.append(Attempt(row, 0, None))
+            continue
+        label = number_label(row["number"])
+        op = Operation(
+            row["business_id"],
+            [
+                Leg(
+                    row["account_id"],
+                    row["receiving_account_id"],
+                    amount,
+                    kind="transfer",
+                    description=f"Invoice {label}",
+                    metadata={"invoice_id": row["id"], "invoice_number": label},
+                )
+            ],
+            reference=f"{label}-{row['attempts'] + 1}",
+        )
+        available[row["account_id"]] = left - amount
+        attempts.append(Attempt(row, amount, op))
+    ops = [a.op for a in attempts if a.op is not None]
+    results = iter(await engine.run_in_transaction(ops)) if ops else iter(())
+    calendar = await load_calendar()
+    updates: list[tuple[Any, ...]] = []
+    steps: list[tuple[str, str, str, int, dict[str, Any]]] = []
+    transfers: list[dict[str, Any]] = []
+    failed: list[tuple[Any, str, bool]] = []
+    for attempt in attempts:
+        row = attempt.row
+        outcome: OperationResult | NeracaError | None = next(results) if attempt.op is not None else None
+        paid = row["paid_amount"]
+        reason = "insufficient_funds"
+        if isinstance(outcome, OperationResult):
+            paid += attempt.amount
+            transfers.extend(outcome.transfers)
+            steps.append(
+                (
+                    row["business_id"],
+                    row["id"],
+                    "collected",
+                    attempt.amount,
+                    {"transfer_id": outcome.transfers[0]["id"]},
+                )
+            )
+        elif isinstance(outcome, NeracaError):
+            reason = outcome.code or "refused"
+        elif row["account_status"] != "active":
+            reason = "account_frozen" if row["account_status"] == "frozen" else "account_closed"
+        if paid == row["total"] - row["written_off_amount"]:
+            updates.append(
+                (row["business_id"], row["id"], paid, "paid", row["attempts"], None, row["overdue"])
+            )
+            continue
+        tries = row["attempts"] + 1
+        retries = rules[row["business_id"]].dunning_retries
+        last = tries > retries
+        retry_on = None if last else calendar.next_business_day(day)
+        updates.append((row["business_id"], row["id"], paid, "open", tries, retry_on, row["overdue"] or last))
+        steps.append(
+            (
+                row["business_id"],
+                row["id"],
+                "payment_failed",
+                row["total"] - paid - row["written_off_amount"],
+                {"reason": reason, "attempt": tries, "retry_on": retry_on},
+            )
+        )
+        failed.append((row, reason, last))
+    changed = await sql.fetch(
+        "UPDATE invoice i SET paid_amount = x.paid, status = x.st, attempts = x.tries, "
+        "next_attempt_on = x.next, "
+        "overdue = x.overdue, closed_at = CASE WHEN x.st = 'paid' THEN $8::timestamptz ELSE NULL END "
+        "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::date[], "
+        "$7::boolean[]) "
+        "AS x(b, id, paid, st, tries, next, overdue) WHERE i.business_id = x.b AND i.id = x.id "
+        f"RETURNING {EVENT_COLUMNS}",
+        *[list(col) for col in zip(*updates, strict=True)],
+        clock.now(),
+    )
+    by_id = {r["id"]: r for r in changed}
+    await _dunning(failed, by_id, rules, steps)
+    await _steps(steps)
+    events: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = []
+    if transfers:
+        import msgspec
+
+        from portal.domains.ledger.services import transfer_out
+
+        for t in transfers:
+            events.append(
+                (
+                    t["business_id"],
+                    "transfer.created",
+                    msgspec.to_builtins(transfer_out(t)),
+                    (t["debit_account_id"], t["credit_account_id"]),
+                )
+            )
+    for r in changed:
+        accounts = (r["account_id"], r["receiving_account_id"])
+        if r["status"] == "paid":
+            events.append((r["business_id"], "invoice.paid", event_data(r), accounts))
+    for row, _reason, last in failed:
+        r = by_id[row["id"]]
+        accounts = (r["account_id"], r["receiving_account_id"])
+        events.append((r["business_id"], "invoice.payment_failed", event_data(r), accounts))
+        if last and not row["overdue"]:
+            events.append((r["business_id"], "invoice.overdue", event_data(r), accounts))
+    await _events(events)
+
+
+async def _dunning(
+    failed: list[tuple[Any, str, bool]],
+    by_id: dict[str, Any],
+    rules: dict[str, Any],
+    steps: list[tuple[str, str, str, int, dict[str, Any]]],
+) -> None:
+    """Tell the account's users (a notification) and its contact address (an e-mail) about each failed
+    collection; after the last retry mark it overdue and, when the business chose so, freeze the account."""
+    if not failed:
+        return
+    from portal.domains.notifications.services import notify_many
+
+    notices = []
+    for row, reason, last in failed:
+        r = by_id[row["id"]]
+        due = r["total"] - r["paid_amount"] - r["written_off_amount"]
+        kind = "invoice.overdue" if last else "invoice.payment_failed"
+        params = {
+            "number": number_label(r["number"]),
+            "amount": due,
+            "currency": r["currency"],
+            "retry_on": r["next_attempt_on"].isoformat() if r["next_attempt_on"] else "",
+            "reason": reason,
+        }
+        notices.append((r["business_id"], r["account_id"], kind, params, f"/invoices/{r['id']}"))
+        steps.append((r["business_id"], r["id"], "notified", due, {"kind": kind}))
+        if row["account_email"]:
+            await _mail(r, row["account_email"], row["account_name"], due, last)
+            steps.append((r["business_id"], r["id"], "emailed", due, {"to": row["account_email"]}))
+        if last and rules[r["business_id"]].freeze_after_dunning and row["account_status"] == "active":
+            await _freeze(r["business_id"], r["account_id"])
+            steps.append((r["business_id"], r["id"], "account_frozen", due, {"account_id": r["account_id"]}))
+    await notify_many(notices)
+
+
+MAIL_TEMPLATE = "invoice_payment_failed"
+
+
+async def _mail(row: Any, to: str, account_name: str, due: int, last: bool) -> None:
+    from portal.domains.identity import mail
+    from portal.lib.money import format_money
+    from portal.settings import get_settings
+
+    mail.TEMPLATES.add(MAIL_TEMPLATE)
+    await mail.queue(
+        MAIL_TEMPLATE,
+        to=to,
+        language="id",
+        business_id=row["business_id"],
+        context={
+            "account_name": account_name,
+            "number": number_label(row["number"]),
+            "amount": format_money(due, row["currency"], "id"),
+            "retry_on": row["next_attempt_on"].isoformat() if row["next_attempt_on"] else "",
+            "last": last,
+            "link": f"{get_settings().base_url}/invoices/{row['id']}",
+        },
+    )
+
+
+async def _freeze(business_id: str, account_id: str) -> None:
+    from portal.domains.accounts import services as accounts
+
+    await accounts.set_status(system_actor(business_id), account_id, "freeze")
+
+
+# --- the dry run --------------------------------------------------------------------------------
+
+
+async def preview(actor: Actor, subscription_id: str) -> PreviewOut:
+    """The next invoice of a subscription as it would be issued now, without writing anything."""
+    from portal.domains.invoices.services.subscriptions import SUBSCRIPTION_COLUMNS, subscription_row
+
+    actor.require("invoices", "view")
+    sub = await subscription_row(actor, subscription_id)
+    row = await sql.fetchrow(
+        f"SELECT {SUBSCRIPTION_COLUMNS}, p.name, p.currency, p.fixed_amount, p.percent_bp, p.cycle, "
+        "p.due_days, "
+        "p.tax_label, p.tax_bp, p.receiving_account_id FROM invoice_subscription s "
+        "JOIN invoice_plan p ON p.business_id = s.business_id AND p.id = s.plan_id "
+        "WHERE s.business_id = $1 AND s.id = $2",
+        actor.business_id,
+        sub["id"],
+    )
+    assert row is not None
+    money = await _money_in([row], [row["period_end"]])
+    usage = await _unbilled_usage([row])
+    amounts = invoice_amounts(
+        plan_name=row["name"],
+        fixed_amount=row["fixed_amount"],
+        percent_bp=row["percent_bp"],
+        tax_bp=row["tax_bp"],
+        money_in=money.get(row["id"], 0),
+        usage=[(u["description"], u["quantity"], u["unit_amount"]) for u in usage.get(row["id"], [])],
+    )
+    return PreviewOut(
+        subscription_id=row["id"],
+        account_id=row["account_id"],
+        currency=row["currency"],
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        due_on=row["period_end"] + timedelta(days=row["due_days"]),
+        lines=line_outs([line.as_dict() for line in amounts.lines]),
+        subtotal=amounts.subtotal,
+        tax_label=row["tax_label"],
+        tax_percent=percent_label(row["tax_bp"]),
+        tax=amounts.tax,
+        total=amounts.total,
+    )
+
+
+async def run_cycle(*, day: date | None = None, business_id: str | None = None) -> tuple[int, int]:
+    """One run of the cycle: issue what is due, then collect what is due; (issued, attempted)."""
+    issued = await generate_due(day=day, business_id=business_id)
+    attempted = await collect_due(day=day, business_id=business_id)
+    return issued, attempted

@@ -1,0 +1,39 @@
+"""Payouts jobs: submit a scheduled payout when its rail opens, and the sweeps behind the per-payout jobs
+(due payouts, and submitted ones without news, settled by a status query)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from portal.domains.payouts import lifecycle
+from portal.lib.jobs import job, periodic
+
+log = structlog.get_logger("neraca.payouts")
+
+
+@job("payouts.submit")
+async def submit(payload: dict[str, Any]) -> None:
+    await lifecycle.submit_payout(payload["business_id"], payload["payout_id"])
+
+
+@job("payouts.dispatch_withdrawal")
+async def dispatch_withdrawal(payload: dict[str, Any]) -> None:
+    await lifecycle.dispatch_withdrawal(
+        payload["business_id"],
+        payload["withdrawal_id"],
+        review=bool(payload.get("review")),
+        maker=payload.get("maker"),
+        maker_name=str(payload.get("maker_name") or ""),
+    )
+
+
+@periodic("* * * * *")
+async def submit_due() -> None:
+    """Every minute: payouts whose rail opened (a job lost or a clock moved) and stale submissions."""
+    for business_id, payout_id in await lifecycle.due_payouts():
+        await lifecycle.submit_payout(business_id, payout_id)
+    for business_id, payout_id in await lifecycle.stale_submissions():
+        outcome = await lifecycle.query_payout(business_id, payout_id)
+        log.info("payout status queried", payout_id=payout_id, outcome=outcome)

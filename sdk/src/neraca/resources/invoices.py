@@ -1,0 +1,166 @@
+"""``client.invoices``: invoices to sub-accounts — list, retrieve, PDF, void, credit note, write-off,
+collect now, the dry run of a subscription's next invoice, and usage lines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
+from ..models import Invoice, InvoicePreview, UsageLine
+from ..pagination import AsyncPager, SyncPager
+from ._base import AsyncResource, SyncResource
+
+__all__ = ["AsyncInvoices", "Invoices"]
+
+_invoice = model_parser(Invoice)
+_preview = model_parser(InvoicePreview)
+_usage = model_parser(UsageLine)
+
+
+def _list(
+    status: str | None, account_id: str | None, subscription_id: str | None, limit: int | None
+) -> ListCall[Invoice]:
+    params = compact(
+        {"status": status, "account_id": account_id, "subscription_id": subscription_id, "limit": limit}
+    )
+    return ListCall("/invoices", params, page_parser(Invoice))
+
+
+def _action(invoice_id: str, action: str) -> Call[Invoice]:
+    return Call("POST", path("/invoices/{}/" + action, invoice_id), _invoice)
+
+
+def _credit(invoice_id: str, reason: str | None) -> Call[Invoice]:
+    return Call("POST", path("/invoices/{}/credit", invoice_id), _invoice, body=compact({"reason": reason}))
+
+
+def _usage_call(
+    subscription_id: str, description: str, quantity: int, unit_amount: int, request_id: str | None
+) -> Call[UsageLine]:
+    body = {"description": description, "quantity": quantity, "unit_amount": unit_amount}
+    return Call(
+        "POST", path("/subscriptions/{}/usage", subscription_id), _usage, body=body, request_id=request_id
+    )
+
+
+def _pdf(invoice_id: str) -> Call[None]:
+    return Call("GET", path("/invoices/{}/pdf", invoice_id), lambda _: None)
+
+
+class Invoices(SyncResource):
+    """Invoices in the key's scope (a partner's or division's key sees its own subtree's)."""
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        account_id: str | None = None,
+        subscription_id: str | None = None,
+        limit: int | None = None,
+    ) -> SyncPager[Invoice]:
+        """Iterate invoices, newest first; ``status``: open, paid, void, written_off, credited, overdue."""
+        return self._client._pager(_list(status, account_id, subscription_id, limit))
+
+    def retrieve(self, invoice_id: str) -> Invoice:
+        """Return one invoice with its lines and steps."""
+        return self._client._request(Call("GET", path("/invoices/{}", invoice_id), _invoice))
+
+    def pdf(self, invoice_id: str, *, path: str | os.PathLike[str]) -> Path:
+        """Download the invoice's PDF to ``path`` (written whole or not at all) and return the path."""
+        return self._client._download(_pdf(invoice_id), Path(path))
+
+    def void(self, invoice_id: str) -> Invoice:
+        """Void an open invoice nothing was collected on."""
+        return self._client._request(_action(invoice_id, "void"))
+
+    def credit(self, invoice_id: str, *, reason: str | None = None) -> Invoice:
+        """A credit note for a paid invoice: its payments are reversed to the billed account."""
+        return self._client._request(_credit(invoice_id, reason))
+
+    def write_off(self, invoice_id: str) -> Invoice:
+        """Write off what is still due on an open invoice."""
+        return self._client._request(_action(invoice_id, "write_off"))
+
+    def collect(self, invoice_id: str) -> Invoice:
+        """Try to collect an open invoice now from the billed account's available balance."""
+        return self._client._request(_action(invoice_id, "collect"))
+
+    def preview(self, subscription_id: str) -> InvoicePreview:
+        """The dry run: the subscription's next invoice as it would be issued now (nothing is written)."""
+        return self._client._request(
+            Call("GET", path("/subscriptions/{}/preview", subscription_id), _preview)
+        )
+
+    def add_usage(
+        self,
+        subscription_id: str,
+        *,
+        description: str,
+        quantity: int,
+        unit_amount: int,
+        request_id: str | None = None,
+    ) -> UsageLine:
+        """Add a usage line (quantity × unit amount) to the subscription's next invoice."""
+        return self._client._request(
+            _usage_call(subscription_id, description, quantity, unit_amount, request_id)
+        )
+
+
+class AsyncInvoices(AsyncResource):
+    """Invoices in the key's scope (see ``Invoices``)."""
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        account_id: str | None = None,
+        subscription_id: str | None = None,
+        limit: int | None = None,
+    ) -> AsyncPager[Invoice]:
+        """Iterate invoices with ``async for``, newest first."""
+        return self._client._pager(_list(status, account_id, subscription_id, limit))
+
+    async def retrieve(self, invoice_id: str) -> Invoice:
+        """Return one invoice with its lines and steps."""
+        return await self._client._request(Call("GET", path("/invoices/{}", invoice_id), _invoice))
+
+    async def pdf(self, invoice_id: str, *, path: str | os.PathLike[str]) -> Path:
+        """Download the invoice's PDF to ``path`` and return the path."""
+        return await self._client._download(_pdf(invoice_id), Path(path))
+
+    async def void(self, invoice_id: str) -> Invoice:
+        """Void an open invoice nothing was collected on."""
+        return await self._client._request(_action(invoice_id, "void"))
+
+    async def credit(self, invoice_id: str, *, reason: str | None = None) -> Invoice:
+        """A credit note for a paid invoice: its payments are reversed to the billed account."""
+        return await self._client._request(_credit(invoice_id, reason))
+
+    async def write_off(self, invoice_id: str) -> Invoice:
+        """Write off what is still due on an open invoice."""
+        return await self._client._request(_action(invoice_id, "write_off"))
+
+    async def collect(self, invoice_id: str) -> Invoice:
+        """Try to collect an open invoice now."""
+        return await self._client._request(_action(invoice_id, "collect"))
+
+    async def preview(self, subscription_id: str) -> InvoicePreview:
+        """The dry run of the subscription's next invoice."""
+        return await self._client._request(
+            Call("GET", path("/subscriptions/{}/preview", subscription_id), _preview)
+        )
+
+    async def add_usage(
+        self,
+        subscription_id: str,
+        *,
+        description: str,
+        quantity: int,
+        unit_amount: int,
+        request_id: str | None = None,
+    ) -> UsageLine:
+        """Add a usage line to the subscription's next invoice."""
+        return await self._client._request(
+            _usage_call(subscription_id, description, quantity, unit_amount, request_id)
+        )

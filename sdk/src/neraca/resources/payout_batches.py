@@ -1,0 +1,93 @@
+"""``client.payout_batches``: many payouts from one CSV or XLSX file, validated per row, approved as one."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from .._base_client import Call, compact, model_parser, path
+from ..models import PayoutBatch, PayoutBatchList
+from ._base import AsyncResource, SyncResource
+
+__all__ = ["AsyncPayoutBatches", "PayoutBatches"]
+
+_batch = model_parser(PayoutBatch)
+_list = model_parser(PayoutBatchList)
+
+
+def _create(
+    file: str | os.PathLike[str] | bytes, filename: str | None, account_id: str | None
+) -> Call[PayoutBatch]:
+    if isinstance(file, bytes):
+        content, name = file, filename or "batch.csv"
+    else:
+        content, name = Path(file).read_bytes(), filename or Path(file).name
+    body = compact(
+        {"filename": name, "content": base64.b64encode(content).decode("ascii"), "account_id": account_id}
+    )
+    return Call("POST", "/payout_batches", _batch, body=body)
+
+
+class PayoutBatches(SyncResource):
+    """Batch payouts: upload, check the rows, submit for approval, approve."""
+
+    def create(
+        self,
+        *,
+        file: str | os.PathLike[str] | bytes,
+        filename: str | None = None,
+        account_id: str | None = None,
+    ) -> PayoutBatch:
+        """Upload a CSV or XLSX file (a path or its bytes); every row comes back with its errors."""
+        return self._client._request(_create(file, filename, account_id))
+
+    def retrieve(self, batch_id: str) -> PayoutBatch:
+        """The batch with its rows, errors and (once submitted) each row's payout state."""
+        return self._client._request(Call("GET", path("/payout_batches/{}", batch_id), _batch))
+
+    def list(self) -> PayoutBatchList:
+        """The business's recent batches."""
+        return self._client._request(Call("GET", "/payout_batches", _list))
+
+    def submit(self, batch_id: str) -> PayoutBatch:
+        """Submit a batch without invalid rows for approval (every row becomes a held payout)."""
+        return self._client._request(Call("POST", path("/payout_batches/{}/submit", batch_id), _batch))
+
+    def approve(self, batch_id: str, *, code: str) -> PayoutBatch:
+        """Approve a submitted batch with the approver's authenticator code."""
+        return self._client._request(
+            Call("POST", path("/payout_batches/{}/approve", batch_id), _batch, body={"code": code})
+        )
+
+
+class AsyncPayoutBatches(AsyncResource):
+    """Batch payouts (see ``PayoutBatches``)."""
+
+    async def create(
+        self,
+        *,
+        file: str | os.PathLike[str] | bytes,
+        filename: str | None = None,
+        account_id: str | None = None,
+    ) -> PayoutBatch:
+        """Upload a CSV or XLSX file (a path or its bytes)."""
+        return await self._client._request(_create(file, filename, account_id))
+
+    async def retrieve(self, batch_id: str) -> PayoutBatch:
+        """The batch with its rows."""
+        return await self._client._request(Call("GET", path("/payout_batches/{}", batch_id), _batch))
+
+    async def list(self) -> PayoutBatchList:
+        """The business's recent batches."""
+        return await self._client._request(Call("GET", "/payout_batches", _list))
+
+    async def submit(self, batch_id: str) -> PayoutBatch:
+        """Submit a batch for approval."""
+        return await self._client._request(Call("POST", path("/payout_batches/{}/submit", batch_id), _batch))
+
+    async def approve(self, batch_id: str, *, code: str) -> PayoutBatch:
+        """Approve a submitted batch with the approver's authenticator code."""
+        return await self._client._request(
+            Call("POST", path("/payout_batches/{}/approve", batch_id), _batch, body={"code": code})
+        )

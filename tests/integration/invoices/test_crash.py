@@ -1,0 +1,87 @@
+"""A cycle run killed with SIGKILL in the middle of its batch (after it locked the subscriptions and
+while it waits for the business's invoice counter) leaves nothing behind: the next run issues every
+invoice once, numbered from 1 without a gap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from datetime import date
+
+from portal.domains.invoices import services as invoices
+from portal.lib import sql
+from tests.support.invoices import make_plan, on_day
+from tests.support.ledger import make_tree
+
+RUN = """
+import asyncio, sys
+from datetime import date
+
+async def main() -> None:
+    from portal.db.piccolo_conf import DB
+    from portal.domains.invoices import services
+
+    await DB.start_connection_pool(min_size=1, max_size=2)
+    await services.generate_due(day=date.fromisoformat(sys.argv[2]), business_id=sys.argv[1])
+
+asyncio.run(main())
+"""
+
+
+async def _wait_for(query: str) -> None:
+    async with asyncio.timeout(60):
+        while not await sql.fetchval(query):  # noqa: ASYNC110 (polling another process's state)
+            await asyncio.sleep(0.1)
+
+
+async def test_a_run_killed_mid_batch_loses_and_duplicates_nothing(db: str) -> None:
+    tree = await make_tree(12)
+    plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, due_days=5)
+    with on_day(date(2026, 1, 10)):
+        await invoices.subscribe(
+            tree.actor,
+            plan_id=plan.id,
+            account_id=tree.main,
+            starts_on="2026-01-10",
+            include_descendants=True,
+        )
+    await sql.execute(
+        "INSERT INTO invoice_counter (business_id, last_number) VALUES ($1, 0)", tree.business_id
+    )
+    blocker = await sql.engine().get_new_connection()
+    process = None
+    try:
+        # Hold the business's counter so the run stops right after it locked its subscriptions.
+        await blocker.execute("BEGIN")
+        await blocker.execute(
+            "SELECT 1 FROM invoice_counter WHERE business_id = $1 FOR UPDATE", tree.business_id
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUN, tree.business_id, "2026-02-10", env=os.environ.copy()
+        )
+        await _wait_for(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE 'INSERT INTO invoice_counter%'"
+        )
+        os.kill(process.pid, signal.SIGKILL)
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        await blocker.execute("ROLLBACK")
+        await blocker.close()
+        if process is not None and process.returncode is None:
+            process.kill()
+    # The dead run's backend rolls back once it notices its client is gone; its row locks go with it.
+    await _wait_for(
+        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE c.relname = 'invoice_subscription' AND l.pid <> pg_backend_pid()"
+    )
+    assert await sql.fetchval("SELECT count(*) FROM invoice WHERE business_id = $1", tree.business_id) == 0
+    with on_day(date(2026, 2, 10)):
+        assert await invoices.generate_due(business_id=tree.business_id) == 12
+    rows = await sql.fetch(
+        "SELECT number, subscription_id FROM invoice WHERE business_id = $1", tree.business_id
+    )
+    assert sorted(r["number"] for r in rows) == list(range(1, 13))
+    assert len({r["subscription_id"] for r in rows}) == 12

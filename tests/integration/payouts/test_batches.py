@@ -1,0 +1,181 @@
+"""Batch payouts: a file's rows validated with the reason on the row and column, fixed and deleted,
+submitted (every row held, awaiting approval), approved by another user with a code or rejected (holds
+voided); files refused whole (formulas, wrong columns, 10,001 rows, non-UTF-8, an XLSX bomb) write
+nothing. The ledger's invariants hold after each."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import pytest
+
+from portal.domains.accounts import services as accounts
+from portal.domains.identity import services as identity
+from portal.domains.identity.auth import user_actor
+from portal.domains.payouts import batches
+from portal.lib import sql
+from portal.lib.errors import ValidationFailed
+from tests.support.identity import code_for, enrol, make_business
+from tests.support.ledger import fund
+from tests.support.payouts import assert_ledger_sound, balances
+
+HEADER = "reference,amount,code,account_number,holder_name,description,email\n"
+
+
+async def world(balance: int = 100_000_000) -> tuple[Any, Any, str]:
+    business, owner = await make_business()
+    actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    await fund(business.id, main, balance)
+    return business, actor, main
+
+
+async def checker_of(actor: Any) -> tuple[Any, str]:
+    user = await identity.create_user(
+        actor,
+        username=f"chk{actor.business_id[-8:].lower()}",
+        full_name="Citra Checker",
+        email=f"chk{actor.business_id[-8:].lower()}@example.com",
+        role="admin",
+    )
+    secret = await enrol(user.id)
+    business = await identity.get_business(actor.business_id)
+    return user_actor(await identity.user_by_id(user.id), business), secret
+
+
+async def test_rows_are_validated_fixed_submitted_and_approved(db: str) -> None:
+    _business, actor, main = await world()
+    text = HEADER + (
+        "B-1,150000,014,8800112233,Budi Santoso,Komisi,budi@example.com\n"
+        "B-2,50000,OVO,081234567890,Agus Pratama,,\n"
+        "B-1,1000,014,8800112233,Budi,,\n"
+        "B-4,abc,999,12,,,not-an-email\n"
+        "B-5,2000000000000,014,8800112233,Budi,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "november.csv", text.encode())
+    rows = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert rows[2]["rail"] == "bifast" and rows[3]["errors"] == []
+    assert (
+        [e["column"] for e in rows[2]["errors"]] == [e["column"] for e in rows[4]["errors"]] == ["reference"]
+    )
+    assert {e["column"] for e in rows[5]["errors"]} == {"amount", "code", "holder_name", "email"}
+    assert [e["column"] for e in rows[6]["errors"]] == ["amount"]  # above every bank rail's limit
+    summary = await batches.get_batch(actor, batch_id)
+    assert (summary.rows, summary.invalid) == (5, 4)
+    with pytest.raises(ValidationFailed) as early:
+        await batches.submit_batch(actor, batch_id)
+    assert early.value.code == "batch_has_invalid_rows"
+    assert await batches.fix_row(actor, batch_id, 4, {"reference": "B-3"}) == []
+    assert (await batches.batch_rows(actor, batch_id))[0]["errors"] == []  # row 2 is no longer a duplicate
+    await batches.delete_row(actor, batch_id, 5)
+    assert await batches.fix_row(actor, batch_id, 6, {"amount": "2000000"}) == []
+    submitted = await batches.submit_batch(actor, batch_id)
+    assert submitted.status == "submitted" and submitted.progress == {"awaiting_approval": 4}
+    total = 150_000 + 50_000 + 1_000 + 2_000_000
+    assert submitted.total_amount == total
+    assert (await balances(actor, main))[1] == 100_000_000 - total - submitted.total_fee
+    with pytest.raises(ValidationFailed) as own:
+        await batches.approve_batch(actor, batch_id, "000000")
+    assert own.value.code == "approver_is_maker"
+    checker, secret = await checker_of(actor)
+    approved = await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert approved.status == "approved" and approved.progress == {"scheduled": 4}
+    name, csv_text = await batches.export_batch(actor, batch_id)
+    assert name == "november-results.csv" and csv_text.count("scheduled") == 4
+    await assert_ledger_sound()
+
+
+async def test_a_rejected_batch_releases_every_hold(db: str) -> None:
+    _business, actor, main = await world()
+    text = HEADER + "R-1,150000,014,8800112233,Budi Santoso,,\nR-2,250000,002,034101000123567,Dewi,,\n"
+    batch_id = await batches.upload_batch(actor, "r.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, _secret = await checker_of(actor)
+    rejected = await batches.reject_batch(checker, batch_id, "not this month")
+    assert rejected.status == "rejected" and rejected.progress == {"rejected": 2}
+    assert await balances(actor, main) == (100_000_000, 100_000_000)
+    await assert_ledger_sound()
+
+
+def xlsx(cells: str) -> bytes:
+    """A minimal workbook whose first sheet's data is `cells` (sheetData XML)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            "xl/worksheets/sheet1.xml",
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + cells
+            + "</sheetData></worksheet>",
+        )
+    return out.getvalue()
+
+
+def row(number: int, values: list[str]) -> str:
+    cols = "ABCDEFG"
+    return (
+        f'<row r="{number}">'
+        + "".join(
+            f'<c r="{cols[i]}{number}" t="inlineStr"><is><t>{v}</t></is></c>' for i, v in enumerate(values)
+        )
+        + "</row>"
+    )
+
+
+HEAD = ["reference", "amount", "code", "account_number", "holder_name", "description", "email"]
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "code", "pointer"),
+    [
+        (
+            "f.csv",
+            (HEADER + "F-1,=1+1,014,8800112233,Budi,,\n").encode(),
+            "formula_in_cell",
+            "/file/row/2/amount",
+        ),
+        ("w.csv", b"reference,amount,bank\nW-1,1000,014\n", "wrong_columns", "/file/row/1"),
+        (
+            "big.csv",
+            (HEADER + "".join(f"M-{i},1000,014,8800112233,Budi,,\n" for i in range(10_001))).encode(),
+            "too_many_rows",
+            "/file",
+        ),
+        (
+            "latin.csv",
+            (HEADER + "L-1,1000,014,8800112233,Jos\xe9,,\n").encode("latin-1"),
+            "not_utf8",
+            "/file",
+        ),
+        (
+            "x.xlsx",
+            xlsx(row(1, HEAD) + '<row r="2"><c r="A2"><f>SUM(1,1)</f><v>2</v></c></row>'),
+            "formula_in_cell",
+            "/file/row/2",
+        ),
+        ("bomb.xlsx", None, "xlsx_bomb", "/file"),
+    ],
+)
+async def test_files_refused_whole_write_nothing(
+    db: str, filename: str, data: bytes | None, code: str, pointer: str
+) -> None:
+    business, actor, _main = await world()
+    if data is None:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * (80 * 1024 * 1024) + b"</a>")
+        data = out.getvalue()
+    with pytest.raises(ValidationFailed) as refused:
+        await batches.upload_batch(actor, filename, data)
+    assert refused.value.code == code
+    assert refused.value.errors[0].pointer == pointer
+    assert await sql.fetchval("SELECT count(*) FROM payout_batch WHERE business_id = $1", business.id) == 0
+
+
+async def test_an_xlsx_file_is_read_like_a_csv(db: str) -> None:
+    _business, actor, _main = await world()
+    data = xlsx(row(1, HEAD) + row(2, ["X-1", "150000", "014", "8800112233", "Budi Santoso", "", ""]))
+    batch_id = await batches.upload_batch(actor, "x.xlsx", data)
+    rows = await batches.batch_rows(actor, batch_id)
+    assert [(r["reference"], r["amount"], r["errors"]) for r in rows] == [("X-1", "150000", [])]
