@@ -845,7 +845,7 @@ def run_from_environment(root: Path, bin_dir: Path) -> dict[str, Any]:
     return run(
         root,
         bin_dir,
-        seconds=float(os.environ.get("SOAK_SECONDS", "270")),
+        seconds=float(os.environ.get("SOAK_SECONDS", "360")),
         callers=int(os.environ.get("SOAK_CALLERS", "64")),
         postgres_crashes=int(os.environ.get("SOAK_PG_CRASHES", "4")),
         provider=True,
