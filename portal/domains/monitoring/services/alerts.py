@@ -231,8 +231,8 @@ def _scope(actor: Actor, args: list[Any], alias: str = "a") -> str:
         return ""
     args.append(f"%/{actor.scope_account_id}/%")
     return (
-        f" AND EXISTS (SELECT 1 FROM account ac WHERE ac.id = {alias}.account_id "
-        f"AND ac.business_id = {alias}.business_id AND ac.path LIKE ${len(args)})"
+        f" AND EXISTS (SELECT 1 FROM account ac WHERE ac.business_id = {alias}.business_id "
+        f"AND ac.id = {alias}.account_id AND ac.path LIKE ${len(args)})"
     )
 
 

@@ -200,7 +200,7 @@ def measure_sql(*, k: str, p: str, b: str, a: str, ben: str, at: str, ex: str) -
       WHEN 'dormant' THEN coalesce(
           (SELECT o.created_at {outgoing} AND o.account_id = {a} AND o.created_at <= {at}
            ORDER BY o.created_at DESC LIMIT 1),
-          (SELECT ac.created_at FROM account ac WHERE ac.id = {a} AND ac.business_id = {b}))
+          (SELECT ac.created_at FROM account ac WHERE ac.business_id = {b} AND ac.id = {a}))
       WHEN 'recent_change' THEN greatest(
           (SELECT max(bn.created_at) FROM beneficiary bn WHERE bn.business_id = {b} AND bn.account_id = {a}
            AND bn.created_at <= {at}

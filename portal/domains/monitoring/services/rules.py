@@ -220,8 +220,11 @@ async def test_rule(
     days: int = BACKTEST_DAYS,
 ) -> BacktestOut:
     """How often a rule (saved, or a draft of `kind` with `params`) would have fired on the business's
-    outgoing money of the last `days` days. Read-only, on the report connection, with a time limit."""
+    outgoing money of the last `days` days. Read-only, on the report connection, with a time limit. Rules
+    count the whole business's money, so only a user with the whole business may test them."""
     actor.require("monitoring")
+    if actor.scope_account_id is not None:
+        raise Forbidden(N_("Only a user with access to the whole business can test monitoring rules."))
     base: dict[str, Any] | None = None
     if rule_id is not None:
         row = await _rule_row(actor, rule_id)

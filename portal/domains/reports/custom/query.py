@@ -241,8 +241,8 @@ def build(actor: Actor, spec: dict[str, Any], *, today: date, page: int = 1, siz
         args.append(f"%/{actor.scope_account_id}/%")
         n = len(args)
         either = " OR ".join(
-            f"EXISTS (SELECT 1 FROM account sa WHERE sa.id = {dataset.columns[c].sql} "
-            f"AND sa.business_id = $1 AND sa.path LIKE ${n} AND sa.kind <> 'system')"
+            f"EXISTS (SELECT 1 FROM account sa WHERE sa.business_id = $1 "
+            f"AND sa.id = {dataset.columns[c].sql} AND sa.path LIKE ${n} AND sa.kind <> 'system')"
             for c in dataset.scope_columns
         )
         where.append(f"({either})")
@@ -258,7 +258,7 @@ def build(actor: Actor, spec: dict[str, Any], *, today: date, page: int = 1, siz
             group_exprs[name] = (
                 "(SELECT coalesce(nullif((string_to_array(ga.path, '/'))"
                 f"[array_position(string_to_array(ga.path, '/'), {root}) + 1], ''), ga.id) "
-                f"FROM account ga WHERE ga.id = {account_sql})"
+                f"FROM account ga WHERE ga.business_id = $1 AND ga.id = {account_sql})"
             )
         elif name == "channel":
             group_exprs[name] = dataset.columns[dataset.channel_column or ""].sql

@@ -20,7 +20,7 @@ from portal.domains.reports.custom.query import PAGE_SIZE, OutputColumn, Query, 
 from portal.domains.reports.formats.escape import escape_text
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from portal.lib.i18n import N_, gettext
 from portal.lib.ids import new_id
 from portal.lib.sql import transaction
@@ -198,7 +198,10 @@ async def list_reports(actor: Actor) -> list[dict[str, Any]]:
 
 
 async def delete_report(actor: Actor, report_id: str) -> None:
+    """Delete a saved report: it is the whole team's, so only a user with the whole business may."""
     actor.require("reports", "manage")
+    if actor.scope_account_id is not None:
+        raise Forbidden(N_("Only a user with access to the whole business can delete a shared report."))
     async with transaction():
         deleted = await sql.fetchval(
             "DELETE FROM report_definition WHERE business_id = $1 AND id = $2 RETURNING name",
