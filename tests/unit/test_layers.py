@@ -42,7 +42,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "monitoring": frozenset({"accounts", "audit", "identity", "webhooks"}),
     "notifications": frozenset(),
-    "payments": frozenset({"accounts", "audit", "ledger", "payouts", "provider", "webhooks"}),
+    "payments": frozenset({"accounts", "audit", "ledger", "monitoring", "payouts", "provider", "webhooks"}),
     "payouts": frozenset(
         {"accounts", "audit", "identity", "ledger", "notifications", "provider", "webhooks"}
     ),

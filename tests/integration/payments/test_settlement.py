@@ -286,3 +286,22 @@ async def test_a_bank_destination_is_paid_by_a_provider_payout_once(harness: Har
     await services.apply_batch(business.id, stl)  # applying again pays nothing twice
     assert await sql.fetchval("SELECT count(*) FROM settlement_part WHERE business_id = $1", business.id) == 2
     await ledger_sound()
+
+
+async def test_a_held_settlement_waits_until_monitoring_releases_it(harness: Harness, client: Any) -> None:
+    from portal.domains.monitoring.services.settlement import hold_settlement, release_settlement
+
+    api, business, main = await payments_api(client)
+    await paid_va(api, main, "INV-H1", 100_000)
+    day = await business_day_today()
+    ids = await services.create_batches(business.id, day)
+    await hold_settlement(system_actor(business.id), main, reason="review")
+    before = await balances(main)
+    held = await api.call("POST", f"/api/v1/settlements/{ids[0]}/apply")
+    assert held.status_code == 409 and held.json()["code"] == "settlement_held", held.text
+    assert await services.apply_due(business.id, day.replace(year=day.year + 1)) == []
+    assert await balances(main) == before  # nothing moved while held
+    await release_settlement(system_actor(business.id), main)
+    applied = await api.call("POST", f"/api/v1/settlements/{ids[0]}/apply")
+    assert applied.status_code == 200 and applied.json()["status"] == "paid", applied.text
+    await ledger_sound()

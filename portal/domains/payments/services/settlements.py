@@ -19,6 +19,7 @@ from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.holds import hold_legs_committed
 from portal.domains.ledger.services.shared import audit, event
+from portal.domains.monitoring.services.settlement import is_settlement_held
 from portal.domains.payments.schemas import SettlementDetail, SettlementLineOut, SettlementOut, SettlementPage
 from portal.domains.payments.services.allocation import split, take_back
 from portal.domains.payments.services.payments import PROVIDER_CHANNEL, payment_out
@@ -353,6 +354,14 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         business_id,
         settlement_id,
     )
+    for account_id in sorted({str(p["account_id"]) for p in candidates}):
+        if await is_settlement_held(business_id, account_id):
+            # Monitoring held this account's settlement: the whole batch waits until it is released.
+            raise Conflict(
+                N_("Settlement %(id)s waits: the settlement of account %(account)s is held by monitoring."),
+                params={"id": settlement_id, "account": account_id},
+                code="settlement_held",
+            )
     invalid = await _invalid_banks(business_id, list(candidates))
     bank_parts: list[tuple[str, str, int]] = []
     async with transaction():
@@ -723,7 +732,13 @@ async def apply_due(business_id: str, today: date | None = None) -> list[str]:
     )
     applied = []
     for row in rows:
-        await apply_batch(business_id, row["id"])
+        try:
+            await apply_batch(business_id, row["id"])
+        except Conflict as held:
+            if held.code != "settlement_held":
+                raise
+            log.info("settlement held", business_id=business_id, settlement_id=row["id"])
+            continue
         applied.append(str(row["id"]))
     return applied
 
@@ -746,7 +761,12 @@ async def settle(day: date, business_id: str | None = None, *, apply: str = "due
         done["created"].extend(created)
         if apply == "all":
             for settlement_id in created:
-                await apply_batch(business, settlement_id)
+                try:
+                    await apply_batch(business, settlement_id)
+                except Conflict as held:
+                    if held.code != "settlement_held":
+                        raise
+                    continue
                 done["applied"].append(settlement_id)
         elif apply == "due":
             done["applied"].extend(await apply_due(business))
