@@ -18,6 +18,7 @@ from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
 from portal.lib.ids import new_id
+from tests.support.billing import billing_objects
 from tests.support.identity import (
     csrf_from,
     enrol,
@@ -120,6 +121,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects.update(await reports_objects(actor, objects["account_id"]))
     objects.update(await payouts_objects(business.id, objects["account_id"]))
     objects.update(await webhooks_objects(actor))
+    objects.update(await billing_objects(actor, objects["account_id"]))
     return objects
 
 
@@ -459,6 +461,7 @@ async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any
     objects.update({k: [v] for k, v in (await reports_objects(owner_actor, money["account_id"])).items()})
     objects["account_id"].append(div_b.id)
     objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
+    objects.update({k: [v] for k, v in (await billing_objects(owner_actor, money["account_id"])).items()})
     objects.update(
         {
             "user_id": [wide_user.id, b_user.id],

@@ -24,6 +24,15 @@ EVENT_TYPES: dict[str, str] = {
     "withdrawal.created": N_("A withdrawal was requested; the money is held."),
     "withdrawal.paid": N_("A withdrawal reached the bank."),
     "withdrawal.failed": N_("A withdrawal failed and the money is back."),
+    "billing.created": N_("A card billing was added for a customer."),
+    "billing.updated": N_("A card billing's schedule, type or status changed."),
+    "billing.deleted": N_("A card billing was deleted."),
+    "billing.card_registered": N_("A customer registered a card for a billing on the provider's page."),
+    "billing.charge.succeeded": N_("A billing's card was charged."),
+    "billing.charge.failed": N_("A billing's card charge was declined (retried later when the bank allows)."),
+    "billing.charge.voided": N_("A card charge was voided on its business day."),
+    "billing.charge.refunded": N_("A card charge was refunded in full or in part."),
+    "billing.reminder": N_("A Reminder billing's execute date came: remind the customer (no charge)."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 
