@@ -74,11 +74,21 @@ def _int_list(value: Any, pointer: str, low: int, high: int) -> tuple[int, ...]:
     return tuple(sorted(numbers))
 
 
-def parse(schedule_type: Any, data: dict[str, Any], *, today: date) -> Schedule:
+def parse(schedule_type: Any, data: dict[str, Any], *, today: date, prefix: str = "") -> Schedule:
     """Validate a schedule typed by a user or sent by the API (`today` is the business's date, WIB).
 
     Refused: a day of the month outside 1–28, a Day schedule without weekdays or months, a Date
-    schedule without months, a full date in the past or an empty list of dates."""
+    schedule without months, a full date in the past or an empty list of dates. `prefix` is put before
+    the field pointers (`/schedule` when the schedule is nested in a larger body)."""
+    try:
+        return _parse(schedule_type, data, today=today)
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            error.pointer = prefix + error.pointer
+        raise
+
+
+def _parse(schedule_type: Any, data: dict[str, Any], *, today: date) -> Schedule:
     kind = str(schedule_type or "").strip().lower()
     if kind not in TYPES:
         raise _invalid(

@@ -22,6 +22,9 @@ from .resources import (
     AsyncAccounts,
     AsyncBalances,
     AsyncBeneficiaries,
+    AsyncBillings,
+    AsyncCharges,
+    AsyncCustomers,
     AsyncEvents,
     AsyncHolds,
     AsyncMeResource,
@@ -33,6 +36,9 @@ from .resources import (
     AsyncWithdrawals,
     Balances,
     Beneficiaries,
+    Billings,
+    Charges,
+    Customers,
     Events,
     Holds,
     MeResource,
@@ -137,6 +143,21 @@ class Neraca(BaseClient):
     def beneficiaries(self) -> Beneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return Beneficiaries(self)
+
+    @property
+    def customers(self) -> Customers:
+        """Card billing customers."""
+        return Customers(self)
+
+    @property
+    def billings(self) -> Billings:
+        """Card billings: schedules, type, status, the card on the provider's hosted page."""
+        return Billings(self)
+
+    @property
+    def charges(self) -> Charges:
+        """Charges of card billings: list, retrieve, void, refund."""
+        return Charges(self)
 
     @property
     def rails(self) -> Rails:
@@ -303,6 +324,21 @@ class AsyncNeraca(BaseClient):
     def beneficiaries(self) -> AsyncBeneficiaries:
         """Beneficiaries: bank accounts and e-wallets verified by name inquiry."""
         return AsyncBeneficiaries(self)
+
+    @property
+    def customers(self) -> AsyncCustomers:
+        """Card billing customers."""
+        return AsyncCustomers(self)
+
+    @property
+    def billings(self) -> AsyncBillings:
+        """Card billings."""
+        return AsyncBillings(self)
+
+    @property
+    def charges(self) -> AsyncCharges:
+        """Charges of card billings."""
+        return AsyncCharges(self)
 
     @property
     def rails(self) -> AsyncRails:

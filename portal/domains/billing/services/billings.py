@@ -200,7 +200,11 @@ async def create_billing(
     note = common.text(description, "/description", max_length=140, required=False)
     customer = await customer_row(actor, str(customer_id or ""), pointer="/customer_id")
     schedule_type, schedule_data = _schedule_input(schedule)
-    plan = schedules.parse(schedule_type, schedule_data, today=common.today()) if schedule_type else None
+    plan = (
+        schedules.parse(schedule_type, schedule_data, today=common.today(), prefix="/schedule")
+        if schedule_type
+        else None
+    )
     if account_id:
         account = (await accounts.get_account_row(actor, account_id)).id
     elif actor.scope_account_id:

@@ -7,11 +7,10 @@ same invoice number is the same payment: a retry after a crash never charges twi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 
 from portal.domains.provider import gateway
-from portal.domains.provider.gateway import PayinRequest
-from portal.lib import clock
+from portal.domains.provider.gateway import Payin, PayinRequest, ProviderConflict
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,8 @@ class CardCharge:
     description: str
     billing_id: str
     charge_id: str
+    # Part of the request: derived from the charge, never from the clock, so a retry sends the same.
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,25 @@ async def charge_card(charge: CardCharge) -> ChargeResult:
 
     Raises the provider's errors when the outcome is not known (unavailable, unknown outcome): the
     caller keeps the charge claimed and tries again with the same invoice number."""
-    payin = await gateway.provider().create_payin(
-        charge.business_id,
-        PayinRequest(
-            reference=charge.invoice_number,
-            channel="card",
-            amount=charge.amount,
-            currency=charge.currency,
-            expires_at=clock.now() + timedelta(days=1),
-            customer_name=charge.customer_name[:100],
-            card_token=charge.card_token,
-            description=charge.description[:140] or None,
-        ),
+    provider = gateway.provider()
+    request = PayinRequest(
+        reference=charge.invoice_number,
+        channel="card",
+        amount=charge.amount,
+        currency=charge.currency,
+        expires_at=charge.expires_at,
+        customer_name=charge.customer_name[:100],
+        card_token=charge.card_token,
+        description=charge.description[:140] or None,
     )
+    payin: Payin | None
+    try:
+        payin = await provider.create_payin(charge.business_id, request)
+    except ProviderConflict:
+        # Sent before with other details (the card or the name changed since): the first answer counts.
+        payin = await provider.find_payin(charge.business_id, charge.invoice_number)
+        if payin is None:
+            raise
     return ChargeResult(
         status="paid" if payin.status in ("paid", "refunded", "partially_refunded") else "failed",
         response_code=payin.response_code,

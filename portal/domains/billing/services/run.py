@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -31,6 +31,7 @@ from portal.domains.provider.gateway import ProviderError, ProviderRefused
 from portal.domains.webhooks.services import emit_many
 from portal.lib import clock, sql
 from portal.lib.sql import transaction
+from portal.lib.timefmt import WIB
 
 log = structlog.get_logger("neraca.billing")
 
@@ -156,9 +157,10 @@ async def _charge_one(
                 customer_ref=card["customer_ref"],
                 customer_name=card["name"],
                 customer_email=card["email"],
-                description=card["description"] or f"Billing {row['billing_number']}",
+                description=f"Billing {row['billing_number']} {row['execute_date']:%Y-%m-%d}",
                 billing_id=row["billing_id"],
                 charge_id=row["id"],
+                expires_at=datetime.combine(row["execute_date"] + timedelta(days=2), time.min, tzinfo=WIB),
             )
         )
     except ProviderRefused as exc:

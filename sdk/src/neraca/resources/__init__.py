@@ -3,6 +3,7 @@
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
 from .beneficiaries import AsyncBeneficiaries, Beneficiaries
+from .billing import AsyncBillings, AsyncCharges, AsyncCustomers, Billings, Charges, Customers
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
@@ -18,6 +19,9 @@ __all__ = [
     "AsyncAccounts",
     "AsyncBalances",
     "AsyncBeneficiaries",
+    "AsyncBillings",
+    "AsyncCharges",
+    "AsyncCustomers",
     "AsyncEvents",
     "AsyncHolds",
     "AsyncMeResource",
@@ -29,6 +33,9 @@ __all__ = [
     "AsyncWithdrawals",
     "Balances",
     "Beneficiaries",
+    "Billings",
+    "Charges",
+    "Customers",
     "Event",
     "Events",
     "Holds",

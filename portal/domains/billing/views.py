@@ -1,0 +1,344 @@
+"""Billing pages (menu Billing): Manage Recurring (search by Customer ID or Billing Number, add customers
+and billings), a billing's page (Edit Date, Inactivate/Activate, Change Type, Delete, delete an execute
+date with the authenticator code, the card on the provider's hosted page, its charges) and the void and
+refund search. Thin controllers over billing.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+
+from portal.domains.accounts import services as accounts
+from portal.domains.billing import labels, services
+from portal.domains.billing.services import common
+from portal.lib.actor import Actor
+from portal.lib.i18n import gettext
+from portal.server.forms import handle_form, pages_router, query, see_other
+from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.server.templating import page
+
+VIEW = [requires("billing")]
+MANAGE = [requires("billing", "manage")]
+
+
+def _schedule_from(data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "schedule_type": data.get("schedule_type", ""),
+        "day": data.get("day", ""),
+        "weekdays": [d for d in range(7) if data.get(f"weekday_{d}")],
+        "months": [m for m in range(1, 13) if data.get(f"month_{m}")],
+        "dates": data.get("dates", ""),
+    }
+
+
+async def _accounts(actor: Actor) -> list[tuple[str, str]]:
+    """The accounts a billing can be for (without the accounts right: the default one only)."""
+    if not actor.can("accounts", "view"):
+        return []
+    return [(r.id, r.name) for r in await accounts.subtree_rows(actor) if r.kind != "system"]
+
+
+async def _index_context(actor: Actor, search: str | None, after: str | None) -> dict[str, Any]:
+    listing = await services.list_billings(actor, search=search, after=after)
+    can_manage = actor.can("billing", "manage")
+    return {
+        "billings": listing.data,
+        "search": search or "",
+        "next_url": query("/billing", search=search, after=listing.next_cursor)
+        if listing.next_cursor
+        else None,
+        "can_manage": can_manage,
+        "can_add_customers": can_manage and actor.scope_account_id is None,
+        "accounts": await _accounts(actor) if can_manage else [],
+        "form": {},
+        "customer_form": {},
+        "errors": {},
+        "customer_errors": {},
+        "labels": labels,
+    }
+
+
+@get("/billing", guards=VIEW, name="billing_index")
+async def billing_index(
+    request: Request[Any, Any, Any], actor: Actor, search: str | None = None, after: str | None = None
+) -> Response[str]:
+    """Manage Recurring: billings found by Customer ID or Billing Number."""
+    return page(request, "billing/index.html", await _index_context(actor, search, after))
+
+
+@post("/billing/customers", guards=MANAGE, name="billing_customer_create")
+async def billing_customer_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    async def create(data: dict[str, str]) -> Any:
+        return await services.create_customer(
+            actor,
+            customer_id=data.get("customer_id", ""),
+            name=data.get("name", ""),
+            email=data.get("email") or None,
+            phone=data.get("phone") or None,
+        )
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _index_context(actor, None, None)
+        context.update(customer_form=_without_card_numbers(data), customer_errors=errors, message=message)
+        return page(request, "billing/index.html", context)
+
+    return await handle_form(
+        request, create, render=render, success=lambda c: query("/billing", search=c.customer_id)
+    )
+
+
+def _without_card_numbers(data: dict[str, str]) -> dict[str, str]:
+    """The form shown again never carries a card number back to the browser."""
+    return {k: ("" if common.looks_like_card_number(v) else v) for k, v in data.items()}
+
+
+@post("/billing/billings", guards=MANAGE, name="billing_create")
+async def billing_create(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    async def create(data: dict[str, str]) -> Any:
+        schedule = _schedule_from(data) if data.get("schedule_type") else None
+        return await services.create_billing(
+            actor,
+            customer_id=data.get("customer_id", ""),
+            billing_number=data.get("billing_number", ""),
+            amount=data.get("amount", "").replace(".", "").replace(",", "").strip(),
+            account_id=data.get("account_id") or None,
+            description=data.get("description") or None,
+            type=data.get("type", "recurring"),
+            schedule=schedule,
+        )
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _index_context(actor, None, None)
+        context.update(form=_without_card_numbers(data), errors=errors, message=message)
+        return page(request, "billing/index.html", context)
+
+    return await handle_form(request, create, render=render, success=lambda b: f"/billing/billings/{b.id}")
+
+
+async def _billing_context(actor: Actor, billing_id: str) -> dict[str, Any]:
+    billing = await services.get_billing(actor, billing_id)
+    charges = await services.list_charges(actor, billing_number=billing.billing_number, limit=50)
+    customer = await services.get_customer(actor, billing.customer_id)
+    return {
+        "billing": billing,
+        "customer": customer,
+        "charges": charges.data,
+        "upcoming": await services.next_dates(actor.business_id, billing.id, 12),
+        "can_manage": actor.can("billing", "manage"),
+        "needs_code": actor.kind == "user",
+        "form": {},
+        "errors": {},
+        "labels": labels,
+    }
+
+
+@get("/billing/billings/{billing_id:str}", guards=VIEW, name="billing_detail")
+async def billing_detail(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[str]:
+    """One billing: schedule, next execute dates, card, charges and the Manage Recurring actions."""
+    return page(request, "billing/billing.html", await _billing_context(actor, billing_id))
+
+
+async def _billing_form(
+    request: Request[Any, Any, Any], actor: Actor, billing_id: str, action: Any, toast: str
+) -> Response[Any]:
+    await services.find_billing(actor, billing_id)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        context = await _billing_context(actor, billing_id)
+        context.update(form=_without_card_numbers(data), errors=errors, message=message)
+        return page(request, "billing/billing.html", context)
+
+    async def done(result: Any) -> Response[Any]:
+        if result is None:
+            return see_other(request, "/billing")
+        return page(
+            request,
+            "billing/billing.html",
+            await _billing_context(actor, billing_id),
+            toast=("success", toast),
+        )
+
+    return await handle_form(request, action, render=render, success=done)
+
+
+@post("/billing/billings/{billing_id:str}/schedule", guards=MANAGE, name="billing_schedule")
+async def billing_schedule(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[Any]:
+    async def action(data: dict[str, str]) -> Any:
+        return await services.set_schedule(actor, billing_id, _schedule_from(data))
+
+    return await _billing_form(request, actor, billing_id, action, gettext("Schedule saved."))
+
+
+@post("/billing/billings/{billing_id:str}/status", guards=MANAGE, name="billing_status")
+async def billing_status(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[Any]:
+    async def action(data: dict[str, str]) -> Any:
+        return await services.set_active(actor, billing_id, data.get("active") == "1")
+
+    return await _billing_form(request, actor, billing_id, action, gettext("Billing updated."))
+
+
+@post("/billing/billings/{billing_id:str}/type", guards=MANAGE, name="billing_type")
+async def billing_type(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[Any]:
+    async def action(data: dict[str, str]) -> Any:
+        return await services.change_type(actor, billing_id, data.get("type", ""))
+
+    return await _billing_form(request, actor, billing_id, action, gettext("Billing updated."))
+
+
+@post("/billing/billings/{billing_id:str}/delete", guards=MANAGE, name="billing_delete")
+async def billing_delete(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[Any]:
+    async def action(data: dict[str, str]) -> None:
+        await services.delete_billing(actor, billing_id)
+
+    return await _billing_form(request, actor, billing_id, action, "")
+
+
+@post("/billing/billings/{billing_id:str}/execute-dates/delete", guards=MANAGE, name="billing_date_delete")
+async def billing_date_delete(
+    request: Request[Any, Any, Any], actor: Actor, billing_id: str
+) -> Response[Any]:
+    async def action(data: dict[str, str]) -> Any:
+        return await services.delete_execute_date(
+            actor, billing_id, data.get("execute_date", ""), data.get("otp")
+        )
+
+    return await _billing_form(request, actor, billing_id, action, gettext("Execute date deleted."))
+
+
+@post("/billing/billings/{billing_id:str}/card", guards=MANAGE, name="billing_card")
+async def billing_card(request: Request[Any, Any, Any], actor: Actor, billing_id: str) -> Response[Any]:
+    """Open a registration on the provider's hosted page; the page then links to it."""
+    return_url = str(request.base_url).rstrip("/") + f"/billing/billings/{billing_id}/card"
+
+    async def action(data: dict[str, str]) -> Any:
+        return await services.start_card_registration(actor, billing_id, return_url)
+
+    return await _billing_form(
+        request, actor, billing_id, action, gettext("Card page ready: open it for the customer.")
+    )
+
+
+@get("/billing/billings/{billing_id:str}/card", guards=MANAGE, name="billing_card_return")
+async def billing_card_return(
+    request: Request[Any, Any, Any], actor: Actor, billing_id: str
+) -> Response[Any]:
+    """Where the hosted page sends the customer back: read the registration's result."""
+    await services.complete_card_registration(actor, billing_id)
+    return see_other(request, f"/billing/billings/{billing_id}")
+
+
+@get("/billing/charges", guards=VIEW, name="billing_charges")
+async def billing_charges(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    billing_number: str | None = None,
+    invoice_number: str | None = None,
+    approval_code: str | None = None,
+    after: str | None = None,
+) -> Response[str]:
+    """Void and refund: charges found by Billing Number, Invoice Number or Approval Code."""
+    filters = {
+        "billing_number": billing_number,
+        "invoice_number": invoice_number,
+        "approval_code": approval_code,
+    }
+    listing = await services.list_charges(
+        actor,
+        billing_number=billing_number,
+        invoice_number=invoice_number,
+        approval_code=approval_code,
+        after=after,
+    )
+    return page(
+        request,
+        "billing/charges.html",
+        {
+            "charges": listing.data,
+            "filters": {k: v or "" for k, v in filters.items()},
+            "next_url": query("/billing/charges", after=listing.next_cursor, **filters)
+            if listing.next_cursor
+            else None,
+            "can_manage": actor.can("billing", "manage"),
+            "errors": {},
+            "labels": labels,
+        },
+    )
+
+
+@post("/billing/charges/{charge_id:str}/void", guards=MANAGE, name="billing_charge_void")
+async def billing_charge_void(request: Request[Any, Any, Any], actor: Actor, charge_id: str) -> Response[Any]:
+    await services.find_charge(actor, charge_id)
+
+    async def action(data: dict[str, str]) -> Any:
+        return await services.void_charge(actor, charge_id)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _charge_page(request, actor, charge_id, errors, message)
+
+    return await handle_form(request, action, render=render, success=lambda c: f"/billing/charges/{c.id}")
+
+
+@post("/billing/charges/{charge_id:str}/refund", guards=MANAGE, name="billing_charge_refund")
+async def billing_charge_refund(
+    request: Request[Any, Any, Any], actor: Actor, charge_id: str
+) -> Response[Any]:
+    await services.find_charge(actor, charge_id)
+
+    async def action(data: dict[str, str]) -> Any:
+        amount = data.get("amount", "").replace(".", "").replace(",", "").strip() or None
+        return await services.refund_charge(actor, charge_id, amount, data.get("reason") or None)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        return await _charge_page(request, actor, charge_id, errors, message)
+
+    return await handle_form(request, action, render=render, success=lambda c: f"/billing/charges/{c.id}")
+
+
+async def _charge_page(
+    request: Request[Any, Any, Any], actor: Actor, charge_id: str, errors: dict[str, list[str]], message: str
+) -> Response[str]:
+    charge = await services.get_charge(actor, charge_id)
+    return page(
+        request,
+        "billing/charge.html",
+        {
+            "charge": charge,
+            "can_manage": actor.can("billing", "manage"),
+            "errors": errors,
+            "message": message,
+            "labels": labels,
+        },
+    )
+
+
+@get("/billing/charges/{charge_id:str}", guards=VIEW, name="billing_charge_detail")
+async def billing_charge_detail(
+    request: Request[Any, Any, Any], actor: Actor, charge_id: str
+) -> Response[str]:
+    """One charge with the bank's answer, and void or refund."""
+    return await _charge_page(request, actor, charge_id, {}, "")
+
+
+ROUTES = [
+    pages_router(
+        ACTOR_DEPENDENCY,
+        [
+            billing_index,
+            billing_customer_create,
+            billing_create,
+            billing_detail,
+            billing_schedule,
+            billing_status,
+            billing_type,
+            billing_delete,
+            billing_date_delete,
+            billing_card,
+            billing_card_return,
+            billing_charges,
+            billing_charge_void,
+            billing_charge_refund,
+            billing_charge_detail,
+        ],
+    )
+]
