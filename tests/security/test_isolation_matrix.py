@@ -120,6 +120,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     objects.update(await ledger_objects(business, actor))
     objects.update(await reports_objects(actor, objects["account_id"]))
     objects.update(await payouts_objects(business.id, objects["account_id"]))
+    objects.update(await payments_objects(business.id, objects["account_id"]))
     objects.update(await webhooks_objects(actor))
     objects.update(await billing_objects(actor, objects["account_id"]))
     return objects
@@ -137,6 +138,32 @@ async def payouts_objects(business_id: str, account_id: str) -> dict[str, str]:
         account_id,
     )
     return {"beneficiary_id": beneficiary_id}
+
+
+async def payments_objects(business_id: str, account_id: str) -> dict[str, str]:
+    """A paid payment, a settlement batch and a split rule of the business (payments routes)."""
+    payment_id, settlement_id, rule_id = new_id("pay"), new_id("stl"), new_id("spl")
+    await sql.execute(
+        "INSERT INTO payment (business_id, id, account_id, amount, currency, channel, bank_code, "
+        "invoice_number, "
+        "customer_name, source, request_hash, status, paid_at) "
+        "VALUES ($1, $2, $3, 100000, 'IDR', 'va', '014', 'ISO-PAY', 'Object', 'api', 'x', 'paid', now())",
+        business_id,
+        payment_id,
+        account_id,
+    )
+    await sql.execute(
+        "INSERT INTO settlement (business_id, id, channel, business_day, settlement_date) "
+        "VALUES ($1, $2, 'va', current_date, current_date + 1)",
+        business_id,
+        settlement_id,
+    )
+    await sql.execute(
+        "INSERT INTO split_rule (business_id, id, name, destinations) VALUES ($1, $2, 'Object', '[]'::jsonb)",
+        business_id,
+        rule_id,
+    )
+    return {"payment_id": payment_id, "settlement_id": settlement_id, "rule_id": rule_id}
 
 
 async def webhooks_objects(actor: Any) -> dict[str, str]:

@@ -39,6 +39,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "identity": frozenset({"accounts", "audit"}),
     "ledger": frozenset({"accounts", "audit", "identity", "notifications", "provider", "webhooks"}),
     "notifications": frozenset(),
+    "payments": frozenset({"accounts", "audit", "ledger", "payouts", "provider", "webhooks"}),
     "payouts": frozenset({"accounts", "audit", "provider"}),
     "provider": frozenset(),
     "reports": frozenset({"accounts", "audit", "identity"}),

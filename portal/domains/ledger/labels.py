@@ -14,6 +14,18 @@ TRANSACTION_KINDS = {
     "hold_post": N_("Hold posted"),
     "hold_void": N_("Hold released"),
     "hold_expire": N_("Hold expired"),
+    # Payments received and their settlement (the payments domain's entries).
+    "payment": N_("Payment received"),
+    "settlement": N_("Settlement"),
+    "payment_fee": N_("Provider fee (MDR)"),
+    "payment_refund": N_("Refund"),
+    "refund_fee": N_("Refund fee"),
+    "split_settlement": N_("Split settlement"),
+    "split_payout": N_("Split settlement to bank"),
+    "split_remainder": N_("Settlement remainder"),
+    "split_pending": N_("Split pending"),
+    "split_release": N_("Split released"),
+    "split_refund": N_("Refund share"),
 }
 
 # Holds, top-ups and withdrawals (the same words the status badges use).

@@ -80,6 +80,22 @@ def on_payin_paid(source_kind: str) -> Callable[[PaidHandler], PaidHandler]:
     return register
 
 
+# (business_id, source_id, status) for a pay-in that ended unpaid: expired, failed or cancelled.
+StatusHandler = Callable[[str, str, str], Awaitable[None]]
+STATUS_HANDLERS: dict[str, StatusHandler] = {}
+
+
+def on_payin_status(source_kind: str) -> Callable[[StatusHandler], StatusHandler]:
+    """Register what an unpaid end of a pay-in (expired, failed, cancelled) does to one kind of money
+    object (payments mark themselves expired or failed). Runs inside the transaction that records it."""
+
+    def register(handler: StatusHandler) -> StatusHandler:
+        STATUS_HANDLERS[source_kind] = handler
+        return handler
+
+    return register
+
+
 # --- pay-ins for our money objects ----------------------------------------------------------------
 
 
@@ -171,6 +187,16 @@ async def simulate_topup_payment(business_id: str, topup_id: str) -> str:
     payin = await payin_for(business_id, "topup", topup_id)
     if payin is None:
         raise Conflict(N_("This top-up has no payment at the provider."), code="no_provider_payin")
+    await _control_pay(payin["payin_id"])
+    return await confirm_payin(business_id, payin["payin_id"])
+
+
+async def simulate_payin_payment(business_id: str, source_kind: str, source_id: str) -> str:
+    """Sandbox only: the customer pays this money object's pay-in at the simulator; confirmed at once by
+    a status query through the callback's idempotent path. Returns the outcome."""
+    payin = await payin_for(business_id, source_kind, source_id)
+    if payin is None:
+        raise Conflict(N_("This payment has no pay-in at the provider."), code="no_provider_payin")
     await _control_pay(payin["payin_id"])
     return await confirm_payin(business_id, payin["payin_id"])
 
@@ -344,6 +370,9 @@ async def _apply_payin_event(business_id: str, event_type: str, data: dict[str, 
         payin["payin_id"],
         new_status,
     )
+    status_handler = STATUS_HANDLERS.get(payin["source_kind"])
+    if status_handler is not None:
+        await status_handler(business_id, payin["source_id"], new_status)
     return new_status
 
 

@@ -33,6 +33,12 @@ EVENT_TYPES: dict[str, str] = {
     "billing.charge.voided": N_("A card charge was voided on its business day."),
     "billing.charge.refunded": N_("A card charge was refunded in full or in part."),
     "billing.reminder": N_("A Reminder billing's execute date came: remind the customer (no charge)."),
+    "payment.paid": N_("A customer paid a payment: Payment Success, pending in on its account."),
+    "payment.expired": N_("A payment expired unpaid."),
+    "payment.refunded": N_("A payment was refunded, in full or in part."),
+    "settlement.created": N_("A settlement batch was created from the provider's report."),
+    "settlement.paid": N_("A settlement batch was applied: its payments are settled."),
+    "split.failed": N_("A split settlement could not be paid (invalid bank account): Pending Settlement."),
     "webhook.test": N_("A test event sent from the webhooks console."),
 }
 

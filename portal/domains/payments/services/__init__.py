@@ -1,0 +1,94 @@
+"""The payments service: payments received, split settlement, settlement batches, refunds.
+
+Everything callers use is re-exported here (`from portal.domains.payments import services`).
+"""
+
+from portal.domains.payments.schemas import Payment, Refund
+from portal.domains.payments.services.payments import (
+    CHANNELS,
+    STATUSES,
+    PaymentRequest,
+    book_payment,
+    create_payment,
+    expire_due_payments,
+    find_payment,
+    get_payment,
+    list_payments,
+    mark_unpaid,
+    payment_out,
+    simulate_payment,
+    visible_row,
+)
+from portal.domains.payments.services.refunds import list_refunds, refund_payment
+from portal.domains.payments.services.settings import (
+    get_settings,
+    request_split_service,
+    update_settings,
+    verify_split_service,
+)
+from portal.domains.payments.services.settlements import (
+    apply_batch,
+    apply_due,
+    apply_now,
+    create_batches,
+    find_settlement,
+    get_settlement,
+    list_settlements,
+    pay_split_part,
+    settle,
+    today_wib,
+)
+from portal.domains.payments.services.splits import (
+    INVALID_BANK_REMARK,
+    create_rule,
+    delete_rule,
+    find_rule,
+    get_rule,
+    list_rules,
+    preview,
+    update_payment_split,
+    update_rule,
+)
+
+__all__ = [
+    "CHANNELS",
+    "INVALID_BANK_REMARK",
+    "STATUSES",
+    "Payment",
+    "PaymentRequest",
+    "Refund",
+    "apply_batch",
+    "apply_due",
+    "apply_now",
+    "book_payment",
+    "create_batches",
+    "create_payment",
+    "create_rule",
+    "delete_rule",
+    "expire_due_payments",
+    "find_payment",
+    "find_rule",
+    "find_settlement",
+    "get_payment",
+    "get_rule",
+    "get_settings",
+    "get_settlement",
+    "list_payments",
+    "list_refunds",
+    "list_rules",
+    "list_settlements",
+    "mark_unpaid",
+    "pay_split_part",
+    "payment_out",
+    "preview",
+    "refund_payment",
+    "request_split_service",
+    "settle",
+    "simulate_payment",
+    "today_wib",
+    "update_payment_split",
+    "update_rule",
+    "update_settings",
+    "verify_split_service",
+    "visible_row",
+]

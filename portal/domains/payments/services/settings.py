@@ -1,0 +1,156 @@
+"""Payment settings of a business: the provider's fee (MDR) per channel, the default settlement account
+(where the remainder of a split goes) and the split settlement service's activation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.domains.accounts import services as accounts
+from portal.domains.payments.schemas import PaymentSettingsOut
+from portal.domains.payments.services.allocation import FULL, Fees
+from portal.lib import clock, sql
+from portal.lib.actor import Actor
+from portal.lib.errors import Conflict, FieldError, Forbidden, ValidationFailed
+from portal.lib.i18n import N_
+from portal.lib.sql import transaction
+
+RATE_FIELDS = ("qris_rate", "card_rate", "ewallet_rate")
+FLAT_FIELDS = ("va_flat", "card_flat")
+
+
+async def _row(business_id: str) -> dict[str, Any]:
+    row = await sql.fetchrow("SELECT * FROM payment_settings WHERE business_id = $1", business_id)
+    if row is None:
+        return {
+            "business_id": business_id,
+            **Fees().__dict__,
+            "default_settlement_account_id": None,
+            "split_service": "inactive",
+        }
+    return dict(row)
+
+
+async def fees_of(business_id: str) -> Fees:
+    """The business's MDR (the provider's defaults until it sets its own)."""
+    row = await _row(business_id)
+    return Fees(**{name: int(row[name]) for name in (*FLAT_FIELDS, *RATE_FIELDS)})
+
+
+async def default_settlement_account(business_id: str) -> str | None:
+    """Settings → Settlement: where the remainder of a split goes (None: the payment's own account)."""
+    return (await _row(business_id))["default_settlement_account_id"]
+
+
+async def split_service(business_id: str) -> str:
+    return str((await _row(business_id))["split_service"])
+
+
+def settings_out(row: dict[str, Any]) -> PaymentSettingsOut:
+    return PaymentSettingsOut(
+        va_flat=int(row["va_flat"]),
+        qris_rate=int(row["qris_rate"]),
+        card_rate=int(row["card_rate"]),
+        card_flat=int(row["card_flat"]),
+        ewallet_rate=int(row["ewallet_rate"]),
+        default_settlement_account_id=row["default_settlement_account_id"],
+        split_service=str(row["split_service"]),
+    )
+
+
+async def get_settings(actor: Actor) -> PaymentSettingsOut:
+    """The business's payment settings."""
+    actor.require("payments")
+    return settings_out(await _row(actor.business_id))
+
+
+def _whole_business(actor: Actor) -> None:
+    actor.require("payments", "manage")
+    if actor.scope_account_id is not None:
+        raise Forbidden(N_("Only a user with access to the whole business can change payment settings."))
+
+
+async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSettingsOut:
+    """Change the MDR per channel and the default settlement account (each value checked on its field)."""
+    _whole_business(actor)
+    row = await _row(actor.business_id)
+    errors: list[FieldError] = []
+    for name in (*RATE_FIELDS, *FLAT_FIELDS):
+        if name not in changes:
+            continue
+        value = changes[name]
+        top = FULL if name in RATE_FIELDS else 100_000_000
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            errors.append(
+                FieldError(f"/{name}", N_("must be a whole number from 0 to %(max)s"), params={"max": top})
+            )
+            continue
+        row[name] = value
+    if "default_settlement_account_id" in changes:
+        account_id = changes["default_settlement_account_id"] or None
+        if account_id is not None:
+            account = await accounts.get_account_row(
+                actor, account_id, pointer="/default_settlement_account_id"
+            )
+            if account.status == "closed" or account.kind == "system" or account.currency != "IDR":
+                errors.append(
+                    FieldError("/default_settlement_account_id", N_("must be an open rupiah account"))
+                )
+        row["default_settlement_account_id"] = account_id
+    if errors:
+        raise ValidationFailed(
+            N_("Some payment settings are not valid."), code="invalid_settings", errors=errors
+        )
+    async with transaction():
+        await sql.execute(
+            "INSERT INTO payment_settings (business_id, va_flat, qris_rate, card_rate, card_flat, "
+            "ewallet_rate, "
+            "default_settlement_account_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) "
+            "ON CONFLICT (business_id) DO UPDATE SET va_flat = $2, qris_rate = $3, card_rate = $4, "
+            "card_flat = $5, ewallet_rate = $6, default_settlement_account_id = $7, updated_at = now()",
+            actor.business_id,
+            row["va_flat"],
+            row["qris_rate"],
+            row["card_rate"],
+            row["card_flat"],
+            row["ewallet_rate"],
+            row["default_settlement_account_id"],
+        )
+    return settings_out(await _row(actor.business_id))
+
+
+async def request_split_service(actor: Actor) -> PaymentSettingsOut:
+    """Settings → Services → Add service: split settlement becomes UPDATING until the provider verifies it."""
+    _whole_business(actor)
+    async with transaction():
+        await sql.execute(
+            "INSERT INTO payment_settings (business_id, split_service, split_requested_at) "
+            "VALUES ($1, 'updating', $2) ON CONFLICT (business_id) DO UPDATE SET "
+            "split_service = CASE WHEN payment_settings.split_service = 'active' THEN 'active' "
+            "ELSE 'updating' END, split_requested_at = $2, updated_at = now()",
+            actor.business_id,
+            clock.now(),
+        )
+    return settings_out(await _row(actor.business_id))
+
+
+async def verify_split_service(actor: Actor) -> PaymentSettingsOut:
+    """The provider verified the business for split settlement: UPDATING → ACTIVE. In sandbox mode the
+    verification is the simulator's button (it stands for the provider's review)."""
+    _whole_business(actor)
+    if actor.business_mode != "sandbox":
+        raise Conflict(
+            N_("Only the payment provider verifies split settlement in live mode."), code="not_sandbox"
+        )
+    async with transaction():
+        changed = await sql.fetchval(
+            "UPDATE payment_settings SET split_service = 'active', split_verified_at = $2, "
+            "updated_at = now() "
+            "WHERE business_id = $1 AND split_service = 'updating' RETURNING 1",
+            actor.business_id,
+            clock.now(),
+        )
+    if not changed:
+        raise Conflict(
+            N_("Split settlement must be requested before it can be verified."), code="split_not_requested"
+        )
+    return settings_out(await _row(actor.business_id))
