@@ -8,6 +8,8 @@ import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from portal.domains.billing import services
 from portal.domains.billing.services import common
 from portal.lib import clock, sql
@@ -196,3 +198,60 @@ async def test_an_inactive_billing_is_kept_but_not_run(db: str) -> None:
     await services.set_active(actor, billing.id, False)
     assert (await services.run_billing(business_id=business.id)).charged == 0
     assert (await services.get_billing(actor, billing.id)).status == "inactive"
+
+
+async def test_a_paid_charge_is_a_payment_refunded_in_part_then_voiding_is_refused(db: str) -> None:
+    from portal.lib.errors import Conflict, ValidationFailed
+
+    actor, business = await billing_business()
+    today = common.today()
+    billing = await customer_and_billing(
+        actor,
+        "BIL-PAY",
+        amount=200_000,
+        schedule={"schedule_type": "full_date", "dates": [today.isoformat()]},
+    )
+    await register_card(actor, billing.id)
+    await services.run_billing(business_id=business.id)
+    (charge,) = await charges(business.id)
+    payment = await sql.fetchrow("SELECT * FROM payment WHERE business_id = $1", business.id)
+    assert payment is not None and payment["id"] == charge["payment_id"]
+    assert (payment["channel"], payment["source"], payment["status"]) == ("card", "billing", "paid")
+    assert (payment["account_id"], payment["amount"]) == (billing.account_id, 200_000)
+    with pytest.raises(ValidationFailed) as above:
+        await services.refund_charge(actor, charge["id"], 200_001)
+    assert above.value.code == "refund_exceeds_charge"
+    part = await services.refund_charge(actor, charge["id"], 50_000, "returned item")
+    assert (part.status, part.refunded_amount) == ("partially_refunded", 50_000)
+    with pytest.raises(Conflict):
+        await services.void_charge(actor, charge["id"])  # only a charge with nothing refunded is voided
+    refunded = await sql.fetchval("SELECT refunded_amount FROM payment WHERE id = $1", payment["id"])
+    assert refunded == 50_000
+    found = await services.list_charges(actor, approval_code=charge["approval_code"])
+    assert [c.id for c in found.data] == [charge["id"]]
+
+
+async def test_a_charge_is_voided_on_its_business_day_and_not_after(db: str) -> None:
+    from portal.lib.errors import Conflict
+
+    actor, business = await billing_business()
+    monday = date(2031, 1, 6)
+    clock.set_clock(at(monday - timedelta(days=3)))
+    try:
+        for number in ("BIL-V1", "BIL-V2"):
+            made = await customer_and_billing(
+                actor, number, schedule={"schedule_type": "full_date", "dates": [monday.isoformat()]}
+            )
+            await register_card(actor, made.id)
+        clock.set_clock(at(monday))
+        await services.run_billing(business_id=business.id)
+        first, second = await charges(business.id)
+        voided = await services.void_charge(actor, first["id"])
+        assert voided.status == "voided" and voided.refunded_amount == voided.amount
+        clock.set_clock(at(monday + timedelta(days=1)))
+        with pytest.raises(Conflict) as late:
+            await services.void_charge(actor, second["id"])
+        assert late.value.code == "void_after_settlement"
+        assert (await services.get_charge(actor, second["id"])).status == "paid"
+    finally:
+        clock.set_clock(None)

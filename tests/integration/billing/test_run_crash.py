@@ -58,16 +58,23 @@ async def test_a_run_killed_mid_way_is_finished_by_the_next_without_a_second_cha
     finally:
         clock.set_clock(None)
     rows = await sql.fetch(
-        "SELECT invoice_number, status, provider_payin_id FROM billing_charge WHERE business_id = $1",
+        "SELECT invoice_number, status, provider_payin_id, payment_id FROM billing_charge WHERE "
+        "business_id = $1",
         business.id,
     )
     assert len(rows) == COUNT and {r["status"] for r in rows} == {"paid"}
     assert len({r["provider_payin_id"] for r in rows}) == COUNT
     provider = gateway.provider()
     for row in rows:
-        found = await provider.find_payin(business.id, row["invoice_number"])
+        found = await provider.find_payin(business.id, row["payment_id"])
         assert found is not None and found.payin_id == row["provider_payin_id"] and found.status == "paid"
     attempts = await sql.fetchval(
         "SELECT count(*) FROM billing_charge_attempt WHERE business_id = $1", business.id
     )
     assert attempts == COUNT
+    # One payment per charge, each paid and credited pending on the billing's account.
+    payments = await sql.fetch(
+        "SELECT invoice_number, status, source FROM payment WHERE business_id = $1", business.id
+    )
+    assert sorted(p["invoice_number"] for p in payments) == sorted(r["invoice_number"] for r in rows)
+    assert {(p["status"], p["source"]) for p in payments} == {("paid", "billing")}

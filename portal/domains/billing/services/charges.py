@@ -8,9 +8,8 @@ from typing import Any
 import asyncpg
 
 from portal.domains.billing.schemas import ChargeOut, ChargePage
-from portal.domains.billing.services import common
+from portal.domains.billing.services import charging, common
 from portal.domains.payouts.services import load_calendar
-from portal.domains.provider import gateway
 from portal.domains.webhooks.services import emit
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
@@ -148,9 +147,7 @@ async def void_charge(actor: Actor, charge_id: str) -> ChargeOut:
             N_("A charge can be voided only on the business day it was paid, before it settles. Refund it."),
             code="void_after_settlement",
         )
-    await gateway.provider().refund_payin(
-        actor.business_id, row["provider_payin_id"], row["amount"], f"void-{row['invoice_number']}"
-    )
+    await charging.refund(actor.business_id, row["payment_id"], row["amount"], "void")
     async with transaction():
         updated = await sql.fetchrow(
             "UPDATE billing_charge SET status = 'voided', refunded_amount = amount, updated_at = $3 "
@@ -192,17 +189,7 @@ async def refund_charge(actor: Actor, charge_id: str, amount: Any = None, reason
             code="refund_exceeds_charge",
             errors=[FieldError("/amount", N_("above what is left"), "refund_exceeds_charge")],
         )
-    sequence = await sql.fetchval(
-        "SELECT count(*) FROM billing_charge_attempt WHERE business_id = $1 AND charge_id = $2",
-        actor.business_id,
-        row["id"],
-    )
-    await gateway.provider().refund_payin(
-        actor.business_id,
-        row["provider_payin_id"],
-        value,
-        f"refund-{row['invoice_number']}-{row['refunded_amount']}-{sequence}",
-    )
+    await charging.refund(actor.business_id, row["payment_id"], value, note or None)
     async with transaction():
         updated = await sql.fetchrow(
             "UPDATE billing_charge SET refunded_amount = refunded_amount + $3, "

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -27,11 +27,11 @@ from portal.domains.billing.schemas import RunOut
 from portal.domains.billing.services import common
 from portal.domains.billing.services.charging import CardCharge, ChargeResult, charge_card
 from portal.domains.payouts.services import load_calendar
-from portal.domains.provider.gateway import ProviderError, ProviderRefused
+from portal.domains.provider.gateway import ProviderError
 from portal.domains.webhooks.services import emit_many
 from portal.lib import clock, sql
+from portal.lib.errors import NeracaError
 from portal.lib.sql import transaction
-from portal.lib.timefmt import WIB
 
 log = structlog.get_logger("neraca.billing")
 
@@ -160,15 +160,17 @@ async def _charge_one(
                 description=f"Billing {row['billing_number']} {row['execute_date']:%Y-%m-%d}",
                 billing_id=row["billing_id"],
                 charge_id=row["id"],
-                expires_at=datetime.combine(row["execute_date"] + timedelta(days=2), time.min, tzinfo=WIB),
             )
         )
-    except ProviderRefused as exc:
-        return row, card, ChargeResult("failed", None, None, exc.code, None, None, None)
     except ProviderError as exc:
         # Unknown or not sent: keep the claim; the next run asks again under the same invoice number.
         log.warning("billing charge outcome unknown", charge_id=row["id"], code=exc.code)
         return row, card, None
+    except NeracaError as exc:
+        if exc.status >= 500:
+            raise
+        # Refused before reaching the bank (unknown card token, closed account…): final, no charge.
+        return row, card, ChargeResult("failed", None, None, exc.code, None, None, None)
     if result.issuer is None:
         result = ChargeResult(**{**result.__dict__, "issuer": card["card_issuer"]})
     return row, card, result
