@@ -101,3 +101,25 @@ class BillingChargeAttempt(Table, tablename="billing_charge_attempt"):
     issuer = Text(null=True)
     payment_id = Text(null=True)
     attempted_at = Timestamptz()
+
+
+class BillingBatch(Table, tablename="billing_batch"):
+    id = Text(primary_key=True)
+    business_id = Text()
+    kind = Text()
+    file_name = Text()
+    status = Text()
+    total_data = Integer()
+    invalid_data = Integer()
+    total_amount = BigInt()
+    created_by = Text(null=True)
+    created_at = Timestamptz()
+    processed_at = Timestamptz(null=True)
+
+
+class BillingBatchRow(Table, tablename="billing_batch_row"):
+    business_id = Text()
+    batch_id = Text()
+    line = Integer()
+    data = JSONB()
+    errors = JSONB()

@@ -11,10 +11,11 @@ from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services as accounts
 from portal.domains.billing import labels, services
-from portal.domains.billing.services import common
+from portal.domains.billing.services import batches, common
 from portal.lib.actor import Actor
-from portal.lib.i18n import gettext
-from portal.server.forms import handle_form, pages_router, query, see_other
+from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
+from portal.lib.i18n import N_, gettext
+from portal.server.forms import field_errors, handle_form, pages_router, query, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
 
@@ -320,6 +321,108 @@ async def billing_charge_detail(
     return await _charge_page(request, actor, charge_id, {}, "")
 
 
+async def _batches_context(actor: Actor, after: str | None = None) -> dict[str, Any]:
+    rows, cursor = await batches.list_batches(actor, after=after)
+    return {
+        "batches": rows,
+        "next_url": query("/billing/batches", after=cursor) if cursor else None,
+        "can_manage": actor.can("billing", "manage"),
+        "errors": {},
+        "kind": "transaction",
+    }
+
+
+@get("/billing/batches", guards=VIEW, name="billing_batches")
+async def billing_batches(
+    request: Request[Any, Any, Any], actor: Actor, after: str | None = None
+) -> Response[str]:
+    """Upload a Registration or Batch Transaction file; the Batch Report (latest uploads first)."""
+    return page(request, "billing/batches.html", await _batches_context(actor, after))
+
+
+@post("/billing/batches", guards=MANAGE, name="billing_batch_upload")
+async def billing_batch_upload(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    form = await request.form()
+    kind = str(form.get("kind") or "")
+    upload = form.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise ValidationFailed(
+                N_("Choose a CSV or XLSX file."),
+                code="no_file",
+                errors=[FieldError("/file", N_("choose a file"), "no_file")],
+            )
+        content = await upload.read()
+        batch_id = await batches.upload(actor, kind, upload.filename or "upload.csv", content)
+    except NeracaError as exc:
+        if exc.status not in (409, 422):
+            raise
+        context = await _batches_context(actor)
+        context.update(errors=field_errors(exc.errors, exc.detail), kind=kind, message=exc.detail)
+        response = page(request, "billing/batches.html", context)
+        response.status_code = 422
+        return response
+    return see_other(request, f"/billing/batches/{batch_id}")
+
+
+@get("/billing/batches/{batch_id:str}", guards=VIEW, name="billing_batch_detail")
+async def billing_batch_detail(request: Request[Any, Any, Any], actor: Actor, batch_id: str) -> Response[str]:
+    """A file's rows, the invalid ones highlighted with their reasons; Re-upload file or Process."""
+    batch = await batches.batch_row(actor, batch_id)
+    return page(
+        request,
+        "billing/batch.html",
+        {
+            "batch": batch,
+            "rows": await batches.batch_rows(actor, batch_id),
+            "columns": batches.COLUMNS[batch["kind"]],
+            "can_manage": actor.can("billing", "manage"),
+            "message": "",
+        },
+    )
+
+
+@post("/billing/batches/{batch_id:str}/process", guards=MANAGE, name="billing_batch_process")
+async def billing_batch_process(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    await batches.find_batch(actor, batch_id)
+
+    async def action(data: dict[str, str]) -> int:
+        return await batches.process(actor, batch_id)
+
+    async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
+        batch = await batches.batch_row(actor, batch_id)
+        return page(
+            request,
+            "billing/batch.html",
+            {
+                "batch": batch,
+                "rows": await batches.batch_rows(actor, batch_id),
+                "columns": batches.COLUMNS[batch["kind"]],
+                "can_manage": actor.can("billing", "manage"),
+                "message": message,
+            },
+        )
+
+    return await handle_form(request, action, render=render, success=lambda _: "/billing/batches")
+
+
+@get("/billing/templates/{name:str}", guards=VIEW, name="billing_batch_template")
+async def billing_batch_template(actor: Actor, name: str) -> Response[Any]:
+    """The upload templates: registration.csv, registration.xlsx, transaction.csv, transaction.xlsx."""
+    kind, _, extension = name.partition(".")
+    if kind not in batches.KINDS or extension not in ("csv", "xlsx"):
+        raise NotFound(N_("No such template."))
+    if extension == "csv":
+        body: bytes = batches.template_csv(kind).encode()
+        media = "text/csv; charset=utf-8"
+    else:
+        body = batches.template_xlsx(kind)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 ROUTES = [
     pages_router(
         ACTOR_DEPENDENCY,
@@ -339,6 +442,11 @@ ROUTES = [
             billing_charge_void,
             billing_charge_refund,
             billing_charge_detail,
+            billing_batches,
+            billing_batch_upload,
+            billing_batch_detail,
+            billing_batch_process,
+            billing_batch_template,
         ],
     )
 ]
