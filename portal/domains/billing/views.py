@@ -5,16 +5,21 @@ refund search. Thin controllers over billing.services."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.response import Stream
 
 from portal.domains.accounts import services as accounts
 from portal.domains.billing import labels, services
-from portal.domains.billing.services import batches, common
+from portal.domains.billing.services import batches, common, reports
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import N_, gettext
+from portal.lib.spreadsheet import escape_text
 from portal.server.forms import field_errors, handle_form, pages_router, query, see_other
 from portal.server.guards import ACTOR_DEPENDENCY, requires
 from portal.server.templating import page
@@ -423,6 +428,143 @@ async def billing_batch_template(actor: Actor, name: str) -> Response[Any]:
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _report_params(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {name: str(request.query_params.get(name) or "") for name in REPORT_FIELDS}
+
+
+REPORT_FIELDS = (
+    "billing_number",
+    "invoice_number",
+    "file_name",
+    "amount",
+    "card_no",
+    "holder_name",
+    "holder_phone",
+    "start",
+    "end",
+    "batch_type",
+    "status",
+    "response_code",
+    "approval_code",
+    "error_code",
+)
+
+
+@get("/billing/reports", guards=VIEW, name="billing_report")
+async def billing_report(
+    request: Request[Any, Any, Any], actor: Actor, after: str | None = None
+) -> Response[str]:
+    """All Report: every filter, the criteria, Total Data and Total Amount, cursor paging, export."""
+    raw = _report_params(request)
+    # A card number typed into a filter is refused and never sent back (not even in a link).
+    params = {k: ("" if common.looks_like_card_number(v) else v) for k, v in raw.items()}
+    errors: dict[str, list[str]] = {}
+    result = None
+    try:
+        flt = reports.parse_filter(raw)
+        result = await reports.report(actor, flt, after=after)
+        criteria = flt.criteria()
+    except ValidationFailed as exc:
+        errors, criteria = field_errors(exc.errors, exc.detail), []
+    searched = any(raw.values())
+    return page(
+        request,
+        "billing/report.html",
+        {
+            "params": params,
+            "result": result,
+            "criteria": criteria,
+            "errors": errors,
+            "show_form": not searched or bool(errors),
+            "export_url": query("/billing/reports/export.csv", **params),
+            "next_url": query("/billing/reports", after=result.next_cursor, **params)
+            if result and result.next_cursor
+            else None,
+            "batch_types": reports.BATCH_TYPES,
+            "statuses": reports.STATUSES,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@get("/billing/reports/export.csv", guards=VIEW, name="billing_report_export")
+async def billing_report_export(request: Request[Any, Any, Any], actor: Actor) -> Stream:
+    """The matching charges as CSV, streamed (text cells escaped against formula injection)."""
+    flt = reports.parse_filter(_report_params(request))
+    await common.audit(actor, "billing.report_exported", f"{actor.name} exported the billing report", {})
+
+    async def rows() -> AsyncIterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(REPORT_COLUMNS)
+        yield ("\ufeff" + buffer.getvalue()).encode()
+        async for row in reports.iterate_report(actor, flt):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(
+                [
+                    escape_text(row["billing_number"]),
+                    escape_text(row["invoice_number"]),
+                    escape_text(row["file_name"]),
+                    row["execute_date"].isoformat(),
+                    row["kind"],
+                    row["amount"],
+                    row["refunded_amount"],
+                    row["status"],
+                    escape_text(labels.masked_card(row["card_first6"], row["card_last4"])),
+                    escape_text(row["holder_name"]),
+                    escape_text(row["holder_phone"]),
+                    escape_text(row["response_code"]),
+                    escape_text(row["approval_code"]),
+                    escape_text(row["error_message"]),
+                    escape_text(row["issuer"]),
+                ]
+            )
+            yield buffer.getvalue().encode()
+
+    return Stream(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="billing-report.csv"'},
+    )
+
+
+REPORT_COLUMNS = [
+    "billing_number",
+    "invoice_number",
+    "file_name",
+    "execute_date",
+    "type",
+    "amount",
+    "refunded",
+    "status",
+    "card",
+    "card_holder",
+    "card_holder_phone",
+    "response_code",
+    "approval_code",
+    "error",
+    "issuer",
+]
+
+
+@get("/billing/dashboard", guards=VIEW, name="billing_dashboard")
+async def billing_dashboard(
+    request: Request[Any, Any, Any], actor: Actor, period: str = "weekly"
+) -> Response[str]:
+    """The billing dashboard, weekly or monthly, from the report's queries."""
+    board = await reports.dashboard(actor, period)
+    return page(
+        request,
+        "billing/dashboard.html",
+        {
+            "board": board,
+            "report_url": query("/billing/reports", start=board.start.isoformat(), end=board.end.isoformat()),
+            "chart_max": max([ok + failed for _, ok, failed in board.chart] or [1]),
+        },
+    )
+
+
 ROUTES = [
     pages_router(
         ACTOR_DEPENDENCY,
@@ -447,6 +589,9 @@ ROUTES = [
             billing_batch_detail,
             billing_batch_process,
             billing_batch_template,
+            billing_report,
+            billing_report_export,
+            billing_dashboard,
         ],
     )
 ]

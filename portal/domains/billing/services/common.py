@@ -4,6 +4,7 @@ the business's date (WIB), row loading with tenant isolation, the activity log."
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -60,7 +61,7 @@ def card_number_refused(pointer: str) -> ValidationFailed:
     )
 
 
-def refuse_card_numbers(values: dict[str, Any]) -> None:
+def refuse_card_numbers(values: Mapping[str, Any]) -> None:
     """Refuse the whole input when any of its text fields holds a card number (pointer → value)."""
     for pointer, value in values.items():
         if isinstance(value, str) and looks_like_card_number(value):
