@@ -83,4 +83,9 @@ async def billing_objects(actor: Actor, account_id: str) -> dict[str, str]:
 
     content = b"billing_number,invoice_number,amount,execute_date\nISO-BIL,ISO-INV-2,1000,2020-01-01\n"
     batch_id = await batches.upload(actor, "transaction", "iso.csv", content)
-    return {"customer_id": customer_id, "billing_id": billing.id, "charge_id": charge_id, "batch_id": batch_id}
+    return {
+        "customer_id": customer_id,
+        "billing_id": billing.id,
+        "charge_id": charge_id,
+        "batch_id": batch_id,
+    }
