@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sdk_support import Recorder, make_async_client, make_client, page_json
 
-from neraca import Billing, BillingCard, Charge, Customer, Neraca
+from neraca import Billing, BillingBatch, BillingCard, Charge, Customer, Neraca
 
 
 def customer_json(**extra: Any) -> dict[str, Any]:
@@ -89,6 +89,23 @@ def charge_json(**extra: Any) -> dict[str, Any]:
         "created_at": "2027-01-05T10:00:00+07:00",
         "charged_at": "2027-01-05T10:00:01+07:00",
         "object": "charge",
+        **extra,
+    }
+
+
+def batch_json(**extra: Any) -> dict[str, Any]:
+    return {
+        "id": "bat_1",
+        "kind": "transaction",
+        "file_name": "march.csv",
+        "status": "validated",
+        "total_data": 1,
+        "invalid_data": 0,
+        "total_amount": 150000,
+        "created_at": "2027-01-05T10:00:00+07:00",
+        "processed_at": None,
+        "rows": [{"line": 2, "data": {"billing_number": "BIL-1"}, "errors": []}],
+        "object": "billing_batch",
         **extra,
     }
 
@@ -270,6 +287,46 @@ ROWS: list[
         Charge,
     ),
     (
+        "billing_batches.create",
+        lambda c: c.billing_batches.create(kind="transaction", file_name="march.csv", content=b"a,b\n"),
+        batch_json(),
+        "POST",
+        "/api/v1/billing-batches",
+        {},
+        {"kind": "transaction", "file_name": "march.csv", "content_base64": "YSxiCg=="},
+        BillingBatch,
+    ),
+    (
+        "billing_batches.retrieve",
+        lambda c: c.billing_batches.retrieve("bat_1"),
+        batch_json(),
+        "GET",
+        "/api/v1/billing-batches/bat_1",
+        {},
+        None,
+        BillingBatch,
+    ),
+    (
+        "billing_batches.list",
+        lambda c: c.billing_batches.list().first(),
+        page_json([batch_json()], None),
+        "GET",
+        "/api/v1/billing-batches",
+        {},
+        None,
+        BillingBatch,
+    ),
+    (
+        "billing_batches.process",
+        lambda c: c.billing_batches.process("bat_1"),
+        batch_json(status="processed"),
+        "POST",
+        "/api/v1/billing-batches/bat_1/process",
+        {},
+        None,
+        BillingBatch,
+    ),
+    (
         "charges.retrieve",
         lambda c: c.charges.retrieve("chg_1"),
         charge_json(),
@@ -335,7 +392,7 @@ def test_billing_endpoint(
 def test_every_billing_method_has_a_row() -> None:
     client = make_client(Recorder([httpx.Response(200, json={})]))
     names = {row[0] for row in ROWS}
-    for resource in ("customers", "billings", "charges"):
+    for resource in ("customers", "billings", "charges", "billing_batches"):
         obj = getattr(client, resource)
         for attr in dir(obj):
             if not attr.startswith("_") and callable(getattr(obj, attr)):

@@ -7,6 +7,9 @@ from litestar import delete, get, patch, post
 
 from portal.domains.billing import services
 from portal.domains.billing.schemas import (
+    BatchCreate,
+    BatchOut,
+    BatchPage,
     BillingCreate,
     BillingOut,
     BillingPage,
@@ -22,6 +25,7 @@ from portal.domains.billing.schemas import (
     RefundIn,
     ScheduleIn,
 )
+from portal.domains.billing.services import batches
 from portal.lib.actor import Actor
 from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
@@ -283,6 +287,56 @@ async def refund_charge(actor: Actor, charge_id: str, data: RefundIn) -> ChargeO
     return await services.refund_charge(actor, charge_id, data.amount, data.reason)
 
 
+@post(
+    "/api/v1/billing-batches",
+    operation_id="create_billing_batch",
+    guards=MANAGE,
+    dependencies=DEPS,
+    tags=["billing batches"],
+)
+async def create_billing_batch(actor: Actor, data: BatchCreate) -> BatchOut:
+    """Upload a Registration or Batch Transaction file (CSV or XLSX, base64): every row validated,
+    answered with the rows and their reasons; process it once it has no invalid row."""
+    return await batches.upload_base64(actor, data.kind, data.file_name, data.content_base64)
+
+
+@get(
+    "/api/v1/billing-batches",
+    operation_id="list_billing_batches",
+    guards=VIEW,
+    dependencies=DEPS,
+    tags=["billing batches"],
+)
+async def list_billing_batches(actor: Actor, limit: int | None = None, after: str | None = None) -> BatchPage:
+    """Batch Report: uploaded files, latest first."""
+    return await batches.batch_page(actor, limit=limit, after=after)
+
+
+@get(
+    "/api/v1/billing-batches/{batch_id:str}",
+    operation_id="retrieve_billing_batch",
+    guards=VIEW,
+    dependencies=DEPS,
+    tags=["billing batches"],
+)
+async def retrieve_billing_batch(actor: Actor, batch_id: str) -> BatchOut:
+    """One file with its rows and their reasons."""
+    return await batches.get_batch(actor, batch_id)
+
+
+@post(
+    "/api/v1/billing-batches/{batch_id:str}/process",
+    operation_id="process_billing_batch",
+    guards=MANAGE,
+    dependencies=DEPS,
+    tags=["billing batches"],
+    status_code=200,
+)
+async def process_billing_batch(actor: Actor, batch_id: str) -> BatchOut:
+    """Process a file without invalid rows (once)."""
+    return await batches.process_batch(actor, batch_id)
+
+
 ROUTES = [
     create_customer,
     list_customers,
@@ -303,4 +357,8 @@ ROUTES = [
     retrieve_charge,
     void_charge,
     refund_charge,
+    create_billing_batch,
+    list_billing_batches,
+    retrieve_billing_batch,
+    process_billing_batch,
 ]

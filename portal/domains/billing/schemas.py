@@ -154,3 +154,36 @@ class RunOut(msgspec.Struct):
     retrying: int
     reminded: int
     object: str = "billing_run"
+
+
+class BatchCreate(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["registration", "transaction"]
+    file_name: str
+    # The CSV or XLSX file, base64-encoded.
+    content_base64: str
+
+
+class BatchRowOut(msgspec.Struct):
+    line: int
+    data: dict[str, str]
+    errors: list[dict[str, str]]
+
+
+class BatchOut(msgspec.Struct):
+    id: str
+    kind: str
+    file_name: str
+    status: str
+    total_data: int
+    invalid_data: int
+    total_amount: MinorUnits
+    created_at: Timestamp
+    processed_at: Timestamp | None
+    rows: list[BatchRowOut] | None = None
+    object: str = "billing_batch"
+
+
+class BatchPage(msgspec.Struct):
+    data: list[BatchOut]
+    has_more: bool
+    next_cursor: str | None

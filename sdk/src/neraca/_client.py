@@ -22,6 +22,7 @@ from .resources import (
     AsyncAccounts,
     AsyncBalances,
     AsyncBeneficiaries,
+    AsyncBillingBatches,
     AsyncBillings,
     AsyncCharges,
     AsyncCustomers,
@@ -36,6 +37,7 @@ from .resources import (
     AsyncWithdrawals,
     Balances,
     Beneficiaries,
+    BillingBatches,
     Billings,
     Charges,
     Customers,
@@ -158,6 +160,11 @@ class Neraca(BaseClient):
     def charges(self) -> Charges:
         """Charges of card billings: list, retrieve, void, refund."""
         return Charges(self)
+
+    @property
+    def billing_batches(self) -> BillingBatches:
+        """Card billing batch uploads (Registration, Batch Transaction)."""
+        return BillingBatches(self)
 
     @property
     def rails(self) -> Rails:
@@ -339,6 +346,11 @@ class AsyncNeraca(BaseClient):
     def charges(self) -> AsyncCharges:
         """Charges of card billings."""
         return AsyncCharges(self)
+
+    @property
+    def billing_batches(self) -> AsyncBillingBatches:
+        """Card billing batch uploads."""
+        return AsyncBillingBatches(self)
 
     @property
     def rails(self) -> AsyncRails:

@@ -19,6 +19,8 @@ __all__ = [
     "BankAccount",
     "Beneficiary",
     "Billing",
+    "BillingBatch",
+    "BillingBatchRow",
     "BillingCard",
     "Business",
     "Charge",
@@ -411,3 +413,30 @@ class Charge(NeracaObject):
     batch_id: str | None
     created_at: datetime
     charged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingBatchRow(NeracaObject):
+    """One row of an uploaded file as read, with the reasons it is invalid (empty when valid)."""
+
+    line: int
+    data: dict[str, str]
+    errors: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingBatch(NeracaObject):
+    """An uploaded Registration or Batch Transaction file."""
+
+    id: str
+    kind: str
+    """``registration`` or ``transaction``."""
+    file_name: str
+    status: str
+    """``validated`` or ``processed``."""
+    total_data: int
+    invalid_data: int
+    total_amount: int
+    created_at: datetime
+    processed_at: datetime | None
+    rows: list[BillingBatchRow] | None = None

@@ -149,3 +149,42 @@ async def test_the_upload_page_highlights_bad_rows(client: Any) -> None:
     report = await client.get("/billing/batches")
     assert "bad.csv" in report.text
     assert json.dumps(business.id)
+
+
+async def test_batches_over_the_api(client: Any) -> None:
+    import base64
+
+    from portal.domains.identity import roles
+    from tests.support.ledger import make_api
+
+    api, business = await make_api(client, frozenset(roles.ALL_RIGHTS))
+    assert (
+        await api.call("POST", "/api/v1/customers", {"customer_id": "C-API", "name": "Budi"})
+    ).status_code == 201
+    content = csv_of(
+        "customer_id,billing_number,amount,schedule_type,day,months", 'C-API,B-API,5000,date,7,"1,7"'
+    )
+    body = {
+        "kind": "registration",
+        "file_name": "reg.csv",
+        "content_base64": base64.b64encode(content).decode(),
+    }
+    made = await api.call("POST", "/api/v1/billing-batches", body)
+    assert made.status_code == 201, made.text
+    batch = made.json()
+    assert (batch["total_data"], batch["invalid_data"], batch["rows"][0]["errors"]) == (1, 0, [])
+    listed = await api.call("GET", "/api/v1/billing-batches")
+    assert [b["id"] for b in listed.json()["data"]] == [batch["id"]]
+    done = await api.call("POST", f"/api/v1/billing-batches/{batch['id']}/process")
+    assert done.status_code == 200 and done.json()["status"] == "processed"
+    again = await api.call("POST", f"/api/v1/billing-batches/{batch['id']}/process")
+    assert again.status_code == 409 and again.json()["code"] == "batch_processed"
+    assert (await api.call("GET", "/api/v1/billings/B-API")).json()["schedule"] == {
+        "day": 7,
+        "months": [1, 7],
+    }
+    bad = await api.call("POST", "/api/v1/billing-batches", {**body, "content_base64": "%%%"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/content_base64"
+    other, _ = await make_api(client, frozenset(roles.ALL_RIGHTS))
+    assert (await other.call("GET", f"/api/v1/billing-batches/{batch['id']}")).status_code == 404
+    assert business.id

@@ -5,6 +5,8 @@ uploaded again, a valid one processed once."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
 import json
@@ -16,11 +18,12 @@ from typing import Any
 import asyncpg
 
 from portal.domains.billing import schedule as schedules
+from portal.domains.billing.schemas import BatchOut, BatchPage, BatchRowOut
 from portal.domains.billing.services import common
 from portal.domains.billing.services.billings import create_billing
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NeracaError, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, Forbidden, NeracaError, ValidationFailed
 from portal.lib.i18n import N_, gettext
 from portal.lib.ids import new_id
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -54,6 +57,13 @@ class BatchRow:
     line: int
     data: dict[str, str]
     errors: list[dict[str, str]]
+
+
+def _require_whole_business(actor: Actor) -> None:
+    """A file may name any customer or billing of the business: only a business-wide actor uploads."""
+    actor.require("billing", "manage")
+    if actor.scope_account_id is not None:
+        raise Forbidden(N_("Only a user with access to the whole business can upload billing files."))
 
 
 def _refused(message: str, code: str) -> ValidationFailed:
@@ -226,7 +236,7 @@ def _amount_of(row: BatchRow) -> int:
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
     """Read and validate a file; keep it with its rows and their reasons. Returns the batch id."""
-    actor.require("billing", "manage")
+    _require_whole_business(actor)
     if kind not in KINDS:
         raise ValidationFailed(
             N_("The batch type is Registration or Batch Transaction."),
@@ -430,3 +440,47 @@ def template_xlsx(kind: str) -> bytes:
             sheet.write_string(index, column, value)
     book.close()
     return out.getvalue()
+
+
+def batch_out(row: asyncpg.Record, rows: list[dict[str, Any]] | None = None) -> BatchOut:
+    return BatchOut(
+        id=row["id"],
+        kind=row["kind"],
+        file_name=row["file_name"],
+        status=row["status"],
+        total_data=row["total_data"],
+        invalid_data=row["invalid_data"],
+        total_amount=row["total_amount"],
+        created_at=row["created_at"],
+        processed_at=row["processed_at"],
+        rows=[BatchRowOut(r["line"], r["data"], r["errors"]) for r in rows] if rows is not None else None,
+    )
+
+
+async def upload_base64(actor: Actor, kind: str, file_name: str, content: str) -> BatchOut:
+    """The API's upload: the file arrives base64-encoded; answered with its rows and their reasons."""
+    try:
+        raw = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(
+            N_("content_base64 is not base64."),
+            code="invalid_file",
+            errors=[FieldError("/content_base64", N_("not base64"), "invalid_file")],
+        ) from None
+    batch_id = await upload(actor, kind, file_name, raw)
+    return await get_batch(actor, batch_id)
+
+
+async def get_batch(actor: Actor, batch_id: str) -> BatchOut:
+    """One uploaded file with its rows."""
+    return batch_out(await batch_row(actor, batch_id), await batch_rows(actor, batch_id))
+
+
+async def process_batch(actor: Actor, batch_id: str) -> BatchOut:
+    await process(actor, batch_id)
+    return batch_out(await batch_row(actor, batch_id))
+
+
+async def batch_page(actor: Actor, *, limit: int | None = None, after: str | None = None) -> BatchPage:
+    rows, cursor = await list_batches(actor, limit=limit, after=after)
+    return BatchPage([batch_out(r) for r in rows], cursor is not None, cursor)

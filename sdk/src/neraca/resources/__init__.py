@@ -3,7 +3,16 @@
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
 from .beneficiaries import AsyncBeneficiaries, Beneficiaries
-from .billing import AsyncBillings, AsyncCharges, AsyncCustomers, Billings, Charges, Customers
+from .billing import (
+    AsyncBillingBatches,
+    AsyncBillings,
+    AsyncCharges,
+    AsyncCustomers,
+    BillingBatches,
+    Billings,
+    Charges,
+    Customers,
+)
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .me import AsyncMeResource, MeResource
@@ -19,6 +28,7 @@ __all__ = [
     "AsyncAccounts",
     "AsyncBalances",
     "AsyncBeneficiaries",
+    "AsyncBillingBatches",
     "AsyncBillings",
     "AsyncCharges",
     "AsyncCustomers",
@@ -33,6 +43,7 @@ __all__ = [
     "AsyncWithdrawals",
     "Balances",
     "Beneficiaries",
+    "BillingBatches",
     "Billings",
     "Charges",
     "Customers",

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
 from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
-from ..models import Billing, Charge, Customer
+from ..models import Billing, BillingBatch, Charge, Customer
 from ..pagination import AsyncPager, SyncPager
 from ._base import AsyncResource, SyncResource
 
 __all__ = [
+    "AsyncBillingBatches",
     "AsyncBillings",
     "AsyncCharges",
     "AsyncCustomers",
+    "BillingBatches",
     "Billings",
     "Charges",
     "Customers",
@@ -23,6 +26,7 @@ __all__ = [
 _customer = model_parser(Customer)
 _billing = model_parser(Billing)
 _charge = model_parser(Charge)
+_batch = model_parser(BillingBatch)
 BillingType = Literal["recurring", "reminder"]
 ScheduleType = Literal["date", "day", "full_date"]
 
@@ -405,3 +409,60 @@ class AsyncCharges(AsyncResource):
     async def refund(self, charge_id: str, *, amount: int | None = None, reason: str | None = None) -> Charge:
         """Refund in full or in part."""
         return await self._client._request(_refund(charge_id, amount, reason))
+
+
+def _create_batch(
+    kind: Literal["registration", "transaction"], file_name: str, content: bytes
+) -> Call[BillingBatch]:
+    body = {"kind": kind, "file_name": file_name, "content_base64": base64.b64encode(content).decode()}
+    return Call("POST", "/billing-batches", _batch, body=body)
+
+
+class BillingBatches(SyncResource):
+    """Batch uploads: Registration and Batch Transaction files (CSV or XLSX)."""
+
+    def create(
+        self, *, kind: Literal["registration", "transaction"], file_name: str, content: bytes
+    ) -> BillingBatch:
+        """Upload a file; the answer lists every row with its reasons. Process it when none is invalid."""
+        return self._client._request(_create_batch(kind, file_name, content))
+
+    def retrieve(self, batch_id: str) -> BillingBatch:
+        """One file with its rows."""
+        return self._client._request(Call("GET", path("/billing-batches/{}", batch_id), _batch))
+
+    def list(self, *, limit: int | None = None) -> SyncPager[BillingBatch]:
+        """Iterate uploaded files, latest first (the Batch Report)."""
+        return self._client._pager(
+            ListCall("/billing-batches", compact({"limit": limit}), page_parser(BillingBatch))
+        )
+
+    def process(self, batch_id: str) -> BillingBatch:
+        """Process a file without invalid rows (once)."""
+        return self._client._request(Call("POST", path("/billing-batches/{}/process", batch_id), _batch))
+
+
+class AsyncBillingBatches(AsyncResource):
+    """Batch uploads (see ``BillingBatches``)."""
+
+    async def create(
+        self, *, kind: Literal["registration", "transaction"], file_name: str, content: bytes
+    ) -> BillingBatch:
+        """Upload a file."""
+        return await self._client._request(_create_batch(kind, file_name, content))
+
+    async def retrieve(self, batch_id: str) -> BillingBatch:
+        """One file with its rows."""
+        return await self._client._request(Call("GET", path("/billing-batches/{}", batch_id), _batch))
+
+    def list(self, *, limit: int | None = None) -> AsyncPager[BillingBatch]:
+        """Iterate uploaded files with ``async for``."""
+        return self._client._pager(
+            ListCall("/billing-batches", compact({"limit": limit}), page_parser(BillingBatch))
+        )
+
+    async def process(self, batch_id: str) -> BillingBatch:
+        """Process a file without invalid rows (once)."""
+        return await self._client._request(
+            Call("POST", path("/billing-batches/{}/process", batch_id), _batch)
+        )
