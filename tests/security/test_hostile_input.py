@@ -234,7 +234,11 @@ def json_body(schema: dict[str, Any], components: dict[str, Any], kind: str) -> 
         schema = components[schema["$ref"].rsplit("/", 1)[-1]]
     body: dict[str, Any] = {}
     for index, (name, prop) in enumerate((schema.get("properties") or {}).items()):
-        types = {prop.get("type")} | {o.get("type") for o in prop.get("oneOf", []) + prop.get("anyOf", [])}
+        # A type may be a list (`["null", "string"]`): every member counts.
+        raw_types = [prop.get("type")] + [
+            o.get("type") for o in prop.get("oneOf", []) + prop.get("anyOf", [])
+        ]
+        types = {t for r in raw_types for t in (r if isinstance(r, list) else [r])}
         if "string" in types:
             body[name] = hostile_value(name, kind if kind != "not_utf8" else "nul", index)
         elif "integer" in types:

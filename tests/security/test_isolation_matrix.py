@@ -18,6 +18,7 @@ from portal.domains.identity import roles, services
 from portal.domains.identity.auth import user_actor
 from portal.lib import sql
 from portal.lib.ids import new_id
+from tests.support.billing import billing_objects
 from tests.support.identity import (
     csrf_from,
     enrol,
@@ -127,6 +128,7 @@ async def objects_of(business: Any, owner: Any) -> dict[str, str]:
     main = await ensure_business_accounts(business.id)
     objects.update(await invoices_objects(actor, main, objects["account_id"]))
     objects.update(await monitoring_objects(business.id, objects["account_id"]))
+    objects.update(await billing_objects(actor, objects["account_id"]))
     return objects
 
 
@@ -528,6 +530,7 @@ async def scoped_world(client: Any) -> tuple[Any, Any, dict[str, list[str]], Any
     objects.update({k: [v] for k, v in (await payouts_objects(business.id, money["account_id"])).items()})
     billed = await invoices_objects(owner_actor, main, money["account_id"])
     objects.update({k: [v] for k, v in billed.items()})
+    objects.update({k: [v] for k, v in (await billing_objects(owner_actor, money["account_id"])).items()})
     objects.update(
         {
             "user_id": [wide_user.id, b_user.id],

@@ -34,6 +34,7 @@ ALLOWED_UPWARD = frozenset({("portal.lib.sql", "portal.db.piccolo_conf")})
 DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
     "accounts": frozenset({"audit", "webhooks"}),
     "audit": frozenset(),
+    "billing": frozenset({"accounts", "audit", "identity", "payments", "payouts", "provider", "webhooks"}),
     "dashboard": frozenset({"accounts"}),
     "identity": frozenset({"accounts", "audit"}),
     "invoices": frozenset(

@@ -46,6 +46,27 @@ PaidHandler = Callable[[str, str, int], Awaitable[bool]]
 PAID_HANDLERS: dict[str, PaidHandler] = {}
 
 
+@dataclass(frozen=True)
+class CardHandler:
+    """How a card registration callback reaches the domain that started the registration (card
+    billing): `known(business_id, registration_id)` and `apply(business_id, data) -> outcome`, the
+    latter inside the transaction that marks the event applied."""
+
+    known: Callable[[str, str], Awaitable[bool]]
+    apply: Callable[[str, dict[str, Any]], Awaitable[str]]
+
+
+CARD_HANDLERS: list[CardHandler] = []
+
+
+def on_card_registered(handler: CardHandler) -> CardHandler:
+    """Register the domain that owns card registrations (it uses the provider, not the reverse)."""
+    if handler not in CARD_HANDLERS:
+        CARD_HANDLERS.clear()
+        CARD_HANDLERS.append(handler)
+    return handler
+
+
 def on_payin_paid(source_kind: str) -> Callable[[PaidHandler], PaidHandler]:
     """Register the booking of a paid pay-in for one kind of money object (the ledger's top-ups).
 
@@ -275,8 +296,10 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
                 business_id,
                 f"payout:{data.get('reference', '')}",
             )
+        elif kind == "cards" and CARD_HANDLERS:
+            known = await CARD_HANDLERS[0].known(business_id, object_id)
         else:
-            known = None  # cards and refunds have no Neraca object yet: nothing to apply
+            known = None  # refunds have no Neraca object of their own yet: nothing to apply
         if not known:
             log.warning(
                 "provider callback for an unknown reference",
@@ -328,6 +351,8 @@ async def apply_event(event_id: str) -> str | None:
             if handler is None:  # the payouts domain is not loaded: fail, so the job retries; never drop it
                 raise RuntimeError("no application registered for payout callbacks")
             outcome = await handler(event["business_id"], event["type"], payload["data"])
+        elif event["kind"] == "cards" and CARD_HANDLERS:
+            outcome = await CARD_HANDLERS[0].apply(event["business_id"], dict(payload["data"]))
         await sql.execute(
             "UPDATE provider_event SET state = 'applied', outcome = $2, applied_at = now() "
             "WHERE event_id = $1",

@@ -24,6 +24,10 @@ from .resources import (
     AsyncAlerts,
     AsyncBalances,
     AsyncBeneficiaries,
+    AsyncBillingBatches,
+    AsyncBillings,
+    AsyncCharges,
+    AsyncCustomers,
     AsyncEvents,
     AsyncHolds,
     AsyncInvoices,
@@ -45,6 +49,10 @@ from .resources import (
     AsyncWithdrawals,
     Balances,
     Beneficiaries,
+    BillingBatches,
+    Billings,
+    Charges,
+    Customers,
     Events,
     Holds,
     Invoices,
@@ -198,6 +206,25 @@ class Neraca(BaseClient):
     def payout_batches(self) -> PayoutBatches:
         """Batch payouts: upload a file, check its rows, submit for approval, approve."""
         return PayoutBatches(self)
+
+    def customers(self) -> Customers:
+        """Card billing customers."""
+        return Customers(self)
+
+    @property
+    def billings(self) -> Billings:
+        """Card billings: schedules, type, status, the card on the provider's hosted page."""
+        return Billings(self)
+
+    @property
+    def charges(self) -> Charges:
+        """Charges of card billings: list, retrieve, void, refund."""
+        return Charges(self)
+
+    @property
+    def billing_batches(self) -> BillingBatches:
+        """Card billing batch uploads (Registration, Batch Transaction)."""
+        return BillingBatches(self)
 
     @property
     def rails(self) -> Rails:
@@ -418,6 +445,25 @@ class AsyncNeraca(BaseClient):
     def payout_batches(self) -> AsyncPayoutBatches:
         """Batch payouts: upload a file, check its rows, submit for approval, approve."""
         return AsyncPayoutBatches(self)
+
+    def customers(self) -> AsyncCustomers:
+        """Card billing customers."""
+        return AsyncCustomers(self)
+
+    @property
+    def billings(self) -> AsyncBillings:
+        """Card billings."""
+        return AsyncBillings(self)
+
+    @property
+    def charges(self) -> AsyncCharges:
+        """Charges of card billings."""
+        return AsyncCharges(self)
+
+    @property
+    def billing_batches(self) -> AsyncBillingBatches:
+        """Card billing batch uploads."""
+        return AsyncBillingBatches(self)
 
     @property
     def rails(self) -> AsyncRails:

@@ -18,7 +18,13 @@ __all__ = [
     "Balance",
     "BankAccount",
     "Beneficiary",
+    "Billing",
+    "BillingBatch",
+    "BillingBatchRow",
+    "BillingCard",
     "Business",
+    "Charge",
+    "Customer",
     "Hold",
     "Invoice",
     "InvoiceLine",
@@ -504,6 +510,16 @@ class Payment(NeracaObject):
     expires_at: datetime | None = None
     paid_at: datetime | None = None
     settled_at: datetime | None = None
+
+
+class Customer(NeracaObject):
+    """A card billing customer (``customer_id`` is the business's own Customer ID)."""
+
+    id: str
+    customer_id: str
+    name: str
+    email: str | None
+    phone: str | None
     created_at: datetime
 
 
@@ -696,3 +712,101 @@ class SettlementDetail(NeracaObject):
 
     settlement: Settlement
     lines: list[SettlementLine]
+
+
+class BillingCard(NeracaObject):
+    """The billing's card as the provider tokenised it: masked parts only, never the number."""
+
+    status: str
+    """``none``, ``pending`` (open ``hosted_url``), ``registered`` or ``failed``."""
+    first6: str | None
+    last4: str | None
+    brand: str | None
+    issuer: str | None
+    expiry_month: int | None
+    expiry_year: int | None
+    hosted_url: str | None
+    registration_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Billing(NeracaObject):
+    """A customer's billing: Billing Number, account, amount, type, status, schedule and card."""
+
+    id: str
+    billing_number: str
+    customer_id: str
+    customer_ref: str
+    account_id: str
+    amount: int
+    currency: str
+    description: str
+    type: str
+    """``recurring`` (charges the card) or ``reminder`` (notifies only)."""
+    status: str
+    """``active`` or ``inactive``."""
+    schedule_type: str | None
+    """``date``, ``day``, ``full_date`` or None."""
+    schedule: dict[str, Any]
+    next_execute_dates: list[date]
+    card: BillingCard
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Charge(NeracaObject):
+    """One charge of a billing on an execute date (or a single payment), with the bank's answer."""
+
+    id: str
+    billing_id: str
+    billing_number: str
+    invoice_number: str
+    type: str
+    execute_date: date
+    account_id: str
+    amount: int
+    currency: str
+    status: str
+    """``pending``, ``charging``, ``retry``, ``paid``, ``failed``, ``reminded``, ``voided``, ``refunded``,
+    ``partially_refunded``."""
+    attempt: int
+    next_attempt_on: date | None
+    response_code: str | None
+    approval_code: str | None
+    error_message: str | None
+    issuer: str | None
+    card_first6: str | None
+    card_last4: str | None
+    card_brand: str | None
+    payment_id: str | None
+    refunded_amount: int
+    batch_id: str | None
+    created_at: datetime
+    charged_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingBatchRow(NeracaObject):
+    """One row of an uploaded file as read, with the reasons it is invalid (empty when valid)."""
+
+    line: int
+    data: dict[str, str]
+    errors: list[dict[str, str]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BillingBatch(NeracaObject):
+    """An uploaded Registration or Batch Transaction file."""
+
+    id: str
+    kind: str
+    """``registration`` or ``transaction``."""
+    file_name: str
+    status: str
+    """``validated`` or ``processed``."""
+    total_data: int
+    invalid_data: int
+    total_amount: int
+    created_at: datetime
+    processed_at: datetime | None
+    rows: list[BillingBatchRow] | None = None

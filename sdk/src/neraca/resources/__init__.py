@@ -3,6 +3,16 @@
 from .accounts import Accounts, AsyncAccounts
 from .balances import AsyncBalances, Balances
 from .beneficiaries import AsyncBeneficiaries, Beneficiaries
+from .billing import (
+    AsyncBillingBatches,
+    AsyncBillings,
+    AsyncCharges,
+    AsyncCustomers,
+    BillingBatches,
+    Billings,
+    Charges,
+    Customers,
+)
 from .events import AsyncEvents, Event, Events
 from .holds import AsyncHolds, Holds
 from .invoices import AsyncInvoices, Invoices
@@ -39,6 +49,10 @@ __all__ = [
     "AsyncAlerts",
     "AsyncBalances",
     "AsyncBeneficiaries",
+    "AsyncBillingBatches",
+    "AsyncBillings",
+    "AsyncCharges",
+    "AsyncCustomers",
     "AsyncEvents",
     "AsyncHolds",
     "AsyncInvoices",
@@ -60,6 +74,10 @@ __all__ = [
     "AsyncWithdrawals",
     "Balances",
     "Beneficiaries",
+    "BillingBatches",
+    "Billings",
+    "Charges",
+    "Customers",
     "Cycle",
     "Event",
     "Events",

@@ -1,0 +1,190 @@
+"""Batch uploads: rows validated with the reason per row (duplicate invoice numbers in the file, a
+formula, a card number — blanked, never kept — a past execute date, an unknown billing), the file
+uploaded again, processed once, its single payments charged by the run; Registration creates billings;
+the XLSX template reads back; the Batch Report's totals."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from portal.domains.billing import services
+from portal.domains.billing.services import batches, common
+from portal.lib import sql
+from portal.lib.errors import Conflict, ValidationFailed
+from tests.support.billing import TEST_CARD, billing_business, customer_and_billing, register_card
+from tests.support.identity import csrf_from, make_business, signed_in_client
+
+
+def csv_of(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_a_transaction_file_with_bad_rows_then_uploaded_again_and_processed(db: str) -> None:
+    actor, business = await billing_business()
+    billing = await customer_and_billing(actor, "BIL-B1")
+    await register_card(actor, billing.id)
+    await customer_and_billing(actor, "BIL-NOCARD")
+    today = common.today().isoformat()
+    past = (common.today() - timedelta(days=1)).isoformat()
+    bad = csv_of(
+        "billing_number,invoice_number,amount,execute_date",
+        f"BIL-B1,INV-1,150000,{today}",
+        f"BIL-B1,INV-1,150000,{today}",
+        f"BIL-B1,INV-2,=1+1,{today}",
+        f"BIL-B1,{TEST_CARD},1000,{today}",
+        f"BIL-B1,INV-3,1000,{past}",
+        f"BIL-NONE,INV-4,1000,{today}",
+        f"BIL-NOCARD,INV-5,1000,{today}",
+    )
+    batch_id = await batches.upload(actor, "transaction", "march.csv", bad)
+    rows = {r["line"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert rows[2]["errors"] == []
+    assert [e["field"] for e in rows[3]["errors"]] == ["invoice_number"]  # also on line 2
+    assert "amount" in [e["field"] for e in rows[4]["errors"]]
+    assert rows[5]["data"]["invoice_number"] == "" and rows[5]["errors"]
+    assert [e["field"] for e in rows[6]["errors"]] == ["execute_date"]
+    assert [e["field"] for e in rows[7]["errors"]] == ["billing_number"]
+    assert [e["field"] for e in rows[8]["errors"]] == ["billing_number"]
+    stored = await sql.fetchval(
+        "SELECT string_agg(data::text, ' ') FROM billing_batch_row WHERE batch_id = $1", batch_id
+    )
+    assert TEST_CARD not in stored
+    batch = await batches.batch_row(actor, batch_id)
+    assert (batch["total_data"], batch["invalid_data"]) == (7, 6)
+    with pytest.raises(Conflict):
+        await batches.process(actor, batch_id)
+    assert await sql.fetchval("SELECT count(*) FROM billing_charge WHERE business_id = $1", business.id) == 0
+    good = csv_of(
+        "billing_number,invoice_number,amount,execute_date",
+        f"BIL-B1,INV-1,150000,{today}",
+        f"BIL-B1,INV-2,25000,{today}",
+    )
+    again = await batches.upload(actor, "transaction", "march-fixed.csv", good)
+    assert await batches.process(actor, again) == 2
+    with pytest.raises(Conflict):
+        await batches.process(actor, again)
+    result = await services.run_billing(business_id=business.id)
+    assert (result.paid, result.charged) == (2, 2)
+    charges = await sql.fetch(
+        "SELECT kind, invoice_number, status, batch_id FROM billing_charge WHERE business_id = $1 ORDER BY 2",
+        business.id,
+    )
+    assert [(c["kind"], c["invoice_number"], c["status"]) for c in charges] == [
+        ("single", "INV-1", "paid"),
+        ("single", "INV-2", "paid"),
+    ]
+    listed, _ = await batches.list_batches(actor)
+    assert [(b["file_name"], b["total_data"], b["total_amount"], b["invalid_data"]) for b in listed] == [
+        ("march-fixed.csv", 2, 175_000, 0),
+        ("march.csv", 7, 304_000, 6),
+    ]
+
+
+async def test_a_registration_file_creates_billings_with_their_schedules(db: str) -> None:
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-R", name="Rina")
+    template = batches.template_xlsx("registration")
+    header = batches.read_rows(template, "t.xlsx")[0]
+    assert header == list(batches.COLUMNS["registration"])
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,weekdays,months,dates",
+        'CUST-R,BIL-R1,99000,recurring,date,5,,"1,2,3",',
+        "CUST-R,BIL-R2,99000,reminder,day,,0,12,",
+        "CUST-R,BIL-R3,99000,recurring,date,30,,1,",
+        "CUST-X,BIL-R4,99000,recurring,,,,,",
+        "CUST-R,BIL-R1,99000,recurring,,,,,",
+    )
+    batch_id = await batches.upload(actor, "registration", "reg.csv", content)
+    rows = await batches.batch_rows(actor, batch_id)
+    assert [bool(r["errors"]) for r in rows] == [False, False, True, True, True]
+    good = await batches.upload(
+        actor, "registration", "reg2.csv", b"\n".join(content.split(b"\n")[:3]) + b"\n"
+    )
+    await batches.process(actor, good)
+    r1 = await services.get_billing(actor, "BIL-R1")
+    assert r1.schedule_type == "date" and all(
+        d.day == 5 and d.month in (1, 2, 3) for d in r1.next_execute_dates
+    )
+    r2 = await services.get_billing(actor, "BIL-R2")
+    assert r2.type == "reminder" and all(d.weekday() == 0 and d.month == 12 for d in r2.next_execute_dates)
+
+
+async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) -> None:
+    actor, _ = await billing_business()
+    for name, content, code in (
+        ("a.txt", b"x", "invalid_file"),
+        ("a.xlsx", b"not a zip", "invalid_file"),
+        ("a.csv", b"x" * (batches.MAX_BYTES + 1), "file_too_large"),
+        ("a.csv", b"", "empty_file"),
+        ("a.csv", b"foo,bar\n1,2\n", "missing_columns"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            await batches.upload(actor, "transaction", name, content)
+        assert refused.value.code == code, name
+    assert await sql.fetchval("SELECT count(*) FROM billing_batch") == 0
+
+
+async def test_the_upload_page_highlights_bad_rows(client: Any) -> None:
+    business, owner = await make_business()
+    await signed_in_client(client, owner)
+    page = await client.get("/billing/batches")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    token = csrf_from(page.text)
+    content = csv_of("billing_number,invoice_number,amount,execute_date", "NOPE,INV-1,1000,2020-01-01")
+    posted = await client.post(
+        "/billing/batches",
+        data={"_csrf_token": token, "kind": "transaction"},
+        files={"file": ("bad.csv", content, "text/csv")},
+    )
+    assert posted.status_code == 303, posted.text[:500]
+    detail = await client.get(posted.headers["location"])
+    assert 'class="batch-row--invalid"' in detail.text and "Re-upload file" in detail.text
+    assert 'action="/billing/batches/' not in detail.text  # no Process while rows are invalid
+    template = await client.get("/billing/templates/transaction.csv")
+    assert template.status_code == 200 and template.text.startswith("billing_number,invoice_number")
+    report = await client.get("/billing/batches")
+    assert "bad.csv" in report.text
+    assert json.dumps(business.id)
+
+
+async def test_batches_over_the_api(client: Any) -> None:
+    import base64
+
+    from portal.domains.identity import roles
+    from tests.support.ledger import make_api
+
+    api, business = await make_api(client, frozenset(roles.ALL_RIGHTS))
+    assert (
+        await api.call("POST", "/api/v1/customers", {"customer_id": "C-API", "name": "Budi"})
+    ).status_code == 201
+    content = csv_of(
+        "customer_id,billing_number,amount,schedule_type,day,months", 'C-API,B-API,5000,date,7,"1,7"'
+    )
+    body = {
+        "kind": "registration",
+        "file_name": "reg.csv",
+        "content_base64": base64.b64encode(content).decode(),
+    }
+    made = await api.call("POST", "/api/v1/billing-batches", body)
+    assert made.status_code == 201, made.text
+    batch = made.json()
+    assert (batch["total_data"], batch["invalid_data"], batch["rows"][0]["errors"]) == (1, 0, [])
+    listed = await api.call("GET", "/api/v1/billing-batches")
+    assert [b["id"] for b in listed.json()["data"]] == [batch["id"]]
+    done = await api.call("POST", f"/api/v1/billing-batches/{batch['id']}/process")
+    assert done.status_code == 200 and done.json()["status"] == "processed"
+    again = await api.call("POST", f"/api/v1/billing-batches/{batch['id']}/process")
+    assert again.status_code == 409 and again.json()["code"] == "batch_processed"
+    assert (await api.call("GET", "/api/v1/billings/B-API")).json()["schedule"] == {
+        "day": 7,
+        "months": [1, 7],
+    }
+    bad = await api.call("POST", "/api/v1/billing-batches", {**body, "content_base64": "%%%"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/content_base64"
+    other, _ = await make_api(client, frozenset(roles.ALL_RIGHTS))
+    assert (await other.call("GET", f"/api/v1/billing-batches/{batch['id']}")).status_code == 404
+    assert business.id

@@ -1,0 +1,257 @@
+"""The billing run against the real sandbox provider: each due execute date charged exactly once (a
+second run, two concurrent runs, a claim left by a dead worker), the bank's answer recorded, soft
+declines retried on the next business day, hard declines never, reminders announced without a charge."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from portal.domains.billing import services
+from portal.domains.billing.services import common
+from portal.lib import clock, sql
+from portal.lib.timefmt import WIB
+from tests.support.billing import billing_business, customer_and_billing, decline_next, register_card
+
+
+def at(day: date, hour: int = 10) -> Any:
+    moment = datetime(day.year, day.month, day.day, hour, tzinfo=WIB)
+    return lambda: moment
+
+
+async def charges(business_id: str) -> list[Any]:
+    return list(
+        await sql.fetch(
+            "SELECT * FROM billing_charge WHERE business_id = $1 ORDER BY execute_date, id", business_id
+        )
+    )
+
+
+async def test_a_due_billing_is_charged_once_and_the_answer_recorded(db: str) -> None:
+    actor, business = await billing_business()
+    today = common.today()
+    billing = await customer_and_billing(
+        actor, "BIL-RUN-1", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+    )
+    assert billing.next_execute_dates == [today]
+    registered = await register_card(actor, billing.id)
+    assert registered.card.status == "registered" and registered.card.last4 == "1111"
+    assert registered.card.first6 == "411111" and registered.card.issuer == "Sandbox Test Bank"
+    first = await services.run_billing(business_id=business.id)
+    assert (first.charged, first.paid, first.failed) == (1, 1, 0)
+    again = await services.run_billing(business_id=business.id)
+    assert again.charged == 0
+    (charge,) = await charges(business.id)
+    assert charge["status"] == "paid" and charge["response_code"] == "00"
+    assert charge["approval_code"] and len(charge["approval_code"]) == 6
+    assert charge["issuer"] == "Sandbox Test Bank" and charge["card_last4"] == "1111"
+    assert charge["invoice_number"] == f"BIL-RUN-1-{today:%Y%m%d}"
+    events = await sql.fetch("SELECT type FROM event WHERE business_id = $1 ORDER BY sequence", business.id)
+    assert [e["type"] for e in events].count("billing.charge.succeeded") == 1
+
+
+async def test_two_concurrent_runs_charge_each_date_once(db: str) -> None:
+    actor, business = await billing_business()
+    today = common.today()
+    ids = []
+    for n in range(8):
+        billing = await customer_and_billing(
+            actor, f"BIL-CC-{n}", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+        )
+        await register_card(actor, billing.id)
+        ids.append(billing.id)
+    one, two = await asyncio.gather(
+        services.run_billing(business_id=business.id, worker="w1"),
+        services.run_billing(business_id=business.id, worker="w2"),
+    )
+    assert one.charged + two.charged == 8
+    rows = await charges(business.id)
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"paid"}
+    attempts = await sql.fetchval(
+        "SELECT count(*) FROM billing_charge_attempt WHERE business_id = $1", business.id
+    )
+    assert attempts == 8
+    # The provider saw one pay-in per invoice number.
+    requests = await sql.fetchval(
+        "SELECT count(*) FROM provider_request WHERE business_id = $1 AND purpose LIKE 'payin:%'", business.id
+    )
+    assert requests == 8
+
+
+async def test_a_claim_left_by_a_dead_worker_is_taken_over_without_a_second_charge(db: str) -> None:
+    actor, business = await billing_business()
+    today = common.today()
+    billing = await customer_and_billing(
+        actor, "BIL-DEAD", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+    )
+    await register_card(actor, billing.id)
+    await services.run_billing(business_id=business.id, worker="first")
+    (charge,) = await charges(business.id)
+    # As if the worker was killed after the provider answered, before it wrote the outcome.
+    await sql.execute(
+        "UPDATE billing_charge SET status = 'charging', claimed_by = 'dead', claimed_at = $2, "
+        "response_code = NULL, "
+        "approval_code = NULL WHERE id = $1",
+        charge["id"],
+        clock.now() - timedelta(minutes=10),
+    )
+    await sql.execute("DELETE FROM billing_charge_attempt WHERE charge_id = $1", charge["id"])
+    taken = await services.run_billing(business_id=business.id, worker="second")
+    assert taken.paid == 1
+    (after,) = await charges(business.id)
+    assert after["status"] == "paid" and after["approval_code"] == charge["approval_code"]
+    assert after["provider_payin_id"] == charge["provider_payin_id"]
+
+
+async def test_soft_declines_retry_on_the_next_business_day_and_hard_ones_never(db: str) -> None:
+    actor, business = await billing_business()
+    friday = date(2031, 1, 3)  # a Friday; the next business day is Monday 6 January 2031
+    clock.set_clock(at(friday - timedelta(days=1)))
+    try:
+        soft = await customer_and_billing(
+            actor, "BIL-SOFT", schedule={"schedule_type": "full_date", "dates": [friday.isoformat()]}
+        )
+        hard = await customer_and_billing(
+            actor, "BIL-HARD", schedule={"schedule_type": "full_date", "dates": [friday.isoformat()]}
+        )
+        soft_card = await sql.fetchval(
+            "SELECT card_token FROM billing WHERE id = $1", (await register_card(actor, soft.id)).id
+        )
+        hard_card = await sql.fetchval(
+            "SELECT card_token FROM billing WHERE id = $1", (await register_card(actor, hard.id)).id
+        )
+        await decline_next(soft_card, "51")
+        await decline_next(hard_card, "14")
+        clock.set_clock(at(friday))
+        result = await services.run_billing(business_id=business.id)
+        assert (result.paid, result.failed, result.retrying) == (0, 1, 1)
+        rows = {r["billing_number"]: r for r in await charges(business.id)}
+        assert rows["BIL-SOFT"]["status"] == "retry" and rows["BIL-SOFT"]["next_attempt_on"] == date(
+            2031, 1, 6
+        )
+        assert rows["BIL-HARD"]["status"] == "failed" and rows["BIL-HARD"]["response_code"] == "14"
+        # Saturday: nothing is due.
+        clock.set_clock(at(date(2031, 1, 4)))
+        assert (await services.run_billing(business_id=business.id)).charged == 0
+        clock.set_clock(at(date(2031, 1, 6)))
+        monday = await services.run_billing(business_id=business.id)
+        assert (monday.charged, monday.paid) == (1, 1)
+        rows = {r["billing_number"]: r for r in await charges(business.id)}
+        assert rows["BIL-SOFT"]["status"] == "paid" and rows["BIL-SOFT"]["attempt"] == 2
+        assert rows["BIL-SOFT"]["invoice_number"].endswith("-R2")
+        assert rows["BIL-HARD"]["status"] == "failed"
+        failed = await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'billing.charge.failed'",
+            business.id,
+        )
+        assert failed == 2
+        mails = await sql.fetchval(
+            "SELECT count(*) FROM email_outbox WHERE business_id = $1 AND to_address = 'budi@example.com'",
+            business.id,
+        )
+        assert mails == 1  # the final failure only
+    finally:
+        clock.set_clock(None)
+
+
+async def test_a_clock_jump_charges_every_passed_date_once_and_reminders_never_charge(db: str) -> None:
+    actor, business = await billing_business()
+    start = date(2031, 3, 1)
+    clock.set_clock(at(start))
+    try:
+        monthly = await customer_and_billing(
+            actor, "BIL-JUMP", schedule={"schedule_type": "date", "day": 5, "months": list(range(1, 13))}
+        )
+        reminder = await customer_and_billing(
+            actor,
+            "BIL-REMIND",
+            type="reminder",
+            schedule={"schedule_type": "date", "day": 5, "months": list(range(1, 13))},
+        )
+        await register_card(actor, monthly.id)
+        clock.set_clock(at(date(2031, 6, 10)))  # March, April, May and June 5 have passed
+        result = await services.run_billing(business_id=business.id)
+        assert (result.paid, result.reminded) == (4, 4)
+        assert (await services.run_billing(business_id=business.id)).charged == 0
+        rows = await charges(business.id)
+        paid = [r for r in rows if r["billing_id"] == monthly.id]
+        assert [r["execute_date"] for r in paid] == [date(2031, m, 5) for m in (3, 4, 5, 6)]
+        reminded = [r for r in rows if r["billing_id"] == reminder.id]
+        assert {r["status"] for r in reminded} == {"reminded"} and all(
+            r["payment_id"] is None for r in reminded
+        )
+        assert all(r["provider_payin_id"] is None for r in reminded)
+    finally:
+        clock.set_clock(None)
+
+
+async def test_an_inactive_billing_is_kept_but_not_run(db: str) -> None:
+    actor, business = await billing_business()
+    today = common.today()
+    billing = await customer_and_billing(
+        actor, "BIL-OFF", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+    )
+    await register_card(actor, billing.id)
+    await services.set_active(actor, billing.id, False)
+    assert (await services.run_billing(business_id=business.id)).charged == 0
+    assert (await services.get_billing(actor, billing.id)).status == "inactive"
+
+
+async def test_a_paid_charge_is_a_payment_refunded_in_part_then_voiding_is_refused(db: str) -> None:
+    from portal.lib.errors import Conflict, ValidationFailed
+
+    actor, business = await billing_business()
+    today = common.today()
+    billing = await customer_and_billing(
+        actor,
+        "BIL-PAY",
+        amount=200_000,
+        schedule={"schedule_type": "full_date", "dates": [today.isoformat()]},
+    )
+    await register_card(actor, billing.id)
+    await services.run_billing(business_id=business.id)
+    (charge,) = await charges(business.id)
+    payment = await sql.fetchrow("SELECT * FROM payment WHERE business_id = $1", business.id)
+    assert payment is not None and payment["id"] == charge["payment_id"]
+    assert (payment["channel"], payment["source"], payment["status"]) == ("card", "billing", "paid")
+    assert (payment["account_id"], payment["amount"]) == (billing.account_id, 200_000)
+    with pytest.raises(ValidationFailed) as above:
+        await services.refund_charge(actor, charge["id"], 200_001)
+    assert above.value.code == "refund_exceeds_charge"
+    part = await services.refund_charge(actor, charge["id"], 50_000, "returned item")
+    assert (part.status, part.refunded_amount) == ("partially_refunded", 50_000)
+    with pytest.raises(Conflict):
+        await services.void_charge(actor, charge["id"])  # only a charge with nothing refunded is voided
+    refunded = await sql.fetchval("SELECT refunded_amount FROM payment WHERE id = $1", payment["id"])
+    assert refunded == 50_000
+    found = await services.list_charges(actor, approval_code=charge["approval_code"])
+    assert [c.id for c in found.data] == [charge["id"]]
+
+
+async def test_a_charge_is_voided_on_its_business_day_and_not_after(db: str) -> None:
+    from portal.lib.errors import Conflict
+
+    actor, business = await billing_business()
+    monday = date(2031, 1, 6)
+    clock.set_clock(at(monday - timedelta(days=3)))
+    try:
+        for number in ("BIL-V1", "BIL-V2"):
+            made = await customer_and_billing(
+                actor, number, schedule={"schedule_type": "full_date", "dates": [monday.isoformat()]}
+            )
+            await register_card(actor, made.id)
+        clock.set_clock(at(monday))
+        await services.run_billing(business_id=business.id)
+        first, second = await charges(business.id)
+        voided = await services.void_charge(actor, first["id"])
+        assert voided.status == "voided" and voided.refunded_amount == voided.amount
+        clock.set_clock(at(monday + timedelta(days=1)))
+        with pytest.raises(Conflict) as late:
+            await services.void_charge(actor, second["id"])
+        assert late.value.code == "void_after_settlement"
+        assert (await services.get_charge(actor, second["id"])).status == "paid"
+    finally:
+        clock.set_clock(None)
