@@ -58,7 +58,8 @@ CREATE TABLE invoice_subscription (
 );
 CREATE UNIQUE INDEX invoice_subscription_one_active ON invoice_subscription (business_id, plan_id, account_id)
     WHERE status = 'active';
-CREATE INDEX invoice_subscription_due ON invoice_subscription (period_end) WHERE status = 'active';
+-- The cycle walks the due rows in (period_end, id) order with a keyset cursor.
+CREATE INDEX invoice_subscription_due ON invoice_subscription (period_end, id) WHERE status = 'active';
 CREATE INDEX invoice_subscription_account ON invoice_subscription (business_id, account_id);
 
 CREATE TABLE invoice (
@@ -100,7 +101,8 @@ CREATE TABLE invoice (
     CONSTRAINT invoice_settled CHECK (status NOT IN ('paid', 'credited') OR paid_amount = total),
     CONSTRAINT invoice_credited CHECK ((status = 'credited') = (credited_amount > 0))
 );
-CREATE INDEX invoice_collectable ON invoice (next_attempt_on) WHERE status = 'open' AND next_attempt_on IS NOT NULL;
+CREATE INDEX invoice_collectable ON invoice (next_attempt_on, id)
+    WHERE status = 'open' AND next_attempt_on IS NOT NULL;
 CREATE INDEX invoice_by_account ON invoice (business_id, account_id, number);
 CREATE INDEX invoice_by_business ON invoice (business_id, number);
 

@@ -130,7 +130,8 @@ SELECT s.business_id, s.id, s.plan_id, s.account_id, s.cycle_day, s.starts_on, s
 FROM invoice_subscription s
 JOIN invoice_plan p ON p.business_id = s.business_id AND p.id = s.plan_id
 WHERE s.status = 'active' AND s.period_end <= $1 AND ($3::text IS NULL OR s.business_id = $3)
-ORDER BY s.period_end
+  AND (s.period_end, s.id) > ($4::date, $5::text)
+ORDER BY s.period_end, s.id
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED
 """
@@ -139,21 +140,33 @@ FOR UPDATE OF s SKIP LOCKED
 async def generate_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
     """Issue an invoice for every subscription period that ended by `day` (today, WIB); returns how many.
 
-    Runs batches until none is due; each batch is one transaction (see the module's docstring)."""
+    Runs batches until none is due; each batch is one transaction (see the module's docstring). A pass
+    walks the due index with a keyset cursor, so a batch never rescans the entries earlier batches
+    advanced (dead until vacuum); a subscription advanced to a period that is due again comes later in
+    the same pass. Passes repeat until one takes nothing (rows another worker held are retried)."""
     issued = 0
     when = day or today()
     while True:
-        count, taken = await _generate_batch(when, business_id, batch)
-        issued += count
-        if taken == 0:
+        cursor: tuple[date, str] = (date.min, "")
+        taken_in_pass = 0
+        while True:
+            count, taken, cursor = await _generate_batch(when, business_id, batch, cursor)
+            issued += count
+            taken_in_pass += taken
+            if taken == 0:
+                break
+        if taken_in_pass == 0:
             return issued
 
 
-async def _generate_batch(day: date, business_id: str | None, batch: int) -> tuple[int, int]:
+async def _generate_batch(
+    day: date, business_id: str | None, batch: int, cursor: tuple[date, str]
+) -> tuple[int, int, tuple[date, str]]:
     async with transaction():
-        subs = await sql.fetch(_DUE_SUBSCRIPTIONS, day, batch, business_id)
+        subs = await sql.fetch(_DUE_SUBSCRIPTIONS, day, batch, business_id, *cursor)
         if not subs:
-            return 0, 0
+            return 0, 0, cursor
+        reached = (subs[-1]["period_end"], subs[-1]["id"])
         money = await _money_in(subs, [s["period_end"] for s in subs])
         usage = await _unbilled_usage(subs)
         by_business: dict[str, list[Any]] = defaultdict(list)
@@ -277,7 +290,7 @@ async def _generate_batch(day: date, business_id: str | None, batch: int) -> tup
                 if r["status"] == "paid"
             ]
         )
-        return len(invoices), len(subs)
+        return len(invoices), len(subs), reached
     raise AssertionError("the transaction block returns")
 
 
@@ -313,7 +326,8 @@ SELECT {INVOICE_COLUMNS}, a.status AS account_status, a.email AS account_email, 
        a.credits_posted - a.debits_posted - a.debits_pending AS available
 FROM invoice i JOIN account a ON a.business_id = i.business_id AND a.id = i.account_id
 WHERE i.status = 'open' AND i.next_attempt_on <= $1 AND ($3::text IS NULL OR i.business_id = $3)
-ORDER BY i.next_attempt_on
+  AND (i.next_attempt_on, i.id) > ($4::date, $5::text)
+ORDER BY i.next_attempt_on, i.id
 LIMIT $2
 FOR UPDATE OF i SKIP LOCKED
 """
@@ -334,12 +348,21 @@ async def collect_due(*, day: date | None = None, business_id: str | None = None
     attempted = 0
     when = day or today()
     while True:
-        async with transaction():
-            rows = await sql.fetch(_DUE_INVOICES, when, batch, business_id)
+        # One pass by keyset cursor (see generate_due); a failed attempt moves to a later day.
+        cursor: tuple[date, str] = (date.min, "")
+        taken_in_pass = 0
+        while True:
+            async with transaction():
+                rows = await sql.fetch(_DUE_INVOICES, when, batch, business_id, *cursor)
+                if rows:
+                    await _attempt(rows, when)
             if not rows:
-                return attempted
-            await _attempt(rows, when)
-        attempted += len(rows)
+                break
+            cursor = (rows[-1]["next_attempt_on"], rows[-1]["id"])
+            taken_in_pass += len(rows)
+        attempted += taken_in_pass
+        if taken_in_pass == 0:
+            return attempted
 
 
 async def collect_rows(rows: list[Any], day: date) -> None:
