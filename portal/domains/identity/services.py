@@ -423,12 +423,21 @@ async def _insert_user(
         now,
     )
     link = await issue_link(user_id, actor.business_id, "enroll")
+    business = await sql.fetchval("SELECT name FROM business WHERE id = $1", actor.business_id)
     await mail.queue(
         "enroll",
         to=email,
         language=language,
         business_id=actor.business_id,
-        context={"full_name": full_name, "username": username, "link": link, "hours": 24},
+        context={
+            "full_name": full_name,
+            "username": username,
+            "link": link,
+            "hours": 24,
+            # The invitation says who asked and for which business (a person, not "system").
+            "business_name": business or "",
+            "inviter": actor.name if actor.kind == "user" else "",
+        },
     )
     await record(
         actor,

@@ -4,6 +4,7 @@ right is named on the 403 page."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
@@ -74,6 +75,12 @@ async def test_partner_sends_outside_its_subtree_and_the_recipient_is_notified(d
     assert (await accounts.get_account_row(actor, sinar.id)).available == 380_000
     note = await sql.fetchrow("SELECT params, link FROM notification WHERE account_id = $1", maju.id)
     assert "Toko Sinar Jaya" in str(note["params"]) and note["link"] == f"/transfers/{t.id}"
+    from portal.domains.notifications.services import message
+
+    params = json.loads(note["params"]) if isinstance(note["params"], str) else dict(note["params"])
+    assert message("transfer.received", params) == (
+        "CV Maju Bersama received IDR 120,000 from Toko Sinar Jaya (reference SEND-1)."
+    )
     # Only from its own accounts; never to a system account; a normal transfer still needs both in scope.
     with pytest.raises(NotFound):
         await ledger.send_to_account(
@@ -132,6 +139,8 @@ async def test_the_403_page_names_the_missing_right_and_who_grants_it(client: An
 async def test_scoped_roles_need_a_scope(client: Any, db: str) -> None:
     w = await world()
     _business, actor, sinar, _maju, partner = w.business, w.actor, w.sinar, w.maju, w.partner
+    invitation = await sql.fetchval("SELECT text_body FROM email_outbox WHERE to_address = 's@example.com'")
+    assert "added you to Toko Maju in Neraca" in invitation  # names the business and who invited
     for role in ("partner", "division_manager"):
         with pytest.raises(ValidationFailed) as refused:
             await identity.create_user(
