@@ -60,13 +60,13 @@ async def search_recipients(actor: Actor, q: str, *, currency: str | None = None
     if len(text) < MIN_QUERY:
         return []
     args: list[Any] = [actor.business_id, f"%{_like(text)}%", f"{_like(text)}%"]
-    where = "business_id = $1 AND kind <> 'system' AND status <> 'closed'"
+    where = "kind <> 'system' AND status <> 'closed'"
     if currency:
         args.append(currency)
         where += f" AND currency = ${len(args)}"
     args.append(MAX_RESULTS)
     rows = await sql.fetch(
-        f"SELECT id, name, reference, currency FROM account WHERE {where} "
+        f"SELECT id, name, reference, currency FROM account WHERE business_id = $1 AND {where} "
         "AND (lower(name) LIKE $2 OR lower(coalesce(reference, '')) LIKE $3) "
         f"ORDER BY lower(name), id LIMIT ${len(args)}",
         *args,
