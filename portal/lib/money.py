@@ -150,6 +150,18 @@ def check_amount(amount: int, *, pointer: str = "amount") -> int:
     return amount
 
 
+MINUS = "\u2212"
+
+
+def format_signed(amount: int | None, currency: str = "IDR", locale: str = "id_ID") -> str:
+    """The portal's one convention for money in and out: `+IDR 5,000` in, `−IDR 5,000` out (a true minus
+    sign before the currency), no sign for zero or an internal movement shown unsigned by the caller."""
+    if amount is None:
+        return ""
+    sign = "+" if amount > 0 else (MINUS if amount < 0 else "")
+    return sign + format_money(abs(amount), currency, locale)
+
+
 def format_money(amount: int | None, currency: str = "IDR", locale: str = "id_ID") -> str:
     """`Rp150.000` in id_ID, `IDR 150,000` in English."""
     if amount is None:

@@ -21,8 +21,9 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
 from portal.lib.actor import Actor
-from portal.lib.errors import Forbidden, NeracaError, Unauthorized
+from portal.lib.errors import Forbidden, Label, NeracaError, Unauthorized
 from portal.lib.i18n import N_, gettext
+from portal.lib.menus import MENUS
 
 
 class LoginRequired(NeracaError):
@@ -79,6 +80,23 @@ async def current_actor_dependency(request: Request[Any, Any, Any]) -> Actor:
 ACTOR_DEPENDENCY = Provide(current_actor_dependency)
 
 
+def missing_right(menu: str, level: str) -> Forbidden:
+    """The 403 that names the right a page needs and who can give it."""
+    label = next((Label(m.label) for m in MENUS if m.key == menu), menu)
+    message = (
+        N_(
+            "This needs the right to manage %(menu)s. An owner or admin of your business (anyone who "
+            "manages Users) can add it to your access on the Users page."
+        )
+        if level == "manage"
+        else N_(
+            "This needs the right to view %(menu)s. An owner or admin of your business (anyone who "
+            "manages Users) can add it to your access on the Users page."
+        )
+    )
+    return Forbidden(message, params={"menu": label}, extra={"missing_right": f"{menu}:{level}"})
+
+
 def requires(menu: str, level: str = "view") -> Any:
     """A guard: the actor must hold `menu:level` (manage implies view)."""
     if level not in ("view", "manage"):
@@ -90,7 +108,7 @@ def requires(menu: str, level: str = "view") -> Any:
         if actor is None:
             raise login_required(connection)
         if not actor.can(menu, level):  # type: ignore[arg-type]
-            raise Forbidden(gettext("Your access does not include this page or action."))
+            raise missing_right(menu, level)
 
     guard.__name__ = f"requires_{menu}_{level}"
     guard.menu = menu  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from litestar.template.base import csrf_token
 
 import portal
 from portal.lib import i18n
-from portal.lib.money import format_money
+from portal.lib.money import format_money, format_signed
 from portal.lib.timefmt import format_wib_date, format_wib_datetime
 from portal.server.discovery import domain_modules
 from portal.server.forms import htmx
@@ -26,6 +26,10 @@ from portal.settings import get_settings
 
 def _money(amount: int | None, currency: str = "IDR") -> str:
     return format_money(amount, currency, i18n.babel_locale())
+
+
+def _signed_money(amount: int | None, currency: str = "IDR") -> str:
+    return format_signed(amount, currency, i18n.babel_locale())
 
 
 def _datetime(value: Any) -> str:
@@ -60,6 +64,7 @@ def build_environment() -> jinja2.Environment:
         i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
     )
     env.filters["money"] = _money
+    env.filters["signed_money"] = _signed_money
     env.filters["datetime"] = _datetime
     env.filters["date"] = _date
     env.filters["number"] = _number

@@ -90,6 +90,32 @@
   armServerToasts();
   document.addEventListener("htmx:load", armServerToasts); // also fires for out-of-band swaps
 
+  // Long account dropdowns get a filter box above them (typing narrows the options; the select still
+  // posts as before, and without JavaScript it is a plain select).
+  var LONG_SELECT = 12;
+  function armSearchableSelects() {
+    document.querySelectorAll("select.select:not([data-filter-armed])").forEach(function (sel) {
+      if (sel.options.length <= LONG_SELECT || sel.disabled) return;
+      sel.setAttribute("data-filter-armed", "");
+      var box = document.createElement("input");
+      box.type = "search";
+      box.className = "input select-filter";
+      box.setAttribute("aria-label", (msg("filter") || "Filter") + ": " +
+        ((sel.labels && sel.labels[0] && sel.labels[0].textContent.trim()) || sel.name));
+      box.placeholder = msg("filter") || "Filter";
+      box.setAttribute("aria-controls", sel.id);
+      box.addEventListener("input", function () {
+        var q = box.value.trim().toLowerCase();
+        Array.prototype.forEach.call(sel.options, function (o) {
+          o.hidden = !!q && o.value !== "" && o.text.toLowerCase().indexOf(q) === -1;
+        });
+      });
+      sel.parentNode.insertBefore(box, sel);
+    });
+  }
+  armSearchableSelects();
+  document.addEventListener("htmx:load", armSearchableSelects);
+
   function copy(btn) {
     var value = btn.getAttribute("data-copy");
     var done = function () {
@@ -132,6 +158,9 @@
   document.addEventListener("keydown", function (e) {
     var menu = e.key === "Escape" && document.querySelector("details.user-menu[open]");
     if (menu) { menu.removeAttribute("open"); menu.querySelector("summary").focus(); }
+    // Escape cancels an open confirmation (ui.confirm) and returns to its button.
+    var confirm = e.key === "Escape" && document.querySelector("details.confirm[open]");
+    if (confirm) { confirm.removeAttribute("open"); confirm.querySelector("summary").focus(); }
   });
 
   // Content swapped into a closed <dialog> opens it; [data-close-dialog] in a response closes it.

@@ -214,3 +214,38 @@ async def test_boosted_navigation_through_every_menu_page_and_the_tree(page: Any
     await page.wait_for_url(re.compile(r".*/accounts(\?.*)?$"))
     await settle(page)
     await assert_clean(page, "history back to the tree", "Accounts")
+
+
+async def test_every_page_has_no_serious_accessibility_violation(page: Any, live_server: str) -> None:
+    """Every page, as the owner on a desktop and on a phone (390×844): no serious accessibility problem
+    (tests/support/a11y.py: names of controls and links, labels, duplicate ids, language, ARIA
+    references) and nothing wider than the screen."""
+    from tests.support.a11y import serious_violations
+
+    base = live_server
+    ids = await load_demo_business()
+    await use_session(page, base)
+    partner = ids["Toko Sinar Jaya"]
+    transfer_id = await sql.fetchval("SELECT id FROM transfer WHERE credit_account_id = $1 LIMIT 1", partner)
+    pages = (
+        [path for _, path, _ in MENU]
+        + [path for path, _ in OTHER_PAGES]
+        + [
+            f"/accounts/{ids['Jakarta']}",
+            f"/accounts/{partner}",
+            f"/transfers/{transfer_id}",
+            "/transfers/send?q=toko",
+            f"/reports?account_id={ids['Jakarta']}&scope=subtree&view=1",
+        ]
+    )
+    problems: dict[str, list[str]] = {}
+    for width, height in ((1366, 900), (390, 844)):
+        await page.set_viewport_size({"width": width, "height": height})
+        for path in pages:
+            response = await page.goto(base + path)
+            assert response is not None and response.ok, f"{path}: HTTP {response and response.status}"
+            await settle(page)
+            found = await serious_violations(page)
+            if found:
+                problems[f"{width}px {path}"] = found
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())

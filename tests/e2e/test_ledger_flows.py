@@ -155,6 +155,10 @@ async def test_top_up_transfer_withdraw_and_fail_in_the_browser(page: Any, live_
     # The operator marks it failed (in the other tab): the division page gets the money back live.
     await mark(page, "division-page-2")
     await actor_page.goto(f"{base}/accounts/{division}")
+    # The confirmation says, in numbers, where the money goes before anything happens.
+    await actor_page.click("#withdrawals details[data-confirm-action$='/mark-failed'] summary")
+    consequence = await actor_page.text_content("#withdrawals details[open] [data-consequence]") or ""
+    assert "available balance" in consequence or "saldo tersedia" in consequence
     await actor_page.fill("#withdrawals input[name=reason]", "Rekening ditutup")
     await actor_page.click("#withdrawals form[action$='/mark-failed'] button[type=submit]")
     await actor_page.wait_for_url(f"{base}/accounts/{division}")

@@ -37,7 +37,7 @@ async def test_view_and_download_each_format_from_the_portal(page: Any, live_ser
         async with page.expect_download() as info:
             await page.click("#download-statement")
         download = await info.value
-        assert download.suggested_filename == f"statement_{a}_{DAY1}_{DAY2}.{EXTENSIONS[fmt]}"
+        assert download.suggested_filename == f"Partner-0_{DAY1}_{DAY2}.{EXTENSIONS[fmt]}"
         path = await download.path()
         with open(path, "rb") as fh:  # noqa: ASYNC230 (a small local file)
             assert fh.read(len(magic)) == magic, fmt

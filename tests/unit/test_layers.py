@@ -64,6 +64,7 @@ SURFACE_BACK_EDGES = frozenset(
     {
         ("portal.domains.accounts.views", "portal.domains.ledger.services"),
         ("portal.domains.accounts.views", "portal.domains.ledger.labels"),
+        ("portal.domains.accounts.views", "portal.domains.ledger.history"),
         ("portal.domains.accounts.demo", "portal.domains.identity.services"),
     }
 )

@@ -102,21 +102,18 @@ async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Resp
 
 
 async def _account_context(actor: Actor, account_id: str) -> dict[str, Any]:
+    from portal.domains.ledger import history
     from portal.domains.ledger import services as ledger
-    from portal.domains.ledger.labels import kind_label as ledger_kind_label
 
     account = await services.get_account_row(actor, account_id)
     rollup = await services.rollup_balance(actor, account.id)
-    transfers, _ = (
-        await ledger.list_transfer_rows(actor, account_id=account.id, limit=15)
+    rows, _ = (
+        await ledger.list_transfer_rows(actor, account_id=account.id, limit=15, lines=True)
         if actor.can("transfers", "view")
         else ([], None)
     )
-    names = await ledger.account_names(
-        list({t["debit_account_id"] for t in transfers} | {t["credit_account_id"] for t in transfers})
-    )
-    # The page shows a transfer's kind as words ("Isi saldo"), not the stored code ("topup").
-    transfers = [{**dict(t), "kind": ledger_kind_label(t["kind"])} for t in transfers]
+    # The account's history as lines: signed as this account sees them, with status and reference.
+    transfers, names = await history.lines(actor, rows, account_id=account.id)
     topups = (
         (await ledger.list_topups(actor, account_id=account.id, limit=10)).data
         if actor.can("transfers", "view")

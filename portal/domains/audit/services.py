@@ -374,6 +374,19 @@ async def iterate_all(actor: Actor, flt: ActivityFilter, batch: int = 500) -> As
         after = result.next_cursor
 
 
+async def about(business_id: str, ref: str, value: str) -> list[dict[str, Any]]:
+    """The activity rows naming one object (`refs[ref] == value`), oldest first: the "by whom" of a money
+    object's timeline. The caller has already checked the object is the actor's to see."""
+    rows = await sql.fetch(
+        "SELECT occurred_at, actor_kind, actor_name, action, summary FROM activity "
+        "WHERE business_id = $1 AND refs ->> $2 = $3 ORDER BY id LIMIT 50",
+        business_id,
+        ref,
+        value,
+    )
+    return [dict(r) for r in rows]
+
+
 def _row(record: Any) -> dict[str, Any]:
     row = dict(record)
     if isinstance(row.get("refs"), str):

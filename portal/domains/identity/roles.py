@@ -45,7 +45,8 @@ ROLE_PRESETS: dict[str, frozenset[str]] = {
     "division_manager": _preset(
         view=("dashboard", "accounts", "transfers", "payments", "billing", "payouts", "invoices", "reports")
     ),
-    "partner": _preset(view=("dashboard", "accounts", "transfers", "invoices", "reports")),
+    # Partners serve themselves: withdraw to their accounts' bank and send to accounts found by name.
+    "partner": _preset(manage=("transfers",), view=("dashboard", "accounts", "invoices", "reports")),
 }
 ROLE_LABELS: dict[str, str] = {
     "owner": N_("Owner"),
@@ -57,6 +58,8 @@ ROLE_LABELS: dict[str, str] = {
     "partner": N_("Partner"),
 }
 ROLES = tuple(ROLE_PRESETS)
+# Roles meant for one part of the business: a user of these sees one account's subtree, never all of it.
+SCOPED_ROLES = frozenset({"partner", "division_manager"})
 ALL_RIGHTS = frozenset(f"{m}:{level}" for m in MENU_KEYS for level in ("view", "manage"))
 
 

@@ -17,7 +17,7 @@ from portal.domains.audit.services import record
 from portal.domains.identity import roles
 from portal.lib import clock, i18n, security, sql
 from portal.lib.actor import Actor, system_actor
-from portal.lib.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from portal.lib.errors import N_, Conflict, FieldError, Forbidden, Label, NotFound, ValidationFailed
 from portal.lib.forms import clean_email, clean_mobile, clean_text
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
@@ -342,6 +342,19 @@ async def _validate_scope(actor: Actor, errors: list[FieldError], scope_account_
     return text
 
 
+def _require_scope_for_role(actor: Actor, errors: list[FieldError], role: str, scope: str | None) -> None:
+    """A Partner or Division Manager always has a scope: "Whole business" would show every partner's
+    balance. (The demo loader, a system actor, scopes its users once their accounts exist.)"""
+    if actor.kind != "system" and role in roles.SCOPED_ROLES and scope is None:
+        errors.append(
+            FieldError(
+                "scope_account_id",
+                N_("A %(role)s sees one account and what is under it: choose that account."),
+                params={"role": Label(roles.ROLE_LABELS[role])},
+            )
+        )
+
+
 def _check_grant(actor: Actor, role: str, rights: frozenset[str], scope_account_id: str | None) -> None:
     """Nobody hands out more than they have: rights within the actor's, scope within the actor's."""
     if actor.kind == "system":
@@ -379,6 +392,7 @@ async def _insert_user(
     if language not in i18n.LANGUAGE_CODES:
         errors.append(FieldError("language", gettext("Choose English or Bahasa Indonesia.")))
     scope = await _validate_scope(actor, errors, scope_account_id)
+    _require_scope_for_role(actor, errors, role, scope)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     granted = roles.normalise_rights(rights) if rights is not None else roles.ROLE_PRESETS[role]
@@ -409,12 +423,21 @@ async def _insert_user(
         now,
     )
     link = await issue_link(user_id, actor.business_id, "enroll")
+    business = await sql.fetchval("SELECT name FROM business WHERE id = $1", actor.business_id)
     await mail.queue(
         "enroll",
         to=email,
         language=language,
         business_id=actor.business_id,
-        context={"full_name": full_name, "username": username, "link": link, "hours": 24},
+        context={
+            "full_name": full_name,
+            "username": username,
+            "link": link,
+            "hours": 24,
+            # The invitation says who asked and for which business (a person, not "system").
+            "business_name": business or "",
+            "inviter": actor.name if actor.kind == "user" else "",
+        },
     )
     await record(
         actor,
@@ -488,6 +511,7 @@ async def update_user(
     if role not in roles.ROLES:
         errors.append(FieldError("role", gettext("Choose a role from the list.")))
     scope = await _validate_scope(actor, errors, scope_account_id)
+    _require_scope_for_role(actor, errors, role, scope)
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     granted = roles.normalise_rights(rights)

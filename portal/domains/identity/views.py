@@ -240,15 +240,23 @@ async def users_list(
     operation_id="users_new",
     guards=[requires("users", "manage")],
 )
-async def users_new(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+async def users_new(
+    request: Request[Any, Any, Any], actor: Actor, scope_account_id: str = "", role: str = ""
+) -> Response[str]:
+    """The new-user form; opened from an account's page it starts scoped to that account."""
+    options = await services.scope_options(actor)
+    scope = scope_account_id if scope_account_id in {value for value, _ in options} else ""
+    if not scope and actor.scope_account_id:
+        scope = actor.scope_account_id
+    chosen = role if role in roles.ROLES else ("partner" if scope else "viewer")
     return page(
         request,
         "identity/user_new.html",
         {
-            "form": {"role": "viewer", "language": "en"},
+            "form": {"role": chosen, "language": "en", "scope_account_id": scope},
             "errors": {},
             "role_options": _role_options(),
-            "scope_options": await services.scope_options(actor),
+            "scope_options": options,
         },
     )
 

@@ -132,7 +132,7 @@ REFUSALS: dict[Refusal, RefusalText] = {
         "insufficient_funds",
         N_("Insufficient funds"),
         N_("Account %(account_id)s has %(available)s available; %(requested)s is requested."),
-        N_("more than the available balance"),
+        N_("You have %(available)s available."),
         amounts=("available", "requested"),
     ),
     Refusal.SAME_ACCOUNT: RefusalText(

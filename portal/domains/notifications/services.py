@@ -67,6 +67,13 @@ async def notify_many(items: list[tuple[str, str, str, dict[str, Any], str]]) ->
 def message(kind: str, params: dict[str, Any], locale: str = "en") -> str:
     """The sentence for a notification, in the current language."""
     amount = format_money(int(params.get("amount", 0)), str(params.get("currency", "IDR")), locale)
+    if kind == "transfer.received" and params.get("from_account_name"):
+        return gettext("%(to)s received %(amount)s from %(from)s (reference %(reference)s).") % {
+            "amount": amount,
+            "to": params.get("to_account_name", ""),
+            "from": params.get("from_account_name", ""),
+            "reference": params.get("reference", ""),
+        }
     if kind == "transfer.received":
         return gettext("You received %(amount)s (reference %(reference)s).") % {
             "amount": amount,

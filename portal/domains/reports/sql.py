@@ -3,8 +3,9 @@
 A statement entry is one side of a posted transfer (`phase IN ('posted', 'post_pending')`: pending holds
 and voids do not move the booked balance). A transfer between two accounts of the same roll-up gives
 two entries: the debit side first, then the credit side (`side` 0 and 1), both at the transfer's `seq`.
-Entries are ordered by `(seq, side)`, which never changes once written, so a statement regenerated
-later lists the same entries in the same order.
+Entries are in date order, `(created_at, seq, side)` — history imported with its own booking time has
+a later `seq` than its date — which never changes once written, so a statement regenerated later lists
+the same entries in the same order.
 
 `$1` is the text[] of the statement's accounts, `$2`/`$3` the period as [start, end) instants.
 """
@@ -53,16 +54,18 @@ WHERE d.account_id = ANY($1::text[]) AND d.day >= $2 AND d.day < (SELECT complet
 
 
 def entries_query(*, after: bool = False, limit: bool = False) -> str:
-    """The period's entries in (seq, side) order; `after` adds `(seq, side) > ($4, $5)`, `limit` a
-    `LIMIT $6` (or `$4` without `after`)."""
+    """The period's entries in booking-time order, `(created_at, seq, side)`; `after` adds
+    `(created_at, seq, side) > ($4, $5, $6)`, `limit` a `LIMIT $7` (or `$4` without `after`)."""
     keyset_debit = keyset_credit = ""
     if after:
-        # Within one seq the debit side (0) comes before the credit side (1).
-        keyset_debit = " AND t.seq > $4"
-        keyset_credit = " AND (t.seq > $4 OR (t.seq = $4 AND $5 < 1))"
+        # Within one transfer the debit side (0) comes before the credit side (1).
+        keyset_debit = " AND (t.created_at, t.seq) > ($4, $5)"
+        keyset_credit = (
+            " AND ((t.created_at, t.seq) > ($4, $5) OR (t.created_at = $4 AND t.seq = $5 AND $6 < 1))"
+        )
     tail = ""
     if limit:
-        tail = f" LIMIT ${6 if after else 4}"
+        tail = f" LIMIT ${7 if after else 4}"
     return f"""
 SELECT seq, side, id, created_at, reference, description, kind, amount, account_id, counterpart_id FROM (
     SELECT t.seq, 0 AS side, t.id, t.created_at, t.reference, t.description, t.kind, t.amount,
@@ -77,7 +80,7 @@ SELECT seq, side, id, created_at, reference, description, kind, amount, account_
     WHERE t.credit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
           {keyset_credit}
 ) AS e
-ORDER BY seq, side{tail}
+ORDER BY created_at, seq, side{tail}
 """
 
 
@@ -107,7 +110,7 @@ def csv_amount(expr: str, exponent: int) -> str:
 
 
 def csv_rows_query(exponent: int) -> str:
-    """The entry rows of the CSV statement, in (seq, side) order, as `csv_line_row` writes them.
+    """The entry rows of the CSV statement, in (created_at, seq, side) order, as `csv_line_row` writes them.
     `$1`..`$3` as for `entries_query`, `$4` the opening balance, `$5` the business.
 
     Account names come from one map of the business's accounts built once per statement (a jsonb
@@ -115,7 +118,7 @@ def csv_rows_query(exponent: int) -> str:
     business, which the ledger never pairs, would still be looked up."""
     balance = (
         "$4::bigint + sum(CASE WHEN e.side = 0 THEN -e.amount ELSE e.amount END) "
-        "OVER (ORDER BY e.seq, e.side ROWS UNBOUNDED PRECEDING)"
+        "OVER (ORDER BY e.created_at, e.seq, e.side ROWS UNBOUNDED PRECEDING)"
     )
     return f"""
 SELECT to_char(e.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD HH24:MI:SS'),
@@ -132,7 +135,7 @@ FROM (
            {_name("e.account_id")} AS account_name, {_name("e.counterpart_id")} AS counterpart_name
     FROM ({entries_query()}) AS e
 ) AS e
-ORDER BY e.seq, e.side
+ORDER BY e.created_at, e.seq, e.side
 """
 
 

@@ -4,7 +4,7 @@ when small, else a background export with a progress bar), stored exports and sc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -131,10 +131,32 @@ async def _resolve(actor: Actor, form: StatementForm, fmt: str) -> services.Stat
     )
 
 
+def _presets(form: StatementForm) -> list[tuple[str, str]]:
+    """Quick periods: This month, Last month, Last week (links that show the statement at once)."""
+    today = services.today_wib()
+    first_this = today.replace(day=1)
+    last_month = (first_this - timedelta(days=1)).replace(day=1)
+    last_week = today - timedelta(days=7)
+    presets = [
+        (gettext("This month"), ("month", first_this)),
+        (gettext("Last month"), ("month", last_month)),
+        (gettext("Last week"), ("week", last_week)),
+    ]
+    base = StatementForm(account_id=form.account_id, scope=form.scope, format=form.format)
+    return [
+        (label, "/reports?" + base.query(period=period, date=day.isoformat(), view="1"))
+        for label, (period, day) in presets
+    ]
+
+
 async def _page_context(actor: Actor, form: StatementForm) -> dict[str, Any]:
+    options = await accounts.list_for_picker(actor)
+    if not form.account_id and len(options) == 1:
+        form.account_id = options[0][0]  # a partner's only account
     return {
         "form": form,
-        "account_options": await accounts.list_for_picker(actor),
+        "presets": _presets(form),
+        "account_options": options,
         "period_kinds": [(k, gettext(label)) for k, label in PERIOD_KINDS],
         "format_options": FORMAT_LABELS,
         "frequency_options": [(k, gettext(label)) for k, label in FREQUENCY_LABELS],
@@ -158,6 +180,15 @@ def _render_statements(
     )
 
 
+async def _shown(statement: services.StatementPage, *, totals: bool = True) -> dict[str, Any]:
+    """The page's lines as people read them, and the roll-up's external/internal totals."""
+    r = statement.request
+    extra: dict[str, Any] = {"shown": await services.shown_lines(r, statement.lines)}
+    if totals and r.include_descendants:
+        extra["totals"] = await services.subtree_totals(r)
+    return extra
+
+
 @get(
     "/reports",
     guards=[requires("reports")],
@@ -169,6 +200,7 @@ async def statements_page(request: Request[Any, Any, Any], actor: Actor) -> Resp
     if form.account_id and request.query_params.get("view"):
         try:
             context["statement"] = await services.statement_page(await _resolve(actor, form, "json"))
+            context.update(await _shown(context["statement"]))
         except ValidationFailed as exc:
             context["errors"] = _statement_errors(field_errors(exc.errors, exc.detail))
             return _render_statements(request, context, status_code=422)
@@ -190,7 +222,7 @@ async def statement_view(request: Request[Any, Any, Any], actor: Actor) -> Respo
         context = await _page_context(actor, form)
         context["errors"] = _statement_errors(field_errors(exc.errors, exc.detail))
         return _render_statements(request, context, status_code=422, block="statement_panel")
-    context = {"statement": statement, "form": form}
+    context = {"statement": statement, "form": form, **await _shown(statement, totals=not after)}
     if after and wants_fragment(request):
         return page(request, "reports/statements.html", context, block="statement_rows")
     if wants_fragment(request):

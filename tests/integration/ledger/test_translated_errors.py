@@ -50,8 +50,8 @@ async def test_engine_refusal_is_translated_in_the_portal(client: Any) -> None:
     )
     assert response.status_code == 422
     # The engine raises in English; the service hands it back in the session's language.
-    assert '<a href="#f-amount">melebihi saldo tersedia</a>' in response.text
-    assert "more than the available balance" not in response.text
+    assert '<a href="#f-amount">Saldo tersedia Anda Rp' in response.text  # the helpful sentence
+    assert "available." not in response.text
 
 
 async def test_api_detail_follows_accept_language_and_the_code_does_not(client: Any) -> None:

@@ -91,7 +91,7 @@ async def test_every_file_format_downloads_with_headers_and_matching_totals(
         assert response.status_code == 200, (fmt, response.text[:300])
         assert response.headers["content-type"] == media
         assert response.headers["content-disposition"] == (
-            f'attachment; filename="statement_{a}_{DAY1}_{DAY2}.{ext[fmt]}"'
+            f'attachment; filename="Partner-0_{DAY1}_{DAY2}.{ext[fmt]}"'  # the account's name and the period
         )
         data = response.content
         if fmt == "csv":

@@ -30,7 +30,7 @@ from portal.domains.ledger.services.shared import (
 )
 from portal.lib import sql
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.errors import N_, FieldError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
@@ -212,6 +212,27 @@ async def get_transfer(actor: Actor, transfer_id: str) -> TransferOut:
     return transfer_out(await _visible_transfer(actor, row, transfer_id))
 
 
+async def get_transfer_row(actor: Actor, transfer_id: str) -> asyncpg.Record:
+    """The stored row of one transfer the actor may see (either side in its scope), else NotFound."""
+    actor.require("transfers", "view")
+    row = await sql.fetchrow(
+        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE business_id = $1 AND id = $2",
+        actor.business_id,
+        transfer_id,
+    )
+    return await _visible_transfer(actor, row, transfer_id)
+
+
+async def find_transfer(actor: Actor, transfer_id: str) -> None:
+    """NotFound unless the actor may see the transfer (no rights check: the route's guard does that)."""
+    row = await sql.fetchrow(
+        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE business_id = $1 AND id = $2",
+        actor.business_id,
+        transfer_id,
+    )
+    await _visible_transfer(actor, row, transfer_id)
+
+
 async def get_group(actor: Actor, group_id: str) -> TransferGroupOut:
     actor.require("transfers", "view")
     rows = await sql.fetch(
@@ -228,6 +249,38 @@ async def get_group(actor: Actor, group_id: str) -> TransferGroupOut:
     )
 
 
+# How a transfer row reads as a line of a history (docs/portal.md, "Histories"): a hold's line carries
+# the hold's current status; a void gives the money back (a refund of a withdrawal or its fee, else a
+# released hold); a hold's posting is the same money as its hold line, so lists leave it out.
+LINE_STATUS_SQL = (
+    "CASE WHEN t.phase = 'pending' THEN coalesce(h.status, 'pending') "
+    "WHEN t.phase = 'void_pending' THEN CASE WHEN t.kind IN ('withdrawal', 'fee', 'topup') THEN 'refunded' "
+    "WHEN t.kind = 'hold_expire' THEN 'expired' ELSE 'voided' END "
+    "ELSE 'posted' END"
+)
+LINE_STATUSES = ("pending", "posted", "voided", "expired", "refunded")
+LINE_KINDS = ("transfer", "topup", "fee", "withdrawal", "reversal", "hold", "hold_void", "hold_expire")
+
+
+def _search_clause(args: list[Any], q: str, match: str) -> str:
+    """References of transfers, top-ups and withdrawals (and transfer descriptions), case-insensitive:
+    by prefix (served by the lower(reference) indexes) or anywhere in the text."""
+    text = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    args.append(f"{text}%" if match == "prefix" else f"%{text}%")
+    p = f"${len(args)}"
+    orders = (
+        f"SELECT id FROM withdrawal w WHERE w.business_id = $1 AND lower(w.reference) LIKE {p} "
+        f"UNION ALL SELECT id FROM topup o WHERE o.business_id = $1 AND lower(o.reference) LIKE {p}"
+    )
+    holds = (
+        f"SELECT amount_hold_id FROM withdrawal w WHERE w.business_id = $1 AND lower(w.reference) LIKE {p} "
+        f"UNION ALL SELECT fee_hold_id FROM withdrawal w WHERE w.business_id = $1 "
+        f"AND lower(w.reference) LIKE {p} AND fee_hold_id IS NOT NULL"
+    )
+    described = f" OR lower(t.description) LIKE {p}" if match == "contains" else ""
+    return f"(lower(t.reference) LIKE {p}{described} OR t.source_id IN ({orders}) OR t.hold_id IN ({holds}))"
+
+
 async def list_transfer_rows(
     actor: Actor,
     *,
@@ -237,8 +290,19 @@ async def list_transfer_rows(
     created_to: datetime | None = None,
     limit: int | None = None,
     after: str | None = None,
+    q: str | None = None,
+    match: str = "prefix",
+    kind: str | None = None,
+    status: str | None = None,
+    amount_min: int | None = None,
+    amount_max: int | None = None,
+    lines: bool = False,
 ) -> tuple[list[asyncpg.Record], str | None]:
-    """Transfers newest first, in the actor's scope, keyset-paginated by sequence."""
+    """Transfers newest first, in the actor's scope, keyset-paginated by sequence.
+
+    `reference` is an exact match (the API's filter); `q` searches references (`match` = prefix or
+    contains). `lines=True` reads them as history lines for people: each row carries `line_status`
+    (LINE_STATUSES) and its hold's `posted_amount`, and a hold's posting row is left out."""
     actor.require("transfers", "view")
     size = clamp_limit(limit)
     args: list[Any] = [actor.business_id]
@@ -250,12 +314,39 @@ async def list_transfer_rows(
     elif actor.scope_account_id:
         args.append(f"%/{actor.scope_account_id}/%")
         where.append(
-            f"EXISTS (SELECT 1 FROM account a WHERE a.id IN (t.debit_account_id, t.credit_account_id) "
+            f"EXISTS (SELECT 1 FROM account a WHERE a.business_id = $1 "
+            f"AND a.id IN (t.debit_account_id, t.credit_account_id) "
             f"AND a.path LIKE ${len(args)} AND a.kind <> 'system')"
         )
     if reference:
         args.append(reference)
         where.append(f"t.reference = ${len(args)}")
+    if q and q.strip():
+        where.append(_search_clause(args, q, "contains" if match == "contains" else "prefix"))
+    if kind:
+        if kind not in LINE_KINDS:
+            raise ValidationFailed(
+                N_("Choose a kind from the list."),
+                errors=[FieldError("kind", N_("Choose a kind from the list."))],
+            )
+        args.append(kind)
+        where.append(f"t.kind = ${len(args)}")
+    if status:
+        if status not in LINE_STATUSES:
+            raise ValidationFailed(
+                N_("Choose a status from the list."),
+                errors=[FieldError("status", N_("Choose a status from the list."))],
+            )
+        args.append(status)
+        where.append(f"({LINE_STATUS_SQL}) = ${len(args)}")
+    if amount_min is not None:
+        args.append(amount_min)
+        where.append(f"t.amount >= ${len(args)}")
+    if amount_max is not None:
+        args.append(amount_max)
+        where.append(f"t.amount <= ${len(args)}")
+    if lines:
+        where.append("t.phase <> 'post_pending'")
     if created_from:
         args.append(created_from)
         where.append(f"t.created_at >= ${len(args)}")
@@ -272,8 +363,10 @@ async def list_transfer_rows(
             ) from None
         where.append(f"t.seq < ${len(args)}")
     args.append(size + 1)
+    extra = f", {LINE_STATUS_SQL} AS line_status, h.posted_amount AS hold_posted_amount" if lines else ""
     rows = await sql.fetch(
-        f"SELECT {', '.join('t.' + c.strip() for c in TRANSFER_COLUMNS.split(','))} FROM transfer t "
+        f"SELECT {', '.join('t.' + c.strip() for c in TRANSFER_COLUMNS.split(','))}{extra} FROM transfer t "
+        "LEFT JOIN hold h ON h.business_id = t.business_id AND h.id = t.hold_id "
         f"WHERE {' AND '.join(where)} ORDER BY t.seq DESC LIMIT ${len(args)}",
         *args,
     )

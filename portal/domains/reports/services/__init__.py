@@ -2,7 +2,7 @@
 
 A statement covers whole WIB calendar days `start`..`end` (both inclusive) of one account or of a
 subtree roll-up (the root and every descendant in the root's currency; each line names its account).
-Its entries are the posted sides of transfers booked in the period, in `(seq, side)` order (see
+Its entries are the posted sides of transfers booked in the period, in `(created_at, seq, side)` order (see
 `sql.py`); pending holds are not entries (they do not move the booked balance) until they are posted.
 
     opening  = posted balance at 00:00 WIB of `start`
@@ -52,6 +52,7 @@ from portal.domains.reports.services.periods import (
     validate_period,
     wib_midnight,
 )
+from portal.domains.reports.services.presentation import ShownLine, Totals, shown_lines, subtree_totals
 from portal.domains.reports.services.snapshot import (
     FETCH_BATCH,
     PeriodTotals,
@@ -96,9 +97,11 @@ __all__ = [
     "Download",
     "ExportJob",
     "PeriodTotals",
+    "ShownLine",
     "Snapshot",
     "StatementPage",
     "StatementRequest",
+    "Totals",
     "_period_totals",
     "accounts",
     "audit_export",
@@ -120,11 +123,13 @@ __all__ = [
     "resolve",
     "run_export",
     "scanned_period_totals",
+    "shown_lines",
     "snapshot",
     "start_export",
     "statement_header",
     "statement_page",
     "stream_chunks",
+    "subtree_totals",
     "today_wib",
     "use_background",
     "validate_format",

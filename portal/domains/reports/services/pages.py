@@ -25,13 +25,13 @@ def _cursor_key() -> bytes:
     return hashlib.sha256(b"statement-cursor|" + get_settings().secret_key.encode()).digest()
 
 
-def encode_page_cursor(r: StatementRequest, seq: int, side: int, balance: int) -> str:
-    body = json.dumps([seq, side, balance, r.identity()], separators=(",", ":")).encode()
+def encode_page_cursor(r: StatementRequest, at: datetime, seq: int, side: int, balance: int) -> str:
+    body = json.dumps([at.isoformat(), seq, side, balance, r.identity()], separators=(",", ":")).encode()
     mac = hmac.new(_cursor_key(), body, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(body + mac).decode().rstrip("=")
 
 
-def decode_page_cursor(r: StatementRequest, cursor: str) -> tuple[int, int, int]:
+def decode_page_cursor(r: StatementRequest, cursor: str) -> tuple[datetime, int, int, int]:
     bad = ValidationFailed(
         gettext("The cursor is not valid for this statement."),
         code="invalid_cursor",
@@ -46,10 +46,14 @@ def decode_page_cursor(r: StatementRequest, cursor: str) -> tuple[int, int, int]
         mac, hmac.new(_cursor_key(), body, hashlib.sha256).digest()[:16]
     ):
         raise bad
-    seq, side, balance, identity = json.loads(body)
+    try:
+        at, seq, side, balance, identity = json.loads(body)
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        raise bad from None
     if identity != r.identity():
         raise bad
-    return int(seq), int(side), int(balance)
+    return when, int(seq), int(side), int(balance)
 
 
 def validate_limit(limit: int | None, default: int = PAGE_DEFAULT) -> int:
@@ -83,7 +87,8 @@ async def statement_page(
     after: str | None = None,
     generated_at: datetime | None = None,
 ) -> StatementPage:
-    """One page of entries (keyset on `(seq, side)`; the signed cursor carries the running balance)."""
+    """One page of entries (keyset on `(created_at, seq, side)`; the signed cursor carries the running
+    balance)."""
     size = validate_limit(limit)
     position = decode_page_cursor(r, after) if after else None
     async with snapshot(r, generated_at or clock.now()) as snap:
@@ -92,14 +97,16 @@ async def statement_page(
             rows = await snap.conn.fetch(q.entries_query(limit=True), ids, r.start_at, r.end_at, size + 1)
             balance = snap.header.opening_balance
         else:
-            seq, side, balance = position
+            at, seq, side, balance = position
             rows = await snap.conn.fetch(
-                q.entries_query(after=True, limit=True), ids, r.start_at, r.end_at, seq, side, size + 1
+                q.entries_query(after=True, limit=True), ids, r.start_at, r.end_at, at, seq, side, size + 1
             )
         more = len(rows) > size
         rows = rows[:size]
         lines, end_balance = await snap.to_lines(rows, balance)
         next_cursor = (
-            encode_page_cursor(r, rows[-1]["seq"], rows[-1]["side"], end_balance) if more and rows else None
+            encode_page_cursor(r, rows[-1]["created_at"], rows[-1]["seq"], rows[-1]["side"], end_balance)
+            if more and rows
+            else None
         )
         return StatementPage(snap.header, lines, next_cursor, r)

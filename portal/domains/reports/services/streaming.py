@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from portal.domains.reports import sql as q
 from portal.domains.reports.formats import (
@@ -301,10 +302,18 @@ async def _write_csv_fast(
 
 
 def file_name(r: StatementRequest, fmt: str) -> str:
-    """`statement_acc_…_2026-11-01_2026-11-30.csv` (`_subtree` for roll-ups); ASCII, no spaces."""
-    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "-" for c in r.account.id)
-    scope = "_subtree" if r.include_descendants else ""
-    return f"statement_{safe}{scope}_{r.start}_{r.end}.{EXPORT_FORMATS[fmt].extension}"
+    """`Toko-Sinar-Jaya_2026-11-01_2026-11-30.csv`: the account's name and the period (`_subtree` for
+    roll-ups); ASCII letters, digits and dashes only (the id when the name has none)."""
+    return slug_file_name(r.account.name, r.account.id, r.start, r.end, fmt, subtree=r.include_descendants)
+
+
+def slug_file_name(
+    name: str, account_id: str, start: Any, end: Any, fmt: str, *, subtree: bool = False
+) -> str:
+    words = "".join(c if c.isascii() and c.isalnum() else " " for c in name).split()
+    safe = "-".join(words)[:60] or "".join(c if c.isascii() and c.isalnum() else "-" for c in account_id)
+    scope = "_subtree" if subtree else ""
+    return f"{safe}{scope}_{start}_{end}.{EXPORT_FORMATS[fmt].extension}"
 
 
 def content_disposition(name: str) -> str:
