@@ -8,26 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.domains.billing import services
 from portal.domains.billing.services import common
 from portal.domains.identity.auth import user_actor
 from tests.support.billing import register_card
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import make_business, totp_secret
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def tile(page: Any, label: str) -> str:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.domains.accounts import services as accounts
 from portal.lib import sql
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import make_business, totp_secret
 
 pytestmark = pytest.mark.browser
 
@@ -21,15 +20,6 @@ TOP_UP = 1_000_000
 TRANSFER = 250_000
 WITHDRAW = 100_000
 WITHDRAWAL_FEE = 8_000
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def account_id(business_id: str, name: str) -> str:

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.domains.accounts import services as accounts
@@ -16,21 +15,12 @@ from portal.domains.identity.auth import user_actor
 from portal.domains.ledger import services as ledger
 from portal.lib import sql
 from portal.lib.ids import new_id
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import make_business, totp_secret
 from tests.support.ledger import fund
 from tests.support.monitoring import drain, only_rules, rule_of, set_rule
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def test_burst_alert_acknowledged_and_a_report_built_saved_exported(

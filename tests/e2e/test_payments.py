@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.domains.accounts import services as accounts
@@ -15,20 +14,11 @@ from portal.domains.payments import services
 from portal.domains.payments.services.payments import PaymentRequest
 from portal.lib import sql
 from portal.lib.actor import system_actor
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import make_business, totp_secret
 from tests.support.payments import business_day_today
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def paid(

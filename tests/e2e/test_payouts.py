@@ -8,7 +8,6 @@ import asyncio
 import re
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.domains.accounts import services as accounts
@@ -16,21 +15,12 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.payouts import lifecycle, services
 from portal.lib import clock, security, sql
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, enrol, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import enrol, make_business, totp_secret
 from tests.support.ledger import fund
 from tests.support.payouts import DIRECTORY, register
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def status_of(business_id: str, payout_id: str) -> str:

@@ -8,24 +8,14 @@ import json
 import re
 from typing import Any
 
-import pyotp
 import pytest
 
 from portal.lib import sql
-from tests.support.browser import csp_violations
-from tests.support.identity import PASSWORD, make_business, totp_secret
+from tests.support.browser import csp_violations, sign_in
+from tests.support.identity import make_business, totp_secret
 from tests.support.webhooks import Receiver, run_queued_jobs
 
 pytestmark = pytest.mark.browser
-
-
-async def sign_in(page: Any, base: str, username: str, secret: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#f-username", username)
-    await page.fill("#f-password", PASSWORD)
-    await page.fill("#f-otp", pyotp.TOTP(secret).now())
-    await page.click("main button[type=submit]")
-    await page.wait_for_url(f"{base}/")
 
 
 async def test_endpoint_test_event_console_and_resend(page: Any, live_server: str, db: str) -> None:
