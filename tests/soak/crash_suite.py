@@ -1,8 +1,9 @@
 """The crash suite: SDK callers drive transfers, holds (posted or voided), top-ups paid through the
-sandbox provider, statements and 1 % malformed requests against 2 web nodes, 2 workers and the
-provider simulator while a chaos loop kill -9s a random one of them every few seconds (and restarts it)
-and crashes PostgreSQL (`pg_ctl stop -m immediate`) a few times; the business's top-up and hold events
-go to a webhook receiver on 127.0.0.1 that the suite runs. With `via_nginx` the callers go through
+sandbox provider, payouts to verified beneficiaries sent through it, statements and 1 % malformed
+requests against 2 web nodes, 2 workers and the provider simulator while a chaos loop kill -9s a random
+one of them every few seconds (and restarts it) and crashes PostgreSQL (`pg_ctl stop -m immediate`) a
+few times; the business's top-up and hold events go to a webhook receiver on 127.0.0.1 that the suite
+runs. With `via_nginx` the callers go through
 nginx in front of the web nodes (and statements read from a streaming replica), as `make cluster` runs
 them. At the end, with everything drained, the books are checked; `run()` returns one JSON-ready summary.
 
@@ -37,10 +38,13 @@ from deploy.cluster import WEBHOOK_EVENT_TYPES, Cluster, Node, free_port, scratc
 
 MALFORMED_SHARE = 0.01
 TOPUP_SHARE = 0.06
-# Payouts join the mix here once they run through the provider under chaos: a share of the callers'
-# requests, `_payout` for one request, and `_check_payouts` for the end (every payout succeeded or
-# failed, its hold posted or voided, never both; the simulator's payouts reconcile with Neraca's).
-PAYOUT_SHARE = 0.0
+# Payouts through the provider (with it): a share of the callers' requests, `_payout` for one request,
+# `_check_payouts` for the end (every payout succeeded or failed, its holds posted or voided, never both;
+# the simulator's payouts reconcile with Neraca's). Below the default approval threshold (Rp10,000,000),
+# so none waits for an approver; one in five ends in 666, which the sandbox's bank rejects (failed).
+PAYOUT_SHARE = 0.05
+PAYOUT_REJECTED_SHARE = 0.2
+PAYOUT_BENEFICIARIES = 4
 # How long the end may wait for callbacks and webhook deliveries to drain (bounded like every loop here).
 DRAIN_SECONDS = 180
 
@@ -58,6 +62,7 @@ class Books:
     asked: set[str] = field(default_factory=set)  # every reference ever sent
     topups: dict[str, str] = field(default_factory=dict)  # reference -> top-up id answered
     paid_at_provider: set[str] = field(default_factory=set)  # top-up ids the simulator took payment for
+    payouts: dict[str, str] = field(default_factory=dict)  # reference -> payout id answered
     requests: int = 0
     # Retries the SDK made on its own (connection errors, 5xx, 409 request_in_progress, 429) and the
     # requests it gave up on after them (sent again at the end).
@@ -331,7 +336,11 @@ async def _caller(
     accounts: list[str] = data["accounts"]
     base_url = urls[index % len(urls)]
     provider = cluster.simulator is not None
-    async with _counting_client(books, base_url, key, max_retries=6) as client:
+    payouts_key = data.get("payouts_key")
+    async with (
+        _counting_client(books, base_url, key, max_retries=6) as client,
+        _counting_client(books, base_url, payouts_key or key, max_retries=6) as payouts_client,
+    ):
         while time.monotonic() < deadline:
             payer, payee = rng.sample(accounts, 2)
             roll = rng.random()
@@ -362,8 +371,8 @@ async def _caller(
                     "request_id": str(uuid.uuid4()),
                 }
                 await _topup(client, books, order, cluster)
-            elif 0.82 + TOPUP_SHARE <= roll < 0.82 + TOPUP_SHARE + PAYOUT_SHARE:
-                await _payout(client, books, rng)
+            elif provider and payouts_key and roll < 0.82 + TOPUP_SHARE + data["payout_share"]:
+                await _payout(payouts_client, books, rng, data["beneficiaries"])
             else:
                 today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
                 try:
@@ -373,9 +382,43 @@ async def _caller(
                     pass
 
 
-async def _payout(client: AsyncNeraca, books: Books, rng: random.Random) -> None:
-    """One payout request: the place payouts take in the mix (PAYOUT_SHARE is 0 until they join)."""
-    raise NotImplementedError("payouts are not in the crash suite's mix yet")
+async def _payout(client: AsyncNeraca, books: Books, rng: random.Random, beneficiaries: list[str]) -> None:
+    """One payout to a verified beneficiary; the provider completes it (or its bank rejects a …666)."""
+    amount = rng.randint(10_000, 2_000_000)
+    if rng.random() < PAYOUT_REJECTED_SHARE:
+        amount = amount // 1000 * 1000 + 666
+    await _create_payout(
+        client,
+        books,
+        {
+            "beneficiary_id": rng.choice(beneficiaries),
+            "amount": amount,
+            # Not `soak-…`: the transfer and hold checks read those references as theirs.
+            "reference": f"soakpo-{uuid.uuid4().hex[:16]}",
+            "request_id": str(uuid.uuid4()),
+        },
+    )
+
+
+def _payouts_of(client: AsyncNeraca) -> Any:
+    """`client.payouts`: a property as documented; tolerated as a method, as this SDK version has it."""
+    payouts: Any = client.payouts
+    return payouts() if callable(payouts) else payouts
+
+
+async def _create_payout(client: AsyncNeraca, books: Books, kwargs: dict[str, Any]) -> None:
+    books.asked.add(kwargs["reference"])
+    try:
+        made = await _payouts_of(client).create(**kwargs)
+    except (NeracaError, httpx.HTTPError) as exc:
+        if _answered_4xx(exc):
+            books.refusals.append(f"payout {kwargs['reference']} refused: {exc}")
+        else:
+            books.gave_up += 1
+            books.unanswered.append(("payout", kwargs))
+        return
+    books.payouts[kwargs["reference"]] = made.id
+    books.acknowledged_writes += 1
 
 
 async def _topup(client: AsyncNeraca, books: Books, kwargs: dict[str, Any], cluster: Cluster) -> None:
@@ -475,13 +518,23 @@ def _answered_4xx(exc: Exception) -> bool:
 async def _converge(cluster: Cluster, data: dict[str, Any], books: Books) -> int:
     """Send every request that got no answer again, with its own Request-Id: each must now succeed, once."""
     key = data["keys"][0]
+    # Payouts are sent again under their own key, so the Request-Id is the same request's (its claim).
+    payouts_key = data.get("payouts_key") or key
     retried = 0
-    async with AsyncNeraca(
-        client_id=key["client_id"],
-        client_secret=key["secret"],
-        base_url=_base_urls(cluster)[0],
-        max_retries=8,
-    ) as client:
+    async with (
+        AsyncNeraca(
+            client_id=key["client_id"],
+            client_secret=key["secret"],
+            base_url=_base_urls(cluster)[0],
+            max_retries=8,
+        ) as client,
+        AsyncNeraca(
+            client_id=payouts_key["client_id"],
+            client_secret=payouts_key["secret"],
+            base_url=_base_urls(cluster)[0],
+            max_retries=8,
+        ) as payouts_client,
+    ):
         pending, books.unanswered = books.unanswered, []
         give_up_at = time.monotonic() + 180  # bounded like every loop here: what is left stays unanswered
         for index, (kind, kwargs) in enumerate(pending):
@@ -495,6 +548,8 @@ async def _converge(cluster: Cluster, data: dict[str, Any], books: Books) -> int
                 await _hold(client, books, kwargs)
             elif kind == "topup":
                 await _topup(client, books, kwargs, cluster)
+            elif kind == "payout":
+                await _create_payout(payouts_client, books, kwargs)
             else:
                 await _resolve(client, books, kwargs["hold_id"], kind, kwargs["request_id"])
     for kind, kwargs in books.unanswered:
@@ -622,6 +677,86 @@ async def _check_provider(cluster: Cluster, business_id: str, books: Books) -> d
     }
 
 
+async def _check_payouts(cluster: Cluster, business_id: str, books: Books) -> dict[str, int]:
+    """Every acknowledged payout exists once with the id it was answered with, nothing else does; each
+    ended succeeded (its holds posted) or failed (voided), each hold resolved exactly once; the
+    simulator's payouts and Neraca's reconcile (same reference, amount and outcome). Payouts still
+    scheduled or submitted are waited for within DRAIN_SECONDS (the minute sweep sends due ones and asks
+    the provider about stale submissions; undelivered callbacks are sent again)."""
+    assert cluster.primary is not None
+    conn = await asyncpg.connect(cluster.primary.dsn())
+    try:
+        give_up_at = time.monotonic() + DRAIN_SECONDS
+        while True:
+            open_payouts = await conn.fetchval(
+                "SELECT count(*) FROM payout WHERE business_id = $1 AND kind = 'payout' "
+                "AND status NOT IN ('succeeded', 'failed', 'reversed', 'rejected', 'cancelled')",
+                business_id,
+            )
+            if open_payouts == 0 or time.monotonic() > give_up_at:
+                break
+            await _resend_callbacks(cluster)
+            await asyncio.sleep(2)
+        rows = await conn.fetch(
+            "SELECT p.id, p.reference, p.status, p.amount, "
+            "(p.amount_hold_id IS NOT NULL)::int + (p.fee_hold_id IS NOT NULL)::int AS holds, "
+            "array_remove(ARRAY[a.status, f.status], NULL) AS hold_statuses, "
+            "(SELECT count(*) FROM transfer t WHERE t.business_id = p.business_id "
+            "AND t.hold_id IN (p.amount_hold_id, p.fee_hold_id) "
+            "AND t.phase IN ('post_pending', 'void_pending')) AS resolutions "
+            "FROM payout p "
+            "LEFT JOIN hold a ON a.business_id = p.business_id AND a.id = p.amount_hold_id "
+            "LEFT JOIN hold f ON f.business_id = p.business_id AND f.id = p.fee_hold_id "
+            "WHERE p.business_id = $1 AND p.kind = 'payout'",
+            business_id,
+        )
+    finally:
+        await conn.close()
+    sim = await asyncpg.connect(cluster.primary.dsn("neraca_simulator"))
+    try:
+        at_provider = {
+            row["reference"]: row
+            for row in await sim.fetch("SELECT reference, amount, status FROM sim_payouts")
+        }
+    finally:
+        await sim.close()
+    by_reference = {row["reference"]: row for row in rows}
+    for reference, payout_id in books.payouts.items():
+        row = by_reference.get(reference)
+        if row is None or row["id"] != payout_id:
+            books.violations.append(f"payout {reference}: answered {payout_id}, stored {row and row['id']}")
+    for row in rows:
+        if row["reference"] not in books.asked:
+            books.violations.append(f"payout {row['reference']} stored but never asked for")
+        if row["status"] not in ("succeeded", "failed"):
+            books.violations.append(f"payout {row['id']} still {row['status']} after the drain")
+            continue
+        wanted = "posted" if row["status"] == "succeeded" else "voided"
+        if row["hold_statuses"] != [wanted] * row["holds"] or row["resolutions"] != row["holds"]:
+            books.violations.append(
+                f"payout {row['id']} {row['status']}: holds {row['hold_statuses']}, "
+                f"{row['resolutions']} resolutions for {row['holds']} holds"
+            )
+        sent = at_provider.get(row["id"])  # the provider knows a payout by Neraca's payout id
+        if sent is None or int(sent["amount"]) != int(row["amount"]) or sent["status"] != row["status"]:
+            books.violations.append(
+                f"payout {row['id']} {row['status']} {row['amount']}: provider "
+                f"{sent and (sent['status'], int(sent['amount']))}"
+            )
+    stored = {row["id"] for row in rows}
+    for reference in at_provider:
+        if reference not in stored:
+            books.violations.append(f"provider payout {reference} has no payout in Neraca")
+    return {
+        "payouts_acknowledged": len(books.payouts),
+        "payouts_stored": len(rows),
+        "payouts_succeeded": sum(1 for row in rows if row["status"] == "succeeded"),
+        "payouts_failed": sum(1 for row in rows if row["status"] == "failed"),
+        "payouts_rejected_by_bank_expected": sum(1 for row in rows if str(row["amount"]).endswith("666")),
+        "payouts_at_provider": len(at_provider),
+    }
+
+
 async def _resend_callbacks(cluster: Cluster) -> None:
     assert cluster.primary is not None and cluster.simulator is not None
     sim = await asyncpg.connect(cluster.primary.dsn("neraca_simulator"))
@@ -707,6 +842,45 @@ def _verify(cluster: Cluster, books: Books) -> dict[str, str]:
     return results
 
 
+def _payout_setup(cluster: Cluster, bin_dir: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """A key with the payouts rights and no beneficiary cool-down (payout_setup.py, in a process of its
+    own), then PAYOUT_BENEFICIARIES bank accounts added through the SDK on the first seeded accounts
+    (the simulator's name inquiry finds any realistic number, with its generated holder name)."""
+    from neraca import Neraca
+
+    from portal.simulator.services.inquiries import generated_name
+
+    done = subprocess.run(
+        [str(bin_dir / "python"), str(Path(__file__).with_name("payout_setup.py")), data["business_id"]],
+        env={**cluster.node_env(None), "NERACA_LOG_LEVEL": "WARNING"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"payout set-up failed:\n{done.stderr[-3000:]}")
+    key = json.loads(done.stdout.strip().splitlines()[-1])
+    beneficiaries = []
+    with Neraca(
+        client_id=key["client_id"],
+        client_secret=key["secret"],
+        base_url=_base_urls(cluster)[0],
+        max_retries=6,
+    ) as client:
+        for index in range(PAYOUT_BENEFICIARIES):
+            number = f"77{index:02d}{uuid.uuid4().int % 10**6:06d}1"
+            made = client.beneficiaries.create(
+                kind="bank",
+                account_id=data["accounts"][index],
+                bank_code="014",
+                account_number=number,
+                holder_name=generated_name(f"014:{number}"),
+            )
+            beneficiaries.append(made.id)
+    return {"payouts_key": key, "beneficiaries": beneficiaries}
+
+
 def run(
     root: Path,
     bin_dir: Path,
@@ -715,13 +889,15 @@ def run(
     callers: int,
     postgres_crashes: int,
     seed_value: int = 18,
+    payout_share: float = PAYOUT_SHARE,
     provider: bool = False,
     webhooks: bool = False,
     via_nginx: bool = False,
 ) -> dict[str, Any]:
     """Start the cluster, load it under chaos for `seconds`, drain, check; returns the summary.
 
-    `provider`: top-ups paid through the simulator, which the chaos loop kills too; `webhooks`: the
+    `provider`: top-ups paid and payouts sent through the simulator (a `payout_share` of the requests),
+    which the chaos loop kills too; `webhooks`: the
     business's top-up and hold events delivered to a receiver here; `via_nginx`: the callers go through
     nginx (and statements read from a streaming replica), as `make cluster` runs them."""
     cluster = Cluster(
@@ -752,6 +928,9 @@ def run(
             keys=16,
             webhook_url=receiver.url if receiver else None,
         )
+        data["payout_share"] = payout_share
+        if provider:
+            data.update(_payout_setup(cluster, bin_dir, data))
         books, chaos = Books(), Chaos()
         deadline = time.monotonic() + seconds
         stop = threading.Event()
@@ -777,6 +956,7 @@ def run(
             await _check_books(cluster.primary.dsn(), data["business_id"], books)
             if provider:
                 extra.update(await _check_provider(cluster, data["business_id"], books))
+                extra.update(await _check_payouts(cluster, data["business_id"], books))
             if receiver is not None:
                 extra.update(
                     await _check_webhooks(
@@ -825,7 +1005,6 @@ def run(
                 else None
             ),
             **{k: v for k, v in extra.items() if k != "gave_up"},
-            "payouts": "not in the mix yet (PAYOUT_SHARE)",
             "verify": verified,
             "malformed_503_while_database_down": books.malformed_503,
             "money_violations": len(violations),

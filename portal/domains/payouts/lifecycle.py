@@ -23,8 +23,10 @@ import asyncpg
 import structlog
 
 from portal.domains.accounts import services as accounts
+from portal.domains.identity import idempotency
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
+from portal.domains.ledger.refusals import Refusal
 from portal.domains.ledger.services.holds import hold_legs_committed, resolve_hold
 from portal.domains.ledger.services.shared import audit, claim_reference, event, notify_account
 from portal.domains.payouts import services
@@ -41,7 +43,7 @@ from portal.domains.provider.gateway import (
 )
 from portal.lib import clock, screening, security, sql
 from portal.lib.actor import Actor, system_actor
-from portal.lib.errors import Amount, Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Amount, Conflict, FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
@@ -344,6 +346,14 @@ async def create_payout(
     value = services.positive_amount(amount)
     ref = services.valid_reference(reference)
     text = services.optional_text(description, "/description", 140)
+    request = {
+        "beneficiary_id": str(beneficiary_id or ""),
+        "amount": value,
+        "description": text,
+        "rail": rail,
+    }
+    if not batch and (earlier := await _earlier_payout(actor, ref, request)) is not None:
+        return earlier  # a retry whose first answer was lost: nothing is screened, held or sent again
     now = clock.now()
     beneficiary = await services.usable_beneficiary(actor, str(beneficiary_id or ""), now=now)
     destination = "bank" if beneficiary.kind == "bank" else str(beneficiary.wallet)
@@ -400,7 +410,36 @@ async def create_payout(
         description=text,
         approval_reason=reason,
         screening_code=verdict.code or None,
+        request=None if batch else request,
     )
+
+
+async def _earlier_payout(actor: Actor, reference: str, request: dict[str, Any]) -> PayoutOut | None:
+    """The payout this very request created before, when its reference is taken by one: the payout the
+    request's earlier attempt booked (its Request-Id claim says so), or one with the same beneficiary,
+    amount, description and rail (the same reference and body sent again). None otherwise, so the
+    reference stays `duplicate_reference`; a payout outside the actor's scope never replays."""
+    row = await sql.fetchrow(
+        f"SELECT {PAYOUT_COLUMNS}, batch_id FROM payout "
+        "WHERE business_id = $1 AND reference = $2 AND kind = 'payout'",
+        actor.business_id,
+        reference,
+    )
+    if row is None or row["batch_id"] is not None:
+        return None
+    same = (
+        row["beneficiary_id"] == request["beneficiary_id"]
+        and int(row["amount"]) == request["amount"]
+        and (row["description"] or "") == request["description"]
+        and (not request["rail"] or row["rail"] == request["rail"])
+    )
+    if not (same or idempotency.booked_earlier(row["id"])):
+        return None
+    try:
+        await accounts.get_account_row(actor, row["account_id"])
+    except NotFound:
+        return None
+    return payout_out(row)
 
 
 async def _insert(
@@ -421,8 +460,58 @@ async def _insert(
     withdrawal: tuple[str, str, str | None] | None = None,
     payout_id: str | None = None,
     batch_id: str | None = None,
+    request: dict[str, Any] | None = None,
 ) -> PayoutOut:
-    """Write the payout with its holds (or, for a withdrawal, the withdrawal's holds) in one transaction."""
+    """Write the payout with its holds (or, for a withdrawal, the withdrawal's holds) in one transaction.
+    With `request` (a single payout's create), a reference taken meanwhile by the same request replays."""
+    try:
+        return await _write_payout(
+            actor,
+            account_id=account_id,
+            currency=currency,
+            destination=destination,
+            rail=rail,
+            fee=fee,
+            eta_at=eta_at,
+            amount=amount,
+            reference=reference,
+            description=description,
+            approval_reason=approval_reason,
+            screening_code=screening_code,
+            kind=kind,
+            withdrawal=withdrawal,
+            payout_id=payout_id,
+            batch_id=batch_id,
+        )
+    except NeracaError as refused:
+        if request is None or refused.code != Refusal.DUPLICATE_REFERENCE.value:
+            raise
+        # Two attempts of one request raced for the reference: the loser answers with the winner's payout.
+        earlier = await _earlier_payout(actor, reference, request)
+        if earlier is None:
+            raise
+        return earlier
+
+
+async def _write_payout(
+    actor: Actor,
+    *,
+    account_id: str,
+    currency: str,
+    destination: dict[str, Any],
+    rail: Rail,
+    fee: int,
+    eta_at: Any,
+    amount: int,
+    reference: str,
+    description: str,
+    approval_reason: str | None,
+    screening_code: str | None,
+    kind: str,
+    withdrawal: tuple[str, str, str | None] | None,
+    payout_id: str | None,
+    batch_id: str | None,
+) -> PayoutOut:
     payout_id = payout_id or new_id("po")
     status = "awaiting_approval" if approval_reason else "scheduled"
     async with transaction():
@@ -436,6 +525,8 @@ async def _insert(
                     actor.business_id,
                     [leg for leg, _, _ in holds],
                     source_id=payout_id,
+                    # The request's claim records the payout (not its hold) as what it booked.
+                    reference_object_id=payout_id,
                     scope_account_id=actor.scope_account_id,
                     internal=True,
                     on_commit=hold_legs_committed(holds, reference, actor.business_id),
