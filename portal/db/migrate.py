@@ -66,10 +66,11 @@ async def pending_migrations() -> list[str]:
     if not await Migration.table_exists():
         return ["(no migrations applied)"]
     manager = BaseMigrationManager()
-    ran = set(await Migration.get_migrations_which_ran())
     pending: list[str] = []
     for app_name in manager.get_sorted_app_names():
         app_config = manager.get_app_config(app_name)
+        # Per app: two apps may use the same migration id (a timestamp), as Piccolo's own runner allows.
+        ran = set(await Migration.get_migrations_which_ran(app_name=app_name))
         for module in manager.get_migration_modules(app_config.resolved_migrations_folder_path).values():
             if module.ID not in ran:
                 pending.append(f"{app_name}:{module.ID}")

@@ -26,7 +26,7 @@ from portal.domains.payouts.schemas import (
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import N_
-from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
 DEPS = {"actor": ACTOR_DEPENDENCY}
 
@@ -201,6 +201,7 @@ async def cancel_payout(actor: Actor, payout_id: str) -> PayoutOut:
     dependencies=DEPS,
     tags=["payouts"],
     status_code=200,
+    before_request=object_first(lifecycle.find_payout, "payout_id"),
 )
 async def approve_payout(actor: Actor, payout_id: str, data: ApprovalIn) -> PayoutOut:
     """Approve a payout awaiting approval with your authenticator code (a signed-in user other than its
@@ -215,6 +216,7 @@ async def approve_payout(actor: Actor, payout_id: str, data: ApprovalIn) -> Payo
     dependencies=DEPS,
     tags=["payouts"],
     status_code=200,
+    before_request=object_first(lifecycle.find_payout, "payout_id"),
 )
 async def reject_payout(actor: Actor, payout_id: str, data: RejectionIn) -> PayoutOut:
     """Reject a payout awaiting approval: its held money is available again at once."""
@@ -309,6 +311,7 @@ async def submit_payout_batch(actor: Actor, batch_id: str) -> BatchDetail:
     dependencies=DEPS,
     tags=["payout_batches"],
     status_code=200,
+    before_request=object_first(batches.find_batch, "batch_id"),
 )
 async def approve_payout_batch(actor: Actor, batch_id: str, data: ApprovalIn) -> BatchDetail:
     """Approve a submitted batch with the approver's authenticator code (a signed-in user other than the

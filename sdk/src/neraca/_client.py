@@ -198,6 +198,7 @@ class Neraca(BaseClient):
         """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
         return Invoices(self)
 
+    @property
     def payouts(self) -> Payouts:
         """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
         return Payouts(self)
@@ -437,6 +438,7 @@ class AsyncNeraca(BaseClient):
         """Invoices to sub-accounts: list, retrieve, PDF, void, credit, write off, preview, usage."""
         return AsyncInvoices(self)
 
+    @property
     def payouts(self) -> AsyncPayouts:
         """Payouts to beneficiaries: create, retrieve, list, cancel, approve, reject, proof (PDF)."""
         return AsyncPayouts(self)
