@@ -104,12 +104,12 @@ async def more_billings(business_id: str, today: Any) -> None:
         "WITH src AS (SELECT b.*, row_number() OVER (ORDER BY billing_number) - 1 AS k FROM billing b "
         "WHERE business_id = $1) "
         "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, amount, currency, "
-        "description, kind, status, schedule_type, schedule, card_status, card_token, card_first6, card_last4, "
-        "card_brand, card_issuer, card_expiry_month, card_expiry_year, card_registered_at) "
+        "description, kind, status, schedule_type, schedule, card_status, card_token, card_first6, "
+        "card_last4, card_brand, card_issuer, card_expiry_month, card_expiry_year, card_registered_at) "
         "SELECT s.business_id, 'bil_bench' || lpad(g::text, 8, '0'), s.customer_id, "
-        "'BIL-' || lpad(g::text, 6, '0'), s.account_id, s.amount, s.currency, s.description, s.kind, s.status, "
-        "s.schedule_type, s.schedule, s.card_status, s.card_token, s.card_first6, s.card_last4, s.card_brand, "
-        "s.card_issuer, s.card_expiry_month, s.card_expiry_year, s.card_registered_at "
+        "'BIL-' || lpad(g::text, 6, '0'), s.account_id, s.amount, s.currency, s.description, s.kind, "
+        "s.status, s.schedule_type, s.schedule, s.card_status, s.card_token, s.card_first6, s.card_last4, "
+        "s.card_brand, s.card_issuer, s.card_expiry_month, s.card_expiry_year, s.card_registered_at "
         "FROM generate_series($2::int, $3::int) g JOIN src s ON s.k = g % $2",
         business_id,
         CARDS,
@@ -137,8 +137,9 @@ async def copy_baseline(data: bytes) -> float:
 
     async with sql.connection() as conn:
         await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS bench_raw (customer_id text, billing_number text, amount text, "
-            "type text, schedule_type text, day text, weekdays text, months text, dates text, description text)"
+            "CREATE TEMP TABLE IF NOT EXISTS bench_raw (customer_id text, billing_number text, "
+            "amount text, type text, schedule_type text, day text, weekdays text, months text, dates text, "
+            "description text)"
         )
         await conn.execute("TRUNCATE bench_raw")
         t0 = time.perf_counter()
@@ -228,7 +229,8 @@ async def main() -> dict[str, Any]:
             upload_s = time.perf_counter() - t0
         batch = await batches.batch_row(actor, batch_id)
         log(
-            f"(u) COPY {copy_s:.2f}s, upload {upload_s:.2f}s ({batch['total_data']} rows, {batch['invalid_data']} invalid)"
+            f"(u) COPY {copy_s:.2f}s, upload {upload_s:.2f}s "
+            f"({batch['total_data']} rows, {batch['invalid_data']} invalid)"
         )
 
         # Every billing charged once: one paid charge each, one payment per invoice number, the money held
@@ -240,10 +242,12 @@ async def main() -> dict[str, Any]:
             business.id,
         )
         payments = await sql.fetchrow(
-            "SELECT count(*) AS n, count(DISTINCT invoice_number) AS invoices, coalesce(sum(amount), 0) AS total "
-            "FROM payment WHERE business_id = $1 AND source = 'billing' AND status = 'paid'",
+            "SELECT count(*) AS n, count(DISTINCT invoice_number) AS invoices, "
+            "coalesce(sum(amount), 0) AS total FROM payment WHERE business_id = $1 AND source = 'billing' "
+            "AND status = 'paid'",
             business.id,
         )
+        assert charges is not None and payments is not None
         pending = await sql.fetchval(
             "SELECT credits_pending - debits_pending FROM account WHERE business_id = $1 AND id = $2",
             business.id,

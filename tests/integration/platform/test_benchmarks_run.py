@@ -15,8 +15,8 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[3] / "bench"
 
-# The keys a reader of each benchmark's JSON relies on (docs/billing.md, docs/ledger.md, docs/sdk.md, docs/statements.md,
-# docs/webhooks.md).
+# The keys a reader of each benchmark's JSON relies on (docs/billing.md, docs/ledger.md, docs/sdk.md,
+# docs/statements.md, docs/webhooks.md).
 EXPECTED: dict[str, dict[str, Any]] = {
     "billing.py": {
         "benchmark": "billing",
