@@ -15,9 +15,23 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[3] / "bench"
 
-# The keys a reader of each benchmark's JSON relies on (docs/ledger.md, docs/sdk.md, docs/statements.md,
-# docs/webhooks.md).
+# The keys a reader of each benchmark's JSON relies on (docs/billing.md, docs/ledger.md, docs/sdk.md,
+# docs/statements.md, docs/webhooks.md).
 EXPECTED: dict[str, dict[str, Any]] = {
+    "billing.py": {
+        "benchmark": "billing",
+        "keys": [
+            "b_service_transfers_per_s_64_callers_uniform",
+            "r_charges_per_s",
+            "u_copy_rows_per_s",
+            "u_upload_rows_per_s",
+            "peak_rss_growth_mb",
+            "ratios",
+            "targets_met",
+            "checks",
+            "invariants",
+        ],
+    },
     "invoicing.py": {
         "benchmark": "invoicing",
         "keys": [
