@@ -564,6 +564,8 @@ def test_every_api_post_without_an_object_has_a_probe() -> None:
     assert not missing, f"add a `probe` body to {POLICY_FILE.name} for: {missing}"
 
 
+# Every route times every role: several minutes on a busy two-core machine, so above the default limit.
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("role", roles.ROLES)
 async def test_scoped_actors_change_nothing_outside_their_scope(client: Any, db: str, role: str) -> None:
     business, owner_actor, objects, div_a = await scoped_world(client)

@@ -71,7 +71,10 @@ async def create_plan(
         )
     fixed = whole_number(fixed_amount, "/fixed_amount", low=0, high=MAX_AMOUNT)
     percent_bp = _percent(
-        percent, "/percent", "percent_above_100", N_("A plan cannot take more than 100 percent of the money in.")
+        percent,
+        "/percent",
+        "percent_above_100",
+        N_("A plan cannot take more than 100 percent of the money in."),
     )
     tax_bp = _percent(tax_percent, "/tax_percent", "tax_above_100", N_("The tax rate cannot exceed 100 %."))
     days = whole_number(due_days, "/due_days", low=0, high=90)
