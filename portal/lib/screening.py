@@ -14,7 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import asyncpg
+
 from portal.lib.actor import Actor
+from portal.lib.errors import ServiceUnavailable
+from portal.lib.i18n import N_
+from portal.lib.sql import connection_lost
 
 Kind = Literal["payout", "transfer", "withdrawal"]
 Action = Literal["allow", "alert", "review", "block"]
@@ -89,4 +94,27 @@ async def screen(actor: Actor, outgoing: Outgoing) -> Verdict:
     """Run every registered screen on `outgoing` and return the strongest verdict (ALLOW with none)."""
     if not _SCREENS:
         return ALLOW
-    return strongest([await fn(actor, outgoing) for fn in _SCREENS])
+    try:
+        return strongest([await fn(actor, outgoing) for fn in _SCREENS])
+    except Exception as exc:
+        if not _database_gone(exc):
+            raise
+        # Money cannot move without the database either: the caller answers 503 and retries, as the
+        # ledger does when its own batch loses the connection (never "allowed" unscreened).
+        raise ServiceUnavailable(
+            N_(
+                "The ledger lost its database connection. Try again in a moment: a retry with the same "
+                "reference is never booked twice."
+            ),
+            code="ledger_unavailable",
+            headers={"Retry-After": "1"},
+        ) from exc
+
+
+def _database_gone(exc: BaseException) -> bool:
+    """A lost connection, a database refusing connections, or a pooled connection left mid-operation."""
+    if connection_lost(exc) or isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True
+    return isinstance(exc, asyncpg.exceptions.ObjectNotInPrerequisiteStateError) and not isinstance(
+        exc, asyncpg.exceptions.LockNotAvailableError
+    )

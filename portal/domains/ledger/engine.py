@@ -830,6 +830,14 @@ async def execute(op: Operation) -> OperationResult:
     return await committer().submit(op)
 
 
+def note_lost_connection(exc: BaseException) -> None:
+    """Record that this process's write path met a dead database outside a batch (the screening before
+    it), so `write_path_problem` probes the database until writes work again."""
+    found = _COMMITTERS.get(asyncio.get_running_loop())
+    if found is not None:
+        found.lost_connection = f"{exc.__class__.__name__}: {exc}"
+
+
 async def write_path_problem() -> str | None:
     """Why this process's ledger writes would fail now, or None when they work.
 

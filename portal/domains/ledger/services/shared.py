@@ -14,7 +14,7 @@ from portal.domains.ledger import engine
 from portal.domains.ledger.refusals import Refusal, refuse
 from portal.lib import screening, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, ValidationFailed
+from portal.lib.errors import FieldError, ServiceUnavailable, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.money import check_amount
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -183,6 +183,11 @@ async def list_objects(
 async def screen_outgoing(actor: Actor, outgoing: screening.Outgoing) -> None:
     """Show money about to leave an account to the registered screens (monitoring); a block is refused
     with 422 `monitoring_blocked` before anything is written or held."""
-    verdict = await screening.screen(actor, outgoing)
+    try:
+        verdict = await screening.screen(actor, outgoing)
+    except ServiceUnavailable as exc:
+        # The database went away under the screen: the write path's readiness must say so too.
+        engine.note_lost_connection(exc.__cause__ or exc)
+        raise
     if verdict.blocks:
         raise refuse(Refusal.MONITORING_BLOCKED, None, rule=verdict.params.get("rule", ""))
