@@ -81,6 +81,21 @@ register(
     )
 )
 
+
+def _money_object_columns(id_label: str) -> dict[str, Column]:
+    """The columns every held-then-settled money object (top-up, withdrawal) shares, in display order."""
+    return {
+        "id": _c("s.id", "text", id_label),
+        "created_at": _c("s.created_at", "datetime", N_("Created")),
+        "account_id": _c("s.account_id", "text", N_("Account")),
+        "amount": _c("s.amount", "money", N_("Amount")),
+        "fee": _c("s.fee", "money", N_("Fee")),
+        "currency": _c("s.currency", "text", N_("Currency")),
+        "status": _c("s.status", "text", N_("Status")),
+        "reference": _c("s.reference", "text", N_("Reference")),
+    }
+
+
 register(
     Dataset(
         key="topups",
@@ -89,17 +104,7 @@ register(
             "SELECT o.id, o.created_at, o.account_id, o.amount, o.fee, o.currency, o.status, o.reference, "
             "'va'::text AS channel FROM topup o WHERE o.business_id = $1"
         ),
-        columns={
-            "id": _c("s.id", "text", N_("Top-up")),
-            "created_at": _c("s.created_at", "datetime", N_("Created")),
-            "account_id": _c("s.account_id", "text", N_("Account")),
-            "amount": _c("s.amount", "money", N_("Amount")),
-            "fee": _c("s.fee", "money", N_("Fee")),
-            "currency": _c("s.currency", "text", N_("Currency")),
-            "status": _c("s.status", "text", N_("Status")),
-            "reference": _c("s.reference", "text", N_("Reference")),
-            "channel": _c("s.channel", "text", N_("Channel")),
-        },
+        columns={**_money_object_columns(N_("Top-up")), "channel": _c("s.channel", "text", N_("Channel"))},
         default_columns=("created_at", "account_id", "amount", "fee", "status", "reference"),
         scope_columns=("account_id",),
         account_column="account_id",
@@ -117,14 +122,7 @@ register(
             "o.bank_code FROM withdrawal o WHERE o.business_id = $1"
         ),
         columns={
-            "id": _c("s.id", "text", N_("Withdrawal")),
-            "created_at": _c("s.created_at", "datetime", N_("Created")),
-            "account_id": _c("s.account_id", "text", N_("Account")),
-            "amount": _c("s.amount", "money", N_("Amount")),
-            "fee": _c("s.fee", "money", N_("Fee")),
-            "currency": _c("s.currency", "text", N_("Currency")),
-            "status": _c("s.status", "text", N_("Status")),
-            "reference": _c("s.reference", "text", N_("Reference")),
+            **_money_object_columns(N_("Withdrawal")),
             "bank_code": _c("s.bank_code", "text", N_("Bank")),
         },
         default_columns=("created_at", "account_id", "amount", "fee", "status", "reference"),
