@@ -208,6 +208,7 @@ class Neraca(BaseClient):
         """Batch payouts: upload a file, check its rows, submit for approval, approve."""
         return PayoutBatches(self)
 
+    @property
     def customers(self) -> Customers:
         """Card billing customers."""
         return Customers(self)
@@ -448,6 +449,7 @@ class AsyncNeraca(BaseClient):
         """Batch payouts: upload a file, check its rows, submit for approval, approve."""
         return AsyncPayoutBatches(self)
 
+    @property
     def customers(self) -> AsyncCustomers:
         """Card billing customers."""
         return AsyncCustomers(self)

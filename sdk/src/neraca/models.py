@@ -471,6 +471,7 @@ class Plan(NeracaObject):
     """``active`` or ``archived``."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Payment(NeracaObject):
     """A payment a customer makes into an account through the provider (VA, QRIS, card, e-wallet)."""
 
@@ -512,6 +513,7 @@ class Payment(NeracaObject):
     settled_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Customer(NeracaObject):
     """A card billing customer (``customer_id`` is the business's own Customer ID)."""
 
@@ -539,6 +541,7 @@ class Subscription(NeracaObject):
     """``active``, ``ended`` or ``cancelled``."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentRefund(NeracaObject):
     """A refund of a payment through the provider."""
 
@@ -639,6 +642,7 @@ class InvoicePreview(NeracaObject):
     total: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SplitRule(NeracaObject):
     """A reusable split settlement rule: up to 10 destinations by percent or fixed amount."""
 
@@ -714,6 +718,7 @@ class SettlementDetail(NeracaObject):
     lines: list[SettlementLine]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BillingCard(NeracaObject):
     """The billing's card as the provider tokenised it: masked parts only, never the number."""
 
