@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -144,6 +145,28 @@ def problem_response(
     )
 
 
+class _PageOnceSignedIn(Response[Any]):
+    """An error page rendered after the visitor's session is read.
+
+    An unknown address is refused by routing, before the sign-in middleware runs: without this the
+    404 would show the signed-out layout to a signed-in user."""
+
+    def __init__(self, load_user: Callable[[Any], Awaitable[None]], render: Callable[[], Response[Any]]):
+        super().__init__(content=b"", status_code=404)
+        self._load_user = load_user
+        self._render = render
+
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
+        async def respond(scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await self._load_user(scope)
+            except Exception:  # an unreadable session only costs the layout, never the 404 itself
+                log.warning("session not read for the error page", exc_info=True)
+            await self._render().to_asgi_response(app, request, **kwargs)(scope, receive, send)
+
+        return respond
+
+
 def html_error_response(
     request: Request[Any, Any, Any],
     *,
@@ -152,6 +175,28 @@ def html_error_response(
     detail: str,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    load_user = getattr(request.app.state, "load_user", None)
+    if status == 404 and request.scope.get("user") is None and load_user is not None:
+        return _PageOnceSignedIn(
+            load_user,
+            lambda: _html_error_page(
+                request, status=status, title=title, detail=detail, errors=errors, headers=headers
+            ),
+        )
+    return _html_error_page(
+        request, status=status, title=title, detail=detail, errors=errors, headers=headers
+    )
+
+
+def _html_error_page(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None,
+    headers: dict[str, str] | None,
 ) -> Response[Any]:
     template = f"errors/{status}.html" if status in HTML_PAGES else "errors/generic.html"
     context = {

@@ -194,3 +194,12 @@ def on_app(app: Litestar) -> None:
             await auth.set_language(actor, language)
 
     app.state.on_language_change = on_language_change
+
+    async def load_user(scope: Scope) -> None:
+        # For pages answered before this middleware ran (an unknown address): the layout of who is signed in.
+        token = session_cookie(scope)
+        session = await auth.load_session(token) if token else None
+        if session is not None:
+            install_session(scope, session)
+
+    app.state.load_user = load_user
