@@ -119,6 +119,18 @@ def common_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return context
 
 
+def _blocks(env: jinja2.Environment, template_name: str) -> Mapping[str, Any]:
+    return env.get_template(template_name).blocks
+
+
+def _title_element(env: jinja2.Environment, template_name: str, context: Mapping[str, Any]) -> str:
+    """The page's `<title>` as base.html writes it, or "" for a template without a title block."""
+    if "title" not in _blocks(env, template_name):
+        return ""
+    text = render_block(env, template_name, "title", context).strip()
+    return f"<title>{text} · Neraca</title>" if text else "<title>Neraca</title>"
+
+
 def render_html(
     request: Request[Any, Any, Any],
     template_name: str,
@@ -130,7 +142,15 @@ def render_html(
     env = environment()
     if block is not None:
         # Positional: the context has a key `environment`, which is also render_block's first parameter.
-        return render_block(env, template_name, block, full_context)
+        html = render_block(env, template_name, block, full_context)
+        if block == "content":
+            details = htmx(request)
+            if details and details.target == "main" and "page_header" in _blocks(env, template_name):
+                # The whole of <main> is swapped (a create, a page loaded into it): its header too.
+                html = render_block(env, template_name, "page_header", full_context) + html
+            # htmx takes a top-level <title> of a swapped page as the document's title.
+            html = _title_element(env, template_name, full_context) + html
+        return html
     return env.get_template(template_name).render(**full_context)
 
 

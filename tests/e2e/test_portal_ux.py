@@ -167,3 +167,21 @@ async def test_phone_shows_every_amount_of_the_transfers_list(page: Any, live_se
     assert await page.get_attribute("#nav-toggle", "aria-label")
     assert await serious_violations(page) == []
     await clean(page)
+
+
+async def test_the_page_title_follows_htmx_creates_and_page_swaps(page: Any, live_server: str) -> None:
+    base = live_server
+    await demo()
+    await sign_in(page, base, "demo-owner")
+    await page.goto(f"{base}/accounts")
+    assert await page.title() == "Accounts · Neraca"
+    await page.fill("#f-name", "Toko Judul Baru")
+    await page.select_option("#f-kind", "partner")
+    await page.click("#new-account button[type=submit]")  # hx-post into #main: the tree with a toast
+    await page.wait_for_selector("#account-tree a:has-text('Toko Judul Baru')")
+    assert await page.inner_text("main h1") == "Accounts"  # the page's header is swapped in with it
+    assert await page.title() == "Accounts · Neraca"
+    await page.click("#sidebar a[href='/transfers']")  # a boosted page swap
+    await page.wait_for_url(f"{base}/transfers")
+    assert await page.title() == "Transfers · Neraca"
+    await clean(page)

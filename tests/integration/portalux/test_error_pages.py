@@ -1,6 +1,7 @@
 """The 404 page keeps the layout of who is looking: a signed-in user sees it inside the sidebar layout in
 their own language with a way back (for an unknown address as for another business's object), a
-signed-out visitor the plain layout; the API's 404 stays problem+json."""
+signed-out visitor the plain layout; the API's 404 stays problem+json. Pages swapped in by htmx keep
+the document's title and the page's header."""
 
 from __future__ import annotations
 
@@ -36,6 +37,14 @@ async def test_404_keeps_the_signed_in_layout_in_the_users_language(client: Any,
     fragment = await client.get("/no/such/page", headers={"HX-Request": "true"})
     assert fragment.status_code == 404 and fragment.headers["HX-Retarget"] == "#main"
     assert "<html" not in fragment.text and "Halaman tidak ditemukan" in fragment.text
+    assert fragment.text.startswith("<title>Halaman tidak ditemukan · Neraca</title>")
+
+    # A page swapped into the whole of <main> brings its <title> and its header; a part of a page only
+    # its title (the same page's).
+    whole = await client.get("/accounts", headers={"HX-Request": "true", "HX-Target": "main"})
+    assert whole.text.startswith("<title>Akun · Neraca</title>") and 'class="page-header"' in whole.text
+    part = await client.get("/accounts", headers={"HX-Request": "true", "HX-Target": "payments"})
+    assert part.text.startswith("<title>") and 'class="page-header"' not in part.text
 
     api = await client.get("/api/v1/no/such/thing")
     assert api.headers["content-type"].startswith("application/problem+json")
