@@ -32,6 +32,8 @@ ACTIVITY_NAMES: dict[str, str] = {
     "user.password_reset": N_("Password reset"),
     "user.authenticator_reset": N_("Authenticator reset"),
     "user.unlocked": N_("User unlocked"),
+    "user.code_confirmed": N_("Large amount confirmed with an authenticator code"),
+    "user.code_refused": N_("Authenticator code refused for a large amount"),
     "account.created": N_("Account created"),
     "account.updated": N_("Account changed"),
     "account.frozen": N_("Account frozen"),

@@ -42,6 +42,8 @@ class Business:
     default_language: str
     fees: dict[str, int]
     created_at: datetime | None = None
+    # Moving more than this (IDR minor units) in the portal asks for an authenticator code; None: never.
+    code_above: int | None = None
 
 
 def _business(row: Any) -> Business:
@@ -55,6 +57,7 @@ def _business(row: Any) -> Business:
         default_language=row["default_language"],
         fees={**DEFAULT_FEES, **{k: int(v) for k, v in fees.items()}},
         created_at=row["created_at"],
+        code_above=row.get("code_above"),
     )
 
 
@@ -107,13 +110,31 @@ def require_unscoped(actor: Actor) -> None:
         raise Forbidden(gettext("Only a user with access to the whole business can change its settings."))
 
 
+def _code_above(errors: list[FieldError], raw: str) -> int | None:
+    raw = raw.strip().replace(".", "").replace(",", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 15:
+        errors.append(FieldError("code_above", gettext("Enter a whole number of rupiah, or leave it empty.")))
+        return None
+    return int(raw)
+
+
 async def update_business(
-    actor: Actor, *, name: str, default_language: str, mode: str, fees: dict[str, str]
+    actor: Actor,
+    *,
+    name: str,
+    default_language: str,
+    mode: str,
+    fees: dict[str, str],
+    code_above: str | None = None,
 ) -> Business:
-    """Change the business's name, default language, mode and fees (an unscoped actor only)."""
+    """Change the business's name, default language, mode, fees and, when given, the amount above which
+    moving money asks for an authenticator code ("" for never) (an unscoped actor only)."""
     actor.require("settings", "manage")
     require_unscoped(actor)
     name, parsed, errors = validate_business_fields(name, default_language, mode, fees)
+    threshold = _code_above(errors, code_above) if code_above is not None else None
     if errors:
         raise ValidationFailed(gettext("Some fields are invalid."), errors=errors)
     async with transaction():
@@ -128,6 +149,10 @@ async def update_business(
             json.dumps(parsed),
             clock.now(),
         )
+        if code_above is not None:
+            await sql.execute(
+                "UPDATE business SET code_above = $2 WHERE id = $1", actor.business_id, threshold
+            )
         changes = []
         if before.name != name:
             changes.append(f"name {before.name!r} → {name!r}")
@@ -137,6 +162,8 @@ async def update_business(
             changes.append(f"language {before.default_language} → {default_language}")
         if before.fees != parsed:
             changes.append(f"fees {before.fees} → {parsed}")
+        if code_above is not None and before.code_above != threshold:
+            changes.append(f"authenticator code above {before.code_above} → {threshold}")
         await record(
             actor,
             "business.updated",

@@ -20,6 +20,7 @@ class Business(Table, tablename="business"):
     mode = Text()
     default_language = Text()
     fees = JSONB()
+    code_above = BigInt(null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

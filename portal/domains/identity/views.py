@@ -655,6 +655,7 @@ async def settings_update(request: Request[Any, Any, Any], actor: Actor) -> Resp
             default_language=data.get("default_language", ""),
             mode=data.get("mode", ""),
             fees={kind: data.get(f"fee_{kind}", "") for kind in services.FEE_KINDS},
+            code_above=data.get("code_above"),
         )
 
     async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:

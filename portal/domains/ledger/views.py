@@ -9,13 +9,14 @@ import csv
 import io
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
 
 from portal.domains.accounts import services as accounts
+from portal.domains.identity import auth
 from portal.domains.ledger import history, services
 from portal.lib import i18n
 from portal.lib.actor import Actor
@@ -25,6 +26,7 @@ from portal.lib.money import parse_amount
 from portal.lib.spreadsheet import escape_text
 from portal.lib.timefmt import WIB, to_wib
 from portal.server.forms import (
+    field_errors,
     handle_form,
     htmx,
     pages_router,
@@ -67,6 +69,10 @@ class Review:
     data: dict[str, str]
     # The source account's available balance before this, so the reviewer sees what is left.
     available: int | None = None
+    # Above the business's threshold the confirm step asks for the user's authenticator code.
+    code_required: bool = False
+    errors: dict[str, list[str]] | None = None
+    message: str = ""
 
 
 def _reviewing(data: dict[str, str]) -> bool:
@@ -83,8 +89,22 @@ def _editing(data: dict[str, str]) -> bool:
 
 
 def _review_response(request: Request[Any, Any, Any], review: Review) -> Response[str]:
-    hidden = {k: v for k, v in review.data.items() if k not in ("step", "_csrf_token")}
-    return page(request, "ledger/review.html", {"review": review, "hidden": hidden})
+    hidden = {k: v for k, v in review.data.items() if k not in ("step", "_csrf_token", "otp")}
+    context = {"review": review, "hidden": hidden, "errors": review.errors or {}}
+    return page(request, "ledger/review.html", context, status_code=422 if review.errors else 200)
+
+
+async def _confirmed_with_code(actor: Actor, review: Review, what: str) -> Review | None:
+    """None when the confirm may book; else the review again, with the code's refusal next to its field."""
+    try:
+        await auth.confirm_with_code(
+            actor, review.amount, review.currency, review.data.get("otp", ""), what=what
+        )
+    except ValidationFailed as exc:
+        return replace(
+            review, code_required=True, errors=field_errors(exc.errors, exc.detail), message=exc.detail
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -360,23 +380,27 @@ async def transfers_create(request: Request[Any, Any, Any], actor: Actor) -> Res
     async def transfer(data: dict[str, str]) -> Any:
         source = await _account_of(actor, data.get("from_account_id", ""), "from_account_id")
         amount = _amount(data, source.currency)
+        target = await _account_of(actor, data.get("to_account_id", ""), "to_account_id")
+        rows = [
+            (i18n.pgettext("transfer source account", "From"), source.name),
+            (i18n.pgettext("transfer destination account", "To"), target.name),
+            (gettext("Reference"), data.get("reference", "")),
+            (gettext("Description"), data.get("description", "")),
+        ]
+        review = Review(
+            gettext("Check the transfer"),
+            "/transfers",
+            amount,
+            source.currency,
+            rows,
+            data,
+            source.available,
+            await auth.code_required(actor, amount, source.currency),
+        )
         if _reviewing(data):
-            target = await _account_of(actor, data.get("to_account_id", ""), "to_account_id")
-            rows = [
-                (i18n.pgettext("transfer source account", "From"), source.name),
-                (i18n.pgettext("transfer destination account", "To"), target.name),
-                (gettext("Reference"), data.get("reference", "")),
-                (gettext("Description"), data.get("description", "")),
-            ]
-            return Review(
-                gettext("Check the transfer"),
-                "/transfers",
-                amount,
-                source.currency,
-                rows,
-                data,
-                source.available,
-            )
+            return review
+        if refused := await _confirmed_with_code(actor, review, f"a transfer to {target.name}"):
+            return refused
         return await services.create_transfer(
             actor,
             from_account_id=source.id,
@@ -508,16 +532,28 @@ async def transfers_send(request: Request[Any, Any, Any], actor: Actor) -> Respo
         source = await _account_of(actor, data.get("from_account_id", ""), "from_account_id")
         target = await services.get_recipient(actor, data.get("to_account_id", ""), "to_account_id")
         amount = _amount(data, source.currency)
+        to = f"{target.name} ({target.reference})" if target.reference else target.name
+        rows = [
+            (i18n.pgettext("transfer source account", "From"), source.name),
+            (i18n.pgettext("transfer destination account", "To"), to),
+            (gettext("Reference"), data.get("reference", "")),
+            (gettext("Description"), data.get("description", "")),
+        ]
+        title = gettext("Check the payment")
+        review = Review(
+            title,
+            "/transfers/send",
+            amount,
+            source.currency,
+            rows,
+            data,
+            source.available,
+            await auth.code_required(actor, amount, source.currency),
+        )
         if _reviewing(data):
-            to = f"{target.name} ({target.reference})" if target.reference else target.name
-            rows = [
-                (i18n.pgettext("transfer source account", "From"), source.name),
-                (i18n.pgettext("transfer destination account", "To"), to),
-                (gettext("Reference"), data.get("reference", "")),
-                (gettext("Description"), data.get("description", "")),
-            ]
-            title = gettext("Check the payment")
-            return Review(title, "/transfers/send", amount, source.currency, rows, data, source.available)
+            return review
+        if refused := await _confirmed_with_code(actor, review, f"a payment to {target.name}"):
+            return refused
         return await services.send_to_account(
             actor,
             from_account_id=source.id,
