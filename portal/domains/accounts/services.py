@@ -472,8 +472,10 @@ async def create_account(
     email: str | None = None,
     phone: str | None = None,
     metadata: dict[str, Any] | None = None,
+    settlement_bank: dict[str, Any] | SettlementBank | None = None,
 ) -> AccountRow:
-    """Create a partner or division account under `parent_id` (which must be in the actor's scope)."""
+    """Create a partner or division account under `parent_id` (which must be in the actor's scope),
+    optionally with its settlement bank account (checked as `update_account` checks it)."""
     actor.require("accounts", "manage")
     clean_name = _text(name, "/name", max_len=200, required=True)
     if kind not in ("partner", "division"):
@@ -493,6 +495,7 @@ async def create_account(
     tel = _text(phone, "/phone", max_len=32)
     _validate_contact(mail, tel)
     meta = _validate_metadata(metadata)
+    bank = await _settlement_bank_columns(settlement_bank)
     await ensure_business_accounts(actor.business_id)
     async with transaction():
         parent = await get_account_row(actor, parent_id, lock=True, pointer="/parent_id")
@@ -508,8 +511,9 @@ async def create_account(
         try:
             row = await sql.fetchrow(
                 "INSERT INTO account (id, business_id, parent_id, path, depth, name, kind, currency, "
-                "reference, email, phone, metadata) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb) "
+                "reference, email, phone, metadata, settlement_bank_code, settlement_account_number, "
+                "settlement_holder_name) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15) "
                 f"RETURNING {ACCOUNT_COLUMNS}",
                 account_id,
                 actor.business_id,
@@ -523,6 +527,7 @@ async def create_account(
                 mail,
                 tel,
                 json.dumps(meta),
+                *bank.values(),
             )
         except asyncpg.UniqueViolationError:
             raise Conflict(
@@ -555,6 +560,41 @@ async def _audit(actor: Actor, action: str, summary: str, account_id: str) -> No
     await record(actor, action, summary, refs={"account_id": account_id}, business_id=actor.business_id)
 
 
+async def _settlement_bank_columns(bank: dict[str, Any] | SettlementBank | None) -> dict[str, Any]:
+    """The settlement bank account as the account's columns, checked (bank from the BI code list,
+    5 to 20 digits, a holder name); None clears it."""
+    if bank is None:
+        return {
+            "settlement_bank_code": None,
+            "settlement_account_number": None,
+            "settlement_holder_name": None,
+        }
+    if isinstance(bank, SettlementBank):
+        bank = {
+            "bank_code": bank.bank_code,
+            "account_number": bank.account_number,
+            "holder_name": bank.holder_name,
+        }
+    code = str(bank.get("bank_code") or "").strip()
+    number = re.sub(r"[\s-]", "", str(bank.get("account_number") or ""))
+    holder = _text(bank.get("holder_name"), "/settlement_bank/holder_name", max_len=100, required=True)
+    if not await sql.fetchval("SELECT 1 FROM ref_banks WHERE code = $1", code):
+        raise ValidationFailed(
+            gettext("Unknown bank code %(code)r.") % {"code": code},
+            errors=[FieldError("/settlement_bank/bank_code", gettext("unknown bank"))],
+        )
+    if not re.fullmatch(r"[0-9]{5,20}", number):
+        raise ValidationFailed(
+            gettext("A bank account number is 5 to 20 digits."),
+            errors=[FieldError("/settlement_bank/account_number", gettext("5 to 20 digits"))],
+        )
+    return {
+        "settlement_bank_code": code,
+        "settlement_account_number": number,
+        "settlement_holder_name": holder,
+    }
+
+
 async def update_account(actor: Actor, account_id: str, changes: dict[str, Any]) -> AccountRow:
     """Change name, reference, contact, metadata or the default settlement bank account."""
     actor.require("accounts", "manage")
@@ -572,36 +612,7 @@ async def update_account(actor: Actor, account_id: str, changes: dict[str, Any])
     if "metadata" in changes:
         sets["metadata"] = json.dumps(_validate_metadata(changes["metadata"]))
     if "settlement_bank" in changes:
-        bank = changes["settlement_bank"]
-        if bank is None:
-            sets.update(
-                settlement_bank_code=None, settlement_account_number=None, settlement_holder_name=None
-            )
-        else:
-            if isinstance(bank, SettlementBank):
-                bank = {
-                    "bank_code": bank.bank_code,
-                    "account_number": bank.account_number,
-                    "holder_name": bank.holder_name,
-                }
-            code = str(bank.get("bank_code") or "").strip()
-            number = re.sub(r"[\s-]", "", str(bank.get("account_number") or ""))
-            holder = _text(
-                bank.get("holder_name"), "/settlement_bank/holder_name", max_len=100, required=True
-            )
-            if not await sql.fetchval("SELECT 1 FROM ref_banks WHERE code = $1", code):
-                raise ValidationFailed(
-                    gettext("Unknown bank code %(code)r.") % {"code": code},
-                    errors=[FieldError("/settlement_bank/bank_code", gettext("unknown bank"))],
-                )
-            if not re.fullmatch(r"[0-9]{5,20}", number):
-                raise ValidationFailed(
-                    gettext("A bank account number is 5 to 20 digits."),
-                    errors=[FieldError("/settlement_bank/account_number", gettext("5 to 20 digits"))],
-                )
-            sets.update(
-                settlement_bank_code=code, settlement_account_number=number, settlement_holder_name=holder
-            )
+        sets.update(await _settlement_bank_columns(changes["settlement_bank"]))
     async with transaction():
         account = await get_account_row(actor, account_id, lock=True)
         if not sets:

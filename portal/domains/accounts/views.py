@@ -32,6 +32,7 @@ async def _tree_context(actor: Actor, q: str = "") -> dict[str, Any]:
         "matches": matches,
         "q": q,
         "parents": await services.list_for_picker(actor),
+        "banks": await services.list_banks(),
         "kinds": _kind_options(),
         "currencies": list(CURRENCIES),
         "can_manage": actor.can("accounts", "manage"),
@@ -80,6 +81,7 @@ async def accounts_create(request: Request[Any, Any, Any], actor: Actor) -> Resp
             reference=data.get("reference") or None,
             email=data.get("email") or None,
             phone=data.get("phone") or None,
+            settlement_bank=_changes({**data, "section": "bank"})["settlement_bank"],
         )
 
     async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:
