@@ -48,7 +48,7 @@ DOMAIN_DEPENDENCIES: dict[str, frozenset[str]] = {
         {"accounts", "audit", "identity", "ledger", "notifications", "provider", "webhooks"}
     ),
     "provider": frozenset(),
-    "reports": frozenset({"accounts", "audit", "identity"}),
+    "reports": frozenset({"accounts", "audit", "identity", "ledger"}),
     "webhooks": frozenset({"audit", "notifications"}),
 }
 

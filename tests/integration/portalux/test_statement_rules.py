@@ -88,3 +88,35 @@ async def _owner(business_id: str):  # type: ignore[no-untyped-def]
     user = await identity.user_by_id(user_id)
     business = await identity.get_business(business_id)
     return user_actor(user, business)
+
+
+async def test_xlsx_and_pdf_files_name_kinds_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    import io
+    import zipfile
+
+    from portal.domains.reports.formats import render_statement_html
+    from portal.domains.reports.services.snapshot import snapshot
+    from portal.domains.reports.services.streaming import kind_labels
+    from portal.lib import clock, sql
+
+    biz = await api_business()
+    a, _b = biz.tree.accounts
+    world = await world_of(biz.business_id)
+    await book(biz.business_id, world, a, 50_000, at(DAY1, 9), kind="topup", description="paid in")
+    await sql.execute("UPDATE app_user SET language = 'id' WHERE business_id = $1", biz.business_id)
+    await portal_client(client, biz.business_id)
+    params = {"account_id": a, "period": "custom", "start": DAY1.isoformat(), "end": DAY2.isoformat()}
+    download = await client.get("/reports/statements/file", params=params | {"format": "xlsx"})
+    assert download.status_code == 200, download.text[:300]
+    with zipfile.ZipFile(io.BytesIO(download.content)) as book_file:
+        sheet = book_file.read("xl/worksheets/sheet1.xml").decode()
+    assert ">Isi saldo<" in sheet and ">topup<" not in sheet
+
+    assert kind_labels("id")("topup") == "Isi saldo" and kind_labels("en")("hold_void") == "Hold released"
+    r = await services.resolve(await _owner(biz.business_id), a, start=DAY1, end=DAY2)
+    async with snapshot(r, clock.now()) as snap:
+        lines = [line async for batch in snap.batches() for line in batch]
+        html = render_statement_html(snap.header, lines, locale="id", kind_label=kind_labels("id"))
+    assert "<td>Isi saldo</td>" in html and "<td>topup</td>" not in html
+    csv_file = await client.get("/reports/statements/file", params=params | {"format": "csv"})
+    assert b",topup\r\n" in csv_file.content  # the CSV keeps its codes (one byte layout on both paths)

@@ -122,8 +122,10 @@ def render_statement_html(
     locale: str = "en",
     template_dir: str | os.PathLike[str] | None = None,
     max_lines: int = PDF_MAX_LINES,
+    kind_label: Callable[[str], str] | None = None,
 ) -> str:
-    """The statement as HTML for WeasyPrint (also handy for a print preview).
+    """The statement as HTML for WeasyPrint (also handy for a print preview); `kind_label` names each
+    line's transaction kind in the statement's language (else the code is shown).
 
     Raises `StatementTooLarge` past `max_lines` entries and `StatementMismatch` if the lines do not add up.
     """
@@ -147,7 +149,7 @@ def render_statement_html(
                 "debit": money(line.debit) if line.debit else "",
                 "credit": money(line.credit) if line.credit else "",
                 "balance": money(line.running_balance),
-                "kind": line.kind,
+                "kind": kind_label(line.kind) if kind_label else line.kind,
             }
 
     def day(d: Any) -> str:
@@ -178,6 +180,7 @@ def write_statement_pdf(
     locale: str = "en",
     template_dir: str | os.PathLike[str] | None = None,
     max_lines: int = PDF_MAX_LINES,
+    kind_label: Callable[[str], str] | None = None,
 ) -> None:
     """Render the statement to a PDF file path or binary file object.
 
@@ -188,7 +191,9 @@ def write_statement_pdf(
     from weasyprint import HTML  # heavy import (pango via cffi); only when a PDF is asked for
     from weasyprint.urls import URLFetcher
 
-    html = render_statement_html(header, lines, locale=locale, template_dir=template_dir, max_lines=max_lines)
+    html = render_statement_html(
+        header, lines, locale=locale, template_dir=template_dir, max_lines=max_lines, kind_label=kind_label
+    )
     target: Any = os.fspath(out) if isinstance(out, str | os.PathLike) else out
     HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(
         target, pdf_identifier=header.statement_id.encode("utf-8")

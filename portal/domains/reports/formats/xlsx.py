@@ -13,7 +13,7 @@ nearest to the exact `Decimal` (what Excel would store for the typed value); IDR
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC
 from typing import IO, Any
 
@@ -52,9 +52,15 @@ XLSX_MAX_LINES = XLSX_MAX_ROWS - FIRST_ENTRY_ROW - 1
 class _Writer:
     """Holds the sheet and its formats while one statement is written."""
 
-    def __init__(self, workbook: xlsxwriter.Workbook, header: StatementHeader) -> None:
+    def __init__(
+        self,
+        workbook: xlsxwriter.Workbook,
+        header: StatementHeader,
+        kind_label: Callable[[str], str] | None = None,
+    ) -> None:
         self.ws: Worksheet = workbook.add_worksheet(SHEET_NAME)
         self.header = header
+        self.kind_label = kind_label
         self.exp = header.exponent
         money = "#,##0" if self.exp == 0 else "#,##0." + "0" * self.exp
         self.f_money = workbook.add_format({"num_format": money})
@@ -142,7 +148,7 @@ class _Writer:
         if line.credit:
             self.money(row, 9, line.credit)
         self.money(row, 10, line.running_balance)
-        self.text(row, 11, line.kind)
+        self.text(row, 11, self.kind_label(line.kind) if self.kind_label else line.kind)
 
     def totals(self, row: int) -> None:
         h = self.header
@@ -161,8 +167,10 @@ def write_statement_xlsx(
     out: str | os.PathLike[str] | IO[bytes],
     *,
     tmpdir: str | None = None,
+    kind_label: Callable[[str], str] | None = None,
 ) -> None:
-    """Write the statement as an XLSX workbook to a path or a binary file object.
+    """Write the statement as an XLSX workbook to a path or a binary file object (`kind_label` names
+    each line's transaction kind, else the code is written).
 
     Memory stays flat however many lines there are (`constant_memory`: finished rows go to a temporary
     file in `tmpdir`). More than `XLSX_MAX_LINES` lines raise `StatementTooLarge`; lines that do not add
@@ -190,7 +198,7 @@ def write_statement_xlsx(
                 "created": created,
             }
         )
-        writer = _Writer(workbook, header)
+        writer = _Writer(workbook, header, kind_label)
         writer.header_block()
         row = FIRST_ENTRY_ROW
         for line in checked(header, lines):

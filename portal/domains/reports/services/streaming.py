@@ -33,7 +33,7 @@ from portal.domains.reports.formats import (
 from portal.domains.reports.formats.csv_format import csv_epilogue, csv_prologue
 from portal.domains.reports.services.periods import FILE_FORMATS, STREAMING_FORMATS, validate_format
 from portal.domains.reports.services.snapshot import Snapshot, StatementRequest, snapshot, statement_header
-from portal.lib import clock
+from portal.lib import clock, i18n
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
@@ -241,6 +241,20 @@ async def reference_chunks(snap: Snapshot, fmt: str, *, first_chunk_bytes: int =
         await feed.aclose()
 
 
+def kind_labels(language: str) -> Callable[[str], str]:
+    """Transaction kinds in words of `language`, as the statement on screen names them (the XLSX and PDF
+    files; the CSV keeps its machine-readable codes, identical on its two paths)."""
+    from portal.domains.ledger.labels import TRANSACTION_KINDS
+
+    translate = i18n.translations(language).gettext
+
+    def label(kind: str) -> str:
+        msgid = TRANSACTION_KINDS.get(kind)
+        return translate(msgid) if msgid else kind.replace("_", " ")
+
+    return label
+
+
 async def write_file(
     snap: Snapshot,
     fmt: str,
@@ -256,6 +270,7 @@ async def write_file(
     loop = asyncio.get_running_loop()
     feed = _LineFeed(snap.batches(), loop, on_batch)
     part = target.with_name(target.name + ".part")
+    kinds = kind_labels(language)
     target.parent.mkdir(parents=True, exist_ok=True)
 
     def run() -> None:
@@ -264,9 +279,9 @@ async def write_file(
                 for chunk in _CHUNK_WRITERS[fmt](snap.header, feed):
                     out.write(chunk)
         elif fmt == "xlsx":
-            write_statement_xlsx(snap.header, feed, part, tmpdir=str(target.parent))
+            write_statement_xlsx(snap.header, feed, part, tmpdir=str(target.parent), kind_label=kinds)
         elif fmt == "pdf":
-            write_statement_pdf(snap.header, feed, part, locale=language)
+            write_statement_pdf(snap.header, feed, part, locale=language, kind_label=kinds)
         else:  # pragma: no cover - validated before
             raise ValueError(fmt)
         os.replace(part, target)
