@@ -1,14 +1,15 @@
 """Notifications: news about an account, shown to every user whose scope holds that account.
 
 Rows store a kind and parameters; the sentence is built in the reader's language when shown. Read
-state is per user. The unread count is what the bell polls.
+state is per user. The unread count is what the bell polls. Repeats (the same kind about the same
+account and object within `GROUP_WINDOW` of the newest) are listed as one row with a count.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from portal.lib import sql
@@ -18,9 +19,16 @@ from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.money import format_money
 
+# Repeats of one kind about one account and object this close to the newest of them read as one row.
+GROUP_WINDOW = timedelta(hours=1)
+# Rows read to build the newest groups of the list (a group never spans more than this many rows).
+GROUP_SCAN = 1000
+
 
 @dataclass(frozen=True)
 class NotificationItem:
+    """One row of the list: the newest notification of a group of repeats, with how many there are."""
+
     id: str
     kind: str
     message: str
@@ -29,6 +37,7 @@ class NotificationItem:
     account_name: str
     created_at: datetime
     read: bool
+    count: int = 1
 
 
 async def notify(business_id: str, account_id: str, kind: str, params: dict[str, Any], link: str = "") -> str:
@@ -159,9 +168,11 @@ async def unread_count(actor: Actor) -> int:
 
 
 async def list_for(actor: Actor, *, limit: int = 50, locale: str = "en") -> list[NotificationItem]:
+    """The newest notifications the actor may see, repeats grouped (same kind, account and link within
+    `GROUP_WINDOW` of the group's newest: one row with their count, read when all of them are)."""
     args: list[Any] = [actor.user_id or ""]
     clause = _visible(actor, args)
-    args.append(limit)
+    args.append(GROUP_SCAN)
     rows = await sql.fetch(
         "SELECT n.id, n.kind, n.params, n.link, n.account_id, a.name AS account_name, n.created_at, "
         "EXISTS (SELECT 1 FROM notification_read r WHERE r.user_id = $1 "
@@ -170,8 +181,21 @@ async def list_for(actor: Actor, *, limit: int = 50, locale: str = "en") -> list
         f"ORDER BY n.seq DESC LIMIT ${len(args)}",
         *args,
     )
+    groups: list[dict[str, Any]] = []
+    open_group: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in rows:  # newest first
+        key = (r["kind"], r["account_id"], r["link"])
+        group = open_group.get(key)
+        if group is not None and group["newest"]["created_at"] - r["created_at"] <= GROUP_WINDOW:
+            group["count"] += 1
+            group["read"] = group["read"] and bool(r["read"])
+            continue
+        group = {"newest": r, "count": 1, "read": bool(r["read"])}
+        open_group[key] = group
+        groups.append(group)
     items = []
-    for r in rows:
+    for group in groups[:limit]:
+        r = group["newest"]
         params = r["params"] if isinstance(r["params"], dict) else json.loads(r["params"] or "{}")
         items.append(
             NotificationItem(
@@ -182,21 +206,29 @@ async def list_for(actor: Actor, *, limit: int = 50, locale: str = "en") -> list
                 r["account_id"],
                 r["account_name"],
                 r["created_at"],
-                bool(r["read"]),
+                group["read"],
+                group["count"],
             )
         )
     return items
 
 
 async def mark_read(actor: Actor, notification_id: str | None = None) -> int:
-    """Mark one notification (or, with None, all visible ones) read for this user; returns how many."""
+    """Mark one notification with the repeats it groups (the list's row; or, with None, all visible
+    ones) read for this user; returns how many."""
     if not actor.user_id:
         return 0
     args: list[Any] = [actor.user_id]
     clause = _visible(actor, args)
     if notification_id is not None:
-        args.append(notification_id)
-        clause += f" AND n.id = ${len(args)}"
+        args.extend([notification_id, GROUP_WINDOW])
+        # The row's repeats: same kind, account and link, up to GROUP_WINDOW older (as list_for groups).
+        clause += (
+            f" AND EXISTS (SELECT 1 FROM notification g WHERE g.id = ${len(args) - 1} "
+            "AND g.business_id = n.business_id AND g.kind = n.kind AND g.account_id = n.account_id "
+            f"AND g.link = n.link AND n.created_at <= g.created_at "
+            f"AND n.created_at >= g.created_at - ${len(args)}::interval)"
+        )
     status = await sql.execute(
         "INSERT INTO notification_read (notification_id, user_id) "
         f"SELECT n.id, $1 FROM notification n JOIN account a ON a.id = n.account_id WHERE {clause} "
