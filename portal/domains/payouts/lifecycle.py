@@ -118,41 +118,14 @@ async def approval_threshold(business_id: str) -> int | None:
         "SELECT approval_threshold FROM payout_settings WHERE business_id = $1", business_id
     )
     if row is None:
-        return 10_000_000
+        return services.DEFAULT_APPROVAL_THRESHOLD
     value = row["approval_threshold"]
     return None if value is None else int(value)
 
 
 async def set_approval_threshold(actor: Actor, amount: Any) -> int | None:
     """Change the business's maker-checker threshold (empty: only reviews and batches need approval)."""
-    services.require_whole_business(actor)
-    value: int | None
-    if amount is None or (isinstance(amount, str) and not amount.strip()):
-        value = None
-    else:
-        if isinstance(amount, str) and amount.strip().isdigit():
-            amount = int(amount.strip())
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ValidationFailed(
-                N_("The approval threshold must be a whole number of rupiah, zero or more."),
-                code="invalid_threshold",
-                errors=[FieldError("/approval_threshold", N_("must be zero or a positive whole number"))],
-            )
-        value = amount
-    async with transaction():
-        await sql.execute(
-            "INSERT INTO payout_settings (business_id, approval_threshold) VALUES ($1, $2) "
-            "ON CONFLICT (business_id) DO UPDATE SET approval_threshold = $2, updated_at = now()",
-            actor.business_id,
-            value,
-        )
-        await audit(
-            actor,
-            "payout_settings.updated",
-            f"Payout approval threshold {value if value is not None else 'none'}",
-            {},
-        )
-    return value
+    return (await services.update_settings(actor, {"approval_threshold": amount})).approval_threshold
 
 
 # --- reading --------------------------------------------------------------------------------------
