@@ -528,18 +528,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         if batch["status"] != "submitted":
             raise _not_submitted(batch)
         await lifecycle.use_approval_code(actor, code)
-        ids = [
-            r["id"]
-            for r in await sql.fetch(
-                "SELECT id FROM payout WHERE business_id = $1 AND batch_id = $2 AND status = "
-                "'awaiting_approval' "
-                "ORDER BY id",
-                actor.business_id,
-                batch_id,
-            )
-        ]
-        for payout_id in ids:
-            await lifecycle.schedule_approved(actor, payout_id)
+        scheduled = await lifecycle.schedule_batch_approved(actor, batch_id)
         await sql.execute(
             "UPDATE payout_batch SET status = 'approved', approved_by = $3, approved_by_name = $4, "
             "decided_at = now() WHERE business_id = $1 AND id = $2",
@@ -551,7 +540,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         await audit(
             actor,
             "payout_batch.approved",
-            f"Batch {batch['filename']} approved: {len(ids)} payouts",
+            f"Batch {batch['filename']} approved: {scheduled} payouts",
             {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
         )
     return await get_batch(actor, batch_id)
