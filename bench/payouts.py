@@ -4,9 +4,11 @@ Measured in one run, on one embedded PostgreSQL, with the sandbox provider in a 
 (u) a BENCH_ROWS-row CSV (default 10,000) from upload to every row validated and staged
     (`batches.upload_batch`), rows/s, against the baseline COPY of the same file into a table in the same
     run. Target: (u) >= 0.3 x COPY;
-(s) from the approval (`batches.approve_batch` with the approver's code) to every payout submitted to the
-    provider (`lifecycle.submit_payout`, 8 concurrent callers as the job worker would run them; a payout
-    the provider could not take is sent again, as the worker's sweep does),
+(s) from the approval (`batches.approve_batch` with the approver's code: every payout scheduled in one
+    statement) to every payout submitted to the provider (`lifecycle.submit_batch_due`, what the batch's
+    submission job runs: all marked submitted at once, then sent with at most
+    `lifecycle.SUBMIT_CONCURRENCY` calls in flight; a payout the provider could not take is asked about
+    and sent again by 8 callers, as the worker's sweep does),
     payouts/s, against the ledger benchmark's part (b) (transfers/s through the ledger service, 64
     callers) in the same run. Target: (s) >= 0.5 x (b);
 peak RSS growth of this process from upload to all submitted (target < 150 MB); then the ledger invariants.
@@ -50,7 +52,7 @@ import httpx  # noqa: E402
 ROWS = int(os.environ.get("BENCH_ROWS", "50" if SMOKE else "10000"))
 DATA_DIR = ledger_bench.DATA_DIR
 log = ledger_bench.log
-# Concurrent submitters (the job worker's concurrency): the provider is a local process on the same cores.
+# Callers of the sweep's retries (status query, then the same key again).
 CALLERS = 8
 SIM_SECRET = "bench-simulator-secret-0123456789"
 SIM_CALLBACK_SECRET = "bench-simulator-callback-secret-0123456789"
@@ -240,34 +242,33 @@ async def main() -> dict[str, Any]:
             t0 = time.perf_counter()
             code = security.totp_code(secret, security.totp_step(clock.now()))
             await batches.approve_batch(checker, batch_id, code)
-            due = [p for _b, p in await lifecycle.due_payouts(limit=ROWS + 10)]
-            queue: asyncio.Queue[str] = asyncio.Queue()
-            for payout_id in due:
-                queue.put_nowait(payout_id)
+            # What the batch's submission job does: every due payout marked in one statement, then sent
+            # with bounded concurrency over the gateway's shared client.
+            first = await lifecycle.submit_batch_due(business.id, batch_id)
             outcomes: dict[str, int] = {}
+            retry = [p for p, o in first.items() if o in ("unsent", "unknown")]
+            for outcome in first.values():
+                if outcome not in ("unsent", "unknown"):
+                    outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            queue: asyncio.Queue[str] = asyncio.Queue()
 
-            retry: list[str] = []
-
-            async def caller(again: bool) -> None:
+            async def caller() -> None:
                 while not queue.empty():
                     payout_id = queue.get_nowait()
-                    if again:  # what the worker's sweep does: a status query, then the same key again
-                        outcome = await lifecycle.query_payout(business.id, payout_id)
-                    else:
-                        outcome = await lifecycle.submit_payout(business.id, payout_id)
+                    # What the worker's sweep does: a status query, then the same key again.
+                    outcome = await lifecycle.query_payout(business.id, payout_id)
                     if outcome in ("unsent", "unknown"):
                         retry.append(payout_id)
                     else:
                         outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
-            await asyncio.gather(*(caller(False) for _ in range(CALLERS)))
             for _attempt in range(5):
                 if not retry:
                     break
                 for payout_id in retry:
                     queue.put_nowait(payout_id)
                 retry.clear()
-                await asyncio.gather(*(caller(True) for _ in range(CALLERS)))
+                await asyncio.gather(*(caller() for _ in range(CALLERS)))
             approve_to_submitted_s = time.perf_counter() - t0
         submitted = sum(n for o, n in outcomes.items() if o in ("submitted", "succeeded", "failed"))
         log(

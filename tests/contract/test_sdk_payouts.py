@@ -7,7 +7,7 @@ from typing import Any
 
 import neraca
 import pytest
-from neraca.models import Beneficiary, Payout, PayoutBatch, RailList, RailQuote
+from neraca.models import Beneficiary, Payout, PayoutBatch, PayoutSettings, RailList, RailQuote
 
 from portal.domains.payouts import lifecycle
 from portal.lib import sql
@@ -119,6 +119,52 @@ async def test_payouts(sdk: Any, key: Key, tmp_path: Any) -> None:
     assert done.status == "succeeded" and done.bank_reference == "BIFAST0001" and done.verification_code
     target = await res(sdk.payouts.proof(paid.id, path=tmp_path / "proof.pdf"))
     assert target.read_bytes().startswith(b"%PDF")
+
+
+async def test_payout_settings_decide_which_payouts_wait_for_approval(sdk: Any, key: Key) -> None:
+    await funded(sdk, 50_000_000)
+    await register({**DIRECTORY, "account_number": "8800117733", "holder_name": "Rina Kusumawati"})
+    ben = await res(
+        sdk.beneficiaries.create(
+            kind="bank", bank_code="014", account_number="8800117733", holder_name="Rina Kusumawati"
+        )
+    )
+    await sql.execute(
+        "UPDATE beneficiary SET usable_from = now() - interval '1 minute' WHERE business_id = $1 AND id = $2",
+        key.business_id,
+        ben.id,
+    )
+    default = await res(sdk.payouts.settings())
+    assert isinstance(default, PayoutSettings)
+    assert (default.approval_threshold, default.beneficiary_cooldown_s) == (10_000_000, 3600)
+    lowered = await res(sdk.payouts.update_settings(approval_threshold=50_000))
+    assert (lowered.approval_threshold, lowered.beneficiary_cooldown_s) == (50_000, 3600)
+    small = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=100_000, reference=ref("PO")))
+    assert (small.status, small.approval_reason) == ("awaiting_approval", "threshold")
+    at_it = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=50_000, reference=ref("PO")))
+    assert at_it.status == "scheduled"
+    with pytest.raises(neraca.UnprocessableEntityError) as negative:
+        await res(sdk.payouts.update_settings(approval_threshold=-1))
+    assert negative.value.code == "invalid_threshold"
+    assert [e["pointer"] for e in negative.value.body["errors"]] == ["/approval_threshold"]
+    with pytest.raises(neraca.UnprocessableEntityError) as both:
+        await res(sdk.payouts.update_settings(approval_threshold="lots", beneficiary_cooldown_s=10**9))
+    assert both.value.code == "invalid_settings"
+    assert (await res(sdk.payouts.settings())).approval_threshold == 50_000
+    none = await res(sdk.payouts.update_settings(approval_threshold=None, beneficiary_cooldown_s=0))
+    assert (none.approval_threshold, none.beneficiary_cooldown_s) == (None, 0)
+    big = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=12_000_000, reference=ref("PO")))
+    assert (big.status, big.approval_reason) == ("scheduled", None)
+    trail = await sql.fetch(
+        "SELECT summary FROM activity WHERE business_id = $1 AND action = 'payout_settings.updated' "
+        "ORDER BY id",
+        key.business_id,
+    )
+    assert [r["summary"] for r in trail] == [
+        "Payout approval threshold Rp10.000.000 → Rp50.000",
+        "Payout approval threshold Rp50.000 → none",
+        "Beneficiary cool-down 3600 s → 0 s",
+    ]
 
 
 async def test_payout_batches(sdk: Any, key: Key, tmp_path: Any) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
-from litestar import Response, delete, get, post
+from litestar import Response, delete, get, patch, post
 
 from portal.domains.payouts import batches, lifecycle, proof, services
 from portal.domains.payouts.schemas import (
@@ -19,6 +20,7 @@ from portal.domains.payouts.schemas import (
     PayoutCreate,
     PayoutOut,
     PayoutPage,
+    PayoutSettingsOut,
     QuoteOut,
     RailList,
     RejectionIn,
@@ -320,7 +322,34 @@ async def approve_payout_batch(actor: Actor, batch_id: str, data: ApprovalIn) ->
     return await batches.batch_detail(actor, batch_id)
 
 
+@get(
+    "/api/v1/payout_settings",
+    operation_id="retrieve_payout_settings",
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+    tags=["payouts"],
+)
+async def retrieve_payout_settings(actor: Actor) -> PayoutSettingsOut:
+    """The approval threshold (whole rupiah; null: none) and the beneficiary cool-down (seconds)."""
+    return await services.get_settings(actor)
+
+
+@patch(
+    "/api/v1/payout_settings",
+    operation_id="update_payout_settings",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payouts"],
+)
+async def update_payout_settings(actor: Actor, data: dict[str, Any]) -> PayoutSettingsOut:
+    """Change `approval_threshold` (whole rupiah, 0 or more, null for none) and/or
+    `beneficiary_cooldown_s` (0 to 604800); only the fields sent change (a whole-business right)."""
+    return await services.update_settings(actor, data)
+
+
 ROUTES = [
+    retrieve_payout_settings,
+    update_payout_settings,
     create_payout_batch,
     list_payout_batches,
     retrieve_payout_batch,

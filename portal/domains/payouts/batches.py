@@ -73,8 +73,11 @@ def validate_row(
     calendar: Any,
     duplicate: bool,
     used: bool,
+    quotes: dict[tuple[str, tuple[str, ...]], tuple[str, int]] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, int | None]:
-    """(errors, rail, fee) of one row: code, number format, rail limits, duplicates, e-mail."""
+    """(errors, rail, fee) of one row: code, number format, rail limits, duplicates, e-mail. `quotes`
+    (one dict for a whole file) keeps the router's choice per destination and set of eligible rails: the
+    choice does not depend on the amount beyond which rails carry it, so a file routes once per set."""
     errors: list[dict[str, Any]] = []
     reference = cells["reference"]
     if not reference or len(reference) > 100:
@@ -110,9 +113,15 @@ def validate_row(
         errors.append(_error("email", N_("not an e-mail address")))
     rail = fee = None
     if destination and amount >= 1:
+        eligible = tuple(r.code for r in rails if r.carries(amount, destination))
+        known = quotes.get((destination, eligible)) if quotes is not None and eligible else None
         try:
-            quote = route(rails, amount, destination, clock.now(), calendar)
-            rail, fee = quote.rail.code, quote.fee
+            if known is None:
+                quote = route(rails, amount, destination, clock.now(), calendar)
+                known = quote.rail.code, quote.fee
+                if quotes is not None and eligible:
+                    quotes[(destination, eligible)] = known
+            rail, fee = known
         except NoRail as refused:
             reason = {
                 "below_minimum": N_("below the rail's minimum"),
@@ -156,6 +165,7 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
     used = await _used_references(actor.business_id, [r for r in counts if r])
     batch_id = new_id("pob")
     records = []
+    quotes: dict[tuple[str, tuple[str, ...]], tuple[str, int]] = {}
     for number, row in enumerate(rows, start=2):
         cells = dict(zip(upload.COLUMNS, row, strict=True))
         errors, rail, fee = validate_row(
@@ -165,6 +175,7 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             calendar=calendar,
             duplicate=counts[cells["reference"]] > 1,
             used=cells["reference"] in used,
+            quotes=quotes,
         )
         records.append(
             (
@@ -528,18 +539,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         if batch["status"] != "submitted":
             raise _not_submitted(batch)
         await lifecycle.use_approval_code(actor, code)
-        ids = [
-            r["id"]
-            for r in await sql.fetch(
-                "SELECT id FROM payout WHERE business_id = $1 AND batch_id = $2 AND status = "
-                "'awaiting_approval' "
-                "ORDER BY id",
-                actor.business_id,
-                batch_id,
-            )
-        ]
-        for payout_id in ids:
-            await lifecycle.schedule_approved(actor, payout_id)
+        scheduled = await lifecycle.schedule_batch_approved(actor, batch_id)
         await sql.execute(
             "UPDATE payout_batch SET status = 'approved', approved_by = $3, approved_by_name = $4, "
             "decided_at = now() WHERE business_id = $1 AND id = $2",
@@ -551,7 +551,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         await audit(
             actor,
             "payout_batch.approved",
-            f"Batch {batch['filename']} approved: {len(ids)} payouts",
+            f"Batch {batch['filename']} approved: {scheduled} payouts",
             {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
         )
     return await get_batch(actor, batch_id)

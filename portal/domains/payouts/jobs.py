@@ -18,6 +18,11 @@ async def submit(payload: dict[str, Any]) -> None:
     await lifecycle.submit_payout(payload["business_id"], payload["payout_id"])
 
 
+@job("payouts.submit_batch")
+async def submit_batch(payload: dict[str, Any]) -> None:
+    await lifecycle.submit_batch_due(payload["business_id"], payload["batch_id"])
+
+
 @job("payouts.dispatch_withdrawal")
 async def dispatch_withdrawal(payload: dict[str, Any]) -> None:
     await lifecycle.dispatch_withdrawal(
@@ -32,8 +37,11 @@ async def dispatch_withdrawal(payload: dict[str, Any]) -> None:
 @periodic("* * * * *")
 async def submit_due() -> None:
     """Every minute: payouts whose rail opened (a job lost or a clock moved) and stale submissions."""
+    by_business: dict[str, list[str]] = {}
     for business_id, payout_id in await lifecycle.due_payouts():
-        await lifecycle.submit_payout(business_id, payout_id)
+        by_business.setdefault(business_id, []).append(payout_id)
+    for business_id, payout_ids in by_business.items():
+        await lifecycle.submit_many(business_id, payout_ids)
     for business_id, payout_id in await lifecycle.stale_submissions():
         outcome = await lifecycle.query_payout(business_id, payout_id)
         log.info("payout status queried", payout_id=payout_id, outcome=outcome)

@@ -13,6 +13,7 @@ Lock order: the payout row, then (through the ledger) its holds and accounts, th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -118,41 +119,14 @@ async def approval_threshold(business_id: str) -> int | None:
         "SELECT approval_threshold FROM payout_settings WHERE business_id = $1", business_id
     )
     if row is None:
-        return 10_000_000
+        return services.DEFAULT_APPROVAL_THRESHOLD
     value = row["approval_threshold"]
     return None if value is None else int(value)
 
 
 async def set_approval_threshold(actor: Actor, amount: Any) -> int | None:
     """Change the business's maker-checker threshold (empty: only reviews and batches need approval)."""
-    services.require_whole_business(actor)
-    value: int | None
-    if amount is None or (isinstance(amount, str) and not amount.strip()):
-        value = None
-    else:
-        if isinstance(amount, str) and amount.strip().isdigit():
-            amount = int(amount.strip())
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise ValidationFailed(
-                N_("The approval threshold must be a whole number of rupiah, zero or more."),
-                code="invalid_threshold",
-                errors=[FieldError("/approval_threshold", N_("must be zero or a positive whole number"))],
-            )
-        value = amount
-    async with transaction():
-        await sql.execute(
-            "INSERT INTO payout_settings (business_id, approval_threshold) VALUES ($1, $2) "
-            "ON CONFLICT (business_id) DO UPDATE SET approval_threshold = $2, updated_at = now()",
-            actor.business_id,
-            value,
-        )
-        await audit(
-            actor,
-            "payout_settings.updated",
-            f"Payout approval threshold {value if value is not None else 'none'}",
-            {},
-        )
-    return value
+    return (await services.update_settings(actor, {"approval_threshold": amount})).approval_threshold
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -803,6 +777,90 @@ async def schedule_approved(actor: Actor, payout_id: str) -> PayoutOut:
     return payout_out(updated)
 
 
+async def schedule_batch_approved(actor: Actor, batch_id: str) -> int:
+    """Inside a batch's approval transaction: every payout of it awaiting approval is scheduled at once
+    (one statement; the ETA computed once per rail), its `payout.scheduled` events written set-based, one
+    submission job queued per moment the payouts fall due, and one activity entry per payout. Returns how
+    many were scheduled."""
+    import msgspec
+
+    from portal.domains.audit.services import record_many
+    from portal.domains.webhooks.services import emit_many
+
+    now = clock.now()
+    calendar = await services.load_calendar()
+    rails = {r.code: r for r in await services.load_rails(actor.business_id)}
+    codes = await sql.fetch(
+        "SELECT DISTINCT rail FROM payout WHERE business_id = $1 AND batch_id = $2 AND status = "
+        "'awaiting_approval'",
+        actor.business_id,
+        batch_id,
+    )
+    plan = []
+    for code in (r["rail"] for r in codes):
+        settles = eta(_rail_of(list(rails.values()), code), now, calendar).settles_at
+        plan.append((code, settles, _process_at(settles, rails[code])))
+    rows = await sql.fetch(
+        "WITH locked AS (SELECT id FROM payout WHERE business_id = $1 AND batch_id = $2 "
+        "AND status = 'awaiting_approval' ORDER BY id FOR UPDATE) "
+        "UPDATE payout SET status = 'scheduled', approved_by = $3, approved_by_name = $4, "
+        "approved_at = now(), "
+        "eta = p.eta, process_at = p.process_at, updated_at = now() "
+        "FROM locked, unnest($5::text[], $6::timestamptz[], $7::timestamptz[]) AS p(rail, eta, process_at) "
+        "WHERE payout.business_id = $1 AND payout.id = locked.id AND payout.rail = p.rail "
+        f"RETURNING {_qualified()}",
+        actor.business_id,
+        batch_id,
+        actor.user_id,
+        actor.name,
+        [p[0] for p in plan],
+        [p[1] for p in plan],
+        [p[2] for p in plan],
+    )
+    async with sql.connection() as conn:
+        await emit_many(
+            conn,
+            [
+                (r["business_id"], "payout.scheduled", msgspec.to_builtins(payout_out(r)), (r["account_id"],))
+                for r in rows
+            ],
+        )
+    for process_at in sorted({r["process_at"] for r in rows}):
+        delay = max(process_at - now, timedelta(0))
+        await enqueue(
+            "payouts.submit_batch",
+            {"business_id": actor.business_id, "batch_id": batch_id},
+            delay=delay if delay > timedelta(seconds=1) else None,
+        )
+    await record_many(
+        [
+            (
+                actor,
+                "payout.approved",
+                f"Payout {r['reference']} approved",
+                {"payout_id": r["id"], "account_id": r["account_id"], "reference": r["reference"]},
+            )
+            for r in rows
+        ]
+    )
+    return len(rows)
+
+
+async def submit_batch_due(business_id: str, batch_id: str) -> dict[str, str]:
+    """The batch's scheduled payouts that are due, handed to the provider together (`submit_many`)."""
+    ids = [
+        r["id"]
+        for r in await sql.fetch(
+            "SELECT id FROM payout WHERE business_id = $1 AND batch_id = $2 AND status = 'scheduled' "
+            "AND process_at <= $3 ORDER BY id",
+            business_id,
+            batch_id,
+            clock.now(),
+        )
+    ]
+    return await submit_many(business_id, ids) if ids else {}
+
+
 async def reject_payout(actor: Actor, payout_id: str, reason: Any) -> PayoutOut:
     """Reject a payout awaiting approval: its holds void, the money is available again at once."""
     row = await _row(actor, payout_id)
@@ -903,6 +961,44 @@ async def submit_payout(business_id: str, payout_id: str) -> str:
         )
     assert row is not None
     return await _send(row)
+
+
+# Provider calls in flight at once for a set of due payouts: enough to hide each call's latency over the
+# shared HTTP client, few enough not to flood the provider or exhaust the database pool.
+SUBMIT_CONCURRENCY = 24
+
+
+async def submit_many(
+    business_id: str, payout_ids: list[str], *, concurrency: int = SUBMIT_CONCURRENCY
+) -> dict[str, str]:
+    """Hand many due payouts of one business to the provider: one statement marks every one still
+    scheduled and due as submitted (others are skipped, as `submit_payout` skips them), then the calls
+    run with at most `concurrency` in flight and each answer goes through `apply_provider_status`.
+    Returns {payout_id: outcome}."""
+    outcomes = dict.fromkeys(payout_ids, "skipped")
+    async with transaction():
+        # Marked before the calls (ordered locks: no deadlock with another sweep doing the same).
+        rows = await sql.fetch(
+            "WITH due AS (SELECT id FROM payout WHERE business_id = $1 AND id = ANY($2::text[]) "
+            "AND status = 'scheduled' AND process_at <= $3 ORDER BY id FOR UPDATE) "
+            "UPDATE payout SET status = 'submitted', submitted_at = now(), updated_at = now() "
+            f"FROM due WHERE payout.business_id = $1 AND payout.id = due.id RETURNING {_qualified()}",
+            business_id,
+            payout_ids,
+            clock.now(),
+        )
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def send(row: asyncpg.Record) -> None:
+        async with gate:
+            outcomes[row["id"]] = await _send(row)
+
+    await asyncio.gather(*(send(row) for row in rows))
+    return outcomes
+
+
+def _qualified() -> str:
+    return ", ".join(f"payout.{c.strip()}" for c in PAYOUT_COLUMNS.split(","))
 
 
 def _request(row: asyncpg.Record) -> PayoutRequest:

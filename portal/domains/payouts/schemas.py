@@ -42,6 +42,13 @@ class BeneficiaryOut(msgspec.Struct):
     object: str = "beneficiary"
 
 
+class PayoutSettingsOut(msgspec.Struct):
+    # Payouts above this many rupiah await another user's approval; None: only reviews and batches do.
+    approval_threshold: int | None
+    beneficiary_cooldown_s: int
+    currency: str = "IDR"
+
+
 class BeneficiaryPage(msgspec.Struct):
     data: list[BeneficiaryOut]
     has_more: bool

@@ -21,6 +21,7 @@ from portal.domains.payouts.router import DESTINATIONS, WALLETS, Calendar, NoRai
 from portal.domains.payouts.schemas import (
     BeneficiaryOut,
     BeneficiaryPage,
+    PayoutSettingsOut,
     QuoteOut,
     RailList,
     RailOut,
@@ -358,24 +359,139 @@ async def cooldown_seconds(business_id: str) -> int:
 
 async def set_cooldown(actor: Actor, seconds: Any) -> int:
     """Change the business's beneficiary cool-down (0 to 7 days)."""
-    _require_whole_business(actor)
-    if isinstance(seconds, str) and seconds.strip().isdigit():
-        seconds = int(seconds.strip())
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_COOLDOWN_S:
-        raise ValidationFailed(
-            N_("The cool-down must be between 0 and 7 days, in seconds."),
-            code="invalid_cooldown",
-            errors=[FieldError("/beneficiary_cooldown_s", N_("between 0 and 604800"))],
+    return (await update_settings(actor, {"beneficiary_cooldown_s": seconds})).beneficiary_cooldown_s
+
+
+SETTINGS_FIELDS = ("approval_threshold", "beneficiary_cooldown_s")
+DEFAULT_APPROVAL_THRESHOLD = 10_000_000
+# The largest network limit (RTGS): a higher threshold could never be reached, and it keeps within bigint.
+MAX_APPROVAL_THRESHOLD = 1_000_000_000_000
+
+
+def _settings(row: asyncpg.Record | None) -> PayoutSettingsOut:
+    if row is None:
+        return PayoutSettingsOut(
+            approval_threshold=DEFAULT_APPROVAL_THRESHOLD, beneficiary_cooldown_s=DEFAULT_COOLDOWN_S
         )
-    async with transaction():
-        await sql.execute(
-            "INSERT INTO payout_settings (business_id, beneficiary_cooldown_s) VALUES ($1, $2) "
-            "ON CONFLICT (business_id) DO UPDATE SET beneficiary_cooldown_s = $2, updated_at = now()",
+    threshold = row["approval_threshold"]
+    return PayoutSettingsOut(
+        approval_threshold=None if threshold is None else int(threshold),
+        beneficiary_cooldown_s=int(row["beneficiary_cooldown_s"]),
+    )
+
+
+async def get_settings(actor: Actor) -> PayoutSettingsOut:
+    """The business's payout settings: the approval threshold and the beneficiary cool-down."""
+    actor.require("payouts")
+    return _settings(
+        await sql.fetchrow(
+            "SELECT approval_threshold, beneficiary_cooldown_s FROM payout_settings WHERE business_id = $1",
             actor.business_id,
-            seconds,
         )
-        await _audit(actor, "payout_settings.updated", f"Beneficiary cool-down {seconds} s", {})
-    return seconds
+    )
+
+
+def _whole_number(value: Any) -> Any:
+    """A form's or a JSON body's whole number (a digit string counts); anything else is returned as is."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+async def update_settings(actor: Actor, changes: dict[str, Any]) -> PayoutSettingsOut:
+    """Change the approval threshold (whole rupiah, 0 or more; null = only reviews and batches need
+    approval) and the beneficiary cool-down (seconds, 0 to 7 days); each change is in the activity log
+    with its old and new value. Bad values are refused together, each on its field, and nothing changes."""
+    _require_whole_business(actor)
+    errors: list[FieldError] = [
+        FieldError(f"/{name}", N_("unknown setting")) for name in changes if name not in SETTINGS_FIELDS
+    ]
+    values: dict[str, int | None] = {}
+    if "approval_threshold" in changes:
+        threshold = changes["approval_threshold"]
+        if threshold is None or (isinstance(threshold, str) and not threshold.strip()):
+            values["approval_threshold"] = None
+        else:
+            threshold = _whole_number(threshold)
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int)
+                or not 0 <= threshold <= MAX_APPROVAL_THRESHOLD
+            ):
+                errors.append(
+                    FieldError(
+                        "/approval_threshold",
+                        N_("must be a whole number of rupiah from 0 to %(max)s"),
+                        params={"max": Amount(MAX_APPROVAL_THRESHOLD, "IDR")},
+                    )
+                )
+            else:
+                values["approval_threshold"] = threshold
+    if "beneficiary_cooldown_s" in changes:
+        seconds = _whole_number(changes["beneficiary_cooldown_s"])
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_COOLDOWN_S:
+            errors.append(FieldError("/beneficiary_cooldown_s", N_("between 0 and 604800")))
+        else:
+            values["beneficiary_cooldown_s"] = seconds
+    if errors:
+        only = errors[0].pointer if len(errors) == 1 else ""
+        if only == "/beneficiary_cooldown_s":
+            message = N_("The cool-down must be between 0 and 7 days, in seconds.")
+            code = "invalid_cooldown"
+        elif only == "/approval_threshold":
+            message = N_("The approval threshold must be a whole number of rupiah, zero or more.")
+            code = "invalid_threshold"
+        else:
+            message, code = N_("Some payout settings are not valid."), "invalid_settings"
+        raise ValidationFailed(message, code=code, errors=errors)
+    async with transaction():
+        # Lock the row (created on first use) so the old value in the activity log is the one replaced.
+        await sql.execute(
+            "INSERT INTO payout_settings (business_id) VALUES ($1) ON CONFLICT (business_id) DO NOTHING",
+            actor.business_id,
+        )
+        old = _settings(
+            await sql.fetchrow(
+                "SELECT approval_threshold, beneficiary_cooldown_s FROM payout_settings "
+                "WHERE business_id = $1 FOR UPDATE",
+                actor.business_id,
+            )
+        )
+        if "approval_threshold" in values:
+            await sql.execute(
+                "UPDATE payout_settings SET approval_threshold = $2, updated_at = now() "
+                "WHERE business_id = $1",
+                actor.business_id,
+                values["approval_threshold"],
+            )
+            if values["approval_threshold"] != old.approval_threshold:
+                await _audit(
+                    actor,
+                    "payout_settings.updated",
+                    f"Payout approval threshold {_rupiah(old.approval_threshold)} → "
+                    f"{_rupiah(values['approval_threshold'])}",
+                    {},
+                )
+        if "beneficiary_cooldown_s" in values:
+            await sql.execute(
+                "UPDATE payout_settings SET beneficiary_cooldown_s = $2, updated_at = now() "
+                "WHERE business_id = $1",
+                actor.business_id,
+                values["beneficiary_cooldown_s"],
+            )
+            if values["beneficiary_cooldown_s"] != old.beneficiary_cooldown_s:
+                await _audit(
+                    actor,
+                    "payout_settings.updated",
+                    f"Beneficiary cool-down {old.beneficiary_cooldown_s} s → "
+                    f"{values['beneficiary_cooldown_s']} s",
+                    {},
+                )
+    return await get_settings(actor)
+
+
+def _rupiah(value: int | None) -> str:
+    return "none" if value is None else f"Rp{value:,}".replace(",", ".")
 
 
 # --- beneficiaries ------------------------------------------------------------------------------

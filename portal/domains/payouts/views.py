@@ -55,10 +55,9 @@ async def _rails_context(actor: Actor, edit: str | None = None) -> dict[str, Any
             for rail in listing.data
         ],
         "business_days": listing.next_business_days,
-        "cooldown_minutes": (await services.cooldown_seconds(actor.business_id)) // 60,
+        "settings": await services.get_settings(actor),
         "can_manage": can_manage,
         "errors": {},
-        "cooldown_errors": None,
     }
 
 
@@ -102,6 +101,31 @@ async def payouts_rail_terms(request: Request[Any, Any, Any], actor: Actor, code
     return Redirect("/payouts", status_code=303)
 
 
+async def _settings_context(actor: Actor) -> dict[str, Any]:
+    settings = await services.get_settings(actor)
+    threshold = settings.approval_threshold
+    return {
+        "can_manage": actor.can("payouts", "manage") and actor.scope_account_id is None,
+        "form": {
+            "approval_threshold": "" if threshold is None else str(threshold),
+            "cooldown_minutes": str(settings.beneficiary_cooldown_s // 60),
+        },
+        "settings": settings,
+        "errors": {},
+    }
+
+
+@get(
+    "/payouts/settings",
+    operation_id="payouts_settings_page",
+    include_in_schema=False,
+    guards=[requires("payouts")],
+    dependencies=DEPS,
+)
+async def payouts_settings_page(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
+    return page(request, "payouts/settings.html", await _settings_context(actor))
+
+
 @post(
     "/payouts/settings",
     operation_id="payouts_settings",
@@ -110,17 +134,34 @@ async def payouts_rail_terms(request: Request[Any, Any, Any], actor: Actor, code
     dependencies=DEPS,
 )
 async def payouts_settings(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    """Only the fields the form sends change (the rails page sends the cool-down alone)."""
     data = await form(request)
-    minutes = data.get("cooldown_minutes", "").strip()
+    changes: dict[str, Any] = {}
     try:
-        await services.set_cooldown(actor, int(minutes) * 60 if minutes.isdigit() else minutes or None)
+        if "approval_threshold" in data:
+            typed = data["approval_threshold"].strip()
+            if not typed:
+                changes["approval_threshold"] = None
+            elif typed.removeprefix("Rp").strip().strip("0.,") == "":
+                changes["approval_threshold"] = 0  # every payout awaits approval (parse_amount refuses 0)
+            else:
+                changes["approval_threshold"] = parse_amount(
+                    typed, "IDR", locale=babel_locale(), pointer="approval_threshold"
+                )
+        if "cooldown_minutes" in data:
+            minutes = data["cooldown_minutes"].strip()
+            changes["beneficiary_cooldown_s"] = int(minutes) * 60 if minutes.isdigit() else minutes or None
+        await services.update_settings(actor, changes)
     except NeracaError as exc:
         if not _form_refusal(exc):
             raise
-        context = await _rails_context(actor)
-        context.update(cooldown_errors=[exc.detail])
-        return page(request, "payouts/rails.html", context, status_code=422)
-    return Redirect("/payouts", status_code=303)
+        context = await _settings_context(actor)
+        errors = errors_dict(exc.errors, exc.detail)
+        if "beneficiary_cooldown_s" in errors:
+            errors["cooldown_minutes"] = errors.pop("beneficiary_cooldown_s")
+        context.update(form={**context["form"], **data}, errors=errors)
+        return page(request, "payouts/settings.html", context, status_code=422)
+    return Redirect("/payouts/settings", status_code=303)
 
 
 async def _book_context(actor: Actor, *, after: str | None = None) -> dict[str, Any]:
@@ -692,6 +733,7 @@ ROUTES = [
     approvals_reject,
     payouts_rails,
     payouts_rail_terms,
+    payouts_settings_page,
     payouts_settings,
     payouts_beneficiaries,
     payouts_beneficiary_add,

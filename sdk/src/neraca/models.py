@@ -41,6 +41,7 @@ __all__ = [
     "PayoutBatchRow",
     "PayoutBatchRowError",
     "PayoutBatchSummary",
+    "PayoutSettings",
     "Plan",
     "Rail",
     "RailList",
@@ -290,6 +291,18 @@ class Payout(NeracaObject):
     completed_at: datetime | None
     reversed_at: datetime | None
     verification_code: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutSettings(NeracaObject):
+    """The business's payout settings."""
+
+    approval_threshold: int | None
+    """Payouts above this many rupiah await another user's approval; ``None``: only those monitoring
+    sends to review and batch rows do."""
+    beneficiary_cooldown_s: int
+    """Seconds a new beneficiary waits before its first payout."""
+    currency: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -36,6 +36,37 @@ async def test_rails_page_lists_rails_and_edits_terms_within_the_cap(client: Any
     assert value == 1800
 
 
+async def test_settings_page_changes_the_approval_threshold_with_a_clear_refusal(client: Any) -> None:
+    business, _owner, _main = await owner_client(client)
+    shown = await client.get("/payouts/settings")
+    assert shown.status_code == 200
+    assert 'name="approval_threshold"' in shown.text and 'value="10000000"' in shown.text
+    bad = await post_form(
+        client, "/payouts/settings", {"approval_threshold": "sepuluh", "cooldown_minutes": "60"}
+    )
+    assert bad.status_code == 422
+    assert 'id="f-approval_threshold-error"' in bad.text and 'value="sepuluh"' in bad.text
+    saved = await post_form(
+        client,
+        "/payouts/settings",
+        {"approval_threshold": "2500000", "cooldown_minutes": "5"},
+        "/payouts/settings",
+    )
+    assert saved.status_code == 303
+    row = await sql.fetchrow("SELECT * FROM payout_settings WHERE business_id = $1", business.id)
+    assert row is not None and (row["approval_threshold"], row["beneficiary_cooldown_s"]) == (2_500_000, 300)
+    zero = await post_form(client, "/payouts/settings", {"approval_threshold": "0"}, "/payouts/settings")
+    assert zero.status_code == 303
+    summary = await sql.fetchval(
+        "SELECT summary FROM activity WHERE business_id = $1 AND action = 'payout_settings.updated' "
+        "ORDER BY id DESC LIMIT 1",
+        business.id,
+    )
+    assert summary == "Payout approval threshold Rp2.500.000 → Rp0"
+    rails = await client.get("/payouts")
+    assert 'id="payout-settings-summary"' in rails.text and 'href="/payouts/settings"' in rails.text
+
+
 async def test_adding_a_beneficiary_shows_a_mismatch_and_needs_the_confirmation(client: Any) -> None:
     await register({**DIRECTORY, "account_number": "8800117777", "holder_name": "Siti Rahma"})
     business, _owner, _main = await owner_client(client)

@@ -5,14 +5,36 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
-from ..models import Payout
+from .._base_client import (
+    NOT_GIVEN,
+    Call,
+    ListCall,
+    NotGiven,
+    compact,
+    given,
+    model_parser,
+    page_parser,
+    path,
+)
+from ..models import Payout, PayoutSettings
 from ..pagination import AsyncPager, SyncPager
 from ._base import AsyncResource, SyncResource
 
 __all__ = ["AsyncPayouts", "Payouts"]
 
 _payout = model_parser(Payout)
+_settings = model_parser(PayoutSettings)
+
+
+def _get_settings() -> Call[PayoutSettings]:
+    return Call("GET", "/payout_settings", _settings)
+
+
+def _update_settings(
+    *, approval_threshold: int | NotGiven | None, beneficiary_cooldown_s: int | NotGiven
+) -> Call[PayoutSettings]:
+    body = given({"approval_threshold": approval_threshold, "beneficiary_cooldown_s": beneficiary_cooldown_s})
+    return Call("PATCH", "/payout_settings", _settings, body=body)
 
 
 def _create(
@@ -104,6 +126,24 @@ class Payouts(SyncResource):
         """Download the proof of payment (PDF) of a succeeded payout to ``path`` and return the path."""
         return self._client._download(_proof(payout_id), Path(path))
 
+    def settings(self) -> PayoutSettings:
+        """The business's approval threshold and beneficiary cool-down."""
+        return self._client._request(_get_settings())
+
+    def update_settings(
+        self,
+        *,
+        approval_threshold: int | NotGiven | None = NOT_GIVEN,
+        beneficiary_cooldown_s: int | NotGiven = NOT_GIVEN,
+    ) -> PayoutSettings:
+        """Change the given settings only: ``approval_threshold`` in whole rupiah (0 or more; ``None``
+        for no threshold), ``beneficiary_cooldown_s`` from 0 to 604800. Needs the whole business."""
+        return self._client._request(
+            _update_settings(
+                approval_threshold=approval_threshold, beneficiary_cooldown_s=beneficiary_cooldown_s
+            )
+        )
+
 
 class AsyncPayouts(AsyncResource):
     """Payouts to beneficiaries (see ``Payouts``)."""
@@ -159,3 +199,20 @@ class AsyncPayouts(AsyncResource):
     async def proof(self, payout_id: str, *, path: str | os.PathLike[str]) -> Path:
         """Download the proof of payment (PDF) to ``path`` and return the path."""
         return await self._client._download(_proof(payout_id), Path(path))
+
+    async def settings(self) -> PayoutSettings:
+        """The business's approval threshold and beneficiary cool-down."""
+        return await self._client._request(_get_settings())
+
+    async def update_settings(
+        self,
+        *,
+        approval_threshold: int | NotGiven | None = NOT_GIVEN,
+        beneficiary_cooldown_s: int | NotGiven = NOT_GIVEN,
+    ) -> PayoutSettings:
+        """Change the given settings only (see ``Payouts.update_settings``)."""
+        return await self._client._request(
+            _update_settings(
+                approval_threshold=approval_threshold, beneficiary_cooldown_s=beneficiary_cooldown_s
+            )
+        )

@@ -275,3 +275,58 @@ async def test_a_withdrawal_is_sent_as_a_payout_to_the_own_bank_account_keeping_
     with pytest.raises(Conflict):
         await ledger.mark_withdrawal_failed(actor, withdrawal.id, reason="too late")
     await assert_ledger_sound()
+
+
+async def test_an_approved_batch_is_submitted_together_and_settles_each_payout_once(harness: Harness) -> None:
+    from portal.domains.payouts import batches
+
+    business, _user, actor, _ben = await payout_world()
+    main = (await accounts.main_account(actor)).id
+    text = (
+        "reference,amount,code,account_number,holder_name,description,email\n"
+        "BT-1,100000,014,8800112233,Budi Santoso,,\n"
+        "BT-2,200000,014,8800112233,Budi Santoso,,\n"
+        "BT-3,300666,014,8800112233,Budi Santoso,,\n"  # refused by the bank in the sandbox
+    )
+    batch_id = await batches.upload_batch(actor, "bt.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    other = await identity.create_user(
+        actor,
+        username=f"bchk{business.id[-8:].lower()}",
+        full_name="Citra Checker",
+        email=f"bchk{business.id[-8:].lower()}@example.com",
+        role="admin",
+    )
+    secret = await enrol(other.id)
+    checker = user_actor(await identity.user_by_id(other.id), business)
+    approved = await batches.approve_batch(checker, batch_id, code_for(secret))
+    # The worker may already have taken the submission job: every payout is past approval.
+    assert sum(approved.progress.values()) == 3 and "awaiting_approval" not in approved.progress
+    ids = [
+        r["id"]
+        for r in await sql.fetch(
+            "SELECT id FROM payout WHERE business_id = $1 AND batch_id = $2 ORDER BY reference",
+            business.id,
+            batch_id,
+        )
+    ]
+    for payout_id, final in zip(ids, ("succeeded", "succeeded", "failed"), strict=True):
+        await harness.wait_for(lambda p=payout_id: status_of(business.id, p), final)
+    # The job already sent them: another submission of the same payouts changes nothing.
+    assert await lifecycle.submit_many(business.id, ids) == dict.fromkeys(ids, "skipped")
+    paid = 100_000 + 200_000 + 2 * 2_500
+    assert await balances(actor, main) == (500_000_000 - paid, 500_000_000 - paid)
+    events = await sql.fetch(
+        "SELECT type, count(*) AS n FROM event WHERE business_id = $1 AND type LIKE 'payout.%' GROUP BY type",
+        business.id,
+    )
+    assert {e["type"]: e["n"] for e in events} == {
+        "payout.scheduled": 3,
+        "payout.succeeded": 2,
+        "payout.failed": 1,
+    }
+    approvals = await sql.fetchval(
+        "SELECT count(*) FROM activity WHERE business_id = $1 AND action = 'payout.approved'", business.id
+    )
+    assert approvals == 3
+    await assert_ledger_sound()
