@@ -86,7 +86,7 @@ def _when(value: Any) -> datetime | None:
 class Payin:
     payin_id: str
     reference: str
-    status: str  # pending | paid | failed | expired | cancelled | refunded | partially_refunded
+    status: str  # pending | paid | failed | expired | cancelled | refunded | partially_refunded | voided
     channel: str
     amount: int
     pay_url: str = ""
@@ -252,6 +252,7 @@ class Provider(Protocol):
     async def find_payin(self, business_id: str, reference: str) -> Payin | None: ...
     async def cancel_payin(self, business_id: str, payin_id: str) -> Payin: ...
     async def refund_payin(self, business_id: str, payin_id: str, amount: int, reference: str) -> Refund: ...
+    async def void_payin(self, business_id: str, payin_id: str) -> Payin: ...
     async def register_card(
         self, business_id: str, customer_ref: str, return_url: str
     ) -> CardRegistration: ...
@@ -485,6 +486,12 @@ class SandboxProvider:
         data = await self._send(
             business_id, f"cancel:{payin_id}", "POST", f"/v1/payins/{payin_id}/cancel", {}
         )
+        return Payin.from_json(data)
+
+    async def void_payin(self, business_id: str, payin_id: str) -> Payin:
+        """Void a paid card charge before the provider's settlement cut-off (409 `void_window_closed`
+        after it): the money never settles and no fee is taken."""
+        data = await self._send(business_id, f"void:{payin_id}", "POST", f"/v1/payins/{payin_id}/void", {})
         return Payin.from_json(data)
 
     async def refund_payin(self, business_id: str, payin_id: str, amount: int, reference: str) -> Refund:
