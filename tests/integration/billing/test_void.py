@@ -56,9 +56,9 @@ async def test_a_same_day_void_releases_the_hold_and_later_voids_are_refused(db:
 
     voided = await services.void_charge(actor, same_day["id"])
     assert (voided.status, voided.refunded_amount) == ("voided", 0)
-    payment = await sql.fetchrow("SELECT * FROM payment WHERE id = $1", same_day["payment_id"])
+    payment: Any = await sql.fetchrow("SELECT * FROM payment WHERE id = $1", same_day["payment_id"])
     assert payment["status"] == "voided" and payment["refunded_amount"] == 0
-    hold = await sql.fetchrow("SELECT status FROM hold WHERE id = $1", payment["hold_id"])
+    hold: Any = await sql.fetchrow("SELECT status FROM hold WHERE id = $1", payment["hold_id"])
     assert hold["status"] == "voided"
     assert await _pending_in(account_id) == 300_000  # the voided money never reaches the balance
     refunds = await sql.fetchval("SELECT count(*) FROM payment_refund WHERE payment_id = $1", payment["id"])
@@ -97,10 +97,8 @@ async def test_a_same_day_void_releases_the_hold_and_later_voids_are_refused(db:
     assert late.value.code == "void_after_settlement"
     assert "Refund it" in late.value.detail
     assert (await services.get_charge(actor, next_day["id"])).status == "paid"
-    kept = await sql.fetchrow("SELECT * FROM payment WHERE id = $1", next_day["payment_id"])
+    kept: Any = await sql.fetchrow("SELECT * FROM payment WHERE id = $1", next_day["payment_id"])
     assert kept["status"] == "paid"
-    assert (await sql.fetchrow("SELECT status FROM hold WHERE id = $1", kept["hold_id"]))[
-        "status"
-    ] == "pending"
+    assert await sql.fetchval("SELECT status FROM hold WHERE id = $1", kept["hold_id"]) == "pending"
     assert await _pending_in(account_id) == 200_000  # a refund before settlement is booked by the batch
     assert not await check_all()
