@@ -161,6 +161,11 @@ async def cancel_payin(request: Request[Any, Any, Any], payin_id: str) -> Respon
     return await idempotent(request, lambda conn, partner, body: payins.cancel(conn, partner, payin_id, body))
 
 
+@post("/v1/payins/{payin_id:str}/void", status_code=200)
+async def void_payin(request: Request[Any, Any, Any], payin_id: str) -> Response[bytes]:
+    return await idempotent(request, lambda conn, partner, body: payins.void(conn, partner, payin_id, body))
+
+
 @post("/v1/payins/{payin_id:str}/refunds", status_code=200)
 async def refund_payin(request: Request[Any, Any, Any], payin_id: str) -> Response[bytes]:
     return await idempotent(request, lambda conn, partner, body: payins.refund(conn, partner, payin_id, body))
@@ -242,6 +247,7 @@ ROUTES = [
     get_payin,
     find_payin,
     cancel_payin,
+    void_payin,
     refund_payin,
     create_card_registration,
     get_card_registration,

@@ -57,6 +57,8 @@ BINS: dict[str, str] = {
 # Channel settlement: business days after the pay-in's business day (T+N), and the fee (MDR).
 SETTLEMENT_DAYS = {"virtual_account": 1, "qris": 1, "card": 2, "ewallet": 1}
 REFUND_FEES = {"virtual_account": 2_500, "qris": 1_000, "card": 0, "ewallet": 1_000}
+# A card charge can be voided until this time (WIB) of the business day it counts for; later it is refunded.
+VOID_CUTOFF_HOUR = 23
 
 
 def payin_fee(channel: str, amount: int) -> int:

@@ -86,3 +86,39 @@ async def test_upload_highlight_reupload_process_report_and_dashboard(
 
     assert page.console_errors == []
     assert await csp_violations(page) == []
+
+
+async def test_the_upload_card_takes_a_browsed_or_dropped_file(
+    page: Any, live_server: str, db: str, tmp_path: Path
+) -> None:
+    base = live_server
+    _business, owner = await make_business(name="Toko Drop Zone")
+    await sign_in(page, base, owner.username, await totp_secret(owner.id))
+    await page.goto(f"{base}/billing/batches")
+    status = page.locator("#batch-upload [data-dropzone-status]")
+
+    browsed = tmp_path / "browsed.csv"
+    browsed.write_text("billing_number,invoice_number,amount,execute_date\n")
+    async with page.expect_file_chooser() as chooser:
+        await page.click("#f-file")
+    await (await chooser.value).set_files(str(browsed))
+    assert "browsed.csv" in (await status.text_content() or "")
+
+    # A file dragged over the card outlines it; dropped, it becomes the input's file.
+    dragged = await page.evaluate_handle(
+        """text => { const dt = new DataTransfer();
+          dt.items.add(new File([text], "dropped.csv", {type: "text/csv"})); return dt; }""",
+        "billing_number,invoice_number,amount,execute_date\nBIL-NONE,INV-D-1,1000,2031-01-06\n",
+    )
+    await page.dispatch_event("#batch-upload", "dragover", {"dataTransfer": dragged})
+    assert "is-dragover" in (await page.get_attribute("#batch-upload", "class") or "")
+    await page.dispatch_event("#batch-upload", "drop", {"dataTransfer": dragged})
+    assert "is-dragover" not in (await page.get_attribute("#batch-upload", "class") or "")
+    assert await page.eval_on_selector("#f-file", "input => input.files[0].name") == "dropped.csv"
+    assert "dropped.csv" in (await status.text_content() or "")
+    await page.select_option("#f-kind", "transaction")
+    await page.click("#batch-upload button[type=submit]")
+    await page.wait_for_url(f"{base}/billing/batches/bat_*")
+    assert await page.locator("#batch-rows tr.batch-row--invalid").count() == 1  # the dropped file's row
+    assert page.console_errors == []
+    assert await csp_violations(page) == []

@@ -89,3 +89,25 @@ async def billing_objects(actor: Actor, account_id: str) -> dict[str, str]:
         "charge_id": charge_id,
         "batch_id": batch_id,
     }
+
+
+async def pin_provider_clock(business_id: str, hour: int = 10) -> None:
+    """Move the merchant's clock at the simulator to `hour`:00 WIB of the next business day, so a
+    test's charges and voids never meet the provider's settlement cut-off of the real day."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.simulator.services import clock as sim_clock
+
+    now = datetime.now(UTC)
+    day = sim_clock.next_business_day(now.astimezone(sim_clock.WIB).date() + timedelta(days=1))
+    target = sim_clock.wib(day, datetime.min.time().replace(hour=hour))
+    await advance_provider_clock(business_id, int((target - now).total_seconds()))
+
+
+async def advance_provider_clock(business_id: str, seconds: int) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{get_settings().provider.url}/control/api/clock/{business_id}/advance",
+            json={"seconds": seconds},
+        )
+    assert response.status_code == 200, response.text

@@ -12,6 +12,8 @@ guessed. Calls are never made inside a database transaction (no lock is held acr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -29,6 +31,8 @@ from portal.settings import ProviderSettings, get_settings
 
 # One TLS context for every call: building one per client costs ~40 ms of CPU and blocks the loop.
 _SSL: ssl.SSLContext | None = None
+# The shared keep-alive clients, one per (event loop, provider URL, timeout).
+_CLIENTS: dict[tuple[int, str, float], tuple[asyncio.AbstractEventLoop, httpx.AsyncClient]] = {}
 
 log = structlog.get_logger("neraca.provider")
 
@@ -86,7 +90,7 @@ def _when(value: Any) -> datetime | None:
 class Payin:
     payin_id: str
     reference: str
-    status: str  # pending | paid | failed | expired | cancelled | refunded | partially_refunded
+    status: str  # pending | paid | failed | expired | cancelled | refunded | partially_refunded | voided
     channel: str
     amount: int
     pay_url: str = ""
@@ -252,6 +256,7 @@ class Provider(Protocol):
     async def find_payin(self, business_id: str, reference: str) -> Payin | None: ...
     async def cancel_payin(self, business_id: str, payin_id: str) -> Payin: ...
     async def refund_payin(self, business_id: str, payin_id: str, amount: int, reference: str) -> Refund: ...
+    async def void_payin(self, business_id: str, payin_id: str) -> Payin: ...
     async def register_card(
         self, business_id: str, customer_ref: str, return_url: str
     ) -> CardRegistration: ...
@@ -332,7 +337,7 @@ class SandboxProvider:
             json.dumps(response) if response is not None else None,
         )
 
-    def _client(self) -> httpx.AsyncClient:
+    def _new_client(self) -> httpx.AsyncClient:
         timeout = httpx.Timeout(self.config.timeout_s, connect=min(self.config.timeout_s, 3.0))
         global _SSL
         if _SSL is None:
@@ -340,6 +345,21 @@ class SandboxProvider:
         return httpx.AsyncClient(
             base_url=self.config.url, timeout=timeout, transport=self._transport, verify=_SSL
         )
+
+    def _client(self) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+        """The keep-alive client of this event loop and configuration, shared by every call (a client per
+        call opened a new connection each time); a test's own transport gets a client per call."""
+        if self._transport is not None:
+            return self._new_client()
+        loop = asyncio.get_running_loop()
+        key = (id(loop), self.config.url, self.config.timeout_s)
+        held = _CLIENTS.get(key)
+        if held is None or held[0] is not loop or held[1].is_closed:
+            for stale in [k for k, (owner, _) in _CLIENTS.items() if owner.is_closed()]:
+                del _CLIENTS[stale]
+            held = (loop, self._new_client())
+            _CLIENTS[key] = held
+        return contextlib.nullcontext(held[1])
 
     def _raise_for(self, response: httpx.Response, data: Any) -> None:
         code = data.get("code", "") if isinstance(data, dict) else ""
@@ -485,6 +505,12 @@ class SandboxProvider:
         data = await self._send(
             business_id, f"cancel:{payin_id}", "POST", f"/v1/payins/{payin_id}/cancel", {}
         )
+        return Payin.from_json(data)
+
+    async def void_payin(self, business_id: str, payin_id: str) -> Payin:
+        """Void a paid card charge before the provider's settlement cut-off (409 `void_window_closed`
+        after it): the money never settles and no fee is taken."""
+        data = await self._send(business_id, f"void:{payin_id}", "POST", f"/v1/payins/{payin_id}/void", {})
         return Payin.from_json(data)
 
     async def refund_payin(self, business_id: str, payin_id: str, amount: int, reference: str) -> Refund:

@@ -33,7 +33,14 @@ from portal.settings import get_settings
 log = structlog.get_logger("neraca.provider")
 
 CALLBACK_KINDS = {
-    "payins": ("payin.paid", "payin.expired", "payin.failed", "payin.cancelled", "payin.refunded"),
+    "payins": (
+        "payin.paid",
+        "payin.expired",
+        "payin.failed",
+        "payin.cancelled",
+        "payin.refunded",
+        "payin.voided",
+    ),
     "payouts": ("payout.succeeded", "payout.failed", "payout.reversed"),
     "cards": ("card.registered",),
     "refunds": ("refund.succeeded",),
@@ -387,6 +394,13 @@ async def _apply_payin_event(business_id: str, event_type: str, data: dict[str, 
         booked = await handler(business_id, payin["source_id"], amount)
         return "booked" if booked else "already_booked"
     new_status = event_type.removeprefix("payin.")
+    if new_status == "voided":
+        # The void was asked by Neraca and applied when it was answered; the callback only confirms it.
+        await sql.execute(
+            "UPDATE provider_payin SET status = 'voided', updated_at = now() WHERE payin_id = $1",
+            payin["payin_id"],
+        )
+        return "voided"
     if payin["status"] in FINAL_PAYIN:
         return "stale"  # out of order: the money already arrived; a late expiry changes nothing
     await sql.execute(

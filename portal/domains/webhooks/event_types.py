@@ -45,6 +45,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment.paid": N_("A customer paid a payment: Payment Success, pending in on its account."),
     "payment.expired": N_("A payment expired unpaid."),
     "payment.refunded": N_("A payment was refunded, in full or in part."),
+    "payment.voided": N_("A card payment was voided on its business day: the money never settles."),
     "settlement.created": N_("A settlement batch was created from the provider's report."),
     "settlement.paid": N_("A settlement batch was applied: its payments are settled."),
     "split.failed": N_("A split settlement could not be paid (invalid bank account): Pending Settlement."),

@@ -36,7 +36,7 @@ async def balance(conn: asyncpg.Connection, merchant_id: str) -> dict[str, Any]:
         "SELECT "
         "coalesce(sum(p.amount - p.fee - p.refunded) FILTER (WHERE p.settlement_date <= $2), 0) AS settled, "
         "coalesce(sum(p.amount - p.fee - p.refunded) FILTER (WHERE p.settlement_date > $2), 0) AS pending "
-        "FROM sim_payins p WHERE p.merchant_id = $1 AND p.paid_at IS NOT NULL",
+        "FROM sim_payins p WHERE p.merchant_id = $1 AND p.paid_at IS NOT NULL AND p.status <> 'voided'",
         merchant_id,
         today,
     )

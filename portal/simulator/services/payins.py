@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import asyncpg
@@ -322,6 +322,35 @@ async def cancel(
     )
     await conn.execute("DELETE FROM sim_work WHERE kind = 'payin_expire' AND subject_id = $1", payin_id)
     return view(updated)
+
+
+async def void(
+    conn: asyncpg.Connection, partner_id: str, payin_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Void a paid card charge before its business day's settlement cut-off: nothing settles, no fee."""
+    row = await _own(conn, partner_id, payin_id, body)
+    await rails.gate(conn, row["channel"], get_config().timeout_hold_s)
+    if row["channel"] != "card":
+        raise conflict("invalid_state", "Only a card charge can be voided; refund this pay-in instead.")
+    if row["status"] != "paid":
+        raise conflict(
+            "invalid_state", f"The pay-in is {row['status']}; only a paid card charge can be voided."
+        )
+    now = await clock.now(conn, row["merchant_id"])
+    cutoff = clock.wib(row["business_date"], time(ref.VOID_CUTOFF_HOUR))
+    if now >= cutoff:
+        raise conflict(
+            "void_window_closed",
+            f"The void window closed at the settlement cut-off ({cutoff.isoformat()}); refund the charge.",
+        )
+    updated = await conn.fetchrow(
+        "UPDATE sim_payins SET status = 'voided', fee = 0, closed_at = $2 WHERE id = $1 RETURNING *",
+        payin_id,
+        now,
+    )
+    answer = view(updated)
+    await callbacks.enqueue(conn, "payins", "payin.voided", row["merchant_id"], answer)
+    return answer
 
 
 def refund_view(row: asyncpg.Record) -> dict[str, Any]:

@@ -3,8 +3,11 @@ dashboard's tiles agreeing with the report over the same period."""
 
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any
 
+import openpyxl
 import pytest
 
 from portal.domains.billing import services
@@ -105,5 +108,18 @@ async def test_the_report_pages_and_the_export(client: Any) -> None:
     lines = export.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("billing_number,invoice_number") and len(lines) == 2
     assert "'=HYPERLINK(1)" in lines[1] and "411111••••••1111" in lines[1] and TEST_CARD not in export.text
+    xlsx = await client.get("/billing/reports/export.xlsx?billing_number=B-1")
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxml")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True).active
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert list(cells[0]) == lines[0].split(",") and len(cells) == 2
+    assert cells[1][0] == "B-1" and cells[1][7] == "paid"
+    assert "=HYPERLINK(1)" in cells[1] and "411111••••••1111" in cells[1] and 1000 in cells[1]
+    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as unpacked:
+        raw = b"".join(unpacked.read(name) for name in unpacked.namelist())
+    assert TEST_CARD.encode() not in raw and b"<f>" not in raw  # masked card only, no formula cell
+    empty = await client.get("/billing/reports/export.xlsx?billing_number=NOPE")
+    rows = list(openpyxl.load_workbook(io.BytesIO(empty.content), read_only=True).active.iter_rows())
+    assert len(rows) == 1  # the same filters as the CSV: only the header
     board = await client.get("/billing/dashboard?period=monthly")
     assert board.status_code == 200 and 'id="billing-dashboard"' in board.text

@@ -11,7 +11,6 @@ import csv
 import io
 import json
 import zipfile
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,7 +26,6 @@ from portal.lib.errors import Conflict, FieldError, Forbidden, NeracaError, Vali
 from portal.lib.i18n import N_, gettext
 from portal.lib.ids import new_id
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
-from portal.lib.spreadsheet import is_dangerous
 from portal.lib.sql import transaction
 
 KINDS = ("registration", "transaction")
@@ -50,13 +48,6 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 100_000
 # An XLSX is a zip: refuse one that unpacks far beyond its size (a zip bomb) before reading it.
 MAX_UNPACKED = 60 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class BatchRow:
-    line: int
-    data: dict[str, str]
-    errors: list[dict[str, str]]
 
 
 def _require_whole_business(actor: Actor) -> None:
@@ -115,8 +106,10 @@ def _error(field: str, message: str) -> dict[str, str]:
     return {"field": field, "message": message}
 
 
-async def validate(actor: Actor, kind: str, rows: list[list[str]]) -> list[BatchRow]:
-    """Every data row checked against the business's customers and billings and the rest of the file."""
+def _stage_records(kind: str, rows: list[list[str]], *, may_hold_cards: bool = True) -> list[tuple[Any, ...]]:
+    """The data rows as staging records: (line, the columns' stripped text…, columns blanked as a card
+    number). A card number is blanked here, in memory, so it never reaches the database, not even the
+    staging table; the other checks are SQL over the staged rows."""
     columns = COLUMNS[kind]
     if not rows:
         raise _refused(N_("The file is empty."), "empty_file")
@@ -129,113 +122,153 @@ async def validate(actor: Actor, kind: str, rows: list[list[str]]) -> list[Batch
             code="missing_columns",
             errors=[FieldError("/file", N_("columns missing"), "missing_columns")],
         )
+    positions = [header.index(name) if name in header else -1 for name in columns]
+    records: list[tuple[Any, ...]] = []
+    line = 1
+    for raw in rows[1:]:
+        if not any(cell.strip() for cell in raw):
+            continue
+        line += 1
+        width = len(raw)
+        cells = [raw[i].strip() if 0 <= i < width else "" for i in positions]
+        blanked: list[str] = []
+        for n, value in enumerate(cells):
+            if may_hold_cards and len(value) >= 13 and common.looks_like_card_number(value):
+                cells[n] = ""  # never kept
+                blanked.append(columns[n])
+        records.append((line, *cells, blanked))
+    return records
+
+
+def _distinct_checks(kind: str, records: list[tuple[Any, ...]]) -> tuple[list[str], list[str]]:
+    """The rules that are Python (a schedule, an ISO date), run once per distinct value: the keys and
+    their error message ("" when fine)."""
     today = common.today()
-    data_rows = [r for r in rows[1:] if any(cell.strip() for cell in r)]
+    columns = COLUMNS[kind]
+    found: dict[str, str] = {}
     if kind == "registration":
-        customers = {
-            r["customer_ref"]
-            for r in await sql.fetch(
-                "SELECT customer_ref FROM billing_customer WHERE business_id = $1", actor.business_id
-            )
-        }
-    known = {
-        r["billing_number"]: r
-        for r in await sql.fetch(
-            "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1",
-            actor.business_id,
-        )
-    }
-    used_invoices: set[str] = set()
-    if kind == "transaction":
-        used_invoices = {
-            r["invoice_number"]
-            for r in await sql.fetch(
-                "SELECT invoice_number FROM billing_charge WHERE business_id = $1", actor.business_id
-            )
-        }
-    seen: dict[str, int] = {}
-    result = []
-    for index, raw in enumerate(data_rows, start=2):
-        data = {
-            name: (
-                raw[header.index(name)].strip() if name in header and header.index(name) < len(raw) else ""
-            )
-            for name in columns
-        }
-        errors: list[dict[str, str]] = []
-        for name, value in list(data.items()):
-            if common.looks_like_card_number(value):
-                data[name] = ""  # never kept
-                errors.append(_error(name, gettext("A card number cannot be typed here.")))
-            elif is_dangerous(value):
-                data[name] = "'" + value
-                errors.append(_error(name, gettext("A formula is not allowed in a cell.")))
-        amount = data["amount"].replace(".", "").replace(",", "")
-        if not amount.isdigit() or not 1 <= int(amount) <= 1_000_000_000_000:
-            errors.append(
-                _error("amount", gettext("The amount must be a whole number of rupiah above zero."))
-            )
-        number = data["billing_number"]
-        key = number if kind == "registration" else data.get("invoice_number", "")
-        if kind == "registration":
-            if data["customer_id"] not in customers:
-                errors.append(_error("customer_id", gettext("No customer has this Customer ID.")))
-            if not number or len(number) > 40 or number in known:
-                errors.append(
-                    _error("billing_number", gettext("This Billing Number is already used or invalid."))
-                )
-            if data["type"] and data["type"].lower() not in ("recurring", "reminder"):
-                errors.append(_error("type", gettext("The type is Recurring or Reminder.")))
-            if data["schedule_type"]:
-                try:
-                    schedules.parse(
-                        data["schedule_type"].lower().replace(" ", "_"),
-                        {
-                            "day": data["day"],
-                            "weekdays": data["weekdays"],
-                            "months": data["months"],
-                            "dates": data["dates"],
-                        },
-                        today=today,
-                    )
-                except ValidationFailed as exc:
-                    errors.append(_error("schedule_type", exc.detail))
-        else:
-            billing = known.get(number)
-            if billing is None or billing["status"] == "deleted":
-                errors.append(_error("billing_number", gettext("No billing has this Billing Number.")))
-            elif billing["card_status"] != "registered":
-                errors.append(_error("billing_number", gettext("This billing has no registered card.")))
-            invoice = data["invoice_number"]
-            if not invoice or len(invoice) > 60 or invoice in used_invoices:
-                errors.append(
-                    _error("invoice_number", gettext("This Invoice Number is already used or invalid."))
-                )
+        at = [columns.index(c) + 1 for c in ("schedule_type", "day", "weekdays", "months", "dates")]
+        for values in {tuple(r[i] for i in at) for r in records}:
+            if not values[0]:
+                continue
+            message = ""
             try:
-                day = date.fromisoformat(data["execute_date"])
-                if day < today:
-                    errors.append(_error("execute_date", gettext("The execute date is in the past.")))
-            except ValueError:
-                errors.append(_error("execute_date", gettext("Dates are written YYYY-MM-DD.")))
-        if key:
-            if key in seen:
-                field = "billing_number" if kind == "registration" else "invoice_number"
-                errors.append(
-                    _error(field, gettext("Also on line %(line)s of this file.") % {"line": seen[key]})
+                schedules.parse(
+                    values[0].lower().replace(" ", "_"),
+                    {"day": values[1], "weekdays": values[2], "months": values[3], "dates": values[4]},
+                    today=today,
                 )
-            else:
-                seen[key] = index
-        result.append(BatchRow(index, data, errors))
-    return result
+            except ValidationFailed as exc:
+                message = exc.detail
+            key = _SEP.join(values)
+            # Two tuples joining to one key (a separator typed in a cell): the refusal wins.
+            found[key] = found.get(key) or message
+    else:
+        at_date = columns.index("execute_date") + 1
+        for value in {r[at_date] for r in records}:
+            try:
+                past = date.fromisoformat(value) < today
+                message = gettext("The execute date is in the past.") if past else ""
+            except ValueError:
+                message = gettext("Dates are written YYYY-MM-DD.")
+            found[value] = message
+    return list(found), list(found.values())
 
 
-def _amount_of(row: BatchRow) -> int:
-    text = row.data.get("amount", "").replace(".", "").replace(",", "")
-    return int(text) if text.isdigit() else 0
+# Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
+_SEP = "\x1f"
+_FORMULA = "left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r')"
+
+
+def _reason(condition: str, field: str, message: str) -> str:
+    return f"CASE WHEN {condition} THEN jsonb_build_object('field', '{field}', 'message', {message}) END"
+
+
+def _check_sql(kind: str) -> str:
+    """One INSERT … SELECT over the staged rows: every rule is a SQL condition adding its reason, in the
+    order a reader meets them (each cell's card number or formula, the amount, the references, a repeat
+    in the file). $1 business, $2 batch, $3–$9 the translated messages, $10/$11 the distinct checks."""
+    columns = COLUMNS[kind]
+    parts = [
+        f"CASE WHEN '{c}' = ANY(s.blanked) THEN jsonb_build_object('field', '{c}', 'message', $3::text) "
+        f"ELSE {_reason(_FORMULA.format(c='s.' + c), c, '$4::text')} END"
+        for c in columns
+    ]
+    amount = "replace(replace(s.amount_kept, '.', ''), ',', '')"
+    valid_amount = (
+        f"CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
+    )
+    parts.append(_reason(f"NOT ({valid_amount})", "amount", "$5::text"))
+    if kind == "registration":
+        parts.append(_reason("cu.customer_ref IS NULL", "customer_id", "$6::text"))
+        parts.append(
+            _reason(
+                "s.billing_number = '' OR length(s.billing_number) > 40 OR b.billing_number IS NOT NULL",
+                "billing_number",
+                "$7::text",
+            )
+        )
+        parts.append(
+            _reason("s.type <> '' AND lower(s.type) NOT IN ('recurring', 'reminder')", "type", "$8::text")
+        )
+        parts.append(_reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
+        key = "billing_number"
+        joins = (
+            "LEFT JOIN billing_customer cu ON cu.business_id = $1 AND cu.customer_ref = s.customer_id "
+            "LEFT JOIN billing b ON b.business_id = $1 AND b.billing_number = s.billing_number "
+            "LEFT JOIN unnest($10::text[], $11::text[]) AS ck(key, message) ON s.schedule_type <> '' AND "
+            "ck.key = concat_ws(E'\\x1f', s.schedule_type, s.day, s.weekdays, s.months, s.dates)"
+        )
+    else:
+        parts.append(
+            _reason("b.billing_number IS NULL OR b.status = 'deleted'", "billing_number", "$6::text")
+        )
+        parts.append(
+            _reason(
+                "b.billing_number IS NOT NULL AND b.status <> 'deleted' AND b.card_status <> 'registered'",
+                "billing_number",
+                "$7::text",
+            )
+        )
+        parts.append(
+            _reason(
+                "s.invoice_number = '' OR length(s.invoice_number) > 60 OR EXISTS (SELECT 1 FROM "
+                "billing_charge ch WHERE ch.business_id = $1 AND ch.invoice_number = s.invoice_number)",
+                "invoice_number",
+                "$8::text",
+            )
+        )
+        parts.append(_reason("coalesce(ck.message, '') <> ''", "execute_date", "ck.message"))
+        key = "invoice_number"
+        joins = (
+            "LEFT JOIN billing b ON b.business_id = $1 AND b.billing_number = s.billing_number "
+            "LEFT JOIN unnest($10::text[], $11::text[]) AS ck(key, message) ON ck.key = s.execute_date"
+        )
+    parts.append(
+        _reason(
+            f"s.{key} <> '' AND s.first_line < s.line",
+            key,
+            "replace($9::text, '%(line)s', s.first_line::text)",
+        )
+    )
+    kept = ", ".join(
+        f"'{c}', CASE WHEN {_FORMULA.format(c='s.' + c)} THEN '''' || s.{c} ELSE s.{c} END" for c in columns
+    )
+    return (
+        "WITH s AS (SELECT st.*, CASE WHEN "
+        + _FORMULA.format(c="st.amount")
+        + " THEN '''' || st.amount ELSE st.amount END AS amount_kept, "
+        f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM billing_batch_stage st) '
+        "INSERT INTO billing_batch_row (business_id, batch_id, line, data, errors) "
+        f"SELECT $1, $2, s.line, jsonb_build_object({kept}), "
+        + f"to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) FROM s {joins} "
+        "RETURNING errors <> '[]'::jsonb AS invalid, data ->> 'amount' AS amount"
+    )
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
-    """Read and validate a file; keep it with its rows and their reasons. Returns the batch id."""
+    """Read a file and check every row set-based: the rows are copied into a staging table and each rule
+    is a SQL condition adding its reason. Keeps the file with its rows and reasons; returns the batch id."""
     _require_whole_business(actor)
     if kind not in KINDS:
         raise ValidationFailed(
@@ -244,35 +277,70 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             errors=[FieldError("/kind", N_("unknown batch type"), "invalid_batch_type")],
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
-    rows = await validate(actor, kind, read_rows(content, name))
+    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
+    may_hold_cards = not name.lower().endswith(".csv") or bool(
+        common.PAN_CANDIDATE.search(content.decode("utf-8", "replace"))
+    )
+    records = _stage_records(kind, read_rows(content, name), may_hold_cards=may_hold_cards)
+    keys, key_messages = _distinct_checks(kind, records)
+    columns = COLUMNS[kind]
+    if kind == "registration":
+        reference_messages = [
+            gettext("No customer has this Customer ID."),
+            gettext("This Billing Number is already used or invalid."),
+            gettext("The type is Recurring or Reminder."),
+        ]
+    else:
+        reference_messages = [
+            gettext("No billing has this Billing Number."),
+            gettext("This billing has no registered card."),
+            gettext("This Invoice Number is already used or invalid."),
+        ]
+    digits = "replace(replace(amount, '.', ''), ',', '')"
     batch_id = new_id("bat")
-    invalid = sum(1 for r in rows if r.errors)
     async with transaction(), sql.connection() as conn:
         await conn.execute(
+            "CREATE TEMP TABLE billing_batch_stage (line integer, "
+            + ", ".join(f"{c} text" for c in columns)
+            + ", blanked text[]) ON COMMIT DROP"
+        )
+        await conn.copy_records_to_table(
+            "billing_batch_stage", columns=["line", *columns, "blanked"], records=records
+        )
+        await conn.execute("ANALYZE billing_batch_stage")  # the checks' joins planned on real counts
+        await conn.execute(
             "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
-            "total_amount, "
-            "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
             actor.business_id,
             batch_id,
             kind,
             name,
-            len(rows),
-            invalid,
-            sum(_amount_of(r) for r in rows),
             actor.user_id or actor.api_key_id,
             clock.now(),
         )
-        await conn.copy_records_to_table(
-            "billing_batch_row",
-            columns=["business_id", "batch_id", "line", "data", "errors"],
-            records=[
-                (actor.business_id, batch_id, r.line, json.dumps(r.data), json.dumps(r.errors)) for r in rows
-            ],
+        counts = await conn.fetchrow(
+            f"WITH checked AS ({_check_sql(kind)}), totals AS (SELECT count(*) AS total, "
+            "count(*) FILTER (WHERE invalid) AS invalid, "
+            f"coalesce(sum(CASE WHEN {digits} ~ '^[0-9]{{1,18}}$' THEN {digits}::bigint ELSE 0 END), 0) "
+            "AS amount FROM checked) "
+            "UPDATE billing_batch SET total_data = t.total, invalid_data = t.invalid, "
+            "total_amount = t.amount "
+            "FROM totals t WHERE business_id = $1 AND id = $2 RETURNING total_data, invalid_data",
+            actor.business_id,
+            batch_id,
+            gettext("A card number cannot be typed here."),
+            gettext("A formula is not allowed in a cell."),
+            gettext("The amount must be a whole number of rupiah above zero."),
+            *reference_messages,
+            gettext("Also on line %(line)s of this file."),
+            keys,
+            key_messages,
         )
+        assert counts is not None
         await common.audit(
             actor,
             "billing.batch_uploaded",
-            f"Batch file {name} uploaded ({len(rows)} rows, {invalid} invalid)",
+            f"Batch file {name} uploaded ({counts['total_data']} rows, {counts['invalid_data']} invalid)",
             {"batch_id": batch_id},
         )
     return batch_id

@@ -9,7 +9,6 @@ import asyncpg
 
 from portal.domains.billing.schemas import ChargeOut, ChargePage
 from portal.domains.billing.services import charging, common
-from portal.domains.payouts.services import load_calendar
 from portal.domains.webhooks.services import emit
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
@@ -17,7 +16,6 @@ from portal.lib.errors import Amount, Conflict, FieldError, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 from portal.lib.sql import transaction
-from portal.lib.timefmt import WIB
 
 
 def charge_out(row: asyncpg.Record | dict[str, Any]) -> ChargeOut:
@@ -129,35 +127,38 @@ async def list_charges(
     )
 
 
-async def _business_day_of(row: asyncpg.Record) -> Any:
-    calendar = await load_calendar()
-    day = row["charged_at"].astimezone(WIB).date()
-    return day if calendar.is_business_day(day) else calendar.next_business_day(day)
-
-
 async def void_charge(actor: Actor, charge_id: str) -> ChargeOut:
-    """Void a paid charge on the business day it was paid, before it settles; later, refund it."""
+    """Void a paid charge on the business day it was paid, before it settles (a void at the provider,
+    not a refund: no fee, the money never settles); later, refund it."""
     actor.require("billing", "manage")
     row = await charge_row(actor, charge_id)
+    if row["status"] == "voided":
+        raise Conflict(N_("This charge is already voided."), code="charge_already_voided")
     if row["status"] != "paid" or row["refunded_amount"]:
-        raise Conflict(N_("Only a paid charge can be voided."), code="charge_not_voidable")
-    today = common.today()
-    if await _business_day_of(row) != today:
         raise Conflict(
-            N_("A charge can be voided only on the business day it was paid, before it settles. Refund it."),
-            code="void_after_settlement",
+            N_("Only a paid charge with nothing refunded can be voided."), code="charge_not_voidable"
         )
-    await charging.refund(actor.business_id, row["payment_id"], row["amount"], "void")
+    try:
+        await charging.void(actor.business_id, row["payment_id"])
+    except Conflict as exc:
+        if exc.code == "void_after_settlement":
+            raise Conflict(
+                N_(
+                    "A charge can be voided only on the business day it was paid, before it settles. Refund it."  # noqa: E501
+                ),
+                code="void_after_settlement",
+            ) from None
+        raise
     async with transaction():
         updated = await sql.fetchrow(
-            "UPDATE billing_charge SET status = 'voided', refunded_amount = amount, updated_at = $3 "
+            "UPDATE billing_charge SET status = 'voided', updated_at = $3 "
             "WHERE business_id = $1 AND id = $2 AND status = 'paid' RETURNING *",
             actor.business_id,
             row["id"],
             clock.now(),
         )
         if updated is None:
-            raise Conflict(N_("Only a paid charge can be voided."), code="charge_not_voidable")
+            raise Conflict(N_("This charge is already voided."), code="charge_already_voided")
         await emit(
             actor.business_id,
             "billing.charge.voided",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from portal.domains.payments import services as payments
 from portal.domains.payments.services import PaymentRequest
+from portal.domains.payments.services.voids import void_payment
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.actor import system_actor
 from portal.lib.errors import Conflict
@@ -105,3 +106,8 @@ async def charge_card(charge: CardCharge) -> ChargeResult:
 async def refund(business_id: str, payment_id: str, amount: int, reason: str | None) -> None:
     """Give back part or all of a paid charge through its payment (the provider and the books)."""
     await payments.refund_payment(system_actor(business_id), payment_id, amount, reason)
+
+
+async def void(business_id: str, payment_id: str) -> None:
+    """Void a paid charge on its business day through its payment (the provider and the books)."""
+    await void_payment(system_actor(business_id), payment_id)

@@ -21,7 +21,7 @@ from portal.lib.timefmt import WIB
 _REF = re.compile(r"^[A-Za-z0-9._/-]{1,40}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # 13 to 19 digits, possibly split by spaces or dashes: the shape of a card number (PAN).
-_PAN_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+PAN_CANDIDATE = _PAN_CANDIDATE = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
 _ID = re.compile(r"^[a-z]{2,5}_[0-9a-z]{26}$")
 
 
