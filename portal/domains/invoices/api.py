@@ -24,6 +24,8 @@ from portal.domains.invoices.schemas import (
     UsageCreate,
     UsageOut,
 )
+from portal.domains.invoices.services import reports
+from portal.domains.invoices.services.reports import MonthlyReport, PlansReport, ReceivablesReport
 from portal.lib.actor import Actor
 from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
@@ -208,6 +210,42 @@ async def list_invoices(
 
 
 @get(
+    "/api/v1/invoices/reports/receivables",
+    operation_id="invoice_report_receivables",
+    guards=[requires("invoices")],
+    dependencies=DEPS,
+    tags=["invoices"],
+)
+async def invoice_report_receivables(actor: Actor, as_of: str | None = None) -> ReceivablesReport:
+    """What open invoices still owe per account, by days past due (`as_of` a WIB day, default today)."""
+    return await reports.receivables_report(actor, reports.filters(as_of=as_of))
+
+
+@get(
+    "/api/v1/invoices/reports/plans",
+    operation_id="invoice_report_plans",
+    guards=[requires("invoices")],
+    dependencies=DEPS,
+    tags=["invoices"],
+)
+async def invoice_report_plans(actor: Actor, start: str | None = None, end: str | None = None) -> PlansReport:
+    """Invoices per plan and month of their period's start (between `start` and `end`, both included)."""
+    return await reports.plans_report(actor, reports.filters(start=start, end=end))
+
+
+@get(
+    "/api/v1/invoices/reports/monthly",
+    operation_id="invoice_report_monthly",
+    guards=[requires("invoices")],
+    dependencies=DEPS,
+    tags=["invoices"],
+)
+async def invoice_report_monthly(actor: Actor, months: str | None = None) -> MonthlyReport:
+    """Billed against collected per WIB month over the last `months` months (1–36, default 12)."""
+    return await reports.monthly_report(actor, reports.filters(months=months))
+
+
+@get(
     "/api/v1/invoices/{invoice_id:str}",
     operation_id="retrieve_invoice",
     guards=[requires("invoices")],
@@ -321,6 +359,9 @@ ROUTES = [
     preview_invoice,
     add_usage,
     list_invoices,
+    invoice_report_receivables,
+    invoice_report_plans,
+    invoice_report_monthly,
     retrieve_invoice,
     invoice_pdf,
     void_invoice,

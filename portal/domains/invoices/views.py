@@ -169,16 +169,33 @@ async def invoices_subscribe(request: Request[Any, Any, Any], actor: Actor, plan
     guards=[requires("invoices")],
     dependencies=DEPS,
 )
-async def invoices_reports(request: Request[Any, Any, Any], actor: Actor) -> Response[str]:
-    monthly = await reports.monthly(actor)
+async def invoices_reports(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    as_of: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    months: str | None = None,
+) -> Response[str]:
+    chosen = reports.filters(as_of=as_of, start=start, end=end, months=months)
+    receivable = await reports.receivables_report(actor, chosen)
+    plans = await reports.plans_report(actor, chosen)
+    monthly = await reports.monthly_report(actor, chosen)
     return page(
         request,
         "invoices/reports.html",
         {
-            "receivables": await reports.receivables(actor),
-            "plans": await reports.by_plan(actor),
-            "monthly": monthly,
-            "charts": chart.build(monthly, babel_locale()),
+            "receivables": receivable.data,
+            "plans": plans.data,
+            "monthly": monthly.data,
+            "charts": chart.build(monthly.data, babel_locale()),
+            "filters": {
+                "as_of": receivable.as_of,
+                "start": start or "",
+                "end": end or "",
+                "months": monthly.months,
+            },
+            "filter_query": query("", as_of=as_of, start=start, end=end, months=months).lstrip("?"),
         },
     )
 
@@ -190,8 +207,17 @@ async def invoices_reports(request: Request[Any, Any, Any], actor: Actor) -> Res
     guards=[requires("invoices")],
     dependencies=DEPS,
 )
-async def invoices_report_export(actor: Actor, report: str = "", fmt: str = "") -> Response[bytes]:
-    name, media_type, body = await reports.export(actor, report, fmt)
+async def invoices_report_export(
+    actor: Actor,
+    report: str = "",
+    fmt: str = "",
+    as_of: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    months: str | None = None,
+) -> Response[bytes]:
+    chosen = reports.filters(as_of=as_of, start=start, end=end, months=months)
+    name, media_type, body = await reports.export(actor, report, fmt, chosen)
     return Response(
         body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

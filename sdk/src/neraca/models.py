@@ -28,7 +28,13 @@ __all__ = [
     "Hold",
     "Invoice",
     "InvoiceLine",
+    "InvoiceMonth",
+    "InvoiceMonthlyReport",
+    "InvoicePlanPeriod",
+    "InvoicePlansReport",
     "InvoicePreview",
+    "InvoiceReceivable",
+    "InvoiceReceivablesReport",
     "InvoiceStep",
     "Me",
     "NeracaObject",
@@ -653,6 +659,73 @@ class InvoicePreview(NeracaObject):
     tax_percent: str
     tax: int
     total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceReceivable(NeracaObject):
+    """What one account's open invoices still owe, by days past the due date (``current``: not yet due)."""
+
+    account_id: str
+    account_name: str
+    currency: str
+    current: int
+    days_1_30: int
+    days_31_60: int
+    days_61_90: int
+    over_90: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceReceivablesReport(NeracaObject):
+    """Receivables by account and age as of a WIB day."""
+
+    as_of: date
+    data: list[InvoiceReceivable]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePlanPeriod(NeracaObject):
+    """The invoices of one plan whose period starts in one month (``month``: its first day)."""
+
+    plan_id: str
+    plan_name: str
+    currency: str
+    month: date
+    invoices: int
+    billed: int
+    collected: int
+    open: int
+    written_off: int
+    credited: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoicePlansReport(NeracaObject):
+    """Invoices by plan and period; ``start``/``end`` bound the periods' start (``None``: open-ended)."""
+
+    start: date | None = None
+    end: date | None = None
+    data: list[InvoicePlanPeriod]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceMonth(NeracaObject):
+    """Billed (issued that month, voids excluded) and collected (net of credit notes) in one WIB month."""
+
+    month: date
+    currency: str
+    billed: int
+    collected: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InvoiceMonthlyReport(NeracaObject):
+    """Billed against collected per WIB month, from ``start`` (the first day of the earliest month)."""
+
+    start: date
+    months: int
+    data: list[InvoiceMonth]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,7 @@ from dataclasses import astuple, dataclass, fields
 from datetime import date
 from typing import Any
 
-from portal.domains.invoices.services.shared import invalid, scope_clause, today
+from portal.domains.invoices.services.shared import invalid, parse_day, scope_clause, today, whole_number
 from portal.lib import sql
 from portal.lib.actor import Actor
 from portal.lib.errors import N_
@@ -21,6 +21,39 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
+
+
+MAX_MONTHS = 36
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The reports' filters, shared by the pages, the exports and the API: receivables `as_of` a WIB
+    day (default today), invoices by plan whose period starts between `start` and `end` (both included,
+    open-ended when absent), billed against collected over the last `months` WIB months (1–36)."""
+
+    as_of: date | None = None
+    start: date | None = None
+    end: date | None = None
+    months: int = 12
+
+
+def filters(*, as_of: Any = None, start: Any = None, end: Any = None, months: Any = None) -> Filters:
+    """Filters from query parameters (strings; empty means absent); 422 on the offending field."""
+    chosen = Filters(
+        as_of=parse_day(as_of, "/as_of") if as_of not in (None, "") else None,
+        start=parse_day(start, "/start") if start not in (None, "") else None,
+        end=parse_day(end, "/end") if end not in (None, "") else None,
+        months=whole_number(months, "/months", low=1, high=MAX_MONTHS) if months not in (None, "") else 12,
+    )
+    if chosen.start and chosen.end and chosen.end < chosen.start:
+        raise invalid(
+            N_("The end of the period is before its start."),
+            "end_before_start",
+            "/end",
+            N_("before the start"),
+        )
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -129,12 +162,18 @@ async def by_plan(actor: Actor, *, start: date | None = None, end: date | None =
     ]
 
 
+def first_month(months: int) -> date:
+    """The first day of the earliest of the last `months` WIB months (this month included)."""
+    first = today().replace(day=1)
+    for _ in range(months - 1):
+        first = (first - date.resolution).replace(day=1)
+    return first
+
+
 async def monthly(actor: Actor, *, months: int = 12) -> list[Month]:
     """Billed and collected per WIB month over the last `months` months, oldest first."""
     actor.require("invoices", "view")
-    first = today().replace(day=1)
-    for _ in range(months - 1):
-        first = (first.replace(day=1) - date.resolution).replace(day=1)
+    first = first_month(months)
     args: list[Any] = [first]
     where = scope_clause(actor, args)
     rows = await sql.fetch(
@@ -156,6 +195,50 @@ async def monthly(actor: Actor, *, months: int = 12) -> list[Month]:
     return [Month(r["m"], r["currency"], int(r["billed"]), int(r["collected"])) for r in rows]
 
 
+@dataclass(frozen=True)
+class ReceivablesReport:
+    """Receivables by account and age as of a WIB day."""
+
+    as_of: date
+    data: list[Receivable]
+
+
+@dataclass(frozen=True)
+class PlansReport:
+    """Invoices by plan and period; `start`/`end` bound the period's start (null: open-ended)."""
+
+    start: date | None
+    end: date | None
+    data: list[PlanPeriod]
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """Billed against collected per WIB month, from the first day of `start`'s month."""
+
+    start: date
+    months: int
+    data: list[Month]
+
+
+async def receivables_report(actor: Actor, chosen: Filters) -> ReceivablesReport:
+    """The receivables report as the page, its exports and the API show it."""
+    as_of = chosen.as_of or today()
+    return ReceivablesReport(as_of, await receivables(actor, as_of=as_of))
+
+
+async def plans_report(actor: Actor, chosen: Filters) -> PlansReport:
+    """The invoices-by-plan report as the page, its exports and the API show it."""
+    return PlansReport(chosen.start, chosen.end, await by_plan(actor, start=chosen.start, end=chosen.end))
+
+
+async def monthly_report(actor: Actor, chosen: Filters) -> MonthlyReport:
+    """The billed-against-collected report as the page, its exports and the API show it."""
+    return MonthlyReport(
+        first_month(chosen.months), chosen.months, await monthly(actor, months=chosen.months)
+    )
+
+
 def _check(report: str, fmt: str) -> None:
     if report not in REPORTS:
         raise invalid(
@@ -175,12 +258,12 @@ def _check(report: str, fmt: str) -> None:
         )
 
 
-async def rows_of(actor: Actor, report: str) -> list[Any]:
+async def rows_of(actor: Actor, report: str, chosen: Filters) -> list[Any]:
     if report == "receivables":
-        return list(await receivables(actor))
+        return list((await receivables_report(actor, chosen)).data)
     if report == "plans":
-        return list(await by_plan(actor))
-    return list(await monthly(actor))
+        return list((await plans_report(actor, chosen)).data)
+    return list((await monthly_report(actor, chosen)).data)
 
 
 def _cells(row: Any) -> list[Any]:
@@ -192,10 +275,12 @@ def _columns(report: str) -> list[str]:
     return [f.name for f in fields(kind)]
 
 
-async def export(actor: Actor, report: str, fmt: str) -> tuple[str, str, bytes]:
+async def export(
+    actor: Actor, report: str, fmt: str, chosen: Filters | None = None
+) -> tuple[str, str, bytes]:
     """(file name, media type, content) of a report as CSV, XLSX or PDF; amounts in minor units."""
     _check(report, fmt)
-    rows = await rows_of(actor, report)
+    rows = await rows_of(actor, report, chosen or Filters())
     columns = _columns(report)
     name = f"invoices-{report}-{today().isoformat()}.{fmt}"
     if fmt == "csv":

@@ -4,10 +4,18 @@ collect now, the dry run of a subscription's next invoice, and usage lines."""
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
-from ..models import Invoice, InvoicePreview, UsageLine
+from ..models import (
+    Invoice,
+    InvoiceMonthlyReport,
+    InvoicePlansReport,
+    InvoicePreview,
+    InvoiceReceivablesReport,
+    UsageLine,
+)
 from ..pagination import AsyncPager, SyncPager
 from ._base import AsyncResource, SyncResource
 
@@ -16,6 +24,26 @@ __all__ = ["AsyncInvoices", "Invoices"]
 _invoice = model_parser(Invoice)
 _preview = model_parser(InvoicePreview)
 _usage = model_parser(UsageLine)
+_receivables = model_parser(InvoiceReceivablesReport)
+_plans = model_parser(InvoicePlansReport)
+_monthly = model_parser(InvoiceMonthlyReport)
+
+
+def _day(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _receivables_call(as_of: date | str | None) -> Call[InvoiceReceivablesReport]:
+    return Call("GET", "/invoices/reports/receivables", _receivables, params=compact({"as_of": _day(as_of)}))
+
+
+def _plans_call(start: date | str | None, end: date | str | None) -> Call[InvoicePlansReport]:
+    params = compact({"start": _day(start), "end": _day(end)})
+    return Call("GET", "/invoices/reports/plans", _plans, params=params)
+
+
+def _monthly_call(months: int | None) -> Call[InvoiceMonthlyReport]:
+    return Call("GET", "/invoices/reports/monthly", _monthly, params=compact({"months": months}))
 
 
 def _list(
@@ -106,6 +134,21 @@ class Invoices(SyncResource):
             _usage_call(subscription_id, description, quantity, unit_amount, request_id)
         )
 
+    def receivables_report(self, *, as_of: date | str | None = None) -> InvoiceReceivablesReport:
+        """Receivables by account and age (not yet due, 1–30, 31–60, 61–90, over 90 days past due) as of
+        a WIB day (default today)."""
+        return self._client._request(_receivables_call(as_of))
+
+    def plans_report(
+        self, *, start: date | str | None = None, end: date | str | None = None
+    ) -> InvoicePlansReport:
+        """Invoices per plan and month of their period's start, between ``start`` and ``end`` (included)."""
+        return self._client._request(_plans_call(start, end))
+
+    def monthly_report(self, *, months: int | None = None) -> InvoiceMonthlyReport:
+        """Billed against collected per WIB month over the last ``months`` months (1–36, default 12)."""
+        return self._client._request(_monthly_call(months))
+
 
 class AsyncInvoices(AsyncResource):
     """Invoices in the key's scope (see ``Invoices``)."""
@@ -164,3 +207,17 @@ class AsyncInvoices(AsyncResource):
         return await self._client._request(
             _usage_call(subscription_id, description, quantity, unit_amount, request_id)
         )
+
+    async def receivables_report(self, *, as_of: date | str | None = None) -> InvoiceReceivablesReport:
+        """Receivables by account and age as of a WIB day (default today)."""
+        return await self._client._request(_receivables_call(as_of))
+
+    async def plans_report(
+        self, *, start: date | str | None = None, end: date | str | None = None
+    ) -> InvoicePlansReport:
+        """Invoices per plan and month of their period's start, between ``start`` and ``end``."""
+        return await self._client._request(_plans_call(start, end))
+
+    async def monthly_report(self, *, months: int | None = None) -> InvoiceMonthlyReport:
+        """Billed against collected per WIB month over the last ``months`` months."""
+        return await self._client._request(_monthly_call(months))
