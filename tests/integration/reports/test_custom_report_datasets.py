@@ -1,7 +1,8 @@
 """The custom-report datasets of payments, settlement batches, payouts, card-billing charges and invoices,
 each run against rows in its domain's tables: its default columns, a filter, a grouping by account with
 totals, and isolation (another business's rows never counted, its account refused in a filter, a scoped
-user only its subtree's rows)."""
+user only its subtree's rows). Rows are written in final states (and subscriptions cancelled), so no
+job of another test acts on them."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ async def _payments(tree: Tree) -> None:
             amount,
             "qris" if i == 1 else "va",
             f"INV-{i}",
-            "paid" if which == 0 else "pending",
+            "expired" if which == 0 else "failed",
             amount // 100,
         )
 
@@ -96,8 +97,8 @@ async def _charges(tree: Tree) -> None:
         customer,
     )
     await sql.execute(
-        "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, amount) "
-        "VALUES ($1, $2, $3, 'B-1', $4, 100000)",
+        "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, amount, status) "
+        "VALUES ($1, $2, $3, 'B-1', $4, 100000, 'inactive')",
         tree.business_id,
         billing,
         customer,
@@ -140,7 +141,7 @@ async def _invoices(tree: Tree) -> None:
             tree.accounts[which],
             today - timedelta(days=30 * (i + 1)),
             today,
-            "active" if i != 1 else "ended",
+            "cancelled",
         )
         await sql.execute(
             "INSERT INTO invoice (business_id, id, number, subscription_id, plan_id, account_id, "
