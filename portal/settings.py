@@ -104,6 +104,8 @@ class Settings:
     metrics_token: str | None = None
     # Seconds a client has to send its whole request body before it gets 408 and the connection closes.
     body_timeout: float = 30.0
+    # PostgreSQL's statement_timeout on a custom report's read-only connection.
+    report_timeout_ms: int = 15000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -217,4 +219,5 @@ def get_settings() -> Settings:
         trusted_proxies=_trusted_proxies("NERACA_TRUSTED_PROXIES"),
         metrics_token=os.environ.get("NERACA_METRICS_TOKEN") or None,
         body_timeout=_positive_float("NERACA_BODY_TIMEOUT", 30.0),
+        report_timeout_ms=max(1, _int("NERACA_REPORT_TIMEOUT_MS", 15000)),
     )

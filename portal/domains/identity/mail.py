@@ -47,16 +47,25 @@ def render(template: str, language: str, context: dict[str, Any]) -> tuple[str, 
 
 
 async def queue(
-    template: str, *, to: str, language: str, context: dict[str, Any], business_id: str | None = None
+    template: str,
+    *,
+    to: str,
+    language: str,
+    context: dict[str, Any],
+    business_id: str | None = None,
+    attachment: tuple[str, str, bytes] | None = None,
 ) -> str:
-    """Store the mail and enqueue its sending, inside the caller's transaction."""
+    """Store the mail and enqueue its sending, inside the caller's transaction; `attachment` is one file
+    (name, content type, content)."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown e-mail template {template!r}")
     subject, text, html = render(template, language, context)
     email_id = new_id("eml")
+    name, content_type, content = attachment or (None, None, None)
     await sql.execute(
         "INSERT INTO email_outbox (id, business_id, to_address, subject, text_body, html_body, status, "
-        "created_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7)",
+        "created_at, attachment_name, attachment_type, attachment) "
+        "VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10)",
         email_id,
         business_id,
         to,
@@ -64,6 +73,9 @@ async def queue(
         text,
         html,
         clock.now(),
+        name,
+        content_type,
+        content,
     )
     await enqueue(SEND_JOB, {"email_id": email_id}, dedupe_key=email_id)
     return email_id
@@ -87,6 +99,13 @@ async def send(email_id: str) -> str:
     message["Message-ID"] = f"<{email_id}@neraca>"
     message.set_content(row["text_body"])
     message.add_alternative(row["html_body"], subtype="html")
+    if row["attachment"] is not None:
+        maintype, _, subtype = (
+            (row["attachment_type"] or "application/octet-stream").partition(";")[0].partition("/")
+        )
+        message.add_attachment(
+            bytes(row["attachment"]), maintype=maintype, subtype=subtype, filename=row["attachment_name"]
+        )
     try:
         await aiosmtplib.send(
             message,

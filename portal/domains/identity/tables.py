@@ -129,6 +129,9 @@ class EmailOutbox(Table, tablename="email_outbox"):
     last_error = Text(null=True)
     created_at = Timestamptz()
     sent_at = Timestamptz(null=True)
+    attachment_name = Text(null=True)
+    attachment_type = Text(null=True)
+    attachment = Bytea(null=True)
 
 
 TABLES = [

@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from portal.domains.reports import services
+from portal.domains.reports.custom import schedule as report_schedule
 from portal.domains.reports.custom import services as custom
 from portal.domains.reports.schemas import (
     ReportColumnOut,
@@ -18,6 +19,8 @@ from portal.domains.reports.schemas import (
     ReportRows,
     ReportRunIn,
     ReportSave,
+    ReportScheduleIn,
+    ReportScheduleSet,
     ReportSpec,
     StatementPage,
     StatementPeriod,
@@ -26,7 +29,7 @@ from portal.domains.reports.schemas import (
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import gettext
-from portal.server.guards import ACTOR_DEPENDENCY, requires
+from portal.server.guards import ACTOR_DEPENDENCY, object_first, requires
 
 
 def parse_bool(value: str | None, pointer: str) -> bool:
@@ -160,7 +163,30 @@ async def list_reports(actor: Actor) -> ReportList:
 @post("/api/v1/reports", operation_id="create_report", **CUSTOM_MANAGE)
 async def create_report(actor: Actor, data: ReportSave) -> ReportOut:
     """Save a named custom report, shared with the business's team."""
-    return _report_out(await custom.save_report(actor, name=data.name, spec=_spec(data.spec)))
+    return _report_out(
+        await custom.save_report(
+            actor, name=data.name, spec=_spec(data.spec), schedule=_schedule_in(data.schedule)
+        )
+    )
+
+
+def _schedule_in(schedule: ReportScheduleIn | None) -> dict[str, Any] | None:
+    if schedule is None:
+        return None
+    return {k: v for k, v in msgspec.to_builtins(schedule).items() if v is not None}
+
+
+@post(
+    "/api/v1/reports/{report_id:str}/schedule",
+    operation_id="set_report_schedule",
+    status_code=200,
+    before_request=object_first(custom.find_report, "report_id"),
+    **CUSTOM_MANAGE,
+)
+async def set_report_schedule(actor: Actor, report_id: str, data: ReportScheduleSet) -> ReportOut:
+    """Set a saved report's e-mail schedule, or stop it with `{"schedule": null}`."""
+    await report_schedule.set_schedule(actor, report_id, _schedule_in(data.schedule))
+    return _report_out(await custom.get_report(actor, report_id))
 
 
 @post("/api/v1/reports/run", operation_id="run_report_spec", status_code=200, **CUSTOM)
@@ -210,4 +236,5 @@ ROUTES = [
     delete_report,
     run_report,
     download_report,
+    set_report_schedule,
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.domains.reports import rollup, schedules, services
+from portal.domains.reports.custom import schedule as custom_schedule
 from portal.lib.jobs import job, periodic
 
 
@@ -19,6 +20,12 @@ async def export(payload: dict[str, Any]) -> None:
 async def schedules_due(payload: dict[str, Any]) -> None:
     """Deliver every scheduled statement whose period has ended (each period exactly once)."""
     await schedules.run_due()
+
+
+@job(custom_schedule.TICK_JOB, max_attempts=8)
+async def custom_reports_due(payload: dict[str, Any]) -> None:
+    """E-mail every scheduled custom report whose occurrence has come (each occurrence exactly once)."""
+    await custom_schedule.run_due()
 
 
 @job(rollup.JOB, max_attempts=3, concurrency_limit=1)

@@ -7,6 +7,7 @@ from piccolo.conf.apps import AppConfig
 
 from portal.domains.reports.tables import (
     ReportDefinition,
+    ReportDelivery,
     ReportExport,
     ReportSchedule,
     ReportScheduleRun,
@@ -19,6 +20,7 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
     table_classes=[
         ReportDefinition,
+        ReportDelivery,
         ReportExport,
         ReportSchedule,
         ReportScheduleRun,

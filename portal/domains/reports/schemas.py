@@ -72,9 +72,25 @@ class ReportSpec(msgspec.Struct, forbid_unknown_fields=True):
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
+class ReportScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    """E-mail a saved report: daily, weekly (on `weekday`, 0 = Monday) or monthly (on `day`, 1-28) at
+    `time` (HH:MM WIB), as CSV or XLSX, to the business's users with the reports right."""
+
+    frequency: str
+    time: str = "07:00"
+    weekday: int | None = None
+    day: int | None = None
+    format: str = "csv"
+
+
 class ReportSave(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     spec: ReportSpec
+    schedule: ReportScheduleIn | None = None
+
+
+class ReportScheduleSet(msgspec.Struct, forbid_unknown_fields=True):
+    schedule: ReportScheduleIn | None
 
 
 class ReportRunIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -89,6 +105,8 @@ class ReportOut(msgspec.Struct):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    schedule: dict[str, Any] | None = None
+    schedule_next_at: datetime | None = None
     object: str = "report"
 
 

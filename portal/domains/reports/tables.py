@@ -1,6 +1,6 @@
 """Piccolo mirrors of the reports tables (the SQL in piccolo_migrations is the source of truth)."""
 
-from piccolo.columns import JSONB, BigInt, Boolean, Date, Text, Timestamptz
+from piccolo.columns import JSONB, BigInt, Boolean, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -78,3 +78,16 @@ class ReportDefinition(Table, tablename="report_definition"):
     created_by = Text()
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    schedule = JSONB(null=True)
+    schedule_next_at = Timestamptz(null=True)
+    schedule_scope_account_id = Text(null=True)
+    schedule_set_by = Text(null=True)
+
+
+class ReportDelivery(Table, tablename="report_delivery"):
+    business_id = Text()
+    report_id = Text()
+    occurrence = Timestamptz()
+    recipients = Integer()
+    file_name = Text()
+    created_at = Timestamptz()

@@ -14,6 +14,7 @@ from litestar.response import Stream
 from portal.domains.accounts import services as accounts
 from portal.domains.reports import schedules, services
 from portal.domains.reports.api import download_response
+from portal.domains.reports.custom import schedule as report_schedule
 from portal.domains.reports.custom import services as custom
 from portal.domains.reports.labels import FREQUENCIES
 from portal.lib import i18n
@@ -495,6 +496,29 @@ async def custom_report_save(request: Request[Any, Any, Any], actor: Actor) -> R
 async def custom_report(
     request: Request[Any, Any, Any], actor: Actor, report_id: str, page_number: int = 1
 ) -> Response[str]:
+    return await _report_page(request, actor, report_id, page_number)
+
+
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
+
+
+async def _report_page(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    report_id: str,
+    page_number: int = 1,
+    *,
+    schedule_form: dict[str, str] | None = None,
+    schedule_errors: dict[str, list[str]] | None = None,
+) -> Response[str]:
     report = await custom.get_report(actor, report_id)
     result = await custom.run(actor, report["spec"], page=max(1, page_number))
     chart = None
@@ -512,8 +536,41 @@ async def custom_report(
         "result": result,
         "chart": chart,
         "can_manage": actor.can("reports", "manage"),
+        "schedule_form": schedule_form or {k: str(v) for k, v in (report["schedule"] or {}).items()},
+        "schedule_errors": schedule_errors or {},
+        "frequency_options": [("", gettext("Not scheduled"))]
+        + [(k, gettext(v)) for k, v in FREQUENCIES.items()],
+        "weekday_options": [(str(i), gettext(d)) for i, d in enumerate(WEEKDAYS)],
     }
-    return page(request, "reports/custom_report.html", context)
+    return page(request, "reports/custom_report.html", context, status_code=422 if schedule_errors else 200)
+
+
+@post(
+    "/reports/custom/{report_id:str}/schedule",
+    operation_id="custom_report_schedule",
+    guards=[requires("reports", "manage")],
+)
+async def custom_report_schedule(
+    request: Request[Any, Any, Any], actor: Actor, report_id: str
+) -> Response[Any]:
+    """Set or stop the report's e-mail schedule (no frequency: stopped)."""
+    form = {k: str(v) for k, v in (await request.form()).items() if k != "_csrf_token"}
+    wanted = (
+        {k: form[k] for k in ("frequency", "time", "weekday", "day", "format") if form.get(k)}
+        if form.get("frequency")
+        else None
+    )
+    try:
+        await report_schedule.set_schedule(actor, report_id, wanted)
+    except ValidationFailed as exc:
+        return await _report_page(
+            request,
+            actor,
+            report_id,
+            schedule_form=form,
+            schedule_errors=field_errors(exc.errors, exc.detail),
+        )
+    return see_other(request, f"/reports/custom/{report_id}")
 
 
 @get(
@@ -553,6 +610,7 @@ ROUTES = [
             custom_report,
             custom_report_download,
             custom_report_delete,
+            custom_report_schedule,
             statements_page,
             statement_view,
             export_statement,

@@ -46,3 +46,32 @@ async def test_build_run_save_and_export(client: Any) -> None:
     )
     listed = await client.get("/reports/custom")
     assert "Monthly in" in listed.text
+
+
+async def test_schedule_a_saved_report_on_its_page(client: Any) -> None:
+    await owner_client(client)
+    page = await client.get("/reports/custom?dataset=transfers")
+    token = csrf_from(page.text)
+    saved = await client.post(
+        "/reports/custom", data={"_csrf_token": token, "dataset": "transfers", "name": "Weekly transfers"}
+    )
+    assert saved.status_code == 303, saved.text[:500]
+    report_url = saved.headers["location"]
+    shown = await client.get(report_url)
+    assert 'id="schedule-form"' in shown.text and "This report is not e-mailed." in shown.text
+    bad = await client.post(
+        f"{report_url}/schedule",
+        data={"_csrf_token": token, "frequency": "weekly", "time": "25:00", "weekday": "2", "format": "csv"},
+    )
+    assert bad.status_code == 422 and "HH:MM" in bad.text
+    good = await client.post(
+        f"{report_url}/schedule",
+        data={"_csrf_token": token, "frequency": "weekly", "time": "08:15", "weekday": "2", "format": "xlsx"},
+    )
+    assert good.status_code == 303, good.text[:500]
+    shown = await client.get(report_url)
+    assert 'id="schedule-next"' in shown.text and "Next e-mail:" in shown.text
+    assert 'value="08:15"' in shown.text
+    stopped = await client.post(f"{report_url}/schedule", data={"_csrf_token": token, "frequency": ""})
+    assert stopped.status_code == 303
+    assert "This report is not e-mailed." in (await client.get(report_url)).text

@@ -183,18 +183,24 @@ def measure_sql(*, k: str, p: str, b: str, a: str, ben: str, at: str, ex: str) -
     per_account = f"{outgoing} AND o.account_id = {a} AND {_window(p, at, 'created_at')}"
     per_beneficiary = f"{outgoing} AND o.beneficiary_id = {ben} AND {_window(p, at, 'created_at')}"
     limit = f"({p}->>'limit')::bigint"
+    # Counts stop where the decision is made (a rule only asks "more than N?", "any before?"), so the cost
+    # of a check does not grow with the history of a busy account or beneficiary.
+    count_cap = f"({p}->>'max_count')::bigint + 1"
     credentials = CREDENTIALS_SQL
     return f"""
     CASE {k}
       WHEN 'velocity_count' THEN CASE WHEN {p}->>'per' = 'beneficiary'
-          THEN (SELECT count(*) {per_beneficiary}) ELSE (SELECT count(*) {per_account}) END
+          THEN (SELECT count(*) FROM (SELECT 1 {per_beneficiary} LIMIT {count_cap}) c)
+          ELSE (SELECT count(*) FROM (SELECT 1 {per_account} LIMIT {count_cap}) c) END
       WHEN 'velocity_sum' THEN CASE WHEN {p}->>'per' = 'beneficiary'
           THEN (SELECT coalesce(sum(o.amount), 0) {per_beneficiary})
           ELSE (SELECT coalesce(sum(o.amount), 0) {per_account}) END
-      WHEN 'structuring' THEN (SELECT count(*) {per_account}
-          AND o.amount >= {limit} * (100 - ({p}->>'margin_pct')::int) / 100 AND o.amount < {limit})
+      WHEN 'structuring' THEN (SELECT count(*) FROM (SELECT 1 {per_account}
+          AND o.amount >= {limit} * (100 - ({p}->>'margin_pct')::int) / 100 AND o.amount < {limit}
+          LIMIT ({p}->>'min_count')::bigint) c)
       WHEN 'new_beneficiary' THEN CASE WHEN {ben} IS NULL THEN NULL
-          ELSE (SELECT count(*) {outgoing} AND o.beneficiary_id = {ben} AND o.created_at <= {at}) END
+          ELSE (SELECT count(*) FROM (SELECT 1 {outgoing} AND o.beneficiary_id = {ben}
+                AND o.created_at <= {at} LIMIT 1) c) END
     END::bigint AS n,
     CASE {k}
       WHEN 'dormant' THEN coalesce(
