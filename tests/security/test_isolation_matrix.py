@@ -19,6 +19,7 @@ from portal.domains.identity.auth import user_actor
 from portal.lib import sql
 from portal.lib.ids import new_id
 from tests.support.billing import billing_objects
+from tests.support.database import truncate_all
 from tests.support.identity import (
     csrf_from,
     enrol,
@@ -273,22 +274,55 @@ async def ledger_objects(business: Any, actor: Any, parent_id: str | None = None
     }
 
 
-@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("object")))
-async def test_objects_of_another_business_are_404(client: Any, db: str, key: str) -> None:
-    _, owner_a = await make_business(name="A")
-    business_b, owner_b = await make_business(name="B")
+# Businesses A and B with every kind of object of B, seeded once for the tests below and reused while B
+# still exists (a test using the `db` fixture empties every table; the next test here then seeds again).
+# Each test only sends A's request for B's object and checks it changed nothing, so sharing is safe; a
+# request that did change something fails its own test.
+_FOREIGN: dict[str, Any] = {}
+
+
+async def foreign_world(app: Any) -> dict[str, Any]:
+    """A's signed-in portal client and CSRF token, a client without cookies and A's API key (every right)
+    for the API, B and B's objects."""
     from httpx import ASGITransport, AsyncClient
 
-    async with AsyncClient(
-        transport=ASGITransport(app=client._transport.app), base_url="http://127.0.0.1:8000"
-    ) as other:
+    if _FOREIGN and await sql.fetchval("SELECT 1 FROM business WHERE id = $1", _FOREIGN["business_b"].id):
+        return _FOREIGN
+    if _FOREIGN:
+        await _FOREIGN["client"].aclose()
+        await _FOREIGN["api_client"].aclose()
+        _FOREIGN.clear()
+    await truncate_all()
+    business_a, owner_a = await make_business(name="A")
+    business_b, owner_b = await make_business(name="B")
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as other:
         await signed_in_client(other, owner_b)  # B has a live session whose id A must not reach
-        objects_b = await objects_of(business_b, owner_b)
+    objects_b = await objects_of(business_b, owner_b)
+    client = AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
     await signed_in_client(client, owner_a)
-    token = csrf_from((await client.get("/account")).text)
+    api_key, secret = await services.create_api_key(
+        user_actor(owner_a, business_a), name="a", permissions=frozenset(roles.ALL_RIGHTS)
+    )
+    _FOREIGN.update(
+        business_b=business_b,
+        objects_b=objects_b,
+        client=client,
+        api_client=AsyncClient(transport=transport, base_url="http://127.0.0.1:8000"),  # no cookies
+        token=csrf_from((await client.get("/account")).text),
+        api_key=api_key,
+        secret=secret,
+    )
+    return _FOREIGN
+
+
+@pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("object")))
+async def test_objects_of_another_business_are_404(app: Any, database: str, key: str) -> None:
+    world = await foreign_world(app)
+    business_b, objects_b, client = world["business_b"], world["objects_b"], world["client"]
     method, path = key.split(" ", 1)
     before = await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id)
-    response = await request(client, method, fill(path, objects_b), token)
+    response = await request(client, method, fill(path, objects_b), world["token"])
     assert response.status_code == 404, (key, response.status_code, response.text[:300])
     assert await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id) == before
     assert await sql.fetchval("SELECT status FROM app_user WHERE id = $1", objects_b["user_id"]) == "active"
@@ -300,21 +334,19 @@ BAD_BODY = b'{"unexpected": true}'
 
 @pytest.mark.parametrize("key", [k for k in routes_where(lambda r: r["auth"] == "api") if "{" in k])
 @pytest.mark.parametrize("body", [BAD_BODY, b"{}", b"not json"])
-async def test_api_objects_of_another_business_are_404(client: Any, db: str, key: str, body: bytes) -> None:
+async def test_api_objects_of_another_business_are_404(
+    app: Any, database: str, key: str, body: bytes
+) -> None:
     """Regression: mark-failed answered 422 for another business's withdrawal because the body was
     validated before the lookup. Every API route naming an object answers 404 before reading the body."""
-    business_a, owner_a = await make_business(name="A")
-    business_b, owner_b = await make_business(name="B")
-    objects_b = await objects_of(business_b, owner_b)
-    api_key, secret = await services.create_api_key(
-        user_actor(owner_a, business_a), name="a", permissions=frozenset(roles.ALL_RIGHTS)
-    )
+    world = await foreign_world(app)
+    business_b, objects_b, client = world["business_b"], world["objects_b"], world["api_client"]
     method, path = key.split(" ", 1)
     target = fill(path, objects_b)
     if target.endswith("/statement"):
         target += "?start=2025-01-01&end=2025-01-31"
     content = body if method != "GET" else b""
-    headers = signed_headers(api_key.client_id, secret, method, target, content)
+    headers = signed_headers(world["api_key"].client_id, world["secret"], method, target, content)
     before = await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business_b.id)
     response = await client.request(method, target, content=content or None, headers=headers)
     assert response.status_code == 404, (key, response.status_code, response.text[:300])
