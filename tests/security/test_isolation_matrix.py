@@ -87,27 +87,50 @@ async def test_api_routes_refuse_unsigned_calls(client: Any, key: str) -> None:
     assert response.json()["code"] == "unauthorized"
 
 
+# One business for the tests below, with one signed-in user per (menu, level) lacking that right, made on
+# first use and reused while the business exists (reseeded after a test that empties the database). A
+# route that wrongly let the user through fails its own test.
+_LIMITED: dict[str, Any] = {}
+
+
+async def limited_client(app: Any, rule: dict[str, Any]) -> tuple[Any, str, str]:
+    """A portal client signed in as a user with every right except `rule`'s (keeping `menu:view` when the
+    route needs `manage`), its CSRF token, and the business owner's id."""
+    from httpx import ASGITransport, AsyncClient
+
+    if not (_LIMITED and await sql.fetchval("SELECT 1 FROM business WHERE id = $1", _LIMITED["business"].id)):
+        for client, _ in _LIMITED.get("clients", {}).values():
+            await client.aclose()
+        _LIMITED.clear()
+        await truncate_all()
+        business, owner = await make_business()
+        _LIMITED.update(business=business, owner=owner, clients={})
+    which = (rule["menu"], rule["level"] == "manage")
+    if which not in _LIMITED["clients"]:
+        rights = {r for r in roles.ALL_RIGHTS if not r.startswith(rule["menu"] + ":")}
+        if rule["level"] == "manage":
+            rights.add(f"{rule['menu']}:view")
+        limited = await services.create_user(
+            user_actor(_LIMITED["owner"], _LIMITED["business"]),
+            username=f"limited-{len(_LIMITED['clients'])}",
+            full_name="Limited",
+            email="l@example.com",
+            role="admin",
+            rights=frozenset(rights),
+        )
+        await enrol(limited.id)
+        client = AsyncClient(transport=ASGITransport(app=app), base_url="http://127.0.0.1:8000")
+        await signed_in_client(client, limited)
+        _LIMITED["clients"][which] = (client, csrf_from((await client.get("/account")).text))
+    client, token = _LIMITED["clients"][which]
+    return client, token, _LIMITED["owner"].id
+
+
 @pytest.mark.parametrize("key", routes_where(lambda r: r["auth"] == "session" and r.get("menu")))
-async def test_session_routes_need_their_right(client: Any, db: str, key: str) -> None:
-    business, owner = await make_business()
-    # A user with every right except the one this route needs.
-    rule = POLICY[key]
-    rights = {r for r in roles.ALL_RIGHTS if not r.startswith(rule["menu"] + ":")}
-    if rule["level"] == "manage":
-        rights.add(f"{rule['menu']}:view")
-    limited = await services.create_user(
-        user_actor(owner, business),
-        username="limited",
-        full_name="Limited",
-        email="l@example.com",
-        role="admin",
-        rights=frozenset(rights),
-    )
-    await enrol(limited.id)
-    await signed_in_client(client, limited)
-    token = csrf_from((await client.get("/account")).text)
+async def test_session_routes_need_their_right(app: Any, database: str, key: str) -> None:
+    client, token, owner_id = await limited_client(app, POLICY[key])
     method, path = key.split(" ", 1)
-    response = await request(client, method, fill(path, {"user_id": owner.id}), token)
+    response = await request(client, method, fill(path, {"user_id": owner_id}), token)
     assert response.status_code == 403, (key, response.status_code, response.text[:500])
 
 
