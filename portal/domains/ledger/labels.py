@@ -27,6 +27,7 @@ TRANSACTION_KINDS = {
     "split_pending": N_("Split pending"),
     "split_release": N_("Split released"),
     "split_refund": N_("Refund share"),
+    "refund_deduction": N_("Refund deduction"),
 }
 
 # Holds, top-ups and withdrawals (the same words the status badges use).

@@ -270,7 +270,12 @@ async def settlement_detail(
 ) -> Response[str]:
     """One batch: totals, settlement date and its payments."""
     detail = await services.get_settlement(actor, settlement_id)
-    context = {"s": detail.settlement, "lines": detail.lines, "names": dict(await _account_options(actor))}
+    context = {
+        "s": detail.settlement,
+        "lines": detail.lines,
+        "deductions": detail.deductions,
+        "names": dict(await _account_options(actor)),
+    }
     return page(request, "payments/settlement.html", context)
 
 

@@ -20,7 +20,13 @@ from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.holds import hold_legs_committed
 from portal.domains.ledger.services.shared import audit, event
 from portal.domains.monitoring.services.settlement import is_settlement_held
-from portal.domains.payments.schemas import SettlementDetail, SettlementLineOut, SettlementOut, SettlementPage
+from portal.domains.payments.schemas import (
+    SettlementDeductionOut,
+    SettlementDetail,
+    SettlementLineOut,
+    SettlementOut,
+    SettlementPage,
+)
 from portal.domains.payments.services.allocation import split, take_back
 from portal.domains.payments.services.payments import PROVIDER_CHANNEL, payment_out
 from portal.domains.payments.services.settings import default_settlement_account
@@ -188,6 +194,10 @@ class _Booking:
     refunds_booked: list[str] = field(default_factory=list)
     lines: list[tuple[str, int, int, int]] = field(default_factory=list)  # payment, refunded, refund fee, net
 
+    # Deductions of earlier refunds still open on this channel, and how much this batch takes of each.
+    deductions: list[dict[str, Any]] = field(default_factory=list)
+    taken: dict[str, int] = field(default_factory=dict)
+
     _ids: list[str] = field(default_factory=list)
 
     def next_id(self, prefix: str = "trf") -> str:
@@ -203,6 +213,34 @@ class _Booking:
         if leg.amount > 0:
             self.legs.append(leg)
         return leg
+
+    def deduct(self, kind: str, target: str, available: int, debit: str, world: str) -> int:
+        """Take the open deductions owed by one destination out of `available` (what it receives here),
+        oldest first, each as a leg to `world`; returns how much was taken."""
+        total = 0
+        for d in self.deductions:
+            owed = int(d["remaining"]) - self.taken.get(d["id"], 0)
+            if d["kind"] != kind or d["target"] != target or owed <= 0 or available - total <= 0:
+                continue
+            take = min(owed, available - total)
+            self.taken[d["id"]] = self.taken.get(d["id"], 0) + take
+            total += take
+            fee = d["reason"] == "refund_fee"
+            self.add(
+                self.leg(
+                    debit,
+                    world,
+                    take,
+                    kind="refund_fee" if fee else "refund_deduction",
+                    description=f"{'Refund fee' if fee else 'Refund deduction'} {d['invoice_number']}",
+                    metadata={
+                        "payment_id": d["payment_id"],
+                        "refund_id": d["refund_id"],
+                        "deduction_id": d["id"],
+                    },
+                )
+            )
+        return total
 
 
 def _destinations(payment: asyncpg.Record) -> list[dict[str, Any]]:
@@ -278,6 +316,8 @@ async def _distribute(
                 )
             )
         else:
+            # What this bank destination owes for refunds of earlier payments is kept back from its payout.
+            amount -= booking.deduct("bank", d["beneficiary_id"], amount, account_id, world)
             booking.add(
                 booking.leg(
                     account_id,
@@ -393,6 +433,17 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         world = await accounts.system_account_id(business_id, currency, "world")
         default_account = await default_settlement_account(business_id)
         booking = _Booking()
+        booking.deductions = [
+            {**dict(r), "target": r["account_id"] or r["beneficiary_id"]}
+            for r in await sql.fetch(
+                "SELECT d.id, d.kind, d.account_id, d.beneficiary_id, d.reason, d.remaining, d.payment_id, "
+                "d.refund_id, p.invoice_number FROM settlement_deduction d JOIN payment p ON p.business_id = "
+                "d.business_id AND p.id = d.payment_id WHERE d.business_id = $1 AND d.channel = $2 AND "
+                "d.remaining > 0 ORDER BY d.created_at, d.id FOR UPDATE OF d",
+                business_id,
+                head["channel"],
+            )
+        ]
         for payment in payments:
             pid, account_id, invoice = payment["id"], payment["account_id"], payment["invoice_number"]
             meta = {"payment_id": pid, "settlement_id": settlement_id}
@@ -525,6 +576,16 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     destinations,
                 )
             booking.settled.append(pid)
+        if booking.deductions:
+            # The accounts' deductions come out of what each account receives in this batch.
+            received: dict[str, int] = {}
+            for leg in booking.legs:
+                if leg.phase in ("posted", "post_pending"):
+                    received[leg.credit_account_id] = received.get(leg.credit_account_id, 0) + leg.amount
+                if leg.phase != "void_pending":
+                    received[leg.debit_account_id] = received.get(leg.debit_account_id, 0) - leg.amount
+            for target in dict.fromkeys(d["target"] for d in booking.deductions if d["kind"] == "account"):
+                booking.deduct("account", target, received.get(target, 0), target, world)
         group_id = new_id("grp")
         result = None
         if booking.legs:
@@ -609,9 +670,33 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             )
             assert deferred_row is not None
             await event(business_id, "split.failed", payment_out(deferred_row), (deferred_row["account_id"],))
+        taken = {k: v for k, v in booking.taken.items() if v > 0}
+        if taken:
+            await sql.execute(
+                "INSERT INTO settlement_deduction_take (business_id, settlement_id, deduction_id, amount) "
+                "SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[])",
+                business_id,
+                settlement_id,
+                list(taken),
+                list(taken.values()),
+            )
+            await sql.execute(
+                "UPDATE settlement_deduction d SET remaining = d.remaining - v.amount FROM "
+                "unnest($2::text[], $3::bigint[]) AS v(id, amount) WHERE d.business_id = $1 AND d.id = v.id",
+                business_id,
+                list(taken),
+                list(taken.values()),
+            )
+        # The batch's refunds and refund fees: its own payments' and the deductions it took.
         totals = await sql.fetchrow(
-            "SELECT coalesce(sum(refunded), 0) AS refunds, coalesce(sum(refund_fee), 0) AS refund_fees "
-            "FROM settlement_line WHERE business_id = $1 AND settlement_id = $2",
+            "SELECT (SELECT coalesce(sum(refunded), 0) FROM settlement_line WHERE business_id = $1 AND "
+            "settlement_id = $2) + (SELECT coalesce(sum(t.amount), 0) FROM settlement_deduction_take t JOIN "
+            "settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id WHERE "
+            "t.business_id = $1 AND t.settlement_id = $2 AND d.reason = 'refund') AS refunds, "
+            "(SELECT coalesce(sum(refund_fee), 0) FROM settlement_line WHERE business_id = $1 AND "
+            "settlement_id = $2) + (SELECT coalesce(sum(t.amount), 0) FROM settlement_deduction_take t JOIN "
+            "settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id WHERE "
+            "t.business_id = $1 AND t.settlement_id = $2 AND d.reason = 'refund_fee') AS refund_fees",
             business_id,
             settlement_id,
         )
@@ -825,6 +910,29 @@ async def get_settlement(actor: Actor, settlement_id: str) -> SettlementDetail:
                 net=int(r["net"]),
             )
             for r in lines
+        ],
+        [
+            SettlementDeductionOut(
+                deduction_id=r["id"],
+                refund_id=r["refund_id"],
+                payment_id=r["payment_id"],
+                invoice_number=r["invoice_number"],
+                kind=r["kind"],
+                account_id=r["account_id"],
+                beneficiary_id=r["beneficiary_id"],
+                reason=r["reason"],
+                amount=int(r["amount"]),
+            )
+            for r in await sql.fetch(
+                "SELECT d.id, d.refund_id, d.payment_id, p.invoice_number, d.kind, d.account_id, "
+                "d.beneficiary_id, d.reason, t.amount FROM settlement_deduction_take t "
+                "JOIN settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id "
+                "JOIN payment p ON p.business_id = d.business_id AND p.id = d.payment_id "
+                "WHERE t.business_id = $1 AND t.settlement_id = $2 "
+                "ORDER BY d.created_at, d.id",
+                actor.business_id,
+                row["id"],
+            )
         ],
     )
 
