@@ -391,3 +391,85 @@ async def test_a_held_settlement_waits_until_monitoring_releases_it(harness: Har
     applied = await api.call("POST", f"/api/v1/settlements/{ids[0]}/apply")
     assert applied.status_code == 200 and applied.json()["status"] == "paid", applied.text
     await ledger_sound()
+
+
+async def test_a_bank_payout_the_rail_rejects_goes_back_to_pending_settlement_and_is_paid_once(
+    harness: Harness, client: Any
+) -> None:
+    """The rail rejects a split's bank payout after submission (the simulator refuses amounts ending in
+    666): the money comes back into clearing, the payment is Pending Settlement with the remark; once the
+    Settlement Configuration replaces the destination, the next batch pays it, once."""
+    api, business, main = await payments_api(client)
+    await activate_splits(api)
+    x, z = [await child(business, n) for n in ("X", "Z")]
+    ben = await api.call(
+        "POST",
+        "/api/v1/beneficiaries",
+        {"kind": "bank", "bank_code": "014", "account_number": "1234567890", "holder_name": "Budi Santoso"},
+    )
+    assert ben.status_code == 201, ben.text
+    split = [
+        {"kind": "bank", "beneficiary_id": ben.json()["id"], "amount": 10_666},
+        {"kind": "account", "account_id": x, "percent": 50},
+    ]
+    payment = await paid_va(api, main, "INV-REJ", 100_000, split=split)
+    day = await business_day_today()
+    (stl,) = await services.create_batches(business.id, day)
+    await services.apply_batch(business.id, stl)
+    assert available(await balances(x)) == 48_000
+
+    async def bank_part() -> str:
+        return str(
+            await sql.fetchval(
+                "SELECT status FROM settlement_part WHERE business_id = $1 AND kind = 'bank'", business.id
+            )
+        )
+
+    # The worker submits the payout; the rail rejects it; the provider's callback returns it.
+    await harness.wait_for(bank_part, "returned")
+    parked = (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()
+    assert (parked["status"], parked["remark"]) == (
+        "pending_settlement",
+        "Split Settlement Bank Account Invalid",
+    )
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'split.failed'", business.id
+        )
+        == 1
+    )
+    returned = await sql.fetchval(
+        "SELECT sum(amount) FROM transfer WHERE business_id = $1 AND kind = 'split_payout_returned'",
+        business.id,
+    )
+    assert returned == 10_666
+    await ledger_sound()
+    fixed = await api.call(
+        "POST",
+        f"/api/v1/payments/{payment['id']}/split",
+        {
+            "destinations": [
+                {"kind": "account", "account_id": z, "amount": 10_666},
+                {"kind": "account", "account_id": x, "percent": 50},
+            ]
+        },
+    )
+    assert fixed.status_code == 200, fixed.text
+    # The next batch applied (here the card channel's) pays the returned part to the new destination.
+    token = await card_token(business.id)
+    card = {"account_id": main, "amount": 20_000, "channel": "card", "card_token": token}
+    card.update(invoice_number="INV-REJ-NEXT", customer_name="Budi")
+    assert (await api.call("POST", "/api/v1/payments", card)).json()["status"] == "paid"
+    (next_stl,) = [b for b in await services.create_batches(business.id, day) if b != stl]
+    await services.apply_batch(business.id, next_stl)
+    assert (available(await balances(z)), available(await balances(x))) == (10_666, 48_000)
+    done = (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()
+    assert done["status"] == "settled" and done["remark"] is None
+    assert await bank_part() == "repaid"
+    # A later batch pays nothing again.
+    later = await next_day_batch(harness, business, day)
+    await paid_va(api, main, "INV-REJ-4", 50_000, expires_at=(clock.now() + timedelta(days=20)).isoformat())
+    for batch in await services.create_batches(business.id, later):
+        await services.apply_batch(business.id, batch)
+    assert available(await balances(z)) == 10_666
+    await ledger_sound()

@@ -2,7 +2,7 @@ from portal.db.sql_migration import sql_migration
 
 ID = "2026-11-30T03:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "refunds of settled payments become deductions from the channel's next settlement batches"
+DESCRIPTION = "refunds of settled payments as deductions from the next batches; returned split payouts"
 
 SQL = r"""
 -- A refund is recorded as 'pending' before the provider is asked, so two refunds of one payment cannot
@@ -12,6 +12,12 @@ ALTER TABLE payment_refund ADD CONSTRAINT payment_refund_status_check
     CHECK (status IN ('pending', 'succeeded', 'failed'));
 CREATE UNIQUE INDEX payment_refund_one_pending ON payment_refund (business_id, payment_id)
     WHERE status = 'pending';
+
+-- A bank destination's payout the rail rejected after submission is `returned` (its money back in
+-- clearing) until the next batch pays it again to the fixed destination (`repaid`).
+ALTER TABLE settlement_part DROP CONSTRAINT settlement_part_status_check;
+ALTER TABLE settlement_part ADD CONSTRAINT settlement_part_status_check
+    CHECK (status IN ('booked', 'submitted', 'paid', 'failed', 'returned', 'repaid'));
 
 -- What a refund of a settled payment takes back from one destination (an account of the business or a
 -- bank beneficiary): deducted from what that destination receives in the channel's next batches;

@@ -145,7 +145,8 @@ async def refund_payment(
         if answer.status == "succeeded":
             refunded = int(row["refunded_amount"]) + value
             status = "refunded" if refunded == int(row["amount"]) else "partially_refunded"
-            if row["settled_at"] is not None and row["status"] != "pending_settlement":
+            # Settled (a payment whose split waits on a hold is booked by the batch that releases it).
+            if row["settled_at"] is not None and row["split_hold_id"] is None:
                 await _deduct_from_next_batches(row, refund_id, value, fee)
             updated = await sql.fetchrow(
                 "UPDATE payment SET refunded_amount = $3, status = $4, updated_at = now() "

@@ -34,6 +34,7 @@ from portal.domains.payments.services.splits import INVALID_BANK_REMARK, shares
 from portal.domains.payouts import services as payouts
 from portal.domains.payouts.router import WIB
 from portal.domains.provider import gateway
+from portal.domains.provider import services as provider
 from portal.domains.provider.gateway import NameInquiry
 from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
@@ -390,7 +391,8 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         return settlement_out(head)
     candidates = await sql.fetch(
         "SELECT * FROM payment WHERE business_id = $1 AND (settlement_id = $2 OR (split_hold_id IS NOT NULL "
-        "AND remark IS NULL)) ORDER BY id",
+        "AND remark IS NULL) OR (remark IS NULL AND id IN (SELECT payment_id FROM settlement_part WHERE "
+        "business_id = $1 AND status = 'returned'))) ORDER BY id",
         business_id,
         settlement_id,
     )
@@ -576,6 +578,27 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     destinations,
                 )
             booking.settled.append(pid)
+        # Split payouts the rail returned, whose destinations the user has fixed since: paid again now.
+        repaid: list[str] = []
+        returned = await sql.fetch(
+            "SELECT * FROM payment WHERE business_id = $1 AND remark IS NULL AND id IN (SELECT payment_id "
+            "FROM settlement_part WHERE business_id = $1 AND status = 'returned') ORDER BY id FOR UPDATE",
+            business_id,
+        )
+        for payment in returned:
+            parts = await sql.fetch(
+                "SELECT * FROM settlement_part WHERE business_id = $1 AND payment_id = $2 ORDER BY id",
+                business_id,
+                payment["id"],
+            )
+            settled_parts = await _repay_returned(
+                booking, settlement_id, payment, list(parts), invalid, default_account, clearing, world
+            )
+            if settled_parts:
+                repaid.extend(settled_parts)
+                booking.settled.append(payment["id"])
+            else:
+                booking.deferred.append((payment["id"], ""))
         if booking.deductions:
             # The accounts' deductions come out of what each account receives in this batch.
             received: dict[str, int] = {}
@@ -639,6 +662,13 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 business_id,
                 settlement_id,
                 *[[line[n] for line in booking.lines] for n in range(4)],
+            )
+        if repaid:
+            await sql.execute(
+                "UPDATE settlement_part SET status = 'repaid' WHERE business_id = $1 AND id = "
+                "ANY($2::text[])",
+                business_id,
+                repaid,
             )
         if booking.refunds_booked:
             await sql.execute(
@@ -766,11 +796,10 @@ async def pay_split_part(business_id: str, part_id: str) -> str:
 
 async def check_split_payouts(limit: int = 200) -> int:
     """Ask the provider how the submitted bank payouts of split parts ended (by their reference, the part
-    id): succeeded → `paid`; failed → `failed`, with a `split.failed` event on the payment for a person
-    to settle it by hand. Returns how many changed."""
+    id), for callbacks that never came: succeeded → `paid`; failed or reversed → returned to clearing
+    and the payment back in Pending Settlement (`split_payout_outcome`). Returns how many changed."""
     rows = await sql.fetch(
-        "SELECT business_id, id, payment_id FROM settlement_part WHERE status = 'submitted' AND kind "
-        "= 'bank' "
+        "SELECT business_id, id FROM settlement_part WHERE status = 'submitted' AND kind = 'bank' "
         "ORDER BY created_at LIMIT $1",
         limit,
     )
@@ -783,28 +812,187 @@ async def check_split_payouts(limit: int = 200) -> int:
             continue
         if payout is None or payout.status not in ("succeeded", "failed", "reversed"):
             continue
-        status = "paid" if payout.status == "succeeded" else "failed"
         async with transaction():
-            updated = await sql.fetchval(
-                "UPDATE settlement_part SET status = $3 WHERE business_id = $1 AND id = $2 AND "
-                "status = 'submitted' "
-                "RETURNING id",
-                row["business_id"],
-                row["id"],
-                status,
-            )
-            if updated and status == "failed":
-                payment = await sql.fetchrow(
-                    "SELECT * FROM payment WHERE business_id = $1 AND id = $2",
-                    row["business_id"],
-                    row["payment_id"],
-                )
-                if payment is not None:
-                    await event(
-                        row["business_id"], "split.failed", payment_out(payment), (payment["account_id"],)
-                    )
-        changed += 1 if updated else 0
+            outcome = await split_payout_outcome(row["business_id"], row["id"], payout.status)
+        changed += 1 if outcome in ("paid", "returned") else 0
     return changed
+
+
+@provider.on_payout_reference("spt_")
+async def split_payout_event(business_id: str, event_type: str, data: dict[str, Any]) -> str:
+    """A provider callback about a split part's payout (`payout.succeeded|failed|reversed`), inside the
+    transaction recording it."""
+    return await split_payout_outcome(
+        business_id, str(data.get("reference") or ""), event_type.removeprefix("payout.")
+    )
+
+
+async def split_payout_outcome(business_id: str, part_id: str, status: str) -> str:
+    """How a split part's payout ended, once (runs in the caller's transaction). Succeeded → `paid`.
+    Failed (the rail rejected it after submission) or reversed → the part is `returned`: its money comes
+    back from `world` into the business's clearing account, and the payment goes back to Pending
+    Settlement with the remark "Split Settlement Bank Account Invalid" (event `split.failed`) until the
+    user fixes its destinations; the next batch applied pays it again (`apply_batch`)."""
+    part = await sql.fetchrow(
+        "SELECT * FROM settlement_part WHERE business_id = $1 AND id = $2 AND kind = 'bank' FOR UPDATE",
+        business_id,
+        part_id,
+    )
+    if part is None:
+        return "unknown_reference"
+    if status == "succeeded":
+        if part["status"] != "submitted":
+            return "noted"
+        await sql.execute(
+            "UPDATE settlement_part SET status = 'paid' WHERE business_id = $1 AND id = $2",
+            business_id,
+            part_id,
+        )
+        return "paid"
+    if status not in ("failed", "reversed") or part["status"] not in ("submitted", "paid"):
+        return "noted"
+    payment = await sql.fetchrow(
+        "SELECT * FROM payment WHERE business_id = $1 AND id = $2 FOR UPDATE", business_id, part["payment_id"]
+    )
+    assert payment is not None
+    clearing = await accounts.system_account_id(business_id, "IDR", "clearing")
+    world = await accounts.system_account_id(business_id, "IDR", "world")
+    await engine.execute(
+        Operation(
+            business_id,
+            [
+                Leg(
+                    world,
+                    clearing,
+                    int(part["amount"]),
+                    kind="split_payout_returned",
+                    description=f"Split payout returned {payment['invoice_number']}",
+                    metadata={"payment_id": payment["id"], "part_id": part_id},
+                )
+            ],
+            source_id=part_id,
+            internal=True,
+        )
+    )
+    await sql.execute(
+        "UPDATE settlement_part SET status = 'returned' WHERE business_id = $1 AND id = $2",
+        business_id,
+        part_id,
+    )
+    updated = await sql.fetchrow(
+        "UPDATE payment SET status = CASE WHEN status = 'settled' THEN 'pending_settlement' ELSE status END, "
+        "remark = $3, updated_at = now() WHERE business_id = $1 AND id = $2 RETURNING *",
+        business_id,
+        payment["id"],
+        INVALID_BANK_REMARK,
+    )
+    assert updated is not None
+    await event(business_id, "split.failed", payment_out(updated), (updated["account_id"],))
+    return "returned"
+
+
+async def _repay_returned(
+    booking: _Booking,
+    settlement_id: str,
+    payment: asyncpg.Record,
+    parts: list[asyncpg.Record],
+    invalid: set[str],
+    default_account: str | None,
+    clearing: str,
+    world: str,
+) -> list[str]:
+    """Legs paying again, out of clearing, what the rail returned of a payment's split, now that the user
+    fixed its destinations: each destination not already paid receives (up to what was returned) the
+    part the fixed configuration gives it; what is left goes to the default settlement account. Returns
+    the returned parts settled, or [] when a new bank destination is still invalid (it waits again)."""
+    returned = [p for p in parts if p["status"] == "returned"]
+    destinations = _destinations(payment)
+    done = {
+        (p["kind"], p["account_id"] if p["kind"] == "account" else p["beneficiary_id"])
+        for p in parts
+        if p["kind"] != "remainder" and p["status"] in ("booked", "submitted", "paid")
+    }
+    fresh = [
+        (i, d)
+        for i, d in enumerate(destinations)
+        if (d["kind"], d.get("account_id") if d["kind"] == "account" else d.get("beneficiary_id")) not in done
+    ]
+    if any(d["kind"] == "bank" and d["beneficiary_id"] in invalid for _, d in fresh):
+        return []
+    amounts, _ = split(sum(int(p["amount"]) for p in parts), shares(destinations))
+    left = sum(int(p["amount"]) for p in returned)
+    meta = {"payment_id": payment["id"], "settlement_id": settlement_id}
+    invoice = payment["invoice_number"]
+    for i, d in fresh:
+        pay = min(amounts[i], left)
+        if pay <= 0:
+            continue
+        left -= pay
+        part_id = booking.next_id("spt")
+        if d["kind"] == "account":
+            booking.add(
+                booking.leg(
+                    clearing,
+                    d["account_id"],
+                    pay,
+                    kind="split_settlement",
+                    description=f"Split settlement {invoice}",
+                    metadata=meta,
+                )
+            )
+            booking.parts.append(
+                (part_id, settlement_id, payment["id"], "account", d["account_id"], None, pay, "booked", None)
+            )
+        else:
+            booking.add(
+                booking.leg(
+                    clearing,
+                    world,
+                    pay,
+                    kind="split_payout",
+                    description=f"Split settlement {invoice} to bank {d['account_number'][-4:]}",
+                    metadata={**meta, "beneficiary_id": d["beneficiary_id"]},
+                )
+            )
+            booking.parts.append(
+                (
+                    part_id,
+                    settlement_id,
+                    payment["id"],
+                    "bank",
+                    None,
+                    d["beneficiary_id"],
+                    pay,
+                    "submitted",
+                    part_id,
+                )
+            )
+    if left > 0:
+        target = default_account or payment["account_id"]
+        booking.add(
+            booking.leg(
+                clearing,
+                target,
+                left,
+                kind="split_remainder",
+                description=f"Settlement remainder {invoice}",
+                metadata=meta,
+            )
+        )
+        booking.parts.append(
+            (
+                booking.next_id("spt"),
+                settlement_id,
+                payment["id"],
+                "remainder",
+                target,
+                None,
+                left,
+                "booked",
+                None,
+            )
+        )
+    return [str(p["id"]) for p in returned]
 
 
 async def apply_due(business_id: str, today: date | None = None) -> list[str]:
