@@ -324,7 +324,7 @@ async def handle(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> No
         earlier = await _claim(actor, request_id, method, target, body_hash)
         if earlier is not None:
             raise Unauthorized(
-                "This Request-Id was already used; send every request with a new one.",
+                N_("This Request-Id was already used; send every request with a new one."),
                 code="request_id_reused",
             )
         await app(scope, _replay_receive(body, receive), send)
@@ -351,18 +351,18 @@ async def _handle_post(
     if earlier is not None:
         if method != "POST" or earlier["method"] != "POST":
             raise Unauthorized(
-                "This Request-Id was already used; send every request with a new one.",
+                N_("This Request-Id was already used; send every request with a new one."),
                 code="request_id_reused",
             )
         if earlier["body_hash"] != body_hash or earlier["target"] != target:
             raise ValidationFailed(
-                "This Request-Id was used for a different request; use a new Request-Id for a new request.",
+                N_("This Request-Id belongs to a different request; use a new Request-Id."),
                 code="idempotency_key_reused",
-                title="Idempotency key reused",
+                title=N_("Idempotency key reused"),
             )
         if earlier["state"] == "running":
             raise Conflict(
-                "A request with this Request-Id is still running; retry shortly.",
+                N_("A request with this Request-Id is still running; retry shortly."),
                 code="request_in_progress",
                 headers={"Retry-After": "1"},
             )

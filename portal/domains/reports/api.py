@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from portal.domains.reports import services
@@ -80,7 +80,7 @@ async def account_statement(
     start: str | None = None,
     end: str | None = None,
     include_descendants: str | None = None,
-    fmt: str | None = Parameter(query="format", default=None),
+    fmt: Annotated[str | None, QueryParameter(name="format")] = None,
     limit: str | None = None,
     after: str | None = None,
 ) -> Response[Any]:
