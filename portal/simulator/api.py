@@ -20,7 +20,17 @@ from portal.lib import snap
 from portal.simulator import db
 from portal.simulator.config import get_config
 from portal.simulator.errors import SimError
-from portal.simulator.services import callbacks, cards, clock, inquiries, payins, payouts, rails, settlement
+from portal.simulator.services import (
+    callbacks,
+    cards,
+    clock,
+    inquiries,
+    payins,
+    payouts,
+    rails,
+    services,
+    settlement,
+)
 
 Operation = Callable[[asyncpg.Connection, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -242,7 +252,23 @@ async def merchant_clock(request: Request[Any, Any, Any], merchant_id: str | Non
     return await signed_read(request, read)
 
 
+@post("/v1/services/{service:str}", status_code=200)
+async def request_service(request: Request[Any, Any, Any], service: str) -> Response[bytes]:
+    return await idempotent(request, lambda conn, _partner, body: services.request(conn, service, body))
+
+
+@get("/v1/services/{service:str}")
+async def get_service(
+    request: Request[Any, Any, Any], service: str, merchant_id: str | None = None
+) -> Response[bytes]:
+    return await signed_read(
+        request, lambda conn, _partner: services.get(conn, _require(merchant_id, "merchant_id"), service)
+    )
+
+
 ROUTES = [
+    request_service,
+    get_service,
     create_payin,
     get_payin,
     find_payin,

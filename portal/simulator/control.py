@@ -16,7 +16,17 @@ from litestar.handlers.base import BaseRouteHandler
 from portal.simulator import db
 from portal.simulator.api import json_response, parse
 from portal.simulator.errors import SimError
-from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
+from portal.simulator.services import (
+    callbacks,
+    cards,
+    clock,
+    inquiries,
+    overview,
+    payins,
+    payouts,
+    rails,
+    services,
+)
 
 
 def loopback_only(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
@@ -173,6 +183,19 @@ async def merchant_balance(merchant_id: str) -> Any:
         return json_response(await overview.balance(conn, merchant_id))
 
 
+@post("/control/api/services/{merchant_id:str}/{service:str}/verify", status_code=200)
+async def verify_service(merchant_id: str, service: str) -> Any:
+    """The provider's review of a merchant's service request passes (sandbox): `updating` → `active`."""
+    async with db.transaction() as conn:
+        return json_response(await services.verify(conn, merchant_id, service))
+
+
+@get("/control/api/services")
+async def list_services() -> Any:
+    async with db.pool().acquire() as conn:
+        return json_response(await services.listing(conn))
+
+
 ROUTER = Router(
     path="/",
     guards=[loopback_only],
@@ -195,5 +218,7 @@ ROUTER = Router(
         reset_clock,
         read_clock,
         merchant_balance,
+        verify_service,
+        list_services,
     ],
 )

@@ -22,6 +22,16 @@ CREATE TABLE IF NOT EXISTS sim_rails (
     name text PRIMARY KEY,
     mode text NOT NULL CHECK (mode IN ('normal', 'slow', 'offline', 'timeout'))
 );
+-- A merchant's financial services (split settlement): requested (`updating`) until the sandbox's
+-- reviewer verifies it on the control surface (`active`).
+CREATE TABLE IF NOT EXISTS sim_services (
+    merchant_id text NOT NULL,
+    service text NOT NULL,
+    status text NOT NULL CHECK (status IN ('updating', 'active')),
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    verified_at timestamptz,
+    PRIMARY KEY (merchant_id, service)
+);
 CREATE TABLE IF NOT EXISTS sim_clocks (
     merchant_id text PRIMARY KEY,
     offset_s bigint NOT NULL DEFAULT 0

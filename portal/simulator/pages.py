@@ -25,7 +25,17 @@ from portal.simulator import db
 from portal.simulator import reference as ref
 from portal.simulator.control import loopback_only, refuse_cross_site, state
 from portal.simulator.errors import SimError
-from portal.simulator.services import callbacks, cards, clock, inquiries, overview, payins, payouts, rails
+from portal.simulator.services import (
+    callbacks,
+    cards,
+    clock,
+    inquiries,
+    overview,
+    payins,
+    payouts,
+    rails,
+    services,
+)
 
 _environment: jinja2.Environment | None = None
 
@@ -190,6 +200,7 @@ async def control_page(request: Request[Any, Any, Any], merchant_id: str | None 
         balance = await overview.balance(conn, merchant_id) if merchant_id else None
         directory = await inquiries.directory(conn)
         merchant_now = (await clock.now(conn, merchant_id)).isoformat() if merchant_id else None
+        service_list = await services.listing(conn)
     return render(
         request,
         "control.html",
@@ -200,6 +211,7 @@ async def control_page(request: Request[Any, Any, Any], merchant_id: str | None 
         directory=directory,
         merchant_id=merchant_id or "",
         merchant_now=merchant_now,
+        services=service_list,
         notice=request.query_params.get("notice"),
         rail_modes=ref.RAIL_MODES,
         callback_modes=callbacks.MODES,
@@ -259,6 +271,9 @@ async def _run_form(request: Request[Any, Any, Any], action: str) -> Redirect:
         if action == "resend":
             resent = await callbacks.resend(conn, form.get("event_id", ""))
             return _back(f"{resent['event_id']}: {resent['status']}")
+        if action == "verify-service":
+            verified = await services.verify(conn, form.get("merchant_id", ""), form.get("service", ""))
+            return _back(f"{verified['merchant_id']} {verified['service']}: {verified['status']}")
         if action in ("advance", "reset"):
             merchant_id = form.get("merchant_id", "")
             if not merchant_id:

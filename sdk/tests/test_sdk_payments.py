@@ -106,6 +106,19 @@ DETAIL = {
             "net": 96000,
         }
     ],
+    "deductions": [
+        {
+            "deduction_id": "ded_1",
+            "refund_id": "rfd_1",
+            "payment_id": "pay_0",
+            "invoice_number": "INV-0",
+            "kind": "account",
+            "account_id": "acc_x",
+            "beneficiary_id": None,
+            "reason": "refund",
+            "amount": 60000,
+        }
+    ],
 }
 SPLIT = [{"kind": "account", "account_id": "acc_x", "percent": 60}]
 
@@ -317,6 +330,7 @@ def test_typed_models() -> None:
     detail = make_client(Recorder([httpx.Response(200, json=DETAIL)])).settlements.retrieve("stl_1")
     assert detail.settlement.net == 96000 and detail.lines[0].invoice_number == "INV-1"
     assert detail.settlement.business_day.isoformat() == "2026-11-30"
+    assert detail.deductions[0].amount == 60000 and detail.deductions[0].reason == "refund"
     preview = make_client(Recorder([httpx.Response(200, json=PREVIEW)])).split_rules.preview(
         destinations=SPLIT, amount=100000
     )

@@ -16,7 +16,7 @@ from portal.lib import sql
 from portal.lib.actor import system_actor
 from tests.support.browser import csp_violations, sign_in
 from tests.support.identity import make_business, totp_secret
-from tests.support.payments import business_day_today
+from tests.support.payments import business_day_today, verify_split_service_at_simulator
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,8 @@ async def test_settlement_configuration_pop_up(page: Any, live_server: str, db: 
     x = await accounts.create_account(actor, name="Cabang Bandung", kind="partner", parent_id=main)
     y = await accounts.create_account(actor, name="Cabang Medan", kind="partner", parent_id=main)
     await services.request_split_service(actor)
-    await services.verify_split_service(actor)
+    await verify_split_service_at_simulator(business.id)
+    await services.refresh_split_service(actor)
     first = await paid(business.id, main, "INV-E2E-1")
     second = await paid(
         business.id,

@@ -44,10 +44,25 @@ async def card_token(business_id: str, number: str = "4111111111111111") -> str:
     return done.token
 
 
+async def verify_split_service_at_simulator(business_id: str) -> None:
+    """The provider's review of the business's split settlement passes (the simulator's control API)."""
+    from portal.settings import get_settings
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        verified = await http.post(
+            f"{get_settings().provider.url}/control/api/services/{business_id}/split_settlement/verify"
+        )
+    assert verified.status_code == 200 and verified.json()["status"] == "active", verified.text
+
+
 async def activate_splits(api: Api) -> None:
-    """Settings → Services: request split settlement and verify it (the sandbox's provider review)."""
-    assert (await api.call("POST", "/api/v1/payment_settings/split_service")).status_code == 200
-    verified = await api.call("POST", "/api/v1/payment_settings/split_service/verify")
+    """Settings → Services: request split settlement, the provider verifies it (the simulator's control),
+    and Neraca asks the provider again."""
+    requested = await api.call("POST", "/api/v1/payment_settings/split_service")
+    assert requested.status_code == 200 and requested.json()["split_service"] == "updating", requested.text
+    business_id = (await api.call("GET", "/api/v1/me")).json()["business"]["id"]
+    await verify_split_service_at_simulator(business_id)
+    verified = await api.call("POST", "/api/v1/payment_settings/split_service/refresh")
     assert verified.status_code == 200 and verified.json()["split_service"] == "active", verified.text
 
 

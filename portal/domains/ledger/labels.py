@@ -27,6 +27,8 @@ TRANSACTION_KINDS = {
     "split_pending": N_("Split pending"),
     "split_release": N_("Split released"),
     "split_refund": N_("Refund share"),
+    "refund_deduction": N_("Refund deduction"),
+    "split_payout_returned": N_("Split payout returned"),
 }
 
 # Holds, top-ups and withdrawals (the same words the status badges use).

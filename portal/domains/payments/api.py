@@ -313,16 +313,16 @@ async def request_split_service(actor: Actor) -> PaymentSettingsOut:
 
 
 @post(
-    "/api/v1/payment_settings/split_service/verify",
-    operation_id="verify_split_service",
+    "/api/v1/payment_settings/split_service/refresh",
+    operation_id="refresh_split_service",
     guards=MANAGE,
     dependencies=DEPS,
     tags=["payments"],
     status_code=200,
 )
-async def verify_split_service(actor: Actor) -> PaymentSettingsOut:
-    """Sandbox only: the provider's verification of split settlement (UPDATING → ACTIVE)."""
-    return await services.verify_split_service(actor)
+async def refresh_split_service(actor: Actor) -> PaymentSettingsOut:
+    """Ask the provider again whether it has verified split settlement (UPDATING → ACTIVE)."""
+    return await services.refresh_split_service(actor)
 
 
 ROUTES = [
@@ -344,5 +344,5 @@ ROUTES = [
     retrieve_payment_settings,
     update_payment_settings,
     request_split_service,
-    verify_split_service,
+    refresh_split_service,
 ]

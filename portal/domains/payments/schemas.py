@@ -191,9 +191,24 @@ class SettlementLineOut(msgspec.Struct):
     net: MinorUnits
 
 
+class SettlementDeductionOut(msgspec.Struct):
+    """What a batch kept back for a refund of an earlier, settled payment (from one destination)."""
+
+    deduction_id: str
+    refund_id: str
+    payment_id: str
+    invoice_number: str
+    kind: str  # account | bank
+    account_id: str | None
+    beneficiary_id: str | None
+    reason: str  # refund | refund_fee
+    amount: MinorUnits
+
+
 class SettlementDetail(msgspec.Struct):
     settlement: SettlementOut
     lines: list[SettlementLineOut]
+    deductions: list[SettlementDeductionOut] = msgspec.field(default_factory=list)
     object: str = "settlement_detail"
 
 

@@ -127,3 +127,25 @@ class SettlementPart(Table, tablename="settlement_part"):
     status = Text()
     payout_reference = Text(null=True)
     created_at = Timestamptz()
+
+
+class SettlementDeduction(Table, tablename="settlement_deduction"):
+    id = Text(primary_key=True)
+    business_id = Text()
+    refund_id = Text()
+    payment_id = Text()
+    channel = Text()
+    kind = Text()
+    account_id = Text(null=True)
+    beneficiary_id = Text(null=True)
+    reason = Text()
+    amount = BigInt()
+    remaining = BigInt()
+    created_at = Timestamptz()
+
+
+class SettlementDeductionTake(Table, tablename="settlement_deduction_take"):
+    business_id = Text()
+    settlement_id = Text()
+    deduction_id = Text()
+    amount = BigInt()

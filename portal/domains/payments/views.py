@@ -270,7 +270,12 @@ async def settlement_detail(
 ) -> Response[str]:
     """One batch: totals, settlement date and its payments."""
     detail = await services.get_settlement(actor, settlement_id)
-    context = {"s": detail.settlement, "lines": detail.lines, "names": dict(await _account_options(actor))}
+    context = {
+        "s": detail.settlement,
+        "lines": detail.lines,
+        "deductions": detail.deductions,
+        "names": dict(await _account_options(actor)),
+    }
     return page(request, "payments/settlement.html", context)
 
 
@@ -401,10 +406,10 @@ async def settings_split_service(request: Request[Any, Any, Any], actor: Actor) 
     return see_other(request, "/payments/settings")
 
 
-@post("/payments/settings/split-service/verify", guards=[requires("payments", "manage")])
-async def settings_split_verify(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
-    """Sandbox: the provider's verification (UPDATING → ACTIVE)."""
-    await services.verify_split_service(actor)
+@post("/payments/settings/split-service/refresh", guards=[requires("payments", "manage")])
+async def settings_split_refresh(request: Request[Any, Any, Any], actor: Actor) -> Response[Any]:
+    """Ask the provider again whether it has verified the service (UPDATING → ACTIVE)."""
+    await services.refresh_split_service(actor)
     return see_other(request, "/payments/settings")
 
 
@@ -646,7 +651,7 @@ ROUTES = [
             settings_page,
             settings_save,
             settings_split_service,
-            settings_split_verify,
+            settings_split_refresh,
             payment_detail,
             payment_simulate,
             payment_refund,

@@ -124,6 +124,15 @@ class Payin:
 
 
 @dataclass(frozen=True)
+class ServiceState:
+    """A merchant's financial service at the provider (split settlement): `inactive`, `updating` (asked,
+    under the provider's review) or `active`."""
+
+    service: str
+    status: str
+
+
+@dataclass(frozen=True)
 class PayinRequest:
     reference: str
     channel: str
@@ -266,6 +275,8 @@ class Provider(Protocol):
     async def get_payout(self, business_id: str, payout_id: str) -> Payout: ...
     async def find_payout(self, business_id: str, reference: str) -> Payout | None: ...
     async def settlement_report(self, business_id: str, day: date, channel: str) -> SettlementReport: ...
+    async def request_service(self, business_id: str, service: str) -> ServiceState: ...
+    async def get_service(self, business_id: str, service: str) -> ServiceState: ...
 
 
 def _minified(body: dict[str, Any]) -> bytes:
@@ -616,6 +627,18 @@ class SandboxProvider:
             int(data.get("refund_fees", 0)),
             int(data.get("net", 0)),
         )
+
+    # -- financial services --
+
+    async def request_service(self, business_id: str, service: str) -> ServiceState:
+        data = await self._send(
+            business_id, f"service:{service}:{new_id('svc')}", "POST", f"/v1/services/{service}", {}
+        )
+        return ServiceState(service, str(data["status"]))
+
+    async def get_service(self, business_id: str, service: str) -> ServiceState:
+        data = await self._get(business_id, f"/v1/services/{service}") or {}
+        return ServiceState(service, str(data.get("status", "inactive")))
 
 
 def _one(data: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -99,6 +99,21 @@ def on_payout_event(handler: PayoutHandler) -> PayoutHandler:
     return handler
 
 
+PAYOUT_REFERENCE_HANDLERS: dict[str, PayoutHandler] = {}
+
+
+def on_payout_reference(prefix: str) -> Callable[[PayoutHandler], PayoutHandler]:
+    """Register the application of callbacks of payouts whose reference starts with `prefix`, made by
+    another domain than payouts (the payments domain pays split destinations with payouts referenced by
+    their part id, `spt_…`)."""
+
+    def register(handler: PayoutHandler) -> PayoutHandler:
+        PAYOUT_REFERENCE_HANDLERS[prefix] = handler
+        return handler
+
+    return register
+
+
 # (business_id, source_id, status) for a pay-in that ended unpaid: expired, failed or cancelled.
 StatusHandler = Callable[[str, str, str], Awaitable[None]]
 STATUS_HANDLERS: dict[str, StatusHandler] = {}
@@ -354,7 +369,11 @@ async def apply_event(event_id: str) -> str | None:
         if event["kind"] == "payins":
             outcome = await _apply_payin_event(event["business_id"], event["type"], payload["data"])
         elif event["kind"] == "payouts":
-            handler = PAYOUT_HANDLERS.get("payout")
+            reference = str(payload["data"].get("reference") or "")
+            handler = next(
+                (h for prefix, h in PAYOUT_REFERENCE_HANDLERS.items() if reference.startswith(prefix)),
+                PAYOUT_HANDLERS.get("payout"),
+            )
             if handler is None:  # the payouts domain is not loaded: fail, so the job retries; never drop it
                 raise RuntimeError("no application registered for payout callbacks")
             outcome = await handler(event["business_id"], event["type"], payload["data"])

@@ -54,6 +54,7 @@ __all__ = [
     "RailQuote",
     "RailWindow",
     "Settlement",
+    "SettlementDeduction",
     "SettlementDetail",
     "SettlementLine",
     "SplitPreview",
@@ -797,11 +798,29 @@ class SettlementLine(NeracaObject):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SettlementDeduction(NeracaObject):
+    """What a batch kept back from one destination for a refund of an earlier, settled payment."""
+
+    deduction_id: str
+    refund_id: str
+    payment_id: str
+    invoice_number: str
+    kind: str
+    """``account`` or ``bank``."""
+    account_id: str | None
+    beneficiary_id: str | None
+    reason: str
+    """``refund`` or ``refund_fee``."""
+    amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SettlementDetail(NeracaObject):
-    """A settlement batch with its payments."""
+    """A settlement batch with its payments and the deductions it kept back for earlier refunds."""
 
     settlement: Settlement
     lines: list[SettlementLine]
+    deductions: list[SettlementDeduction] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

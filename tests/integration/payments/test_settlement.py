@@ -4,12 +4,16 @@ split destinations paid by largest remainder; refunds before and after settlemen
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 from portal.domains.accounts import services as accounts
+from portal.domains.identity import services as identity
 from portal.domains.payments import services
-from portal.lib import sql
+from portal.lib import clock, sql
 from portal.lib.actor import system_actor
+from tests.support.identity import signed_in_client
 from tests.support.payments import (
     activate_splits,
     balances,
@@ -102,41 +106,123 @@ async def test_a_split_pays_destinations_by_largest_remainder(harness: Harness, 
     await ledger_sound()
 
 
-async def test_the_reference_refund_example_takes_60_40_back(harness: Harness, client: Any) -> None:
-    """100,000 split 60/40: a full refund after settlement takes 60,000 from X and 40,000 from Y."""
+async def next_day_batch(harness: Harness, business: Any, day: Any) -> Any:
+    """Move the merchant's clock at the provider to the next business day after `day`; returns it."""
+    from portal.domains.payouts.services import load_calendar
+
+    following = (await load_calendar()).next_business_day(day)
+    await harness.control(
+        "POST", f"/control/api/clock/{business.id}/advance", {"seconds": (following - day).days * 86_400}
+    )
+    return following
+
+
+async def test_the_reference_refund_example_is_deducted_from_the_next_batches(
+    harness: Harness, client: Any
+) -> None:
+    """100,000 split 60/40, settled, then refunded: X's and Y's next batches are 60,000 and 40,000
+    smaller (carried on while a batch is too small), the refund fee comes out of the batch funds (the
+    default settlement account); balances are not touched at refund time."""
     api, business, main = await payments_api(client)
     await activate_splits(api)
-    x, y = [await child(business, n) for n in ("X", "Y")]
+    x, y, default = [await child(business, n) for n in ("X", "Y", "Default")]
+    assert (
+        await api.call("PATCH", "/api/v1/payment_settings", {"default_settlement_account_id": default})
+    ).status_code == 200
     split = [
         {"kind": "account", "account_id": x, "percent": 60},
         {"kind": "account", "account_id": y, "percent": 40},
     ]
-    payment = await paid_va(api, main, "INV-REF", 100_000, split=split)
-    (stl,) = await services.create_batches(business.id, await business_day_today())
-    await services.apply_batch(business.id, stl)
+    # Still open after the provider's clock has moved on.
+    later = {"expires_at": (clock.now() + timedelta(days=20)).isoformat()}
+    payment = await paid_va(api, main, "INV-REF", 100_000, split=split, **later)
+    day1 = await business_day_today()
+    (stl1,) = await services.create_batches(business.id, day1)
+    await services.apply_batch(business.id, stl1)
     # Total Settlement Amount 96,000 (fee 4,000): X 57,600, Y 38,400.
     assert (available(await balances(x)), available(await balances(y))) == (57_600, 38_400)
-    # Give X and Y enough to cover what they must give back, and the main account the refund fee.
-    for account_id in (x, y, main):
-        topup = await api.call(
-            "POST",
-            "/api/v1/topups",
-            {"account_id": account_id, "amount": 50_000, "reference": f"TOP-{account_id}"},
-        )
-        assert topup.status_code == 201, topup.text
-        assert (
-            await api.call("POST", f"/api/v1/topups/{topup.json()['id']}/simulate-payment")
-        ).status_code == 200
-    x_before, y_before = available(await balances(x)), available(await balances(y))
+
+    over = await api.call("POST", f"/api/v1/payments/{payment['id']}/refunds", {"amount": 100_001})
+    assert over.status_code == 422 and over.json()["code"] == "refund_exceeds_remaining"
     refund = await api.call("POST", f"/api/v1/payments/{payment['id']}/refunds", {"reason": "returned"})
     assert refund.status_code == 201, refund.text
     assert refund.json()["amount"] == 100_000 and refund.json()["fee"] == 2_500
-    assert x_before - available(await balances(x)) == 60_000
-    assert y_before - available(await balances(y)) == 40_000
+    # Nothing leaves the balances now: the deductions wait for the channel's next batches.
+    assert (available(await balances(x)), available(await balances(y))) == (57_600, 38_400)
+    owed = await sql.fetch(
+        "SELECT kind, account_id, reason, amount FROM settlement_deduction WHERE business_id = $1 "
+        "ORDER BY amount DESC",
+        business.id,
+    )
+    assert [(r["account_id"], r["reason"], r["amount"]) for r in owed] == [
+        (x, "refund", 60_000),
+        (y, "refund", 40_000),
+        (default, "refund_fee", 2_500),
+    ]
     again = await api.call("POST", f"/api/v1/payments/{payment['id']}/refunds", {"amount": 1})
-    assert again.status_code == 409 and again.json()["code"] == "payment_not_refundable"
+    assert again.status_code == 409 and again.json()["code"] == "payment_already_refunded"
     assert (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()["status"] == "refunded"
+
+    # Next business day: 84,000 split 60/40 (X 48,000, Y 32,000) — too small, the rest is carried on.
+    day2 = await next_day_batch(harness, business, day1)
+    await paid_va(api, main, "INV-REF-2", 84_000, split=split, **later)
+    (stl2,) = await services.create_batches(business.id, day2)
+    applied2 = await services.apply_batch(business.id, stl2)
+    assert (applied2.gross, applied2.fees, applied2.refunds, applied2.refund_fees, applied2.net) == (
+        84_000,
+        4_000,
+        80_000,
+        0,
+        0,
+    )
+    assert (available(await balances(x)), available(await balances(y))) == (57_600, 38_400)
+    # The day after: 104,000 split 60/40 and 10,000 into the default account pay off the rest.
+    day3 = await next_day_batch(harness, business, day2)
+    third = await paid_va(api, main, "INV-REF-3", 104_000, split=split, **later)
+    await paid_va(api, default, "INV-REF-4", 10_000, **later)
+    (stl3,) = await services.create_batches(business.id, day3)
+    applied3 = await services.apply_batch(business.id, stl3)
+    assert (applied3.refunds, applied3.refund_fees, applied3.net) == (20_000, 2_500, 114_000 - 8_000 - 22_500)
+    # Over the batches X gave back 60,000 and Y 40,000 (the reference's example), the default 2,500.
+    assert available(await balances(x)) == 57_600 + 48_000 + 60_000 - 60_000
+    assert available(await balances(y)) == 38_400 + 32_000 + 40_000 - 40_000
+    assert available(await balances(default)) == 6_000 - 2_500
+    assert (
+        await sql.fetchval(
+            "SELECT sum(remaining) FROM settlement_deduction WHERE business_id = $1", business.id
+        )
+        == 0
+    )
+    detail = (await api.call("GET", f"/api/v1/settlements/{stl3}")).json()
+    assert sorted((d["account_id"], d["reason"], d["amount"]) for d in detail["deductions"]) == sorted(
+        [(x, "refund", 12_000), (y, "refund", 8_000), (default, "refund_fee", 2_500)]
+    )
+    lines = await sql.fetch(
+        "SELECT kind, description FROM transfer WHERE business_id = $1 AND debit_account_id = $2 "
+        "AND kind = 'refund_deduction'",
+        business.id,
+        x,
+    )
+    assert [line["description"] for line in lines] == ["Refund deduction INV-REF"] * 2
+
+    # Two refunds of one payment at once: one is sent to the provider, the other is refused.
+    answers = await asyncio.gather(
+        *[api.call("POST", f"/api/v1/payments/{third['id']}/refunds", {"amount": 60_000}) for _ in range(2)]
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409] or sorted(a.status_code for a in answers) == [
+        201,
+        422,
+    ], [a.text for a in answers]
+    refused = next(a for a in answers if a.status_code != 201).json()["code"]
+    assert refused in ("refund_in_progress", "refund_exceeds_remaining")
+    assert (await api.call("GET", f"/api/v1/payments/{third['id']}")).json()["refunded_amount"] == 60_000
     await ledger_sound()
+    # The batch page shows what it kept back.
+    owner_id = await sql.fetchval("SELECT id FROM app_user WHERE business_id = $1 LIMIT 1", business.id)
+    await signed_in_client(client, await identity.user_by_id(owner_id))
+    page = await client.get(f"/payments/settlements/{stl3}")
+    assert page.status_code == 200 and 'id="settlement-deductions"' in page.text
+    assert "INV-REF" in page.text.split('id="settlement-deductions"')[1]
 
 
 async def test_a_refund_before_settlement_is_booked_by_the_batch(harness: Harness, client: Any) -> None:
@@ -304,4 +390,86 @@ async def test_a_held_settlement_waits_until_monitoring_releases_it(harness: Har
     await release_settlement(system_actor(business.id), main)
     applied = await api.call("POST", f"/api/v1/settlements/{ids[0]}/apply")
     assert applied.status_code == 200 and applied.json()["status"] == "paid", applied.text
+    await ledger_sound()
+
+
+async def test_a_bank_payout_the_rail_rejects_goes_back_to_pending_settlement_and_is_paid_once(
+    harness: Harness, client: Any
+) -> None:
+    """The rail rejects a split's bank payout after submission (the simulator refuses amounts ending in
+    666): the money comes back into clearing, the payment is Pending Settlement with the remark; once the
+    Settlement Configuration replaces the destination, the next batch pays it, once."""
+    api, business, main = await payments_api(client)
+    await activate_splits(api)
+    x, z = [await child(business, n) for n in ("X", "Z")]
+    ben = await api.call(
+        "POST",
+        "/api/v1/beneficiaries",
+        {"kind": "bank", "bank_code": "014", "account_number": "1234567890", "holder_name": "Budi Santoso"},
+    )
+    assert ben.status_code == 201, ben.text
+    split = [
+        {"kind": "bank", "beneficiary_id": ben.json()["id"], "amount": 10_666},
+        {"kind": "account", "account_id": x, "percent": 50},
+    ]
+    payment = await paid_va(api, main, "INV-REJ", 100_000, split=split)
+    day = await business_day_today()
+    (stl,) = await services.create_batches(business.id, day)
+    await services.apply_batch(business.id, stl)
+    assert available(await balances(x)) == 48_000
+
+    async def bank_part() -> str:
+        return str(
+            await sql.fetchval(
+                "SELECT status FROM settlement_part WHERE business_id = $1 AND kind = 'bank'", business.id
+            )
+        )
+
+    # The worker submits the payout; the rail rejects it; the provider's callback returns it.
+    await harness.wait_for(bank_part, "returned")
+    parked = (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()
+    assert (parked["status"], parked["remark"]) == (
+        "pending_settlement",
+        "Split Settlement Bank Account Invalid",
+    )
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'split.failed'", business.id
+        )
+        == 1
+    )
+    returned = await sql.fetchval(
+        "SELECT sum(amount) FROM transfer WHERE business_id = $1 AND kind = 'split_payout_returned'",
+        business.id,
+    )
+    assert returned == 10_666
+    await ledger_sound()
+    fixed = await api.call(
+        "POST",
+        f"/api/v1/payments/{payment['id']}/split",
+        {
+            "destinations": [
+                {"kind": "account", "account_id": z, "amount": 10_666},
+                {"kind": "account", "account_id": x, "percent": 50},
+            ]
+        },
+    )
+    assert fixed.status_code == 200, fixed.text
+    # The next batch applied (here the card channel's) pays the returned part to the new destination.
+    token = await card_token(business.id)
+    card = {"account_id": main, "amount": 20_000, "channel": "card", "card_token": token}
+    card.update(invoice_number="INV-REJ-NEXT", customer_name="Budi")
+    assert (await api.call("POST", "/api/v1/payments", card)).json()["status"] == "paid"
+    (next_stl,) = [b for b in await services.create_batches(business.id, day) if b != stl]
+    await services.apply_batch(business.id, next_stl)
+    assert (available(await balances(z)), available(await balances(x))) == (10_666, 48_000)
+    done = (await api.call("GET", f"/api/v1/payments/{payment['id']}")).json()
+    assert done["status"] == "settled" and done["remark"] is None
+    assert await bank_part() == "repaid"
+    # A later batch pays nothing again.
+    later = await next_day_batch(harness, business, day)
+    await paid_va(api, main, "INV-REJ-4", 50_000, expires_at=(clock.now() + timedelta(days=20)).isoformat())
+    for batch in await services.create_batches(business.id, later):
+        await services.apply_batch(business.id, batch)
+    assert available(await balances(z)) == 10_666
     await ledger_sound()

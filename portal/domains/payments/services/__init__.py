@@ -23,9 +23,9 @@ from portal.domains.payments.services.payments import (
 from portal.domains.payments.services.refunds import list_refunds, refund_payment
 from portal.domains.payments.services.settings import (
     get_settings,
+    refresh_split_service,
     request_split_service,
     update_settings,
-    verify_split_service,
 )
 from portal.domains.payments.services.settlements import (
     apply_batch,
@@ -85,6 +85,7 @@ __all__ = [
     "pay_split_part",
     "payment_out",
     "preview",
+    "refresh_split_service",
     "refund_payment",
     "request_split_service",
     "settle",
@@ -94,6 +95,5 @@ __all__ = [
     "update_payment_split",
     "update_rule",
     "update_settings",
-    "verify_split_service",
     "visible_row",
 ]

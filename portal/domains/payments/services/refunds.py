@@ -1,9 +1,9 @@
 """Refunds of a payment, full or partial, through the provider; never above what is left.
 
 Before its batch is applied, a refund is booked by that batch (the split destinations then receive less,
-in proportion to their parts). After, it is booked at once: the refund and its fee leave the payment's
-account, and each split destination gives back its share — from its own balance first, then from the
-default settlement account when its balance cannot cover it (the liability policy, docs/payments.md).
+in proportion to their parts). After, it becomes deductions from the channel's next batches: each
+destination gives back its share out of what it receives there (carried forward while a batch is too
+small), and the refund fee comes from the batch settlement funds (docs/payments.md).
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from typing import Any
 
 import asyncpg
 
-from portal.domains.accounts import services as accounts
-from portal.domains.ledger import engine
-from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.shared import audit, event
 from portal.domains.payments.schemas import Refund
+from portal.domains.payments.services.allocation import take_back
 from portal.domains.payments.services.payments import payment_out, visible_row
 from portal.domains.payments.services.settings import default_settlement_account
 from portal.domains.payments.services.settlements import REFUND_FEES
@@ -43,18 +41,42 @@ def refund_out(row: asyncpg.Record | dict[str, Any]) -> Refund:
     )
 
 
-async def refund_payment(
-    actor: Actor, payment_id: str, amount: int | None = None, reason: str | None = None
-) -> Refund:
-    """Refund `amount` (default: all that is left) of a paid payment through the provider."""
-    actor.require("payments", "manage")
-    row = await visible_row(actor, payment_id)
-    if row["status"] not in REFUNDABLE:
+def _exceeds(payment_id: str, left: int) -> ValidationFailed:
+    return ValidationFailed(
+        N_("A refund of %(id)s is at most what is left of it (%(left)s)."),
+        code="refund_exceeds_remaining",
+        params={"id": payment_id, "left": Amount(left, "IDR")},
+        errors=[FieldError("/amount", N_("above the remaining amount"))],
+    )
+
+
+def _check_refundable(payment: asyncpg.Record) -> None:
+    if payment["status"] == "refunded":
+        raise Conflict(
+            N_("Payment %(id)s has already been refunded in full."),
+            code="payment_already_refunded",
+            params={"id": payment["id"]},
+        )
+    if payment["status"] not in REFUNDABLE:
         raise Conflict(
             N_("Payment %(id)s cannot be refunded: it is %(status)s."),
             code="payment_not_refundable",
-            params={"id": payment_id, "status": row["status"]},
+            params={"id": payment["id"], "status": payment["status"]},
         )
+
+
+async def refund_payment(
+    actor: Actor, payment_id: str, amount: int | None = None, reason: str | None = None
+) -> Refund:
+    """Refund `amount` (default: all that is left) of a paid payment through the provider.
+
+    The refund is recorded as pending (the payment row locked) before the provider is asked, so a second
+    refund of the payment while one is at the provider is refused (`refund_in_progress`) and the sum of
+    refunds never exceeds what was paid. A refund of a settled payment becomes deductions from the
+    channel's next batches (`settlement_deduction`)."""
+    actor.require("payments", "manage")
+    row = await visible_row(actor, payment_id)
+    _check_refundable(row)
     left = int(row["amount"]) - int(row["refunded_amount"])
     value = left if amount is None else amount
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -63,46 +85,59 @@ async def refund_payment(
             errors=[FieldError("/amount", N_("must be greater than zero"))],
         )
     if value > left:
-        raise ValidationFailed(
-            N_("A refund of %(id)s is at most what is left of it (%(left)s)."),
-            code="refund_exceeds_remaining",
-            params={"id": payment_id, "left": Amount(left, "IDR")},
-            errors=[FieldError("/amount", N_("above the remaining amount"))],
-        )
+        raise _exceeds(payment_id, left)
     text = (reason or "").strip()
     if len(text) > 255 or any(ord(c) < 32 for c in text):
         raise ValidationFailed(
             N_("A reason is at most 255 printable characters."), errors=[FieldError("/reason", N_("invalid"))]
         )
     fee = REFUND_FEES.get(row["channel"], 0)
-    if row["settled_at"] is not None and row["status"] != "pending_settlement":
-        await _require_cover(row, value + fee)
     refund_id = new_id("rfd")
-    answer = await gateway.provider().refund_payin(
-        actor.business_id, row["provider_payin_id"], value, refund_id
-    )
     async with transaction():
         row = await visible_row(actor, payment_id, lock=True)
-        if int(row["refunded_amount"]) + value > int(row["amount"]):  # a concurrent refund won
-            raise ValidationFailed(
-                N_("A refund of %(id)s is at most what is left of it (%(left)s)."),
-                code="refund_exceeds_remaining",
-                params={
-                    "id": payment_id,
-                    "left": Amount(int(row["amount"]) - int(row["refunded_amount"]), "IDR"),
-                },
-                errors=[FieldError("/amount", N_("above the remaining amount"))],
+        _check_refundable(row)
+        pending = await sql.fetchval(
+            "SELECT id FROM payment_refund WHERE business_id = $1 AND payment_id = $2 AND status = 'pending'",
+            actor.business_id,
+            payment_id,
+        )
+        if pending is not None:
+            raise Conflict(
+                N_("Another refund of %(id)s is being processed; try again when it has finished."),
+                code="refund_in_progress",
+                params={"id": payment_id},
             )
-        refund = await sql.fetchrow(
-            "INSERT INTO payment_refund (business_id, id, payment_id, amount, fee, reason, status, "
-            "provider_refund_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        if int(row["refunded_amount"]) + value > int(row["amount"]):  # a refund finished meanwhile
+            raise _exceeds(payment_id, int(row["amount"]) - int(row["refunded_amount"]))
+        await sql.execute(
+            "INSERT INTO payment_refund (business_id, id, payment_id, amount, fee, reason, status) "
+            "VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
             actor.business_id,
             refund_id,
             payment_id,
             value,
             fee,
             text,
+        )
+    try:
+        answer = await gateway.provider().refund_payin(
+            actor.business_id, row["provider_payin_id"], value, refund_id
+        )
+    except gateway.ProviderError:
+        await sql.execute(
+            "UPDATE payment_refund SET status = 'failed' WHERE business_id = $1 AND id = $2 AND status = "
+            "'pending'",
+            actor.business_id,
+            refund_id,
+        )
+        raise
+    async with transaction():
+        row = await visible_row(actor, payment_id, lock=True)
+        refund = await sql.fetchrow(
+            "UPDATE payment_refund SET status = $3, provider_refund_id = $4 WHERE business_id = $1 "
+            "AND id = $2 RETURNING *",
+            actor.business_id,
+            refund_id,
             "succeeded" if answer.status == "succeeded" else "failed",
             answer.refund_id,
         )
@@ -110,8 +145,9 @@ async def refund_payment(
         if answer.status == "succeeded":
             refunded = int(row["refunded_amount"]) + value
             status = "refunded" if refunded == int(row["amount"]) else "partially_refunded"
-            if row["settled_at"] is not None and row["status"] != "pending_settlement":
-                await _book_after_settlement(actor, row, refund_id, value, fee)
+            # Settled (a payment whose split waits on a hold is booked by the batch that releases it).
+            if row["settled_at"] is not None and row["split_hold_id"] is None:
+                await _deduct_from_next_batches(row, refund_id, value, fee)
             updated = await sql.fetchrow(
                 "UPDATE payment SET refunded_amount = $3, status = $4, updated_at = now() "
                 "WHERE business_id = $1 AND id = $2 RETURNING *",
@@ -143,118 +179,49 @@ async def list_refunds(actor: Actor, payment_id: str) -> list[Refund]:
     return [refund_out(r) for r in rows]
 
 
-async def _available(business_id: str, account_id: str) -> int:
-    row = await sql.fetchrow(
-        "SELECT credits_posted - debits_posted - debits_pending AS available FROM account WHERE id = $1 "
-        "AND business_id = $2",
-        account_id,
-        business_id,
-    )
-    return int(row["available"]) if row else 0
-
-
-async def _require_cover(payment: asyncpg.Record, needed: int) -> None:
-    """Before the provider is asked: the accounts that would pay a settled payment's refund can cover it
-    (so a refund is never sent that the ledger then cannot book)."""
+async def _deduct_from_next_batches(payment: asyncpg.Record, refund_id: str, amount: int, fee: int) -> None:
+    """A refund of a settled payment: each destination gives back its share (in proportion to what it
+    received from the payment, the reference's 60/40 example) out of what it receives in the channel's
+    next batches; the remainder's share and the refund fee come from the batch settlement funds (the
+    default settlement account, else the payment's own account)."""
     business_id = payment["business_id"]
-    ids = {payment["account_id"], await default_settlement_account(business_id) or payment["account_id"]}
-    rows = await sql.fetch(
-        "SELECT DISTINCT account_id FROM settlement_part WHERE business_id = $1 AND payment_id = $2 "
-        "AND kind = 'account'",
-        business_id,
-        payment["id"],
-    )
-    ids.update(str(r["account_id"]) for r in rows)
-    available = 0
-    for account_id in ids:
-        available += max(await _available(business_id, account_id), 0)
-    if available < needed:
-        raise ValidationFailed(
-            N_("The accounts of this payment cannot cover a refund of %(amount)s now."),
-            code="refund_not_covered",
-            params={"amount": Amount(needed, "IDR")},
-            errors=[FieldError("/amount", N_("not covered by the balances"))],
-        )
-
-
-async def _book_after_settlement(
-    actor: Actor, payment: asyncpg.Record, refund_id: str, amount: int, fee: int
-) -> None:
-    """Book a refund of a settled payment now: each split destination gives back its share of the refund
-    (what it cannot cover comes from the default settlement account), then the refund and its fee leave
-    the payment's account."""
-    business_id = payment["business_id"]
-    account_id = payment["account_id"]
-    world = await accounts.system_account_id(business_id, "IDR", "world")
-    default = await default_settlement_account(business_id) or account_id
-    legs: list[Leg] = []
-    meta = {"payment_id": payment["id"], "refund_id": refund_id}
+    funds = await default_settlement_account(business_id) or payment["account_id"]
     parts = await sql.fetch(
-        "SELECT kind, account_id, amount FROM settlement_part WHERE business_id = $1 AND payment_id "
-        "= $2 ORDER BY id",
+        "SELECT kind, account_id, beneficiary_id, amount FROM settlement_part WHERE business_id = $1 AND "
+        "payment_id = $2 ORDER BY id",
         business_id,
         payment["id"],
     )
-    if parts:
-        from portal.domains.payments.services.allocation import take_back
-
-        received = [int(p["amount"]) for p in parts if p["kind"] != "remainder"]
+    owed: dict[tuple[str, str, str], int] = {}
+    destinations = [p for p in parts if p["kind"] != "remainder"]
+    if destinations:
         remainder = sum(int(p["amount"]) for p in parts if p["kind"] == "remainder")
-        takes, _ = take_back(amount, received, remainder)
-        for part, take in zip([p for p in parts if p["kind"] != "remainder"], takes, strict=True):
-            if take <= 0 or part["kind"] != "account":
-                continue  # a bank destination's money has left Neraca: the default account covers it
-            covered = min(take, max(await _available(business_id, part["account_id"]), 0))
-            if covered:
-                legs.append(
-                    Leg(
-                        part["account_id"],
-                        account_id,
-                        covered,
-                        kind="split_refund",
-                        description=f"Refund share {payment['invoice_number']}",
-                        metadata=meta,
-                    )
-                )
-        # Everything the destinations did not give back comes from the default settlement account.
-        given = sum(leg.amount for leg in legs)
-        if default != account_id and amount - given > 0:
-            legs.append(
-                Leg(
-                    default,
-                    account_id,
-                    amount - given,
-                    kind="split_refund",
-                    description=f"Refund share {payment['invoice_number']}",
-                    metadata=meta,
-                )
+        takes, remainder_take = take_back(amount, [int(p["amount"]) for p in destinations], remainder)
+        for part, take in zip(destinations, takes, strict=True):
+            key = (
+                ("bank", str(part["beneficiary_id"]), "refund")
+                if part["kind"] == "bank"
+                else ("account", str(part["account_id"]), "refund")
             )
-    legs.append(
-        Leg(
-            account_id,
-            world,
-            amount,
-            kind="payment_refund",
-            description=f"Refund {payment['invoice_number']}",
-            metadata=meta,
-        )
-    )
-    if fee:
-        legs.append(
-            Leg(
-                account_id,
-                world,
-                fee,
-                kind="refund_fee",
-                description=f"Refund fee {payment['invoice_number']}",
-                metadata=meta,
-            )
-        )
-    group_id = new_id("grp")
-    await engine.execute(Operation(business_id, legs, group_id=group_id, source_id=refund_id, internal=True))
+            owed[key] = owed.get(key, 0) + take
+        owed[("account", funds, "refund")] = owed.get(("account", funds, "refund"), 0) + remainder_take
+    else:
+        owed[("account", payment["account_id"], "refund")] = amount
+    owed[("account", funds, "refund_fee")] = fee
+    rows = [(kind, target, reason, value) for (kind, target, reason), value in owed.items() if value > 0]
     await sql.execute(
-        "UPDATE payment_refund SET group_id = $3 WHERE business_id = $1 AND id = $2",
+        "INSERT INTO settlement_deduction (business_id, id, refund_id, payment_id, channel, kind, "
+        "account_id, beneficiary_id, reason, amount, remaining) SELECT $1, v.id, $2, $3, $4, v.kind, "
+        "CASE WHEN v.kind = 'account' THEN v.target END, CASE WHEN v.kind = 'bank' THEN v.target END, "
+        "v.reason, v.amount, v.amount FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], "
+        "$9::bigint[]) AS v(id, kind, target, reason, amount)",
         business_id,
         refund_id,
-        group_id,
+        payment["id"],
+        payment["channel"],
+        [new_id("ded") for _ in rows],
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
     )

@@ -8,6 +8,7 @@ from typing import Any
 from portal.domains.accounts import services as accounts
 from portal.domains.payments.schemas import PaymentSettingsOut
 from portal.domains.payments.services.allocation import FULL, Fees
+from portal.domains.provider import gateway
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, FieldError, Forbidden, ValidationFailed
@@ -118,39 +119,48 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
     return settings_out(await _row(actor.business_id))
 
 
-async def request_split_service(actor: Actor) -> PaymentSettingsOut:
-    """Settings → Services → Add service: split settlement becomes UPDATING until the provider verifies it."""
-    _whole_business(actor)
+SPLIT_SERVICE = "split_settlement"
+
+
+async def _record_split_service(business_id: str, status: str) -> None:
+    """Store the provider's state of the split service (it only moves forward: inactive → updating →
+    active)."""
     async with transaction():
         await sql.execute(
-            "INSERT INTO payment_settings (business_id, split_service, split_requested_at) "
-            "VALUES ($1, 'updating', $2) ON CONFLICT (business_id) DO UPDATE SET "
-            "split_service = CASE WHEN payment_settings.split_service = 'active' THEN 'active' "
-            "ELSE 'updating' END, split_requested_at = $2, updated_at = now()",
-            actor.business_id,
+            "INSERT INTO payment_settings (business_id, split_service, split_requested_at, "
+            "split_verified_at) VALUES ($1, $2::text, $3::timestamptz, "
+            "CASE WHEN $2 = 'active' THEN $3::timestamptz END) "
+            "ON CONFLICT (business_id) DO UPDATE SET split_service = CASE WHEN "
+            "payment_settings.split_service = 'active' THEN 'active' ELSE $2 END, "
+            "split_requested_at = coalesce(payment_settings.split_requested_at, $3), "
+            "split_verified_at = CASE WHEN $2 = 'active' THEN "
+            "coalesce(payment_settings.split_verified_at, $3) ELSE payment_settings.split_verified_at END, "
+            "updated_at = now()",
+            business_id,
+            status,
             clock.now(),
         )
+
+
+async def request_split_service(actor: Actor) -> PaymentSettingsOut:
+    """Settings → Services → Add service: the provider is asked to enable split settlement; it is UPDATING
+    until the provider has verified it (in sandbox: the simulator's control surface), then ACTIVE."""
+    _whole_business(actor)
+    state = await gateway.provider().request_service(actor.business_id, SPLIT_SERVICE)
+    await _record_split_service(actor.business_id, "active" if state.status == "active" else "updating")
     return settings_out(await _row(actor.business_id))
 
 
-async def verify_split_service(actor: Actor) -> PaymentSettingsOut:
-    """The provider verified the business for split settlement: UPDATING → ACTIVE. In sandbox mode the
-    verification is the simulator's button (it stands for the provider's review)."""
+async def refresh_split_service(actor: Actor) -> PaymentSettingsOut:
+    """Ask the provider again how its review of split settlement stands (a status query): ACTIVE once it
+    verified it; still UPDATING otherwise. Split settlement must have been requested first."""
     _whole_business(actor)
-    if actor.business_mode != "sandbox":
+    if (await _row(actor.business_id))["split_service"] == "inactive":
         raise Conflict(
-            N_("Only the payment provider verifies split settlement in live mode."), code="not_sandbox"
+            N_("Split settlement must be requested before the provider can verify it."),
+            code="split_not_requested",
         )
-    async with transaction():
-        changed = await sql.fetchval(
-            "UPDATE payment_settings SET split_service = 'active', split_verified_at = $2, "
-            "updated_at = now() "
-            "WHERE business_id = $1 AND split_service = 'updating' RETURNING 1",
-            actor.business_id,
-            clock.now(),
-        )
-    if not changed:
-        raise Conflict(
-            N_("Split settlement must be requested before it can be verified."), code="split_not_requested"
-        )
+    state = await gateway.provider().get_service(actor.business_id, SPLIT_SERVICE)
+    if state.status == "active":
+        await _record_split_service(actor.business_id, "active")
     return settings_out(await _row(actor.business_id))

@@ -20,7 +20,13 @@ from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.holds import hold_legs_committed
 from portal.domains.ledger.services.shared import audit, event
 from portal.domains.monitoring.services.settlement import is_settlement_held
-from portal.domains.payments.schemas import SettlementDetail, SettlementLineOut, SettlementOut, SettlementPage
+from portal.domains.payments.schemas import (
+    SettlementDeductionOut,
+    SettlementDetail,
+    SettlementLineOut,
+    SettlementOut,
+    SettlementPage,
+)
 from portal.domains.payments.services.allocation import split, take_back
 from portal.domains.payments.services.payments import PROVIDER_CHANNEL, payment_out
 from portal.domains.payments.services.settings import default_settlement_account
@@ -28,6 +34,7 @@ from portal.domains.payments.services.splits import INVALID_BANK_REMARK, shares
 from portal.domains.payouts import services as payouts
 from portal.domains.payouts.router import WIB
 from portal.domains.provider import gateway
+from portal.domains.provider import services as provider
 from portal.domains.provider.gateway import NameInquiry
 from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
@@ -188,6 +195,10 @@ class _Booking:
     refunds_booked: list[str] = field(default_factory=list)
     lines: list[tuple[str, int, int, int]] = field(default_factory=list)  # payment, refunded, refund fee, net
 
+    # Deductions of earlier refunds still open on this channel, and how much this batch takes of each.
+    deductions: list[dict[str, Any]] = field(default_factory=list)
+    taken: dict[str, int] = field(default_factory=dict)
+
     _ids: list[str] = field(default_factory=list)
 
     def next_id(self, prefix: str = "trf") -> str:
@@ -203,6 +214,34 @@ class _Booking:
         if leg.amount > 0:
             self.legs.append(leg)
         return leg
+
+    def deduct(self, kind: str, target: str, available: int, debit: str, world: str) -> int:
+        """Take the open deductions owed by one destination out of `available` (what it receives here),
+        oldest first, each as a leg to `world`; returns how much was taken."""
+        total = 0
+        for d in self.deductions:
+            owed = int(d["remaining"]) - self.taken.get(d["id"], 0)
+            if d["kind"] != kind or d["target"] != target or owed <= 0 or available - total <= 0:
+                continue
+            take = min(owed, available - total)
+            self.taken[d["id"]] = self.taken.get(d["id"], 0) + take
+            total += take
+            fee = d["reason"] == "refund_fee"
+            self.add(
+                self.leg(
+                    debit,
+                    world,
+                    take,
+                    kind="refund_fee" if fee else "refund_deduction",
+                    description=f"{'Refund fee' if fee else 'Refund deduction'} {d['invoice_number']}",
+                    metadata={
+                        "payment_id": d["payment_id"],
+                        "refund_id": d["refund_id"],
+                        "deduction_id": d["id"],
+                    },
+                )
+            )
+        return total
 
 
 def _destinations(payment: asyncpg.Record) -> list[dict[str, Any]]:
@@ -278,6 +317,8 @@ async def _distribute(
                 )
             )
         else:
+            # What this bank destination owes for refunds of earlier payments is kept back from its payout.
+            amount -= booking.deduct("bank", d["beneficiary_id"], amount, account_id, world)
             booking.add(
                 booking.leg(
                     account_id,
@@ -350,7 +391,8 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         return settlement_out(head)
     candidates = await sql.fetch(
         "SELECT * FROM payment WHERE business_id = $1 AND (settlement_id = $2 OR (split_hold_id IS NOT NULL "
-        "AND remark IS NULL)) ORDER BY id",
+        "AND remark IS NULL) OR (remark IS NULL AND id IN (SELECT payment_id FROM settlement_part WHERE "
+        "business_id = $1 AND status = 'returned'))) ORDER BY id",
         business_id,
         settlement_id,
     )
@@ -393,6 +435,17 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         world = await accounts.system_account_id(business_id, currency, "world")
         default_account = await default_settlement_account(business_id)
         booking = _Booking()
+        booking.deductions = [
+            {**dict(r), "target": r["account_id"] or r["beneficiary_id"]}
+            for r in await sql.fetch(
+                "SELECT d.id, d.kind, d.account_id, d.beneficiary_id, d.reason, d.remaining, d.payment_id, "
+                "d.refund_id, p.invoice_number FROM settlement_deduction d JOIN payment p ON p.business_id = "
+                "d.business_id AND p.id = d.payment_id WHERE d.business_id = $1 AND d.channel = $2 AND "
+                "d.remaining > 0 ORDER BY d.created_at, d.id FOR UPDATE OF d",
+                business_id,
+                head["channel"],
+            )
+        ]
         for payment in payments:
             pid, account_id, invoice = payment["id"], payment["account_id"], payment["invoice_number"]
             meta = {"payment_id": pid, "settlement_id": settlement_id}
@@ -525,6 +578,37 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     destinations,
                 )
             booking.settled.append(pid)
+        # Split payouts the rail returned, whose destinations the user has fixed since: paid again now.
+        repaid: list[str] = []
+        returned = await sql.fetch(
+            "SELECT * FROM payment WHERE business_id = $1 AND remark IS NULL AND id IN (SELECT payment_id "
+            "FROM settlement_part WHERE business_id = $1 AND status = 'returned') ORDER BY id FOR UPDATE",
+            business_id,
+        )
+        for payment in returned:
+            parts = await sql.fetch(
+                "SELECT * FROM settlement_part WHERE business_id = $1 AND payment_id = $2 ORDER BY id",
+                business_id,
+                payment["id"],
+            )
+            settled_parts = await _repay_returned(
+                booking, settlement_id, payment, list(parts), invalid, default_account, clearing, world
+            )
+            if settled_parts:
+                repaid.extend(settled_parts)
+                booking.settled.append(payment["id"])
+            else:
+                booking.deferred.append((payment["id"], ""))
+        if booking.deductions:
+            # The accounts' deductions come out of what each account receives in this batch.
+            received: dict[str, int] = {}
+            for leg in booking.legs:
+                if leg.phase in ("posted", "post_pending"):
+                    received[leg.credit_account_id] = received.get(leg.credit_account_id, 0) + leg.amount
+                if leg.phase != "void_pending":
+                    received[leg.debit_account_id] = received.get(leg.debit_account_id, 0) - leg.amount
+            for target in dict.fromkeys(d["target"] for d in booking.deductions if d["kind"] == "account"):
+                booking.deduct("account", target, received.get(target, 0), target, world)
         group_id = new_id("grp")
         result = None
         if booking.legs:
@@ -579,6 +663,13 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 settlement_id,
                 *[[line[n] for line in booking.lines] for n in range(4)],
             )
+        if repaid:
+            await sql.execute(
+                "UPDATE settlement_part SET status = 'repaid' WHERE business_id = $1 AND id = "
+                "ANY($2::text[])",
+                business_id,
+                repaid,
+            )
         if booking.refunds_booked:
             await sql.execute(
                 "UPDATE payment_refund SET group_id = $2 WHERE business_id = $1 AND id = ANY($3::text[])",
@@ -609,9 +700,33 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             )
             assert deferred_row is not None
             await event(business_id, "split.failed", payment_out(deferred_row), (deferred_row["account_id"],))
+        taken = {k: v for k, v in booking.taken.items() if v > 0}
+        if taken:
+            await sql.execute(
+                "INSERT INTO settlement_deduction_take (business_id, settlement_id, deduction_id, amount) "
+                "SELECT $1, $2, * FROM unnest($3::text[], $4::bigint[])",
+                business_id,
+                settlement_id,
+                list(taken),
+                list(taken.values()),
+            )
+            await sql.execute(
+                "UPDATE settlement_deduction d SET remaining = d.remaining - v.amount FROM "
+                "unnest($2::text[], $3::bigint[]) AS v(id, amount) WHERE d.business_id = $1 AND d.id = v.id",
+                business_id,
+                list(taken),
+                list(taken.values()),
+            )
+        # The batch's refunds and refund fees: its own payments' and the deductions it took.
         totals = await sql.fetchrow(
-            "SELECT coalesce(sum(refunded), 0) AS refunds, coalesce(sum(refund_fee), 0) AS refund_fees "
-            "FROM settlement_line WHERE business_id = $1 AND settlement_id = $2",
+            "SELECT (SELECT coalesce(sum(refunded), 0) FROM settlement_line WHERE business_id = $1 AND "
+            "settlement_id = $2) + (SELECT coalesce(sum(t.amount), 0) FROM settlement_deduction_take t JOIN "
+            "settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id WHERE "
+            "t.business_id = $1 AND t.settlement_id = $2 AND d.reason = 'refund') AS refunds, "
+            "(SELECT coalesce(sum(refund_fee), 0) FROM settlement_line WHERE business_id = $1 AND "
+            "settlement_id = $2) + (SELECT coalesce(sum(t.amount), 0) FROM settlement_deduction_take t JOIN "
+            "settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id WHERE "
+            "t.business_id = $1 AND t.settlement_id = $2 AND d.reason = 'refund_fee') AS refund_fees",
             business_id,
             settlement_id,
         )
@@ -681,11 +796,10 @@ async def pay_split_part(business_id: str, part_id: str) -> str:
 
 async def check_split_payouts(limit: int = 200) -> int:
     """Ask the provider how the submitted bank payouts of split parts ended (by their reference, the part
-    id): succeeded → `paid`; failed → `failed`, with a `split.failed` event on the payment for a person
-    to settle it by hand. Returns how many changed."""
+    id), for callbacks that never came: succeeded → `paid`; failed or reversed → returned to clearing
+    and the payment back in Pending Settlement (`split_payout_outcome`). Returns how many changed."""
     rows = await sql.fetch(
-        "SELECT business_id, id, payment_id FROM settlement_part WHERE status = 'submitted' AND kind "
-        "= 'bank' "
+        "SELECT business_id, id FROM settlement_part WHERE status = 'submitted' AND kind = 'bank' "
         "ORDER BY created_at LIMIT $1",
         limit,
     )
@@ -698,28 +812,187 @@ async def check_split_payouts(limit: int = 200) -> int:
             continue
         if payout is None or payout.status not in ("succeeded", "failed", "reversed"):
             continue
-        status = "paid" if payout.status == "succeeded" else "failed"
         async with transaction():
-            updated = await sql.fetchval(
-                "UPDATE settlement_part SET status = $3 WHERE business_id = $1 AND id = $2 AND "
-                "status = 'submitted' "
-                "RETURNING id",
-                row["business_id"],
-                row["id"],
-                status,
-            )
-            if updated and status == "failed":
-                payment = await sql.fetchrow(
-                    "SELECT * FROM payment WHERE business_id = $1 AND id = $2",
-                    row["business_id"],
-                    row["payment_id"],
-                )
-                if payment is not None:
-                    await event(
-                        row["business_id"], "split.failed", payment_out(payment), (payment["account_id"],)
-                    )
-        changed += 1 if updated else 0
+            outcome = await split_payout_outcome(row["business_id"], row["id"], payout.status)
+        changed += 1 if outcome in ("paid", "returned") else 0
     return changed
+
+
+@provider.on_payout_reference("spt_")
+async def split_payout_event(business_id: str, event_type: str, data: dict[str, Any]) -> str:
+    """A provider callback about a split part's payout (`payout.succeeded|failed|reversed`), inside the
+    transaction recording it."""
+    return await split_payout_outcome(
+        business_id, str(data.get("reference") or ""), event_type.removeprefix("payout.")
+    )
+
+
+async def split_payout_outcome(business_id: str, part_id: str, status: str) -> str:
+    """How a split part's payout ended, once (runs in the caller's transaction). Succeeded → `paid`.
+    Failed (the rail rejected it after submission) or reversed → the part is `returned`: its money comes
+    back from `world` into the business's clearing account, and the payment goes back to Pending
+    Settlement with the remark "Split Settlement Bank Account Invalid" (event `split.failed`) until the
+    user fixes its destinations; the next batch applied pays it again (`apply_batch`)."""
+    part = await sql.fetchrow(
+        "SELECT * FROM settlement_part WHERE business_id = $1 AND id = $2 AND kind = 'bank' FOR UPDATE",
+        business_id,
+        part_id,
+    )
+    if part is None:
+        return "unknown_reference"
+    if status == "succeeded":
+        if part["status"] != "submitted":
+            return "noted"
+        await sql.execute(
+            "UPDATE settlement_part SET status = 'paid' WHERE business_id = $1 AND id = $2",
+            business_id,
+            part_id,
+        )
+        return "paid"
+    if status not in ("failed", "reversed") or part["status"] not in ("submitted", "paid"):
+        return "noted"
+    payment = await sql.fetchrow(
+        "SELECT * FROM payment WHERE business_id = $1 AND id = $2 FOR UPDATE", business_id, part["payment_id"]
+    )
+    assert payment is not None
+    clearing = await accounts.system_account_id(business_id, "IDR", "clearing")
+    world = await accounts.system_account_id(business_id, "IDR", "world")
+    await engine.execute(
+        Operation(
+            business_id,
+            [
+                Leg(
+                    world,
+                    clearing,
+                    int(part["amount"]),
+                    kind="split_payout_returned",
+                    description=f"Split payout returned {payment['invoice_number']}",
+                    metadata={"payment_id": payment["id"], "part_id": part_id},
+                )
+            ],
+            source_id=part_id,
+            internal=True,
+        )
+    )
+    await sql.execute(
+        "UPDATE settlement_part SET status = 'returned' WHERE business_id = $1 AND id = $2",
+        business_id,
+        part_id,
+    )
+    updated = await sql.fetchrow(
+        "UPDATE payment SET status = CASE WHEN status = 'settled' THEN 'pending_settlement' ELSE status END, "
+        "remark = $3, updated_at = now() WHERE business_id = $1 AND id = $2 RETURNING *",
+        business_id,
+        payment["id"],
+        INVALID_BANK_REMARK,
+    )
+    assert updated is not None
+    await event(business_id, "split.failed", payment_out(updated), (updated["account_id"],))
+    return "returned"
+
+
+async def _repay_returned(
+    booking: _Booking,
+    settlement_id: str,
+    payment: asyncpg.Record,
+    parts: list[asyncpg.Record],
+    invalid: set[str],
+    default_account: str | None,
+    clearing: str,
+    world: str,
+) -> list[str]:
+    """Legs paying again, out of clearing, what the rail returned of a payment's split, now that the user
+    fixed its destinations: each destination not already paid receives (up to what was returned) the
+    part the fixed configuration gives it; what is left goes to the default settlement account. Returns
+    the returned parts settled, or [] when a new bank destination is still invalid (it waits again)."""
+    returned = [p for p in parts if p["status"] == "returned"]
+    destinations = _destinations(payment)
+    done = {
+        (p["kind"], p["account_id"] if p["kind"] == "account" else p["beneficiary_id"])
+        for p in parts
+        if p["kind"] != "remainder" and p["status"] in ("booked", "submitted", "paid")
+    }
+    fresh = [
+        (i, d)
+        for i, d in enumerate(destinations)
+        if (d["kind"], d.get("account_id") if d["kind"] == "account" else d.get("beneficiary_id")) not in done
+    ]
+    if any(d["kind"] == "bank" and d["beneficiary_id"] in invalid for _, d in fresh):
+        return []
+    amounts, _ = split(sum(int(p["amount"]) for p in parts), shares(destinations))
+    left = sum(int(p["amount"]) for p in returned)
+    meta = {"payment_id": payment["id"], "settlement_id": settlement_id}
+    invoice = payment["invoice_number"]
+    for i, d in fresh:
+        pay = min(amounts[i], left)
+        if pay <= 0:
+            continue
+        left -= pay
+        part_id = booking.next_id("spt")
+        if d["kind"] == "account":
+            booking.add(
+                booking.leg(
+                    clearing,
+                    d["account_id"],
+                    pay,
+                    kind="split_settlement",
+                    description=f"Split settlement {invoice}",
+                    metadata=meta,
+                )
+            )
+            booking.parts.append(
+                (part_id, settlement_id, payment["id"], "account", d["account_id"], None, pay, "booked", None)
+            )
+        else:
+            booking.add(
+                booking.leg(
+                    clearing,
+                    world,
+                    pay,
+                    kind="split_payout",
+                    description=f"Split settlement {invoice} to bank {d['account_number'][-4:]}",
+                    metadata={**meta, "beneficiary_id": d["beneficiary_id"]},
+                )
+            )
+            booking.parts.append(
+                (
+                    part_id,
+                    settlement_id,
+                    payment["id"],
+                    "bank",
+                    None,
+                    d["beneficiary_id"],
+                    pay,
+                    "submitted",
+                    part_id,
+                )
+            )
+    if left > 0:
+        target = default_account or payment["account_id"]
+        booking.add(
+            booking.leg(
+                clearing,
+                target,
+                left,
+                kind="split_remainder",
+                description=f"Settlement remainder {invoice}",
+                metadata=meta,
+            )
+        )
+        booking.parts.append(
+            (
+                booking.next_id("spt"),
+                settlement_id,
+                payment["id"],
+                "remainder",
+                target,
+                None,
+                left,
+                "booked",
+                None,
+            )
+        )
+    return [str(p["id"]) for p in returned]
 
 
 async def apply_due(business_id: str, today: date | None = None) -> list[str]:
@@ -825,6 +1098,29 @@ async def get_settlement(actor: Actor, settlement_id: str) -> SettlementDetail:
                 net=int(r["net"]),
             )
             for r in lines
+        ],
+        [
+            SettlementDeductionOut(
+                deduction_id=r["id"],
+                refund_id=r["refund_id"],
+                payment_id=r["payment_id"],
+                invoice_number=r["invoice_number"],
+                kind=r["kind"],
+                account_id=r["account_id"],
+                beneficiary_id=r["beneficiary_id"],
+                reason=r["reason"],
+                amount=int(r["amount"]),
+            )
+            for r in await sql.fetch(
+                "SELECT d.id, d.refund_id, d.payment_id, p.invoice_number, d.kind, d.account_id, "
+                "d.beneficiary_id, d.reason, t.amount FROM settlement_deduction_take t "
+                "JOIN settlement_deduction d ON d.business_id = t.business_id AND d.id = t.deduction_id "
+                "JOIN payment p ON p.business_id = d.business_id AND p.id = d.payment_id "
+                "WHERE t.business_id = $1 AND t.settlement_id = $2 "
+                "ORDER BY d.created_at, d.id",
+                actor.business_id,
+                row["id"],
+            )
         ],
     )
 
