@@ -620,7 +620,11 @@ async def confirm_with_code(actor: Actor, amount: int, currency: str, otp: str, 
     of the user (a code is accepted once); below it nothing is asked. Audited either way it goes."""
     if not await code_required(actor, amount, currency):
         return
-    row = await sql.fetchrow("SELECT totp_secret, totp_confirmed FROM app_user WHERE id = $1", actor.user_id)
+    row = await sql.fetchrow(
+        "SELECT totp_secret, totp_confirmed FROM app_user WHERE id = $1 AND business_id = $2",
+        actor.user_id,
+        actor.business_id,
+    )
     if row is None or not row["totp_confirmed"] or not row["totp_secret"]:
         raise ValidationFailed(
             N_("Amounts this large need an authenticator code. Set up an authenticator app first."),
@@ -648,10 +652,11 @@ async def confirm_with_code(actor: Actor, amount: int, currency: str, otp: str, 
             errors=[FieldError("otp", N_("The code does not match. Enter the code shown now."))],
         )
     moved = await sql.fetchval(
-        "UPDATE app_user SET totp_last_step = $2 WHERE id = $1 "
+        "UPDATE app_user SET totp_last_step = $2 WHERE id = $1 AND business_id = $3 "
         "AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id",
         actor.user_id,
         step,
+        actor.business_id,
     )
     if moved is None:
         raise ValidationFailed(
