@@ -125,6 +125,18 @@ async def _take(day: date, worker: str, business_id: str | None) -> list[asyncpg
     return list(rows)
 
 
+async def _release(rows: list[asyncpg.Record], worker: str) -> None:
+    async with transaction():
+        await sql.execute(
+            "UPDATE billing_charge SET status = 'pending', claimed_by = NULL "
+            "WHERE business_id = ANY($1::text[]) AND id = ANY($2::text[]) AND status = 'charging' "
+            "AND claimed_by = $3",
+            list({r["business_id"] for r in rows}),
+            [r["id"] for r in rows],
+            worker,
+        )
+
+
 async def _card_of(business_id: str, billing_id: str) -> asyncpg.Record | None:
     return await sql.fetchrow(
         "SELECT b.card_status, b.card_token, b.card_first6, b.card_last4, b.card_brand, b.card_issuer, "
@@ -335,7 +347,11 @@ async def run_billing(
 
     seen: set[str] = set()
     while True:
-        rows = [r for r in await _take(today, who, business_id) if r["id"] not in seen]
+        taken = await _take(today, who, business_id)
+        again = [r for r in taken if r["id"] in seen]
+        if again:  # unknown outcomes put back this run: leave them for the next run, unclaimed
+            await _release(again, who)
+        rows = [r for r in taken if r["id"] not in seen]
         if not rows:
             break
         seen.update(r["id"] for r in rows)

@@ -377,7 +377,8 @@ async def _open_payin(actor: Actor, payment_id: str) -> Payment:
                 channel=PROVIDER_CHANNEL[row["channel"]],
                 amount=int(row["amount"]),
                 currency=row["currency"],
-                expires_at=row["expires_at"] or clock.now() + DEFAULT_VALIDITY,
+                # From the row, never from now: a resumed call must send the very body of the first.
+                expires_at=row["expires_at"] or row["created_at"] + DEFAULT_VALIDITY,
                 customer_name=row["customer_name"][:100],
                 bank_code=row["bank_code"],
                 card_token=row["card_token"],
