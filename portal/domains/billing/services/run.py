@@ -109,6 +109,7 @@ FROM (
     WHERE next_attempt_on <= $1 AND kind <> 'reminder'
       AND (status IN ('pending', 'retry') OR (status = 'charging' AND claimed_at < $5))
       AND ($6::text IS NULL OR business_id = $6)
+      AND NOT id = ANY($7::text[])
     ORDER BY next_attempt_on, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -118,23 +119,13 @@ RETURNING ch.*
 """
 
 
-async def _take(day: date, worker: str, business_id: str | None) -> list[asyncpg.Record]:
+async def _take(day: date, worker: str, business_id: str | None, done: set[str]) -> list[asyncpg.Record]:
+    """Claim a batch of due charges, leaving those this run already tried (an unknown outcome waits,
+    unclaimed, for the next run)."""
     now = clock.now()
     async with transaction():
-        rows = await sql.fetch(_TAKE_SQL, day, BATCH, worker, now, now - STALE_CLAIM, business_id)
+        rows = await sql.fetch(_TAKE_SQL, day, BATCH, worker, now, now - STALE_CLAIM, business_id, list(done))
     return list(rows)
-
-
-async def _release(rows: list[asyncpg.Record], worker: str) -> None:
-    async with transaction():
-        await sql.execute(
-            "UPDATE billing_charge SET status = 'pending', claimed_by = NULL "
-            "WHERE business_id = ANY($1::text[]) AND id = ANY($2::text[]) AND status = 'charging' "
-            "AND claimed_by = $3",
-            list({r["business_id"] for r in rows}),
-            [r["id"] for r in rows],
-            worker,
-        )
 
 
 async def _card_of(business_id: str, billing_id: str) -> asyncpg.Record | None:
@@ -347,11 +338,7 @@ async def run_billing(
 
     seen: set[str] = set()
     while True:
-        taken = await _take(today, who, business_id)
-        again = [r for r in taken if r["id"] in seen]
-        if again:  # unknown outcomes put back this run: leave them for the next run, unclaimed
-            await _release(again, who)
-        rows = [r for r in taken if r["id"] not in seen]
+        rows = await _take(today, who, business_id, seen)
         if not rows:
             break
         seen.update(r["id"] for r in rows)
