@@ -179,3 +179,75 @@ async def test_an_xlsx_file_is_read_like_a_csv(db: str) -> None:
     batch_id = await batches.upload_batch(actor, "x.xlsx", data)
     rows = await batches.batch_rows(actor, batch_id)
     assert [(r["reference"], r["amount"], r["errors"]) for r in rows] == [("X-1", "150000", [])]
+
+
+async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -> None:
+    """The set-based check over the staged rows: trimming (also non-breaking spaces), blank rows keeping
+    the numbering, short rows padded, wallet numbers normalised, the e-mail and number rules, each rail's
+    limits, duplicates and references used before; a fix is checked by the same rules."""
+    _business, actor, _main = await world()
+    first = await batches.upload_batch(
+        actor, "first.csv", (HEADER + "E-USED,150000,014,8800112233,Budi,,\n").encode()
+    )
+    await batches.submit_batch(actor, first)
+    long_local = "a" * 65
+    text = HEADER + (
+        "\u00a0S-1 , 1.500.000 ,014, 8800-112 233 ,  Budi   Santoso ,Komisi, budi@example.co.id \n"
+        "\n"
+        "S-2,50000,ovo,62812 3456 7890,Agus,,\n"
+        "S-3,5000,OVO,081234567890,Agus,,\n"
+        "S-4,15000000,LINKAJA,081234567890,Agus,,\n"
+        "S-5,1000,014,12345,Budi,,\n"
+        f"S-6,1000,014,8800112233,Budi,{'x' * 141},{long_local}@example.com\n"
+        "S-7,1000,014,8800112233,Budi,,a@-x.com\n"
+        "S-8,1000,014,8800112233,Budi,,a@x..com\n"
+        "S-9,1000,014,8800112233,Budi,,a@localhost\n"
+        "S-10,10000,DANA,0712345678,Budi,,a@x-.y\n"
+        "S-11,1000,014,8800112233\n"
+        "E-USED,1000,014,8800112233,Budi,,\n"
+        "S-13,1000,014,8800112233,Budi,,a@b.c-d\n"
+    )
+    batch_id = await batches.upload_batch(actor, "rules.csv", text.encode())
+    rows = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert sorted(rows) == [2, *range(4, 16)]  # the blank row 3 is left out, the numbers stay
+    row = rows[2]
+    assert (row["reference"], row["amount"], row["account_number"], row["holder_name"], row["email"]) == (
+        "S-1",
+        "1.500.000",
+        "8800-112 233",
+        "Budi Santoso",
+        "budi@example.co.id",
+    )
+    assert (row["rail"], row["fee"], row["errors"]) == ("bifast", 2_500, [])
+    assert (rows[4]["code"], rows[4]["account_number"], rows[4]["rail"], rows[4]["errors"]) == (
+        "OVO",
+        "081234567890",
+        "ewallet_ovo",
+        [],
+    )
+
+    def reasons(number: int) -> list[tuple[str, str]]:
+        return [(e["column"], e["message"]) for e in rows[number]["errors"]]
+
+    assert reasons(5) == [("amount", "below the rail's minimum")]
+    assert reasons(6) == [("amount", "above every rail's limit")]  # LinkAja carries at most Rp10,000,000
+    assert reasons(7) == [("account_number", "6 to 20 digits")]
+    assert reasons(8) == [("description", "at most 140 characters"), ("email", "not an e-mail address")]
+    assert reasons(9) == reasons(10) == reasons(11) == [("email", "not an e-mail address")]
+    assert reasons(12) == [
+        ("account_number", "not an Indonesian mobile number"),
+        ("email", "not an e-mail address"),
+    ]
+    assert reasons(13) == [("holder_name", "required, at most 100 characters")]
+    assert reasons(14) == [("reference", "already used by an earlier payout or transfer")]
+    assert reasons(15) == []  # a label after the first may end with a dash
+    assert await batches.fix_row(actor, batch_id, 12, {"account_number": "62 812-3456-7890"}) == [
+        {"column": "email", "message": "not an e-mail address", "params": {}}
+    ]
+    fixed = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert (fixed[12]["account_number"], fixed[12]["rail"]) == ("081234567890", "ewallet_dana")
+    with pytest.raises(ValidationFailed) as formula:
+        await batches.upload_batch(
+            actor, "f.csv", (HEADER + "F-1,1000,014,8800112233,Budi,, \u00a0@SUM\n").encode()
+        )
+    assert formula.value.errors[0].pointer == "/file/row/2/email"
