@@ -541,34 +541,38 @@ async def submit_batch(actor: Actor, batch_id: str) -> BatchSummary:
             )
         rails = {r.code: r for r in await services.load_rails(actor.business_id)}
         account = await accounts.get_account_row(actor, batch["account_id"])
-        for row in rows:
-            wallet = row["code"] if row["code"] in WALLETS else None
-            payout = await lifecycle.insert_payout(
-                actor,
-                account_id=account.id,
-                currency=account.currency,
-                destination={
-                    "destination_kind": "ewallet" if wallet else "bank",
-                    "bank_code": None if wallet else row["code"],
-                    "wallet": wallet,
-                    "account_number": row["account_number"].replace(" ", "").replace("-", ""),
-                    "holder_name": row["holder_name"],
-                },
-                rail=rails[row["rail"]],
-                fee=int(row["fee"]),
-                amount=int(row["amount"].replace(".", "").replace(",", "")),
-                reference=row["reference"],
-                description=row["description"],
-                batch_id=batch_id,
-            )
-            await sql.execute(
-                "UPDATE payout_batch_row SET payout_id = $4 WHERE business_id = $1 AND batch_id = $2 AND "
-                "row_no = $3",
-                actor.business_id,
-                batch_id,
-                row["row_no"],
-                payout.id,
-            )
+        payout_ids = await lifecycle.insert_batch_payouts(
+            actor,
+            account_id=account.id,
+            currency=account.currency,
+            batch_id=batch_id,
+            rows=[
+                {
+                    "reference": row["reference"],
+                    "amount": int(row["amount"].replace(".", "").replace(",", "")),
+                    "fee": int(row["fee"]),
+                    "rail": rails[row["rail"]],
+                    "description": row["description"],
+                    "destination": {
+                        "destination_kind": "ewallet" if row["code"] in WALLETS else "bank",
+                        "bank_code": None if row["code"] in WALLETS else row["code"],
+                        "wallet": row["code"] if row["code"] in WALLETS else None,
+                        "account_number": row["account_number"].replace(" ", "").replace("-", ""),
+                        "holder_name": row["holder_name"],
+                    },
+                }
+                for row in rows
+            ],
+        )
+        await sql.execute(
+            "UPDATE payout_batch_row r SET payout_id = p.payout_id "
+            "FROM unnest($3::int[], $4::text[]) AS p(row_no, payout_id) "
+            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = p.row_no",
+            actor.business_id,
+            batch_id,
+            [row["row_no"] for row in rows],
+            payout_ids,
+        )
         await sql.execute(
             "UPDATE payout_batch SET status = 'submitted', submitted_at = now() WHERE business_id = $1 AND "
             "id = $2",

@@ -16,7 +16,7 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.payouts import batches
 from portal.lib import sql
-from portal.lib.errors import ValidationFailed
+from portal.lib.errors import NeracaError, ValidationFailed
 from tests.support.identity import code_for, enrol, make_business
 from tests.support.ledger import fund
 from tests.support.payouts import assert_ledger_sound, balances
@@ -251,3 +251,106 @@ async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -
             actor, "f.csv", (HEADER + "F-1,1000,014,8800112233,Budi,, \u00a0@SUM\n").encode()
         )
     assert formula.value.errors[0].pointer == "/file/row/2/email"
+
+
+async def test_a_batch_the_account_cannot_cover_holds_nothing(db: str) -> None:
+    """Submission holds every row through one engine call: when the balance does not cover them all, or
+    a reference was taken since the upload, the whole batch is refused and nothing is held or claimed."""
+    business, actor, main = await world(balance=1_000_000)
+    text = HEADER + "C-1,600000,014,8800112233,Budi Santoso,,\nC-2,600000,014,8800112234,Dewi,,\n"
+    batch_id = await batches.upload_batch(actor, "c.csv", text.encode())
+    with pytest.raises(NeracaError) as refused:
+        await batches.submit_batch(actor, batch_id)
+    assert refused.value.code == "insufficient_funds"
+    assert await balances(actor, main) == (1_000_000, 1_000_000)
+    assert (await batches.get_batch(actor, batch_id)).status == "draft"
+    claimed = "SELECT count(*) FROM ledger_reference WHERE business_id = $1 AND reference LIKE 'C-%'"
+    assert await sql.fetchval(claimed, business.id) == 0
+    await batches.fix_row(actor, batch_id, 3, {"amount": "300000"})
+    taken = await batches.upload_batch(actor, "t.csv", (HEADER + "C-2,1000,014,8800112233,Budi,,\n").encode())
+    await batches.submit_batch(actor, taken)
+    with pytest.raises(NeracaError) as duplicate:
+        await batches.submit_batch(actor, batch_id)
+    assert duplicate.value.code == "duplicate_reference"
+    assert (await balances(actor, main))[1] == 1_000_000 - 1_000 - 2_500
+    await batches.fix_row(actor, batch_id, 3, {"reference": "C-3"})
+    submitted = await batches.submit_batch(actor, batch_id)
+    assert submitted.progress == {"awaiting_approval": 2}
+    assert (await balances(actor, main))[1] == 1_000_000 - 1_000 - 900_000 - 3 * 2_500
+    await assert_ledger_sound()
+
+
+async def test_provider_answers_arriving_together_are_booked_once_in_one_group(db: str) -> None:
+    """`apply_provider_statuses`: a group of answers (a success, a failure, repeats, a still-submitted one
+    and an unknown reference) books each payout once — holds posted or voided through one engine call,
+    the events, notifications and activity entries written set-based; the same group again books nothing."""
+    from portal.domains.payouts import lifecycle
+    from portal.domains.payouts.lifecycle import ProviderAnswer
+
+    business, actor, main = await world()
+    text = (
+        HEADER
+        + "G-1,100000,014,8800112233,Budi,,\nG-2,200000,014,8800112234,Dewi,,\n"
+        + "G-3,300000,OVO,081234567890,Agus,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "g.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, secret = await checker_of(actor)
+    await batches.approve_batch(checker, batch_id, code_for(secret))
+    ids = {
+        r["reference"]: r["id"]
+        for r in await sql.fetch("SELECT reference, id FROM payout WHERE business_id = $1", business.id)
+    }
+    # As `submit_many` leaves them before the provider answers.
+    await sql.execute("UPDATE payout SET status = 'submitted' WHERE business_id = $1", business.id)
+    group = [
+        ProviderAnswer(ids["G-1"], "succeeded", "pp-1", "BANKREF1"),
+        ProviderAnswer(ids["G-2"], "failed", "pp-2", failure_code="account_closed"),
+        ProviderAnswer(ids["G-1"], "succeeded", "pp-1", "BANKREF1"),
+        ProviderAnswer(ids["G-3"], "submitted", "pp-3"),
+        ProviderAnswer("po_unknown", "succeeded"),
+    ]
+    outcomes = await lifecycle.apply_provider_statuses(business.id, group)
+    assert outcomes == {
+        ids["G-1"]: "succeeded",
+        ids["G-2"]: "failed",
+        ids["G-3"]: "submitted",
+        "po_unknown": "unknown_reference",
+    }
+    paid = 100_000 + 2_500
+    held = 300_000 + 1_000
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid - held)
+    rows = {
+        r["id"]: r
+        for r in await sql.fetch(
+            "SELECT id, status, bank_reference, verification_code, failure_code, provider_payout_id "
+            "FROM payout WHERE business_id = $1",
+            business.id,
+        )
+    }
+    assert rows[ids["G-1"]]["bank_reference"] == "BANKREF1" and rows[ids["G-1"]]["verification_code"]
+    assert (rows[ids["G-2"]]["status"], rows[ids["G-2"]]["failure_code"]) == ("failed", "account_closed")
+    assert (rows[ids["G-3"]]["status"], rows[ids["G-3"]]["provider_payout_id"]) == ("submitted", "pp-3")
+
+    async def counts() -> tuple[int, int, int]:
+        events = await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 "
+            "AND type IN ('payout.succeeded', 'payout.failed')",
+            business.id,
+        )
+        notes = await sql.fetchval(
+            "SELECT count(*) FROM notification WHERE business_id = $1 AND kind LIKE 'payout.%'", business.id
+        )
+        entries = await sql.fetchval(
+            "SELECT count(*) FROM activity WHERE business_id = $1 AND action IN ('payout.succeeded', "
+            "'payout.failed')",
+            business.id,
+        )
+        return int(events), int(notes), int(entries)
+
+    assert await counts() == (2, 2, 2)
+    again = await lifecycle.apply_provider_statuses(business.id, group)
+    assert again[ids["G-1"]] == again[ids["G-2"]] == "already"
+    assert await counts() == (2, 2, 2)
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid - held)
+    await assert_ledger_sound()
