@@ -6,6 +6,7 @@ hold voided). Progress, per-row results and totals come from the payouts themsel
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -14,17 +15,21 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import structlog
 
 from portal.domains.accounts import services as accounts
 from portal.domains.ledger.services.shared import audit
 from portal.domains.payouts import lifecycle, services, upload
 from portal.domains.payouts.router import DESTINATIONS, WALLETS, NoRail, route
 from portal.domains.payouts.schemas import BatchDetail, BatchOut, BatchRowError, BatchRowOut
+from portal.domains.provider import gateway
+from portal.domains.provider.gateway import NameInquiry
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
+from portal.lib.jobs import enqueue
 from portal.lib.spreadsheet import is_dangerous
 from portal.lib.sql import transaction
 
@@ -58,6 +63,8 @@ class BatchSummary:
 # translated when a row is shown.
 
 # What Python's str.strip() removes, for btrim(): a cell is trimmed the same way in both.
+log = structlog.get_logger("neraca.payouts")
+
 _WHITESPACE = "".join(chr(c) for c in range(1, 0x3001) if chr(c).isspace())
 # The same for a file of ASCII bytes only: btrim() runs much faster with a short set.
 _ASCII_WHITESPACE = "".join(c for c in _WHITESPACE if c.isascii())
@@ -265,9 +272,10 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         )
         status = await conn.execute(
             "INSERT INTO payout_batch_row (business_id, batch_id, row_no, reference, amount, code, "
-            "account_number, holder_name, description, email, rail, fee, errors) "
+            "account_number, holder_name, description, email, rail, fee, errors, name_status) "
             "SELECT $1, $9, c.line, c.reference, c.amount, c.code, c.account_number, c.holder_name, "
-            f"c.description, c.email, c.rail, c.fee, c.errors FROM ({_checked_rows('payout_batch_stage')}) c",
+            "c.description, c.email, c.rail, c.fee, c.errors, 'pending' "
+            f"FROM ({_checked_rows('payout_batch_stage')}) c",
             actor.business_id,
             whitespace,
             *bands,
@@ -276,6 +284,7 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         count = int(status.rsplit(" ", 1)[-1])
         if not count:
             raise upload.refuse_no_rows()
+        await _queue_name_inquiries(actor.business_id, batch_id)
         await audit(
             actor,
             "payout_batch.uploaded",
@@ -341,7 +350,8 @@ async def batch_rows(
     await _batch(actor, batch_id)
     rows = await sql.fetch(
         "SELECT r.row_no, r.reference, r.amount, r.code, r.account_number, r.holder_name, r.description, "
-        "r.email, r.rail, r.fee, r.errors, r.payout_id, p.status, p.bank_reference, p.failure_code "
+        "r.email, r.rail, r.fee, r.errors, r.payout_id, p.status, p.bank_reference, p.failure_code, "
+        "r.name_status, r.bank_holder_name, r.name_accepted_by_name "
         "FROM payout_batch_row r LEFT JOIN payout p ON p.business_id = r.business_id AND p.id = r.payout_id "
         "WHERE r.business_id = $1 AND r.batch_id = $2 AND NOT r.deleted ORDER BY r.row_no LIMIT $3 OFFSET $4",
         actor.business_id,
@@ -455,9 +465,15 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
                     code="invalid_cell",
                     errors=[FieldError(f"/{column}", N_("not accepted"))],
                 )
+        # A new destination or name is checked again by the provider's name inquiry.
         await sql.execute(
             "UPDATE payout_batch_row SET reference = $4, amount = $5, code = $6, account_number = $7, "
-            "holder_name = $8, description = $9, email = $10 "
+            "holder_name = $8, description = $9, email = $10, "
+            "name_status = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN 'pending' ELSE name_status END, "
+            "bank_holder_name = CASE WHEN (code, account_number) IS DISTINCT FROM ($6, $7) THEN NULL "
+            "ELSE bank_holder_name END, "
+            "name_accepted_by = NULL, name_accepted_by_name = NULL, name_accepted_at = NULL "
             "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
@@ -471,6 +487,7 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             cells["email"],
         )
         errors = await _revalidate(actor, batch_id, {current["reference"], cells["reference"]}, row_no)
+        await _queue_name_inquiries(actor.business_id, batch_id)
     return errors
 
 
@@ -514,6 +531,146 @@ async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
         )
         if reference is not None:  # a duplicate left alone is no longer one
             await _revalidate(actor, batch_id, {reference}, row_no)
+
+
+# --- name inquiry ---------------------------------------------------------------------------------
+
+# Name inquiries in flight at once for a batch: the provider answers each in its own call.
+INQUIRY_CONCURRENCY = 16
+# Rows the provider's answer holds back from approval: a name that differs (until an approver accepts the
+# bank's name for that row), an account the bank does not know or has closed.
+_BLOCKING = ("mismatch", "not_found", "closed")
+
+
+async def _queue_name_inquiries(business_id: str, batch_id: str) -> None:
+    # No dedupe key: a second run for the batch finds no pending row and asks nothing.
+    await enqueue("payouts.inquire_batch", {"business_id": business_id, "batch_id": batch_id})
+
+
+async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = INQUIRY_CONCURRENCY) -> int:
+    """Check every pending row's account by the provider's name inquiry (at most `concurrency` calls in
+    flight, outside any transaction), then store each answer: the holder name the bank returns and
+    matched | mismatch (compared as for a beneficiary) | not_found | closed. A row changed meanwhile
+    keeps its pending state (its answer is for the old account). Rows whose code or number is invalid are
+    left pending (nothing to ask). Provider errors leave the row pending for the next run. Returns how
+    many rows got an answer."""
+    rows = await sql.fetch(
+        "SELECT row_no, code, account_number, holder_name FROM payout_batch_row WHERE business_id = $1 "
+        "AND batch_id = $2 AND NOT deleted AND name_status = 'pending' AND NOT errors @> "
+        """'[{"column": "code"}]' AND NOT errors @> '[{"column": "account_number"}]' ORDER BY row_no""",
+        business_id,
+        batch_id,
+    )
+    gate = asyncio.Semaphore(max(1, concurrency))
+    answers: list[tuple[asyncpg.Record, str, str | None]] = []
+
+    async def ask(row: asyncpg.Record) -> None:
+        wallet = row["code"] in WALLETS
+        number = row["account_number"].replace(" ", "").replace("-", "")
+        inquiry = (
+            NameInquiry(kind="ewallet", wallet=row["code"], phone=number)
+            if wallet
+            else NameInquiry(kind="bank", bank_code=row["code"], account_number=number)
+        )
+        async with gate:
+            try:
+                answer = await gateway.provider().name_inquiry(business_id, inquiry)
+            except NeracaError:
+                log.warning(
+                    "name inquiry failed; the row stays pending", batch_id=batch_id, row=row["row_no"]
+                )
+                return
+        if answer.status == "found" and answer.holder_name:
+            holder = answer.holder_name.strip()[:100]
+            same = services.normal_name(holder) == services.normal_name(row["holder_name"])
+            answers.append((row, "matched" if same else "mismatch", holder))
+        else:
+            answers.append((row, "closed" if answer.status != "not_found" else "not_found", None))
+
+    await asyncio.gather(*(ask(row) for row in rows))
+    if not answers:
+        return 0
+    async with transaction():
+        updated = await sql.fetchval(
+            "WITH a AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], "
+            "$8::text[]) AS a(row_no, code, account_number, typed, status, holder)), "
+            "u AS (UPDATE payout_batch_row r SET name_status = a.status, bank_holder_name = a.holder FROM a "
+            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = a.row_no "
+            "AND r.name_status = 'pending' AND r.code = a.code AND r.account_number = a.account_number "
+            "AND r.holder_name = a.typed RETURNING 1) SELECT count(*) FROM u",
+            business_id,
+            batch_id,
+            [row["row_no"] for row, _status, _holder in answers],
+            [row["code"] for row, _status, _holder in answers],
+            [row["account_number"] for row, _status, _holder in answers],
+            [row["holder_name"] for row, _status, _holder in answers],
+            [status for _row, status, _holder in answers],
+            [holder for _row, _status, holder in answers],
+        )
+    return int(updated or 0)
+
+
+async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
+    """An approver (not the batch's maker) accepts the bank's holder name of a row whose typed name
+    differs: the row no longer holds the batch's approval back. In the activity log."""
+    lifecycle.require_checker(actor, (await _batch(actor, batch_id))["created_by"])
+    async with transaction():
+        batch = await _batch(actor, batch_id, lock=True)
+        if batch["status"] not in ("draft", "submitted"):
+            raise _not_submitted(batch)
+        row = await sql.fetchrow(
+            "UPDATE payout_batch_row SET name_accepted_by = $4, name_accepted_by_name = $5, "
+            "name_accepted_at = now() WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 "
+            "AND NOT deleted AND name_status = 'mismatch' RETURNING reference, holder_name, bank_holder_name",
+            actor.business_id,
+            batch_id,
+            row_no,
+            actor.user_id,
+            actor.name,
+        )
+        if row is None:
+            raise Conflict(
+                N_("Row %(row)s has no holder name to accept."),
+                params={"row": row_no},
+                code="no_name_mismatch",
+            )
+        await audit(
+            actor,
+            "payout_batch.name_accepted",
+            f"Batch {batch['filename']} row {row_no} ({row['reference']}): the bank's holder name "
+            f"{row['bank_holder_name']} accepted for {row['holder_name']}",
+            {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
+        )
+
+
+async def _refuse_unaccepted_names(actor: Actor, batch_id: str) -> None:
+    blocked = await sql.fetch(
+        "SELECT row_no, name_status FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 "
+        "AND NOT deleted AND name_status = ANY($3::text[]) AND name_accepted_at IS NULL ORDER BY row_no",
+        actor.business_id,
+        batch_id,
+        list(_BLOCKING),
+    )
+    if blocked:
+        raise ValidationFailed(
+            N_(
+                "The bank's holder name differs, or the account is unknown or closed, on %(count)s rows: "
+                "accept the bank's name on each differing row, or reject the batch."
+            ),
+            params={"count": len(blocked)},
+            code="batch_names_unaccepted",
+            errors=[
+                FieldError(f"/rows/{r['row_no']}/holder_name", _NAME_STATUS_ERRORS[r["name_status"]])
+                for r in blocked
+            ],
+        )
+
+
+_NAME_STATUS_ERRORS = {
+    "mismatch": N_("differs from the holder's name at the bank"),
+    "not_found": N_("account not found"),
+    "closed": N_("account closed"),
+}
 
 
 # --- submission and decision ----------------------------------------------------------------------
@@ -597,6 +754,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         batch = await _batch(actor, batch_id, lock=True)
         if batch["status"] != "submitted":
             raise _not_submitted(batch)
+        await _refuse_unaccepted_names(actor, batch_id)
         await lifecycle.use_approval_code(actor, code)
         scheduled = await lifecycle.schedule_batch_approved(actor, batch_id)
         await sql.execute(
@@ -764,6 +922,9 @@ async def batch_detail(actor: Actor, batch_id: str) -> BatchDetail:
                 status=r["status"],
                 bank_reference=r["bank_reference"],
                 failure_code=r["failure_code"],
+                name_status=r["name_status"],
+                bank_holder_name=r["bank_holder_name"],
+                name_accepted_by_name=r["name_accepted_by_name"],
             )
             for r in rows
         ],
