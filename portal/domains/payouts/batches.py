@@ -473,7 +473,12 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             "THEN 'pending' ELSE name_status END, "
             "bank_holder_name = CASE WHEN (code, account_number) IS DISTINCT FROM ($6, $7) THEN NULL "
             "ELSE bank_holder_name END, "
-            "name_accepted_by = NULL, name_accepted_by_name = NULL, name_accepted_at = NULL "
+            "name_accepted_at = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN NULL ELSE name_accepted_at END, "
+            "name_accepted_by = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN NULL ELSE name_accepted_by END, "
+            "name_accepted_by_name = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM "
+            "($6, $7, $8) THEN NULL ELSE name_accepted_by_name END "
             "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
