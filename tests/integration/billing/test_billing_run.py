@@ -12,6 +12,7 @@ import pytest
 
 from portal.domains.billing import services
 from portal.domains.billing.services import common
+from portal.domains.provider import gateway
 from portal.lib import clock, sql
 from portal.lib.timefmt import WIB
 from tests.support.billing import (
@@ -80,11 +81,15 @@ async def test_two_concurrent_runs_charge_each_date_once(db: str) -> None:
         "SELECT count(*) FROM billing_charge_attempt WHERE business_id = $1", business.id
     )
     assert attempts == 8
-    # The provider saw one pay-in per invoice number.
-    requests = await sql.fetchval(
-        "SELECT count(*) FROM provider_request WHERE business_id = $1 AND purpose LIKE 'payin:%'", business.id
+    # The provider holds one pay-in per invoice number: each payment's reference answers one paid pay-in.
+    payments = await sql.fetch(
+        "SELECT id, provider_payin_id FROM payment WHERE business_id = $1 AND source = 'billing'", business.id
     )
-    assert requests == 8
+    assert len(payments) == 8 and len({p["provider_payin_id"] for p in payments}) == 8
+    provider = gateway.provider()
+    for payment in payments:
+        found = await provider.find_payin(business.id, payment["id"])
+        assert found is not None and found.payin_id == payment["provider_payin_id"] and found.status == "paid"
 
 
 async def test_a_claim_left_by_a_dead_worker_is_taken_over_without_a_second_charge(db: str) -> None:

@@ -15,7 +15,7 @@ from portal.domains.payments.services import PaymentRequest
 from portal.domains.payments.services.voids import void_payment
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.actor import system_actor
-from portal.lib.errors import Conflict
+from portal.lib.errors import Conflict, NeracaError
 from portal.lib.i18n import N_
 
 PAID = frozenset({"paid", "settled", "refunded", "partially_refunded", "pending_settlement"})
@@ -68,6 +68,51 @@ def _result(payment: payments.Payment) -> ChargeResult:
         payment_id=payment.id,
         provider_payin_id=payment.provider_payin_id,
     )
+
+
+def _payment_request(charge: CardCharge) -> PaymentRequest:
+    return PaymentRequest(
+        account_id=charge.account_id,
+        amount=charge.amount,
+        channel="card",
+        invoice_number=charge.invoice_number,
+        customer_name=charge.customer_name[:100],
+        currency=charge.currency,
+        customer_id=charge.customer_ref,
+        customer_email=charge.customer_email,
+        description=charge.description[:140],
+        card_token=charge.card_token,
+        metadata={"billing_id": charge.billing_id, "charge_id": charge.charge_id},
+        source="billing",
+    )
+
+
+async def charge_cards(business_id: str, charges: list[CardCharge]) -> list[ChargeResult | NeracaError]:
+    """Charge a chunk of one business's cards through the payments domain's batch (one provider call,
+    one booking transaction); one outcome per charge, in order: its result, or the error that refused
+    it before the bank (final). Call outside any transaction.
+
+    Raises the provider's errors when the whole call's outcome is not known: the caller keeps the
+    charges claimed and tries again with the same invoice numbers (the same payments, the same pay-in
+    references: never a second charge)."""
+    actor = system_actor(business_id)
+    outcomes = await payments.charge_cards(actor, [_payment_request(c) for c in charges])
+    results: list[ChargeResult | NeracaError] = []
+    for charge, outcome in zip(charges, outcomes, strict=True):
+        if isinstance(outcome, Conflict) and outcome.code == "duplicate_invoice":
+            # First sent with other details (the card or the customer's name changed since): that first
+            # payment is the charge's answer, never a second one.
+            page = await payments.list_payments(actor, q=charge.invoice_number, limit=100)
+            found = next((p for p in page.data if p.invoice_number == charge.invoice_number), None)
+            outcome = found if found is not None else outcome
+        if isinstance(outcome, NeracaError):
+            results.append(outcome)
+            continue
+        try:
+            results.append(_result(outcome))
+        except OutcomeUnknown as exc:
+            results.append(exc)
+    return results
 
 
 async def charge_card(charge: CardCharge) -> ChargeResult:
