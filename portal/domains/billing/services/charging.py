@@ -1,5 +1,6 @@
-"""The one place a card is charged: a billing's charge becomes a payment (the payments domain's
-`create_payment`, channel card, source billing), booked pending on the billing's account when paid.
+"""The one place a card is charged: a billing's charge becomes a payment (the payments domain's card
+batch, `charge_cards`: the rules of `create_payment`, channel card, source billing, a chunk per provider
+call), booked pending on the billing's account when paid.
 
 The charge's invoice number is the payment's idempotency key (the same invoice number with the same
 request is the same payment): a retry after a crash never charges twice. Every field of the request is
@@ -113,39 +114,6 @@ async def charge_cards(business_id: str, charges: list[CardCharge]) -> list[Char
         except OutcomeUnknown as exc:
             results.append(exc)
     return results
-
-
-async def charge_card(charge: CardCharge) -> ChargeResult:
-    """Charge the stored card once for this invoice number (call outside any transaction).
-
-    Raises the provider's errors when the outcome is not known (unavailable, unknown outcome): the
-    caller keeps the charge claimed and tries again with the same invoice number."""
-    actor = system_actor(charge.business_id)
-    request = PaymentRequest(
-        account_id=charge.account_id,
-        amount=charge.amount,
-        channel="card",
-        invoice_number=charge.invoice_number,
-        customer_name=charge.customer_name[:100],
-        currency=charge.currency,
-        customer_id=charge.customer_ref,
-        customer_email=charge.customer_email,
-        description=charge.description[:140],
-        card_token=charge.card_token,
-        metadata={"billing_id": charge.billing_id, "charge_id": charge.charge_id},
-        source="billing",
-    )
-    try:
-        payment = await payments.create_payment(actor, request)
-    except Conflict:
-        # The invoice number was first sent with other details (the card or the customer's name
-        # changed since): that first payment is the charge's answer, never a second one.
-        page = await payments.list_payments(actor, q=charge.invoice_number, limit=100)
-        found = next((p for p in page.data if p.invoice_number == charge.invoice_number), None)
-        if found is None:
-            raise
-        payment = found
-    return _result(payment)
 
 
 async def refund(business_id: str, payment_id: str, amount: int, reason: str | None) -> None:
