@@ -43,6 +43,8 @@ SOFT_DECLINES = frozenset({"05", "51", "61", "91"})
 STALE_CLAIM = timedelta(minutes=5)
 # Claims taken and charged per provider call, and such chunks in flight at once.
 BATCH = 200
+# Claims inserted at once past which the planner's statistics of the charges are refreshed.
+BIG_CLAIM = 10_000
 CONCURRENCY = 4
 FAILED_MAIL = "billing_charge_failed"
 REMINDER_MAIL = "billing_reminder"
@@ -100,6 +102,9 @@ async def claim_due(day: date, business_id: str | None = None) -> tuple[int, int
             )
             for r in reminders:
                 await _mail(conn, REMINDER_MAIL, r["business_id"], r["billing_id"], r)
+    if len(rows) >= BIG_CLAIM:
+        # The charges table just grew at once: the takes that follow are planned on its new size.
+        await sql.execute("ANALYZE billing_charge")
     return len(rows), len(reminders)
 
 
@@ -216,12 +221,14 @@ RETURNING ch.*
 """
 
 
-async def _record_chunk(charged: list[Charged], worker: str, day: date, calendar: Any) -> list[str]:
+async def _record_chunk(
+    charged: list[Charged], worker: str, day: date, calendar: Any
+) -> list[tuple[str, str]]:
     """Write a chunk's outcomes set-based in one transaction (only the claims this worker still holds):
     the charges, their attempts, their events in one `emit_many`, the final failures' e-mails. Returns
-    each claim's state."""
+    each claim's id and state."""
     now = clock.now()
-    states: list[str] = []
+    states: list[tuple[str, str]] = []
     known: list[tuple[asyncpg.Record, asyncpg.Record | None, ChargeResult, str, date | None, str | None]] = []
     unknown: list[asyncpg.Record] = []
     for row, card, result in charged:
@@ -248,7 +255,7 @@ async def _record_chunk(charged: list[Charged], worker: str, day: date, calendar
                 [r["id"] for r in unknown],
                 worker,
             )
-            states.extend("unknown" for _ in unknown)
+            states.extend((r["id"], "unknown") for r in unknown)
         if not known:
             return states
         updated = {
@@ -277,7 +284,7 @@ async def _record_chunk(charged: list[Charged], worker: str, day: date, calendar
         }
         mine = [k for k in known if (k[0]["business_id"], k[0]["id"]) in updated]
         # A claim another worker took over is recorded by it, with the same answer.
-        states.extend("lost_claim" for _ in range(len(known) - len(mine)))
+        states.extend((k[0]["id"], "lost_claim") for k in known if k not in mine)
         if not mine:
             return states
         await conn.execute(
@@ -327,7 +334,7 @@ async def _record_chunk(charged: list[Charged], worker: str, day: date, calendar
             if state == "failed":
                 key = (row["business_id"], row["id"])
                 await _mail(conn, FAILED_MAIL, row["business_id"], row["billing_id"], updated[key])
-            states.append(state)
+            states.append((row["id"], state))
     return states
 
 
@@ -384,13 +391,16 @@ async def run_billing(
             rows = await _take(today, who, business_id, seen)
             if not rows:
                 return
-            seen.update(r["id"] for r in rows)
             by_business: dict[str, list[asyncpg.Record]] = {}
             for row in rows:
                 by_business.setdefault(row["business_id"], []).append(row)
             for biz, chunk in by_business.items():
-                for state in await _record_chunk(await _charge_chunk(biz, chunk), who, today, calendar):
+                for charge_id, state in await _record_chunk(
+                    await _charge_chunk(biz, chunk), who, today, calendar
+                ):
                     counts[state] = counts.get(state, 0) + 1
+                    if state == "unknown":
+                        seen.add(charge_id)  # put back: it waits, unclaimed, for the next run
 
     await asyncio.gather(*(worker_loop() for _ in range(CONCURRENCY)))
     return RunOut(
