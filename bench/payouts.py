@@ -6,9 +6,9 @@ Measured in one run, on one embedded PostgreSQL, with the sandbox provider in a 
     run. Target: (u) >= 0.3 x COPY;
 (s) from the approval (`batches.approve_batch` with the approver's code: every payout scheduled in one
     statement) to every payout submitted to the provider (`lifecycle.submit_batch_due`, what the batch's
-    submission job runs: all marked submitted at once, then sent with at most
-    `lifecycle.SUBMIT_CONCURRENCY` calls in flight; a payout the provider could not take is asked about
-    and sent again by 8 callers, as the worker's sweep does),
+    submission job runs: all marked submitted at once, then sent in bulk calls of `lifecycle.SUBMIT_CHUNK`
+    payouts, at most `lifecycle.SUBMIT_CONCURRENCY` calls in flight; a payout the provider could not take
+    is asked about and sent again by 8 callers, as the worker's sweep does),
     payouts/s, against the ledger benchmark's part (b) (transfers/s through the ledger service, 64
     callers) in the same run. Target: (s) >= 0.5 x (b);
 (n) the rows' name inquiry (`batches.inquire_names`, what the job after the upload runs), rows/s, reported

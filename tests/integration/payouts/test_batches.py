@@ -9,6 +9,7 @@ import io
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
 
 from portal.domains.accounts import services as accounts
@@ -412,4 +413,66 @@ async def test_a_row_the_bank_cannot_be_asked_about_blocks_until_checked_again_o
     assert rechecked == 1
     approved = await batches.approve_batch(checker, batch_id, code_for(secret))
     assert approved.status == "approved" and approved.progress == {"scheduled": 2}
+    await assert_ledger_sound()
+
+
+async def test_a_bulk_call_accepted_at_the_provider_but_never_booked_is_resumed_without_a_second_payout(
+    db: str,
+) -> None:
+    """Due payouts go to the provider in one bulk call (`gateway.create_payouts`). A crash after the
+    provider accepted them and before their booking leaves them submitted: another submission skips
+    them, the same call again answers the same provider payouts, and the status query books each once."""
+    import asyncio
+
+    from portal.domains.payouts import lifecycle
+    from portal.domains.provider import gateway
+    from portal.settings import get_settings
+
+    business, actor, main = await world()
+    text = HEADER + "K-1,100000,014,8800112233,Budi,,\nK-2,200000,OVO,081234567890,Agus Pratama,,\n"
+    batch_id = await batches.upload_batch(actor, "k.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, secret = await checker_of(actor)
+    await names_checked(business.id, batch_id, accept_as=checker)
+    await batches.approve_batch(checker, batch_id, code_for(secret))
+    # What `submit_many` does before its crash: every payout marked submitted, the bulk call answered.
+    rows = await sql.fetch(
+        "UPDATE payout SET status = 'submitted', submitted_at = now() WHERE business_id = $1 "
+        f"AND batch_id = $2 RETURNING {lifecycle.PAYOUT_COLUMNS}",
+        business.id,
+        batch_id,
+    )
+    requests = [lifecycle._request(row) for row in sorted(rows, key=lambda r: r["id"])]
+    answered = await gateway.provider().create_payouts(business.id, requests)
+    first = [p for p in answered if isinstance(p, gateway.Payout) and p.status == "submitted"]
+    assert len(first) == 2
+    ids = [r.reference for r in requests]
+    assert await lifecycle.submit_many(business.id, ids) == dict.fromkeys(ids, "skipped")
+    again = await gateway.provider().create_payouts(business.id, requests)
+    assert [p.payout_id for p in again if isinstance(p, gateway.Payout)] == [p.payout_id for p in first]
+    # The rails complete on the merchant's clock; the sweep's status query books what the bank did.
+    async with httpx.AsyncClient(timeout=10) as http:
+        await http.post(
+            f"{get_settings().provider.url}/control/api/clock/{business.id}/advance", json={"seconds": 60}
+        )
+    waiting = set(ids)
+    for _ in range(100):
+        for payout_id in sorted(waiting):
+            if await lifecycle.query_payout(business.id, payout_id) == "succeeded":
+                waiting.discard(payout_id)
+        if not waiting:
+            break
+        await asyncio.sleep(0.2)
+    assert not waiting
+    provider_ids = await sql.fetch(
+        "SELECT provider_payout_id FROM payout WHERE business_id = $1 AND batch_id = $2 ORDER BY id",
+        business.id,
+        batch_id,
+    )
+    assert [r["provider_payout_id"] for r in provider_ids] == [p.payout_id for p in first]
+    for payout_id in ids:  # the provider holds one payout per reference
+        found = await gateway.provider().find_payout(business.id, payout_id)
+        assert found is not None and found.payout_id in {p.payout_id for p in first}
+    paid = 100_000 + 200_000 + 2_500 + 1_000
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid)
     await assert_ledger_sound()
