@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from portal.domains.accounts import services as accounts
+from portal.domains.ledger.services.shared import audit
 from portal.domains.payments.schemas import PaymentSettingsOut
 from portal.domains.payments.services.allocation import FULL, Fees
 from portal.domains.provider import gateway
+from portal.domains.provider import services as provider
 from portal.lib import clock, sql
-from portal.lib.actor import Actor
+from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.sql import transaction
@@ -142,12 +144,35 @@ async def _record_split_service(business_id: str, status: str) -> None:
         )
 
 
+async def _activate_split_service(business_id: str, actor: Actor, how: str) -> bool:
+    """The provider verified split settlement: store `active` once (the row is locked by the update, so a
+    callback and a status query at the same moment activate it once), audited. True when it changed."""
+    async with transaction():
+        changed = await sql.fetchval(
+            "UPDATE payment_settings SET split_service = 'active', split_verified_at = "
+            "coalesce(split_verified_at, $2), updated_at = now() WHERE business_id = $1 AND "
+            "split_service = 'updating' RETURNING 1",
+            business_id,
+            clock.now(),
+        )
+        if changed:
+            await audit(
+                actor,
+                "payment_settings.split_service_active",
+                f"Split settlement verified by the provider ({how})",
+                {"service": SPLIT_SERVICE},
+            )
+    return bool(changed)
+
+
 async def request_split_service(actor: Actor) -> PaymentSettingsOut:
     """Settings → Services → Add service: the provider is asked to enable split settlement; it is UPDATING
     until the provider has verified it (in sandbox: the simulator's control surface), then ACTIVE."""
     _whole_business(actor)
     state = await gateway.provider().request_service(actor.business_id, SPLIT_SERVICE)
-    await _record_split_service(actor.business_id, "active" if state.status == "active" else "updating")
+    await _record_split_service(actor.business_id, "updating")
+    if state.status == "active":
+        await _activate_split_service(actor.business_id, actor, "request")
     return settings_out(await _row(actor.business_id))
 
 
@@ -162,5 +187,22 @@ async def refresh_split_service(actor: Actor) -> PaymentSettingsOut:
         )
     state = await gateway.provider().get_service(actor.business_id, SPLIT_SERVICE)
     if state.status == "active":
-        await _record_split_service(actor.business_id, "active")
+        await _activate_split_service(actor.business_id, actor, "status query")
     return settings_out(await _row(actor.business_id))
+
+
+async def _split_service_requested(business_id: str) -> bool:
+    return (await _row(business_id))["split_service"] != "inactive"
+
+
+async def _split_service_event(business_id: str, event_type: str, data: dict[str, Any]) -> str:
+    """The provider's `service.activated` callback (runs in the transaction recording it): ACTIVE, once."""
+    if event_type != "service.activated" or data.get("status") != "active":
+        return "noted"
+    activated = await _activate_split_service(business_id, system_actor(business_id), "provider callback")
+    return "activated" if activated else "already_active"
+
+
+provider.on_service_event(
+    SPLIT_SERVICE, provider.ServiceHandler(known=_split_service_requested, apply=_split_service_event)
+)
