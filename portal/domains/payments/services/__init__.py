@@ -5,6 +5,7 @@ Everything callers use is re-exported here (`from portal.domains.payments import
 
 from portal.domains.payments.schemas import Payment, Refund
 from portal.domains.payments.services.dashboard import PaymentsSummary, summary
+from portal.domains.payments.services.deductions import list_deductions, take_overdue_deductions
 from portal.domains.payments.services.payments import (
     CHANNELS,
     STATUSES,
@@ -77,6 +78,7 @@ __all__ = [
     "get_rule",
     "get_settings",
     "get_settlement",
+    "list_deductions",
     "list_payments",
     "list_refunds",
     "list_rules",
@@ -91,6 +93,7 @@ __all__ = [
     "settle",
     "simulate_payment",
     "summary",
+    "take_overdue_deductions",
     "today_wib",
     "update_payment_split",
     "update_rule",

@@ -18,6 +18,8 @@ from portal.lib.i18n import N_
 from portal.lib.sql import transaction
 
 RATE_FIELDS = ("qris_rate", "card_rate", "ewallet_rate")
+# Days a refund deduction waits for the channel's batches before it is taken from the balance.
+DEDUCTION_GRACE_DAYS = 14
 FLAT_FIELDS = ("va_flat", "card_flat")
 
 
@@ -29,6 +31,7 @@ async def _row(business_id: str) -> dict[str, Any]:
             **Fees().__dict__,
             "default_settlement_account_id": None,
             "split_service": "inactive",
+            "deduction_grace_days": DEDUCTION_GRACE_DAYS,
         }
     return dict(row)
 
@@ -44,6 +47,12 @@ async def default_settlement_account(business_id: str) -> str | None:
     return (await _row(business_id))["default_settlement_account_id"]
 
 
+async def deduction_grace_days(business_id: str) -> int:
+    """Settings → Settlement: days a deduction waits for the channel's batches before the settlement run
+    takes what is still owed from the destination's available balance."""
+    return int((await _row(business_id))["deduction_grace_days"])
+
+
 async def split_service(business_id: str) -> str:
     return str((await _row(business_id))["split_service"])
 
@@ -57,6 +66,7 @@ def settings_out(row: dict[str, Any]) -> PaymentSettingsOut:
         ewallet_rate=int(row["ewallet_rate"]),
         default_settlement_account_id=row["default_settlement_account_id"],
         split_service=str(row["split_service"]),
+        deduction_grace_days=int(row["deduction_grace_days"]),
     )
 
 
@@ -99,6 +109,18 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
                     FieldError("/default_settlement_account_id", N_("must be an open rupiah account"))
                 )
         row["default_settlement_account_id"] = account_id
+    if "deduction_grace_days" in changes:
+        days = changes["deduction_grace_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            errors.append(
+                FieldError(
+                    "/deduction_grace_days",
+                    N_("must be a whole number from 1 to %(max)s"),
+                    params={"max": 365},
+                )
+            )
+        else:
+            row["deduction_grace_days"] = days
     if errors:
         raise ValidationFailed(
             N_("Some payment settings are not valid."), code="invalid_settings", errors=errors
@@ -106,10 +128,11 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
     async with transaction():
         await sql.execute(
             "INSERT INTO payment_settings (business_id, va_flat, qris_rate, card_rate, card_flat, "
-            "ewallet_rate, "
-            "default_settlement_account_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) "
+            "ewallet_rate, default_settlement_account_id, deduction_grace_days, updated_at) VALUES ($1, $2, "
+            "$3, $4, $5, $6, $7, $8, now()) "
             "ON CONFLICT (business_id) DO UPDATE SET va_flat = $2, qris_rate = $3, card_rate = $4, "
-            "card_flat = $5, ewallet_rate = $6, default_settlement_account_id = $7, updated_at = now()",
+            "card_flat = $5, ewallet_rate = $6, default_settlement_account_id = $7, "
+            "deduction_grace_days = $8, updated_at = now()",
             actor.business_id,
             row["va_flat"],
             row["qris_rate"],
@@ -117,6 +140,7 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
             row["card_flat"],
             row["ewallet_rate"],
             row["default_settlement_account_id"],
+            row["deduction_grace_days"],
         )
     return settings_out(await _row(actor.business_id))
 

@@ -1023,8 +1023,12 @@ async def businesses_with_payments() -> list[str]:
 
 async def settle(day: date, business_id: str | None = None, *, apply: str = "due") -> dict[str, Any]:
     """Ops and the daily job: create the batches of `day` for one business (or every business with
-    payments), then apply them — those due (`apply="due"`), all of that day (`"all"`), or none."""
-    done: dict[str, Any] = {"created": [], "applied": []}
+    payments), then apply them — those due (`apply="due"`), all of that day (`"all"`), or none. A run that
+    applies then takes the deductions still owed after the grace days from the balances
+    (`deductions.take_overdue_deductions`)."""
+    from portal.domains.payments.services.deductions import take_overdue_deductions
+
+    done: dict[str, Any] = {"created": [], "applied": [], "deductions_from_balance": []}
     for business in [business_id] if business_id else await businesses_with_payments():
         try:
             created = await create_batches(business, day)
@@ -1043,6 +1047,8 @@ async def settle(day: date, business_id: str | None = None, *, apply: str = "due
                 done["applied"].append(settlement_id)
         elif apply == "due":
             done["applied"].extend(await apply_due(business))
+        if apply != "none":
+            done["deductions_from_balance"].extend(await take_overdue_deductions(business))
     return done
 
 
