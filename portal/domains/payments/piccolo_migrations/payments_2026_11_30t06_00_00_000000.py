@@ -2,7 +2,10 @@ from portal.db.sql_migration import sql_migration
 
 ID = "2026-11-30T06:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "a deduction still owed after the grace days is taken from the destination's balance"
+DESCRIPTION = (
+    "a deduction still owed after the grace days is taken from the destination's balance; indexes that let "
+    "a settlement batch find its payments without reading all of them"
+)
 
 SQL = r"""
 -- Days a refund deduction waits for the channel's batches before the settlement run takes what is still
@@ -24,6 +27,12 @@ CREATE TABLE settlement_deduction_debit (
     FOREIGN KEY (business_id, deduction_id) REFERENCES settlement_deduction (business_id, id)
 );
 CREATE INDEX settlement_deduction_debit_deduction ON settlement_deduction_debit (business_id, deduction_id);
+
+-- Applying a batch finds its payments, the payments whose split waited on a hold and the split payouts
+-- that came back by these, whatever the number of payments the business has had.
+CREATE INDEX payment_settlement ON payment (business_id, settlement_id) WHERE settlement_id IS NOT NULL;
+CREATE INDEX payment_split_waiting ON payment (business_id) WHERE split_hold_id IS NOT NULL;
+CREATE INDEX settlement_part_returned ON settlement_part (business_id, payment_id) WHERE status = 'returned';
 """
 
 
