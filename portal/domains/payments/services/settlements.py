@@ -392,12 +392,12 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
     if head["status"] == "paid":
         return settlement_out(head)
     # The batch's payments, those fixed since an earlier batch and those whose split payout came back: each
-    # set found by its own index, not by reading every payment the business ever had.
+    # set's ids found by its own index, then the rows by primary key (an IN would hash-join a full scan).
     candidates = await sql.fetch(
-        "SELECT * FROM payment WHERE business_id = $1 AND id IN ("
+        "SELECT * FROM payment WHERE business_id = $1 AND id = ANY(ARRAY("
         "SELECT id FROM payment WHERE business_id = $1 AND settlement_id = $2 "
         "UNION SELECT id FROM payment WHERE business_id = $1 AND split_hold_id IS NOT NULL "
-        "UNION SELECT payment_id FROM settlement_part WHERE business_id = $1 AND status = 'returned') "
+        "UNION SELECT payment_id FROM settlement_part WHERE business_id = $1 AND status = 'returned')) "
         "AND (settlement_id = $2 OR remark IS NULL) ORDER BY id",
         business_id,
         settlement_id,
@@ -423,11 +423,10 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         if head["status"] == "paid":
             return settlement_out(head)
         payments = await sql.fetch(
-            "SELECT * FROM payment WHERE business_id = $1 AND id IN ("
-            "SELECT id FROM payment WHERE business_id = $1 AND settlement_id = $2 "
-            "UNION SELECT id FROM payment WHERE business_id = $1 AND split_hold_id IS NOT NULL) "
-            "AND (settlement_id = $2 OR (remark IS NULL AND settlement_id IS NOT NULL)) ORDER BY id "
-            "FOR UPDATE",
+            # A bitmap OR of the payment_settlement and payment_split_waiting indexes.
+            "SELECT * FROM payment WHERE business_id = $1 AND (settlement_id = $2 OR (split_hold_id "
+            "IS NOT NULL AND remark IS NULL AND settlement_id IS NOT NULL AND settlement_id <> $2)) "
+            "ORDER BY id FOR UPDATE",
             business_id,
             settlement_id,
         )
