@@ -284,6 +284,8 @@ async def inline_cost(dsn: str, sim_url: str) -> dict[str, Any]:
     signer = PayoutSigner([(key.client_id, secret) for key, secret in keys], ben_ids)
     phases: list[dict[str, Any]] = []
     pooled: dict[str, list[float]] = {"on": [], "off": []}
+    # CPU seconds of the web processes and of PostgreSQL per state: the cost, whatever else the machine runs.
+    cpu: dict[str, list[float]] = {"on": [0.0, 0.0], "off": [0.0, 0.0]}
     statuses: dict[str, int] = {}
     evaluated: list[str] = []
     try:
@@ -296,7 +298,11 @@ async def inline_cost(dsn: str, sim_url: str) -> dict[str, Any]:
                 kinds_on = await set_rules(business.id, state == "on")
                 if state == "on":
                     evaluated = kinds_on
+                web0, pg0 = ledger_bench.cpu_seconds(server)
                 latencies, answers, wall = await payout_phase(base, signer, PHASE_REQUESTS)
+                web1, pg1 = ledger_bench.cpu_seconds(server)
+                cpu[state][0] += web1 - web0
+                cpu[state][1] += pg1 - pg0
                 pooled[state] += latencies
                 for status, n in answers.items():
                     statuses[str(status)] = statuses.get(str(status), 0) + n
@@ -307,6 +313,10 @@ async def inline_cost(dsn: str, sim_url: str) -> dict[str, Any]:
                         **figures,
                         "requests": len(latencies),
                         "per_s": round(len(latencies) / wall, 1),
+                        "cpu_ms_per_request": {
+                            "web": round((web1 - web0) / len(latencies) * 1000, 2),
+                            "postgres": round((pg1 - pg0) / len(latencies) * 1000, 2),
+                        },
                     }
                 )
                 log(f"  rules {state}: p50/p95/p99 {figures['p50']}/{figures['p95']}/{figures['p99']} ms")
@@ -344,6 +354,13 @@ async def inline_cost(dsn: str, sim_url: str) -> dict[str, Any]:
         "rules_off": "every rule switched off",
         "event_only_kinds": sorted(kinds.EVENT_ONLY),
         "latency_ms": {"on": on, "off": off},
+        "cpu_ms_per_request": {
+            state: {
+                "web": round(cpu[state][0] / len(pooled[state]) * 1000, 2),
+                "postgres": round(cpu[state][1] / len(pooled[state]) * 1000, 2),
+            }
+            for state in ("on", "off")
+        },
         "p50_on_over_off": round(on["p50"] / off["p50"], 3) if off["p50"] else None,
         "p50_on_over_off_per_pair": [round(r, 3) for r in pairs],
         "answers": statuses,
