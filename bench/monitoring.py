@@ -1,11 +1,13 @@
-"""Monitoring benchmark: prints ONE JSON object.
+"""Monitoring benchmark: prints ONE JSON object (docs/monitoring.md, "Benchmark").
 
 Measured in one run, on one embedded PostgreSQL:
-(i) the inline cost: signed `POST /api/v1/transfers` (2 web processes, the ledger benchmark's server and
-    load generator) open loop at 70 % of its peak, p50/p99 latency with the business's rules **on** (the
-    ten rules that can be screened inline, all with the action "block" and thresholds they do not reach,
-    so every one is evaluated and none refuses) and **off** (all switched off), interleaved, BENCH_RUNS
-    times each. Target: p50 on <= 1.10 x p50 off;
+(i) the inline cost: signed `POST /api/v1/payouts` against the portal server this benchmark starts
+    (2 web processes, the ledger benchmark's server), the sandbox provider in a subprocess for the
+    beneficiaries' name inquiry; a closed loop of BENCH_CONCURRENCY (8) clients sends
+    BENCH_PHASE_REQUESTS (600) payouts per phase, phases alternating rules **on** (the ten rules that can
+    be screened inline, all with the action "block" and thresholds they do not reach, so every one is
+    evaluated and none refuses) and **off** (all switched off), BENCH_RUNS pairs; p50/p95/p99 and CPU
+    ms per request per phase and per state. Target: pooled p50 on <= 1.10 x p50 off;
 (b) the ledger's service rate: transfers/s through the ledger service, 64 callers (bench/ledger.py (b));
 (l) event-driven lag at rate (b): transfers through the ledger service open loop at (b), the rules at
     their defaults (alert only) with the large-amount rule at a threshold about 1 % of transfers reach,
