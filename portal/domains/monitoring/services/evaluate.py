@@ -1,7 +1,7 @@
 """Evaluation of the rules: inline for outgoing money (the screen registered in portal.lib.screening) and
 for an operation already booked (the event consumer). One SQL statement per operation counts what every
-rule needs (`kinds.measure_sql` per rule, in a lateral join), so the inline cost does not grow with one
-round trip per rule."""
+rule needs, so the inline cost does not grow with one round trip per rule: inline, each window is read
+once and shared by the rules; for booked operations, `kinds.measure_sql` per rule in a lateral join."""
 
 from __future__ import annotations
 
@@ -21,22 +21,78 @@ BLOCKED_CODE = "monitoring_blocked"
 # evaluated from the operation's event, with the booked operation linked as evidence.
 INLINE_ACTIONS = ("block", "review")
 
-_MEASURE = kinds.measure_sql(k="r.kind", p="r.params", b="x.b", a="x.a", ben="x.ben", at="x.at", ex="x.ex")
-# The parameters enter through `x`, a one-row subquery the planner may not flatten (OFFSET 0): the plan
-# then does not depend on their values, so PostgreSQL keeps one generic plan per connection instead of
-# planning the statement (about 30 scans of the view's tables) on every call, which cost several
-# times its execution.
+# The inline statement reads each window once: the account's money out over the longest window of its
+# counting rules and the beneficiary's likewise (index range scans on business + key + time, kept as
+# CTEs); every counting rule then counts its own window from those rows, and the dormant rule takes the
+# account's last operation from them. A scan per rule (about 30 scans of the view's tables per call)
+# made a plan that guessed wrong, on tables without statistics yet, cost that much more each time.
+# The parameters enter only through `x` (materialized; the scans read them as InitPlans), so the plan
+# does not depend on their values and PostgreSQL keeps one generic plan per connection instead of
+# planning the statement on every call. The decisions are `kinds.fires`, as for the event consumer.
+_WINDOW_KINDS = "('velocity_count', 'velocity_sum', 'structuring')"
 _INLINE_SQL = f"""
+WITH x AS MATERIALIZED (
+    SELECT $1::text AS b, $2::text AS a, $3::text AS ben, $4::timestamptz AS at, $5::text AS ex,
+           (SELECT ac.path FROM account ac
+            WHERE ac.id = $2 AND ac.business_id = $1 AND ac.kind <> 'system') AS path,
+           ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM ledger_reference lr
+                                             WHERE lr.business_id = $1 AND lr.reference = $7)) AS replay),
+r AS MATERIALIZED (
+    SELECT r.id, r.kind, r.name, r.params, r.severity, r.action,
+           coalesce(r.params->>'per', 'account') AS per, (r.params->>'window_hours')::int AS hours,
+           (r.params->>'limit')::bigint AS lim,
+           (r.params->>'limit')::bigint * (100 - (r.params->>'margin_pct')::int) / 100 AS low
+    FROM x JOIN monitoring_rule r ON r.business_id = x.b
+    WHERE r.enabled AND r.action = ANY($6::text[]) AND NOT r.kind = ANY($8::text[])),
+-- The longest window of the account's and of the beneficiary's counting rules, in hours.
+longest AS MATERIALIZED (
+    SELECT max(hours) FILTER (WHERE per = 'account') AS account,
+           max(hours) FILTER (WHERE per = 'beneficiary') AS beneficiary
+    FROM r WHERE kind IN {_WINDOW_KINDS}),
+by_account AS MATERIALIZED (
+    SELECT o.amount, o.created_at FROM monitoring_outgoing o
+    WHERE o.business_id = (SELECT b FROM x) AND o.account_id = (SELECT a FROM x)
+      AND o.created_at <= (SELECT at FROM x)
+      AND o.created_at > (SELECT at FROM x) - make_interval(hours => (SELECT account FROM longest))
+      AND o.object_id IS DISTINCT FROM (SELECT ex FROM x)),
+by_beneficiary AS MATERIALIZED (
+    SELECT o.amount, o.created_at FROM monitoring_outgoing o
+    WHERE o.business_id = (SELECT b FROM x) AND o.beneficiary_id = (SELECT ben FROM x)
+      AND o.created_at <= (SELECT at FROM x)
+      AND o.created_at > (SELECT at FROM x) - make_interval(hours => (SELECT beneficiary FROM longest))
+      AND o.object_id IS DISTINCT FROM (SELECT ex FROM x))
 SELECT r.id, r.kind, r.name, r.params, r.severity, r.action, m.n, m.t, x.path, x.replay
-FROM (SELECT $1::text AS b, $2::text AS a, $3::text AS ben, $4::timestamptz AS at, $5::text AS ex,
-             (SELECT ac.path FROM account ac
-              WHERE ac.id = $2 AND ac.business_id = $1 AND ac.kind <> 'system') AS path,
-             ($7::text IS NOT NULL AND EXISTS (SELECT 1 FROM ledger_reference lr
-                                               WHERE lr.business_id = $1 AND lr.reference = $7)) AS replay
-      OFFSET 0) x
-JOIN monitoring_rule r ON r.business_id = x.b
-CROSS JOIN LATERAL (SELECT {_MEASURE}) m
-WHERE r.enabled AND r.action = ANY($6::text[]) AND NOT r.kind = ANY($8::text[])
+FROM x CROSS JOIN r
+CROSS JOIN LATERAL (SELECT
+    CASE WHEN r.kind IN {_WINDOW_KINDS} THEN (
+        SELECT CASE r.kind
+                 WHEN 'velocity_count' THEN count(*)
+                 WHEN 'velocity_sum' THEN coalesce(sum(w.amount), 0)
+                 ELSE count(*) FILTER (WHERE w.amount >= r.low AND w.amount < r.lim) END
+        FROM (SELECT * FROM by_account WHERE r.per = 'account'
+              UNION ALL SELECT * FROM by_beneficiary WHERE r.per = 'beneficiary') w
+        WHERE w.created_at > x.at - make_interval(hours => r.hours))
+    WHEN r.kind = 'new_beneficiary' AND x.ben IS NOT NULL THEN (
+        SELECT count(*) FROM (SELECT 1 FROM monitoring_outgoing o
+            WHERE o.business_id = x.b AND o.beneficiary_id = x.ben AND o.created_at <= x.at
+              AND o.object_id IS DISTINCT FROM x.ex LIMIT 1) c)
+    END::bigint AS n,
+    CASE r.kind
+      WHEN 'dormant' THEN coalesce(
+          (SELECT max(w.created_at) FROM by_account w),
+          (SELECT o.created_at FROM monitoring_outgoing o
+           WHERE o.business_id = x.b AND o.account_id = x.a AND o.created_at <= x.at
+             AND o.object_id IS DISTINCT FROM x.ex
+           ORDER BY o.created_at DESC LIMIT 1),
+          (SELECT ac.created_at FROM account ac WHERE ac.business_id = x.b AND ac.id = x.a))
+      WHEN 'recent_change' THEN greatest(
+          (SELECT max(bn.created_at) FROM beneficiary bn WHERE bn.business_id = x.b AND bn.account_id = x.a
+           AND bn.created_at <= x.at
+           AND bn.created_at > x.at - make_interval(mins => (r.params->>'minutes')::int)),
+          (SELECT max(ac.occurred_at) FROM activity ac WHERE ac.business_id = x.b
+           AND ac.action IN ({kinds.CREDENTIALS_SQL}) AND ac.occurred_at <= x.at
+           AND ac.occurred_at > x.at - make_interval(mins => (r.params->>'minutes')::int)))
+    END AS t) m
 ORDER BY r.id
 """
 
