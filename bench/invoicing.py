@@ -13,6 +13,7 @@ receiving account credited with the sum, and the ledger invariants.
 
     .venv/bin/python bench/invoicing.py              # BENCH_SUBSCRIPTIONS=100000 BENCH_SECONDS=8
     BENCH_SMOKE=1 .venv/bin/python bench/invoicing.py   # tiny (what the test suite does)
+    BENCH_PROFILE=1 …     # on stderr: wall time per SQL statement and a cProfile of the cycle
 """
 
 from __future__ import annotations
@@ -61,6 +62,49 @@ CYCLE_DAY = date(2026, 2, 1)
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class StatementTimes:
+    """BENCH_PROFILE: wall time per SQL statement of the cycle (asyncpg's calls timed, keyed by the
+    statement's first words), printed on stderr with a cProfile of the Python side."""
+
+    METHODS = ("fetch", "fetchrow", "fetchval", "execute")
+
+    def __init__(self) -> None:
+        self.totals: dict[str, list[float]] = {}
+        self.saved: dict[str, Any] = {}
+
+    def __enter__(self) -> StatementTimes:
+        import asyncpg
+
+        for name in self.METHODS:
+            original = self.saved[name] = getattr(asyncpg.Connection, name)
+            setattr(asyncpg.Connection, name, self._timed(original))
+        return self
+
+    def _timed(self, original: Any) -> Any:
+        async def timed(conn: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(conn, query, *args, **kwargs)
+            finally:
+                key = " ".join(query.split())[:100]
+                entry = self.totals.setdefault(key, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncpg
+
+        for name, original in self.saved.items():
+            setattr(asyncpg.Connection, name, original)
+
+    def report(self, wall: float) -> None:
+        log(f"SQL statements, wall time (of {wall:.1f}s):")
+        for key, (calls, seconds) in sorted(self.totals.items(), key=lambda kv: -kv[1][1])[:25]:
+            log(f"  {seconds:7.2f}s {100 * seconds / wall:5.1f}% {calls:6d}x  {key}")
 
 
 async def make_accounts(business_id: str, main: str, n: int, funding: int) -> list[str]:
@@ -181,6 +225,12 @@ async def main() -> dict[str, Any]:
         clock.set_clock(lambda: moment)
         try:
             log("(i) one cycle: issue and collect")
+            profile = statements = None
+            if os.environ.get("BENCH_PROFILE") == "1":
+                import cProfile
+
+                profile, statements = cProfile.Profile(), StatementTimes().__enter__()
+                profile.enable()
             t0 = time.perf_counter()
             issued = await invoices.generate_due(business_id=business_id)
             t1 = time.perf_counter()
@@ -188,6 +238,13 @@ async def main() -> dict[str, Any]:
             t2 = time.perf_counter()
         finally:
             clock.set_clock(None)
+        if profile is not None and statements is not None:
+            import pstats
+
+            profile.disable()
+            statements.__exit__()
+            statements.report(t2 - t0)
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         rate_i = SUBSCRIPTIONS / (t2 - t0)
         log(f"  issued {issued} in {t1 - t0:.1f}s, collected {attempted} in {t2 - t1:.1f}s: {rate_i:.0f}/s")
         # The machine is shared: (b) again after the cycle, and the ratio against the mean of both.

@@ -149,6 +149,17 @@ async def _due_rows(query: str, *args: Any) -> list[Any]:
     return rows
 
 
+async def _by_key(query: str, *args: Any) -> list[Any]:
+    """An UPDATE joining a batch's `unnest(…)` rows to a table by its key, as a nested loop over the key's
+    index. The planner's cost model prices 1,000 index probes above hashing the whole table (which is
+    cached), so it would read every subscription (invoice) once per batch: a cycle quadratic in the
+    table's size (80 ms per batch at 30,000 rows, against 5 ms by the index)."""
+    await sql.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+    rows = await sql.fetch(query, *args)
+    await sql.execute("SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on")
+    return rows
+
+
 async def generate_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
     """Issue an invoice for every subscription period that ended by `day` (today, WIB); returns how many.
 
@@ -265,14 +276,14 @@ async def _generate_batch(
             }
             for values in zip(*columns, strict=True)
         ]
-        await sql.execute(
+        await _by_key(
             "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
             "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
             "WHERE s.business_id = x.b AND s.id = x.id",
             *[list(col) for col in zip(*advance, strict=True)],
         )
         if usage_ids:
-            await sql.execute(
+            await _by_key(
                 "UPDATE invoice_usage u SET invoice_id = x.inv "
                 "FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, id, inv) "
                 "WHERE u.business_id = x.b AND u.id = x.id",
@@ -462,7 +473,7 @@ async def _attempt(rows: list[Any], day: date) -> None:
             )
         )
         failed.append((row, reason, last))
-    changed = await sql.fetch(
+    changed = await _by_key(
         "UPDATE invoice i SET paid_amount = x.paid, status = x.st, attempts = x.tries, "
         "next_attempt_on = x.next, "
         "overdue = x.overdue, closed_at = CASE WHEN x.st = 'paid' THEN $8::timestamptz ELSE NULL END "
