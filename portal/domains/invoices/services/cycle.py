@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from portal.domains.invoices.cycles import invoice_amounts, period_end
+from portal.domains.invoices.cycles import Amounts, invoice_amounts, period_end
 from portal.domains.invoices.schemas import PreviewOut
 from portal.domains.invoices.services.plans import settings
 from portal.domains.invoices.services.shared import (
@@ -37,7 +37,7 @@ from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import NeracaError
 from portal.lib.i18n import BABEL_LOCALES, LANGUAGE_CODES
-from portal.lib.ids import new_id
+from portal.lib.ids import new_ids
 from portal.lib.sql import transaction
 
 INVOICE_COLUMNS = (
@@ -221,20 +221,31 @@ async def _issue_batch(
     usage_invoices: list[str] = []
     usage_businesses: list[str] = []
     advance: list[tuple[str, str, date, date, str]] = []
+    invoice_ids = iter(new_ids("inv", len(subs)))
+    same_amounts: dict[tuple[str, str, int], tuple[Amounts, str]] = {}
     for business in businesses:
         number = last[business] - len(by_business[business])
         for sub in by_business[business]:
             number += 1
-            invoice_id = new_id("inv")
+            invoice_id = next(invoice_ids)
             lines = usage.get(sub["id"], [])
-            amounts = invoice_amounts(
-                plan_name=sub["name"],
-                fixed_amount=sub["fixed_amount"],
-                percent_bp=sub["percent_bp"],
-                tax_bp=sub["tax_bp"],
-                money_in=money.get(sub["id"], 0),
-                usage=[(u["description"], u["quantity"], u["unit_amount"]) for u in lines],
-            )
+            money_in = money.get(sub["id"], 0)
+            # Invoices without usage lines of one plan and the same money in are alike: computed once.
+            alike = (business, sub["plan_id"], money_in)
+            found = None if lines else same_amounts.get(alike)
+            if found is None:
+                amounts = invoice_amounts(
+                    plan_name=sub["name"],
+                    fixed_amount=sub["fixed_amount"],
+                    percent_bp=sub["percent_bp"],
+                    tax_bp=sub["tax_bp"],
+                    money_in=money_in,
+                    usage=[(u["description"], u["quantity"], u["unit_amount"]) for u in lines],
+                )
+                found = (amounts, json.dumps([line.as_dict() for line in amounts.lines]))
+                if not lines:
+                    same_amounts[alike] = found
+            amounts, lines_json = found
             due_on = sub["period_end"] + timedelta(days=sub["due_days"])
             settled = amounts.total == 0
             values = (
@@ -250,7 +261,7 @@ async def _issue_batch(
                 sub["period_end"],
                 issued_at,
                 due_on,
-                json.dumps([line.as_dict() for line in amounts.lines]),
+                lines_json,
                 amounts.subtotal,
                 sub["tax_label"],
                 sub["tax_bp"],
@@ -446,7 +457,7 @@ async def _attempt(rows: list[Any], day: date) -> None:
         attempts.append(Attempt(row, amount, op))
     ops = [a.op for a in attempts if a.op is not None]
     results = iter(await engine.run_in_transaction(ops)) if ops else iter(())
-    calendar = await load_calendar()
+    calendar = None  # read on the first failed attempt: a batch that collects everything needs no retry day
     updates: list[tuple[Any, ...]] = []
     steps: list[tuple[str, str, str, int, dict[str, Any]]] = []
     transfers: list[dict[str, Any]] = []
@@ -480,7 +491,9 @@ async def _attempt(rows: list[Any], day: date) -> None:
         tries = row["attempts"] + 1
         retries = rules[row["business_id"]].dunning_retries
         last = tries > retries
-        retry_on = None if last else calendar.next_business_day(day)
+        if not last and calendar is None:
+            calendar = await load_calendar()
+        retry_on = None if last or calendar is None else calendar.next_business_day(day)
         updates.append((row["business_id"], row["id"], paid, "open", tries, retry_on, row["overdue"] or last))
         steps.append(
             (
