@@ -147,6 +147,11 @@ async def create_payin(request: Request[Any, Any, Any]) -> Response[bytes]:
     return await idempotent(request, payins.create)
 
 
+@post("/v1/payins/card-charges", status_code=200)
+async def charge_cards(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return await idempotent(request, payins.charge_many)
+
+
 @get("/v1/payins/{payin_id:str}")
 async def get_payin(
     request: Request[Any, Any, Any], payin_id: str, merchant_id: str | None = None
@@ -270,6 +275,7 @@ ROUTES = [
     request_service,
     get_service,
     create_payin,
+    charge_cards,
     get_payin,
     find_payin,
     cancel_payin,

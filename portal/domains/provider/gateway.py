@@ -261,6 +261,9 @@ class Provider(Protocol):
     """What Neraca needs from a payment provider. `business_id` is the merchant at the provider."""
 
     async def create_payin(self, business_id: str, request: PayinRequest) -> Payin: ...
+    async def charge_cards(
+        self, business_id: str, requests: list[PayinRequest]
+    ) -> list[Payin | ProviderRefused | ProviderConflict]: ...
     async def get_payin(self, business_id: str, payin_id: str) -> Payin: ...
     async def find_payin(self, business_id: str, reference: str) -> Payin | None: ...
     async def cancel_payin(self, business_id: str, payin_id: str) -> Payin: ...
@@ -499,6 +502,87 @@ class SandboxProvider:
             business_id, f"payin:{request.reference}", "POST", "/v1/payins", payload, resolve=resolve
         )
         return Payin.from_json(data)
+
+    async def charge_cards(
+        self, business_id: str, requests: list[PayinRequest]
+    ) -> list[Payin | ProviderRefused | ProviderConflict]:
+        """Charge several stored cards in one call (`card_token`, reference, amount each): one outcome per
+        request, in order — the pay-in (paid or failed with its response code), or the refusal of that
+        item alone. Each item is idempotent by its reference at the provider, so the call needs no stored
+        key: sent again (a retry, a resumed run) it answers the items already charged with their first
+        pay-in, never a second charge. An unknown outcome of the whole call (timeout after sending) raises
+        `ProviderOutcomeUnknown`: the caller sends the same references again later."""
+        if sql.in_transaction():
+            raise RuntimeError("provider calls must not run inside a database transaction")
+        charges = []
+        for request in requests:
+            item: dict[str, Any] = {
+                "reference": request.reference,
+                "amount": request.amount,
+                "currency": request.currency,
+                "customer_name": request.customer_name,
+                "card_token": request.card_token,
+            }
+            if request.description is not None:
+                item["description"] = request.description
+            charges.append(item)
+        body = _minified({"merchant_id": business_id, "charges": charges})
+        path = "/v1/payins/card-charges"
+        external_id = new_id("req")
+        data: dict[str, Any] = {}
+        async with self._client() as client:
+            for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
+                headers = snap.headers(
+                    self.config.secret, self.config.partner_id, external_id, "POST", path, body
+                )
+                try:
+                    response = await client.post(path, content=body, headers=headers)
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                    log.warning("provider unreachable", purpose="card-charges", attempt=attempt)
+                    continue
+                except httpx.TransportError as exc:
+                    log.warning("provider outcome unknown", purpose="card-charges", error=type(exc).__name__)
+                    raise ProviderOutcomeUnknown(
+                        N_("The payment provider did not answer in time; the request will be checked again.")
+                    ) from None
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = {}
+                if response.is_success:
+                    break
+                retryable = response.status_code >= 500 and data.get("code") != "rail_offline"
+                if retryable and attempt < self.CONNECT_ATTEMPTS:
+                    continue
+                if response.status_code == 409:
+                    # Two calls raced for one reference: sent again, each item answers its pay-in.
+                    raise ProviderOutcomeUnknown(
+                        N_("The payment provider did not answer in time; the request will be checked again.")
+                    )
+                self._raise_for(response, data)
+            else:
+                raise ProviderError(N_("The payment provider cannot be reached. Try again shortly."))
+        answers = data.get("charges") if isinstance(data, dict) else None
+        if not isinstance(answers, list) or len(answers) != len(requests):
+            raise ProviderError(
+                N_("The payment provider is unavailable (%(code)s). Try again shortly."),
+                params={"code": "invalid_answer", "message": ""},
+            )
+        results: list[Payin | ProviderRefused | ProviderConflict] = []
+        for answer in answers:
+            if isinstance(answer.get("payin"), dict):
+                results.append(Payin.from_json(answer["payin"]))
+                continue
+            error = answer.get("error") or {}
+            params = {"code": str(error.get("code", "")), "message": str(error.get("message", ""))}
+            message = N_("The payment provider refused: %(message)s (%(code)s).")
+            if params["code"] == "duplicate_reference":
+                results.append(ProviderConflict(message, params=params, code="duplicate_reference"))
+            else:
+                results.append(
+                    ProviderRefused(message, params=params, code=params["code"] or "provider_refused")
+                )
+        return results
 
     async def get_payin(self, business_id: str, payin_id: str) -> Payin:
         data = await self._get(business_id, f"/v1/payins/{payin_id}")

@@ -183,6 +183,35 @@ async def record_payin(
     )
 
 
+async def record_payins(
+    business_id: str, source_kind: str, payins: list[tuple[str, Payin]], currency: str
+) -> None:
+    """Remember several pay-ins beside their money objects (source id, pay-in) in one statement, inside
+    the objects' transaction; one already remembered for its object is kept."""
+    await sql.execute(
+        "INSERT INTO provider_payin (payin_id, business_id, reference, source_kind, source_id, channel, "
+        "bank_code, va_number, amount, currency, status, expires_at) "
+        "SELECT x.payin_id, $1, x.reference, $2, x.source_id, x.channel, x.bank_code, x.va_number, x.amount, "
+        "$3, x.status, x.expires_at FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+        "$9::text[], $10::bigint[], $11::text[], $12::timestamptz[]) "
+        "AS x(source_id, payin_id, reference, channel, bank_code, va_number, amount, status, expires_at) "
+        "WHERE NOT EXISTS (SELECT 1 FROM provider_payin p WHERE p.business_id = $1 AND p.source_kind = $2 "
+        "AND p.source_id = x.source_id) ON CONFLICT DO NOTHING",
+        business_id,
+        source_kind,
+        currency,
+        [source_id for source_id, _ in payins],
+        [p.payin_id for _, p in payins],
+        [p.reference for _, p in payins],
+        [p.channel for _, p in payins],
+        [p.bank_code for _, p in payins],
+        [p.va_number for _, p in payins],
+        [p.amount for _, p in payins],
+        [p.status for _, p in payins],
+        [p.expires_at for _, p in payins],
+    )
+
+
 async def payin_for(business_id: str, source_kind: str, source_id: str) -> asyncpg.Record | None:
     return await sql.fetchrow(
         "SELECT * FROM provider_payin WHERE business_id = $1 AND source_kind = $2 AND source_id = $3",

@@ -272,3 +272,44 @@ async def log(
         }
         for row in rows
     ]
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection, kind: str, events: list[tuple[str, str, dict[str, Any]]]
+) -> list[str]:
+    """Write several callbacks (type, merchant, data) in one statement, in the caller's transaction."""
+    if not events:
+        return []
+    current = await delivery_mode(conn)
+    mode, delay = current["mode"], int(current.get("delay_s") or 0)
+    status = "held" if mode == "out_of_order" else "pending"
+    first = datetime.now(UTC) + timedelta(seconds=delay if mode == "late" else 0)
+    event_ids = [ids.new_id("ev") for _ in events]
+    occurred = datetime.now(UTC).isoformat()
+    bodies = [
+        dumps(
+            {
+                "event_id": event_id,
+                "type": event_type,
+                "occurred_at": occurred,
+                "merchant_id": merchant_id,
+                "data": data,
+            }
+        )
+        for event_id, (event_type, merchant_id, data) in zip(event_ids, events, strict=True)
+    ]
+    await conn.execute(
+        "INSERT INTO sim_callbacks (event_id, kind, type, merchant_id, body, status, extra_copies, "
+        "next_attempt_at) "
+        "SELECT e, $2, t, m, b, $3, $4, $5 FROM unnest($1::text[], $6::text[], $7::text[], $8::text[]) "
+        "AS x(e, t, m, b)",
+        event_ids,
+        kind,
+        status,
+        1 if mode == "duplicate" else 0,
+        None if status == "held" else first,
+        [e[0] for e in events],
+        [e[1] for e in events],
+        bodies,
+    )
+    return event_ids

@@ -407,3 +407,155 @@ async def refund(
     answer = refund_view(refund_row)
     await callbacks.enqueue(conn, "refunds", "refund.succeeded", row["merchant_id"], answer)
     return answer
+
+
+MAX_CHARGES = 500
+
+
+def _same_charge(row: asyncpg.Record, merchant_id: str, item: dict[str, Any]) -> bool:
+    return (
+        row["merchant_id"] == merchant_id
+        and row["channel"] == "card"
+        and row["card_token"] == item["card_token"]
+        and row["amount"] == item["amount"]
+    )
+
+
+async def charge_many(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Charge several stored cards in one call, each as `create` would (its own pay-in, response code,
+    callback, decline-next), each idempotent by its reference: a reference already charged with the same
+    card and amount answers that pay-in again (no second charge), with other details `duplicate_reference`.
+    Answers one outcome per item, in order: `{"reference", "payin"}` or `{"reference", "error"}`."""
+    merchant_id = fields.required_text(body, "merchant_id", max_length=64)
+    items = body.get("charges")
+    if not isinstance(items, list) or not items or len(items) > MAX_CHARGES:
+        raise invalid("/charges", f"charges is a list of 1 to {MAX_CHARGES} card charges.")
+    await rails.gate(conn, "card", get_config().timeout_hold_s)
+    now = await clock.now(conn, merchant_id)
+    outcomes: list[dict[str, Any]] = []
+    checked: list[dict[str, Any] | None] = []
+    for n, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise invalid(f"/charges/{n}", "Each charge is an object.")
+            checked.append(
+                {
+                    "reference": fields.required_text(item, "reference", max_length=64),
+                    "amount": fields.amount(item),
+                    "currency": fields.currency(item),
+                    "customer_name": fields.required_text(item, "customer_name", max_length=100),
+                    "description": fields.text(item, "description", required=False, max_length=255),
+                    "card_token": fields.required_text(item, "card_token", max_length=64),
+                }
+            )
+            outcomes.append({})
+        except SimError as exc:
+            checked.append(None)
+            reference = item.get("reference") if isinstance(item, dict) else None
+            outcomes.append({"reference": reference, "error": exc.body()})
+    valid = [c for c in checked if c is not None]
+    existing = {
+        r["reference"]: r
+        for r in await conn.fetch(
+            "SELECT * FROM sim_payins WHERE partner_id = $1 AND reference = ANY($2::text[])",
+            partner_id,
+            [c["reference"] for c in valid],
+        )
+    }
+    cards = {
+        r["token"]: dict(r)
+        for r in await conn.fetch(
+            "SELECT * FROM sim_cards WHERE merchant_id = $1 AND token = ANY($2::text[]) ORDER BY token "
+            "FOR UPDATE",
+            merchant_id,
+            sorted({c["card_token"] for c in valid}),
+        )
+    }
+    new: list[tuple[int, dict[str, Any], str, str | None]] = []
+    seen: set[str] = set()
+    used_declines: set[str] = set()
+    for n, item in enumerate(checked):
+        if item is None:
+            continue
+        reference = item["reference"]
+        first = existing.get(reference)
+        if first is not None or reference in seen:
+            if first is not None and _same_charge(first, merchant_id, item):
+                outcomes[n] = {"reference": reference, "payin": view(first)}
+            else:
+                outcomes[n] = {
+                    "reference": reference,
+                    "error": conflict(
+                        "duplicate_reference", f"A pay-in with reference {reference!r} already exists."
+                    ).body(),
+                }
+            continue
+        card = cards.get(item["card_token"])
+        if card is None:
+            outcomes[n] = {
+                "reference": reference,
+                "error": invalid(
+                    "/card_token", "card_token is not a card registered for this merchant.", "card_not_found"
+                ).body(),
+            }
+            continue
+        if item["amount"] > ref.PAYIN_MAX.get("card", item["amount"]):
+            outcomes[n] = {
+                "reference": reference,
+                "error": invalid("/amount", "amount is above the card limit.", "amount_out_of_range").body(),
+            }
+            continue
+        seen.add(reference)
+        code = _decline_code(card, item["amount"], now)
+        if card["next_decline_code"]:
+            used_declines.add(card["token"])
+            card["next_decline_code"] = None  # it applies once
+        new.append((n, item, code, f"{secrets.randbelow(1_000_000):06d}" if code == "00" else None))
+    if used_declines:
+        await conn.execute(
+            "UPDATE sim_cards SET next_decline_code = NULL WHERE token = ANY($1::text[])", list(used_declines)
+        )
+    if new:
+        business_day = clock.business_date(now)
+        settles = clock.add_business_days(business_day, ref.SETTLEMENT_DAYS["card"])
+        paid = [code == "00" for _, _, code, _ in new]
+        rows = await conn.fetch(
+            "INSERT INTO sim_payins (id, partner_id, merchant_id, reference, channel, amount, currency, "
+            "status, customer_name, description, card_token, expires_at, created_at, paid_at, closed_at, "
+            "response_code, approval_code, response_message, fee, business_date, settlement_date) "
+            "SELECT x.id, $1, $2, x.reference, 'card', x.amount, x.currency, "
+            "CASE WHEN x.paid THEN 'paid' ELSE 'failed' END, x.customer_name, x.description, x.card_token, "
+            "$3::timestamptz + interval '1 day', $3, CASE WHEN x.paid THEN $3::timestamptz END, $3, "
+            "x.response_code, x.approval_code, x.response_message, CASE WHEN x.paid THEN x.fee ELSE 0 END, "
+            "CASE WHEN x.paid THEN $4::date END, CASE WHEN x.paid THEN $5::date END "
+            "FROM unnest($6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[], "
+            "$12::text[], $13::bool[], $14::text[], $15::text[], $16::text[], $17::bigint[]) "
+            "WITH ORDINALITY AS x(id, reference, amount, currency, customer_name, description, card_token, "
+            "paid, response_code, approval_code, response_message, fee, ord) ORDER BY x.ord RETURNING *",
+            partner_id,
+            merchant_id,
+            now,
+            business_day,
+            settles,
+            [ids.new_id("pi") for _ in new],
+            [item["reference"] for _, item, _, _ in new],
+            [item["amount"] for _, item, _, _ in new],
+            [item["currency"] for _, item, _, _ in new],
+            [item["customer_name"] for _, item, _, _ in new],
+            [item["description"] for _, item, _, _ in new],
+            [item["card_token"] for _, item, _, _ in new],
+            paid,
+            [code for _, _, code, _ in new],
+            [approval for _, _, _, approval in new],
+            [ref.RESPONSE_CODES.get(code) for _, _, code, _ in new],
+            [ref.payin_fee("card", item["amount"]) for _, item, _, _ in new],
+        )
+        by_reference = {r["reference"]: r for r in rows}
+        events = []
+        for n, item, _code, _ in new:
+            row = by_reference[item["reference"]]
+            answer = view(row)
+            outcomes[n] = {"reference": item["reference"], "payin": answer}
+            events.append(("payin.paid" if row["status"] == "paid" else "payin.failed", merchant_id, answer))
+        await callbacks.enqueue_many(conn, "payins", events)
+    return {"charges": outcomes}

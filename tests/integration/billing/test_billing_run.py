@@ -12,6 +12,7 @@ import pytest
 
 from portal.domains.billing import services
 from portal.domains.billing.services import common
+from portal.domains.provider import gateway
 from portal.lib import clock, sql
 from portal.lib.timefmt import WIB
 from tests.support.billing import (
@@ -80,11 +81,15 @@ async def test_two_concurrent_runs_charge_each_date_once(db: str) -> None:
         "SELECT count(*) FROM billing_charge_attempt WHERE business_id = $1", business.id
     )
     assert attempts == 8
-    # The provider saw one pay-in per invoice number.
-    requests = await sql.fetchval(
-        "SELECT count(*) FROM provider_request WHERE business_id = $1 AND purpose LIKE 'payin:%'", business.id
+    # The provider holds one pay-in per invoice number: each payment's reference answers one paid pay-in.
+    payments = await sql.fetch(
+        "SELECT id, provider_payin_id FROM payment WHERE business_id = $1 AND source = 'billing'", business.id
     )
-    assert requests == 8
+    assert len(payments) == 8 and len({p["provider_payin_id"] for p in payments}) == 8
+    provider = gateway.provider()
+    for payment in payments:
+        found = await provider.find_payin(business.id, payment["id"])
+        assert found is not None and found.payin_id == payment["provider_payin_id"] and found.status == "paid"
 
 
 async def test_a_claim_left_by_a_dead_worker_is_taken_over_without_a_second_charge(db: str) -> None:
@@ -262,3 +267,112 @@ async def test_a_charge_is_voided_on_its_business_day_and_not_after(db: str) -> 
         assert (await services.get_charge(actor, second["id"])).status == "paid"
     finally:
         clock.set_clock(None)
+
+
+async def test_a_chunk_charged_at_the_provider_but_never_booked_is_resumed_without_a_second_charge(
+    db: str,
+) -> None:
+    """A worker wrote a chunk's payments and sent part of it to the provider, which charged those cards,
+    then died before booking anything. The next run takes the stale claims over: the charged ones get
+    their first pay-in back (same references), the others are charged now; each card once, booked once."""
+    from portal.domains.billing.services import run
+    from portal.domains.billing.services.charging import CardCharge, _payment_request
+    from portal.domains.payments.services import card_batch
+    from portal.domains.payments.services.payments import _request_hash
+    from portal.domains.payments.services.settings import fees_of
+
+    actor, business = await billing_business()
+    today = common.today()
+    for n in range(5):
+        billing = await customer_and_billing(
+            actor, f"BIL-CH-{n}", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+        )
+        await register_card(actor, billing.id)
+    await run.claim_due(today, business.id)
+    claims = await run._take(today, "dead", business.id, set())
+    assert len(claims) == 5
+    cards = {
+        r["id"]: r
+        for r in await sql.fetch(
+            "SELECT b.id, b.card_token, c.customer_ref, c.name, c.email FROM billing b "
+            "JOIN billing_customer c ON c.id = b.customer_id WHERE b.business_id = $1",
+            business.id,
+        )
+    }
+    requests = [
+        _payment_request(
+            CardCharge(
+                business_id=business.id,
+                account_id=row["account_id"],
+                invoice_number=row["invoice_number"],
+                amount=row["amount"],
+                currency=row["currency"],
+                card_token=cards[row["billing_id"]]["card_token"],
+                customer_ref=cards[row["billing_id"]]["customer_ref"],
+                customer_name=cards[row["billing_id"]]["name"],
+                customer_email=cards[row["billing_id"]]["email"],
+                description=f"Billing {row['billing_number']} {row['execute_date']:%Y-%m-%d}",
+                billing_id=row["billing_id"],
+                charge_id=row["id"],
+            )
+        )
+        for row in claims
+    ]
+    await card_batch._insert_payments(
+        business.id,
+        [(n, r, _request_hash(r), None) for n, r in enumerate(requests)],
+        await fees_of(business.id),
+    )
+    written = await sql.fetch(
+        "SELECT id, amount, card_token, customer_name, created_at FROM payment WHERE business_id = $1 "
+        "ORDER BY id LIMIT 3",
+        business.id,
+    )
+    first = await gateway.provider().charge_cards(
+        business.id,
+        [
+            gateway.PayinRequest(
+                reference=p["id"],
+                channel="card",
+                amount=p["amount"],
+                expires_at=p["created_at"] + timedelta(days=1),
+                customer_name=p["customer_name"],
+                card_token=p["card_token"],
+            )
+            for p in written
+        ],
+    )
+    charged_first = {
+        p["id"]: a.payin_id for p, a in zip(written, first, strict=True) if isinstance(a, gateway.Payin)
+    }
+    assert len(charged_first) == 3
+    # The worker is gone; later than its claims can live, the next run takes them over.
+    later = clock.now() + timedelta(minutes=6)
+    clock.set_clock(lambda: later)
+    try:
+        resumed = await services.run_billing(business_id=business.id, worker="second")
+    finally:
+        clock.set_clock(None)
+    assert (resumed.charged, resumed.paid) == (5, 5)
+    rows = await charges(business.id)
+    assert {r["status"] for r in rows} == {"paid"} and len(rows) == 5
+    payments = await sql.fetch(
+        "SELECT id, provider_payin_id, status, hold_id FROM payment WHERE business_id = $1", business.id
+    )
+    assert len(payments) == 5 and all(p["status"] == "paid" and p["hold_id"] for p in payments)
+    for p in payments:
+        if p["id"] in charged_first:
+            assert p["provider_payin_id"] == charged_first[p["id"]]  # the first charge, not a second
+        found = await gateway.provider().find_payin(business.id, p["id"])
+        assert found is not None and found.payin_id == p["provider_payin_id"]
+    assert {r["provider_payin_id"] for r in rows} == {p["provider_payin_id"] for p in payments}
+    held = await sql.fetchval(
+        "SELECT count(*) FROM hold WHERE business_id = $1 AND kind = 'payment'", business.id
+    )
+    assert held == 5
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'payment.paid'", business.id
+        )
+        == 5
+    )

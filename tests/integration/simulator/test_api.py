@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -363,3 +364,67 @@ def test_racing_keys_for_one_reference_make_one_payin_and_conflicts(sim: Simulat
     assert {answer.json()["code"] for answer in answers if answer.status_code == 409} == {
         "duplicate_reference"
     }
+
+
+def test_a_batch_of_card_charges_answers_each_item_and_is_idempotent_per_reference(
+    sim: Simulator, receiver: CallbackReceiver
+) -> None:
+    merchant_id = merchant()
+    card = register_card(sim, merchant_id)
+    other = register_card(sim, merchant_id, "5555555555554444")
+    assert sim.control("POST", f"/control/api/cards/{other['token']}/decline-next", {"response_code": "05"})
+    references = [ref("chg") for _ in range(4)]
+
+    def item(reference: str, token: str, amount: int = 100_000) -> dict[str, Any]:
+        return {
+            "reference": reference,
+            "amount": amount,
+            "currency": "IDR",
+            "customer_name": "Budi Santoso",
+            "card_token": token,
+        }
+
+    charges = [
+        item(references[0], card["token"]),
+        item(references[1], other["token"]),
+        item(references[2], "tok_unknown"),
+        {"reference": references[3], "amount": -1, "card_token": card["token"]},
+    ]
+    first = sim.call("POST", "/v1/payins/card-charges", {"merchant_id": merchant_id, "charges": charges})
+    assert first.status_code == 200, first.text
+    answers = first.json()["charges"]
+    assert [a["reference"] for a in answers] == references
+    assert (answers[0]["payin"]["status"], answers[0]["payin"]["response_code"]) == ("paid", "00")
+    assert len(answers[0]["payin"]["approval_code"]) == 6
+    assert (answers[1]["payin"]["status"], answers[1]["payin"]["response_code"]) == ("failed", "05")
+    assert answers[2]["error"]["code"] == "card_not_found" and "payin" not in answers[2]
+    assert answers[3]["error"]["code"] == "invalid_request"
+    # Each its own pay-in, found by its reference, with its callback.
+    found = sim.call("GET", f"/v1/payins?reference={references[0]}&merchant_id={merchant_id}").json()
+    assert json.dumps(found).count(answers[0]["payin"]["payin_id"]) >= 1
+    sim.wait_for(lambda: receiver.of_type("payin.failed"))
+    # Sent again under a new key (a resumed run): the same pay-ins, never a second charge; the decline
+    # already used is not applied again, and other details for a charged reference are refused.
+    again = sim.call(
+        "POST",
+        "/v1/payins/card-charges",
+        {
+            "merchant_id": merchant_id,
+            "charges": [
+                item(references[0], card["token"]),
+                item(references[1], other["token"]),
+                item(references[0], card["token"], 999),
+            ],
+        },
+    ).json()["charges"]
+    assert again[0]["payin"] == answers[0]["payin"]
+    assert again[1]["payin"]["payin_id"] == answers[1]["payin"]["payin_id"]
+    assert again[1]["payin"]["status"] == "failed"
+    assert again[2]["error"]["code"] == "duplicate_reference"
+    assert (
+        sim.call("POST", "/v1/payins/card-charges", {"merchant_id": merchant_id, "charges": []}).status_code
+        == 422
+    )
+    assert (
+        sim.call("POST", "/v1/payins/card-charges", {"merchant_id": merchant_id}, key="x").status_code == 422
+    )

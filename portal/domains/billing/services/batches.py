@@ -10,6 +10,7 @@ import binascii
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from typing import Any
@@ -140,32 +141,90 @@ def _stage_records(kind: str, rows: list[list[str]], *, may_hold_cards: bool = T
     return records
 
 
-def _distinct_checks(kind: str, records: list[tuple[Any, ...]]) -> tuple[list[str], list[str]]:
+# Python's str.strip() set, so a cell trimmed in SQL is the cell trimmed in Python.
+_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_WS_SQL = "E'" + "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE) + "'"
+# A well-formed quoted CSV field (at a field's start, closed before a comma or a line's end): where every
+# quote of a file is in one, Python's csv module and PostgreSQL's COPY read the file alike.
+_QUOTED_FIELD = re.compile(r'(?:^|(?<=[,\r\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
+
+
+def _raw_csv_header(kind: str, content: bytes) -> list[str] | None:
+    """The staging columns of a CSV file that PostgreSQL's COPY can read straight, as Python's csv
+    module would (the file is then never parsed in Python), or None when it must be read in Python: too
+    many lines, not UTF-8, an end-of-data marker or a NUL, a quote outside a well-formed quoted field,
+    a header that spans lines or lacks the required columns."""
+    if (
+        len(content) > MAX_BYTES
+        or content.count(b"\n") > MAX_ROWS + 1
+        or b"\\." in content
+        or b"\0" in content
+    ):
+        return None
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if '"' in text and '"' in _QUOTED_FIELD.sub("", text):
+        return None
+    first = text.split("\n", 1)[0]
+    if not first.strip() or '"' in first or "\r" in first.rstrip("\r"):
+        return None
+    header = [h.strip().lower().replace(" ", "_") for h in first.rstrip("\r").split(",")]
+    columns = COLUMNS[kind]
+    if any(c not in header for c in columns[:3]):
+        return None
+    return [h if h in columns and header.index(h) == n else f"extra_{n}" for n, h in enumerate(header)]
+
+
+def _raw_source(kind: str, staged: list[str]) -> str:
+    """The staged raw CSV as the checks' rows: cells trimmed, blank rows left out, lines numbered as
+    Python numbers them (the header is line 1; a blank row takes no number)."""
+
+    def cell(name: str) -> str:
+        return f"btrim(coalesce(r.{name}, ''), {_WS_SQL})"
+
+    blank = f"btrim(concat({', '.join('r.' + n for n in staged)}), {_WS_SQL}) = ''"
+    picked = ", ".join(f"{cell(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
+    return (
+        f"(SELECT (row_number() OVER (ORDER BY r.seq) + 1)::integer AS line, {picked}, "
+        f"'{{}}'::text[] AS blanked FROM billing_batch_raw r WHERE NOT ({blank}))"
+    )
+
+
+_SCHEDULE_CELLS = ("schedule_type", "day", "weekdays", "months", "dates")
+
+
+async def _distinct_values(conn: asyncpg.Connection, kind: str, source: str) -> list[tuple[str, ...]]:
+    """The distinct values the Python rules judge: a schedule's cells, or an Execute Date."""
+    cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
+    rows = await conn.fetch(f"SELECT DISTINCT {', '.join(cells)} FROM {source} st")
+    return [tuple(r) for r in rows]
+
+
+def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
     """The rules that are Python (a schedule, an ISO date), run once per distinct value: the keys and
     their error message ("" when fine)."""
     today = common.today()
-    columns = COLUMNS[kind]
     found: dict[str, str] = {}
     if kind == "registration":
-        at = [columns.index(c) + 1 for c in ("schedule_type", "day", "weekdays", "months", "dates")]
-        for values in {tuple(r[i] for i in at) for r in records}:
-            if not values[0]:
+        for cells in values:
+            if not cells[0]:
                 continue
             message = ""
             try:
                 schedules.parse(
-                    values[0].lower().replace(" ", "_"),
-                    {"day": values[1], "weekdays": values[2], "months": values[3], "dates": values[4]},
+                    cells[0].lower().replace(" ", "_"),
+                    {"day": cells[1], "weekdays": cells[2], "months": cells[3], "dates": cells[4]},
                     today=today,
                 )
             except ValidationFailed as exc:
                 message = exc.detail
-            key = _SEP.join(values)
+            key = _SEP.join(cells)
             # Two tuples joining to one key (a separator typed in a cell): the refusal wins.
             found[key] = found.get(key) or message
     else:
-        at_date = columns.index("execute_date") + 1
-        for value in {r[at_date] for r in records}:
+        for (value,) in values:
             try:
                 past = date.fromisoformat(value) < today
                 message = gettext("The execute date is in the past.") if past else ""
@@ -175,20 +234,57 @@ def _distinct_checks(kind: str, records: list[tuple[Any, ...]]) -> tuple[list[st
     return list(found), list(found.values())
 
 
+# Digits as "0", everything but a space or a dash as "x" (those two dropped): 13 zeros in a row is the
+# least a card number leaves (a superset: the cells are then scanned exactly).
+_DIGITS_ONLY = bytes(ord("0") if chr(c).isdigit() and c < 128 else ord("x") for c in range(256))
+
+
+def _may_hold_card(content: bytes) -> bool:
+    """Whether a run of 13 or more digits (spaces or dashes between them) is anywhere in the bytes."""
+    return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
+
+
+async def _copy_raw(conn: asyncpg.Connection, kind: str, content: bytes, header: list[str]) -> str | None:
+    """COPY the CSV file as it is into a staging table (PostgreSQL parses it); the checks' rows, or
+    None when COPY refuses the file (a ragged or blank line…): then Python reads it."""
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "CREATE TEMP TABLE billing_batch_raw (seq integer GENERATED ALWAYS AS IDENTITY, "
+                + ", ".join(f"{c} text" for c in header)
+                + ") ON COMMIT DROP"
+            )
+            await conn.copy_to_table(
+                "billing_batch_raw", source=io.BytesIO(content), columns=header, format="csv", header=True
+            )
+            await conn.execute("ANALYZE billing_batch_raw")
+    except asyncpg.PostgresError:
+        return None
+    return _raw_source(kind, header)
+
+
 # Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
 _SEP = "\x1f"
-_FORMULA = "left({c}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r')"
+# A formula's first character (= + - @ tab carriage return), by code point: no text built per cell.
+_FORMULA = "ascii({c}) IN (61, 43, 45, 64, 9, 13)"
 
 
 def _reason(condition: str, field: str, message: str) -> str:
     return f"CASE WHEN {condition} THEN jsonb_build_object('field', '{field}', 'message', {message}) END"
 
 
-def _check_sql(kind: str) -> str:
+def _check_sql(kind: str, source: str = "billing_batch_stage") -> str:
     """One INSERT … SELECT over the staged rows: every rule is a SQL condition adding its reason, in the
     order a reader meets them (each cell's card number or formula, the amount, the references, a repeat
     in the file). $1 business, $2 batch, $3–$9 the translated messages, $10/$11 the distinct checks."""
     columns = COLUMNS[kind]
+    # Every rule's condition, so a valid row (most of a file) skips building its reasons altogether.
+    conditions = [f"'{c}' = ANY(s.blanked) OR {_FORMULA.format(c='s.' + c)}" for c in columns]
+
+    def reason(condition: str, field: str, message: str) -> str:
+        conditions.append(condition)
+        return _reason(condition, field, message)
+
     parts = [
         f"CASE WHEN '{c}' = ANY(s.blanked) THEN jsonb_build_object('field', '{c}', 'message', $3::text) "
         f"ELSE {_reason(_FORMULA.format(c='s.' + c), c, '$4::text')} END"
@@ -198,20 +294,20 @@ def _check_sql(kind: str) -> str:
     valid_amount = (
         f"CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
     )
-    parts.append(_reason(f"NOT ({valid_amount})", "amount", "$5::text"))
+    parts.append(reason(f"NOT ({valid_amount})", "amount", "$5::text"))
     if kind == "registration":
-        parts.append(_reason("cu.customer_ref IS NULL", "customer_id", "$6::text"))
+        parts.append(reason("cu.customer_ref IS NULL", "customer_id", "$6::text"))
         parts.append(
-            _reason(
+            reason(
                 "s.billing_number = '' OR length(s.billing_number) > 40 OR b.billing_number IS NOT NULL",
                 "billing_number",
                 "$7::text",
             )
         )
         parts.append(
-            _reason("s.type <> '' AND lower(s.type) NOT IN ('recurring', 'reminder')", "type", "$8::text")
+            reason("s.type <> '' AND lower(s.type) NOT IN ('recurring', 'reminder')", "type", "$8::text")
         )
-        parts.append(_reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
+        parts.append(reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
         key = "billing_number"
         joins = (
             "LEFT JOIN billing_customer cu ON cu.business_id = $1 AND cu.customer_ref = s.customer_id "
@@ -220,32 +316,30 @@ def _check_sql(kind: str) -> str:
             "ck.key = concat_ws(E'\\x1f', s.schedule_type, s.day, s.weekdays, s.months, s.dates)"
         )
     else:
+        parts.append(reason("b.billing_number IS NULL OR b.status = 'deleted'", "billing_number", "$6::text"))
         parts.append(
-            _reason("b.billing_number IS NULL OR b.status = 'deleted'", "billing_number", "$6::text")
-        )
-        parts.append(
-            _reason(
+            reason(
                 "b.billing_number IS NOT NULL AND b.status <> 'deleted' AND b.card_status <> 'registered'",
                 "billing_number",
                 "$7::text",
             )
         )
         parts.append(
-            _reason(
+            reason(
                 "s.invoice_number = '' OR length(s.invoice_number) > 60 OR EXISTS (SELECT 1 FROM "
                 "billing_charge ch WHERE ch.business_id = $1 AND ch.invoice_number = s.invoice_number)",
                 "invoice_number",
                 "$8::text",
             )
         )
-        parts.append(_reason("coalesce(ck.message, '') <> ''", "execute_date", "ck.message"))
+        parts.append(reason("coalesce(ck.message, '') <> ''", "execute_date", "ck.message"))
         key = "invoice_number"
         joins = (
             "LEFT JOIN billing b ON b.business_id = $1 AND b.billing_number = s.billing_number "
             "LEFT JOIN unnest($10::text[], $11::text[]) AS ck(key, message) ON ck.key = s.execute_date"
         )
     parts.append(
-        _reason(
+        reason(
             f"s.{key} <> '' AND s.first_line < s.line",
             key,
             "replace($9::text, '%(line)s', s.first_line::text)",
@@ -258,10 +352,11 @@ def _check_sql(kind: str) -> str:
         "WITH s AS (SELECT st.*, CASE WHEN "
         + _FORMULA.format(c="st.amount")
         + " THEN '''' || st.amount ELSE st.amount END AS amount_kept, "
-        f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM billing_batch_stage st) '
+        f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM {source} st) '
         "INSERT INTO billing_batch_row (business_id, batch_id, line, data, errors) "
         f"SELECT $1, $2, s.line, jsonb_build_object({kept}), "
-        + f"to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) FROM s {joins} "
+        + f"CASE WHEN {' OR '.join(f'({c})' for c in conditions)} "
+        + f"THEN to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) ELSE '[]'::jsonb END FROM s {joins} "
         "RETURNING errors <> '[]'::jsonb AS invalid, data ->> 'amount' AS amount"
     )
 
@@ -277,13 +372,15 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             errors=[FieldError("/kind", N_("unknown batch type"), "invalid_batch_type")],
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
-    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
-    may_hold_cards = not name.lower().endswith(".csv") or bool(
-        common.PAN_CANDIDATE.search(content.decode("utf-8", "replace"))
-    )
-    records = _stage_records(kind, read_rows(content, name), may_hold_cards=may_hold_cards)
-    keys, key_messages = _distinct_checks(kind, records)
     columns = COLUMNS[kind]
+    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
+    may_hold_cards = not name.lower().endswith(".csv") or _may_hold_card(content)
+    raw_header = None if may_hold_cards else _raw_csv_header(kind, content)
+    records = (
+        None
+        if raw_header is not None
+        else _stage_records(kind, read_rows(content, name), may_hold_cards=may_hold_cards)
+    )
     if kind == "registration":
         reference_messages = [
             gettext("No customer has this Customer ID."),
@@ -299,15 +396,23 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
     digits = "replace(replace(amount, '.', ''), ',', '')"
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
-        await conn.execute(
-            "CREATE TEMP TABLE billing_batch_stage (line integer, "
-            + ", ".join(f"{c} text" for c in columns)
-            + ", blanked text[]) ON COMMIT DROP"
-        )
-        await conn.copy_records_to_table(
-            "billing_batch_stage", columns=["line", *columns, "blanked"], records=records
-        )
-        await conn.execute("ANALYZE billing_batch_stage")  # the checks' joins planned on real counts
+        # The checks' window sort and hashes stay in memory at 100,000 rows.
+        await conn.execute("SET LOCAL work_mem = '64MB'")
+        source = None if raw_header is None else await _copy_raw(conn, kind, content, raw_header)
+        if source is None:
+            if records is None:  # COPY read the file otherwise than Python would: Python reads it
+                records = _stage_records(kind, read_rows(content, name), may_hold_cards=False)
+            source = "billing_batch_stage"
+            await conn.execute(
+                "CREATE TEMP TABLE billing_batch_stage (line integer, "
+                + ", ".join(f"{c} text" for c in columns)
+                + ", blanked text[]) ON COMMIT DROP"
+            )
+            await conn.copy_records_to_table(
+                "billing_batch_stage", columns=["line", *columns, "blanked"], records=records
+            )
+            await conn.execute("ANALYZE billing_batch_stage")  # the checks' joins planned on real counts
+        keys, key_messages = _distinct_checks(kind, await _distinct_values(conn, kind, source))
         await conn.execute(
             "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
             "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
@@ -319,7 +424,7 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             clock.now(),
         )
         counts = await conn.fetchrow(
-            f"WITH checked AS ({_check_sql(kind)}), totals AS (SELECT count(*) AS total, "
+            f"WITH checked AS ({_check_sql(kind, source)}), totals AS (SELECT count(*) AS total, "
             "count(*) FILTER (WHERE invalid) AS invalid, "
             f"coalesce(sum(CASE WHEN {digits} ~ '^[0-9]{{1,18}}$' THEN {digits}::bigint ELSE 0 END), 0) "
             "AS amount FROM checked) "

@@ -1,5 +1,6 @@
-"""The one place a card is charged: a billing's charge becomes a payment (the payments domain's
-`create_payment`, channel card, source billing), booked pending on the billing's account when paid.
+"""The one place a card is charged: a billing's charge becomes a payment (the payments domain's card
+batch, `charge_cards`: the rules of `create_payment`, channel card, source billing, a chunk per provider
+call), booked pending on the billing's account when paid.
 
 The charge's invoice number is the payment's idempotency key (the same invoice number with the same
 request is the same payment): a retry after a crash never charges twice. Every field of the request is
@@ -15,7 +16,7 @@ from portal.domains.payments.services import PaymentRequest
 from portal.domains.payments.services.voids import void_payment
 from portal.domains.provider.gateway import ProviderError
 from portal.lib.actor import system_actor
-from portal.lib.errors import Conflict
+from portal.lib.errors import Conflict, NeracaError
 from portal.lib.i18n import N_
 
 PAID = frozenset({"paid", "settled", "refunded", "partially_refunded", "pending_settlement"})
@@ -70,13 +71,8 @@ def _result(payment: payments.Payment) -> ChargeResult:
     )
 
 
-async def charge_card(charge: CardCharge) -> ChargeResult:
-    """Charge the stored card once for this invoice number (call outside any transaction).
-
-    Raises the provider's errors when the outcome is not known (unavailable, unknown outcome): the
-    caller keeps the charge claimed and tries again with the same invoice number."""
-    actor = system_actor(charge.business_id)
-    request = PaymentRequest(
+def _payment_request(charge: CardCharge) -> PaymentRequest:
+    return PaymentRequest(
         account_id=charge.account_id,
         amount=charge.amount,
         channel="card",
@@ -90,17 +86,34 @@ async def charge_card(charge: CardCharge) -> ChargeResult:
         metadata={"billing_id": charge.billing_id, "charge_id": charge.charge_id},
         source="billing",
     )
-    try:
-        payment = await payments.create_payment(actor, request)
-    except Conflict:
-        # The invoice number was first sent with other details (the card or the customer's name
-        # changed since): that first payment is the charge's answer, never a second one.
-        page = await payments.list_payments(actor, q=charge.invoice_number, limit=100)
-        found = next((p for p in page.data if p.invoice_number == charge.invoice_number), None)
-        if found is None:
-            raise
-        payment = found
-    return _result(payment)
+
+
+async def charge_cards(business_id: str, charges: list[CardCharge]) -> list[ChargeResult | NeracaError]:
+    """Charge a chunk of one business's cards through the payments domain's batch (one provider call,
+    one booking transaction); one outcome per charge, in order: its result, or the error that refused
+    it before the bank (final). Call outside any transaction.
+
+    Raises the provider's errors when the whole call's outcome is not known: the caller keeps the
+    charges claimed and tries again with the same invoice numbers (the same payments, the same pay-in
+    references: never a second charge)."""
+    actor = system_actor(business_id)
+    outcomes = await payments.charge_cards(actor, [_payment_request(c) for c in charges])
+    results: list[ChargeResult | NeracaError] = []
+    for charge, outcome in zip(charges, outcomes, strict=True):
+        if isinstance(outcome, Conflict) and outcome.code == "duplicate_invoice":
+            # First sent with other details (the card or the customer's name changed since): that first
+            # payment is the charge's answer, never a second one.
+            page = await payments.list_payments(actor, q=charge.invoice_number, limit=100)
+            found = next((p for p in page.data if p.invoice_number == charge.invoice_number), None)
+            outcome = found if found is not None else outcome
+        if isinstance(outcome, NeracaError):
+            results.append(outcome)
+            continue
+        try:
+            results.append(_result(outcome))
+        except OutcomeUnknown as exc:
+            results.append(exc)
+    return results
 
 
 async def refund(business_id: str, payment_id: str, amount: int, reason: str | None) -> None:

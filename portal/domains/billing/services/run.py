@@ -25,7 +25,7 @@ import structlog
 
 from portal.domains.billing.schemas import RunOut
 from portal.domains.billing.services import common
-from portal.domains.billing.services.charging import CardCharge, ChargeResult, charge_card
+from portal.domains.billing.services.charging import CardCharge, ChargeResult, charge_cards
 from portal.domains.payouts.services import load_calendar
 from portal.domains.provider.gateway import ProviderError
 from portal.domains.webhooks.services import emit_many
@@ -41,8 +41,11 @@ MAX_ATTEMPTS = 3
 SOFT_DECLINES = frozenset({"05", "51", "61", "91"})
 # A claim older than this is taken over (its worker died); taking it over is safe, see above.
 STALE_CLAIM = timedelta(minutes=5)
+# Claims taken and charged per provider call, and such chunks in flight at once.
 BATCH = 200
-CONCURRENCY = 16
+# Claims inserted at once past which the planner's statistics of the charges are refreshed.
+BIG_CLAIM = 10_000
+CONCURRENCY = 4
 FAILED_MAIL = "billing_charge_failed"
 REMINDER_MAIL = "billing_reminder"
 
@@ -99,6 +102,9 @@ async def claim_due(day: date, business_id: str | None = None) -> tuple[int, int
             )
             for r in reminders:
                 await _mail(conn, REMINDER_MAIL, r["business_id"], r["billing_id"], r)
+    if len(rows) >= BIG_CLAIM:
+        # The charges table just grew at once: the takes that follow are planned on its new size.
+        await sql.execute("ANALYZE billing_charge")
     return len(rows), len(reminders)
 
 
@@ -128,161 +134,208 @@ async def _take(day: date, worker: str, business_id: str | None, done: set[str])
     return list(rows)
 
 
-async def _card_of(business_id: str, billing_id: str) -> asyncpg.Record | None:
-    return await sql.fetchrow(
-        "SELECT b.card_status, b.card_token, b.card_first6, b.card_last4, b.card_brand, b.card_issuer, "
-        "b.description, b.status, c.customer_ref, c.name, c.email FROM billing b JOIN billing_customer c "
-        "ON c.business_id = b.business_id AND c.id = b.customer_id WHERE b.business_id = $1 AND b.id = $2",
-        business_id,
-        billing_id,
-    )
+_CARDS_SQL = (
+    "SELECT b.id, b.card_status, b.card_token, b.card_first6, b.card_last4, b.card_brand, b.card_issuer, "
+    "b.description, b.status, c.customer_ref, c.name, c.email FROM billing b JOIN billing_customer c "
+    "ON c.business_id = b.business_id AND c.id = b.customer_id "
+    "WHERE b.business_id = $1 AND b.id = ANY($2::text[])"
+)
+
+Charged = tuple[asyncpg.Record, asyncpg.Record | None, ChargeResult | None]
 
 
-async def _charge_one(
-    row: asyncpg.Record,
-) -> tuple[asyncpg.Record, asyncpg.Record | None, ChargeResult | None]:
-    card = await _card_of(row["business_id"], row["billing_id"])
-    if card is None or card["card_status"] != "registered" or not card["card_token"]:
-        return (
-            row,
-            card,
-            ChargeResult("failed", None, None, "No card is registered for this billing.", None, None, None),
-        )
+def _no_card() -> ChargeResult:
+    return ChargeResult("failed", None, None, "No card is registered for this billing.", None, None, None)
+
+
+async def _charge_chunk(business_id: str, rows: list[asyncpg.Record]) -> list[Charged]:
+    """Charge one business's chunk of claims in one provider call; each claim with its card and result
+    (None: the outcome is not known, the claim is put back)."""
+    cards = {r["id"]: r for r in await sql.fetch(_CARDS_SQL, business_id, [r["billing_id"] for r in rows])}
+    out: list[Charged] = []
+    to_charge: list[tuple[asyncpg.Record, asyncpg.Record]] = []
+    for row in rows:
+        card = cards.get(row["billing_id"])
+        if card is None or card["card_status"] != "registered" or not card["card_token"]:
+            out.append((row, card, _no_card()))
+        else:
+            to_charge.append((row, card))
+    if not to_charge:
+        return out
     try:
-        result = await charge_card(
-            CardCharge(
-                business_id=row["business_id"],
-                account_id=row["account_id"],
-                invoice_number=row["invoice_number"],
-                amount=row["amount"],
-                currency=row["currency"],
-                card_token=card["card_token"],
-                customer_ref=card["customer_ref"],
-                customer_name=card["name"],
-                customer_email=card["email"],
-                description=f"Billing {row['billing_number']} {row['execute_date']:%Y-%m-%d}",
-                billing_id=row["billing_id"],
-                charge_id=row["id"],
-            )
+        results = await charge_cards(
+            business_id,
+            [
+                CardCharge(
+                    business_id=row["business_id"],
+                    account_id=row["account_id"],
+                    invoice_number=row["invoice_number"],
+                    amount=row["amount"],
+                    currency=row["currency"],
+                    card_token=card["card_token"],
+                    customer_ref=card["customer_ref"],
+                    customer_name=card["name"],
+                    customer_email=card["email"],
+                    description=f"Billing {row['billing_number']} {row['execute_date']:%Y-%m-%d}",
+                    billing_id=row["billing_id"],
+                    charge_id=row["id"],
+                )
+                for row, card in to_charge
+            ],
         )
     except ProviderError as exc:
-        # Unknown or not sent: keep the claim; the next run asks again under the same invoice number.
-        log.warning("billing charge outcome unknown", charge_id=row["id"], code=exc.code)
-        return row, card, None
-    except NeracaError as exc:
-        if exc.status >= 500:
-            raise
-        # Refused before reaching the bank (unknown card token, closed account…): final, no charge.
-        return row, card, ChargeResult("failed", None, None, exc.code, None, None, None)
-    if result.issuer is None:
-        result = ChargeResult(**{**result.__dict__, "issuer": card["card_issuer"]})
-    return row, card, result
+        # Unknown or not sent: keep the claims; the next run asks again under the same invoice numbers.
+        log.warning("billing charges outcome unknown", charges=len(to_charge), code=exc.code)
+        return out + [(row, card, None) for row, card in to_charge]
+    for (row, card), result in zip(to_charge, results, strict=True):
+        if isinstance(result, ProviderError):
+            out.append((row, card, None))  # this charge's answer is not known yet
+        elif isinstance(result, NeracaError):
+            if result.status >= 500:
+                raise result
+            # Refused before reaching the bank (unknown card token, closed account…): final, no charge.
+            out.append((row, card, ChargeResult("failed", None, None, result.code, None, None, None)))
+        else:
+            if result.issuer is None:
+                result = ChargeResult(**{**result.__dict__, "issuer": card["card_issuer"]})
+            out.append((row, card, result))
+    return out
 
 
-async def _record(
-    row: asyncpg.Record,
-    card: asyncpg.Record | None,
-    result: ChargeResult | None,
-    worker: str,
-    day: date,
-    calendar: Any,
-) -> str:
-    """Write one attempt's outcome (only while this worker still holds the claim). Returns the state."""
+_RECORD_SQL = """
+UPDATE billing_charge ch SET status = x.status, response_code = x.response_code,
+    approval_code = x.approval_code, error_message = x.error_message, issuer = x.issuer,
+    payment_id = x.payment_id, provider_payin_id = x.provider_payin_id, card_first6 = x.card_first6,
+    card_last4 = x.card_last4, card_brand = x.card_brand,
+    charged_at = CASE WHEN x.status = 'paid' THEN $2 ELSE ch.charged_at END,
+    attempt = ch.attempt + CASE WHEN x.status = 'retry' THEN 1 ELSE 0 END,
+    next_attempt_on = coalesce(x.next_attempt_on, ch.next_attempt_on),
+    invoice_number = coalesce(x.next_invoice, ch.invoice_number), claimed_by = NULL, updated_at = $2
+FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+    $11::text[], $12::text[], $13::text[], $14::text[], $15::date[], $16::text[], $17::int[], $18::text[])
+    AS x(id, status, response_code, approval_code, error_message, issuer, payment_id, provider_payin_id,
+        card_first6, card_last4, card_brand, next_attempt_on, next_invoice, attempt, business_id)
+WHERE ch.business_id = x.business_id AND ch.id = x.id AND ch.status = 'charging' AND ch.claimed_by = $3
+  AND ch.attempt = x.attempt AND $1::int = 1
+RETURNING ch.*
+"""
+
+
+async def _record_chunk(
+    charged: list[Charged], worker: str, day: date, calendar: Any
+) -> list[tuple[str, str]]:
+    """Write a chunk's outcomes set-based in one transaction (only the claims this worker still holds):
+    the charges, their attempts, their events in one `emit_many`, the final failures' e-mails. Returns
+    each claim's id and state."""
     now = clock.now()
-    async with transaction(), sql.connection() as conn:
+    states: list[tuple[str, str]] = []
+    known: list[tuple[asyncpg.Record, asyncpg.Record | None, ChargeResult, str, date | None, str | None]] = []
+    unknown: list[asyncpg.Record] = []
+    for row, card, result in charged:
         if result is None:
-            await conn.execute(
-                "UPDATE billing_charge SET status = 'pending', claimed_by = NULL, updated_at = $3 "
-                "WHERE business_id = $1 AND id = $2 AND status = 'charging' AND claimed_by = $4",
-                row["business_id"],
-                row["id"],
-                now,
-                worker,
-            )
-            return "unknown"
+            unknown.append(row)
+            continue
         soft = result.status == "failed" and (result.response_code or "") in SOFT_DECLINES
         retry = soft and row["attempt"] < MAX_ATTEMPTS
-        if result.status == "paid":
-            state = "paid"
-        elif retry:
-            state = "retry"
-        else:
-            state = "failed"
+        state = "paid" if result.status == "paid" else "retry" if retry else "failed"
         next_day = calendar.next_business_day(max(day, row["next_attempt_on"])) if retry else None
         next_invoice = (
             f"{row['billing_number']}-{row['execute_date']:%Y%m%d}-R{row['attempt'] + 1}" if retry else None
         )
-        updated = await conn.fetchrow(
-            "UPDATE billing_charge SET status = $3, response_code = $4, approval_code = $5, "
-            "error_message = $6, "
-            "issuer = $7, payment_id = $8, provider_payin_id = $9, card_first6 = $10, card_last4 = $11, "
-            "card_brand = $12, charged_at = CASE WHEN $3 = 'paid' THEN $13 ELSE charged_at END, "
-            "attempt = attempt + CASE WHEN $3 = 'retry' THEN 1 ELSE 0 END, "
-            "next_attempt_on = CASE WHEN $3 = 'retry' THEN $14 ELSE next_attempt_on END, "
-            "invoice_number = coalesce($15, invoice_number), claimed_by = NULL, updated_at = $13 "
-            "WHERE business_id = $1 AND id = $2 AND status = 'charging' AND claimed_by = $16 AND "
-            "attempt = $17 "
-            "RETURNING *",
-            row["business_id"],
-            row["id"],
-            state,
-            result.response_code,
-            result.approval_code,
-            (result.error_message or "")[:200] or None,
-            result.issuer,
-            result.payment_id,
-            result.provider_payin_id,
-            card["card_first6"] if card else None,
-            card["card_last4"] if card else None,
-            card["card_brand"] if card else None,
-            now,
-            next_day,
-            next_invoice,
-            worker,
-            row["attempt"],
-        )
-        if updated is None:
-            return "lost_claim"  # another worker took the claim over and records the same answer
+        known.append((row, card, result, state, next_day, next_invoice))
+    async with transaction(), sql.connection() as conn:
+        if unknown:
+            await conn.execute(
+                "UPDATE billing_charge ch SET status = 'pending', claimed_by = NULL, updated_at = $1 "
+                "FROM unnest($2::text[], $3::text[]) AS x(business_id, id) "
+                "WHERE ch.business_id = x.business_id AND ch.id = x.id AND ch.status = 'charging' "
+                "AND ch.claimed_by = $4",
+                now,
+                [r["business_id"] for r in unknown],
+                [r["id"] for r in unknown],
+                worker,
+            )
+            states.extend((r["id"], "unknown") for r in unknown)
+        if not known:
+            return states
+        updated = {
+            (r["business_id"], r["id"]): r
+            for r in await conn.fetch(
+                _RECORD_SQL,
+                1,
+                now,
+                worker,
+                [k[0]["id"] for k in known],
+                [k[3] for k in known],
+                [k[2].response_code for k in known],
+                [k[2].approval_code for k in known],
+                [(k[2].error_message or "")[:200] or None for k in known],
+                [k[2].issuer for k in known],
+                [k[2].payment_id for k in known],
+                [k[2].provider_payin_id for k in known],
+                [k[1]["card_first6"] if k[1] else None for k in known],
+                [k[1]["card_last4"] if k[1] else None for k in known],
+                [k[1]["card_brand"] if k[1] else None for k in known],
+                [k[4] for k in known],
+                [k[5] for k in known],
+                [k[0]["attempt"] for k in known],
+                [k[0]["business_id"] for k in known],
+            )
+        }
+        mine = [k for k in known if (k[0]["business_id"], k[0]["id"]) in updated]
+        # A claim another worker took over is recorded by it, with the same answer.
+        states.extend((k[0]["id"], "lost_claim") for k in known if k not in mine)
+        if not mine:
+            return states
         await conn.execute(
             "INSERT INTO billing_charge_attempt (business_id, charge_id, attempt, invoice_number, status, "
             "response_code, approval_code, error_message, issuer, payment_id, attempted_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-            row["business_id"],
-            row["id"],
-            row["attempt"],
-            row["invoice_number"],
-            "paid" if state == "paid" else "failed",
-            result.response_code,
-            result.approval_code,
-            (result.error_message or "")[:200] or None,
-            result.issuer,
-            result.payment_id,
+            "SELECT x.business_id, x.charge_id, x.attempt, x.invoice_number, x.status, x.response_code, "
+            "x.approval_code, x.error_message, x.issuer, x.payment_id, $1 "
+            "FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[], "
+            "$9::text[], $10::text[], $11::text[]) "
+            "AS x(business_id, charge_id, attempt, invoice_number, status, response_code, approval_code, "
+            "error_message, issuer, payment_id) ON CONFLICT DO NOTHING",
             now,
+            [k[0]["business_id"] for k in mine],
+            [k[0]["id"] for k in mine],
+            [k[0]["attempt"] for k in mine],
+            [k[0]["invoice_number"] for k in mine],
+            ["paid" if k[3] == "paid" else "failed" for k in mine],
+            [k[2].response_code for k in mine],
+            [k[2].approval_code for k in mine],
+            [(k[2].error_message or "")[:200] or None for k in mine],
+            [k[2].issuer for k in mine],
+            [k[2].payment_id for k in mine],
         )
-        data = {
-            "id": row["id"],
-            "billing_id": row["billing_id"],
-            "billing_number": row["billing_number"],
-            "invoice_number": row["invoice_number"],
-            "execute_date": row["execute_date"].isoformat(),
-            "amount": row["amount"],
-            "currency": row["currency"],
-            "attempt": row["attempt"],
-            "response_code": result.response_code,
-            "approval_code": result.approval_code,
-            "error_message": result.error_message,
-            "issuer": result.issuer,
-        }
-        if state == "paid":
-            await emit_many(
-                conn, [(row["business_id"], "billing.charge.succeeded", data, (row["account_id"],))]
-            )
-        else:
-            data["retry_on"] = next_day.isoformat() if next_day else None
-            await emit_many(conn, [(row["business_id"], "billing.charge.failed", data, (row["account_id"],))])
+        events = []
+        for row, _card, result, state, next_day, _ in mine:
+            data: dict[str, Any] = {
+                "id": row["id"],
+                "billing_id": row["billing_id"],
+                "billing_number": row["billing_number"],
+                "invoice_number": row["invoice_number"],
+                "execute_date": row["execute_date"].isoformat(),
+                "amount": row["amount"],
+                "currency": row["currency"],
+                "attempt": row["attempt"],
+                "response_code": result.response_code,
+                "approval_code": result.approval_code,
+                "error_message": result.error_message,
+                "issuer": result.issuer,
+            }
+            if state == "paid":
+                events.append((row["business_id"], "billing.charge.succeeded", data, (row["account_id"],)))
+            else:
+                data["retry_on"] = next_day.isoformat() if next_day else None
+                events.append((row["business_id"], "billing.charge.failed", data, (row["account_id"],)))
+        await emit_many(conn, events)
+        for row, _card, _result, state, _, _ in mine:
             if state == "failed":
-                await _mail(conn, FAILED_MAIL, row["business_id"], row["billing_id"], updated)
-    return state
+                key = (row["business_id"], row["id"])
+                await _mail(conn, FAILED_MAIL, row["business_id"], row["billing_id"], updated[key])
+            states.append((row["id"], state))
+    return states
 
 
 async def _mail(
@@ -322,28 +375,34 @@ async def _mail(
 async def run_billing(
     *, day: date | None = None, business_id: str | None = None, worker: str | None = None
 ) -> RunOut:
-    """Claim every due execute date up to `day` (today, WIB) and charge the claimed charges, in batches
-    with up to CONCURRENCY provider calls at once. Safe to run from several workers at a time."""
+    """Claim every due execute date up to `day` (today, WIB) and charge the claimed charges in chunks of
+    BATCH (one provider call and one booking each), CONCURRENCY chunks at once.
+    Safe to run from several workers at a time."""
     today = day or common.today()
     who = worker or worker_name()
     calendar = await load_calendar()
     _, reminded = await claim_due(today, business_id)
     counts = {"paid": 0, "failed": 0, "retry": 0, "unknown": 0, "lost_claim": 0}
-    gate = asyncio.Semaphore(CONCURRENCY)
-
-    async def one(row: asyncpg.Record) -> str:
-        async with gate:
-            charged = await _charge_one(row)
-        return await _record(*charged, who, today, calendar)
-
     seen: set[str] = set()
-    while True:
-        rows = await _take(today, who, business_id, seen)
-        if not rows:
-            break
-        seen.update(r["id"] for r in rows)
-        for state in await asyncio.gather(*(one(r) for r in rows)):
-            counts[state] = counts.get(state, 0) + 1
+
+    async def worker_loop() -> None:
+        # Several chunks in flight: one chunk's provider call overlaps another's booking.
+        while True:
+            rows = await _take(today, who, business_id, seen)
+            if not rows:
+                return
+            by_business: dict[str, list[asyncpg.Record]] = {}
+            for row in rows:
+                by_business.setdefault(row["business_id"], []).append(row)
+            for biz, chunk in by_business.items():
+                for charge_id, state in await _record_chunk(
+                    await _charge_chunk(biz, chunk), who, today, calendar
+                ):
+                    counts[state] = counts.get(state, 0) + 1
+                    if state == "unknown":
+                        seen.add(charge_id)  # put back: it waits, unclaimed, for the next run
+
+    await asyncio.gather(*(worker_loop() for _ in range(CONCURRENCY)))
     return RunOut(
         charged=counts["paid"] + counts["failed"] + counts["retry"],
         paid=counts["paid"],

@@ -4,6 +4,7 @@ Everything callers use is re-exported here (`from portal.domains.payments import
 """
 
 from portal.domains.payments.schemas import Payment, Refund
+from portal.domains.payments.services.card_batch import charge_cards
 from portal.domains.payments.services.dashboard import PaymentsSummary, summary
 from portal.domains.payments.services.payments import (
     CHANNELS,
@@ -64,6 +65,7 @@ __all__ = [
     "apply_due",
     "apply_now",
     "book_payment",
+    "charge_cards",
     "check_split_payouts",
     "create_batches",
     "create_payment",
