@@ -65,6 +65,22 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the embedded postmaster and its children (backends, WAL writer…; Linux)."""
+    postmaster = int((DATA_DIR / "pgdata" / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if postmaster in (int(entry), int(fields[1])):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class StatementTimes:
     """BENCH_PROFILE: wall time per SQL statement of the cycle (asyncpg's calls timed, keyed by the
     statement's first words), printed on stderr with a cProfile of the Python side."""
@@ -74,9 +90,12 @@ class StatementTimes:
     def __init__(self) -> None:
         self.totals: dict[str, list[float]] = {}
         self.saved: dict[str, Any] = {}
+        self.cpu = (0.0, 0.0)
 
     def __enter__(self) -> StatementTimes:
         import asyncpg
+
+        self.cpu = (time.process_time(), postgres_cpu_seconds())
 
         for name in self.METHODS:
             original = self.saved[name] = getattr(asyncpg.Connection, name)
@@ -99,10 +118,17 @@ class StatementTimes:
     def __exit__(self, *exc: object) -> None:
         import asyncpg
 
+        self.cpu = (time.process_time() - self.cpu[0], postgres_cpu_seconds() - self.cpu[1])
+
         for name, original in self.saved.items():
             setattr(asyncpg.Connection, name, original)
 
     def report(self, wall: float) -> None:
+        python, postgres = self.cpu
+        log(
+            f"CPU time: Python {python:.1f}s + PostgreSQL {postgres:.1f}s = {python + postgres:.1f}s "
+            f"({1e6 * (python + postgres) / SUBSCRIPTIONS:.0f} µs per invoice) in {wall:.1f}s of wall time"
+        )
         log(f"SQL statements, wall time (of {wall:.1f}s):")
         for key, (calls, seconds) in sorted(self.totals.items(), key=lambda kv: -kv[1][1])[:25]:
             log(f"  {seconds:7.2f}s {100 * seconds / wall:5.1f}% {calls:6d}x  {key}")
