@@ -199,5 +199,8 @@ async def test_payout_batches(sdk: Any, key: Key, tmp_path: Any) -> None:
         with pytest.raises(neraca.UnprocessableEntityError) as by_key:
             checker.payout_batches.approve(good.batch.id, code="123456")
         assert by_key.value.code == "approver_not_a_user"
+        with pytest.raises(neraca.UnprocessableEntityError) as accept_by_key:
+            checker.payout_batches.accept_name(good.batch.id, 2)
+        assert accept_by_key.value.code == "approver_not_a_user"
     finally:
         checker.close()

@@ -322,6 +322,22 @@ async def approve_payout_batch(actor: Actor, batch_id: str, data: ApprovalIn) ->
     return await batches.batch_detail(actor, batch_id)
 
 
+@post(
+    "/api/v1/payout_batches/{batch_id:str}/rows/{row_no:str}/accept_name",
+    operation_id="accept_payout_batch_row_name",
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+    status_code=200,
+    before_request=object_first(batches.find_batch, "batch_id"),
+)
+async def accept_payout_batch_row_name(actor: Actor, batch_id: str, row_no: str) -> BatchDetail:
+    """Accept the bank's holder name on a row whose typed name differs (an approver other than the
+    maker; in the activity log): the row no longer holds the batch's approval back."""
+    await batches.accept_name(actor, batch_id, batches.row_number(row_no))
+    return await batches.batch_detail(actor, batch_id)
+
+
 @get(
     "/api/v1/payout_settings",
     operation_id="retrieve_payout_settings",
@@ -355,6 +371,7 @@ ROUTES = [
     retrieve_payout_batch,
     submit_payout_batch,
     approve_payout_batch,
+    accept_payout_batch_row_name,
     create_payout,
     list_payouts,
     retrieve_payout,

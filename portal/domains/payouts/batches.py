@@ -6,35 +6,33 @@ hold voided). Progress, per-row results and totals come from the payouts themsel
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import structlog
 
 from portal.domains.accounts import services as accounts
 from portal.domains.ledger.services.shared import audit
 from portal.domains.payouts import lifecycle, services, upload
-from portal.domains.payouts.router import WALLETS, NoRail, route
+from portal.domains.payouts.router import DESTINATIONS, WALLETS, NoRail, route
 from portal.domains.payouts.schemas import BatchDetail, BatchOut, BatchRowError, BatchRowOut
+from portal.domains.provider import gateway
+from portal.domains.provider.gateway import NameInquiry
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.ids import new_id
+from portal.lib.jobs import enqueue
+from portal.lib.spreadsheet import is_dangerous
 from portal.lib.sql import transaction
 
-_DIGITS = re.compile(r"^[0-9]{6,20}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
-ROW_COLUMNS = (
-    "business_id, batch_id, row_no, reference, amount, code, account_number, holder_name, description, "
-    "email, "
-    "rail, fee, errors, deleted, payout_id"
-)
 TEMPLATE = (
     "reference,amount,code,account_number,holder_name,description,email\r\n"
     "PAY-0001,150000,014,8800112233,Budi Santoso,November commission,budi@example.com\r\n"
@@ -59,96 +57,188 @@ class BatchSummary:
 
 
 # --- validation -----------------------------------------------------------------------------------
+#
+# Every rule is a SQL condition over the rows (staged from the file on upload, or the rows a fix touches)
+# adding its reason, so a file of 10,000 rows is checked in one statement. The messages are msgids,
+# translated when a row is shown.
+
+# What Python's str.strip() removes, for btrim(): a cell is trimmed the same way in both.
+log = structlog.get_logger("neraca.payouts")
+
+_WHITESPACE = "".join(chr(c) for c in range(1, 0x3001) if chr(c).isspace())
+# The same for a file of ASCII bytes only: btrim() runs much faster with a short set.
+_ASCII_WHITESPACE = "".join(c for c in _WHITESPACE if c.isascii())
+_FORMULA_CHARS = ("=", "+", "-", "@")  # what can still lead a trimmed cell of spreadsheet.FORMULA_PREFIXES
+# Above every network limit: an amount of more digits is compared as this.
+_HUGE = Decimal(10) ** 30
 
 
-def _error(column: str, message: str, **params: Any) -> dict[str, Any]:
-    return {"column": column, "message": message, "params": params}
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def validate_row(
-    cells: dict[str, str],
-    *,
-    banks: set[str],
-    rails: list[Any],
-    calendar: Any,
-    duplicate: bool,
-    used: bool,
-    quotes: dict[tuple[str, tuple[str, ...]], tuple[str, int]] | None = None,
-) -> tuple[list[dict[str, Any]], str | None, int | None]:
-    """(errors, rail, fee) of one row: code, number format, rail limits, duplicates, e-mail. `quotes`
-    (one dict for a whole file) keeps the router's choice per destination and set of eligible rails: the
-    choice does not depend on the amount beyond which rails carry it, so a file routes once per set."""
-    errors: list[dict[str, Any]] = []
-    reference = cells["reference"]
-    if not reference or len(reference) > 100:
-        errors.append(_error("reference", N_("required, at most 100 characters")))
-    elif duplicate:
-        errors.append(_error("reference", N_("appears more than once in the file")))
-    elif used:
-        errors.append(_error("reference", N_("already used by an earlier payout or transfer")))
-    amount_text = cells["amount"].replace(".", "").replace(",", "") if cells["amount"].isascii() else ""
-    amount = int(amount_text) if amount_text.isdigit() else 0
-    if amount < 1:
-        errors.append(_error("amount", N_("must be a positive whole number")))
-    code = cells["code"].upper()
-    destination = None
-    if code in WALLETS:
-        destination = code
-        try:
-            cells["account_number"] = services.mobile_number(cells["account_number"], "/account_number")
-        except ValidationFailed:
-            errors.append(_error("account_number", N_("not an Indonesian mobile number")))
-    elif code in banks:
-        destination = "bank"
-        if not _DIGITS.match(cells["account_number"].replace(" ", "").replace("-", "")):
-            errors.append(_error("account_number", N_("6 to 20 digits")))
-    else:
-        errors.append(_error("code", N_("unknown bank or e-wallet code")))
-    holder = " ".join(cells["holder_name"].split())
-    if not holder or len(holder) > 100:
-        errors.append(_error("holder_name", N_("required, at most 100 characters")))
-    if len(cells["description"]) > 140:
-        errors.append(_error("description", N_("at most 140 characters")))
-    if cells["email"] and not _EMAIL.match(cells["email"]):
-        errors.append(_error("email", N_("not an e-mail address")))
-    rail = fee = None
-    if destination and amount >= 1:
-        eligible = tuple(r.code for r in rails if r.carries(amount, destination))
-        known = quotes.get((destination, eligible)) if quotes is not None and eligible else None
-        try:
-            if known is None:
-                quote = route(rails, amount, destination, clock.now(), calendar)
-                known = quote.rail.code, quote.fee
-                if quotes is not None and eligible:
-                    quotes[(destination, eligible)] = known
-            rail, fee = known
-        except NoRail as refused:
-            reason = {
-                "below_minimum": N_("below the rail's minimum"),
-                "above_maximum": N_("above every rail's limit"),
-            }
-            errors.append(_error("amount", reason.get(refused.reason, N_("no rail for this destination"))))
-    return errors, rail, fee
-
-
-async def _used_references(business_id: str, references: list[str]) -> set[str]:
-    rows = await sql.fetch(
-        "SELECT reference FROM ledger_reference WHERE business_id = $1 AND reference = ANY($2::text[])",
-        business_id,
-        references,
+def _reason(condition: str, column: str, message: str) -> str:
+    return (
+        f"WHEN {condition} THEN jsonb_build_object('column', '{column}', 'message', {message}, "
+        "'params', '{}'::jsonb)"
     )
-    return {r["reference"] for r in rows}
+
+
+def _errors_sql(groups: list[list[tuple[str, str, str]]]) -> str:
+    """The errors array of a row: per group of (condition, column, message) the first that holds. A
+    row none of them holds for gets the constant `[]` without building an array."""
+    cases = ["CASE " + " ".join(_reason(*rule) for rule in group) + " END" for group in groups]
+    any_rule = " OR ".join(f"({condition})" for group in groups for condition, _c, _m in group)
+    return (
+        f"CASE WHEN {any_rule} THEN to_jsonb(array_remove(ARRAY[{', '.join(cases)}], NULL)) "
+        "ELSE '[]'::jsonb END"
+    )
+
+
+_MESSAGES = {
+    "reference_required": N_("required, at most 100 characters"),
+    "reference_twice": N_("appears more than once in the file"),
+    "reference_used": N_("already used by an earlier payout or transfer"),
+    "amount": N_("must be a positive whole number"),
+    "code": N_("unknown bank or e-wallet code"),
+    "mobile": N_("not an Indonesian mobile number"),
+    "digits": N_("6 to 20 digits"),
+    "holder_name": N_("required, at most 100 characters"),
+    "description": N_("at most 140 characters"),
+    "email": N_("not an e-mail address"),
+    "no_rail": N_("no rail for this destination"),
+}
+_NO_RAIL = {
+    "below_minimum": N_("below the rail's minimum"),
+    "above_maximum": N_("above every rail's limit"),
+}
+_M = {key: _literal(value) for key, value in _MESSAGES.items()}
+# The portal's e-mail and mobile rules written without bounded repetitions ({m,n}), which PostgreSQL's
+# regular expressions run slowly: the lengths are compared instead.
+_EMAIL_OK = (
+    # The usual shape settles it with one expression; anything else goes through every rule.
+    "(CASE WHEN length(t.email) <= 64 AND t.email ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9]+([.][A-Za-z0-9]+)+$' "
+    "THEN true ELSE t.email ~ '^[^@[:space:]]+@[A-Za-z0-9.-]+$' "
+    "AND length(split_part(t.email, '@', 1)) <= 64 "
+    "AND strpos(split_part(t.email, '@', 2), '.') > 0 AND strpos(t.email, '..') = 0 "
+    "AND right(t.email, 1) <> '.' "
+    "AND split_part(split_part(t.email, '@', 2), '.', 1) ~ '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$' "
+    "AND (length(t.email) < 64 OR split_part(t.email, '@', 2) !~ '[^.]{64}') END)"
+)
+_MOBILE_OK = "(t.phone ~ '^08[1-9][0-9]+$' AND length(t.phone) BETWEEN 10 AND 13)"
+_WALLETS_SQL = "ARRAY[" + ", ".join(_literal(w) for w in WALLETS) + "]"
+
+
+def _checked_rows(source: str) -> str:
+    """SELECT over `source` (line, reference, amount, code, account_number, holder_name, description,
+    email as typed) of each non-blank row's cells as kept, its rail and fee, and its errors
+    `[{column, message, params}]` in the order a reader meets the columns. Parameters: $1 the business,
+    $2 the whitespace trimmed, $3–$8 the rail bands (`rail_bands`)."""
+    trim = ", ".join(
+        f"btrim(src.{c}, $2) AS {c}"
+        for c in ("reference", "amount", "account_number", "description", "email")
+    )
+    errors = _errors_sql(
+        [
+            [
+                ("t.reference = '' OR length(t.reference) > 100", "reference", _M["reference_required"]),
+                ("twice.reference IS NOT NULL", "reference", _M["reference_twice"]),
+                ("used.reference IS NOT NULL", "reference", _M["reference_used"]),
+            ],
+            [("t.value < 1", "amount", _M["amount"])],
+            [
+                ("t.destination IS NULL", "code", _M["code"]),
+                (f"t.destination <> 'bank' AND NOT {_MOBILE_OK}", "account_number", _M["mobile"]),
+                (
+                    "t.destination = 'bank' AND (t.bank_number !~ '^[0-9]+$' "
+                    "OR length(t.bank_number) NOT BETWEEN 6 AND 20)",
+                    "account_number",
+                    _M["digits"],
+                ),
+            ],
+            [("t.holder_name = '' OR length(t.holder_name) > 100", "holder_name", _M["holder_name"])],
+            [("length(t.description) > 140", "description", _M["description"])],
+            [(f"t.email <> '' AND NOT {_EMAIL_OK}", "email", _M["email"])],
+            [
+                (
+                    "t.destination IS NOT NULL AND t.value >= 1 AND band.rail IS NULL",
+                    "amount",
+                    f"coalesce(band.why, {_M['no_rail']})",
+                )
+            ],
+        ]
+    )
+    return (
+        # Materialized steps: each expression is computed once per row, not again wherever it is used.
+        f"WITH c AS MATERIALIZED (SELECT src.line, {trim}, upper(btrim(src.code, $2)) AS code, "
+        "btrim(regexp_replace(src.holder_name, '[[:space:]]+', ' ', 'g'), ' ') AS holder_name, "
+        "replace(replace(btrim(src.amount, $2), '.', ''), ',', '') AS digits, "
+        "CASE WHEN src.account_number ~ '[^0-9+]' THEN regexp_replace(btrim(src.account_number, $2), "
+        "'[[:space:]-]', '', 'g') ELSE src.account_number END AS phone0, "
+        "replace(replace(btrim(src.account_number, $2), ' ', ''), '-', '') AS bank_number "
+        f"FROM {source} src), "
+        "t AS MATERIALIZED (SELECT c.*, "
+        f"CASE WHEN c.code = ANY({_WALLETS_SQL}) THEN c.code WHEN bank.code IS NOT NULL THEN 'bank' END "
+        "AS destination, "
+        "CASE WHEN c.digits ~ '^[0-9]+$' AND length(c.digits) < 19 THEN c.digits::numeric "
+        "WHEN c.digits !~ '^[0-9]+$' THEN 0 WHEN length(ltrim(c.digits, '0')) > 30 THEN "
+        f"{_HUGE} ELSE c.digits::numeric END AS value, "
+        "CASE WHEN c.phone0 LIKE '+62%' THEN '0' || substr(c.phone0, 4) "
+        "WHEN c.phone0 LIKE '62%' THEN '0' || substr(c.phone0, 3) ELSE c.phone0 END AS phone "
+        "FROM c LEFT JOIN ref_banks bank ON bank.code = c.code "
+        "WHERE c.reference <> '' OR c.amount <> '' OR c.code <> '' OR c.account_number <> '' "
+        "OR c.holder_name <> '' OR c.description <> '' OR c.email <> '') "
+        "SELECT t.line, t.reference, t.amount, t.code, "
+        f"CASE WHEN t.destination <> 'bank' AND {_MOBILE_OK} THEN t.phone "
+        "ELSE t.account_number END AS account_number, t.holder_name, t.description, t.email, "
+        "CASE WHEN t.value >= 1 THEN band.rail END AS rail, CASE WHEN t.value >= 1 THEN band.fee END AS fee, "
+        f"{errors} AS errors "
+        "FROM t LEFT JOIN ledger_reference used ON used.business_id = $1 AND used.reference = t.reference "
+        "LEFT JOIN (SELECT reference FROM t GROUP BY reference HAVING count(*) > 1) twice "
+        "ON twice.reference = t.reference "
+        "LEFT JOIN unnest($3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::bigint[], $8::text[]) "
+        "AS band(destination, low, high, rail, fee, why) "
+        "ON band.destination = t.destination AND t.value BETWEEN band.low AND band.high"
+    )
+
+
+def rail_bands(rails: list[Any], received_at: Any, calendar: Any) -> list[list[Any]]:
+    """The router's answer for every destination as amount bands: (destinations, lows, highs, rails,
+    fees, messages). Which rails carry an amount changes only at a rail's minimum or just past its
+    maximum, so routing the lowest amount of each band answers for the whole band (the rows are then
+    matched to their band in SQL instead of routed one by one)."""
+    points = sorted(
+        {1} | {r.min_amount for r in rails if r.min_amount > 1} | {r.max_amount + 1 for r in rails}
+    )
+    bands: list[list[Any]] = [[], [], [], [], [], []]
+    for destination in DESTINATIONS:
+        for index, low in enumerate(points):
+            high = Decimal(points[index + 1] - 1) if index + 1 < len(points) else _HUGE
+            try:
+                quote = route(rails, low, destination, received_at, calendar)
+                answer: tuple[Any, Any, Any] = (quote.rail.code, quote.fee, None)
+            except NoRail as refused:
+                answer = (None, None, _NO_RAIL.get(refused.reason, _MESSAGES["no_rail"]))
+            for column, value in zip(bands, (destination, Decimal(low), high, *answer), strict=True):
+                column.append(value)
+    return bands
+
+
+async def _bands(business_id: str) -> list[list[Any]]:
+    rails = await services.load_rails(business_id)
+    return rail_bands(rails, clock.now(), await services.load_calendar())
 
 
 # --- upload ---------------------------------------------------------------------------------------
 
 
 async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: str | None = None) -> str:
-    """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. A file
-    refused as a whole (columns, size, encoding, formulas, an XLSX bomb) writes nothing."""
+    """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. The rows are
+    copied as typed into a staging table and checked there in one INSERT … SELECT (`_checked_rows`). A
+    file refused as a whole (columns, size, encoding, formulas, an XLSX bomb) writes nothing."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
-    rows = upload.read_rows(name, data)
+    rows, maybe_formula = upload.read_table(name, data)
     account = (
         await accounts.get_account_row(actor, account_id)
         if account_id
@@ -157,47 +247,20 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         )
     )
     owner = account.id if account else (await accounts.main_account(actor)).id
-    banks = {r["code"] for r in await sql.fetch("SELECT code FROM ref_banks")}
-    rails = await services.load_rails(actor.business_id)
-    calendar = await services.load_calendar()
-    references = [r[0] for r in rows]
-    counts = Counter(references)
-    used = await _used_references(actor.business_id, [r for r in counts if r])
+    bands = await _bands(actor.business_id)
+    whitespace = _ASCII_WHITESPACE if data.isascii() else _WHITESPACE
     batch_id = new_id("pob")
-    records = []
-    quotes: dict[tuple[str, tuple[str, ...]], tuple[str, int]] = {}
-    for number, row in enumerate(rows, start=2):
-        cells = dict(zip(upload.COLUMNS, row, strict=True))
-        errors, rail, fee = validate_row(
-            cells,
-            banks=banks,
-            rails=rails,
-            calendar=calendar,
-            duplicate=counts[cells["reference"]] > 1,
-            used=cells["reference"] in used,
-            quotes=quotes,
+    async with transaction(), sql.connection() as conn:
+        # A row's number is its position in the file (the header is row 1), blank rows included.
+        await conn.execute(
+            "CREATE TEMP TABLE payout_batch_stage (line integer GENERATED ALWAYS AS IDENTITY (START WITH 2), "
+            + ", ".join(f"{c} text" for c in upload.COLUMNS)
+            + ") ON COMMIT DROP"
         )
-        records.append(
-            (
-                actor.business_id,
-                batch_id,
-                number,
-                cells["reference"],
-                cells["amount"],
-                cells["code"].upper(),
-                cells["account_number"],
-                " ".join(cells["holder_name"].split()),
-                cells["description"],
-                cells["email"],
-                rail,
-                fee,
-                json.dumps(errors),
-                False,
-                None,
-            )
-        )
-    async with transaction():
-        await sql.execute(
+        await conn.copy_records_to_table("payout_batch_stage", records=rows, columns=list(upload.COLUMNS))
+        if maybe_formula:
+            await _refuse_formulas(conn, whitespace)
+        await conn.execute(
             "INSERT INTO payout_batch (business_id, id, account_id, filename, created_by, created_by_name) "
             "VALUES ($1, $2, $3, $4, $5, $6)",
             actor.business_id,
@@ -207,17 +270,43 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             actor.user_id,
             actor.name,
         )
-        async with sql.connection() as conn:
-            await conn.copy_records_to_table(
-                "payout_batch_row", records=records, columns=[c.strip() for c in ROW_COLUMNS.split(",")]
-            )
+        status = await conn.execute(
+            "INSERT INTO payout_batch_row (business_id, batch_id, row_no, reference, amount, code, "
+            "account_number, holder_name, description, email, rail, fee, errors, name_status) "
+            "SELECT $1, $9, c.line, c.reference, c.amount, c.code, c.account_number, c.holder_name, "
+            "c.description, c.email, c.rail, c.fee, c.errors, 'pending' "
+            f"FROM ({_checked_rows('payout_batch_stage')}) c",
+            actor.business_id,
+            whitespace,
+            *bands,
+            batch_id,
+        )
+        count = int(status.rsplit(" ", 1)[-1])
+        if not count:
+            raise upload.refuse_no_rows()
+        await _queue_name_inquiries(actor.business_id, batch_id)
         await audit(
             actor,
             "payout_batch.uploaded",
-            f"Batch {name} uploaded: {len(records)} rows",
+            f"Batch {name} uploaded: {count} rows",
             {"payout_batch_id": batch_id, "account_id": owner},
         )
     return batch_id
+
+
+async def _refuse_formulas(conn: asyncpg.Connection, whitespace: str) -> None:
+    """Refuse the file (the transaction rolls back: nothing written) at its first cell that, trimmed,
+    starts like a formula."""
+    found = await conn.fetchrow(
+        "SELECT s.line, c.position FROM payout_batch_stage s, LATERAL (VALUES "
+        + ", ".join(f"({i}, s.{c})" for i, c in enumerate(upload.COLUMNS))
+        + ") AS c(position, cell) WHERE left(btrim(c.cell, $1), 1) = ANY($2::text[]) "
+        "ORDER BY s.line, c.position LIMIT 1",
+        whitespace,
+        list(_FORMULA_CHARS),
+    )
+    if found is not None:
+        raise upload.refuse_formula(found["line"], found["position"])
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -261,7 +350,8 @@ async def batch_rows(
     await _batch(actor, batch_id)
     rows = await sql.fetch(
         "SELECT r.row_no, r.reference, r.amount, r.code, r.account_number, r.holder_name, r.description, "
-        "r.email, r.rail, r.fee, r.errors, r.payout_id, p.status, p.bank_reference, p.failure_code "
+        "r.email, r.rail, r.fee, r.errors, r.payout_id, p.status, p.bank_reference, p.failure_code, "
+        "r.name_status, r.bank_holder_name, r.name_accepted_by_name "
         "FROM payout_batch_row r LEFT JOIN payout p ON p.business_id = r.business_id AND p.id = r.payout_id "
         "WHERE r.business_id = $1 AND r.batch_id = $2 AND NOT r.deleted ORDER BY r.row_no LIMIT $3 OFFSET $4",
         actor.business_id,
@@ -369,15 +459,26 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             raise NotFound(N_("Row %(row)s was not found."), params={"row": row_no}, code="row_not_found")
         cells = {c: str(fields.get(c, current[c]) or "").strip() for c in upload.COLUMNS}
         for column, value in cells.items():
-            if len(value) > 200 or upload.is_dangerous(value):
+            if len(value) > 200 or is_dangerous(value):
                 raise ValidationFailed(
                     N_("Formulas and cells longer than 200 characters are not accepted."),
                     code="invalid_cell",
                     errors=[FieldError(f"/{column}", N_("not accepted"))],
                 )
+        # A new destination or name is checked again by the provider's name inquiry.
         await sql.execute(
             "UPDATE payout_batch_row SET reference = $4, amount = $5, code = $6, account_number = $7, "
-            "holder_name = $8, description = $9, email = $10 "
+            "holder_name = $8, description = $9, email = $10, "
+            "name_status = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN 'pending' ELSE name_status END, "
+            "bank_holder_name = CASE WHEN (code, account_number) IS DISTINCT FROM ($6, $7) THEN NULL "
+            "ELSE bank_holder_name END, "
+            "name_accepted_at = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN NULL ELSE name_accepted_at END, "
+            "name_accepted_by = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
+            "THEN NULL ELSE name_accepted_by END, "
+            "name_accepted_by_name = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM "
+            "($6, $7, $8) THEN NULL ELSE name_accepted_by_name END "
             "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
@@ -391,58 +492,34 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             cells["email"],
         )
         errors = await _revalidate(actor, batch_id, {current["reference"], cells["reference"]}, row_no)
+        await _queue_name_inquiries(actor.business_id, batch_id)
     return errors
 
 
 async def _revalidate(actor: Actor, batch_id: str, references: set[str], row_no: int) -> list[dict[str, Any]]:
-    """Validate again the rows with these references (duplicates change together); the errors of `row_no`."""
+    """Validate again the rows with these references (duplicates change together) by the upload's rules;
+    the errors of `row_no`."""
+    source = (
+        "(SELECT row_no AS line, reference, amount, code, account_number, holder_name, description, email "
+        "FROM payout_batch_row WHERE business_id = $1 AND batch_id = $9 AND NOT deleted "
+        "AND (reference = ANY($10::text[]) OR row_no = $11))"
+    )
     rows = await sql.fetch(
-        "SELECT * FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
-        "AND (reference = ANY($3::text[]) OR row_no = $4)",
+        f"WITH checked AS ({_checked_rows(source)}) "
+        "UPDATE payout_batch_row r SET account_number = c.account_number, rail = c.rail, fee = c.fee, "
+        "errors = c.errors FROM checked c WHERE r.business_id = $1 AND r.batch_id = $9 AND r.row_no = c.line "
+        "RETURNING r.row_no, r.errors",
         actor.business_id,
+        _WHITESPACE,
+        *(await _bands(actor.business_id)),
         batch_id,
         list(references),
         row_no,
     )
-    counts = Counter(
-        r["reference"]
-        for r in await sql.fetch(
-            "SELECT reference FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
-            "AND reference = ANY($3::text[])",
-            actor.business_id,
-            batch_id,
-            [r["reference"] for r in rows],
-        )
-    )
-    used = await _used_references(actor.business_id, [r["reference"] for r in rows])
-    banks = {r["code"] for r in await sql.fetch("SELECT code FROM ref_banks")}
-    rails = await services.load_rails(actor.business_id)
-    calendar = await services.load_calendar()
-    mine: list[dict[str, Any]] = []
     for row in rows:
-        cells = {c: row[c] for c in upload.COLUMNS}
-        errors, rail, fee = validate_row(
-            cells,
-            banks=banks,
-            rails=rails,
-            calendar=calendar,
-            duplicate=counts[row["reference"]] > 1,
-            used=row["reference"] in used,
-        )
-        await sql.execute(
-            "UPDATE payout_batch_row SET account_number = $4, rail = $5, fee = $6, errors = $7::jsonb "
-            "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
-            actor.business_id,
-            batch_id,
-            row["row_no"],
-            cells["account_number"],
-            rail,
-            fee,
-            json.dumps(errors),
-        )
         if row["row_no"] == row_no:
-            mine = errors
-    return mine
+            return _errors(row)
+    return []
 
 
 async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
@@ -459,6 +536,146 @@ async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
         )
         if reference is not None:  # a duplicate left alone is no longer one
             await _revalidate(actor, batch_id, {reference}, row_no)
+
+
+# --- name inquiry ---------------------------------------------------------------------------------
+
+# Name inquiries in flight at once for a batch: the provider answers each in its own call.
+INQUIRY_CONCURRENCY = 16
+# Rows the provider's answer holds back from approval: a name that differs (until an approver accepts the
+# bank's name for that row), an account the bank does not know or has closed.
+_BLOCKING = ("mismatch", "not_found", "closed")
+
+
+async def _queue_name_inquiries(business_id: str, batch_id: str) -> None:
+    # No dedupe key: a second run for the batch finds no pending row and asks nothing.
+    await enqueue("payouts.inquire_batch", {"business_id": business_id, "batch_id": batch_id})
+
+
+async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = INQUIRY_CONCURRENCY) -> int:
+    """Check every pending row's account by the provider's name inquiry (at most `concurrency` calls in
+    flight, outside any transaction), then store each answer: the holder name the bank returns and
+    matched | mismatch (compared as for a beneficiary) | not_found | closed. A row changed meanwhile
+    keeps its pending state (its answer is for the old account). Rows whose code or number is invalid are
+    left pending (nothing to ask). Provider errors leave the row pending for the next run. Returns how
+    many rows got an answer."""
+    rows = await sql.fetch(
+        "SELECT row_no, code, account_number, holder_name FROM payout_batch_row WHERE business_id = $1 "
+        "AND batch_id = $2 AND NOT deleted AND name_status = 'pending' AND NOT errors @> "
+        """'[{"column": "code"}]' AND NOT errors @> '[{"column": "account_number"}]' ORDER BY row_no""",
+        business_id,
+        batch_id,
+    )
+    gate = asyncio.Semaphore(max(1, concurrency))
+    answers: list[tuple[asyncpg.Record, str, str | None]] = []
+
+    async def ask(row: asyncpg.Record) -> None:
+        wallet = row["code"] in WALLETS
+        number = row["account_number"].replace(" ", "").replace("-", "")
+        inquiry = (
+            NameInquiry(kind="ewallet", wallet=row["code"], phone=number)
+            if wallet
+            else NameInquiry(kind="bank", bank_code=row["code"], account_number=number)
+        )
+        async with gate:
+            try:
+                answer = await gateway.provider().name_inquiry(business_id, inquiry)
+            except NeracaError:
+                log.warning(
+                    "name inquiry failed; the row stays pending", batch_id=batch_id, row=row["row_no"]
+                )
+                return
+        if answer.status == "found" and answer.holder_name:
+            holder = answer.holder_name.strip()[:100]
+            same = services.normal_name(holder) == services.normal_name(row["holder_name"])
+            answers.append((row, "matched" if same else "mismatch", holder))
+        else:
+            answers.append((row, "closed" if answer.status != "not_found" else "not_found", None))
+
+    await asyncio.gather(*(ask(row) for row in rows))
+    if not answers:
+        return 0
+    async with transaction():
+        updated = await sql.fetchval(
+            "WITH a AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], "
+            "$8::text[]) AS a(row_no, code, account_number, typed, status, holder)), "
+            "u AS (UPDATE payout_batch_row r SET name_status = a.status, bank_holder_name = a.holder FROM a "
+            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = a.row_no "
+            "AND r.name_status = 'pending' AND r.code = a.code AND r.account_number = a.account_number "
+            "AND r.holder_name = a.typed RETURNING 1) SELECT count(*) FROM u",
+            business_id,
+            batch_id,
+            [row["row_no"] for row, _status, _holder in answers],
+            [row["code"] for row, _status, _holder in answers],
+            [row["account_number"] for row, _status, _holder in answers],
+            [row["holder_name"] for row, _status, _holder in answers],
+            [status for _row, status, _holder in answers],
+            [holder for _row, _status, holder in answers],
+        )
+    return int(updated or 0)
+
+
+async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
+    """An approver (not the batch's maker) accepts the bank's holder name of a row whose typed name
+    differs: the row no longer holds the batch's approval back. In the activity log."""
+    lifecycle.require_checker(actor, (await _batch(actor, batch_id))["created_by"])
+    async with transaction():
+        batch = await _batch(actor, batch_id, lock=True)
+        if batch["status"] not in ("draft", "submitted"):
+            raise _not_submitted(batch)
+        row = await sql.fetchrow(
+            "UPDATE payout_batch_row SET name_accepted_by = $4, name_accepted_by_name = $5, "
+            "name_accepted_at = now() WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 "
+            "AND NOT deleted AND name_status = 'mismatch' RETURNING reference, holder_name, bank_holder_name",
+            actor.business_id,
+            batch_id,
+            row_no,
+            actor.user_id,
+            actor.name,
+        )
+        if row is None:
+            raise Conflict(
+                N_("Row %(row)s has no holder name to accept."),
+                params={"row": row_no},
+                code="no_name_mismatch",
+            )
+        await audit(
+            actor,
+            "payout_batch.name_accepted",
+            f"Batch {batch['filename']} row {row_no} ({row['reference']}): the bank's holder name "
+            f"{row['bank_holder_name']} accepted for {row['holder_name']}",
+            {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
+        )
+
+
+async def _refuse_unaccepted_names(actor: Actor, batch_id: str) -> None:
+    blocked = await sql.fetch(
+        "SELECT row_no, name_status FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 "
+        "AND NOT deleted AND name_status = ANY($3::text[]) AND name_accepted_at IS NULL ORDER BY row_no",
+        actor.business_id,
+        batch_id,
+        list(_BLOCKING),
+    )
+    if blocked:
+        raise ValidationFailed(
+            N_(
+                "The bank's holder name differs, or the account is unknown or closed, on %(count)s rows: "
+                "accept the bank's name on each differing row, or reject the batch."
+            ),
+            params={"count": len(blocked)},
+            code="batch_names_unaccepted",
+            errors=[
+                FieldError(f"/rows/{r['row_no']}/holder_name", _NAME_STATUS_ERRORS[r["name_status"]])
+                for r in blocked
+            ],
+        )
+
+
+_NAME_STATUS_ERRORS = {
+    "mismatch": N_("differs from the holder's name at the bank"),
+    "not_found": N_("account not found"),
+    "closed": N_("account closed"),
+}
 
 
 # --- submission and decision ----------------------------------------------------------------------
@@ -486,34 +703,38 @@ async def submit_batch(actor: Actor, batch_id: str) -> BatchSummary:
             )
         rails = {r.code: r for r in await services.load_rails(actor.business_id)}
         account = await accounts.get_account_row(actor, batch["account_id"])
-        for row in rows:
-            wallet = row["code"] if row["code"] in WALLETS else None
-            payout = await lifecycle.insert_payout(
-                actor,
-                account_id=account.id,
-                currency=account.currency,
-                destination={
-                    "destination_kind": "ewallet" if wallet else "bank",
-                    "bank_code": None if wallet else row["code"],
-                    "wallet": wallet,
-                    "account_number": row["account_number"].replace(" ", "").replace("-", ""),
-                    "holder_name": row["holder_name"],
-                },
-                rail=rails[row["rail"]],
-                fee=int(row["fee"]),
-                amount=int(row["amount"].replace(".", "").replace(",", "")),
-                reference=row["reference"],
-                description=row["description"],
-                batch_id=batch_id,
-            )
-            await sql.execute(
-                "UPDATE payout_batch_row SET payout_id = $4 WHERE business_id = $1 AND batch_id = $2 AND "
-                "row_no = $3",
-                actor.business_id,
-                batch_id,
-                row["row_no"],
-                payout.id,
-            )
+        payout_ids = await lifecycle.insert_batch_payouts(
+            actor,
+            account_id=account.id,
+            currency=account.currency,
+            batch_id=batch_id,
+            rows=[
+                {
+                    "reference": row["reference"],
+                    "amount": int(row["amount"].replace(".", "").replace(",", "")),
+                    "fee": int(row["fee"]),
+                    "rail": rails[row["rail"]],
+                    "description": row["description"],
+                    "destination": {
+                        "destination_kind": "ewallet" if row["code"] in WALLETS else "bank",
+                        "bank_code": None if row["code"] in WALLETS else row["code"],
+                        "wallet": row["code"] if row["code"] in WALLETS else None,
+                        "account_number": row["account_number"].replace(" ", "").replace("-", ""),
+                        "holder_name": row["holder_name"],
+                    },
+                }
+                for row in rows
+            ],
+        )
+        await sql.execute(
+            "UPDATE payout_batch_row r SET payout_id = p.payout_id "
+            "FROM unnest($3::int[], $4::text[]) AS p(row_no, payout_id) "
+            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = p.row_no",
+            actor.business_id,
+            batch_id,
+            [row["row_no"] for row in rows],
+            payout_ids,
+        )
         await sql.execute(
             "UPDATE payout_batch SET status = 'submitted', submitted_at = now() WHERE business_id = $1 AND "
             "id = $2",
@@ -538,6 +759,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         batch = await _batch(actor, batch_id, lock=True)
         if batch["status"] != "submitted":
             raise _not_submitted(batch)
+        await _refuse_unaccepted_names(actor, batch_id)
         await lifecycle.use_approval_code(actor, code)
         scheduled = await lifecycle.schedule_batch_approved(actor, batch_id)
         await sql.execute(
@@ -705,6 +927,9 @@ async def batch_detail(actor: Actor, batch_id: str) -> BatchDetail:
                 status=r["status"],
                 bank_reference=r["bank_reference"],
                 failure_code=r["failure_code"],
+                name_status=r["name_status"],
+                bank_holder_name=r["bank_holder_name"],
+                name_accepted_by_name=r["name_accepted_by_name"],
             )
             for r in rows
         ],

@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 
-from portal.domains.payouts import lifecycle
+from portal.domains.payouts import batches, lifecycle
 from portal.lib.jobs import job, periodic
 
 log = structlog.get_logger("neraca.payouts")
@@ -21,6 +21,13 @@ async def submit(payload: dict[str, Any]) -> None:
 @job("payouts.submit_batch")
 async def submit_batch(payload: dict[str, Any]) -> None:
     await lifecycle.submit_batch_due(payload["business_id"], payload["batch_id"])
+
+
+@job("payouts.inquire_batch")
+async def inquire_batch(payload: dict[str, Any]) -> None:
+    """The provider's name inquiry for a batch's rows (after the upload, and after a row is fixed)."""
+    answered = await batches.inquire_names(payload["business_id"], payload["batch_id"])
+    log.info("batch names inquired", batch_id=payload["batch_id"], answered=answered)
 
 
 @job("payouts.dispatch_withdrawal")

@@ -36,6 +36,20 @@ def destination_label(destination: str) -> str:
     return gettext(label) if label else destination
 
 
+BATCH_NAME_STATUSES = {
+    "pending": N_("Name check pending"),
+    "matched": N_("Name matches the bank's"),
+    "mismatch": N_("The bank's name differs"),
+    "not_found": N_("Account not found at the bank"),
+    "closed": N_("Account closed at the bank"),
+}
+
+
+def batch_name_status_label(status: str | None) -> str:
+    label = BATCH_NAME_STATUSES.get(status or "")
+    return gettext(label) if label else ""
+
+
 def payout_status_label(status: str) -> str:
     label = PAYOUT_STATUSES.get(status)
     return gettext(label) if label else status

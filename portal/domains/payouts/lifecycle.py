@@ -17,6 +17,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from portal.domains.identity import idempotency
 from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.refusals import Refusal
-from portal.domains.ledger.services.holds import hold_legs_committed, resolve_hold
+from portal.domains.ledger.services.holds import hold_legs_committed, resolve_hold, resolve_holds
 from portal.domains.ledger.services.shared import audit, claim_reference, event, notify_account
 from portal.domains.payouts import services
 from portal.domains.payouts.router import WIB, NoRail, Rail, eta, route
@@ -562,35 +563,115 @@ async def _write_payout(
     return payout_out(row)
 
 
-async def insert_payout(
-    actor: Actor,
-    *,
-    account_id: str,
-    currency: str,
-    destination: dict[str, Any],
-    rail: Rail,
-    fee: int,
-    amount: int,
-    reference: str,
-    description: str,
-    batch_id: str,
-) -> PayoutOut:
-    """A batch row's payout: held and awaiting approval (a batch is always approved by another user)."""
-    return await _insert(
-        actor,
-        account_id=account_id,
-        currency=currency,
-        destination=destination,
-        rail=rail,
-        fee=fee,
-        eta_at=eta(rail, clock.now(), await services.load_calendar()).settles_at,
-        amount=amount,
-        reference=reference,
-        description=description,
-        approval_reason="batch",
-        screening_code=None,
-        batch_id=batch_id,
+async def insert_batch_payouts(
+    actor: Actor, *, account_id: str, currency: str, batch_id: str, rows: list[dict[str, Any]]
+) -> list[str]:
+    """A batch's rows as payouts awaiting approval, set-based, inside the caller's transaction: every
+    reference claimed in one statement, every row's amount and fee held through one engine call with all
+    the operations (applied in order, so the account's balance covers them all or the first one it does
+    not cover refuses the whole batch), every payout written in one INSERT, one activity entry each.
+    `rows`: reference, amount, fee, rail (a `Rail`), destination (as for a payout), description.
+    Returns the payout ids in the rows' order."""
+    from portal.domains.audit.services import record_many
+
+    business_id = actor.business_id
+    now = clock.now()
+    calendar = await services.load_calendar()
+    settles: dict[str, datetime] = {}
+    for row in rows:
+        rail = row["rail"]
+        if rail.code not in settles:
+            settles[rail.code] = eta(rail, now, calendar).settles_at
+    ids = [new_id("po") for _ in rows]
+    references = [row["reference"] for row in rows]
+    won = {
+        r["reference"]
+        for r in await sql.fetch(
+            "INSERT INTO ledger_reference (business_id, reference, object_id) "
+            "SELECT $1, r.reference, r.object_id "
+            "FROM unnest($2::text[], $3::text[]) AS r(reference, object_id) "
+            "ON CONFLICT DO NOTHING RETURNING reference",
+            business_id,
+            references,
+            ids,
+        )
+    }
+    taken = [reference for reference in references if reference not in won]
+    if taken:
+        raise engine.duplicate_reference(taken[0])
+    world = await accounts.system_account_id(business_id, currency, "world")
+    fees = await accounts.system_account_id(business_id, currency, "fees")
+    claim = idempotency.current()
+    ops = []
+    hold_ids: list[tuple[str, str | None]] = []
+    for payout_id, row in zip(ids, rows, strict=True):
+        holds = _holds(account_id, world, fees, row["amount"], row["fee"], row["reference"])
+        ops.append(
+            Operation(
+                business_id,
+                [leg for leg, _, _ in holds],
+                source_id=payout_id,
+                reference_object_id=payout_id,
+                scope_account_id=actor.scope_account_id,
+                internal=True,
+                on_commit=hold_legs_committed(holds, row["reference"], business_id),
+                claim=claim,
+            )
+        )
+        hold_ids.append((holds[0][1], holds[1][1] if len(holds) > 1 else None))
+    for result in await engine.run_in_transaction(ops):
+        if isinstance(result, NeracaError):
+            raise result  # the caller's transaction rolls back: nothing of the batch is held
+    destinations = [row["destination"] for row in rows]
+    await sql.execute(
+        "INSERT INTO payout (business_id, id, account_id, kind, destination_kind, bank_code, wallet, "
+        "account_number, holder_name, rail, provider_rail, amount, fee, currency, reference, description, "
+        "status, approval_reason, amount_hold_id, fee_hold_id, process_at, eta, created_by, created_by_name, "
+        "batch_id) "
+        "SELECT $1, p.id, $2, 'payout', p.destination_kind, p.bank_code, p.wallet, p.account_number, "
+        "p.holder_name, p.rail, p.provider_rail, p.amount, p.fee, $3, p.reference, p.description, "
+        "'awaiting_approval', 'batch', p.amount_hold_id, p.fee_hold_id, p.process_at, p.eta, $4, $5, $6 "
+        "FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "
+        "$14::text[], $15::bigint[], $16::bigint[], $17::text[], $18::text[], $19::text[], $20::text[], "
+        "$21::timestamptz[], $22::timestamptz[]) "
+        "AS p(id, destination_kind, bank_code, wallet, account_number, holder_name, rail, provider_rail, "
+        "amount, fee, reference, description, amount_hold_id, fee_hold_id, process_at, eta)",
+        business_id,
+        account_id,
+        currency,
+        actor.user_id,
+        actor.name,
+        batch_id,
+        ids,
+        [d["destination_kind"] for d in destinations],
+        [d.get("bank_code") for d in destinations],
+        [d.get("wallet") for d in destinations],
+        [d["account_number"] for d in destinations],
+        [d["holder_name"] for d in destinations],
+        [row["rail"].code for row in rows],
+        [row["rail"].provider_rail for row in rows],
+        [row["amount"] for row in rows],
+        [row["fee"] for row in rows],
+        references,
+        [row["description"] for row in rows],
+        [h[0] for h in hold_ids],
+        [h[1] for h in hold_ids],
+        [_process_at(settles[row["rail"].code], row["rail"]) for row in rows],
+        [settles[row["rail"].code] for row in rows],
     )
+    await record_many(
+        [
+            (
+                actor,
+                "payout.created",
+                f"Payout {row['reference']} of {row['amount']} to {row['destination']['holder_name']} "
+                f"({services.mask(row['destination']['account_number'])}), awaiting_approval",
+                {"payout_id": payout_id, "account_id": account_id, "reference": row["reference"]},
+            )
+            for payout_id, row in zip(ids, rows, strict=True)
+        ]
+    )
+    return ids
 
 
 def _process_at(settles_at: datetime, rail: Rail) -> datetime:
@@ -966,6 +1047,8 @@ async def submit_payout(business_id: str, payout_id: str) -> str:
 # Provider calls in flight at once for a set of due payouts: enough to hide each call's latency over the
 # shared HTTP client, few enough not to flood the provider or exhaust the database pool.
 SUBMIT_CONCURRENCY = 24
+# At most this many provider answers booked in one transaction.
+BOOK_GROUP = 500
 
 
 async def submit_many(
@@ -988,12 +1071,37 @@ async def submit_many(
             clock.now(),
         )
     gate = asyncio.Semaphore(max(1, concurrency))
+    answers: asyncio.Queue[ProviderAnswer | None] = asyncio.Queue()
 
     async def send(row: asyncpg.Record) -> None:
         async with gate:
-            outcomes[row["id"]] = await _send(row)
+            answer = await _call(row)
+        if isinstance(answer, str):
+            outcomes[row["id"]] = answer
+        else:
+            answers.put_nowait(answer)
 
-    await asyncio.gather(*(send(row) for row in rows))
+    async def book() -> None:
+        # The answers that arrived while the previous group was booked form the next group.
+        finished = False
+        while not finished:
+            group = []
+            item = await answers.get()
+            while item is not None:
+                group.append(item)
+                if answers.empty() or len(group) >= BOOK_GROUP:
+                    break
+                item = answers.get_nowait()
+            finished = item is None
+            if group:
+                outcomes.update(await apply_provider_statuses(business_id, group))
+
+    booker = asyncio.create_task(book())
+    try:
+        await asyncio.gather(*(send(row) for row in rows))
+    finally:
+        answers.put_nowait(None)
+        await booker
     return outcomes
 
 
@@ -1016,13 +1124,25 @@ def _request(row: asyncpg.Record) -> PayoutRequest:
     )
 
 
-async def _send(row: asyncpg.Record) -> str:
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """What the provider said about one payout (its answer to the submission, a callback, a status query)."""
+
+    payout_id: str
+    status: str
+    provider_payout_id: str | None = None
+    bank_reference: str | None = None
+    failure_code: str | None = None
+
+
+async def _call(row: asyncpg.Record) -> ProviderAnswer | str:
+    """Hand one submitted payout to the provider: its answer, or `unknown` / `unsent` (nothing to book)."""
     business_id, payout_id = row["business_id"], row["id"]
     try:
         answer = await gateway.provider().submit_payout(business_id, _request(row))
     except ProviderRefused as refused:
         code = str(refused.params.get("code") or "provider_refused") if refused.params else "provider_refused"
-        return await apply_provider_status(business_id, payout_id, "failed", failure_code=code[:60])
+        return ProviderAnswer(payout_id, "failed", failure_code=code[:60])
     except ProviderOutcomeUnknown:
         log.warning("payout outcome unknown; a status query will settle it", payout_id=payout_id)
         return "unknown"
@@ -1030,11 +1150,24 @@ async def _send(row: asyncpg.Record) -> str:
         # Nothing left our side: the next sweep sends it again under the same idempotency key.
         log.warning("provider unavailable for a payout", payout_id=payout_id)
         return "unsent"
-    return await apply_provider_status(
-        business_id,
+    return ProviderAnswer(
         payout_id,
         answer.status,
         provider_payout_id=answer.payout_id,
+        bank_reference=answer.bank_reference,
+        failure_code=answer.failure_code,
+    )
+
+
+async def _send(row: asyncpg.Record) -> str:
+    answer = await _call(row)
+    if isinstance(answer, str):
+        return answer
+    return await apply_provider_status(
+        row["business_id"],
+        answer.payout_id,
+        answer.status,
+        provider_payout_id=answer.provider_payout_id,
         bank_reference=answer.bank_reference,
         failure_code=answer.failure_code,
     )
@@ -1080,6 +1213,162 @@ async def apply_provider_status(
             business_id, payout_id, status, provider_payout_id, bank_reference, failure_code
         )
     return outcome
+
+
+async def apply_provider_statuses(business_id: str, answers: list[ProviderAnswer]) -> dict[str, str]:
+    """Book many provider answers of one business in one transaction: the payouts locked in id order, the
+    plain outcomes (a submitted payout succeeded or failed) set-based — every hold posted or voided through
+    one engine call, the payouts updated in one statement, events, notifications and activity written
+    set-based — and anything else (a reversal, a withdrawal's payout, a repeat, a stale state) one by one
+    by `apply_provider_status` after it. When the group is refused (a hold no longer pending), each
+    answer is booked on its own so one cannot hold back the others. Returns {payout_id: outcome}."""
+    outcomes: dict[str, str]
+    try:
+        async with transaction():
+            outcomes, rest = await _apply_many(business_id, answers)
+    except NeracaError:
+        log.warning("a group of payout outcomes was refused; booking them one by one", count=len(answers))
+        outcomes, rest = {}, answers
+    # Each in its own transaction after the group's: the activity log is written last in a transaction.
+    for a in rest:
+        outcome = await apply_provider_status(
+            business_id,
+            a.payout_id,
+            a.status,
+            provider_payout_id=a.provider_payout_id,
+            bank_reference=a.bank_reference,
+            failure_code=a.failure_code,
+        )
+        if outcomes.get(a.payout_id) in (None, "submitted"):
+            outcomes[a.payout_id] = outcome
+    return outcomes
+
+
+async def _apply_many(
+    business_id: str, answers: list[ProviderAnswer]
+) -> tuple[dict[str, str], list[ProviderAnswer]]:
+    """The plain outcomes booked; the answers left for `_apply`."""
+    outcomes: dict[str, str] = {}
+    rows = {
+        r["id"]: r
+        for r in await sql.fetch(
+            f"SELECT {PAYOUT_COLUMNS} FROM payout WHERE business_id = $1 AND id = ANY($2::text[]) "
+            "ORDER BY id FOR UPDATE",
+            business_id,
+            sorted({a.payout_id for a in answers}),
+        )
+    }
+    learnt = {
+        a.payout_id: a.provider_payout_id
+        for a in answers
+        if a.provider_payout_id and a.payout_id in rows and rows[a.payout_id]["provider_payout_id"] is None
+    }
+    if learnt:
+        await sql.execute(
+            "UPDATE payout SET provider_payout_id = l.provider_payout_id "
+            "FROM unnest($2::text[], $3::text[]) AS l(id, provider_payout_id) "
+            "WHERE payout.business_id = $1 AND payout.id = l.id AND payout.provider_payout_id IS NULL",
+            business_id,
+            list(learnt),
+            list(learnt.values()),
+        )
+    plain: list[tuple[asyncpg.Record, ProviderAnswer]] = []
+    planned: set[str] = set()
+    rest: list[ProviderAnswer] = []
+    for a in answers:
+        row = rows.get(a.payout_id)
+        if row is None:
+            outcomes[a.payout_id] = "unknown_reference"
+        elif a.status == "submitted":
+            outcomes[a.payout_id] = "submitted"
+        elif (
+            a.status in ("succeeded", "failed")
+            and row["status"] == "submitted"
+            and row["withdrawal_id"] is None
+            and a.payout_id not in planned
+        ):
+            outcomes[a.payout_id] = a.status
+            planned.add(a.payout_id)
+            plain.append((row, a))
+        else:
+            rest.append(a)
+    if plain:
+        resolutions: list[tuple[str, str, str | None]] = []
+        for row, a in plain:
+            action = "post" if a.status == "succeeded" else "void"
+            resolutions.append((row["amount_hold_id"], action, row["kind"]))
+            if row["fee_hold_id"]:
+                resolutions.append((row["fee_hold_id"], action, "fee"))
+        await resolve_holds(business_id, resolutions)
+        updated = await sql.fetch(
+            "UPDATE payout SET status = o.status, bank_reference = o.bank_reference, "
+            "verification_code = o.verification_code, failure_code = o.failure_code, completed_at = now(), "
+            "updated_at = now() FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) "
+            "AS o(id, status, bank_reference, verification_code, failure_code) "
+            f"WHERE payout.business_id = $1 AND payout.id = o.id RETURNING {_qualified()}",
+            business_id,
+            [row["id"] for row, _a in plain],
+            [a.status for _row, a in plain],
+            [a.bank_reference if a.status == "succeeded" else None for _row, a in plain],
+            [
+                verification_code(business_id, row["id"], a.bank_reference or "")
+                if a.status == "succeeded"
+                else None
+                for row, a in plain
+            ],
+            [(a.failure_code or "failed") if a.status == "failed" else None for _row, a in plain],
+        )
+        await _announce_many(updated)
+    return outcomes, rest
+
+
+async def _announce_many(rows: list[asyncpg.Record]) -> None:
+    """`_announce` for many payouts: events, notifications and activity entries, each in one statement."""
+    import msgspec
+
+    from portal.domains.audit.services import record_many
+    from portal.domains.notifications.services import notify_many
+    from portal.domains.webhooks.services import emit_many
+
+    if not rows:
+        return
+    kinds = [f"payout.{r['status']}" for r in rows]
+    async with sql.connection() as conn:
+        await emit_many(
+            conn,
+            [
+                (r["business_id"], kind, msgspec.to_builtins(payout_out(r)), (r["account_id"],))
+                for r, kind in zip(rows, kinds, strict=True)
+            ],
+        )
+    await notify_many(
+        [
+            (
+                r["business_id"],
+                r["account_id"],
+                kind,
+                {
+                    "amount": int(r["amount"]),
+                    "currency": r["currency"],
+                    "reference": r["reference"],
+                    "reason": r["failure_code"] or "",
+                },
+                f"/payouts/{r['id']}",
+            )
+            for r, kind in zip(rows, kinds, strict=True)
+        ]
+    )
+    await record_many(
+        [
+            (
+                system_actor(r["business_id"]),
+                kind,
+                f"Payout {r['reference']} {kind.removeprefix('payout.')}",
+                {"payout_id": r["id"], "account_id": r["account_id"], "reference": r["reference"]},
+            )
+            for r, kind in zip(rows, kinds, strict=True)
+        ]
+    )
 
 
 async def _apply(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -12,14 +13,17 @@ from lxml import etree
 
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import N_
-from portal.lib.spreadsheet import is_dangerous
 
 COLUMNS = ("reference", "amount", "code", "account_number", "holder_name", "description", "email")
 MAX_ROWS = 10_000
+_BLANK_ROW = [""] * len(COLUMNS)
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # An XLSX's parts may not unpack to more than this in total, nor any part by more than MAX_RATIO.
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024
 MAX_RATIO = 150
+# Where a cell (after its leading whitespace) could start with a formula character: after a delimiter,
+# a line break or an opening quote (the file's very start is the header). No match: no cell can be one.
+_FORMULA_HINT = re.compile(r'[,;"\r\n]\s*[=+\-@]')
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
@@ -37,18 +41,24 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def read_rows(filename: str, data: bytes) -> list[list[str]]:
-    """The file's data rows (header checked and dropped), each with exactly the seven columns as text."""
+def read_table(filename: str, data: bytes) -> tuple[list[list[str]], bool]:
+    """The file's data rows as they stand (header checked and dropped; blank rows kept, so a row's
+    position is its number), each exactly the seven columns, and whether a cell may start like a
+    formula. Trimming, skipping blank rows and refusing formulas happen in SQL over the staged rows
+    (`batches.upload_batch`): Python touches only the rows whose width is not seven."""
     if not data:
         raise _refuse(N_("The file is empty."), "empty_file")
     if len(data) > MAX_FILE_BYTES:
         raise _refuse(N_("The file is larger than 10 MB."), "file_too_large")
     is_xlsx = data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
-    rows = _xlsx_rows(data) if is_xlsx else _csv_rows(data)
-    header = next(rows, None)
-    if header is None:
+    if is_xlsx:
+        rows, maybe_formula = list(_xlsx_rows(data)), True
+    else:
+        text = _csv_text(data)
+        rows, maybe_formula = _csv_rows(text), bool(_FORMULA_HINT.search(text))
+    if not rows:
         raise _refuse(N_("The file is empty."), "empty_file")
-    names = [h.strip().lower() for h in header]
+    names = [h.strip().lower() for h in rows[0]]
     while names and not names[-1]:
         names.pop()
     if tuple(names) != COLUMNS:
@@ -58,37 +68,41 @@ def read_rows(filename: str, data: bytes) -> list[list[str]]:
             "/file/row/1",
             columns=", ".join(COLUMNS),
         )
-    out: list[list[str]] = []
-    for number, row in enumerate(rows, start=2):
-        cells = [c.strip() for c in row] + [""] * (len(COLUMNS) - len(row))
-        if any(cells[len(COLUMNS) :]):
+    del rows[0]
+    width = len(COLUMNS)
+    for index in [i for i, row in enumerate(rows) if len(row) != width]:
+        cells = rows[index]
+        if any(c.strip() for c in cells[width:]):
             raise _refuse(
                 N_("Row %(row)s has more cells than the seven columns."),
                 "wrong_columns",
-                f"/file/row/{number}",
-                row=number,
+                f"/file/row/{index + 2}",
+                row=index + 2,
             )
-        cells = cells[: len(COLUMNS)]
-        if not any(cells):
-            continue
-        for index, cell in enumerate(cells):
-            if is_dangerous(cell):
-                raise _refuse(
-                    N_("Row %(row)s, column %(column)s starts like a formula; formulas are not accepted."),
-                    "formula_in_cell",
-                    f"/file/row/{number}/{COLUMNS[index]}",
-                    row=number,
-                    column=column_letter(index),
-                )
-        out.append(cells)
-        if len(out) > MAX_ROWS:
-            raise _refuse(N_("A batch has at most 10,000 rows."), "too_many_rows")
-    if not out:
-        raise _refuse(N_("The file has no rows below the header."), "empty_file")
-    return out
+        # A blank row stays (it keeps the numbering) as one shared empty row: a file of blank lines is cheap.
+        blank = not any(c.strip() for c in cells)
+        rows[index] = _BLANK_ROW if blank else cells[:width] + [""] * (width - len(cells))
+    if len(rows) > MAX_ROWS and sum(1 for row in rows if any(c.strip() for c in row)) > MAX_ROWS:
+        raise _refuse(N_("A batch has at most 10,000 rows."), "too_many_rows")
+    return rows, maybe_formula
 
 
-def _csv_rows(data: bytes) -> Iterator[list[str]]:
+def refuse_formula(row: int, index: int) -> ValidationFailed:
+    """The refusal of a file whose row `row` has a formula-like text in column `index`."""
+    return _refuse(
+        N_("Row %(row)s, column %(column)s starts like a formula; formulas are not accepted."),
+        "formula_in_cell",
+        f"/file/row/{row}/{COLUMNS[index]}",
+        row=row,
+        column=column_letter(index),
+    )
+
+
+def refuse_no_rows() -> ValidationFailed:
+    return _refuse(N_("The file has no rows below the header."), "empty_file")
+
+
+def _csv_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -97,9 +111,15 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
             "not_utf8",
             offset=exc.start + 1,
         ) from None
+    if "\x00" in text:  # never text typed in a spreadsheet, and the database refuses it in text
+        raise _refuse(N_("The file is neither CSV nor a readable XLSX workbook."), "unreadable_file")
+    return text
+
+
+def _csv_rows(text: str) -> list[list[str]]:
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return iter(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 def _xlsx_rows(data: bytes) -> Iterator[list[str]]:

@@ -567,7 +567,9 @@ async def _batch_context(actor: Actor, batch_id: str) -> dict[str, Any]:
         "b": await batches.get_batch(actor, batch_id),
         "rows": await batches.batch_rows(actor, batch_id, limit=1000),
         "can_manage": actor.can("payouts", "manage"),
+        "can_approve": actor.can("approvals", "manage"),
         "status_label": labels.payout_status_label,
+        "name_label": labels.batch_name_status_label,
         "columns": batches.upload.COLUMNS,
         "error": None,
     }
@@ -666,6 +668,24 @@ async def payouts_batch_submit(request: Request[Any, Any, Any], actor: Actor, ba
 
 
 @post(
+    "/payouts/batches/{batch_id:str}/rows/{row_no:str}/accept_name",
+    operation_id="payouts_batch_row_accept_name",
+    include_in_schema=False,
+    guards=[requires("approvals", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_row_accept_name(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str, row_no: str
+) -> Response[Any]:
+    number = batches.row_number(row_no)
+
+    async def accept(_data: dict[str, str]) -> None:
+        await batches.accept_name(actor, batch_id, number)
+
+    return await _batch_action(request, actor, batch_id, accept)
+
+
+@post(
     "/approvals/batches/{batch_id:str}/approve",
     operation_id="approvals_batch_approve",
     include_in_schema=False,
@@ -719,6 +739,7 @@ ROUTES = [
     payouts_batch_row_fix,
     payouts_batch_row_delete,
     payouts_batch_submit,
+    payouts_batch_row_accept_name,
     approvals_batch_approve,
     approvals_batch_reject,
     payouts_history,

@@ -356,6 +356,10 @@ class PayoutBatchRow(NeracaObject):
     status: str | None
     bank_reference: str | None
     failure_code: str | None
+    # The provider's name inquiry: pending | matched | mismatch | not_found | closed (None: not checked).
+    name_status: str | None = None
+    bank_holder_name: str | None = None
+    name_accepted_by_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

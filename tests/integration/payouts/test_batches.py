@@ -16,7 +16,7 @@ from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.payouts import batches
 from portal.lib import sql
-from portal.lib.errors import ValidationFailed
+from portal.lib.errors import NeracaError, ValidationFailed
 from tests.support.identity import code_for, enrol, make_business
 from tests.support.ledger import fund
 from tests.support.payouts import assert_ledger_sound, balances
@@ -179,3 +179,178 @@ async def test_an_xlsx_file_is_read_like_a_csv(db: str) -> None:
     batch_id = await batches.upload_batch(actor, "x.xlsx", data)
     rows = await batches.batch_rows(actor, batch_id)
     assert [(r["reference"], r["amount"], r["errors"]) for r in rows] == [("X-1", "150000", [])]
+
+
+async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -> None:
+    """The set-based check over the staged rows: trimming (also non-breaking spaces), blank rows keeping
+    the numbering, short rows padded, wallet numbers normalised, the e-mail and number rules, each rail's
+    limits, duplicates and references used before; a fix is checked by the same rules."""
+    _business, actor, _main = await world()
+    first = await batches.upload_batch(
+        actor, "first.csv", (HEADER + "E-USED,150000,014,8800112233,Budi,,\n").encode()
+    )
+    await batches.submit_batch(actor, first)
+    long_local = "a" * 65
+    text = HEADER + (
+        "\u00a0S-1 , 1.500.000 ,014, 8800-112 233 ,  Budi   Santoso ,Komisi, budi@example.co.id \n"
+        "\n"
+        "S-2,50000,ovo,62812 3456 7890,Agus,,\n"
+        "S-3,5000,OVO,081234567890,Agus,,\n"
+        "S-4,15000000,LINKAJA,081234567890,Agus,,\n"
+        "S-5,1000,014,12345,Budi,,\n"
+        f"S-6,1000,014,8800112233,Budi,{'x' * 141},{long_local}@example.com\n"
+        "S-7,1000,014,8800112233,Budi,,a@-x.com\n"
+        "S-8,1000,014,8800112233,Budi,,a@x..com\n"
+        "S-9,1000,014,8800112233,Budi,,a@localhost\n"
+        "S-10,10000,DANA,0712345678,Budi,,a@x-.y\n"
+        "S-11,1000,014,8800112233\n"
+        "E-USED,1000,014,8800112233,Budi,,\n"
+        "S-13,1000,014,8800112233,Budi,,a@b.c-d\n"
+    )
+    batch_id = await batches.upload_batch(actor, "rules.csv", text.encode())
+    rows = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert sorted(rows) == [2, *range(4, 16)]  # the blank row 3 is left out, the numbers stay
+    row = rows[2]
+    assert (row["reference"], row["amount"], row["account_number"], row["holder_name"], row["email"]) == (
+        "S-1",
+        "1.500.000",
+        "8800-112 233",
+        "Budi Santoso",
+        "budi@example.co.id",
+    )
+    assert (row["rail"], row["fee"], row["errors"]) == ("bifast", 2_500, [])
+    assert (rows[4]["code"], rows[4]["account_number"], rows[4]["rail"], rows[4]["errors"]) == (
+        "OVO",
+        "081234567890",
+        "ewallet_ovo",
+        [],
+    )
+
+    def reasons(number: int) -> list[tuple[str, str]]:
+        return [(e["column"], e["message"]) for e in rows[number]["errors"]]
+
+    assert reasons(5) == [("amount", "below the rail's minimum")]
+    assert reasons(6) == [("amount", "above every rail's limit")]  # LinkAja carries at most Rp10,000,000
+    assert reasons(7) == [("account_number", "6 to 20 digits")]
+    assert reasons(8) == [("description", "at most 140 characters"), ("email", "not an e-mail address")]
+    assert reasons(9) == reasons(10) == reasons(11) == [("email", "not an e-mail address")]
+    assert reasons(12) == [
+        ("account_number", "not an Indonesian mobile number"),
+        ("email", "not an e-mail address"),
+    ]
+    assert reasons(13) == [("holder_name", "required, at most 100 characters")]
+    assert reasons(14) == [("reference", "already used by an earlier payout or transfer")]
+    assert reasons(15) == []  # a label after the first may end with a dash
+    assert await batches.fix_row(actor, batch_id, 12, {"account_number": "62 812-3456-7890"}) == [
+        {"column": "email", "message": "not an e-mail address", "params": {}}
+    ]
+    fixed = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert (fixed[12]["account_number"], fixed[12]["rail"]) == ("081234567890", "ewallet_dana")
+    with pytest.raises(ValidationFailed) as formula:
+        await batches.upload_batch(
+            actor, "f.csv", (HEADER + "F-1,1000,014,8800112233,Budi,, \u00a0@SUM\n").encode()
+        )
+    assert formula.value.errors[0].pointer == "/file/row/2/email"
+
+
+async def test_a_batch_the_account_cannot_cover_holds_nothing(db: str) -> None:
+    """Submission holds every row through one engine call: when the balance does not cover them all, or
+    a reference was taken since the upload, the whole batch is refused and nothing is held or claimed."""
+    business, actor, main = await world(balance=1_000_000)
+    text = HEADER + "C-1,600000,014,8800112233,Budi Santoso,,\nC-2,600000,014,8800112234,Dewi,,\n"
+    batch_id = await batches.upload_batch(actor, "c.csv", text.encode())
+    with pytest.raises(NeracaError) as refused:
+        await batches.submit_batch(actor, batch_id)
+    assert refused.value.code == "insufficient_funds"
+    assert await balances(actor, main) == (1_000_000, 1_000_000)
+    assert (await batches.get_batch(actor, batch_id)).status == "draft"
+    claimed = "SELECT count(*) FROM ledger_reference WHERE business_id = $1 AND reference LIKE 'C-%'"
+    assert await sql.fetchval(claimed, business.id) == 0
+    await batches.fix_row(actor, batch_id, 3, {"amount": "300000"})
+    taken = await batches.upload_batch(actor, "t.csv", (HEADER + "C-2,1000,014,8800112233,Budi,,\n").encode())
+    await batches.submit_batch(actor, taken)
+    with pytest.raises(NeracaError) as duplicate:
+        await batches.submit_batch(actor, batch_id)
+    assert duplicate.value.code == "duplicate_reference"
+    assert (await balances(actor, main))[1] == 1_000_000 - 1_000 - 2_500
+    await batches.fix_row(actor, batch_id, 3, {"reference": "C-3"})
+    submitted = await batches.submit_batch(actor, batch_id)
+    assert submitted.progress == {"awaiting_approval": 2}
+    assert (await balances(actor, main))[1] == 1_000_000 - 1_000 - 900_000 - 3 * 2_500
+    await assert_ledger_sound()
+
+
+async def test_provider_answers_arriving_together_are_booked_once_in_one_group(db: str) -> None:
+    """`apply_provider_statuses`: a group of answers (a success, a failure, repeats, a still-submitted one
+    and an unknown reference) books each payout once — holds posted or voided through one engine call,
+    the events, notifications and activity entries written set-based; the same group again books nothing."""
+    from portal.domains.payouts import lifecycle
+    from portal.domains.payouts.lifecycle import ProviderAnswer
+
+    business, actor, main = await world()
+    text = (
+        HEADER
+        + "G-1,100000,014,8800112233,Budi,,\nG-2,200000,014,8800112234,Dewi,,\n"
+        + "G-3,300000,OVO,081234567890,Agus,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "g.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, secret = await checker_of(actor)
+    await batches.approve_batch(checker, batch_id, code_for(secret))
+    ids = {
+        r["reference"]: r["id"]
+        for r in await sql.fetch("SELECT reference, id FROM payout WHERE business_id = $1", business.id)
+    }
+    # As `submit_many` leaves them before the provider answers.
+    await sql.execute("UPDATE payout SET status = 'submitted' WHERE business_id = $1", business.id)
+    group = [
+        ProviderAnswer(ids["G-1"], "succeeded", "pp-1", "BANKREF1"),
+        ProviderAnswer(ids["G-2"], "failed", "pp-2", failure_code="account_closed"),
+        ProviderAnswer(ids["G-1"], "succeeded", "pp-1", "BANKREF1"),
+        ProviderAnswer(ids["G-3"], "submitted", "pp-3"),
+        ProviderAnswer("po_unknown", "succeeded"),
+    ]
+    outcomes = await lifecycle.apply_provider_statuses(business.id, group)
+    assert outcomes == {
+        ids["G-1"]: "succeeded",
+        ids["G-2"]: "failed",
+        ids["G-3"]: "submitted",
+        "po_unknown": "unknown_reference",
+    }
+    paid = 100_000 + 2_500
+    held = 300_000 + 1_000
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid - held)
+    rows = {
+        r["id"]: r
+        for r in await sql.fetch(
+            "SELECT id, status, bank_reference, verification_code, failure_code, provider_payout_id "
+            "FROM payout WHERE business_id = $1",
+            business.id,
+        )
+    }
+    assert rows[ids["G-1"]]["bank_reference"] == "BANKREF1" and rows[ids["G-1"]]["verification_code"]
+    assert (rows[ids["G-2"]]["status"], rows[ids["G-2"]]["failure_code"]) == ("failed", "account_closed")
+    assert (rows[ids["G-3"]]["status"], rows[ids["G-3"]]["provider_payout_id"]) == ("submitted", "pp-3")
+
+    async def counts() -> tuple[int, int, int]:
+        events = await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 "
+            "AND type IN ('payout.succeeded', 'payout.failed')",
+            business.id,
+        )
+        notes = await sql.fetchval(
+            "SELECT count(*) FROM notification WHERE business_id = $1 AND kind LIKE 'payout.%'", business.id
+        )
+        entries = await sql.fetchval(
+            "SELECT count(*) FROM activity WHERE business_id = $1 AND action IN ('payout.succeeded', "
+            "'payout.failed')",
+            business.id,
+        )
+        return int(events), int(notes), int(entries)
+
+    assert await counts() == (2, 2, 2)
+    again = await lifecycle.apply_provider_statuses(business.id, group)
+    assert again[ids["G-1"]] == again[ids["G-2"]] == "already"
+    assert await counts() == (2, 2, 2)
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid - held)
+    await assert_ledger_sound()

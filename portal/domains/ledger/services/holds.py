@@ -24,7 +24,7 @@ from portal.domains.ledger.services.shared import (
 )
 from portal.lib import clock, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import FieldError, NotFound, ValidationFailed
+from portal.lib.errors import FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import gettext
 from portal.lib.ids import new_id
 from portal.lib.jobs import enqueue
@@ -241,6 +241,66 @@ async def resolve_hold(
     )
     assert updated is not None
     return updated
+
+
+_QUALIFIED_HOLD_COLUMNS = ", ".join("hold." + c.strip() for c in HOLD_COLUMNS.split(","))
+
+
+async def resolve_holds(
+    business_id: str, resolutions: list[tuple[str, str, str | None]]
+) -> list[asyncpg.Record]:
+    """Post (in full) or void many holds of one business inside the current transaction, through one
+    engine call with one operation per hold (as `resolve_hold` books each): `(hold_id, action, kind)`
+    with action `post` or `void`. Every hold must be pending, else its refusal is raised (the caller's
+    transaction rolls back). Returns the updated hold rows."""
+    if not resolutions:
+        return []
+    rows = {
+        r["id"]: r
+        for r in await sql.fetch(
+            f"SELECT {HOLD_COLUMNS} FROM hold WHERE business_id = $1 AND id = ANY($2::text[]) "
+            "ORDER BY id FOR UPDATE",
+            business_id,
+            sorted({hold_id for hold_id, _action, _kind in resolutions}),
+        )
+    }
+    ops = []
+    statuses = []
+    for hold_id, action, kind in resolutions:
+        row = rows.get(hold_id)
+        if row is None:
+            raise NotFound(gettext("Hold %(id)s was not found.") % {"id": hold_id})
+        if row["status"] != "pending":
+            raise refuse(Refusal.HOLD_NOT_PENDING, None, hold_id=hold_id, status=row["status"])
+        held = int(row["amount"])
+        post = action == "post"
+        leg = Leg(
+            row["debit_account_id"],
+            row["credit_account_id"],
+            held,
+            kind=kind or ("hold_post" if post else "hold_void"),
+            phase="post_pending" if post else "void_pending",
+            hold_id=hold_id,
+            released_amount=held,
+        )
+        ops.append(Operation(business_id, [leg], internal=True, reference=None, source_id=hold_id))
+        statuses.append(("posted", held) if post else ("voided", 0))
+    transfer_ids = []
+    for result in await engine.run_in_transaction(ops):
+        if isinstance(result, NeracaError):
+            raise result
+        transfer_ids.append(result.transfers[0]["id"])
+    return await sql.fetch(
+        "UPDATE hold SET status = r.status, posted_amount = r.posted, resolved_at = now(), "
+        "resolution_transfer_id = r.transfer_id "
+        "FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) AS r(id, status, posted, transfer_id) "
+        f"WHERE hold.business_id = $1 AND hold.id = r.id RETURNING {_QUALIFIED_HOLD_COLUMNS}",
+        business_id,
+        [hold_id for hold_id, _action, _kind in resolutions],
+        [status for status, _posted in statuses],
+        [posted for _status, posted in statuses],
+        transfer_ids,
+    )
 
 
 async def post_hold(actor: Actor, hold_id: str, *, amount: int | None = None) -> HoldOut:

@@ -29,6 +29,10 @@ def _create(
     return Call("POST", "/payout_batches", _batch, body=body)
 
 
+def _accept_path(batch_id: str, row: int) -> str:
+    return path("/payout_batches/{}/rows/{}/accept_name", batch_id, str(int(row)))
+
+
 class PayoutBatches(SyncResource):
     """Batch payouts: upload, check the rows, submit for approval, approve."""
 
@@ -59,6 +63,10 @@ class PayoutBatches(SyncResource):
         return self._client._request(
             Call("POST", path("/payout_batches/{}/approve", batch_id), _batch, body={"code": code})
         )
+
+    def accept_name(self, batch_id: str, row: int) -> PayoutBatch:
+        """Accept the bank's holder name on a row whose typed name differs (an approver, not the maker)."""
+        return self._client._request(Call("POST", _accept_path(batch_id, row), _batch))
 
 
 class AsyncPayoutBatches(AsyncResource):
@@ -91,3 +99,7 @@ class AsyncPayoutBatches(AsyncResource):
         return await self._client._request(
             Call("POST", path("/payout_batches/{}/approve", batch_id), _batch, body={"code": code})
         )
+
+    async def accept_name(self, batch_id: str, row: int) -> PayoutBatch:
+        """Accept the bank's holder name on a row whose typed name differs (an approver, not the maker)."""
+        return await self._client._request(Call("POST", _accept_path(batch_id, row), _batch))

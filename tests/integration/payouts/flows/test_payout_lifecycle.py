@@ -330,3 +330,87 @@ async def test_an_approved_batch_is_submitted_together_and_settles_each_payout_o
     )
     assert approvals == 3
     await assert_ledger_sound()
+
+
+async def test_batch_rows_are_checked_by_name_inquiry_and_a_differing_name_blocks_approval(
+    harness: Harness,
+) -> None:
+    """After the upload the worker asks the sandbox provider for each row's holder: the name it returns is
+    kept, a differing name (and an unknown or closed account) is shown on the row and holds the batch's
+    approval back until an approver (not the maker) accepts the bank's name, in the activity log."""
+    from portal.domains.payouts import batches
+
+    business, _user, actor, _ben = await payout_world()
+    await register({"bank_code": "014", "account_number": "8800112244", "holder_name": "Siti Aminah"})
+    text = (
+        "reference,amount,code,account_number,holder_name,description,email\n"
+        "NI-1,100000,014,8800112233,Bpk. Budi Santoso,,\n"  # matches, honorific aside
+        "NI-2,100000,014,8800112244,Sita Amina,,\n"  # the bank says SITI AMINAH
+        "NI-3,100000,014,8800110000,Budi,,\n"  # unknown to the bank
+        "NI-4,100000,014,8800119999,Budi,,\n"  # closed
+    )
+    batch_id = await batches.upload_batch(actor, "ni.csv", text.encode())
+
+    async def names() -> dict[int, tuple[str, str | None]]:
+        rows = await batches.batch_rows(actor, batch_id)
+        return {r["row_no"]: (r["name_status"], r["bank_holder_name"]) for r in rows}
+
+    await harness.wait_for(
+        names,
+        {
+            2: ("matched", "BUDI SANTOSO"),
+            3: ("mismatch", "SITI AMINAH"),
+            4: ("not_found", None),
+            5: ("closed", None),
+        },
+    )
+    await batches.delete_row(actor, batch_id, 5)
+    await batches.submit_batch(actor, batch_id)
+    other = await identity.create_user(
+        actor,
+        username=f"nchk{business.id[-8:].lower()}",
+        full_name="Nina Checker",
+        email=f"nchk{business.id[-8:].lower()}@example.com",
+        role="admin",
+    )
+    secret = await enrol(other.id)
+    checker = user_actor(await identity.user_by_id(other.id), business)
+    with pytest.raises(ValidationFailed) as blocked:
+        await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert blocked.value.code == "batch_names_unaccepted"
+    assert [e.pointer for e in blocked.value.errors] == ["/rows/3/holder_name", "/rows/4/holder_name"]
+    with pytest.raises(ValidationFailed) as own:
+        await batches.accept_name(actor, batch_id, 3)
+    assert own.value.code == "approver_is_maker"
+    with pytest.raises(Conflict):
+        await batches.accept_name(checker, batch_id, 4)  # an unknown account has no name to accept
+    await batches.accept_name(checker, batch_id, 3)
+    # The unknown account still holds the batch back: the approver rejects it, nothing was paid.
+    with pytest.raises(ValidationFailed):
+        await batches.approve_batch(checker, batch_id, code_for(secret))
+    accepted = await sql.fetchval(
+        "SELECT summary FROM activity WHERE business_id = $1 AND action = 'payout_batch.name_accepted'",
+        business.id,
+    )
+    assert "SITI AMINAH" in accepted and "Sita Amina" in accepted
+    rows = {r["row_no"]: r for r in await batches.batch_rows(actor, batch_id)}
+    assert rows[3]["name_accepted_by_name"].startswith("Nina Checker")
+    rejected = await batches.reject_batch(checker, batch_id, "unknown account")
+    assert rejected.progress == {"rejected": 3}
+    # A batch whose only differing name is accepted is approved (the refusals above spent no code).
+    second = await batches.upload_batch(
+        actor, "ni2.csv", (text.split("\n", 1)[0] + "\nNI-5,100000,014,8800112244,Sita Amina,,\n").encode()
+    )
+    await harness.wait_for(
+        lambda: sql.fetchval(
+            "SELECT name_status FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2",
+            business.id,
+            second,
+        ),
+        "mismatch",
+    )
+    await batches.submit_batch(actor, second)
+    await batches.accept_name(checker, second, 2)
+    approved = await batches.approve_batch(checker, second, code_for(secret))
+    assert approved.status == "approved"
+    await assert_ledger_sound()
