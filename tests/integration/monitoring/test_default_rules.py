@@ -172,3 +172,59 @@ async def test_per_beneficiary_velocity_needs_a_beneficiary(db: str) -> None:
     assert (await evaluate_outgoing(tree.actor, transfer)).action == "allow"
     await _send(tree, 1000, 1000)
     assert await _fired(tree, rule) == 0
+
+
+async def test_the_inline_screen_counts_as_the_event_consumer(db: str) -> None:
+    """The inline statement (each window read once, shared by the rules) and the consumer's statement
+    (one count per rule) reach the same matches on the same history, for every kind screened inline."""
+    from portal.domains.monitoring.services.evaluate import Booked, matching_rules, matching_rules_many
+
+    tree = await make_tree(3)
+    await with_defaults(tree.business_id)
+    await drain()
+    tuned = {
+        ("velocity_count", "account"): {"max_count": 2},
+        ("velocity_sum", "account"): {"max_sum": 2_000_000},
+        ("structuring", None): {"limit": 1_000_000, "margin_pct": 10, "min_count": 2},
+        ("dormant", None): {"days": 90, "min_amount": 1},
+        ("recent_change", None): {"minutes": 60, "min_amount": 1},
+        ("new_beneficiary", None): {"min_amount": 1},
+        ("large_amount", None): {"amount": 10**12},
+    }
+    for (kind, per), params in tuned.items():
+        await set_rule(tree.business_id, (await rule_of(tree.business_id, kind, per))["id"], **params)
+    await fund(tree.business_id, tree.accounts[0], 1_000_000_000)
+    await _send(tree, 950_000, 300_000)
+    await sql.execute(
+        "UPDATE account SET created_at = now() - interval '120 days' WHERE id = $1", tree.accounts[2]
+    )
+    await sql.execute(
+        "INSERT INTO beneficiary (id, business_id, account_id, kind, bank_code, account_number, typed_name, "
+        "holder_name, name_matches, verified_at, usable_from) "
+        "VALUES ($1, $2, $3, 'bank', '014', '1234567890', 'Budi', 'BUDI', true, now(), now())",
+        new_id("ben"),
+        tree.business_id,
+        tree.accounts[1],
+    )
+    at = await sql.fetchval("SELECT clock_timestamp()")
+    cases = [
+        (tree.accounts[0], 960_000, None),
+        (tree.accounts[0], 100, None),
+        (tree.accounts[0], 5_000_000, "ben_new"),
+        (tree.accounts[1], 700_000, None),
+        (tree.accounts[2], 700_000, "ben_new"),
+    ]
+    inline = [
+        sorted(
+            m.kind
+            for m in await matching_rules(tree.business_id, account_id=a, amount=n, at=at, beneficiary_id=b)
+        )
+        for a, n, b in cases
+    ]
+    batch = await matching_rules_many(tree.business_id, [Booked(a, n, at, b, None) for a, n, b in cases])
+    assert inline == [sorted(m.kind for m in found) for found in batch]
+    assert inline[0] == ["structuring", "velocity_count", "velocity_sum"]
+    assert inline[1] == ["velocity_count"]
+    assert inline[2] == ["new_beneficiary", "velocity_count", "velocity_sum"]
+    assert inline[3] == ["recent_change"]
+    assert inline[4] == ["dormant", "new_beneficiary"]

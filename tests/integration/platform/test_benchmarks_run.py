@@ -109,7 +109,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "monitoring.py": {
         "benchmark": "monitoring",
         "keys": [
-            "i_http_transfers_rules_on_vs_off",
+            "i_http_payouts_rules_on_vs_off",
             "b_service_transfers_per_s_64_callers",
             "l_lag_ms_commit_to_screened_at_b",
             "ratios",

@@ -16,7 +16,7 @@ from typing import Any
 
 from portal.domains.monitoring.services import kinds
 from portal.domains.monitoring.services.alerts import Operation, raise_alerts
-from portal.domains.monitoring.services.evaluate import Match, matching_rules
+from portal.domains.monitoring.services.evaluate import Booked, Match, matching_rules_many
 from portal.lib import jobs, sql
 from portal.lib.sql import transaction
 
@@ -88,37 +88,45 @@ async def _failed_charges(business_id: str, event_id: str, data: dict[str, Any],
     return out
 
 
-async def screen_event(business_id: str, event: Any) -> list[str]:
-    """Screen one event; returns the ids of the alerts it raised."""
+async def screen_events(business_id: str, events: list[Any]) -> list[str]:
+    """Screen a business's events, in order: every outgoing operation's counts in one statement, then
+    the alerts of what matched; returns the ids of the alerts raised."""
+    ops: list[Operation | None] = []
+    for event in events:
+        op = None
+        if event["type"] != kinds.FAILED_CHARGE_EVENT:
+            op = operation_of(business_id, event["type"], _data(event["data"]), event["created_at"])
+        ops.append(op if op is not None and op.account_id is not None else None)
+    booked = [
+        Booked(str(op.account_id), op.amount, op.at, op.beneficiary_id, op.object_id) for op in ops if op
+    ]
+    found = iter(await matching_rules_many(business_id, booked))
+    raised: list[str] = []
+    for event, op in zip(events, ops, strict=True):
+        if op is not None:
+            raised += await raise_alerts(op, next(found))
+        elif event["type"] == kinds.FAILED_CHARGE_EVENT:
+            raised += await _failed_charge_alerts(business_id, event)
+    return raised
+
+
+async def _failed_charge_alerts(business_id: str, event: Any) -> list[str]:
     data = _data(event["data"])
     at: datetime = event["created_at"]
-    if event["type"] == kinds.FAILED_CHARGE_EVENT:
-        matches = await _failed_charges(business_id, event["id"], data, at)
-        if not matches:
-            return []
-        amount = data.get("amount")
-        charge = Operation(
-            business_id,
-            "charge",
-            data.get("account_id"),
-            int(amount) if isinstance(amount, int) else 0,
-            str(data.get("currency") or "IDR"),
-            at,
-            str(data.get("id") or event["id"]),
-        )
-        return await raise_alerts(charge, matches)
-    op = operation_of(business_id, event["type"], data, at)
-    if op is None or op.account_id is None:
+    matches = await _failed_charges(business_id, event["id"], data, at)
+    if not matches:
         return []
-    matches = await matching_rules(
+    amount = data.get("amount")
+    charge = Operation(
         business_id,
-        account_id=op.account_id,
-        amount=op.amount,
-        at=at,
-        beneficiary_id=op.beneficiary_id,
-        exclude_object_id=op.object_id,
+        "charge",
+        data.get("account_id"),
+        int(amount) if isinstance(amount, int) else 0,
+        str(data.get("currency") or "IDR"),
+        at,
+        str(data.get("id") or event["id"]),
     )
-    return await raise_alerts(op, matches)
+    return await raise_alerts(charge, matches)
 
 
 async def consume_once() -> int:
@@ -140,8 +148,7 @@ async def consume_once() -> int:
             cursor,
             upto,
         )
-        for event in events:
-            await screen_event(business_id, event)
+        await screen_events(business_id, list(events))
         async with transaction():
             await sql.execute(
                 "INSERT INTO monitoring_cursor AS c (business_id, last_sequence, updated_at) "
