@@ -207,7 +207,8 @@ async def main() -> dict[str, Any]:
         import pstats
 
         profile.disable()
-        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(20)
     s = settled / elapsed
     log(f"  {s:.0f} payments settled/s ({elapsed:.1f} s)")
 

@@ -16,12 +16,18 @@ def new_id(prefix: str) -> str:
     return prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
+_TIME_SHIFTS = _SHIFTS[:5]  # bits 80–129: the millisecond time only
+_NOISE_SHIFTS = _SHIFTS[5:]  # bits 0–79: the random part only
+
+
 def new_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids at once (one clock read, one call for the random bytes): for set-based work."""
+    """`count` ids at once (one clock read, one call for the random bytes): for set-based work. The same
+    ids as `new_id` would make in that millisecond; the time's ten characters are encoded once."""
     millis = int(time.time() * 1000) << 80
+    head = prefix + "_" + "".join([_PAIRS[(millis >> shift) & 1023] for shift in _TIME_SHIFTS])
     noise = os.urandom(10 * count)
     out = []
     for n in range(count):
-        value = millis | int.from_bytes(noise[10 * n : 10 * n + 10], "big")
-        out.append(prefix + "_" + "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS]))
+        value = int.from_bytes(noise[10 * n : 10 * n + 10], "big")
+        out.append(head + "".join([_PAIRS[(value >> shift) & 1023] for shift in _NOISE_SHIFTS]))
     return out

@@ -104,3 +104,19 @@ async def enqueue(
     queries = Queries(AsyncpgDriver(transaction.connection))
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
     await queries.enqueue(name, body, priority, delay, dedupe_key)
+
+
+async def enqueue_many(name: str, payloads: list[dict[str, Any]], *, priority: int = 0) -> None:
+    """Enqueue one job per payload in one statement, on the current transaction's connection (as
+    `enqueue`: refused outside a transaction). For set-based work that makes many jobs at once."""
+    if not payloads:
+        return
+    transaction = engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError(f"enqueue_many({name!r}) must run inside the transaction of the state change")
+    queries = Queries(AsyncpgDriver(transaction.connection))
+    bodies: list[bytes | None] = [
+        json.dumps(payload, separators=(",", ":"), sort_keys=True, default=str).encode()
+        for payload in payloads
+    ]
+    await queries.enqueue([name] * len(payloads), bodies, [priority] * len(payloads))

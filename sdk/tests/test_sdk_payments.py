@@ -14,7 +14,7 @@ import pytest
 from sdk_support import Recorder, make_async_client, make_client, page_json
 
 from neraca import Neraca
-from neraca.models import Payment, PaymentRefund, SettlementDetail, SplitPreview, SplitRule
+from neraca.models import Payment, PaymentRefund, RefundDeduction, SettlementDetail, SplitPreview, SplitRule
 
 
 def payment_json(**overrides: Any) -> dict[str, Any]:
@@ -92,6 +92,26 @@ SETTLEMENT = {
     "paid_at": None,
     "object": "settlement",
 }
+DEDUCTION = {
+    "id": "ded_1",
+    "refund_id": "rfd_1",
+    "payment_id": "pay_1",
+    "invoice_number": "INV-1",
+    "channel": "va",
+    "kind": "account",
+    "account_id": "acc_x",
+    "beneficiary_id": None,
+    "reason": "refund",
+    "amount": 60000,
+    "taken_by_batches": 10000,
+    "taken_from_balance": 20000,
+    "remaining": 30000,
+    "status": "overdue",
+    "balance_from": "2026-12-14T10:00:00Z",
+    "created_at": "2026-11-30T10:00:00Z",
+    "object": "settlement_deduction",
+}
+
 DETAIL = {
     "settlement": SETTLEMENT,
     "lines": [
@@ -287,6 +307,16 @@ ENDPOINTS: list[
         None,
         SettlementDetail,
     ),
+    (
+        "settlements.deductions",
+        lambda c: c.settlements.deductions(status="owed").page(),
+        page_json([DEDUCTION], None),
+        "GET",
+        "/api/v1/settlement_deductions",
+        {"status": ["owed"]},
+        None,
+        None,
+    ),
 ]
 
 
@@ -324,6 +354,16 @@ def test_every_payments_method_is_covered() -> None:
         for attr in dir(obj):
             if not attr.startswith("_") and callable(getattr(obj, attr)):
                 assert f"{resource}.{attr}" in names, f"{resource}.{attr} has no test row"
+
+
+def test_a_refund_deduction_is_typed() -> None:
+    page = make_client(
+        Recorder([httpx.Response(200, json=page_json([DEDUCTION], None))])
+    ).settlements.deductions()
+    (deduction,) = list(page)
+    assert isinstance(deduction, RefundDeduction)
+    assert (deduction.remaining, deduction.taken_from_balance, deduction.status) == (30000, 20000, "overdue")
+    assert deduction.balance_from.year == 2026
 
 
 def test_typed_models() -> None:

@@ -6,9 +6,12 @@ the screen."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from typing import Any
 
+import openpyxl
 import pyotp
 import pytest
 
@@ -141,9 +144,44 @@ async def test_roll_up_statement_in_date_order_with_internal_transfers_once(
         "rows => rows.map(r => r.dataset.booked)"
     )
     assert booked and booked == sorted(booked)
-    assert await page.locator("#statement-table tr[data-internal]").count() >= 1
+    internal = await page.locator("#statement-table tr[data-internal]").count()
+    assert internal >= 1
     assert await page.locator("[data-total=external_in]").count() == 1
     assert "world (IDR)" not in await page.inner_text("#statement-table")
+
+    # The downloaded files say the same: date order, each internal transfer once (marked, in the
+    # Internal column, never as a debit and a credit), external and internal totals apart.
+    await page.select_option("#f-format", "csv")
+    async with page.expect_download() as info:
+        await page.click("#download-statement")
+    path = await (await info.value).path()
+    with open(path, encoding="utf-8-sig", newline="") as fh:  # noqa: ASYNC230 (a small local file)
+        rows = list(csv.reader(fh))
+    meta = {r[0]: r[1] for r in rows if len(r) == 2}
+    # the screen's "Between these accounts" says how many (its table shows the first page of them)
+    on_screen = re.search(r"(\d+) internal transfer", await page.inner_text("[data-total=internal]"))
+    assert on_screen is not None and int(on_screen.group(1)) >= internal
+    internal = int(on_screen.group(1))
+    assert int(meta["Internal transfer count"]) == internal
+    assert int(meta["Internal transfers (between these accounts)"]) > 0
+    head = next(i for i, r in enumerate(rows) if r and r[0] == "Date (WIB)")
+    assert rows[head][8:11] == ["Debit", "Credit", "Internal"]
+    entries = rows[head + 1 : -1]
+    assert [r[0] for r in entries] == sorted(r[0] for r in entries)
+    marked = [r for r in entries if r[10]]
+    assert len(marked) == internal and all(not r[8] and not r[9] for r in marked)
+    ids = [r[1] for r in entries]
+    assert len(ids) == len(set(ids))  # no transfer listed twice
+    await page.select_option("#f-format", "xlsx")
+    async with page.expect_download() as info:
+        await page.click("#download-statement")
+    with open(await (await info.value).path(), "rb") as fh:  # noqa: ASYNC230 (a small local file)
+        workbook = openpyxl.load_workbook(io.BytesIO(fh.read()), read_only=True)
+    sheet = [list(r) for r in workbook.active.iter_rows(values_only=True)]
+    head = next(i for i, r in enumerate(sheet) if r[0] == "Date (WIB)")
+    lines = sheet[head + 1 : -1]
+    assert [r[0] for r in lines] == sorted(r[0] for r in lines)
+    assert sheet[head][10] == "Internal" and sum(1 for r in lines if r[10] is not None) == internal
     await clean(page)
 
 

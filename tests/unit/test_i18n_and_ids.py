@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from portal.lib.i18n import negotiate
-from portal.lib.ids import new_id
+from portal.lib.ids import new_id, new_ids
 
 
 def test_user_setting_beats_cookie_beats_accept_language() -> None:
@@ -20,3 +20,12 @@ def test_ids_are_prefixed_sortable_and_unique() -> None:
     assert len(set(ids)) == len(ids)
     assert all(re.fullmatch(r"acc_[0-9a-hjkmnp-tv-z]{26}", value) for value in ids)
     assert new_id("trf") > ids[0].replace("acc", "trf")  # later ids sort after earlier ones
+
+
+def test_ids_made_in_blocks_look_like_single_ids() -> None:
+    before = new_id("trf")
+    block = new_ids("trf", 3000)
+    assert len(set(block)) == len(block)
+    assert all(re.fullmatch(r"trf_[0-9a-hjkmnp-tv-z]{26}", value) for value in block)
+    # One clock read: the ten characters of time are the same in the block, not before `before`'s.
+    assert len({value[:14] for value in block}) == 1 and before[:14] <= block[0][:14]

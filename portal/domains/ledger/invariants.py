@@ -79,9 +79,12 @@ WHERE reference IS NOT NULL AND source_id IS NULL AND phase IN ('posted', 'pendi
 GROUP BY business_id, reference HAVING count(DISTINCT coalesce(group_id, hold_id, id)) > 1 LIMIT 100
 """
 
+# business_id in the join: the index on a transfer's hold is (business_id, hold_id); joined on hold_id
+# alone it is scanned whole for every hold (hours at a hundred thousand holds).
 HOLDS_CONSISTENT = """
 SELECT h.id, h.status, count(t.id) AS resolutions FROM hold h
-LEFT JOIN transfer t ON t.hold_id = h.id AND t.phase IN ('post_pending', 'void_pending')
+LEFT JOIN transfer t ON t.business_id = h.business_id AND t.hold_id = h.id
+    AND t.phase IN ('post_pending', 'void_pending')
 GROUP BY h.id, h.status
 HAVING (h.status = 'pending') <> (count(t.id) = 0) OR count(t.id) > 1
 LIMIT 100

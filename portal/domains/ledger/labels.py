@@ -28,6 +28,7 @@ TRANSACTION_KINDS = {
     "split_release": N_("Split released"),
     "split_refund": N_("Refund share"),
     "refund_deduction": N_("Refund deduction"),
+    "deduction_from_balance": N_("Refund deduction from balance"),
     "split_payout_returned": N_("Split payout returned"),
 }
 

@@ -459,19 +459,34 @@ async def _account_order(
     async def order(data: dict[str, str]) -> Any:
         account = await _account_of(actor, data.get("account_id", ""), "account_id")
         amount = _amount(data, account.currency)
+        rows = [(gettext("Account"), account.name), (gettext("Reference"), data.get("reference", ""))]
+        if kind == "withdrawal" and account.settlement_bank is not None:
+            bank = account.settlement_bank
+            rows.insert(
+                1,
+                (
+                    gettext("To bank account"),
+                    f"{bank.holder_name} · {bank.bank_code} {bank.account_number}",
+                ),
+            )
+        withdrawal = kind == "withdrawal"
+        review = Review(
+            title,
+            action,
+            amount,
+            account.currency,
+            rows,
+            data,
+            account.available if withdrawal else None,
+            # a top-up moves money in: only a withdrawal above the threshold asks for a code
+            withdrawal and await auth.code_required(actor, amount, account.currency),
+        )
         if _reviewing(data):
-            rows = [(gettext("Account"), account.name), (gettext("Reference"), data.get("reference", ""))]
-            if kind == "withdrawal" and account.settlement_bank is not None:
-                bank = account.settlement_bank
-                rows.insert(
-                    1,
-                    (
-                        gettext("To bank account"),
-                        f"{bank.holder_name} · {bank.bank_code} {bank.account_number}",
-                    ),
-                )
-            available = account.available if kind == "withdrawal" else None
-            return Review(title, action, amount, account.currency, rows, data, available)
+            return review
+        if withdrawal and (
+            refused := await _confirmed_with_code(actor, review, f"a withdrawal from {account.name}")
+        ):
+            return refused
         return await create(actor, account_id=account.id, amount=amount, reference=data.get("reference", ""))
 
     async def render(data: dict[str, str], errors: dict[str, list[str]], message: str) -> Response[str]:

@@ -10,6 +10,7 @@ from litestar import delete, get, patch, post
 
 from portal.domains.payments import services
 from portal.domains.payments.schemas import (
+    DeductionPage,
     Payment,
     PaymentCreate,
     PaymentPage,
@@ -276,6 +277,21 @@ async def apply_settlement(actor: Actor, settlement_id: str) -> SettlementOut:
 
 
 @get(
+    "/api/v1/settlement_deductions",
+    operation_id="list_settlement_deductions",
+    guards=VIEW,
+    dependencies=DEPS,
+    tags=["settlements"],
+)
+async def list_settlement_deductions(
+    actor: Actor, status: str | None = None, limit: int | None = None, after: str | None = None
+) -> DeductionPage:
+    """Refund deductions owed by destinations (`status` `owed` or `settled`): taken by the channel's next
+    batches, then from the balance after the grace days; what is still owed."""
+    return await services.list_deductions(actor, status=status, limit=limit, after=after)
+
+
+@get(
     "/api/v1/payment_settings",
     operation_id="retrieve_payment_settings",
     guards=VIEW,
@@ -295,7 +311,8 @@ async def retrieve_payment_settings(actor: Actor) -> PaymentSettingsOut:
     tags=["payments"],
 )
 async def update_payment_settings(actor: Actor, data: dict[str, Any]) -> PaymentSettingsOut:
-    """Change MDR rates (hundredths of a percent) and flats, or the default settlement account."""
+    """Change MDR rates (hundredths of a percent) and flats, the default settlement account, or the grace
+    days before a deduction still owed is taken from the balance."""
     return await services.update_settings(actor, data)
 
 
@@ -341,6 +358,7 @@ ROUTES = [
     list_settlements,
     retrieve_settlement,
     apply_settlement,
+    list_settlement_deductions,
     retrieve_payment_settings,
     update_payment_settings,
     request_split_service,

@@ -30,6 +30,14 @@ TONES = {
 CHANNELS = {"va": N_("Virtual account"), "qris": "QRIS", "card": N_("Card"), "ewallet": N_("E-wallet")}
 REMARKS = {"Split Settlement Bank Account Invalid": N_("Split Settlement Bank Account Invalid")}
 SETTLEMENT_STATUSES = {"pending": N_("Awaiting settlement date"), "paid": N_("Settled")}
+# A refund deduction: taken by the channel's batches (open), from the balance after the grace days
+# (overdue), or worked off (settled).
+DEDUCTION_STATUSES = {
+    "open": N_("Owed: taken from the next batches"),
+    "overdue": N_("Owed: taken from the balance when available"),
+    "settled": N_("Taken in full"),
+}
+DEDUCTION_TONES = {"open": "pending", "overdue": "overdue", "settled": "posted"}
 SPLIT_SERVICE = {"inactive": N_("Not active"), "updating": N_("UPDATING"), "active": N_("ACTIVE")}
 
 
@@ -60,6 +68,14 @@ def settlement_status_label(status: str) -> str:
     return _label(SETTLEMENT_STATUSES, status)
 
 
+def deduction_status_label(status: str) -> str:
+    return _label(DEDUCTION_STATUSES, status)
+
+
+def deduction_status_tone(status: str) -> str:
+    return DEDUCTION_TONES.get(status, status)
+
+
 def split_service_label(status: str) -> str:
     return _label(SPLIT_SERVICE, status)
 
@@ -70,4 +86,6 @@ TEMPLATE_FILTERS = {
     "payment_channel": channel_label,
     "payment_remark": remark_label,
     "settlement_status": settlement_status_label,
+    "deduction_status": deduction_status_label,
+    "deduction_tone": deduction_status_tone,
 }

@@ -205,6 +205,35 @@ class SettlementDeductionOut(msgspec.Struct):
     amount: MinorUnits
 
 
+class DeductionOut(msgspec.Struct):
+    """What one destination owes for a refund of a settled payment: taken by the channel's next batches,
+    then (from `balance_from`, after the grace days) from its balance; `remaining` is still owed."""
+
+    id: str
+    refund_id: str
+    payment_id: str
+    invoice_number: str
+    channel: str
+    kind: str  # account | bank
+    account_id: str | None
+    beneficiary_id: str | None
+    reason: str  # refund | refund_fee
+    amount: MinorUnits
+    taken_by_batches: MinorUnits
+    taken_from_balance: MinorUnits
+    remaining: MinorUnits
+    status: str  # open | overdue | settled
+    balance_from: Timestamp
+    created_at: Timestamp
+    object: str = "settlement_deduction"
+
+
+class DeductionPage(msgspec.Struct):
+    data: list[DeductionOut]
+    has_more: bool
+    next_cursor: str | None
+
+
 class SettlementDetail(msgspec.Struct):
     settlement: SettlementOut
     lines: list[SettlementLineOut]
@@ -226,4 +255,5 @@ class PaymentSettingsOut(msgspec.Struct):
     ewallet_rate: int
     default_settlement_account_id: str | None
     split_service: str
+    deduction_grace_days: int = 14
     object: str = "payment_settings"

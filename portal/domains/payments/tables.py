@@ -15,6 +15,7 @@ class PaymentSettings(Table, tablename="payment_settings"):
     split_service = Text()
     split_requested_at = Timestamptz(null=True)
     split_verified_at = Timestamptz(null=True)
+    deduction_grace_days = Integer()
     updated_at = Timestamptz()
 
 
@@ -149,3 +150,13 @@ class SettlementDeductionTake(Table, tablename="settlement_deduction_take"):
     settlement_id = Text()
     deduction_id = Text()
     amount = BigInt()
+
+
+class SettlementDeductionDebit(Table, tablename="settlement_deduction_debit"):
+    id = Text(primary_key=True)
+    business_id = Text()
+    deduction_id = Text()
+    account_id = Text()
+    amount = BigInt()
+    transfer_id = Text()
+    created_at = Timestamptz()

@@ -279,6 +279,25 @@ async def settlement_detail(
     return page(request, "payments/settlement.html", context)
 
 
+@get("/payments/deductions", guards=[requires("payments")])
+async def deductions_list(
+    request: Request[Any, Any, Any], actor: Actor, status: str | None = None, after: str | None = None
+) -> Response[str]:
+    """Refund deductions: what each destination owes, what the batches and the balance took, what is
+    still owed."""
+    listing = await services.list_deductions(actor, status=status, after=after)
+    context = {
+        "deductions": listing.data,
+        "status": status,
+        "grace_days": (await services.get_settings(actor)).deduction_grace_days,
+        "names": dict(await _account_options(actor)),
+        "next_url": query("/payments/deductions", status=status, after=listing.next_cursor)
+        if listing.next_cursor
+        else None,
+    }
+    return page(request, "payments/deductions.html", context)
+
+
 SETTLEMENT_HEADERS = (
     "payment_id",
     "invoice_number",
@@ -391,6 +410,10 @@ async def settings_save(request: Request[Any, Any, Any], actor: Actor) -> Respon
         for name in ("va_flat", "card_flat"):
             if data.get(name, "").strip():
                 changes[name] = parse_amount(data[name], "IDR", locale=i18n.babel_locale(), pointer=name)
+        days = data.get("deduction_grace_days", "").strip()
+        if days:
+            # A number that is not whole is refused by the service on the field.
+            changes["deduction_grace_days"] = int(days) if days.isdigit() else days
         await services.update_settings(actor, changes)
     except NeracaError as exc:
         if exc.status not in (404, 409, 422):
@@ -657,6 +680,7 @@ ROUTES = [
             payment_refund,
             settlement_detail,
             settlement_export,
+            deductions_list,
             splits_page,
             reconciled,
             configuration,

@@ -44,6 +44,7 @@ CALLBACK_KINDS = {
     "payouts": ("payout.succeeded", "payout.failed", "payout.reversed"),
     "cards": ("card.registered",),
     "refunds": ("refund.succeeded",),
+    "services": ("service.activated",),
 }
 # A pay-in status never moves back from these (a late `expired` after `paid` changes nothing).
 FINAL_PAYIN = {"paid", "refunded", "partially_refunded"}
@@ -85,6 +86,25 @@ def on_payin_paid(source_kind: str) -> Callable[[PaidHandler], PaidHandler]:
         return handler
 
     return register
+
+
+@dataclass(frozen=True)
+class ServiceHandler:
+    """How the provider's callback about a merchant's financial service (split settlement verified)
+    reaches the domain that asked for it: `known(business_id)` (it was requested) and
+    `apply(business_id, event_type, data) -> outcome`, inside the transaction that marks it applied."""
+
+    known: Callable[[str], Awaitable[bool]]
+    apply: Callable[[str, str, dict[str, Any]], Awaitable[str]]
+
+
+SERVICE_HANDLERS: dict[str, ServiceHandler] = {}
+
+
+def on_service_event(service: str, handler: ServiceHandler) -> ServiceHandler:
+    """Register the domain that owns a provider service (payments owns split settlement)."""
+    SERVICE_HANDLERS[service] = handler
+    return handler
 
 
 # (business_id, event_type, data) -> the outcome recorded; runs inside the transaction of the event.
@@ -299,9 +319,13 @@ class CallbackRefused(Exception):
 
 
 def _object_id(kind: str, data: dict[str, Any]) -> str:
-    key = {"payins": "payin_id", "payouts": "payout_id", "cards": "registration_id", "refunds": "refund_id"}[
-        kind
-    ]
+    key = {
+        "payins": "payin_id",
+        "payouts": "payout_id",
+        "cards": "registration_id",
+        "refunds": "refund_id",
+        "services": "service",
+    }[kind]
     return str(data.get(key) or data.get("payin_id") or "")
 
 
@@ -349,6 +373,8 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
             )
         elif kind == "cards" and CARD_HANDLERS:
             known = await CARD_HANDLERS[0].known(business_id, object_id)
+        elif kind == "services" and object_id in SERVICE_HANDLERS:
+            known = await SERVICE_HANDLERS[object_id].known(business_id)
         else:
             known = None  # refunds have no Neraca object of their own yet: nothing to apply
         if not known:
@@ -408,6 +434,11 @@ async def apply_event(event_id: str) -> str | None:
             outcome = await handler(event["business_id"], event["type"], payload["data"])
         elif event["kind"] == "cards" and CARD_HANDLERS:
             outcome = await CARD_HANDLERS[0].apply(event["business_id"], dict(payload["data"]))
+        elif event["kind"] == "services":
+            service = SERVICE_HANDLERS.get(str(event["object_id"]))
+            if service is None:  # the owning domain is not loaded: fail, so the job retries
+                raise RuntimeError("no application registered for service callbacks")
+            outcome = await service.apply(event["business_id"], event["type"], dict(payload["data"]))
         await sql.execute(
             "UPDATE provider_event SET state = 'applied', outcome = $2, applied_at = now() "
             "WHERE event_id = $1",

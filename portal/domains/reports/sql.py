@@ -8,6 +8,10 @@ a later `seq` than its date — which never changes once written, so a statement
 the same entries in the same order.
 
 `$1` is the text[] of the statement's accounts, `$2`/`$3` the period as [start, end) instants.
+
+Files of a roll-up net its internal transfers (`net=True`): a transfer between two of its accounts is
+one entry, its debit side marked `internal` (moving the roll-up's balance by nothing), and its credit
+side is left out.
 """
 
 from __future__ import annotations
@@ -53,9 +57,10 @@ WHERE d.account_id = ANY($1::text[]) AND d.day >= $2 AND d.day < (SELECT complet
 """
 
 
-def entries_query(*, after: bool = False, limit: bool = False) -> str:
+def entries_query(*, after: bool = False, limit: bool = False, net: bool = False) -> str:
     """The period's entries in booking-time order, `(created_at, seq, side)`; `after` adds
-    `(created_at, seq, side) > ($4, $5, $6)`, `limit` a `LIMIT $7` (or `$4` without `after`)."""
+    `(created_at, seq, side) > ($4, $5, $6)`, `limit` a `LIMIT $7` (or `$4` without `after`); `net`
+    gives each entry `internal` and lists a transfer between two of the accounts once (its debit side)."""
     keyset_debit = keyset_credit = ""
     if after:
         # Within one transfer the debit side (0) comes before the credit side (1).
@@ -66,19 +71,26 @@ def entries_query(*, after: bool = False, limit: bool = False) -> str:
     tail = ""
     if limit:
         tail = f" LIMIT ${7 if after else 4}"
+    internal = internal_debit = internal_credit = only_external = ""
+    if net:
+        internal = ", internal"
+        internal_debit = ", t.credit_account_id = ANY($1::text[]) AS internal"
+        internal_credit = ", false"
+        only_external = " AND NOT t.debit_account_id = ANY($1::text[])"
     return f"""
-SELECT seq, side, id, created_at, reference, description, kind, amount, account_id, counterpart_id FROM (
+SELECT seq, side, id, created_at, reference, description, kind, amount, account_id, counterpart_id{internal}
+FROM (
     SELECT t.seq, 0 AS side, t.id, t.created_at, t.reference, t.description, t.kind, t.amount,
-           t.debit_account_id AS account_id, t.credit_account_id AS counterpart_id
+           t.debit_account_id AS account_id, t.credit_account_id AS counterpart_id{internal_debit}
     FROM transfer t
     WHERE t.debit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
           {keyset_debit}
     UNION ALL
     SELECT t.seq, 1 AS side, t.id, t.created_at, t.reference, t.description, t.kind, t.amount,
-           t.credit_account_id, t.debit_account_id
+           t.credit_account_id, t.debit_account_id{internal_credit}
     FROM transfer t
     WHERE t.credit_account_id = ANY($1::text[]) AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
-          {keyset_credit}
+          {keyset_credit}{only_external}
 ) AS e
 ORDER BY created_at, seq, side{tail}
 """
@@ -109,31 +121,38 @@ def csv_amount(expr: str, exponent: int) -> str:
     return f"round(({expr})::numeric / {10**exponent}, {exponent})::text"
 
 
-def csv_rows_query(exponent: int) -> str:
+def csv_rows_query(exponent: int, *, net: bool = False) -> str:
     """The entry rows of the CSV statement, in (created_at, seq, side) order, as `csv_line_row` writes them.
-    `$1`..`$3` as for `entries_query`, `$4` the opening balance, `$5` the business.
+    `$1`..`$3` as for `entries_query`, `$4` the opening balance, `$5` the business; `net`: a roll-up's
+    internal transfers once, with the Internal cell (`csv_line_row(netted=True)`).
 
     Account names come from one map of the business's accounts built once per statement (a jsonb
     object: a binary search per cell instead of two index lookups per row); an account of another
     business, which the ledger never pairs, would still be looked up."""
+    moved = "CASE WHEN e.side = 0 THEN -e.amount ELSE e.amount END"
+    debit = f"CASE WHEN e.side = 0 THEN {csv_amount('e.amount', exponent)} END"
+    internal_cell = ""
+    if net:
+        moved = "CASE WHEN e.internal THEN 0 WHEN e.side = 0 THEN -e.amount ELSE e.amount END"
+        debit = f"CASE WHEN e.side = 0 AND NOT e.internal THEN {csv_amount('e.amount', exponent)} END"
+        internal_cell = f"\n       CASE WHEN e.internal THEN {csv_amount('e.amount', exponent)} END,"
     balance = (
-        "$4::bigint + sum(CASE WHEN e.side = 0 THEN -e.amount ELSE e.amount END) "
-        "OVER (ORDER BY e.created_at, e.seq, e.side ROWS UNBOUNDED PRECEDING)"
+        f"$4::bigint + sum({moved}) OVER (ORDER BY e.created_at, e.seq, e.side ROWS UNBOUNDED PRECEDING)"
     )
     return f"""
 SELECT to_char(e.created_at AT TIME ZONE 'Asia/Jakarta', 'YYYY-MM-DD HH24:MI:SS'),
        {csv_text("e.id")}, {csv_text("e.reference")}, {csv_text("e.description")},
        {csv_text("e.account_id")}, {csv_text("e.account_name")}, {csv_text("e.counterpart_id")},
        {csv_text("e.counterpart_name")},
-       CASE WHEN e.side = 0 THEN {csv_amount("e.amount", exponent)} END,
-       CASE WHEN e.side = 1 THEN {csv_amount("e.amount", exponent)} END,
+       {debit},
+       CASE WHEN e.side = 1 THEN {csv_amount("e.amount", exponent)} END,{internal_cell}
        {csv_amount("e.balance", exponent)},
        {csv_text("e.kind")}
 FROM (
     -- a subquery with a window function is never flattened: each name is looked up once per row
     SELECT e.*, {balance} AS balance,
            {_name("e.account_id")} AS account_name, {_name("e.counterpart_id")} AS counterpart_name
-    FROM ({entries_query()}) AS e
+    FROM ({entries_query(net=net)}) AS e
 ) AS e
 ORDER BY e.created_at, e.seq, e.side
 """
@@ -152,4 +171,12 @@ SUBTREE_ACCOUNTS = """
 SELECT id, name, currency FROM account
 WHERE business_id = $1 AND path LIKE $2 AND kind <> 'system'
 ORDER BY depth, id
+"""
+
+# What moved between the roll-up's own accounts in the period: the internal transfers a netted file
+# lists once.
+INTERNAL_TOTALS = f"""
+SELECT coalesce(sum(t.amount), 0)::bigint AS total, count(*) AS n FROM transfer t
+WHERE t.business_id = $4 AND t.debit_account_id = ANY($1::text[]) AND t.credit_account_id = ANY($1::text[])
+  AND {POSTED} AND t.created_at >= $2 AND t.created_at < $3
 """

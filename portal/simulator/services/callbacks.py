@@ -21,7 +21,7 @@ from portal.lib import ids, snap
 from portal.simulator.config import get_config
 from portal.simulator.errors import invalid, not_found
 
-KINDS = ("payins", "payouts", "cards", "refunds")
+KINDS = ("payins", "payouts", "cards", "refunds", "services")
 MODES = ("normal", "duplicate", "late", "out_of_order")
 DEFAULT_DELAY = {"late": 30, "out_of_order": 5}
 BACKOFF_S = (5, 30, 120, 600, 3600)

@@ -1,6 +1,6 @@
 """A merchant's financial services at the provider (split settlement): the merchant asks for one
-(`updating`); the provider's review — in the sandbox, the control surface — makes it `active`. Neraca
-reads the state by a signed status query."""
+(`updating`); the provider's review — in the sandbox, the control surface — makes it `active` and sends
+the merchant a signed `service.activated` callback. Neraca can also read the state by a status query."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from portal.simulator.errors import SimError
-from portal.simulator.services import fields
+from portal.simulator.services import callbacks, fields
 
 SERVICES = ("split_settlement",)
 
@@ -51,16 +51,26 @@ async def get(conn: asyncpg.Connection, merchant_id: str, service: str) -> dict[
 
 
 async def verify(conn: asyncpg.Connection, merchant_id: str, service: str) -> dict[str, Any]:
-    """The provider's review passed: `updating` → `active` (409 when it was never requested)."""
+    """The provider's review passed: `updating` → `active` (409 when it was never requested). The change
+    sends a `service.activated` callback in the same transaction; verifying an active service again sends
+    nothing."""
+    before = await conn.fetchval(
+        "SELECT status FROM sim_services WHERE merchant_id = $1 AND service = $2 FOR UPDATE",
+        merchant_id,
+        _known(service),
+    )
+    if before is None:
+        raise SimError(409, "not_requested", "The merchant has not asked for this service.")
     row = await conn.fetchrow(
         "UPDATE sim_services SET status = 'active', verified_at = coalesce(verified_at, now()) "
         "WHERE merchant_id = $1 AND service = $2 RETURNING *",
         merchant_id,
-        _known(service),
+        service,
     )
-    if row is None:
-        raise SimError(409, "not_requested", "The merchant has not asked for this service.")
-    return _out(merchant_id, service, row)
+    answer = _out(merchant_id, service, row)
+    if before != "active":
+        await callbacks.enqueue(conn, "services", "service.activated", merchant_id, answer)
+    return answer
 
 
 async def listing(conn: asyncpg.Connection) -> list[dict[str, Any]]:

@@ -53,6 +53,7 @@ __all__ = [
     "RailList",
     "RailQuote",
     "RailWindow",
+    "RefundDeduction",
     "Settlement",
     "SettlementDeduction",
     "SettlementDetail",
@@ -816,6 +817,33 @@ class SettlementDeduction(NeracaObject):
     reason: str
     """``refund`` or ``refund_fee``."""
     amount: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundDeduction(NeracaObject):
+    """What one destination owes for a refund of a settled payment: taken by the channel's next batches,
+    then, from ``balance_from`` (after the business's grace days), from its available balance."""
+
+    id: str
+    refund_id: str
+    payment_id: str
+    invoice_number: str
+    channel: str
+    kind: str
+    """``account`` or ``bank``."""
+    account_id: str | None
+    beneficiary_id: str | None
+    reason: str
+    """``refund`` or ``refund_fee``."""
+    amount: int
+    taken_by_batches: int
+    taken_from_balance: int
+    remaining: int
+    """Still owed."""
+    status: str
+    """``open`` (the next batches take it), ``overdue`` (the balance gives it when available), ``settled``."""
+    balance_from: datetime
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -81,3 +81,80 @@ async def test_an_authenticator_code_above_the_threshold(client: Any, db: str) -
         )
     ]
     assert actions == ["user.code_refused", "user.code_confirmed"]
+
+
+async def test_a_withdrawal_above_the_threshold_asks_the_partner_for_a_code(client: Any, db: str) -> None:
+    """The partner's withdrawal to its own bank: the review asks for a code above the threshold and the
+    confirm books only with a fresh one (accepted once, each refusal specific, audited); a top-up
+    moves money in and is never asked."""
+    from portal.domains.identity.services import create_user
+    from tests.support.identity import enrol
+
+    business, owner = await make_business()
+    actor = user_actor(owner, business)
+    main = await accounts.ensure_business_accounts(business.id)
+    sinar = await accounts.create_account(actor, name="Toko Sinar Jaya", kind="partner", parent_id=main)
+    bank = {"bank_code": "002", "account_number": "0341010001", "holder_name": "Sinar"}
+    await accounts.update_account(actor, sinar.id, {"settlement_bank": bank})
+    await fund(business.id, sinar.id, 1_000_000)
+    await sql.execute("UPDATE business SET code_above = 100000 WHERE id = $1", business.id)
+    partner = await create_user(
+        actor,
+        username="sinar",
+        full_name="Sinar",
+        email="s@example.com",
+        role="partner",
+        scope_account_id=sinar.id,
+    )
+    await enrol(partner.id)
+    await signed_in_client(client, partner)
+    token = csrf_from((await client.get("/withdrawals/new")).text)
+    base = {"_csrf_token": token, "account_id": sinar.id}
+
+    async def withdraw(amount: str, reference: str, **extra: str) -> Any:
+        return await client.post(
+            "/withdrawals", data=base | {"amount": amount, "reference": reference} | extra
+        )
+
+    async def requested(reference: str) -> int:
+        return int(await sql.fetchval("SELECT count(*) FROM withdrawal WHERE reference = $1", reference))
+
+    small = await withdraw("100,000", "WD-SMALL", step="review")
+    assert small.status_code == 200 and "data-review-code" not in small.text
+    topup = await client.post(
+        "/topups",
+        data={"_csrf_token": token, "account_id": sinar.id, "amount": "500,000", "reference": "TU-1"}
+        | {"step": "review"},
+    )
+    assert topup.status_code == 200 and "data-review-code" not in topup.text  # money in: no code
+
+    large = await withdraw("150,000", "WD-LARGE", step="review")
+    assert large.status_code == 200 and "data-review-code" in large.text and "0341010001" in large.text
+    missing = await withdraw("150,000", "WD-LARGE")
+    assert (
+        missing.status_code == 422 and "Enter the 6-digit code from your authenticator app." in missing.text
+    )
+    assert 'value="WD-LARGE"' in missing.text  # the review again, with what was entered
+    now_code = code_for(await totp_secret(partner.id))
+    wrong = await withdraw("150,000", "WD-LARGE", otp="000000" if now_code != "000000" else "111111")
+    assert wrong.status_code == 422 and "The code does not match." in wrong.text
+    assert await requested("WD-LARGE") == 0
+
+    clock.set_clock(lambda: datetime.now(UTC) + timedelta(seconds=90))
+    try:
+        code = code_for(await totp_secret(partner.id))
+        ok = await withdraw("150,000", "WD-LARGE", otp=code)
+        assert ok.status_code == 303 and await requested("WD-LARGE") == 1
+        again = await withdraw("200,000", "WD-AGAIN", otp=code)
+        assert again.status_code == 422 and "This code was already used." in again.text
+        assert await requested("WD-AGAIN") == 0
+    finally:
+        clock.set_clock(None)
+    actions = [
+        r["action"]
+        for r in await sql.fetch(
+            "SELECT action FROM activity WHERE business_id = $1 AND action LIKE 'user.code%' ORDER BY seq",
+            business.id,
+        )
+    ]
+    assert actions == ["user.code_refused", "user.code_confirmed"]

@@ -238,21 +238,65 @@ async def test_other_business_and_sibling_subtree_get_404(client: httpx.AsyncCli
     assert (await get(client, no_right, statement_path(a), start=DAY1, end=DAY2)).status_code == 403
 
 
-async def test_subtree_rollup_file(client: httpx.AsyncClient) -> None:
+async def test_subtree_rollup_files_list_an_internal_transfer_once(client: httpx.AsyncClient) -> None:
+    """A roll-up's CSV, XLSX and PDF show the 15,000 from a to b once, marked internal, with the
+    external totals (40,000 in, 6,000 out) and the internal total apart; MT940 keeps both sides."""
+    import mt940
+    import openpyxl
+    import pypdf
+
     biz = await api_business()
     a, b, _ = await history(biz)
-    response = await get(
-        client,
-        biz,
-        statement_path(biz.tree.main),
-        start=DAY1,
-        end=DAY2,
-        format="csv",
-        include_descendants="true",
-    )
-    assert response.status_code == 200
-    assert "_subtree_" in response.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    entries = rows[19:-1]
-    assert [r[4] for r in entries] == [a, a, b, a]
-    assert rows[-1][8:11] == ["21000", "55000", "134000"]
+
+    async def rollup_file(fmt: str) -> bytes:
+        response = await get(
+            client,
+            biz,
+            statement_path(biz.tree.main),
+            start=DAY1,
+            end=DAY2,
+            format=fmt,
+            include_descendants="true",
+        )
+        assert response.status_code == 200, response.text[:300]
+        assert "_subtree_" in response.headers["content-disposition"]
+        return response.content
+
+    rows = list(csv.reader(io.StringIO((await rollup_file("csv")).decode("utf-8-sig"))))
+    meta = {r[0]: r[1] for r in rows if len(r) == 2}
+    assert meta["Total debits (out to outside)"] == "6000"
+    assert meta["Total credits (in from outside)"] == "40000"
+    assert meta["Internal transfers (between these accounts)"] == "15000"
+    assert meta["Internal transfer count"] == "1" and meta["Entries"] == "3"
+    columns = next(i for i, c in enumerate(rows) if c and c[0] == "Date (WIB)")
+    assert rows[columns][8:13] == ["Debit", "Credit", "Internal", "Running balance", "Kind"]
+    entries = rows[columns + 1 : -1]
+    # (account, counterpart, debit, credit, internal, running balance): the internal transfer once,
+    # from a to b, moving the roll-up's balance by nothing
+    assert [(r[4], r[6], *r[8:12]) for r in entries] == [
+        (a, entries[0][6], "", "40000", "", "140000"),
+        (a, b, "", "", "15000", "140000"),
+        (a, entries[2][6], "6000", "", "", "134000"),
+    ]
+    assert rows[-1][8:12] == ["6000", "40000", "15000", "134000"]
+
+    ws = openpyxl.load_workbook(io.BytesIO(await rollup_file("xlsx")), read_only=True).active
+    sheet = [list(row) for row in ws.iter_rows(values_only=True)]
+    head = next(i for i, row in enumerate(sheet) if row[0] == "Date (WIB)")
+    assert sheet[head][10] == "Internal"
+    assert [row[8:12] for row in sheet[head + 1 : -1]] == [
+        [None, 40_000, None, 140_000],
+        [None, None, 15_000, 140_000],
+        [6_000, None, None, 134_000],
+    ]
+    assert sheet[-1][8:12] == [6_000, 40_000, 15_000, 134_000]
+    assert sheet[3][10:12] == ["Between these accounts", 15_000] and sheet[3][8] == "Out to outside"
+
+    pdf = pypdf.PdfReader(io.BytesIO(await rollup_file("pdf")))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "In from outside" in text and "Out to outside" in text and "Between these accounts" in text
+    assert text.count("15,000") == 3  # the line, the summary and the totals row: once each
+    assert text.count("Komisi") == 1
+
+    # MT940 books each side on its account: the bank format still lists both
+    assert len(mt940.parse((await rollup_file("mt940")).decode("ascii"))) == 4

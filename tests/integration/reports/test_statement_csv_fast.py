@@ -125,12 +125,14 @@ async def test_fast_csv_is_byte_identical_to_the_python_writer(
         await sql.execute("UPDATE account SET name = $2 WHERE id = $1", account, name)
     world = await world_of(t.business_id, currency)
     balance = {a: 0, b: 0, world: 0}
+    booked: list[tuple[datetime, str, str]] = []
     for micros, what, amount, words in sorted(history):
         at = EPOCH + timedelta(microseconds=micros)
         debit, credit = {"in": (world, a), "ab": (a, b), "ba": (b, a), "out": (b, world)}[what]
         if debit != world and balance[debit] < amount:
             continue
         await insert(t.business_id, debit, credit, amount, at, currency, words)
+        booked.append((at, debit, credit))
         balance[debit] -= amount
         balance[credit] += amount
     if rolled:
@@ -144,6 +146,19 @@ async def test_fast_csv_is_byte_identical_to_the_python_writer(
     assert fast == reference
     rows = list(csv.reader(io.StringIO(fast.decode("utf-8-sig"), newline="")))
     assert rows[-1][0] == "Total"
+    columns = next(i for i, row in enumerate(rows) if row and row[0] == "Date (WIB)")
+    entries = rows[columns + 1 : -1]
+    # a transfer between two accounts of a roll-up is one row (its Internal cell), never a debit and a
+    # credit; each other transfer is one row per covered side
+    covered = set(r.account_ids)
+    in_period = [(d, c) for at, d, c in booked if first <= at.date() <= last]
+    internal = sum(1 for d, c in in_period if d in covered and c in covered) if subtree else 0
+    assert len(entries) == sum((d in covered) + (c in covered) for d, c in in_period) - internal
+    if subtree:
+        assert rows[columns][10] == "Internal"
+        assert sum(1 for row in entries if row[10]) == internal
+    else:
+        assert "Internal" not in rows[columns]
 
 
 async def test_hostile_cells_are_escaped_and_quoted_like_the_writer(db: str) -> None:

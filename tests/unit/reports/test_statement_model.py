@@ -21,6 +21,7 @@ from portal.domains.reports.formats import (
 from portal.domains.reports.formats.model import (
     StatementHeader,
     StatementLine,
+    checked,
     format_plain,
     format_swift,
     short_id,
@@ -121,3 +122,26 @@ def test_export_formats_and_filename() -> None:
     assert set(EXPORT_FORMATS) == {"csv", "xlsx", "pdf", "mt940", "camt053"}
     header = header_for([])
     assert statement_filename(header, "camt053") == "statement_acc_main_2026-11-01_2026-11-30.xml"
+
+
+def test_a_netted_roll_up_counts_an_internal_transfer_once_and_checks_it() -> None:
+    at = datetime(2026, 11, 3, 2, tzinfo=UTC)
+    gross = [
+        line(at, credit=10_000, running_balance=10_000, account_id="acc_a"),
+        line(at, debit=4_000, running_balance=6_000, account_id="acc_a", counterpart_account_id="acc_b"),
+        line(at, credit=4_000, running_balance=10_000, account_id="acc_b", counterpart_account_id="acc_a"),
+    ]
+    header = header_for(gross, include_descendants=True)
+    netted = header.netted(4_000, 1)
+    assert (netted.total_debits, netted.total_credits, netted.entry_count) == (0, 10_000, 2)
+    assert netted.closing_balance == header.closing_balance
+    once = dataclasses.replace(gross[1], debit=0, internal=4_000, running_balance=10_000)
+    assert list(checked(netted, [gross[0], once])) == [gross[0], once]
+    with pytest.raises(StatementMismatch):  # an internal line on a statement listing both sides
+        list(checked(header, [gross[0], once]))
+    with pytest.raises(StatementMismatch):  # the internal total must be the header's
+        list(checked(header.netted(3_000, 1), [gross[0], once]))
+    with pytest.raises(ValueError):
+        dataclasses.replace(once, debit=4_000)
+    with pytest.raises(ValueError):
+        header_for(gross).netted(4_000, 1)  # only a roll-up has internal transfers

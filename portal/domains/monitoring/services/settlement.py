@@ -46,6 +46,19 @@ async def is_settlement_held(business_id: str, account_id: str) -> bool:
     )
 
 
+async def first_held(business_id: str, account_ids: list[str]) -> str | None:
+    """Of `account_ids`, the first (by id) whose settlement waits (an open hold on it or on one of its
+    ancestors), or None: one statement for a whole settlement batch."""
+    found = await sql.fetchval(
+        "SELECT a.id FROM account a WHERE a.business_id = $1 AND a.id = ANY($2::text[]) AND EXISTS ("
+        "SELECT 1 FROM settlement_hold h WHERE h.business_id = a.business_id AND h.released_at IS NULL "
+        "AND a.path LIKE '%/' || h.account_id || '/%') ORDER BY a.id LIMIT 1",
+        business_id,
+        account_ids,
+    )
+    return str(found) if found is not None else None
+
+
 async def held_accounts(business_id: str) -> list[str]:
     """The accounts with an open hold (settlement batches skip their subtrees)."""
     rows = await sql.fetch(

@@ -6,6 +6,7 @@ Everything callers use is re-exported here (`from portal.domains.payments import
 from portal.domains.payments.schemas import Payment, Refund
 from portal.domains.payments.services.card_batch import charge_cards
 from portal.domains.payments.services.dashboard import PaymentsSummary, summary
+from portal.domains.payments.services.deductions import list_deductions, take_overdue_deductions
 from portal.domains.payments.services.payments import (
     CHANNELS,
     STATUSES,
@@ -79,6 +80,7 @@ __all__ = [
     "get_rule",
     "get_settings",
     "get_settlement",
+    "list_deductions",
     "list_payments",
     "list_refunds",
     "list_rules",
@@ -93,6 +95,7 @@ __all__ = [
     "settle",
     "simulate_payment",
     "summary",
+    "take_overdue_deductions",
     "today_wib",
     "update_payment_split",
     "update_rule",

@@ -19,7 +19,7 @@ from portal.domains.payments.services.payments import payment_out, visible_row
 from portal.domains.payments.services.settings import default_settlement_account
 from portal.domains.payments.services.settlements import REFUND_FEES
 from portal.domains.provider import gateway
-from portal.lib import sql
+from portal.lib import clock, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Amount, Conflict, FieldError, ValidationFailed
 from portal.lib.i18n import N_
@@ -211,9 +211,9 @@ async def _deduct_from_next_batches(payment: asyncpg.Record, refund_id: str, amo
     rows = [(kind, target, reason, value) for (kind, target, reason), value in owed.items() if value > 0]
     await sql.execute(
         "INSERT INTO settlement_deduction (business_id, id, refund_id, payment_id, channel, kind, "
-        "account_id, beneficiary_id, reason, amount, remaining) SELECT $1, v.id, $2, $3, $4, v.kind, "
-        "CASE WHEN v.kind = 'account' THEN v.target END, CASE WHEN v.kind = 'bank' THEN v.target END, "
-        "v.reason, v.amount, v.amount FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], "
+        "account_id, beneficiary_id, reason, amount, remaining, created_at) SELECT $1, v.id, $2, $3, $4, "
+        "v.kind, CASE WHEN v.kind = 'account' THEN v.target END, CASE WHEN v.kind = 'bank' THEN v.target "
+        "END, v.reason, v.amount, v.amount, $10 FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], "
         "$9::bigint[]) AS v(id, kind, target, reason, amount)",
         business_id,
         refund_id,
@@ -224,4 +224,5 @@ async def _deduct_from_next_batches(payment: asyncpg.Record, refund_id: str, amo
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
+        clock.now(),  # the grace days before a balance take count from here (the test clock in tests)
     )

@@ -6,16 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from portal.domains.accounts import services as accounts
+from portal.domains.ledger.services.shared import audit
 from portal.domains.payments.schemas import PaymentSettingsOut
 from portal.domains.payments.services.allocation import FULL, Fees
 from portal.domains.provider import gateway
+from portal.domains.provider import services as provider
 from portal.lib import clock, sql
-from portal.lib.actor import Actor
+from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.lib.i18n import N_
 from portal.lib.sql import transaction
 
 RATE_FIELDS = ("qris_rate", "card_rate", "ewallet_rate")
+# Days a refund deduction waits for the channel's batches before it is taken from the balance.
+DEDUCTION_GRACE_DAYS = 14
 FLAT_FIELDS = ("va_flat", "card_flat")
 
 
@@ -27,6 +31,7 @@ async def _row(business_id: str) -> dict[str, Any]:
             **Fees().__dict__,
             "default_settlement_account_id": None,
             "split_service": "inactive",
+            "deduction_grace_days": DEDUCTION_GRACE_DAYS,
         }
     return dict(row)
 
@@ -42,6 +47,12 @@ async def default_settlement_account(business_id: str) -> str | None:
     return (await _row(business_id))["default_settlement_account_id"]
 
 
+async def deduction_grace_days(business_id: str) -> int:
+    """Settings → Settlement: days a deduction waits for the channel's batches before the settlement run
+    takes what is still owed from the destination's available balance."""
+    return int((await _row(business_id))["deduction_grace_days"])
+
+
 async def split_service(business_id: str) -> str:
     return str((await _row(business_id))["split_service"])
 
@@ -55,6 +66,7 @@ def settings_out(row: dict[str, Any]) -> PaymentSettingsOut:
         ewallet_rate=int(row["ewallet_rate"]),
         default_settlement_account_id=row["default_settlement_account_id"],
         split_service=str(row["split_service"]),
+        deduction_grace_days=int(row["deduction_grace_days"]),
     )
 
 
@@ -97,6 +109,18 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
                     FieldError("/default_settlement_account_id", N_("must be an open rupiah account"))
                 )
         row["default_settlement_account_id"] = account_id
+    if "deduction_grace_days" in changes:
+        days = changes["deduction_grace_days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+            errors.append(
+                FieldError(
+                    "/deduction_grace_days",
+                    N_("must be a whole number from 1 to %(max)s"),
+                    params={"max": 365},
+                )
+            )
+        else:
+            row["deduction_grace_days"] = days
     if errors:
         raise ValidationFailed(
             N_("Some payment settings are not valid."), code="invalid_settings", errors=errors
@@ -104,10 +128,11 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
     async with transaction():
         await sql.execute(
             "INSERT INTO payment_settings (business_id, va_flat, qris_rate, card_rate, card_flat, "
-            "ewallet_rate, "
-            "default_settlement_account_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, now()) "
+            "ewallet_rate, default_settlement_account_id, deduction_grace_days, updated_at) VALUES ($1, $2, "
+            "$3, $4, $5, $6, $7, $8, now()) "
             "ON CONFLICT (business_id) DO UPDATE SET va_flat = $2, qris_rate = $3, card_rate = $4, "
-            "card_flat = $5, ewallet_rate = $6, default_settlement_account_id = $7, updated_at = now()",
+            "card_flat = $5, ewallet_rate = $6, default_settlement_account_id = $7, "
+            "deduction_grace_days = $8, updated_at = now()",
             actor.business_id,
             row["va_flat"],
             row["qris_rate"],
@@ -115,6 +140,7 @@ async def update_settings(actor: Actor, changes: dict[str, Any]) -> PaymentSetti
             row["card_flat"],
             row["ewallet_rate"],
             row["default_settlement_account_id"],
+            row["deduction_grace_days"],
         )
     return settings_out(await _row(actor.business_id))
 
@@ -142,12 +168,35 @@ async def _record_split_service(business_id: str, status: str) -> None:
         )
 
 
+async def _activate_split_service(business_id: str, actor: Actor, how: str) -> bool:
+    """The provider verified split settlement: store `active` once (the row is locked by the update, so a
+    callback and a status query at the same moment activate it once), audited. True when it changed."""
+    async with transaction():
+        changed = await sql.fetchval(
+            "UPDATE payment_settings SET split_service = 'active', split_verified_at = "
+            "coalesce(split_verified_at, $2), updated_at = now() WHERE business_id = $1 AND "
+            "split_service = 'updating' RETURNING 1",
+            business_id,
+            clock.now(),
+        )
+        if changed:
+            await audit(
+                actor,
+                "payment_settings.split_service_active",
+                f"Split settlement verified by the provider ({how})",
+                {"service": SPLIT_SERVICE},
+            )
+    return bool(changed)
+
+
 async def request_split_service(actor: Actor) -> PaymentSettingsOut:
     """Settings → Services → Add service: the provider is asked to enable split settlement; it is UPDATING
     until the provider has verified it (in sandbox: the simulator's control surface), then ACTIVE."""
     _whole_business(actor)
     state = await gateway.provider().request_service(actor.business_id, SPLIT_SERVICE)
-    await _record_split_service(actor.business_id, "active" if state.status == "active" else "updating")
+    await _record_split_service(actor.business_id, "updating")
+    if state.status == "active":
+        await _activate_split_service(actor.business_id, actor, "request")
     return settings_out(await _row(actor.business_id))
 
 
@@ -162,5 +211,22 @@ async def refresh_split_service(actor: Actor) -> PaymentSettingsOut:
         )
     state = await gateway.provider().get_service(actor.business_id, SPLIT_SERVICE)
     if state.status == "active":
-        await _record_split_service(actor.business_id, "active")
+        await _activate_split_service(actor.business_id, actor, "status query")
     return settings_out(await _row(actor.business_id))
+
+
+async def _split_service_requested(business_id: str) -> bool:
+    return (await _row(business_id))["split_service"] != "inactive"
+
+
+async def _split_service_event(business_id: str, event_type: str, data: dict[str, Any]) -> str:
+    """The provider's `service.activated` callback (runs in the transaction recording it): ACTIVE, once."""
+    if event_type != "service.activated" or data.get("status") != "active":
+        return "noted"
+    activated = await _activate_split_service(business_id, system_actor(business_id), "provider callback")
+    return "activated" if activated else "already_active"
+
+
+provider.on_service_event(
+    SPLIT_SERVICE, provider.ServiceHandler(known=_split_service_requested, apply=_split_service_event)
+)

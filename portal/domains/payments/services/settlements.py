@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 import structlog
 
 from portal.domains.accounts import services as accounts
@@ -19,7 +20,7 @@ from portal.domains.ledger import engine
 from portal.domains.ledger.engine import Leg, Operation
 from portal.domains.ledger.services.holds import hold_legs_committed
 from portal.domains.ledger.services.shared import audit, event
-from portal.domains.monitoring.services.settlement import is_settlement_held
+from portal.domains.monitoring.services.settlement import first_held
 from portal.domains.payments.schemas import (
     SettlementDeductionOut,
     SettlementDetail,
@@ -36,6 +37,7 @@ from portal.domains.payouts.router import WIB
 from portal.domains.provider import gateway
 from portal.domains.provider import services as provider
 from portal.domains.provider.gateway import NameInquiry
+from portal.domains.webhooks.services import emit_many
 from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import Conflict, NotFound
@@ -389,21 +391,26 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         raise NotFound(N_("Settlement %(id)s was not found."), params={"id": settlement_id})
     if head["status"] == "paid":
         return settlement_out(head)
+    # The batch's payments, those fixed since an earlier batch and those whose split payout came back: each
+    # set's ids found by its own index, then the rows by primary key (an IN would hash-join a full scan).
     candidates = await sql.fetch(
-        "SELECT * FROM payment WHERE business_id = $1 AND (settlement_id = $2 OR (split_hold_id IS NOT NULL "
-        "AND remark IS NULL) OR (remark IS NULL AND id IN (SELECT payment_id FROM settlement_part WHERE "
-        "business_id = $1 AND status = 'returned'))) ORDER BY id",
+        "SELECT * FROM payment WHERE business_id = $1 AND id = ANY(ARRAY("
+        "SELECT id FROM payment WHERE business_id = $1 AND settlement_id = $2 "
+        "UNION SELECT id FROM payment WHERE business_id = $1 AND split_hold_id IS NOT NULL "
+        "UNION SELECT payment_id FROM settlement_part WHERE business_id = $1 AND status = 'returned')) "
+        "AND (settlement_id = $2 OR remark IS NULL) ORDER BY id",
         business_id,
         settlement_id,
     )
-    for account_id in sorted({str(p["account_id"]) for p in candidates}):
-        if await is_settlement_held(business_id, account_id):
-            # Monitoring held this account's settlement: the whole batch waits until it is released.
-            raise Conflict(
-                N_("Settlement %(id)s waits: the settlement of account %(account)s is held by monitoring."),
-                params={"id": settlement_id, "account": account_id},
-                code="settlement_held",
-            )
+    # One statement for the batch's accounts (not one per account).
+    held = await first_held(business_id, sorted({str(p["account_id"]) for p in candidates}))
+    if held is not None:
+        # Monitoring held this account's settlement: the whole batch waits until it is released.
+        raise Conflict(
+            N_("Settlement %(id)s waits: the settlement of account %(account)s is held by monitoring."),
+            params={"id": settlement_id, "account": held},
+            code="settlement_held",
+        )
     invalid = await _invalid_banks(business_id, list(candidates))
     bank_parts: list[tuple[str, str, int]] = []
     async with transaction():
@@ -416,10 +423,10 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
         if head["status"] == "paid":
             return settlement_out(head)
         payments = await sql.fetch(
+            # A bitmap OR of the payment_settlement and payment_split_waiting indexes.
             "SELECT * FROM payment WHERE business_id = $1 AND (settlement_id = $2 OR (split_hold_id "
-            "IS NOT NULL "
-            "AND remark IS NULL AND settlement_id IS NOT NULL AND settlement_id <> $2)) ORDER BY id "
-            "FOR UPDATE",
+            "IS NOT NULL AND remark IS NULL AND settlement_id IS NOT NULL AND settlement_id <> $2)) "
+            "ORDER BY id FOR UPDATE",
             business_id,
             settlement_id,
         )
@@ -446,17 +453,26 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                 head["channel"],
             )
         ]
+        # The reservations of payments fixed since an earlier batch, in one statement.
+        fixed_holds = [p["split_hold_id"] for p in payments if p["settlement_id"] != settlement_id]
+        reservations = (
+            {
+                r["id"]: r
+                for r in await sql.fetch(
+                    "SELECT id, amount FROM hold WHERE business_id = $1 AND id = ANY($2::text[])",
+                    business_id,
+                    fixed_holds,
+                )
+            }
+            if fixed_holds
+            else {}
+        )
         for payment in payments:
             pid, account_id, invoice = payment["id"], payment["account_id"], payment["invoice_number"]
             meta = {"payment_id": pid, "settlement_id": settlement_id}
             if payment["settlement_id"] != settlement_id:
                 # Fixed since an earlier batch: release its reservation and distribute now.
-                reserved = await sql.fetchrow(
-                    "SELECT amount, debit_account_id, credit_account_id FROM hold WHERE id = $1 AND "
-                    "business_id = $2",
-                    payment["split_hold_id"],
-                    business_id,
-                )
+                reserved = reservations.get(payment["split_hold_id"])
                 assert reserved is not None
                 leg = booking.add(
                     booking.leg(
@@ -585,14 +601,25 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             "FROM settlement_part WHERE business_id = $1 AND status = 'returned') ORDER BY id FOR UPDATE",
             business_id,
         )
-        for payment in returned:
-            parts = await sql.fetch(
-                "SELECT * FROM settlement_part WHERE business_id = $1 AND payment_id = $2 ORDER BY id",
+        parts_of: dict[str, list[asyncpg.Record]] = {}
+        if returned:
+            for part in await sql.fetch(
+                "SELECT * FROM settlement_part WHERE business_id = $1 AND payment_id = ANY($2::text[]) "
+                "ORDER BY id",
                 business_id,
-                payment["id"],
-            )
+                [p["id"] for p in returned],
+            ):
+                parts_of.setdefault(part["payment_id"], []).append(part)
+        for payment in returned:
             settled_parts = await _repay_returned(
-                booking, settlement_id, payment, list(parts), invalid, default_account, clearing, world
+                booking,
+                settlement_id,
+                payment,
+                parts_of.get(payment["id"], []),
+                invalid,
+                default_account,
+                clearing,
+                world,
             )
             if settled_parts:
                 repaid.extend(settled_parts)
@@ -686,20 +713,33 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             booking.settled,
             now,
         )
-        for pid, hold_id in booking.deferred:
-            deferred_row = await sql.fetchrow(
-                "UPDATE payment SET status = CASE WHEN status = 'paid' THEN 'pending_settlement' "
-                "ELSE status END, "
-                "remark = $3, split_hold_id = nullif($4, ''), settled_at = $5, updated_at = now() "
-                "WHERE business_id = $1 AND id = $2 RETURNING *",
+        if booking.deferred:
+            # Pending Settlement, one statement for the batch; their `split.failed` events in another.
+            deferred_rows = await sql.fetch(
+                "UPDATE payment p SET status = CASE WHEN p.status = 'paid' THEN 'pending_settlement' "
+                "ELSE p.status END, remark = $2, split_hold_id = nullif(v.hold_id, ''), settled_at = $3, "
+                "updated_at = now() FROM unnest($4::text[], $5::text[]) AS v(id, hold_id) "
+                "WHERE p.business_id = $1 AND p.id = v.id RETURNING p.*",
                 business_id,
-                pid,
                 INVALID_BANK_REMARK,
-                hold_id,
                 now,
+                [pid for pid, _ in booking.deferred],
+                [hold_id for _, hold_id in booking.deferred],
             )
-            assert deferred_row is not None
-            await event(business_id, "split.failed", payment_out(deferred_row), (deferred_row["account_id"],))
+            assert len(deferred_rows) == len(booking.deferred)
+            async with sql.connection() as conn:
+                await emit_many(
+                    conn,
+                    [
+                        (
+                            business_id,
+                            "split.failed",
+                            msgspec.to_builtins(payment_out(row)),
+                            (row["account_id"],),
+                        )
+                        for row in sorted(deferred_rows, key=lambda r: r["id"])
+                    ],
+                )
         taken = {k: v for k, v in booking.taken.items() if v > 0}
         if taken:
             await sql.execute(
@@ -752,10 +792,12 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
             {"settlement_id": settlement_id},
         )
         if bank_parts:
-            from portal.lib.jobs import enqueue
+            from portal.lib.jobs import enqueue_many
 
-            for part_id, _, _ in bank_parts:
-                await enqueue("payments.pay_split_part", {"business_id": business_id, "part_id": part_id})
+            await enqueue_many(
+                "payments.pay_split_part",
+                [{"business_id": business_id, "part_id": part_id} for part_id, _, _ in bank_parts],
+            )
     return settlement_out(updated)
 
 
@@ -1023,8 +1065,12 @@ async def businesses_with_payments() -> list[str]:
 
 async def settle(day: date, business_id: str | None = None, *, apply: str = "due") -> dict[str, Any]:
     """Ops and the daily job: create the batches of `day` for one business (or every business with
-    payments), then apply them — those due (`apply="due"`), all of that day (`"all"`), or none."""
-    done: dict[str, Any] = {"created": [], "applied": []}
+    payments), then apply them — those due (`apply="due"`), all of that day (`"all"`), or none. A run that
+    applies then takes the deductions still owed after the grace days from the balances
+    (`deductions.take_overdue_deductions`)."""
+    from portal.domains.payments.services.deductions import take_overdue_deductions
+
+    done: dict[str, Any] = {"created": [], "applied": [], "deductions_from_balance": []}
     for business in [business_id] if business_id else await businesses_with_payments():
         try:
             created = await create_batches(business, day)
@@ -1043,6 +1089,8 @@ async def settle(day: date, business_id: str | None = None, *, apply: str = "due
                 done["applied"].append(settlement_id)
         elif apply == "due":
             done["applied"].extend(await apply_due(business))
+        if apply != "none":
+            done["deductions_from_balance"].extend(await take_overdue_deductions(business))
     return done
 
 

@@ -3,6 +3,11 @@
 Layout: a `key,value` header block, an empty record, the column header row, one row per line and a totals
 row. Times are WIB wall time; amounts are plain decimals (no thousands separators, decimals only for USD
 and SGD). Text cells are formula-escaped (`escape.escape_text`); amounts never are.
+
+A roll-up that nets its internal transfers (`header.nets_internal`) has one more column, `Internal`
+(after `Credit`): the amount of a transfer between two of its accounts, listed once (from the line's
+account to its counterpart) with Debit and Credit empty; its header block gives the debits and credits
+to and from outside and the internal total and count, and its totals row the internal total too.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "Running balance",
     "Kind",
 )
+NETTED_CSV_COLUMNS: tuple[str, ...] = (*CSV_COLUMNS[:10], "Internal", *CSV_COLUMNS[10:])
 # Rows gathered before a chunk is encoded and yielded: big enough to be cheap, small enough to stream.
 ROWS_PER_CHUNK = 512
 
@@ -40,6 +46,18 @@ def csv_header_rows(header: StatementHeader) -> list[list[str]]:
     def money(amount: int) -> str:
         return format_plain(amount, cur)
 
+    if header.nets_internal:
+        totals = [
+            ["Total debits (out to outside)", money(header.total_debits)],
+            ["Total credits (in from outside)", money(header.total_credits)],
+            ["Internal transfers (between these accounts)", money(header.internal_total)],
+            ["Internal transfer count", str(header.internal_count)],
+        ]
+    else:
+        totals = [
+            ["Total debits", money(header.total_debits)],
+            ["Total credits", money(header.total_credits)],
+        ]
     return [
         ["Statement", "Account statement"],
         ["Business", escape_text(header.business_name)],
@@ -53,17 +71,16 @@ def csv_header_rows(header: StatementHeader) -> list[list[str]]:
         ["Time zone", f"{header.timezone} (WIB)"],
         ["Opening balance", money(header.opening_balance)],
         ["Closing balance", money(header.closing_balance)],
-        ["Total debits", money(header.total_debits)],
-        ["Total credits", money(header.total_credits)],
+        *totals,
         ["Entries", str(header.entry_count)],
         ["Generated at (WIB)", wib_text(header.generated_at)],
         ["Statement ID", escape_text(header.statement_id)],
     ]
 
 
-def csv_line_row(line: StatementLine, currency: str) -> list[str]:
-    """One statement line as CSV cells (text escaped, amounts plain)."""
-    return [
+def csv_line_row(line: StatementLine, currency: str, netted: bool = False) -> list[str]:
+    """One statement line as CSV cells (text escaped, amounts plain); `netted`: with the Internal cell."""
+    row = [
         wib_text(line.booked_at),
         escape_text(line.transaction_id),
         escape_text(line.reference),
@@ -77,12 +94,15 @@ def csv_line_row(line: StatementLine, currency: str) -> list[str]:
         format_plain(line.running_balance, currency),
         escape_text(line.kind),
     ]
+    if netted:
+        row.insert(10, format_plain(line.internal, currency) if line.internal else "")
+    return row
 
 
 def csv_totals_row(header: StatementHeader) -> list[str]:
     """The last row: totals and the closing balance under the amount columns."""
     cur = header.currency
-    return [
+    row = [
         "Total",
         "",
         "",
@@ -96,6 +116,9 @@ def csv_totals_row(header: StatementHeader) -> list[str]:
         format_plain(header.closing_balance, cur),
         "",
     ]
+    if header.nets_internal:
+        row.insert(10, format_plain(header.internal_total, cur))
+    return row
 
 
 def _rows_bytes(rows: list[list[str]] | list[tuple[str, ...]], *, bom: bool = False) -> bytes:
@@ -108,7 +131,8 @@ def _rows_bytes(rows: list[list[str]] | list[tuple[str, ...]], *, bom: bool = Fa
 
 def csv_prologue(header: StatementHeader) -> bytes:
     """Everything before the first entry: BOM, the header block, an empty record, the column row."""
-    return _rows_bytes([*csv_header_rows(header), [], list(CSV_COLUMNS)], bom=True)
+    columns = NETTED_CSV_COLUMNS if header.nets_internal else CSV_COLUMNS
+    return _rows_bytes([*csv_header_rows(header), [], list(columns)], bom=True)
 
 
 def csv_epilogue(header: StatementHeader) -> bytes:
@@ -133,8 +157,9 @@ def iter_statement_csv(header: StatementHeader, lines: Iterable[StatementLine]) 
 
     yield csv_prologue(header)
     pending = 0
+    netted = header.nets_internal
     for line in checked(header, lines):
-        writer.writerow(csv_line_row(line, header.currency))
+        writer.writerow(csv_line_row(line, header.currency, netted))
         pending += 1
         if pending >= ROWS_PER_CHUNK:
             yield take()

@@ -8,13 +8,19 @@ the file edge, through `Decimal` (never floats).
 Running balance: `running_balance` of a line is the statement's balance after that line, so
 `previous balance + credit - debit == running_balance`, starting from `opening_balance` and ending at
 `closing_balance`. On a subtree roll-up (`include_descendants`) it is the balance of the whole subtree.
+
+Internal transfers (`nets_internal`): the CSV, XLSX and PDF files of a roll-up list a transfer between
+two of its accounts once, as a line with `internal` set (from `account_id` to `counterpart_account_id`)
+and neither debit nor credit, so it leaves the running balance as it is; the header's debits and credits
+are then what went out to and came in from outside, and `internal_total`/`internal_count` what moved
+between the accounts (`StatementHeader.netted`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Protocol
@@ -133,6 +139,10 @@ class StatementHeader:
     include_descendants: bool = False
     statement_id: str = ""
     timezone: str = TIMEZONE_NAME
+    # a roll-up whose internal transfers are lines of their own (see the module's docstring)
+    nets_internal: bool = False
+    internal_total: int = 0
+    internal_count: int = 0
 
     def __post_init__(self) -> None:
         exponent(self.currency)
@@ -140,8 +150,10 @@ class StatementHeader:
             raise ValueError("generated_at must be timezone-aware")
         if self.period_end < self.period_start:
             raise ValueError("period_end is before period_start")
-        if self.total_debits < 0 or self.total_credits < 0 or self.entry_count < 0:
+        if min(self.total_debits, self.total_credits, self.entry_count, self.internal_total) < 0:
             raise ValueError("totals and entry count are never negative")
+        if self.internal_count < 0 or (self.internal_count and not self.nets_internal):
+            raise ValueError("internal transfers are counted only on a statement that nets them")
         if self.opening_balance + self.total_credits - self.total_debits != self.closing_balance:
             raise StatementMismatch(
                 f"opening {self.opening_balance} + credits {self.total_credits} - debits "
@@ -155,6 +167,22 @@ class StatementHeader:
                 "statement_id",
                 f"stmt_{self.account_id}_{self.period_start.isoformat()}_{self.period_end.isoformat()}",
             )
+
+    def netted(self, internal_total: int, internal_count: int) -> StatementHeader:
+        """This roll-up's header with its internal transfers shown once: `internal_count` transfers of
+        `internal_total` between its own accounts leave the debits and credits (each was one of both)
+        and become one entry each instead of two."""
+        if not self.include_descendants:
+            raise ValueError("only a roll-up has internal transfers")
+        return replace(
+            self,
+            total_debits=self.total_debits - internal_total,
+            total_credits=self.total_credits - internal_total,
+            entry_count=self.entry_count - internal_count,
+            nets_internal=True,
+            internal_total=internal_total,
+            internal_count=internal_count,
+        )
 
     @property
     def exponent(self) -> int:
@@ -190,11 +218,16 @@ class StatementLine:
     credit: int
     running_balance: int
     kind: str
+    # the amount of a transfer between two accounts of a netted roll-up (then debit and credit are 0)
+    internal: int = 0
 
     def __post_init__(self) -> None:
         if self.booked_at.tzinfo is None:
             raise ValueError(f"{self.transaction_id}: booked_at must be timezone-aware")
-        if self.debit < 0 or self.credit < 0 or (self.debit > 0) == (self.credit > 0):
+        if self.internal:
+            if self.internal < 0 or self.debit or self.credit:
+                raise ValueError(f"{self.transaction_id}: an internal line has neither debit nor credit")
+        elif self.debit < 0 or self.credit < 0 or (self.debit > 0) == (self.credit > 0):
             raise ValueError(f"{self.transaction_id}: exactly one of debit/credit must be > 0")
 
     @property
@@ -213,7 +246,7 @@ class StatementChecker:
     the header: each running balance must follow from the previous one, and at the end the count,
     totals and closing balance must be the header's."""
 
-    __slots__ = ("balance", "count", "credits", "debits", "header")
+    __slots__ = ("balance", "count", "credits", "debits", "header", "internal", "internal_count")
 
     def __init__(self, header: StatementHeader) -> None:
         self.header = header
@@ -221,6 +254,8 @@ class StatementChecker:
         self.count = 0
         self.debits = 0
         self.credits = 0
+        self.internal = 0
+        self.internal_count = 0
 
     def add(self, line: StatementLine) -> StatementLine:
         """Account for one line; returns it so a writer can use this inside a loop expression."""
@@ -230,6 +265,14 @@ class StatementChecker:
             raise StatementMismatch(
                 f"line {self.count} ({line.transaction_id}): booked on {day} (WIB), outside the period"
             )
+        if line.internal:
+            if not self.header.nets_internal:
+                raise StatementMismatch(
+                    f"line {self.count} ({line.transaction_id}): an internal line on a statement that "
+                    "lists both sides of its transfers"
+                )
+            self.internal += line.internal
+            self.internal_count += 1
         self.debits += line.debit
         self.credits += line.credit
         self.balance += line.credit - line.debit
@@ -243,16 +286,20 @@ class StatementChecker:
     def finish(self) -> None:
         """Check the count and totals once the last line has been written."""
         h = self.header
-        if (self.count, self.debits, self.credits, self.balance) != (
+        got = (self.count, self.debits, self.credits, self.balance, self.internal, self.internal_count)
+        if got != (
             h.entry_count,
             h.total_debits,
             h.total_credits,
             h.closing_balance,
+            h.internal_total,
+            h.internal_count,
         ):
             raise StatementMismatch(
                 f"lines give count={self.count} debits={self.debits} credits={self.credits} "
-                f"closing={self.balance}; header says count={h.entry_count} debits={h.total_debits} "
-                f"credits={h.total_credits} closing={h.closing_balance}"
+                f"closing={self.balance} internal={self.internal}/{self.internal_count}; header says "
+                f"count={h.entry_count} debits={h.total_debits} credits={h.total_credits} "
+                f"closing={h.closing_balance} internal={h.internal_total}/{h.internal_count}"
             )
 
 

@@ -3,6 +3,8 @@
 WeasyPrint needs the whole document in memory, so a PDF holds at most `PDF_MAX_LINES` entries
 (`StatementTooLarge` beyond; CSV, XLSX, MT940 and camt.053 have no such cap). Labels are English or
 Bahasa Indonesia (`locale="id"`); amounts are grouped per locale with Babel from `Decimal`, times are WIB.
+A roll-up that nets its internal transfers (`header.nets_internal`) lists each once in an Internal
+column, marked, with its external and internal totals in the summary.
 WeasyPrint fetches nothing: the stylesheet is inlined and every URL is refused.
 
 System libraries WeasyPrint loads (Debian): libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0 (and
@@ -56,6 +58,11 @@ LABELS: dict[str, dict[str, str]] = {
         "balance": "Balance",
         "kind": "Kind",
         "total": "Total",
+        "out_to_outside": "Out to outside",
+        "in_from_outside": "In from outside",
+        "between": "Between these accounts",
+        "internal_count": "Internal transfers",
+        "internal": "Internal",
     },
     "id": {
         "title": "Rekening koran",
@@ -81,6 +88,11 @@ LABELS: dict[str, dict[str, str]] = {
         "balance": "Saldo",
         "kind": "Jenis",
         "total": "Total",
+        "out_to_outside": "Keluar ke pihak luar",
+        "in_from_outside": "Masuk dari pihak luar",
+        "between": "Antar akun ini",
+        "internal_count": "Transfer internal",
+        "internal": "Internal",
     },
 }
 
@@ -148,6 +160,7 @@ def render_statement_html(
                 "counterpart_id": line.counterpart_account_id,
                 "debit": money(line.debit) if line.debit else "",
                 "credit": money(line.credit) if line.credit else "",
+                "internal": money(line.internal) if line.internal else "",
                 "balance": money(line.running_balance),
                 "kind": kind_label(line.kind) if kind_label else line.kind,
             }
@@ -164,6 +177,7 @@ def render_statement_html(
         money=money,
         rows=rows(),
         entry_count=format_decimal(header.entry_count, locale=babel_locale),
+        internal_count=format_decimal(header.internal_count, locale=babel_locale),
         period=f"{day(header.period_start)} – {day(header.period_end)}",
         period_start=day(header.period_start),
         period_end=day(header.period_end),

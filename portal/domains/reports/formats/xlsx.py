@@ -6,6 +6,11 @@ header row (frozen, with an autofilter), one row per line and a totals row. Amou
 text is written with `write_string`, so text that looks like a formula (`=1+1`) stays text, and such cells
 also carry Excel's quote-prefix style so editing them does not turn them into formulas either.
 
+A roll-up that nets its internal transfers (`header.nets_internal`) has an `Internal` column after
+`Credit` (a transfer between two of its accounts, listed once), its header block says "Out to outside"
+and "In from outside" for the debits and credits and gives the internal total and count beside them,
+and its totals row the internal total.
+
 Excel stores numbers as IEEE doubles, so amounts of 2-decimal currencies are handed over as the double
 nearest to the exact `Decimal` (what Excel would store for the typed value); IDR amounts stay integers.
 """
@@ -42,6 +47,7 @@ XLSX_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Running balance", 20),
     ("Kind", 12),
 )
+NETTED_XLSX_COLUMNS: tuple[tuple[str, int], ...] = (*XLSX_COLUMNS[:10], ("Internal", 18), *XLSX_COLUMNS[10:])
 HEADER_BLOCK_ROWS = 7
 COLUMN_HEADER_ROW = HEADER_BLOCK_ROWS + 1  # one empty row between the block and the table
 FIRST_ENTRY_ROW = COLUMN_HEADER_ROW + 1
@@ -61,6 +67,10 @@ class _Writer:
         self.ws: Worksheet = workbook.add_worksheet(SHEET_NAME)
         self.header = header
         self.kind_label = kind_label
+        self.netted = header.nets_internal
+        self.columns = NETTED_XLSX_COLUMNS if self.netted else XLSX_COLUMNS
+        # the Running balance and Kind columns move one to the right when there is an Internal column
+        self.balance_col = 11 if self.netted else 10
         self.exp = header.exponent
         money = "#,##0" if self.exp == 0 else "#,##0." + "0" * self.exp
         self.f_money = workbook.add_format({"num_format": money})
@@ -89,15 +99,15 @@ class _Writer:
 
     def header_block(self) -> None:
         h, ws = self.header, self.ws
-        for col, (_title, width) in enumerate(XLSX_COLUMNS):
+        for col, (_title, width) in enumerate(self.columns):
             ws.set_column(col, col, width)
         self.text(0, 0, "Account statement", self.f_title)
         self.text(0, 1, h.business_name, self.f_label)
         labels = (
             ("Account", "Opening balance"),
             ("Account ID", "Closing balance"),
-            ("Account number", "Total debits"),
-            ("Currency", "Total credits"),
+            ("Account number", "Out to outside" if self.netted else "Total debits"),
+            ("Currency", "In from outside" if self.netted else "Total credits"),
             ("Period start (WIB)", "Entries"),
             ("Period end (WIB)", "Generated at (WIB)"),
         )
@@ -130,7 +140,14 @@ class _Writer:
                 ws.write_number(i, 9, h.entry_count, self.f_count)
             else:
                 ws.write_datetime(i, 9, to_wib(h.generated_at).replace(tzinfo=None), self.f_datetime)
-        for col, (title, _width) in enumerate(XLSX_COLUMNS):
+            # constant_memory writes a row once it is left: the internal pair goes in with its row
+            if self.netted and i == 3:
+                self.text(i, 10, "Between these accounts", self.f_label)
+                self.money(i, 11, h.internal_total)
+            elif self.netted and i == 4:
+                self.text(i, 10, "Internal transfers", self.f_label)
+                ws.write_number(i, 11, h.internal_count, self.f_count)
+        for col, (title, _width) in enumerate(self.columns):
             self.text(COLUMN_HEADER_ROW, col, title, self.f_column)
         ws.freeze_panes(FIRST_ENTRY_ROW, 0)
 
@@ -147,8 +164,10 @@ class _Writer:
             self.money(row, 8, line.debit)
         if line.credit:
             self.money(row, 9, line.credit)
-        self.money(row, 10, line.running_balance)
-        self.text(row, 11, self.kind_label(line.kind) if self.kind_label else line.kind)
+        if line.internal:
+            self.money(row, 10, line.internal)
+        self.money(row, self.balance_col, line.running_balance)
+        self.text(row, self.balance_col + 1, self.kind_label(line.kind) if self.kind_label else line.kind)
 
     def totals(self, row: int) -> None:
         h = self.header
@@ -157,8 +176,10 @@ class _Writer:
             self.ws.write_blank(row, col, None, self.f_total)
         self.money(row, 8, h.total_debits, self.f_money_bold)
         self.money(row, 9, h.total_credits, self.f_money_bold)
-        self.money(row, 10, h.closing_balance, self.f_money_bold)
-        self.ws.write_blank(row, 11, None, self.f_total)
+        if self.netted:
+            self.money(row, 10, h.internal_total, self.f_money_bold)
+        self.money(row, self.balance_col, h.closing_balance, self.f_money_bold)
+        self.ws.write_blank(row, self.balance_col + 1, None, self.f_total)
 
 
 def write_statement_xlsx(
@@ -206,7 +227,7 @@ def write_statement_xlsx(
                 raise StatementTooLarge(XLSX_MAX_LINES, "XLSX")
             writer.entry(row, line)
             row += 1
-        writer.ws.autofilter(COLUMN_HEADER_ROW, 0, max(row - 1, COLUMN_HEADER_ROW), len(XLSX_COLUMNS) - 1)
+        writer.ws.autofilter(COLUMN_HEADER_ROW, 0, max(row - 1, COLUMN_HEADER_ROW), len(writer.columns) - 1)
         writer.totals(row)
     finally:
         workbook.close()

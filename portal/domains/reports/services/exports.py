@@ -235,7 +235,7 @@ async def run_export(export_id: str) -> ExportJob | None:
             await sql.execute(
                 "UPDATE report_export SET progress_total = $2 WHERE id = $1",
                 export_id,
-                snap.header.entry_count,
+                (await snap.file_header(job.format)).entry_count,
             )
             size = await write_file(snap, job.format, target, language=job.language, on_batch=progress)
     except ValidationFailed as exc:  # the request can no longer be served (e.g. too many entries)

@@ -25,6 +25,9 @@ from portal.lib.errors import NotFound
 
 # Entries fetched from the server-side cursor per round trip.
 FETCH_BATCH = 5_000
+# Files of a roll-up that list an internal transfer once (MT940 and camt.053 book each side on its
+# account; the JSON pages list both sides too and the screen merges them).
+NETTED_FORMATS = frozenset({"csv", "xlsx", "pdf"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,22 @@ class Snapshot:
     header: StatementHeader
     conn: asyncpg.Connection
     names: dict[str, str] = field(default_factory=dict)
+    _netted: StatementHeader | None = None
+
+    async def file_header(self, fmt: str) -> StatementHeader:
+        """The header a file of `fmt` is written with: a roll-up's CSV, XLSX and PDF net its internal
+        transfers (`StatementHeader.netted`, from a scan of the period in this snapshot); every other
+        statement has `header`."""
+        r = self.request
+        if fmt not in NETTED_FORMATS or not r.include_descendants:
+            return self.header
+        if self._netted is None:
+            row = await self.conn.fetchrow(
+                q.INTERNAL_TOTALS, list(r.account_ids), r.start_at, r.end_at, r.business_id
+            )
+            assert row is not None
+            self._netted = self.header.netted(int(row["total"]), int(row["n"]))
+        return self._netted
 
     async def _names_for(self, ids: set[str]) -> None:
         missing = [i for i in ids if i not in self.names]
@@ -132,7 +151,11 @@ class Snapshot:
         lines = []
         for r in rows:
             amount = r["amount"]
-            if r["side"] == 0:
+            internal = 0
+            if r.get("internal"):
+                debit = credit = 0
+                internal = amount
+            elif r["side"] == 0:
                 debit, credit = amount, 0
                 balance -= amount
             else:
@@ -152,15 +175,20 @@ class Snapshot:
                     credit=credit,
                     running_balance=balance,
                     kind=r["kind"],
+                    internal=internal,
                 )
             )
         return lines, balance
 
-    async def batches(self, size: int = FETCH_BATCH) -> AsyncIterator[list[StatementLine]]:
+    async def batches(
+        self, size: int = FETCH_BATCH, *, net: bool = False
+    ) -> AsyncIterator[list[StatementLine]]:
         """Every entry of the period, in order, `size` at a time, from a server-side cursor; the next
-        batch is fetched while the caller works on the current one."""
+        batch is fetched while the caller works on the current one. `net`: a roll-up's internal
+        transfers once (for a file written with a netted `file_header`)."""
         r = self.request
-        cursor = await self.conn.cursor(q.entries_query(), list(r.account_ids), r.start_at, r.end_at)
+        query = q.entries_query(net=net and r.include_descendants)
+        cursor = await self.conn.cursor(query, list(r.account_ids), r.start_at, r.end_at)
         balance = self.header.opening_balance
         pending: asyncio.Future[list[asyncpg.Record]] | None = asyncio.ensure_future(cursor.fetch(size))
         try:

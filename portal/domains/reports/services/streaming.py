@@ -123,8 +123,9 @@ async def csv_fast_chunks(
     snapshot's transaction with LF row ends turned into CRLF, then the totals row (Python). Byte for byte
     what `formats.iter_statement_csv` writes for the same statement (tests/integration/reports). The
     prologue goes out at once; after it, chunks of at least `min_bytes`. The row count COPY reports is
-    checked against the header (`StatementMismatch`, after the rows, before the totals row)."""
-    header = snap.header
+    checked against the header (`StatementMismatch`, after the rows, before the totals row). A roll-up
+    nets its internal transfers (`Snapshot.file_header`) on both paths alike."""
+    header = await snap.file_header("csv")
     r = snap.request
     yield csv_prologue(header)
     queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=4)
@@ -149,7 +150,7 @@ async def csv_fast_chunks(
     async def run() -> str:
         try:
             status = await snap.conn.copy_from_query(
-                q.csv_rows_query(header.exponent),
+                q.csv_rows_query(header.exponent, net=header.nets_internal),
                 list(r.account_ids),
                 r.start_at,
                 r.end_at,
@@ -227,8 +228,9 @@ async def reference_chunks(snap: Snapshot, fmt: str, *, first_chunk_bytes: int =
     """The statement file from the Python writers (`formats/`), fed from the cursor (the reference the
     CSV fast path is tested against)."""
     loop = asyncio.get_running_loop()
-    feed = _LineFeed(snap.batches(), loop)
-    chunks = _CHUNK_WRITERS[fmt](snap.header, feed)
+    header = await snap.file_header(fmt)
+    feed = _LineFeed(snap.batches(net=header.nets_internal), loop)
+    chunks = _CHUNK_WRITERS[fmt](header, feed)
     minimum = first_chunk_bytes
     try:
         while True:
@@ -264,11 +266,12 @@ async def write_file(
     on_batch: Callable[[int], Awaitable[None]] | None = None,
 ) -> int:
     """Write the statement file to `target` (via `<target>.part`, renamed when complete); its size."""
-    check_size(snap.header, fmt)
+    header = await snap.file_header(fmt)
+    check_size(header, fmt)
     if fmt == "csv":
         return await _write_csv_fast(snap, target, on_batch)
     loop = asyncio.get_running_loop()
-    feed = _LineFeed(snap.batches(), loop, on_batch)
+    feed = _LineFeed(snap.batches(net=header.nets_internal), loop, on_batch)
     part = target.with_name(target.name + ".part")
     kinds = kind_labels(language)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,12 +279,12 @@ async def write_file(
     def run() -> None:
         if fmt in _CHUNK_WRITERS:
             with part.open("wb") as out:
-                for chunk in _CHUNK_WRITERS[fmt](snap.header, feed):
+                for chunk in _CHUNK_WRITERS[fmt](header, feed):
                     out.write(chunk)
         elif fmt == "xlsx":
-            write_statement_xlsx(snap.header, feed, part, tmpdir=str(target.parent), kind_label=kinds)
+            write_statement_xlsx(header, feed, part, tmpdir=str(target.parent), kind_label=kinds)
         elif fmt == "pdf":
-            write_statement_pdf(snap.header, feed, part, locale=language, kind_label=kinds)
+            write_statement_pdf(header, feed, part, locale=language, kind_label=kinds)
         else:  # pragma: no cover - validated before
             raise ValueError(fmt)
         os.replace(part, target)

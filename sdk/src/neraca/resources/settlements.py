@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
-from ..models import Settlement, SettlementDetail
+from ..models import RefundDeduction, Settlement, SettlementDetail
 from ..pagination import AsyncPager, SyncPager
 from ._base import AsyncResource, SyncResource
 
@@ -20,8 +20,14 @@ def _list(status: str | None, channel: str | None, limit: int | None) -> ListCal
     )
 
 
+def _deductions(status: str | None, limit: int | None) -> ListCall[RefundDeduction]:
+    return ListCall(
+        "/settlement_deductions", compact({"status": status, "limit": limit}), page_parser(RefundDeduction)
+    )
+
+
 class Settlements(SyncResource):
-    """Settlement batches: list, retrieve (with the batch's payments)."""
+    """Settlement batches: list, retrieve (with the batch's payments); refund deductions."""
 
     def list(
         self, *, status: str | None = None, channel: str | None = None, limit: int | None = None
@@ -33,9 +39,15 @@ class Settlements(SyncResource):
         """One batch with its payments."""
         return self._client._request(Call("GET", path("/settlements/{}", settlement_id), _detail))
 
+    def deductions(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> SyncPager[RefundDeduction]:
+        """Iterate refund deductions, newest first (``status`` ``owed`` or ``settled``)."""
+        return self._client._pager(_deductions(status, limit))
+
 
 class AsyncSettlements(AsyncResource):
-    """Settlement batches: list, retrieve (with the batch's payments)."""
+    """Settlement batches: list, retrieve (with the batch's payments); refund deductions."""
 
     def list(
         self, *, status: str | None = None, channel: str | None = None, limit: int | None = None
@@ -46,3 +58,9 @@ class AsyncSettlements(AsyncResource):
     async def retrieve(self, settlement_id: str) -> SettlementDetail:
         """One batch with its payments."""
         return await self._client._request(Call("GET", path("/settlements/{}", settlement_id), _detail))
+
+    def deductions(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> AsyncPager[RefundDeduction]:
+        """Iterate refund deductions with ``async for`` (``status`` ``owed`` or ``settled``)."""
+        return self._client._pager(_deductions(status, limit))
