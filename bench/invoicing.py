@@ -13,6 +13,8 @@ receiving account credited with the sum, and the ledger invariants.
 
     .venv/bin/python bench/invoicing.py              # BENCH_SUBSCRIPTIONS=100000 BENCH_SECONDS=8
     BENCH_SMOKE=1 .venv/bin/python bench/invoicing.py   # tiny (what the test suite does)
+    BENCH_PROFILE=1 …     # on stderr: wall time per SQL statement and a cProfile of the cycle
+    BENCH_PROFILE=sql …   # the statements only (cProfile slows the Python side down)
 """
 
 from __future__ import annotations
@@ -61,6 +63,75 @@ CYCLE_DAY = date(2026, 2, 1)
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the embedded postmaster and its children (backends, WAL writer…; Linux)."""
+    postmaster = int((DATA_DIR / "pgdata" / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if postmaster in (int(entry), int(fields[1])):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class StatementTimes:
+    """BENCH_PROFILE: wall time per SQL statement of the cycle (asyncpg's calls timed, keyed by the
+    statement's first words), printed on stderr with a cProfile of the Python side."""
+
+    METHODS = ("fetch", "fetchrow", "fetchval", "execute")
+
+    def __init__(self) -> None:
+        self.totals: dict[str, list[float]] = {}
+        self.saved: dict[str, Any] = {}
+        self.cpu = (0.0, 0.0)
+
+    def __enter__(self) -> StatementTimes:
+        import asyncpg
+
+        self.cpu = (time.process_time(), postgres_cpu_seconds())
+
+        for name in self.METHODS:
+            original = self.saved[name] = getattr(asyncpg.Connection, name)
+            setattr(asyncpg.Connection, name, self._timed(original))
+        return self
+
+    def _timed(self, original: Any) -> Any:
+        async def timed(conn: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await original(conn, query, *args, **kwargs)
+            finally:
+                key = " ".join(query.split())[:100]
+                entry = self.totals.setdefault(key, [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - started
+
+        return timed
+
+    def __exit__(self, *exc: object) -> None:
+        import asyncpg
+
+        self.cpu = (time.process_time() - self.cpu[0], postgres_cpu_seconds() - self.cpu[1])
+
+        for name, original in self.saved.items():
+            setattr(asyncpg.Connection, name, original)
+
+    def report(self, wall: float) -> None:
+        python, postgres = self.cpu
+        log(
+            f"CPU time: Python {python:.1f}s + PostgreSQL {postgres:.1f}s = {python + postgres:.1f}s "
+            f"({1e6 * (python + postgres) / SUBSCRIPTIONS:.0f} µs per invoice) in {wall:.1f}s of wall time"
+        )
+        log(f"SQL statements, wall time (of {wall:.1f}s):")
+        for key, (calls, seconds) in sorted(self.totals.items(), key=lambda kv: -kv[1][1])[:25]:
+            log(f"  {seconds:7.2f}s {100 * seconds / wall:5.1f}% {calls:6d}x  {key}")
 
 
 async def make_accounts(business_id: str, main: str, n: int, funding: int) -> list[str]:
@@ -181,6 +252,14 @@ async def main() -> dict[str, Any]:
         clock.set_clock(lambda: moment)
         try:
             log("(i) one cycle: issue and collect")
+            profile = statements = None
+            if os.environ.get("BENCH_PROFILE") in ("1", "sql"):
+                import cProfile
+
+                statements = StatementTimes().__enter__()
+                if os.environ["BENCH_PROFILE"] == "1":
+                    profile = cProfile.Profile()
+                    profile.enable()
             t0 = time.perf_counter()
             issued = await invoices.generate_due(business_id=business_id)
             t1 = time.perf_counter()
@@ -188,6 +267,14 @@ async def main() -> dict[str, Any]:
             t2 = time.perf_counter()
         finally:
             clock.set_clock(None)
+        if statements is not None:
+            statements.__exit__()
+            statements.report(t2 - t0)
+        if profile is not None:
+            import pstats
+
+            profile.disable()
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(30)
         rate_i = SUBSCRIPTIONS / (t2 - t0)
         log(f"  issued {issued} in {t1 - t0:.1f}s, collected {attempted} in {t2 - t1:.1f}s: {rate_i:.0f}/s")
         # The machine is shared: (b) again after the cycle, and the ratio against the mean of both.

@@ -623,7 +623,9 @@ _WRITE_BATCH = (
     "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
     f"FROM unnest(${_N + 1}::text[], ${_N + 2}::bigint[], ${_N + 3}::bigint[], ${_N + 4}::bigint[], "
     f"${_N + 5}::bigint[]) AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
-    "WHERE a.id = v.id), "
+    # `a.id = ANY(ids)` as well as the join: the accounts are found by their key (an index scan of the
+    # batch's ids), never by hashing the whole account table, whatever the planner estimates for unnest.
+    f"WHERE a.id = v.id AND a.id = ANY(${_N + 1}::text[])), "
     f"inserted AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
     + ", ".join(
         "t.metadata::jsonb"

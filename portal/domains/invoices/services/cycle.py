@@ -12,14 +12,15 @@ batch, and safe to run twice or in two workers at once:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from portal.domains.invoices.cycles import invoice_amounts, period_end
+from portal.domains.invoices.cycles import Amounts, invoice_amounts, period_end
 from portal.domains.invoices.schemas import PreviewOut
 from portal.domains.invoices.services.plans import settings
 from portal.domains.invoices.services.shared import (
@@ -36,7 +37,7 @@ from portal.lib import clock, sql
 from portal.lib.actor import Actor, system_actor
 from portal.lib.errors import NeracaError
 from portal.lib.i18n import BABEL_LOCALES, LANGUAGE_CODES
-from portal.lib.ids import new_id
+from portal.lib.ids import new_ids
 from portal.lib.sql import transaction
 
 INVOICE_COLUMNS = (
@@ -85,10 +86,14 @@ _INVOICE_INSERT_COLUMNS = (
     ("next_attempt_on", "date"),
     ("closed_at", "timestamptz"),
 )
+# The invoices and their `issued` steps, in one statement.
 _INSERT_INVOICES = (
-    f"INSERT INTO invoice ({', '.join(n for n, _ in _INVOICE_INSERT_COLUMNS)}) SELECT * FROM unnest("
+    f"WITH issued AS (INSERT INTO invoice ({', '.join(n for n, _ in _INVOICE_INSERT_COLUMNS)}) "
+    "SELECT * FROM unnest("
     + ", ".join(f"${k}::{t}[]" for k, (_, t) in enumerate(_INVOICE_INSERT_COLUMNS, start=1))
-    + ")"
+    + ") RETURNING business_id, id, total, issued_at) "
+    "INSERT INTO invoice_step (business_id, invoice_id, kind, amount, at) "
+    "SELECT business_id, id, 'issued', total, issued_at FROM issued"
 )
 
 
@@ -138,15 +143,29 @@ FOR UPDATE OF s SKIP LOCKED
 """
 
 
-async def _due_rows(query: str, *args: Any) -> list[Any]:
-    """The next due rows in index order. Sorts are off for this one statement: right after a bulk load
-    (or the issue half of this run) the planner's statistics say a handful of rows are due, so it would
-    fetch every due row, sort them all and keep 1,000 — each batch as slow as all remaining rows, and a
-    100,000-row cycle quadratic. Walking the due index in order stops after the batch."""
-    await sql.execute("SET LOCAL enable_sort = off")
-    rows = await sql.fetch(query, *args)
-    await sql.execute("SET LOCAL enable_sort = on")
-    return rows
+# The batch's own statements planned by their indexes (see `_index_plans`).
+_INDEX_PLANS_ON = (
+    "SET LOCAL enable_sort = off; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+)
+_INDEX_PLANS_OFF = (
+    "SET LOCAL enable_sort = on; SET LOCAL enable_hashjoin = on; SET LOCAL enable_mergejoin = on"
+)
+
+
+@contextlib.asynccontextmanager
+async def _index_plans() -> AsyncIterator[None]:
+    """The cycle's own statements in this block are planned by their indexes (restored after it, before
+    the ledger's and the events' statements). The planner's estimates would make a cycle quadratic twice:
+    - the due rows: right after a bulk load (or the issue half of this run) the statistics say a handful
+      of rows are due, so it would fetch every due row, sort them all and keep 1,000 — each batch as slow
+      as all remaining rows. With sorts off the due index is walked in order and stops after the batch;
+    - the updates joining a batch's `unnest(…)` rows to a table by its key: 1,000 index probes are priced
+      above hashing the whole (cached) table, so each batch read every subscription or invoice (80 ms per
+      batch at 30,000 rows, 5 ms by the key). With hash and merge joins off: a nested loop over the key.
+    One round trip each way; an error rolls the transaction (and the settings) back."""
+    await sql.execute(_INDEX_PLANS_ON)
+    yield
+    await sql.execute(_INDEX_PLANS_OFF)
 
 
 async def generate_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
@@ -171,138 +190,159 @@ async def generate_due(*, day: date | None = None, business_id: str | None = Non
             return issued
 
 
-async def _generate_batch(
+async def _issue_batch(
     day: date, business_id: str | None, batch: int, cursor: tuple[date, str]
-) -> tuple[int, int, tuple[date, str]]:
-    async with transaction():
-        subs = await _due_rows(_DUE_SUBSCRIPTIONS, day, batch, business_id, *cursor)
-        if not subs:
-            return 0, 0, cursor
-        reached = (subs[-1]["period_end"], subs[-1]["id"])
-        money = await _money_in(subs, [s["period_end"] for s in subs])
-        usage = await _unbilled_usage(subs)
-        by_business: dict[str, list[Any]] = defaultdict(list)
-        for sub in subs:
-            by_business[sub["business_id"]].append(sub)
-        businesses = sorted(by_business)
-        # The counters, in business order (two workers never wait on each other in a cycle).
-        counters = await sql.fetch(
-            "INSERT INTO invoice_counter (business_id, last_number) "
-            "SELECT b, n FROM unnest($1::text[], $2::bigint[]) AS t(b, n) ORDER BY b "
-            "ON CONFLICT (business_id) DO UPDATE SET last_number = invoice_counter.last_number + "
-            "excluded.last_number RETURNING business_id, last_number",
-            businesses,
-            [len(by_business[b]) for b in businesses],
-        )
-        last = {row["business_id"]: int(row["last_number"]) for row in counters}
-        issued_at = clock.now()
-        columns: list[list[Any]] = [[] for _ in _INVOICE_INSERT_COLUMNS]
-        usage_ids: list[str] = []
-        usage_invoices: list[str] = []
-        usage_businesses: list[str] = []
-        advance: list[tuple[str, str, date, date, str]] = []
-        for business in businesses:
-            number = last[business] - len(by_business[business])
-            for sub in by_business[business]:
-                number += 1
-                invoice_id = new_id("inv")
-                lines = usage.get(sub["id"], [])
+) -> tuple[list[dict[str, Any]], int, tuple[date, str]]:
+    """One batch's invoices written (with their `issued` steps), its subscriptions advanced; returns the
+    invoices as event data rows, how many subscriptions it took and where the keyset cursor stands."""
+    subs = await sql.fetch(_DUE_SUBSCRIPTIONS, day, batch, business_id, *cursor)
+    if not subs:
+        return [], 0, cursor
+    reached = (subs[-1]["period_end"], subs[-1]["id"])
+    money = await _money_in(subs, [s["period_end"] for s in subs])
+    usage = await _unbilled_usage(subs)
+    by_business: dict[str, list[Any]] = defaultdict(list)
+    for sub in subs:
+        by_business[sub["business_id"]].append(sub)
+    businesses = sorted(by_business)
+    # The counters, in business order (two workers never wait on each other in a cycle).
+    counters = await sql.fetch(
+        "INSERT INTO invoice_counter (business_id, last_number) "
+        "SELECT b, n FROM unnest($1::text[], $2::bigint[]) AS t(b, n) ORDER BY b "
+        "ON CONFLICT (business_id) DO UPDATE SET last_number = invoice_counter.last_number + "
+        "excluded.last_number RETURNING business_id, last_number",
+        businesses,
+        [len(by_business[b]) for b in businesses],
+    )
+    last = {row["business_id"]: int(row["last_number"]) for row in counters}
+    issued_at = clock.now()
+    columns: list[list[Any]] = [[] for _ in _INVOICE_INSERT_COLUMNS]
+    usage_ids: list[str] = []
+    usage_invoices: list[str] = []
+    usage_businesses: list[str] = []
+    advance: list[tuple[str, str, date, date, str]] = []
+    invoice_ids = iter(new_ids("inv", len(subs)))
+    same_amounts: dict[tuple[str, str, int], tuple[Amounts, str]] = {}
+    for business in businesses:
+        number = last[business] - len(by_business[business])
+        for sub in by_business[business]:
+            number += 1
+            invoice_id = next(invoice_ids)
+            lines = usage.get(sub["id"], [])
+            money_in = money.get(sub["id"], 0)
+            # Invoices without usage lines of one plan and the same money in are alike: computed once.
+            alike = (business, sub["plan_id"], money_in)
+            found = None if lines else same_amounts.get(alike)
+            if found is None:
                 amounts = invoice_amounts(
                     plan_name=sub["name"],
                     fixed_amount=sub["fixed_amount"],
                     percent_bp=sub["percent_bp"],
                     tax_bp=sub["tax_bp"],
-                    money_in=money.get(sub["id"], 0),
+                    money_in=money_in,
                     usage=[(u["description"], u["quantity"], u["unit_amount"]) for u in lines],
                 )
-                due_on = sub["period_end"] + timedelta(days=sub["due_days"])
-                settled = amounts.total == 0
-                values = (
-                    business,
-                    invoice_id,
-                    number,
-                    sub["id"],
-                    sub["plan_id"],
-                    sub["account_id"],
-                    sub["receiving_account_id"],
-                    sub["currency"],
-                    sub["period_start"],
-                    sub["period_end"],
-                    issued_at,
-                    due_on,
-                    json.dumps([line.as_dict() for line in amounts.lines]),
-                    amounts.subtotal,
-                    sub["tax_label"],
-                    sub["tax_bp"],
-                    amounts.tax,
-                    amounts.total,
-                    0,
-                    "paid" if settled else "open",
-                    None if settled else due_on,
-                    issued_at if settled else None,
-                )
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
-                for u in lines:
-                    usage_ids.append(u["id"])
-                    usage_invoices.append(invoice_id)
-                    usage_businesses.append(business)
-                start = sub["period_end"]
-                if sub["ends_on"] is not None and start >= sub["ends_on"]:
-                    advance.append((business, sub["id"], sub["period_start"], sub["period_end"], "ended"))
-                else:
-                    end = period_end(sub["cycle"], sub["cycle_day"], sub["starts_on"], start, sub["ends_on"])
-                    advance.append((business, sub["id"], start, end, "active"))
-        await sql.execute(_INSERT_INVOICES, *columns)
-        names = [name for name, _ in _INVOICE_INSERT_COLUMNS]
-        invoices = [
-            {
-                **dict(zip(names, values, strict=True)),
-                "credited_amount": 0,
-                "written_off_amount": 0,
-                "overdue": False,
-                "attempts": 0,
-            }
-            for values in zip(*columns, strict=True)
-        ]
-        await sql.execute(
-            "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
-            "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
-            "WHERE s.business_id = x.b AND s.id = x.id",
-            *[list(col) for col in zip(*advance, strict=True)],
-        )
-        if usage_ids:
-            await sql.execute(
-                "UPDATE invoice_usage u SET invoice_id = x.inv "
-                "FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, id, inv) "
-                "WHERE u.business_id = x.b AND u.id = x.id",
-                usage_businesses,
-                usage_ids,
-                usage_invoices,
+                found = (amounts, json.dumps([line.as_dict() for line in amounts.lines]))
+                if not lines:
+                    same_amounts[alike] = found
+            amounts, lines_json = found
+            due_on = sub["period_end"] + timedelta(days=sub["due_days"])
+            settled = amounts.total == 0
+            values = (
+                business,
+                invoice_id,
+                number,
+                sub["id"],
+                sub["plan_id"],
+                sub["account_id"],
+                sub["receiving_account_id"],
+                sub["currency"],
+                sub["period_start"],
+                sub["period_end"],
+                issued_at,
+                due_on,
+                lines_json,
+                amounts.subtotal,
+                sub["tax_label"],
+                sub["tax_bp"],
+                amounts.tax,
+                amounts.total,
+                0,
+                "paid" if settled else "open",
+                None if settled else due_on,
+                issued_at if settled else None,
             )
-        await _steps([(r["business_id"], r["id"], "issued", r["total"], None) for r in invoices])
-        await _events(
-            [
-                (
-                    r["business_id"],
-                    "invoice.created",
-                    event_data(r),
-                    (r["account_id"], r["receiving_account_id"]),
-                )
-                for r in invoices
-            ]
-            + [
-                (
-                    r["business_id"],
-                    "invoice.paid",
-                    event_data(r),
-                    (r["account_id"], r["receiving_account_id"]),
-                )
-                for r in invoices
-                if r["status"] == "paid"
-            ]
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+            for u in lines:
+                usage_ids.append(u["id"])
+                usage_invoices.append(invoice_id)
+                usage_businesses.append(business)
+            start = sub["period_end"]
+            if sub["ends_on"] is not None and start >= sub["ends_on"]:
+                advance.append((business, sub["id"], sub["period_start"], sub["period_end"], "ended"))
+            else:
+                end = period_end(sub["cycle"], sub["cycle_day"], sub["starts_on"], start, sub["ends_on"])
+                advance.append((business, sub["id"], start, end, "active"))
+    await sql.execute(_INSERT_INVOICES, *columns)
+    names = [name for name, _ in _INVOICE_INSERT_COLUMNS]
+    invoices = [
+        {
+            **dict(zip(names, values, strict=True)),
+            "credited_amount": 0,
+            "written_off_amount": 0,
+            "overdue": False,
+            "attempts": 0,
+        }
+        for values in zip(*columns, strict=True)
+    ]
+    await sql.execute(
+        "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
+        "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
+        "WHERE s.business_id = x.b AND s.id = x.id",
+        *[list(col) for col in zip(*advance, strict=True)],
+    )
+    if usage_ids:
+        await sql.execute(
+            "UPDATE invoice_usage u SET invoice_id = x.inv "
+            "FROM unnest($1::text[], $2::text[], $3::text[]) AS x(b, id, inv) "
+            "WHERE u.business_id = x.b AND u.id = x.id",
+            usage_businesses,
+            usage_ids,
+            usage_invoices,
         )
-        return len(invoices), len(subs), reached
+    return invoices, len(subs), reached
+
+
+async def _generate_batch(
+    day: date, business_id: str | None, batch: int, cursor: tuple[date, str]
+) -> tuple[int, int, tuple[date, str]]:
+    async with transaction():
+        async with _index_plans():
+            invoices, taken, reached = await _issue_batch(day, business_id, batch, cursor)
+        if invoices:
+            await _events(
+                [
+                    (
+                        r["business_id"],
+                        "invoice.created",
+                        event_data(r),
+                        (r["account_id"], r["receiving_account_id"]),
+                    )
+                    for r in invoices
+                ]
+                + [
+                    (
+                        r["business_id"],
+                        "invoice.paid",
+                        event_data(r),
+                        (r["account_id"], r["receiving_account_id"]),
+                    )
+                    for r in invoices
+                    if r["status"] == "paid"
+                ]
+            )
+        return len(invoices), taken, reached
     raise AssertionError("the transaction block returns")
 
 
@@ -365,7 +405,8 @@ async def collect_due(*, day: date | None = None, business_id: str | None = None
         taken_in_pass = 0
         while True:
             async with transaction():
-                rows = await _due_rows(_DUE_INVOICES, when, batch, business_id, *cursor)
+                async with _index_plans():
+                    rows = await sql.fetch(_DUE_INVOICES, when, batch, business_id, *cursor)
                 if rows:
                     await _attempt(rows, when)
             if not rows:
@@ -416,7 +457,7 @@ async def _attempt(rows: list[Any], day: date) -> None:
         attempts.append(Attempt(row, amount, op))
     ops = [a.op for a in attempts if a.op is not None]
     results = iter(await engine.run_in_transaction(ops)) if ops else iter(())
-    calendar = await load_calendar()
+    calendar = None  # read on the first failed attempt: a batch that collects everything needs no retry day
     updates: list[tuple[Any, ...]] = []
     steps: list[tuple[str, str, str, int, dict[str, Any]]] = []
     transfers: list[dict[str, Any]] = []
@@ -450,7 +491,9 @@ async def _attempt(rows: list[Any], day: date) -> None:
         tries = row["attempts"] + 1
         retries = rules[row["business_id"]].dunning_retries
         last = tries > retries
-        retry_on = None if last else calendar.next_business_day(day)
+        if not last and calendar is None:
+            calendar = await load_calendar()
+        retry_on = None if last or calendar is None else calendar.next_business_day(day)
         updates.append((row["business_id"], row["id"], paid, "open", tries, retry_on, row["overdue"] or last))
         steps.append(
             (
@@ -462,17 +505,18 @@ async def _attempt(rows: list[Any], day: date) -> None:
             )
         )
         failed.append((row, reason, last))
-    changed = await sql.fetch(
-        "UPDATE invoice i SET paid_amount = x.paid, status = x.st, attempts = x.tries, "
-        "next_attempt_on = x.next, "
-        "overdue = x.overdue, closed_at = CASE WHEN x.st = 'paid' THEN $8::timestamptz ELSE NULL END "
-        "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::date[], "
-        "$7::boolean[]) "
-        "AS x(b, id, paid, st, tries, next, overdue) WHERE i.business_id = x.b AND i.id = x.id "
-        f"RETURNING {EVENT_COLUMNS}",
-        *[list(col) for col in zip(*updates, strict=True)],
-        clock.now(),
-    )
+    async with _index_plans():
+        changed = await sql.fetch(
+            "UPDATE invoice i SET paid_amount = x.paid, status = x.st, attempts = x.tries, "
+            "next_attempt_on = x.next, "
+            "overdue = x.overdue, closed_at = CASE WHEN x.st = 'paid' THEN $8::timestamptz ELSE NULL END "
+            "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], $6::date[], "
+            "$7::boolean[]) "
+            "AS x(b, id, paid, st, tries, next, overdue) WHERE i.business_id = x.b AND i.id = x.id "
+            f"RETURNING {EVENT_COLUMNS}",
+            *[list(col) for col in zip(*updates, strict=True)],
+            clock.now(),
+        )
     by_id = {r["id"]: r for r in changed}
     await _dunning(failed, by_id, rules, steps)
     await _steps(steps)

@@ -218,44 +218,42 @@ def invoice_out(row: asyncpg.Record | dict[str, Any], steps: list[Any] | None = 
     )
 
 
-EVENT_FIELDS = (
-    "id",
-    "subscription_id",
-    "plan_id",
-    "account_id",
-    "receiving_account_id",
-    "currency",
-    "period_start",
-    "period_end",
-    "issued_at",
-    "due_on",
-    "subtotal",
-    "tax_label",
-    "tax",
-    "total",
-    "paid_amount",
-    "credited_amount",
-    "written_off_amount",
-    "status",
-    "overdue",
-    "attempts",
-    "next_attempt_on",
-)
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def event_data(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     """An invoice as a webhook event's `data`: the API object without its lines and steps (retrieve the
-    invoice for those), built directly — a cycle writes one per invoice."""
-    data: dict[str, Any] = {}
-    for name in EVENT_FIELDS:
-        value = row[name]
-        data[name] = value.isoformat() if isinstance(value, date) else value
-    data["number"] = number_label(row["number"])
-    data["tax_percent"] = percent_label(row["tax_bp"])
-    data["amount_due"] = (
-        row["total"] - row["paid_amount"] - row["written_off_amount"] if row["status"] == "open" else 0
-    )
-    return data
+    invoice for those), built directly field by field — a cycle writes one or two per invoice."""
+    status = row["status"]
+    return {
+        "id": row["id"],
+        "subscription_id": row["subscription_id"],
+        "plan_id": row["plan_id"],
+        "account_id": row["account_id"],
+        "receiving_account_id": row["receiving_account_id"],
+        "currency": row["currency"],
+        "period_start": row["period_start"].isoformat(),
+        "period_end": row["period_end"].isoformat(),
+        "issued_at": row["issued_at"].isoformat(),
+        "due_on": row["due_on"].isoformat(),
+        "subtotal": row["subtotal"],
+        "tax_label": row["tax_label"],
+        "tax": row["tax"],
+        "total": row["total"],
+        "paid_amount": row["paid_amount"],
+        "credited_amount": row["credited_amount"],
+        "written_off_amount": row["written_off_amount"],
+        "status": status,
+        "overdue": row["overdue"],
+        "attempts": row["attempts"],
+        "next_attempt_on": _day(row["next_attempt_on"]),
+        "number": number_label(row["number"]),
+        "tax_percent": percent_label(row["tax_bp"]),
+        "amount_due": row["total"] - row["paid_amount"] - row["written_off_amount"]
+        if status == "open"
+        else 0,
+    }
 
 
 async def audit(actor: Actor, action: str, summary: str, refs: dict[str, str]) -> None:
