@@ -208,6 +208,11 @@ async def submit_payout(request: Request[Any, Any, Any]) -> Response[bytes]:
     return await idempotent(request, payouts.submit)
 
 
+@post("/v1/payouts/batch", status_code=200)
+async def submit_payouts(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return await idempotent(request, payouts.submit_many)
+
+
 @get("/v1/payouts/{payout_id:str}")
 async def get_payout(
     request: Request[Any, Any, Any], payout_id: str, merchant_id: str | None = None
@@ -285,6 +290,7 @@ ROUTES = [
     get_card_registration,
     name_inquiry,
     submit_payout,
+    submit_payouts,
     get_payout,
     find_payout,
     settlement_report,

@@ -190,6 +190,9 @@ async def test_payout_batches(sdk: Any, key: Key, tmp_path: Any) -> None:
     submitted = await res(sdk.payout_batches.submit(good.batch.id))
     assert submitted.batch.status == "submitted" and submitted.batch.progress == {"awaiting_approval": 2}
     assert all(r.payout_id and r.status == "awaiting_approval" for r in submitted.data)
+    # No worker here: the rows are still being checked; "Check again" queues their check once more.
+    rechecked = await res(sdk.payout_batches.check_names(good.batch.id))
+    assert [r.name_status for r in rechecked.data] == ["pending", "pending"]
     assert {b.id for b in (await res(sdk.payout_batches.list())).data} == {bad.batch.id, good.batch.id}
     with pytest.raises(neraca.UnprocessableEntityError) as formula:
         await res(sdk.payout_batches.create(file=(header + "S-9,=1+2,014,8800112233,Budi,,\n").encode()))

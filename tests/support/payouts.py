@@ -56,3 +56,35 @@ async def assert_ledger_sound() -> None:
     from portal.domains.ledger.invariants import check_all
 
     assert await check_all() == []
+
+
+async def rail_mode(rail: str, mode: str) -> None:
+    """Set a sandbox rail's mode (`normal`, `offline`, …) through the simulator's control API."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        url = f"{get_settings().provider.url}/control/api/rails/{rail}"
+        response = await http.post(url, json={"mode": mode})
+        assert response.is_success, response.text
+
+
+async def names_checked(business_id: str, batch_id: str, *, accept_as: Any = None) -> dict[int, str]:
+    """What the batch's name-inquiry job does, run now (tests without a worker): every pending row asked
+    at the sandbox provider. With `accept_as` (an approver other than the maker), every differing name
+    is accepted, as the approver would on the batch page. Returns {row: name_status}; none is left
+    pending."""
+    from portal.domains.payouts import batches
+    from portal.lib import sql
+
+    await batches.inquire_names(business_id, batch_id)
+    rows = await sql.fetch(
+        "SELECT row_no, name_status FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 "
+        "AND NOT deleted ORDER BY row_no",
+        business_id,
+        batch_id,
+    )
+    statuses = {r["row_no"]: r["name_status"] for r in rows}
+    assert "pending" not in statuses.values(), statuses
+    if accept_as is not None:
+        for row_no, status in statuses.items():
+            if status == "mismatch":
+                await batches.accept_name(accept_as, batch_id, row_no)
+    return statuses

@@ -338,6 +338,23 @@ async def accept_payout_batch_row_name(actor: Actor, batch_id: str, row_no: str)
     return await batches.batch_detail(actor, batch_id)
 
 
+@post(
+    "/api/v1/payout_batches/{batch_id:str}/check_names",
+    operation_id="check_payout_batch_names",
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+    tags=["payout_batches"],
+    status_code=200,
+    before_request=object_first(batches.find_batch, "batch_id"),
+)
+async def check_payout_batch_names(actor: Actor, batch_id: str) -> BatchDetail:
+    """Ask the provider's name inquiry again for the rows it could not answer (`unavailable`, not
+    accepted) and rows never checked: they become `pending` and are checked by a job (409
+    `no_names_to_check` when there are none)."""
+    await batches.check_names_again(actor, batch_id)
+    return await batches.batch_detail(actor, batch_id)
+
+
 @get(
     "/api/v1/payout_settings",
     operation_id="retrieve_payout_settings",
@@ -372,6 +389,7 @@ ROUTES = [
     submit_payout_batch,
     approve_payout_batch,
     accept_payout_batch_row_name,
+    check_payout_batch_names,
     create_payout,
     list_payouts,
     retrieve_payout,

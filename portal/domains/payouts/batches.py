@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -542,23 +543,62 @@ async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
 
 # Name inquiries in flight at once for a batch: the provider answers each in its own call.
 INQUIRY_CONCURRENCY = 16
-# Rows the provider's answer holds back from approval: a name that differs (until an approver accepts the
-# bank's name for that row), an account the bank does not know or has closed.
-_BLOCKING = ("mismatch", "not_found", "closed")
+# Runs of the inquiry job before a row the provider cannot answer is marked unavailable, and the wait
+# before the second run (doubled for each later one).
+INQUIRY_ATTEMPTS = 4
+INQUIRY_RETRY_S = 10
+# Rows the provider's answer holds back from approval: a name that differs, or an account the provider
+# could not be asked about (until an approver accepts the name for that row), an account the bank does
+# not know or has closed.
+_BLOCKING = ("mismatch", "not_found", "closed", "unavailable")
+_ACCEPTABLE = ("mismatch", "unavailable")
 
 
-async def _queue_name_inquiries(business_id: str, batch_id: str) -> None:
+@dataclass(frozen=True)
+class NameCheck:
+    """What one run of the name inquiry did: rows answered, rows the provider could not answer (still
+    pending, for the next run) and rows marked unavailable (the last run gave up on them)."""
+
+    answered: int
+    unanswered: int
+    unavailable: int
+
+
+async def _queue_name_inquiries(
+    business_id: str, batch_id: str, *, attempt: int = 1, delay: timedelta | None = None
+) -> None:
     # No dedupe key: a second run for the batch finds no pending row and asks nothing.
-    await enqueue("payouts.inquire_batch", {"business_id": business_id, "batch_id": batch_id})
+    payload: dict[str, Any] = {"business_id": business_id, "batch_id": batch_id}
+    if attempt > 1:
+        payload["attempt"] = attempt
+    await enqueue("payouts.inquire_batch", payload, delay=delay)
 
 
-async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = INQUIRY_CONCURRENCY) -> int:
+async def run_name_inquiry_job(business_id: str, batch_id: str, attempt: int = 1) -> NameCheck:
+    """The `payouts.inquire_batch` job: one run of `inquire_names`; rows the provider could not answer
+    are asked again by a later run (after 10 s, 20 s, 40 s) and marked unavailable by the last one."""
+    last = attempt >= INQUIRY_ATTEMPTS
+    check = await inquire_names(business_id, batch_id, give_up=last)
+    if check.unanswered and not last:
+        async with transaction():
+            await _queue_name_inquiries(
+                business_id,
+                batch_id,
+                attempt=attempt + 1,
+                delay=timedelta(seconds=INQUIRY_RETRY_S * 2 ** (attempt - 1)),
+            )
+    return check
+
+
+async def inquire_names(
+    business_id: str, batch_id: str, *, concurrency: int = INQUIRY_CONCURRENCY, give_up: bool = False
+) -> NameCheck:
     """Check every pending row's account by the provider's name inquiry (at most `concurrency` calls in
     flight, outside any transaction), then store each answer: the holder name the bank returns and
     matched | mismatch (compared as for a beneficiary) | not_found | closed. A row changed meanwhile
     keeps its pending state (its answer is for the old account). Rows whose code or number is invalid are
-    left pending (nothing to ask). Provider errors leave the row pending for the next run. Returns how
-    many rows got an answer."""
+    left pending (nothing to ask). A row the provider could not answer (after the gateway's own retries)
+    stays pending for the next run, or with `give_up` is marked unavailable."""
     rows = await sql.fetch(
         "SELECT row_no, code, account_number, holder_name FROM payout_batch_row WHERE business_id = $1 "
         "AND batch_id = $2 AND NOT deleted AND name_status = 'pending' AND NOT errors @> "
@@ -568,6 +608,7 @@ async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = I
     )
     gate = asyncio.Semaphore(max(1, concurrency))
     answers: list[tuple[asyncpg.Record, str, str | None]] = []
+    unanswered: list[asyncpg.Record] = []
 
     async def ask(row: asyncpg.Record) -> None:
         wallet = row["code"] in WALLETS
@@ -580,10 +621,9 @@ async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = I
         async with gate:
             try:
                 answer = await gateway.provider().name_inquiry(business_id, inquiry)
-            except NeracaError:
-                log.warning(
-                    "name inquiry failed; the row stays pending", batch_id=batch_id, row=row["row_no"]
-                )
+            except NeracaError as exc:
+                log.warning("name inquiry failed", batch_id=batch_id, row=row["row_no"], code=exc.code)
+                unanswered.append(row)
                 return
         if answer.status == "found" and answer.holder_name:
             holder = answer.holder_name.strip()[:100]
@@ -593,16 +633,18 @@ async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = I
             answers.append((row, "closed" if answer.status != "not_found" else "not_found", None))
 
     await asyncio.gather(*(ask(row) for row in rows))
+    if give_up:
+        answers.extend((row, "unavailable", None) for row in unanswered)
     if not answers:
-        return 0
+        return NameCheck(0, len(unanswered), 0)
     async with transaction():
-        updated = await sql.fetchval(
+        stored = await sql.fetch(
             "WITH a AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], "
-            "$8::text[]) AS a(row_no, code, account_number, typed, status, holder)), "
-            "u AS (UPDATE payout_batch_row r SET name_status = a.status, bank_holder_name = a.holder FROM a "
+            "$8::text[]) AS a(row_no, code, account_number, typed, status, holder)) "
+            "UPDATE payout_batch_row r SET name_status = a.status, bank_holder_name = a.holder FROM a "
             "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = a.row_no "
             "AND r.name_status = 'pending' AND r.code = a.code AND r.account_number = a.account_number "
-            "AND r.holder_name = a.typed RETURNING 1) SELECT count(*) FROM u",
+            "AND r.holder_name = a.typed RETURNING r.name_status",
             business_id,
             batch_id,
             [row["row_no"] for row, _status, _holder in answers],
@@ -612,12 +654,46 @@ async def inquire_names(business_id: str, batch_id: str, *, concurrency: int = I
             [status for _row, status, _holder in answers],
             [holder for _row, _status, holder in answers],
         )
-    return int(updated or 0)
+    unavailable = sum(1 for r in stored if r["name_status"] == "unavailable")
+    return NameCheck(len(stored) - unavailable, 0 if give_up else len(unanswered), unavailable)
+
+
+async def check_names_again(actor: Actor, batch_id: str) -> int:
+    """Ask the provider again for the rows it could not answer (unavailable and not accepted), and for
+    rows whose check never ran (pending, or uploaded before the check existed): they become pending and
+    the inquiry job is queued. In the activity log; returns how many rows will be checked."""
+    actor.require("payouts", "manage")
+    async with transaction():
+        batch = await _batch(actor, batch_id, lock=True)
+        if batch["status"] not in ("draft", "submitted"):
+            raise _not_submitted(batch)
+        count = await sql.fetchval(
+            "WITH u AS (UPDATE payout_batch_row SET name_status = 'pending', bank_holder_name = NULL "
+            "WHERE business_id = $1 AND batch_id = $2 AND NOT deleted AND (name_status IS NULL "
+            "OR name_status = 'pending' OR (name_status = 'unavailable' AND name_accepted_at IS NULL)) "
+            "RETURNING 1) SELECT count(*) FROM u",
+            actor.business_id,
+            batch_id,
+        )
+        if not count:
+            raise Conflict(
+                N_("Every row's name has been checked by the bank."),
+                code="no_names_to_check",
+            )
+        await _queue_name_inquiries(actor.business_id, batch_id)
+        await audit(
+            actor,
+            "payout_batch.names_rechecked",
+            f"Batch {batch['filename']}: the bank's names asked again for {count} rows",
+            {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
+        )
+    return int(count)
 
 
 async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
-    """An approver (not the batch's maker) accepts the bank's holder name of a row whose typed name
-    differs: the row no longer holds the batch's approval back. In the activity log."""
+    """An approver (not the batch's maker) accepts a row's name: the bank's holder name where the typed
+    name differs, or the typed name where the provider could not be asked (unavailable). The row no
+    longer holds the batch's approval back. In the activity log."""
     lifecycle.require_checker(actor, (await _batch(actor, batch_id))["created_by"])
     async with transaction():
         batch = await _batch(actor, batch_id, lock=True)
@@ -626,12 +702,14 @@ async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
         row = await sql.fetchrow(
             "UPDATE payout_batch_row SET name_accepted_by = $4, name_accepted_by_name = $5, "
             "name_accepted_at = now() WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 "
-            "AND NOT deleted AND name_status = 'mismatch' RETURNING reference, holder_name, bank_holder_name",
+            "AND NOT deleted AND name_status = ANY($6::text[]) AND name_accepted_at IS NULL "
+            "RETURNING reference, holder_name, bank_holder_name, name_status",
             actor.business_id,
             batch_id,
             row_no,
             actor.user_id,
             actor.name,
+            list(_ACCEPTABLE),
         )
         if row is None:
             raise Conflict(
@@ -639,12 +717,40 @@ async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
                 params={"row": row_no},
                 code="no_name_mismatch",
             )
+        if row["name_status"] == "unavailable":
+            summary = (
+                f"Batch {batch['filename']} row {row_no} ({row['reference']}): the bank could not be asked; "
+                f"the typed holder name {row['holder_name']} accepted unchecked"
+            )
+        else:
+            summary = (
+                f"Batch {batch['filename']} row {row_no} ({row['reference']}): the bank's holder name "
+                f"{row['bank_holder_name']} accepted for {row['holder_name']}"
+            )
         await audit(
             actor,
             "payout_batch.name_accepted",
-            f"Batch {batch['filename']} row {row_no} ({row['reference']}): the bank's holder name "
-            f"{row['bank_holder_name']} accepted for {row['holder_name']}",
+            summary,
             {"payout_batch_id": batch_id, "account_id": batch["account_id"]},
+        )
+
+
+async def _refuse_unchecked_names(actor: Actor, batch_id: str) -> None:
+    unchecked = await sql.fetch(
+        "SELECT row_no FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
+        "AND (name_status IS NULL OR name_status = 'pending') ORDER BY row_no",
+        actor.business_id,
+        batch_id,
+    )
+    if unchecked:
+        raise ValidationFailed(
+            N_("The bank's holder names are still being checked on %(count)s rows: try again in a moment."),
+            params={"count": len(unchecked)},
+            code="batch_names_unchecked",
+            errors=[
+                FieldError(f"/rows/{r['row_no']}/holder_name", N_("still being checked at the bank"))
+                for r in unchecked
+            ],
         )
 
 
@@ -659,8 +765,9 @@ async def _refuse_unaccepted_names(actor: Actor, batch_id: str) -> None:
     if blocked:
         raise ValidationFailed(
             N_(
-                "The bank's holder name differs, or the account is unknown or closed, on %(count)s rows: "
-                "accept the bank's name on each differing row, or reject the batch."
+                "The bank's holder name differs, the account is unknown or closed, or the bank could not "
+                "be asked, on %(count)s rows: accept the name on each such row, check again, or reject "
+                "the batch."
             ),
             params={"count": len(blocked)},
             code="batch_names_unaccepted",
@@ -675,6 +782,7 @@ _NAME_STATUS_ERRORS = {
     "mismatch": N_("differs from the holder's name at the bank"),
     "not_found": N_("account not found"),
     "closed": N_("account closed"),
+    "unavailable": N_("the bank could not be asked: check again, or accept the name"),
 }
 
 
@@ -759,6 +867,7 @@ async def approve_batch(actor: Actor, batch_id: str, code: Any) -> BatchSummary:
         batch = await _batch(actor, batch_id, lock=True)
         if batch["status"] != "submitted":
             raise _not_submitted(batch)
+        await _refuse_unchecked_names(actor, batch_id)
         await _refuse_unaccepted_names(actor, batch_id)
         await lifecycle.use_approval_code(actor, code)
         scheduled = await lifecycle.schedule_batch_approved(actor, batch_id)

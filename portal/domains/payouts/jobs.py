@@ -25,9 +25,18 @@ async def submit_batch(payload: dict[str, Any]) -> None:
 
 @job("payouts.inquire_batch")
 async def inquire_batch(payload: dict[str, Any]) -> None:
-    """The provider's name inquiry for a batch's rows (after the upload, and after a row is fixed)."""
-    answered = await batches.inquire_names(payload["business_id"], payload["batch_id"])
-    log.info("batch names inquired", batch_id=payload["batch_id"], answered=answered)
+    """The provider's name inquiry for a batch's rows (after the upload, after a row is fixed, on "Check
+    again"); rows the provider could not answer are asked again by a later run, then marked unavailable."""
+    attempt = int(payload.get("attempt") or 1)
+    check = await batches.run_name_inquiry_job(payload["business_id"], payload["batch_id"], attempt)
+    log.info(
+        "batch names inquired",
+        batch_id=payload["batch_id"],
+        attempt=attempt,
+        answered=check.answered,
+        unanswered=check.unanswered,
+        unavailable=check.unavailable,
+    )
 
 
 @job("payouts.dispatch_withdrawal")

@@ -37,16 +37,19 @@ def destination_label(destination: str) -> str:
 
 
 BATCH_NAME_STATUSES = {
-    "pending": N_("Name check pending"),
+    "pending": N_("Checking names…"),
     "matched": N_("Name matches the bank's"),
     "mismatch": N_("The bank's name differs"),
     "not_found": N_("Account not found at the bank"),
     "closed": N_("Account closed at the bank"),
+    "unavailable": N_("The bank could not be asked"),
 }
 
 
 def batch_name_status_label(status: str | None) -> str:
-    label = BATCH_NAME_STATUSES.get(status or "")
+    if status is None:  # uploaded before batch rows were checked
+        return gettext("Name not checked")
+    label = BATCH_NAME_STATUSES.get(status)
     return gettext(label) if label else ""
 
 

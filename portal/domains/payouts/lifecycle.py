@@ -38,6 +38,7 @@ from portal.domains.provider import gateway
 from portal.domains.provider import services as provider
 from portal.domains.provider.gateway import (
     PayoutRequest,
+    ProviderConflict,
     ProviderError,
     ProviderNotFound,
     ProviderOutcomeUnknown,
@@ -1044,20 +1045,27 @@ async def submit_payout(business_id: str, payout_id: str) -> str:
     return await _send(row)
 
 
-# Provider calls in flight at once for a set of due payouts: enough to hide each call's latency over the
-# shared HTTP client, few enough not to flood the provider or exhaust the database pool.
-SUBMIT_CONCURRENCY = 24
+# Payouts per bulk call to the provider (its limit is 500), and bulk calls in flight at once for a set of
+# due payouts: a chunk's answers are booked while the next chunks are at the provider.
+SUBMIT_CHUNK = 250
+SUBMIT_CONCURRENCY = 4
 # At most this many provider answers booked in one transaction.
 BOOK_GROUP = 500
 
 
 async def submit_many(
-    business_id: str, payout_ids: list[str], *, concurrency: int = SUBMIT_CONCURRENCY
+    business_id: str,
+    payout_ids: list[str],
+    *,
+    concurrency: int = SUBMIT_CONCURRENCY,
+    chunk: int = SUBMIT_CHUNK,
 ) -> dict[str, str]:
     """Hand many due payouts of one business to the provider: one statement marks every one still
-    scheduled and due as submitted (others are skipped, as `submit_payout` skips them), then the calls
-    run with at most `concurrency` in flight and each answer goes through `apply_provider_status`.
-    Returns {payout_id: outcome}."""
+    scheduled and due as submitted (others are skipped, as `submit_payout` skips them), then they go in
+    chunks through the provider's bulk call (`gateway.create_payouts`, at most `concurrency` calls in
+    flight) and each chunk's answers are booked in groups by `apply_provider_statuses`. A payout whose
+    outcome is unknown or that the provider could not take stays submitted: the sweep's status query
+    settles it (sending it again only if the provider never recorded it). Returns {payout_id: outcome}."""
     outcomes = dict.fromkeys(payout_ids, "skipped")
     async with transaction():
         # Marked before the calls (ordered locks: no deadlock with another sweep doing the same).
@@ -1073,13 +1081,14 @@ async def submit_many(
     gate = asyncio.Semaphore(max(1, concurrency))
     answers: asyncio.Queue[ProviderAnswer | None] = asyncio.Queue()
 
-    async def send(row: asyncpg.Record) -> None:
+    async def send(part: list[asyncpg.Record]) -> None:
         async with gate:
-            answer = await _call(row)
-        if isinstance(answer, str):
-            outcomes[row["id"]] = answer
-        else:
-            answers.put_nowait(answer)
+            results = await _call_many(business_id, part)
+        for row, result in zip(part, results, strict=True):
+            if isinstance(result, str):
+                outcomes[row["id"]] = result
+            else:
+                answers.put_nowait(result)
 
     async def book() -> None:
         # The answers that arrived while the previous group was booked form the next group.
@@ -1096,13 +1105,51 @@ async def submit_many(
             if group:
                 outcomes.update(await apply_provider_statuses(business_id, group))
 
+    size = max(1, min(chunk, gateway.MAX_PAYOUTS_PER_CALL))
     booker = asyncio.create_task(book())
     try:
-        await asyncio.gather(*(send(row) for row in rows))
+        await asyncio.gather(*(send(rows[i : i + size]) for i in range(0, len(rows), size)))
     finally:
         answers.put_nowait(None)
         await booker
     return outcomes
+
+
+async def _call_many(business_id: str, rows: list[asyncpg.Record]) -> list[ProviderAnswer | str]:
+    """Hand submitted payouts to the provider in one bulk call: each one's answer, or `unknown` /
+    `unsent` (nothing to book; the sweep's status query settles it)."""
+    try:
+        results = await gateway.provider().create_payouts(business_id, [_request(row) for row in rows])
+    except ProviderOutcomeUnknown:
+        log.warning("bulk payout outcome unknown; status queries will settle it", payouts=len(rows))
+        return ["unknown"] * len(rows)
+    except NeracaError as exc:
+        # Nothing was recorded at the provider: the sweep finds each payout unknown there and sends it.
+        log.warning("provider did not take a bulk payout call", payouts=len(rows), code=exc.code)
+        return ["unsent"] * len(rows)
+    out: list[ProviderAnswer | str] = []
+    for row, result in zip(rows, results, strict=True):
+        if isinstance(result, ProviderRefused):
+            params = result.params or {}
+            code = str(params.get("code") or "provider_refused")
+            out.append(ProviderAnswer(row["id"], "failed", failure_code=code[:60]))
+        elif isinstance(result, ProviderConflict):
+            # The provider holds this reference with other details: a status query says what it is.
+            log.warning("payout reference conflict at the provider", payout_id=row["id"])
+            out.append("unknown")
+        elif isinstance(result, NeracaError):
+            out.append("unsent")
+        else:
+            out.append(
+                ProviderAnswer(
+                    row["id"],
+                    result.status,
+                    provider_payout_id=result.payout_id,
+                    bank_reference=result.bank_reference,
+                    failure_code=result.failure_code,
+                )
+            )
+    return out
 
 
 def _qualified() -> str:
@@ -1507,6 +1554,19 @@ async def _announce(row: asyncpg.Record, event_type: str) -> None:
         event_type,
         f"Payout {row['reference']} {event_type.removeprefix('payout.')}",
         {"payout_id": row["id"], "account_id": row["account_id"], "reference": row["reference"]},
+    )
+
+
+@provider.on_payout_lookup("payouts")
+async def known_payout(business_id: str, reference: str) -> bool:
+    """Whether a callback's reference is one of this business's payouts (those sent in a bulk call have
+    no request of their own recorded at the provider boundary)."""
+    return bool(
+        await sql.fetchval(
+            "SELECT 1 FROM payout WHERE business_id = $1 AND id = $2 AND status <> 'awaiting_approval'",
+            business_id,
+            reference,
+        )
     )
 
 

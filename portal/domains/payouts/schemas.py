@@ -190,7 +190,8 @@ class BatchRowOut(msgspec.Struct):
     status: str | None
     bank_reference: str | None
     failure_code: str | None
-    # The provider's name inquiry: pending | matched | mismatch | not_found | closed (null: not checked).
+    # The provider's name inquiry: pending | matched | mismatch | not_found | closed | unavailable
+    # (null: uploaded before rows were checked).
     name_status: str | None = None
     bank_holder_name: str | None = None
     name_accepted_by_name: str | None = None

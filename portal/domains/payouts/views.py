@@ -563,9 +563,16 @@ async def payouts_batch_upload(request: Request[Any, Any, Any], actor: Actor) ->
 
 
 async def _batch_context(actor: Actor, batch_id: str) -> dict[str, Any]:
+    rows = await batches.batch_rows(actor, batch_id, limit=1000)
     return {
         "b": await batches.get_batch(actor, batch_id),
-        "rows": await batches.batch_rows(actor, batch_id, limit=1000),
+        "rows": rows,
+        # Rows a "Check again" would ask the bank about: never checked, still pending, or unavailable.
+        "names_to_check": any(
+            r["name_status"] in (None, "pending")
+            or (r["name_status"] == "unavailable" and not r["name_accepted_by_name"])
+            for r in rows
+        ),
         "can_manage": actor.can("payouts", "manage"),
         "can_approve": actor.can("approvals", "manage"),
         "status_label": labels.payout_status_label,
@@ -686,6 +693,22 @@ async def payouts_batch_row_accept_name(
 
 
 @post(
+    "/payouts/batches/{batch_id:str}/check_names",
+    operation_id="payouts_batch_check_names",
+    include_in_schema=False,
+    guards=[requires("payouts", "manage")],
+    dependencies=DEPS,
+)
+async def payouts_batch_check_names(
+    request: Request[Any, Any, Any], actor: Actor, batch_id: str
+) -> Response[Any]:
+    async def check(_data: dict[str, str]) -> None:
+        await batches.check_names_again(actor, batch_id)
+
+    return await _batch_action(request, actor, batch_id, check)
+
+
+@post(
     "/approvals/batches/{batch_id:str}/approve",
     operation_id="approvals_batch_approve",
     include_in_schema=False,
@@ -740,6 +763,7 @@ ROUTES = [
     payouts_batch_row_delete,
     payouts_batch_submit,
     payouts_batch_row_accept_name,
+    payouts_batch_check_names,
     approvals_batch_approve,
     approvals_batch_reject,
     payouts_history,

@@ -275,6 +275,9 @@ class Provider(Protocol):
     async def get_card_registration(self, business_id: str, registration_id: str) -> CardRegistration: ...
     async def name_inquiry(self, business_id: str, inquiry: NameInquiry) -> NameInquiryResult: ...
     async def submit_payout(self, business_id: str, request: PayoutRequest) -> Payout: ...
+    async def create_payouts(
+        self, business_id: str, requests: list[PayoutRequest]
+    ) -> list[Payout | ProviderRefused | ProviderConflict | ProviderError]: ...
     async def get_payout(self, business_id: str, payout_id: str) -> Payout: ...
     async def find_payout(self, business_id: str, reference: str) -> Payout | None: ...
     async def settlement_report(self, business_id: str, day: date, channel: str) -> SettlementReport: ...
@@ -288,6 +291,10 @@ def _minified(body: dict[str, Any]) -> bytes:
 
 def _timestamp(value: datetime) -> str:
     return value.astimezone(snap.WIB).replace(microsecond=0).isoformat()
+
+
+# Items of one bulk payout call (`create_payouts`): the provider's limit.
+MAX_PAYOUTS_PER_CALL = 500
 
 
 class SandboxProvider:
@@ -503,6 +510,44 @@ class SandboxProvider:
         )
         return Payin.from_json(data)
 
+    async def _post_batch(self, path: str, body: bytes, purpose: str) -> dict[str, Any]:
+        """Send a batch call whose items are idempotent at the provider by their references (so under a
+        fresh key, none stored): connect errors and 5xx answers are sent again (up to 3 attempts); a
+        transport error after sending, or a 409 race between two calls, is `ProviderOutcomeUnknown`."""
+        external_id = new_id("req")
+        data: dict[str, Any] = {}
+        async with self._client() as client:
+            for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
+                headers = snap.headers(
+                    self.config.secret, self.config.partner_id, external_id, "POST", path, body
+                )
+                try:
+                    response = await client.post(path, content=body, headers=headers)
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                    log.warning("provider unreachable", purpose=purpose, attempt=attempt)
+                    continue
+                except httpx.TransportError as exc:
+                    log.warning("provider outcome unknown", purpose=purpose, error=type(exc).__name__)
+                    raise ProviderOutcomeUnknown(
+                        N_("The payment provider did not answer in time; the request will be checked again.")
+                    ) from None
+                try:
+                    data = response.json()
+                except ValueError:
+                    data = {}
+                if response.is_success:
+                    return data if isinstance(data, dict) else {}
+                retryable = response.status_code >= 500 and data.get("code") != "rail_offline"
+                if retryable and attempt < self.CONNECT_ATTEMPTS:
+                    continue
+                if response.status_code == 409:
+                    # Two calls raced for one reference: sent again, each item answers its object.
+                    raise ProviderOutcomeUnknown(
+                        N_("The payment provider did not answer in time; the request will be checked again.")
+                    )
+                self._raise_for(response, data)
+        raise ProviderError(N_("The payment provider cannot be reached. Try again shortly."))
+
     async def charge_cards(
         self, business_id: str, requests: list[PayinRequest]
     ) -> list[Payin | ProviderRefused | ProviderConflict]:
@@ -527,41 +572,7 @@ class SandboxProvider:
                 item["description"] = request.description
             charges.append(item)
         body = _minified({"merchant_id": business_id, "charges": charges})
-        path = "/v1/payins/card-charges"
-        external_id = new_id("req")
-        data: dict[str, Any] = {}
-        async with self._client() as client:
-            for attempt in range(1, self.CONNECT_ATTEMPTS + 1):
-                headers = snap.headers(
-                    self.config.secret, self.config.partner_id, external_id, "POST", path, body
-                )
-                try:
-                    response = await client.post(path, content=body, headers=headers)
-                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-                    log.warning("provider unreachable", purpose="card-charges", attempt=attempt)
-                    continue
-                except httpx.TransportError as exc:
-                    log.warning("provider outcome unknown", purpose="card-charges", error=type(exc).__name__)
-                    raise ProviderOutcomeUnknown(
-                        N_("The payment provider did not answer in time; the request will be checked again.")
-                    ) from None
-                try:
-                    data = response.json()
-                except ValueError:
-                    data = {}
-                if response.is_success:
-                    break
-                retryable = response.status_code >= 500 and data.get("code") != "rail_offline"
-                if retryable and attempt < self.CONNECT_ATTEMPTS:
-                    continue
-                if response.status_code == 409:
-                    # Two calls raced for one reference: sent again, each item answers its pay-in.
-                    raise ProviderOutcomeUnknown(
-                        N_("The payment provider did not answer in time; the request will be checked again.")
-                    )
-                self._raise_for(response, data)
-            else:
-                raise ProviderError(N_("The payment provider cannot be reached. Try again shortly."))
+        data = await self._post_batch("/v1/payins/card-charges", body, "card-charges")
         answers = data.get("charges") if isinstance(data, dict) else None
         if not isinstance(answers, list) or len(answers) != len(requests):
             raise ProviderError(
@@ -671,6 +682,64 @@ class SandboxProvider:
             business_id, f"payout:{request.reference}", "POST", "/v1/payouts", payload, resolve=resolve
         )
         return Payout.from_json(data)
+
+    async def create_payouts(
+        self, business_id: str, requests: list[PayoutRequest]
+    ) -> list[Payout | ProviderRefused | ProviderConflict | ProviderError]:
+        """Submit several payouts in one call (`POST /v1/payouts/batch`, at most `MAX_PAYOUTS_PER_CALL`): one
+        outcome per request, in order — the payout (submitted, completed later with its callback as a
+        single one), or that item's refusal (`ProviderRefused`; `ProviderConflict` for a reference the
+        provider holds with other details; `ProviderError` when its rail is offline: nothing recorded).
+        Each item is idempotent by its reference at the provider, so no key is stored: sent again (a
+        retry, a resumed submission) it answers the payouts already accepted, never a second one. An
+        unknown outcome of the whole call raises `ProviderOutcomeUnknown`: status queries settle it."""
+        if sql.in_transaction():
+            raise RuntimeError("provider calls must not run inside a database transaction")
+        items = []
+        for request in requests:
+            item: dict[str, Any] = {
+                "reference": request.reference,
+                "rail": request.rail,
+                "amount": request.amount,
+                "currency": request.currency,
+                "beneficiary_name": request.beneficiary_name,
+            }
+            for name in ("bank_code", "account_number", "wallet", "phone"):
+                value = getattr(request, name)
+                if value is not None:
+                    item[name] = value
+            items.append(item)
+        body = _minified({"merchant_id": business_id, "payouts": items})
+        data = await self._post_batch("/v1/payouts/batch", body, "payouts-batch")
+        answers = data.get("payouts")
+        if not isinstance(answers, list) or len(answers) != len(requests):
+            raise ProviderError(
+                N_("The payment provider is unavailable (%(code)s). Try again shortly."),
+                params={"code": "invalid_answer", "message": ""},
+            )
+        results: list[Payout | ProviderRefused | ProviderConflict | ProviderError] = []
+        for answer in answers:
+            if isinstance(answer.get("payout"), dict):
+                results.append(Payout.from_json(answer["payout"]))
+                continue
+            error = answer.get("error") or {}
+            params = {"code": str(error.get("code", "")), "message": str(error.get("message", ""))}
+            if params["code"] == "rail_offline":
+                results.append(
+                    ProviderError(
+                        N_("The payment provider is unavailable (%(code)s). Try again shortly."),
+                        params=params,
+                    )
+                )
+                continue
+            message = N_("The payment provider refused: %(message)s (%(code)s).")
+            if params["code"] == "duplicate_reference":
+                results.append(ProviderConflict(message, params=params, code="duplicate_reference"))
+            else:
+                results.append(
+                    ProviderRefused(message, params=params, code=params["code"] or "provider_refused")
+                )
+        return results
 
     async def get_payout(self, business_id: str, payout_id: str) -> Payout:
         data = await self._get(business_id, f"/v1/payouts/{payout_id}")

@@ -119,6 +119,22 @@ def on_payout_event(handler: PayoutHandler) -> PayoutHandler:
     return handler
 
 
+# (business_id, reference) -> whether a payout of that reference was sent by a domain: payouts sent in a
+# bulk call have no recorded request of their own, so their domain says it knows them.
+PayoutLookup = Callable[[str, str], Awaitable[bool]]
+PAYOUT_LOOKUPS: dict[str, PayoutLookup] = {}
+
+
+def on_payout_lookup(name: str) -> Callable[[PayoutLookup], PayoutLookup]:
+    """Register how a domain recognises its payouts' references in callbacks (see `PAYOUT_LOOKUPS`)."""
+
+    def register(lookup: PayoutLookup) -> PayoutLookup:
+        PAYOUT_LOOKUPS[name] = lookup
+        return lookup
+
+    return register
+
+
 PAYOUT_REFERENCE_HANDLERS: dict[str, PayoutHandler] = {}
 
 
@@ -365,12 +381,18 @@ async def receive_callback(kind: str, path: str, body: bytes, headers: dict[str,
                 business_id,
             )
         elif kind == "payouts":
-            # A payout we sent has its request recorded under its reference (before any answer came).
+            # A payout we sent alone has its request recorded under its reference (before any answer
+            # came); one sent in a bulk call is known to its domain.
             known = await sql.fetchval(
                 "SELECT 1 FROM provider_request WHERE business_id = $1 AND purpose = $2",
                 business_id,
                 f"payout:{data.get('reference', '')}",
             )
+            if not known:
+                for lookup in PAYOUT_LOOKUPS.values():
+                    known = await lookup(business_id, str(data.get("reference", "")))
+                    if known:
+                        break
         elif kind == "cards" and CARD_HANDLERS:
             known = await CARD_HANDLERS[0].known(business_id, object_id)
         elif kind == "services" and object_id in SERVICE_HANDLERS:

@@ -17,7 +17,7 @@ import asyncpg
 from portal.lib import ids
 from portal.simulator import reference as ref
 from portal.simulator.config import get_config
-from portal.simulator.errors import conflict, invalid, not_found
+from portal.simulator.errors import SimError, conflict, invalid, not_found
 from portal.simulator.services import callbacks, clock, fields, inquiries, rails
 
 INSTANT_S = {"bifast": 2, "online": 3, "ewallet": 2}
@@ -79,12 +79,11 @@ def view(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def submit(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Accept a payout (`submitted`); it completes later, by the rail's timing, with a callback."""
-    merchant_id = fields.required_text(body, "merchant_id", max_length=64)
+def _checked(body: dict[str, Any]) -> dict[str, Any]:
+    """A payout's fields from a request body (or one item of a batch), with the rail's amount bounds."""
     reference = fields.required_text(body, "reference", max_length=64)
     rail = fields.choice(body, "rail", ref.PAYOUT_RAILS)
-    assert rail is not None and merchant_id is not None
+    assert rail is not None
     amount = fields.amount(body)
     currency = fields.currency(body)
     beneficiary_name = fields.required_text(body, "beneficiary_name", max_length=100)
@@ -100,41 +99,157 @@ async def submit(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]
             f"amount must be between {limits['min']} and {limits['max']} on {rail}.",
             "amount_out_of_range",
         )
-    mode = await rails.gate(conn, rail, get_config().timeout_hold_s)
-    if await conn.fetchval(
-        "SELECT 1 FROM sim_payouts WHERE partner_id = $1 AND reference = $2", partner_id, reference
-    ):
-        raise conflict("duplicate_reference", f"A payout with reference {reference!r} already exists.")
-    now = await clock.now(conn, merchant_id)
-    due = expected_at(rail, mode, now)
-    row = await conn.fetchrow(
+    return {
+        "reference": reference,
+        "rail": rail,
+        "amount": amount,
+        "fee": limits["fee"],
+        "currency": currency,
+        "bank_code": bank_code,
+        "account_number": account_number,
+        "wallet": wallet,
+        "phone": phone,
+        "beneficiary_name": beneficiary_name,
+    }
+
+
+_SAME = ("merchant_id", "rail", "amount", "currency", "bank_code", "account_number", "wallet", "phone")
+
+
+async def _insert(
+    conn: asyncpg.Connection, partner_id: str, merchant_id: str, now: datetime, items: list[dict[str, Any]]
+) -> list[asyncpg.Record]:
+    """Write accepted payouts (`submitted`, each with its completion due) in two statements, in order."""
+    rows = await conn.fetch(
         "INSERT INTO sim_payouts (id, partner_id, merchant_id, reference, rail, amount, fee, currency, "
-        "bank_code, "
-        "account_number, wallet, phone, beneficiary_name, status, created_at, expected_at) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,'submitted',$14,$15) RETURNING *",
-        ids.new_id("sp"),
+        "bank_code, account_number, wallet, phone, beneficiary_name, status, created_at, expected_at) "
+        "SELECT x.id, $1, $2, x.reference, x.rail, x.amount, x.fee, x.currency, x.bank_code, "
+        "x.account_number, x.wallet, x.phone, x.beneficiary_name, 'submitted', $3, x.expected_at "
+        "FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], "
+        "$10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::timestamptz[]) "
+        "WITH ORDINALITY AS x(id, reference, rail, amount, fee, currency, bank_code, account_number, "
+        "wallet, phone, beneficiary_name, expected_at, ord) ORDER BY x.ord RETURNING *",
         partner_id,
         merchant_id,
-        reference,
-        rail,
-        amount,
-        limits["fee"],
-        currency,
-        bank_code,
-        account_number,
-        wallet,
-        phone,
-        beneficiary_name,
         now,
-        due,
+        [ids.new_id("sp") for _ in items],
+        *(
+            [item[name] for item in items]
+            for name in (
+                "reference",
+                "rail",
+                "amount",
+                "fee",
+                "currency",
+                "bank_code",
+                "account_number",
+                "wallet",
+                "phone",
+                "beneficiary_name",
+                "expected_at",
+            )
+        ),
     )
     await conn.execute(
-        "INSERT INTO sim_work (kind, subject_id, merchant_id, due_at) VALUES ('payout_complete', $1, $2, $3)",
-        row["id"],
+        "INSERT INTO sim_work (kind, subject_id, merchant_id, due_at) "
+        "SELECT 'payout_complete', x.id, $1, x.due FROM unnest($2::text[], $3::timestamptz[]) AS x(id, due)",
         merchant_id,
-        due,
+        [r["id"] for r in rows],
+        [r["expected_at"] for r in rows],
     )
-    return view(row)
+    return rows
+
+
+async def submit(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Accept a payout (`submitted`); it completes later, by the rail's timing, with a callback."""
+    merchant_id = fields.required_text(body, "merchant_id", max_length=64)
+    assert merchant_id is not None
+    item = _checked(body)
+    mode = await rails.gate(conn, item["rail"], get_config().timeout_hold_s)
+    if await conn.fetchval(
+        "SELECT 1 FROM sim_payouts WHERE partner_id = $1 AND reference = $2", partner_id, item["reference"]
+    ):
+        raise conflict(
+            "duplicate_reference", f"A payout with reference {item['reference']!r} already exists."
+        )
+    now = await clock.now(conn, merchant_id)
+    item["expected_at"] = expected_at(item["rail"], mode, now)
+    return view((await _insert(conn, partner_id, merchant_id, now, [item]))[0])
+
+
+MAX_PAYOUTS = 500
+
+
+async def submit_many(conn: asyncpg.Connection, partner_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Accept several payouts in one call, each exactly as `submit` would (its rail's bounds, mode and
+    timing, its completion and callback later), each idempotent by its reference: a reference already
+    accepted with the same details answers that payout again (nothing new), with other details
+    `duplicate_reference`. An offline rail refuses its items alone (`rail_offline`, nothing recorded);
+    a `timeout` or `slow` rail holds the whole answer. Answers one outcome per item, in order:
+    `{"reference", "payout"}` or `{"reference", "error"}`."""
+    merchant_id = fields.required_text(body, "merchant_id", max_length=64)
+    assert merchant_id is not None
+    items = body.get("payouts")
+    if not isinstance(items, list) or not items or len(items) > MAX_PAYOUTS:
+        raise invalid("/payouts", f"payouts is a list of 1 to {MAX_PAYOUTS} payouts.")
+    outcomes: list[dict[str, Any]] = []
+    checked: list[dict[str, Any] | None] = []
+    for n, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise invalid(f"/payouts/{n}", "Each payout is an object.")
+            checked.append(_checked(item))
+            outcomes.append({})
+        except SimError as exc:
+            checked.append(None)
+            reference = item.get("reference") if isinstance(item, dict) else None
+            outcomes.append({"reference": reference, "error": exc.body()})
+    valid = [c for c in checked if c is not None]
+    modes: dict[str, str | SimError] = {}
+    for rail in sorted({c["rail"] for c in valid}):
+        try:
+            modes[rail] = await rails.gate(conn, rail, get_config().timeout_hold_s)
+        except SimError as exc:
+            modes[rail] = exc
+    existing = {
+        r["reference"]: r
+        for r in await conn.fetch(
+            "SELECT * FROM sim_payouts WHERE partner_id = $1 AND reference = ANY($2::text[])",
+            partner_id,
+            [c["reference"] for c in valid],
+        )
+    }
+    now = await clock.now(conn, merchant_id)
+    new: list[tuple[int, dict[str, Any]]] = []
+    seen: set[str] = set()
+    for n, item in enumerate(checked):
+        if item is None:
+            continue
+        reference = item["reference"]
+        first = existing.get(reference)
+        if first is not None or reference in seen:
+            if first is not None and all(first[k] == {**item, "merchant_id": merchant_id}[k] for k in _SAME):
+                outcomes[n] = {"reference": reference, "payout": view(first)}
+            else:
+                outcomes[n] = {
+                    "reference": reference,
+                    "error": conflict(
+                        "duplicate_reference", f"A payout with reference {reference!r} already exists."
+                    ).body(),
+                }
+            continue
+        mode = modes[item["rail"]]
+        if isinstance(mode, SimError):
+            outcomes[n] = {"reference": reference, "error": mode.body()}
+            continue
+        seen.add(reference)
+        item["expected_at"] = expected_at(item["rail"], mode, now)
+        new.append((n, item))
+    if new:
+        rows = await _insert(conn, partner_id, merchant_id, now, [item for _, item in new])
+        for (n, item), row in zip(new, rows, strict=True):
+            outcomes[n] = {"reference": item["reference"], "payout": view(row)}
+    return {"payouts": outcomes}
 
 
 async def complete_due(conn: asyncpg.Connection, payout_id: str) -> None:

@@ -357,7 +357,8 @@ class PayoutBatchRow(NeracaObject):
     status: str | None
     bank_reference: str | None
     failure_code: str | None
-    # The provider's name inquiry: pending | matched | mismatch | not_found | closed (None: not checked).
+    # The provider's name inquiry: pending | matched | mismatch | not_found | closed | unavailable
+    # (None: uploaded before rows were checked).
     name_status: str | None = None
     bank_holder_name: str | None = None
     name_accepted_by_name: str | None = None

@@ -11,7 +11,7 @@ from portal.lib import sql
 from tests.support.accounts import owner_client
 from tests.support.identity import code_for, csrf_from, enrol, signed_in_client
 from tests.support.ledger import fund
-from tests.support.payouts import assert_ledger_sound
+from tests.support.payouts import assert_ledger_sound, names_checked
 
 
 async def test_upload_fix_submit_and_approve_a_batch(client: Any) -> None:
@@ -41,6 +41,7 @@ async def test_upload_fix_submit_and_approve_a_batch(client: Any) -> None:
         and 'data-column="amount"' in page.text
         and 'data-column="account_number"' in page.text
     )
+    assert 'data-name-status="pending"' in page.text and "Checking names…" in page.text
     token = csrf_from(page.text)
     early = await client.post(f"{url}/submit", data={"_csrf_token": token})
     assert early.status_code == 422 and "Fix or delete" in early.text
@@ -60,6 +61,8 @@ async def test_upload_fix_submit_and_approve_a_batch(client: Any) -> None:
     assert fixed.status_code == 303
     assert "data-column=" not in (await client.get(url)).text
     assert (await client.post(f"{url}/submit", data={"_csrf_token": token})).status_code == 303
+    # "Check again" asks the bank again for the rows not yet answered.
+    assert (await client.post(f"{url}/check_names", data={"_csrf_token": token})).status_code == 303
     assert (
         await sql.fetchval(
             "SELECT count(*) FROM payout WHERE business_id = $1 AND status = 'awaiting_approval'", business.id
@@ -80,6 +83,14 @@ async def test_upload_fix_submit_and_approve_a_batch(client: Any) -> None:
     batch_id = url.rsplit("/", 1)[1]
     assert f"/approvals/batches/{batch_id}/approve" in queue.text
     assert ">1</span>" in (await client.get("/approvals/count")).text
+    early = await client.post(
+        f"/approvals/batches/{batch_id}/approve",
+        data={"_csrf_token": csrf_from(queue.text), "code": code_for(secret, steps=1)},
+    )
+    assert early.status_code == 422 and "still being checked" in early.text
+    await names_checked(
+        business.id, batch_id, accept_as=user_actor(await identity.user_by_id(checker.id), business)
+    )
     approved = await client.post(
         f"/approvals/batches/{batch_id}/approve",
         data={"_csrf_token": csrf_from(queue.text), "code": code_for(secret, steps=1)},

@@ -9,6 +9,7 @@ import io
 import zipfile
 from typing import Any
 
+import httpx
 import pytest
 
 from portal.domains.accounts import services as accounts
@@ -19,7 +20,7 @@ from portal.lib import sql
 from portal.lib.errors import NeracaError, ValidationFailed
 from tests.support.identity import code_for, enrol, make_business
 from tests.support.ledger import fund
-from tests.support.payouts import assert_ledger_sound, balances
+from tests.support.payouts import assert_ledger_sound, balances, names_checked, rail_mode
 
 HEADER = "reference,amount,code,account_number,holder_name,description,email\n"
 
@@ -80,6 +81,12 @@ async def test_rows_are_validated_fixed_submitted_and_approved(db: str) -> None:
         await batches.approve_batch(actor, batch_id, "000000")
     assert own.value.code == "approver_is_maker"
     checker, secret = await checker_of(actor)
+    # No worker has asked the bank yet: every row still being checked holds the approval back.
+    with pytest.raises(ValidationFailed) as unchecked:
+        await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert unchecked.value.code == "batch_names_unchecked"
+    assert [e.pointer for e in unchecked.value.errors] == [f"/rows/{n}/holder_name" for n in (2, 3, 4, 6)]
+    await names_checked(actor.business_id, batch_id, accept_as=checker)
     approved = await batches.approve_batch(checker, batch_id, code_for(secret))
     assert approved.status == "approved" and approved.progress == {"scheduled": 4}
     name, csv_text = await batches.export_batch(actor, batch_id)
@@ -296,6 +303,7 @@ async def test_provider_answers_arriving_together_are_booked_once_in_one_group(d
     batch_id = await batches.upload_batch(actor, "g.csv", text.encode())
     await batches.submit_batch(actor, batch_id)
     checker, secret = await checker_of(actor)
+    await names_checked(business.id, batch_id, accept_as=checker)
     await batches.approve_batch(checker, batch_id, code_for(secret))
     ids = {
         r["reference"]: r["id"]
@@ -353,4 +361,118 @@ async def test_provider_answers_arriving_together_are_booked_once_in_one_group(d
     assert again[ids["G-1"]] == again[ids["G-2"]] == "already"
     assert await counts() == (2, 2, 2)
     assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid - held)
+    await assert_ledger_sound()
+
+
+async def test_a_row_the_bank_cannot_be_asked_about_blocks_until_checked_again_or_accepted(db: str) -> None:
+    """The inquiry job asks again later for rows the provider could not answer; its last run marks them
+    unavailable, which holds the approval back like a differing name until an approver accepts the
+    typed name or the maker checks again (both in the activity log)."""
+    business, actor, _main = await world()
+    text = HEADER + "U-1,100000,014,8800112233,Budi Santoso,,\nU-2,100000,OVO,081234567890,Agus Pratama,,\n"
+    batch_id = await batches.upload_batch(actor, "u.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, secret = await checker_of(actor)
+    retries = (
+        "SELECT count(*) FROM pgqueuer WHERE entrypoint = 'payouts.inquire_batch' "
+        "AND convert_from(payload, 'UTF8')::jsonb @> jsonb_build_object('batch_id', $1::text, 'attempt', 2)"
+    )
+    await rail_mode("inquiry", "offline")
+    try:
+        assert await batches.run_name_inquiry_job(business.id, batch_id) == batches.NameCheck(0, 2, 0)
+        assert await sql.fetchval(retries, batch_id) == 1  # asked again by a later run
+        last = await batches.run_name_inquiry_job(business.id, batch_id, batches.INQUIRY_ATTEMPTS)
+        assert last == batches.NameCheck(0, 0, 2)
+    finally:
+        await rail_mode("inquiry", "normal")
+    rows = {r["row_no"]: r["name_status"] for r in await batches.batch_rows(actor, batch_id)}
+    assert rows == {2: "unavailable", 3: "unavailable"}
+    with pytest.raises(ValidationFailed) as blocked:
+        await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert blocked.value.code == "batch_names_unaccepted"
+    assert [e.pointer for e in blocked.value.errors] == ["/rows/2/holder_name", "/rows/3/holder_name"]
+    await batches.accept_name(checker, batch_id, 2)
+    accepted = await sql.fetchval(
+        "SELECT summary FROM activity WHERE business_id = $1 AND action = 'payout_batch.name_accepted'",
+        business.id,
+    )
+    assert "could not be asked" in accepted and "Budi Santoso" in accepted
+    assert await batches.check_names_again(actor, batch_id) == 1  # the accepted row stays accepted
+    with pytest.raises(ValidationFailed) as unchecked:
+        await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert unchecked.value.code == "batch_names_unchecked"
+    assert [e.pointer for e in unchecked.value.errors] == ["/rows/3/holder_name"]
+    assert await names_checked(business.id, batch_id) == {2: "unavailable", 3: "matched"}
+    with pytest.raises(NeracaError) as nothing_left:
+        await batches.check_names_again(actor, batch_id)
+    assert nothing_left.value.code == "no_names_to_check"
+    rechecked = await sql.fetchval(
+        "SELECT count(*) FROM activity WHERE business_id = $1 AND action = 'payout_batch.names_rechecked'",
+        business.id,
+    )
+    assert rechecked == 1
+    approved = await batches.approve_batch(checker, batch_id, code_for(secret))
+    assert approved.status == "approved" and approved.progress == {"scheduled": 2}
+    await assert_ledger_sound()
+
+
+async def test_a_bulk_call_accepted_at_the_provider_but_never_booked_is_resumed_without_a_second_payout(
+    db: str,
+) -> None:
+    """Due payouts go to the provider in one bulk call (`gateway.create_payouts`). A crash after the
+    provider accepted them and before their booking leaves them submitted: another submission skips
+    them, the same call again answers the same provider payouts, and the status query books each once."""
+    import asyncio
+
+    from portal.domains.payouts import lifecycle
+    from portal.domains.provider import gateway
+    from portal.settings import get_settings
+
+    business, actor, main = await world()
+    text = HEADER + "K-1,100000,014,8800112233,Budi,,\nK-2,200000,OVO,081234567890,Agus Pratama,,\n"
+    batch_id = await batches.upload_batch(actor, "k.csv", text.encode())
+    await batches.submit_batch(actor, batch_id)
+    checker, secret = await checker_of(actor)
+    await names_checked(business.id, batch_id, accept_as=checker)
+    await batches.approve_batch(checker, batch_id, code_for(secret))
+    # What `submit_many` does before its crash: every payout marked submitted, the bulk call answered.
+    rows = await sql.fetch(
+        "UPDATE payout SET status = 'submitted', submitted_at = now() WHERE business_id = $1 "
+        f"AND batch_id = $2 RETURNING {lifecycle.PAYOUT_COLUMNS}",
+        business.id,
+        batch_id,
+    )
+    requests = [lifecycle._request(row) for row in sorted(rows, key=lambda r: r["id"])]
+    answered = await gateway.provider().create_payouts(business.id, requests)
+    first = [p for p in answered if isinstance(p, gateway.Payout) and p.status == "submitted"]
+    assert len(first) == 2
+    ids = [r.reference for r in requests]
+    assert await lifecycle.submit_many(business.id, ids) == dict.fromkeys(ids, "skipped")
+    again = await gateway.provider().create_payouts(business.id, requests)
+    assert [p.payout_id for p in again if isinstance(p, gateway.Payout)] == [p.payout_id for p in first]
+    # The rails complete on the merchant's clock; the sweep's status query books what the bank did.
+    async with httpx.AsyncClient(timeout=10) as http:
+        await http.post(
+            f"{get_settings().provider.url}/control/api/clock/{business.id}/advance", json={"seconds": 60}
+        )
+    waiting = set(ids)
+    for _ in range(100):
+        for payout_id in sorted(waiting):
+            if await lifecycle.query_payout(business.id, payout_id) == "succeeded":
+                waiting.discard(payout_id)
+        if not waiting:
+            break
+        await asyncio.sleep(0.2)
+    assert not waiting
+    provider_ids = await sql.fetch(
+        "SELECT provider_payout_id FROM payout WHERE business_id = $1 AND batch_id = $2 ORDER BY id",
+        business.id,
+        batch_id,
+    )
+    assert [r["provider_payout_id"] for r in provider_ids] == [p.payout_id for p in first]
+    for payout_id in ids:  # the provider holds one payout per reference
+        found = await gateway.provider().find_payout(business.id, payout_id)
+        assert found is not None and found.payout_id in {p.payout_id for p in first}
+    paid = 100_000 + 200_000 + 2_500 + 1_000
+    assert await balances(actor, main) == (100_000_000 - paid, 100_000_000 - paid)
     await assert_ledger_sound()

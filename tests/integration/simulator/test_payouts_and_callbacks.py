@@ -308,3 +308,65 @@ def test_state_and_due_work_survive_a_restart(database: str, callback_receiver: 
         advance_past(sim, merchant_id, str(payout["expected_at"]))
         done = sim.wait_for(lambda: callback_receiver.of_type("payout.succeeded"))
         assert done[0].json["data"]["payout_id"] == payout["payout_id"]
+
+
+def test_a_batch_of_payouts_answers_each_item_and_is_idempotent_per_reference(
+    sim: Simulator, receiver: CallbackReceiver
+) -> None:
+    """`POST /v1/payouts/batch`: each item accepted exactly as a single payout (its callback later), or
+    refused alone; sent again under a new key the accepted ones answer their first payout; an offline
+    rail refuses its items alone, recording nothing."""
+    merchant_id = merchant()
+
+    def item(**extra: object) -> dict[str, object]:
+        body = payout_body(merchant_id, **extra)
+        body.pop("merchant_id")
+        return body
+
+    items = [
+        item(),
+        item(rail="ewallet", amount=50_000, wallet="GOPAY", phone="081298765432"),
+        item(amount=100_666),  # the bank refuses it later, as for a single payout
+        item(rail="rtgs", amount=50_000),  # below the rail's minimum
+        {"reference": "x", "rail": "nope"},
+    ]
+    first = sim.call("POST", "/v1/payouts/batch", {"merchant_id": merchant_id, "payouts": items})
+    assert first.status_code == 200, first.text
+    answers = first.json()["payouts"]
+    assert [a["reference"] for a in answers] == [i["reference"] for i in items]
+    assert [a["payout"]["status"] for a in answers[:3]] == ["submitted"] * 3
+    assert answers[3]["error"]["code"] == "amount_out_of_range" and "payout" not in answers[3]
+    assert answers[4]["error"]["code"] == "invalid_request"
+    # Each its own payout, found by its reference, completed with its own callback.
+    assert status_of(sim, answers[0]["payout"]["payout_id"])["reference"] == items[0]["reference"]
+    sim.wait_for(lambda: len(receiver.of_type("payout.succeeded")) == 2)
+    failed = sim.wait_for(lambda: receiver.of_type("payout.failed"))
+    assert failed[0].json["data"]["failure_code"] == "rejected"
+    # Sent again under a new key (a resumed submission): the same payouts, nothing new; other details
+    # for an accepted reference are refused.
+    sim.control("POST", "/control/api/rails/online", {"mode": "offline"})
+    try:
+        offline = item(rail="online", amount=1_000_000)
+        again = sim.call(
+            "POST",
+            "/v1/payouts/batch",
+            {
+                "merchant_id": merchant_id,
+                "payouts": [items[0], items[1], item(reference=items[0]["reference"], amount=999), offline],
+            },
+        ).json()["payouts"]
+    finally:
+        sim.control("POST", "/control/api/rails/online", {"mode": "normal"})
+    assert again[0]["payout"]["payout_id"] == answers[0]["payout"]["payout_id"]
+    assert again[0]["payout"]["status"] == "succeeded"
+    assert again[1]["payout"]["payout_id"] == answers[1]["payout"]["payout_id"]
+    assert again[2]["error"]["code"] == "duplicate_reference"
+    assert again[3]["error"]["code"] == "rail_offline"
+    assert sim.call("GET", f"/v1/payouts?reference={offline['reference']}").status_code == 404
+    assert len(receiver.of_type("payout.succeeded")) == 2
+    empty = sim.call("POST", "/v1/payouts/batch", {"merchant_id": merchant_id, "payouts": []})
+    assert (empty.status_code, empty.json()["field"]) == (422, "/payouts")
+    too_many = sim.call(
+        "POST", "/v1/payouts/batch", {"merchant_id": merchant_id, "payouts": [items[0]] * 501}
+    )
+    assert too_many.status_code == 422

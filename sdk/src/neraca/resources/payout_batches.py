@@ -65,8 +65,13 @@ class PayoutBatches(SyncResource):
         )
 
     def accept_name(self, batch_id: str, row: int) -> PayoutBatch:
-        """Accept the bank's holder name on a row whose typed name differs (an approver, not the maker)."""
+        """Accept the bank's holder name on a row whose typed name differs, or the typed name on a row the
+        bank could not be asked about (an approver, not the maker)."""
         return self._client._request(Call("POST", _accept_path(batch_id, row), _batch))
+
+    def check_names(self, batch_id: str) -> PayoutBatch:
+        """Ask the bank again for the rows it could not answer (and rows never checked)."""
+        return self._client._request(Call("POST", path("/payout_batches/{}/check_names", batch_id), _batch))
 
 
 class AsyncPayoutBatches(AsyncResource):
@@ -101,5 +106,11 @@ class AsyncPayoutBatches(AsyncResource):
         )
 
     async def accept_name(self, batch_id: str, row: int) -> PayoutBatch:
-        """Accept the bank's holder name on a row whose typed name differs (an approver, not the maker)."""
+        """Accept a row's name (see ``PayoutBatches.accept_name``)."""
         return await self._client._request(Call("POST", _accept_path(batch_id, row), _batch))
+
+    async def check_names(self, batch_id: str) -> PayoutBatch:
+        """Ask the bank again for the rows it could not answer (and rows never checked)."""
+        return await self._client._request(
+            Call("POST", path("/payout_batches/{}/check_names", batch_id), _batch)
+        )

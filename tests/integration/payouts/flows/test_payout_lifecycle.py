@@ -19,7 +19,14 @@ from portal.lib import clock, sql
 from portal.lib.errors import Conflict, ValidationFailed
 from portal.settings import get_settings
 from tests.support.identity import code_for, enrol
-from tests.support.payouts import DIRECTORY, assert_ledger_sound, balances, payout_world, register
+from tests.support.payouts import (
+    DIRECTORY,
+    assert_ledger_sound,
+    balances,
+    names_checked,
+    payout_world,
+    register,
+)
 from tests.support.provider import Harness
 
 
@@ -299,6 +306,7 @@ async def test_an_approved_batch_is_submitted_together_and_settles_each_payout_o
     )
     secret = await enrol(other.id)
     checker = user_actor(await identity.user_by_id(other.id), business)
+    await names_checked(business.id, batch_id)  # the worker's inquiry job may not have run yet
     approved = await batches.approve_batch(checker, batch_id, code_for(secret))
     # The worker may already have taken the submission job: every payout is past approval.
     assert sum(approved.progress.values()) == 3 and "awaiting_approval" not in approved.progress
