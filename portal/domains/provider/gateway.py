@@ -285,6 +285,22 @@ class Provider(Protocol):
     async def get_service(self, business_id: str, service: str) -> ServiceState: ...
 
 
+def _payout_payload(request: PayoutRequest) -> dict[str, Any]:
+    """A payout as the provider's API takes it, alone or as a batch item: the destination's fields it has."""
+    payload: dict[str, Any] = {
+        "reference": request.reference,
+        "rail": request.rail,
+        "amount": request.amount,
+        "currency": request.currency,
+        "beneficiary_name": request.beneficiary_name,
+    }
+    for name in ("bank_code", "account_number", "wallet", "phone"):
+        value = getattr(request, name)
+        if value is not None:
+            payload[name] = value
+    return payload
+
+
 def _minified(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), sort_keys=True, default=str).encode()
 
@@ -663,17 +679,7 @@ class SandboxProvider:
         return NameInquiryResult(str(data["status"]), data.get("holder_name"))
 
     async def submit_payout(self, business_id: str, request: PayoutRequest) -> Payout:
-        payload: dict[str, Any] = {
-            "reference": request.reference,
-            "rail": request.rail,
-            "amount": request.amount,
-            "currency": request.currency,
-            "beneficiary_name": request.beneficiary_name,
-        }
-        for name in ("bank_code", "account_number", "wallet", "phone"):
-            value = getattr(request, name)
-            if value is not None:
-                payload[name] = value
+        payload = _payout_payload(request)
 
         async def resolve() -> dict[str, Any] | None:
             return _one(await self._get(business_id, "/v1/payouts", {"reference": request.reference}))
@@ -695,20 +701,7 @@ class SandboxProvider:
         unknown outcome of the whole call raises `ProviderOutcomeUnknown`: status queries settle it."""
         if sql.in_transaction():
             raise RuntimeError("provider calls must not run inside a database transaction")
-        items = []
-        for request in requests:
-            item: dict[str, Any] = {
-                "reference": request.reference,
-                "rail": request.rail,
-                "amount": request.amount,
-                "currency": request.currency,
-                "beneficiary_name": request.beneficiary_name,
-            }
-            for name in ("bank_code", "account_number", "wallet", "phone"):
-                value = getattr(request, name)
-                if value is not None:
-                    item[name] = value
-            items.append(item)
+        items = [_payout_payload(request) for request in requests]
         body = _minified({"merchant_id": business_id, "payouts": items})
         data = await self._post_batch("/v1/payouts/batch", body, "payouts-batch")
         answers = data.get("payouts")
