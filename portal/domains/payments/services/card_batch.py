@@ -30,6 +30,7 @@ from portal.domains.payments.services.payments import (
     _invalid,
     _request_hash,
     _validate,
+    check_receiving_account,
     payment_out,
 )
 from portal.domains.payments.services.settings import fees_of
@@ -93,20 +94,7 @@ async def charge_cards(actor: Actor, requests: list[PaymentRequest]) -> list[Out
                 account = account_rows[request.account_id] = await accounts.get_account_row(
                     actor, request.account_id
                 )
-            if account.status == "closed" or account.kind == "system":
-                raise _invalid(
-                    "/account_id",
-                    N_("Account %(id)s is closed."),
-                    N_("account is closed"),
-                    code="account_closed",
-                    id=account.id,
-                )
-            if account.currency != "IDR":
-                raise _invalid(
-                    "/account_id",
-                    N_("Payments are collected into rupiah accounts."),
-                    N_("must be an IDR account"),
-                )
+            check_receiving_account(account)
             split = None
             if request.split or request.split_rule_id or account.id in split_accounts:
                 split = await splits.destinations_for_payment(actor, request, account.id)

@@ -273,18 +273,8 @@ def _request_hash(request: PaymentRequest) -> str:
 # --- create ---------------------------------------------------------------------------------------
 
 
-async def create_payment(actor: Actor, request: PaymentRequest) -> Payment:
-    """Ask a customer for a payment into one of the business's accounts through the provider.
-
-    Idempotent on the invoice number: the same request again returns the first payment (resuming its
-    pay-in if the provider could not be reached the first time); another request with that number is
-    refused with `duplicate_invoice`. A card payment is answered at once: `paid` (pending in on the
-    account) or `failed` with the acquirer's response code."""
-    actor.require("payments", "manage")
-    from portal.domains.payments.services import splits
-
-    request = _validate(request)
-    account = await accounts.get_account_row(actor, request.account_id)
+def check_receiving_account(account: accounts.AccountRow) -> None:
+    """A payment is collected into an open rupiah account of the business (never a system account)."""
     if account.status == "closed" or account.kind == "system":
         raise _invalid(
             "/account_id",
@@ -297,6 +287,21 @@ async def create_payment(actor: Actor, request: PaymentRequest) -> Payment:
         raise _invalid(
             "/account_id", N_("Payments are collected into rupiah accounts."), N_("must be an IDR account")
         )
+
+
+async def create_payment(actor: Actor, request: PaymentRequest) -> Payment:
+    """Ask a customer for a payment into one of the business's accounts through the provider.
+
+    Idempotent on the invoice number: the same request again returns the first payment (resuming its
+    pay-in if the provider could not be reached the first time); another request with that number is
+    refused with `duplicate_invoice`. A card payment is answered at once: `paid` (pending in on the
+    account) or `failed` with the acquirer's response code."""
+    actor.require("payments", "manage")
+    from portal.domains.payments.services import splits
+
+    request = _validate(request)
+    account = await accounts.get_account_row(actor, request.account_id)
+    check_receiving_account(account)
     request_hash = _request_hash(request)
     existing = await _by_invoice(actor.business_id, request.invoice_number)
     if existing is not None:
