@@ -316,33 +316,39 @@ def start_server(dsn: str, port: int) -> list[subprocess.Popen[bytes]]:
     raise RuntimeError((DATA_DIR / "server.log").read_text()[-3000:])
 
 
+def signed_post(
+    client_id: str, secret: str, target: str, payload: dict[str, Any]
+) -> tuple[bytes, dict[str, str]]:
+    """A JSON body for `POST target` and its request-signing headers (a fresh Request-Id each time)."""
+    from neraca._signing import format_timestamp, signature_headers
+
+    body = json.dumps(payload).encode()
+    headers = signature_headers(
+        client_id=client_id,
+        client_secret=secret,
+        request_id=uuid.uuid4().hex,
+        timestamp=format_timestamp(datetime.now(UTC)),
+        target=target,
+        body=body,
+    )
+    headers["Content-Type"] = "application/json"
+    return body, headers
+
+
 class Signer:
     def __init__(self, keys: list[tuple[str, str]]) -> None:
         self.keys = keys
 
     def request(self, ids: list[str], rng: random.Random) -> tuple[bytes, dict[str, str]]:
-        from neraca._signing import format_timestamp, signature_headers
-
         client_id, secret = rng.choice(self.keys)
         a, b = rng.sample(ids, 2)
-        body = json.dumps(
-            {
-                "from_account_id": a,
-                "to_account_id": b,
-                "amount": rng.randint(1, 100),
-                "reference": uuid.uuid4().hex,
-            }
-        ).encode()
-        headers = signature_headers(
-            client_id=client_id,
-            client_secret=secret,
-            request_id=uuid.uuid4().hex,
-            timestamp=format_timestamp(datetime.now(UTC)),
-            target="/api/v1/transfers",
-            body=body,
-        )
-        headers["Content-Type"] = "application/json"
-        return body, headers
+        payload = {
+            "from_account_id": a,
+            "to_account_id": b,
+            "amount": rng.randint(1, 100),
+            "reference": uuid.uuid4().hex,
+        }
+        return signed_post(client_id, secret, "/api/v1/transfers", payload)
 
 
 class RawHTTP:

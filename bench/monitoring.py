@@ -33,11 +33,13 @@ if SMOKE:
     os.environ.setdefault("BENCH_SECONDS", "1.5")
     os.environ.setdefault("BENCH_LOOP", "asyncio")
 
-_spec = importlib.util.spec_from_file_location("ledger_bench", Path(__file__).with_name("ledger.py"))
+_spec = importlib.util.spec_from_file_location("payouts_bench", Path(__file__).with_name("payouts.py"))
 assert _spec is not None and _spec.loader is not None
-ledger_bench = importlib.util.module_from_spec(_spec)
-sys.modules["ledger_bench"] = ledger_bench
-_spec.loader.exec_module(ledger_bench)  # sets the data directory and the environment
+payouts_bench = importlib.util.module_from_spec(_spec)
+sys.modules["payouts_bench"] = payouts_bench
+# Loads bench/ledger.py (data directory, environment) and the simulator's start-up.
+_spec.loader.exec_module(payouts_bench)
+ledger_bench = payouts_bench.ledger_bench
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
@@ -85,8 +87,8 @@ UNREACHED = {
 PHASE_REQUESTS = int(os.environ.get("BENCH_PHASE_REQUESTS", "30" if SMOKE else "600"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 BENEFICIARIES = 10 if SMOKE else 200
-SIM_SECRET = "bench-simulator-secret-0123456789"
-SIM_CALLBACK_SECRET = "bench-simulator-callback-secret-0123456789"
+SIM_SECRET = payouts_bench.SIM_SECRET
+SIM_CALLBACK_SECRET = payouts_bench.SIM_CALLBACK_SECRET
 
 
 async def set_rules(business_id: str, on: bool) -> list[str]:
@@ -116,39 +118,6 @@ async def set_rules(business_id: str, on: bool) -> list[str]:
         business_id,
     )
     return [r["kind"] + (f"/{r['per']}" if r["per"] else "") for r in rows]
-
-
-def start_simulator() -> tuple[subprocess.Popen[bytes], str]:
-    """The sandbox provider (name inquiry) on its own port and database, on the same PostgreSQL server."""
-    import httpx
-
-    port = ledger_bench.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "NERACA_PROVIDER_URL": url,
-        "NERACA_PROVIDER_PARTNER_ID": "neraca",
-        "NERACA_PROVIDER_SECRET": SIM_SECRET,
-        "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
-        "NERACA_PROVIDER_CALLBACK_URL": "http://127.0.0.1:9",
-        "NERACA_SIMULATOR_DATABASE": "neraca_simulator_bench",
-    }
-    log_file = open(DATA_DIR / "simulator.log", "ab")  # noqa: SIM115 (kept open for the child)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal.simulator"], env=env, stdout=log_file, stderr=log_file, cwd=str(REPO)
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/control/api/state", timeout=1).is_success:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError((DATA_DIR / "simulator.log").read_text()[-3000:])
 
 
 async def beneficiaries(actor: Any, sim_url: str, ids: list[str]) -> list[str]:
@@ -190,28 +159,14 @@ class PayoutSigner:
 
     def request(self, rng: Any) -> tuple[bytes, dict[str, str]]:
         import uuid
-        from datetime import UTC, datetime
-
-        from neraca._signing import format_timestamp, signature_headers
 
         client_id, secret = rng.choice(self.keys)
-        body = json.dumps(
-            {
-                "beneficiary_id": rng.choice(self.beneficiary_ids),
-                "amount": rng.randint(10_000, 1_000_000),
-                "reference": uuid.uuid4().hex,
-            }
-        ).encode()
-        headers = signature_headers(
-            client_id=client_id,
-            client_secret=secret,
-            request_id=uuid.uuid4().hex,
-            timestamp=format_timestamp(datetime.now(UTC)),
-            target="/api/v1/payouts",
-            body=body,
-        )
-        headers["Content-Type"] = "application/json"
-        return body, headers
+        payload = {
+            "beneficiary_id": rng.choice(self.beneficiary_ids),
+            "amount": rng.randint(10_000, 1_000_000),
+            "reference": uuid.uuid4().hex,
+        }
+        return ledger_bench.signed_post(client_id, secret, "/api/v1/payouts", payload)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -478,7 +433,7 @@ async def main() -> dict[str, Any]:
     await engine().start_connection_pool(min_size=2, max_size=12)
     await migrate()
 
-    simulator, sim_url = await asyncio.to_thread(start_simulator)
+    simulator, sim_url = await asyncio.to_thread(payouts_bench.start_simulator)
     try:
         # The web server (started later) and this process's name inquiries use the simulator.
         os.environ.update(
