@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+from portal.lib import ids
 from portal.lib.i18n import negotiate
 from portal.lib.ids import new_id, new_ids
 
@@ -29,3 +30,16 @@ def test_ids_made_in_blocks_look_like_single_ids() -> None:
     assert all(re.fullmatch(r"trf_[0-9a-hjkmnp-tv-z]{26}", value) for value in block)
     # One clock read: the ten characters of time are the same in the block, not before `before`'s.
     assert len({value[:14] for value in block}) == 1 and before[:14] <= block[0][:14]
+
+
+def test_ids_made_in_blocks_encode_their_random_bits_as_single_ids_do(monkeypatch) -> None:
+    """The block's own encoding of the random part gives what `new_id` gives for the same bytes."""
+    noise = bytes((n * 37 + 11) % 256 for n in range(10 * 40))
+    monkeypatch.setattr(ids.time, "time", lambda: 1_764_000_000.123)
+    monkeypatch.setattr(ids.os, "urandom", lambda size: noise[:size])
+    block = new_ids("trf", 40)
+    singles = []
+    for n in range(40):
+        monkeypatch.setattr(ids.os, "urandom", lambda size, n=n: noise[10 * n : 10 * n + size])
+        singles.append(new_id("trf"))
+    assert block == singles

@@ -10,7 +10,8 @@ reversal). `apply_operations` applies many operations in ONE database transactio
    transfer credits) is locked once per batch instead of once per transfer;
 3. each operation is checked and applied in memory in arrival order, refusals in the precedence of
    `refusals.py` (scope, currency, status, overdraft); a refused operation is undone and fails alone;
-4. balances are written with one `UPDATE … FROM unnest(…)`, transfers with one `INSERT … unnest(…)`.
+4. balances are written with one `UPDATE … FROM unnest(…)`, transfers with one `INSERT … unnest(…)`
+   (from `COPY_ROWS` transfers, a settlement batch's group, with one binary COPY after it).
 
 `GroupCommitter` feeds it: concurrent callers in one process are queued while the previous batch
 commits and go in together. A batch the database refuses is bisected down to the operation at fault;
@@ -24,13 +25,15 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import operator
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
+import msgspec
 import structlog
 
 from portal.domains.identity import idempotency
@@ -543,14 +546,24 @@ async def _write(
     released: list[tuple[str, str]],
 ) -> list[tuple[int, list[dict[str, Any]]]]:
     """One statement (one round trip) releases the refused operations' references, adds every changed
-    account's `BalanceDelta` and inserts every transfer; returns each applied operation's transfer rows."""
+    account's `BalanceDelta` and inserts every transfer (from `COPY_ROWS` transfers: that statement
+    without the insert, then one binary COPY); returns each applied operation's transfer rows."""
+    touched = [account for account in accounts.values() if account.change]
+    balances = [
+        [account.id for account in touched],
+        [account.change.debits_posted for account in touched],
+        [account.change.credits_posted for account in touched],
+        [account.change.debits_pending for account in touched],
+        [account.change.credits_pending for account in touched],
+    ]
+    if sum(len(ops[i].legs) for i in applied) >= COPY_ROWS:
+        return await _copy_transfers(conn, ops, applied, accounts, balances, released)
     # One dict per transfer serves both the insert's column arrays and the operation's result.
     transfers = [
         (i, [_transfer_row(ops[i], leg, accounts[leg.debit_account_id].currency) for leg in ops[i].legs])
         for i in applied
     ]
     rows = [row for _, op_rows in transfers for row in op_rows]
-    touched = [account for account in accounts.values() if account.change]
     if not (rows or touched or released):
         return transfers
     columns = [
@@ -558,19 +571,52 @@ async def _write(
         for name in _TRANSFER_COLUMNS
     ]
     created_at: datetime | None = await conn.fetchval(
-        _WRITE_BATCH,
-        *columns,
-        [account.id for account in touched],
-        [account.change.debits_posted for account in touched],
-        [account.change.credits_posted for account in touched],
-        [account.change.debits_pending for account in touched],
-        [account.change.credits_pending for account in touched],
-        *_columns(released, 2),
+        _WRITE_BATCH, *columns, *balances, *_columns(released, 2)
     )
     for row in rows:
         if row["created_at"] is None:
             row["created_at"] = created_at
     return transfers
+
+
+async def _copy_transfers(
+    conn: asyncpg.Connection,
+    ops: list[Operation],
+    applied: list[int],
+    accounts: dict[str, LockedAccount],
+    balances: list[list[Any]],
+    released: list[tuple[str, str]],
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    """A large batch's write, in the same transaction: one statement releases the references and adds
+    the balances (returning the transaction's time, what the insert's `now()` stores), then one binary
+    COPY inserts the transfers: the same rows, constraints, triggers and indexes as the `unnest` insert.
+    The rows are made while COPY streams them, so PostgreSQL inserts the first ones while Python makes
+    the next (both cores work at once)."""
+    now: datetime = await conn.fetchval(_WRITE_BALANCES, *balances, *_columns(released, 2))
+    transfers: list[tuple[int, list[dict[str, Any]]]] = [(i, []) for i in applied]
+
+    def records() -> Iterator[list[Any]]:
+        for i, op_rows in transfers:
+            op = ops[i]
+            for leg in op.legs:
+                row = _transfer_row(op, leg, accounts[leg.debit_account_id].currency)
+                if row["created_at"] is None:
+                    row["created_at"] = now
+                op_rows.append(row)
+                values = list(_PICK_COLUMNS(row))
+                values[_METADATA] = _json_text(row["metadata"])
+                yield values
+
+    await conn.copy_records_to_table("transfer", columns=_TRANSFER_COLUMNS, records=records())
+    return transfers
+
+
+def _json_text(value: Any) -> str:
+    """JSON text for a jsonb column (msgspec: far quicker than `json.dumps`; jsonb stores the same)."""
+    return _JSON.encode(value).decode()
+
+
+_JSON = msgspec.json.Encoder()
 
 
 def _columns(rows: Sequence[tuple[str, ...]], width: int) -> list[list[str]]:
@@ -612,20 +658,36 @@ _TRANSFER_COLUMNS = (
     "created_at",
 )
 _TYPES = {"amount": "bigint", "released_amount": "bigint", "created_at": "timestamptz"}
+_PICK_COLUMNS = operator.itemgetter(*_TRANSFER_COLUMNS)
+_METADATA = _TRANSFER_COLUMNS.index("metadata")
 _N = len(_TRANSFER_COLUMNS)
+
+
+def _release_and_balances(first: int) -> str:
+    """The CTEs releasing refused references ($first+5, $first+6) and adding the balance deltas
+    ($first..$first+4)."""
+    ids, debits_posted, credits_posted, debits_pending, credits_pending, business, reference = (
+        f"${first + n}" for n in range(7)
+    )
+    return (
+        "released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
+        f"(SELECT * FROM unnest({business}::text[], {reference}::text[]))), "
+        "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
+        "credits_posted = a.credits_posted + v.credits_posted, "
+        "debits_pending = a.debits_pending + v.debits_pending, "
+        "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
+        f"FROM unnest({ids}::text[], {debits_posted}::bigint[], {credits_posted}::bigint[], "
+        f"{debits_pending}::bigint[], {credits_pending}::bigint[]) "
+        "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
+        # `a.id = ANY(ids)` as well as the join: the accounts are found by their key (an index scan of the
+        # batch's ids), never by hashing the whole account table, whatever the planner estimates for unnest.
+        f"WHERE a.id = v.id AND a.id = ANY({ids}::text[]))"
+    )
+
+
 # Data-modifying CTEs all run to completion, whatever the final SELECT reads.
 _WRITE_BATCH = (
-    "WITH released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
-    f"(SELECT * FROM unnest(${_N + 6}::text[], ${_N + 7}::text[]))), "
-    "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
-    "credits_posted = a.credits_posted + v.credits_posted, "
-    "debits_pending = a.debits_pending + v.debits_pending, "
-    "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
-    f"FROM unnest(${_N + 1}::text[], ${_N + 2}::bigint[], ${_N + 3}::bigint[], ${_N + 4}::bigint[], "
-    f"${_N + 5}::bigint[]) AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
-    # `a.id = ANY(ids)` as well as the join: the accounts are found by their key (an index scan of the
-    # batch's ids), never by hashing the whole account table, whatever the planner estimates for unnest.
-    f"WHERE a.id = v.id AND a.id = ANY(${_N + 1}::text[])), "
+    f"WITH {_release_and_balances(_N + 1)}, "
     f"inserted AS (INSERT INTO transfer ({', '.join(_TRANSFER_COLUMNS)}) SELECT "
     + ", ".join(
         "t.metadata::jsonb"
@@ -640,6 +702,14 @@ _WRITE_BATCH = (
     + f") AS t({', '.join(_TRANSFER_COLUMNS)}) RETURNING created_at) "
     "SELECT coalesce(max(created_at), now()) FROM inserted"
 )
+# The large batch's first statement (`_copy_transfers`); `now()` is the transaction's start, as stored
+# by the unnest insert's `coalesce(created_at, now())`.
+_WRITE_BALANCES = f"WITH {_release_and_balances(1)} SELECT now()"
+# From this many transfers in one batch (a settlement batch's group), the transfers go in by binary
+# COPY: it skips asyncpg's per-element checks of 17 arrays and PostgreSQL's unnest; one round trip more,
+# which only a batch this large repays. The group commit of single transfers (≤ MAX_BATCH operations of
+# one or two legs) stays below it.
+COPY_ROWS = 2_000
 
 
 def duplicate_reference(reference: str) -> NeracaError:

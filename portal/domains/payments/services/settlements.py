@@ -6,7 +6,6 @@ refunds and their fees, and pays the split destinations — all in one ledger gr
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -53,6 +52,18 @@ SETTLEMENT_DAYS = {"va": 1, "qris": 1, "ewallet": 1, "card": 2}
 # The provider's fee on a refund (a transfer back to the payer).
 REFUND_FEES = {"va": 2_500, "qris": 1_000, "ewallet": 1_000, "card": 0}
 
+PART_COLUMNS = (
+    "business_id",
+    "id",
+    "settlement_id",
+    "payment_id",
+    "kind",
+    "account_id",
+    "beneficiary_id",
+    "amount",
+    "status",
+    "payout_reference",
+)
 SETTLEMENT_COLUMNS = (
     "id, business_id, channel, business_day, settlement_date, status, payment_count, gross, fees, refunds, "
     "refund_fees, net, group_id, created_at, paid_at"
@@ -248,7 +259,11 @@ class _Booking:
 
 def _destinations(payment: asyncpg.Record) -> list[dict[str, Any]]:
     stored = payment["split"]
-    return (json.loads(stored) if isinstance(stored, str) else stored) or []
+    return (_JSON.decode(stored) if isinstance(stored, str) else stored) or []
+
+
+# The payments' stored splits are read once per payment of a batch: msgspec's decoder is the quicker.
+_JSON = msgspec.json.Decoder()
 
 
 async def _invalid_banks(business_id: str, payments: list[asyncpg.Record]) -> set[str]:
@@ -660,21 +675,23 @@ async def apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     "UPDATE hold h SET status = $2, posted_amount = CASE WHEN $2 = 'posted' THEN h.amount "
                     "ELSE 0 END, resolved_at = now(), resolution_transfer_id = v.transfer_id "
                     "FROM unnest($3::text[], $4::text[]) AS v(id, transfer_id) "
-                    "WHERE h.business_id = $1 AND h.id = v.id AND h.status = 'pending'",
+                    # `h.id = ANY(ids)` beside the join: the holds are found by their key, not by
+                    # reading every hold the business ever had.
+                    "WHERE h.business_id = $1 AND h.id = v.id AND h.id = ANY($3::text[]) "
+                    "AND h.status = 'pending'",
                     business_id,
                     status,
                     [hold_id for hold_id, _ in resolved],
                     [transfer_id for _, transfer_id in resolved],
                 )
         if booking.parts:
-            await sql.execute(
-                "INSERT INTO settlement_part (business_id, id, settlement_id, payment_id, kind, account_id, "
-                "beneficiary_id, amount, status, payout_reference) SELECT $1, * FROM "
-                "unnest($2::text[], $3::text[], "
-                "$4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[])",
-                business_id,
-                *[[part[n] for part in booking.parts] for n in range(9)],
-            )
+            # Tens of thousands of rows: one binary COPY (no per-element checks of nine arrays).
+            async with sql.connection() as conn:
+                await conn.copy_records_to_table(
+                    "settlement_part",
+                    columns=PART_COLUMNS,
+                    records=[(business_id, *part) for part in booking.parts],
+                )
             bank_parts = [
                 (p[0], str(p[5]), int(p[6])) for p in booking.parts if p[3] == "bank" and p[7] == "submitted"
             ]
