@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 
@@ -21,14 +20,15 @@ _TIME_SHIFTS = _SHIFTS[:5]  # bits 80–129: the millisecond time only
 
 
 def new_ids(prefix: str, count: int) -> list[str]:
-    """`count` ids at once (one clock read, one call for the random bytes): for set-based work. The same
-    ids as `new_id` would make in that millisecond; the time's ten characters are encoded once and the
-    random parts by `base64.b32encode` (80 bits = 16 characters, most significant first, as `new_id`
-    encodes them) with its alphabet swapped for ours: a settlement batch draws tens of thousands."""
+    """`count` ids at once (one clock read, one call for the random bytes): for set-based work, in the
+    form `new_id` makes in that millisecond. The time's ten characters are encoded once; each random
+    character is one random byte's low five bits (256 = 8 × 32: uniform), mapped in C by
+    `bytes.translate` — a settlement batch draws tens of thousands of ids."""
     millis = int(time.time() * 1000) << 80
     head = prefix + "_" + "".join([_PAIRS[(millis >> shift) & 1023] for shift in _TIME_SHIFTS])
-    noise = base64.b32encode(os.urandom(10 * count)).translate(_TO_OURS).decode()
+    noise = os.urandom(16 * count).translate(_FIVE_BITS).decode()
     return [head + noise[n : n + 16] for n in range(0, 16 * count, 16)]
 
 
-_TO_OURS = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+# Byte → the character of its low five bits.
+_FIVE_BITS = bytes(_ALPHABET[byte & 31].encode()[0] for byte in range(256))

@@ -32,14 +32,12 @@ def test_ids_made_in_blocks_look_like_single_ids() -> None:
     assert len({value[:14] for value in block}) == 1 and before[:14] <= block[0][:14]
 
 
-def test_ids_made_in_blocks_encode_their_random_bits_as_single_ids_do(monkeypatch) -> None:
-    """The block's own encoding of the random part gives what `new_id` gives for the same bytes."""
-    noise = bytes((n * 37 + 11) % 256 for n in range(10 * 40))
-    monkeypatch.setattr(ids.time, "time", lambda: 1_764_000_000.123)
-    monkeypatch.setattr(ids.os, "urandom", lambda size: noise[:size])
-    block = new_ids("trf", 40)
-    singles = []
-    for n in range(40):
-        monkeypatch.setattr(ids.os, "urandom", lambda size, n=n: noise[10 * n : 10 * n + size])
-        singles.append(new_id("trf"))
-    assert block == singles
+def test_ids_made_in_blocks_take_five_random_bits_per_character(monkeypatch) -> None:
+    """Each random character is one byte's low five bits: every character equally likely (256 = 8 × 32),
+    80 random bits per id as in `new_id`."""
+    monkeypatch.setattr(ids.os, "urandom", lambda size: bytes(n % 256 for n in range(size)))
+    block = new_ids("trf", 32)
+    noise = "".join(value[14:] for value in block)
+    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+    assert noise == alphabet * 16
+    assert len(block[0]) == len(new_id("trf"))
