@@ -663,25 +663,29 @@ _METADATA = _TRANSFER_COLUMNS.index("metadata")
 _N = len(_TRANSFER_COLUMNS)
 
 
+# The CTEs releasing refused references and adding the balance deltas, their parameters numbered
+# from `first` (`_release_and_balances`).
+_RELEASE_AND_BALANCES = (
+    "released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
+    "(SELECT * FROM unnest({business}::text[], {reference}::text[]))), "
+    "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
+    "credits_posted = a.credits_posted + v.credits_posted, "
+    "debits_pending = a.debits_pending + v.debits_pending, "
+    "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
+    "FROM unnest({ids}::text[], {debits_posted}::bigint[], {credits_posted}::bigint[], "
+    "{debits_pending}::bigint[], {credits_pending}::bigint[]) "
+    "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
+    # `a.id = ANY(ids)` as well as the join: the accounts are found by their key (an index scan of the
+    # batch's ids), never by hashing the whole account table, whatever the planner estimates for unnest.
+    "WHERE a.id = v.id AND a.id = ANY({ids}::text[]))"
+)
+
+
 def _release_and_balances(first: int) -> str:
-    """The CTEs releasing refused references ($first+5, $first+6) and adding the balance deltas
-    ($first..$first+4)."""
-    ids, debits_posted, credits_posted, debits_pending, credits_pending, business, reference = (
-        f"${first + n}" for n in range(7)
-    )
-    return (
-        "released AS (DELETE FROM ledger_reference WHERE (business_id, reference) IN "
-        f"(SELECT * FROM unnest({business}::text[], {reference}::text[]))), "
-        "balances AS (UPDATE account AS a SET debits_posted = a.debits_posted + v.debits_posted, "
-        "credits_posted = a.credits_posted + v.credits_posted, "
-        "debits_pending = a.debits_pending + v.debits_pending, "
-        "credits_pending = a.credits_pending + v.credits_pending, updated_at = now() "
-        f"FROM unnest({ids}::text[], {debits_posted}::bigint[], {credits_posted}::bigint[], "
-        f"{debits_pending}::bigint[], {credits_pending}::bigint[]) "
-        "AS v(id, debits_posted, credits_posted, debits_pending, credits_pending) "
-        # `a.id = ANY(ids)` as well as the join: the accounts are found by their key (an index scan of the
-        # batch's ids), never by hashing the whole account table, whatever the planner estimates for unnest.
-        f"WHERE a.id = v.id AND a.id = ANY({ids}::text[]))"
+    """`_RELEASE_AND_BALANCES` with the deltas at $first..$first+4, the references at $first+5, +6."""
+    names = ("ids", "debits_posted", "credits_posted", "debits_pending", "credits_pending", "business")
+    return _RELEASE_AND_BALANCES.format(
+        **{name: f"${first + n}" for n, name in enumerate((*names, "reference"))}
     )
 
 
