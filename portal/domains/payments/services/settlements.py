@@ -709,10 +709,7 @@ async def _apply_batch(business_id: str, settlement_id: str) -> SettlementOut:
                     "UPDATE hold h SET status = $2, posted_amount = CASE WHEN $2 = 'posted' THEN h.amount "
                     "ELSE 0 END, resolved_at = now(), resolution_transfer_id = v.transfer_id "
                     "FROM unnest($3::text[], $4::text[]) AS v(id, transfer_id) "
-                    # `h.id = ANY(ids)` beside the join: the holds are found by their key, not by
-                    # reading every hold the business ever had.
-                    "WHERE h.business_id = $1 AND h.id = v.id AND h.id = ANY($3::text[]) "
-                    "AND h.status = 'pending'",
+                    "WHERE h.business_id = $1 AND h.id = v.id AND h.status = 'pending'",
                     business_id,
                     status,
                     [hold_id for hold_id, _ in resolved],
