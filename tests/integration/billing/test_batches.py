@@ -43,6 +43,14 @@ async def test_a_transaction_file_with_bad_rows_then_uploaded_again_and_processe
     batch_id = await batches.upload(actor, "transaction", "march.csv", bad)
     rows = {r["line"]: r for r in await batches.batch_rows(actor, batch_id)}
     assert rows[2]["errors"] == []
+    # A row's cells in the order they have always been shown (shortest name first).
+    assert list(rows[2]["data"]) == [
+        "amount",
+        "description",
+        "execute_date",
+        "billing_number",
+        "invoice_number",
+    ]
     assert [e["field"] for e in rows[3]["errors"]] == ["invoice_number"]  # also on line 2
     assert "amount" in [e["field"] for e in rows[4]["errors"]]
     assert rows[5]["data"]["invoice_number"] == "" and rows[5]["errors"]
@@ -191,7 +199,8 @@ async def test_batches_over_the_api(client: Any) -> None:
 async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives(db: str) -> None:
     """A plain CSV is COPYed as it is into the staging table; one COPY refuses (a blank line) is read
     in Python. Both readings keep the same rows with the same reasons: trimmed cells, quoted fields,
-    a header in another order with an extra column, all-blank rows left out of the numbering."""
+    a header in another order with an extra column, all-blank rows left out of the numbering, schedule
+    cells padded with spaces judged trimmed."""
     actor, _ = await billing_business()
     await services.create_customer(actor, customer_id="CUST-Q", name="Rina")
     lines = [
@@ -201,6 +210,8 @@ async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives
         '12,"a ""quoted"" note",CUST-Q,BIL-Q2,=1+1,date,30,reminder',
         "1,,CUST-NONE,BIL-Q1,-5,day,,Recurring",
         "2,,CUST-Q,BIL-Q3,1.000,date,7,weekly",
+        "2,,CUST-Q,BIL-Q5,1000, date ,\u00a031\t,Reminder",
+        "2,,CUST-Q,BIL-Q6,1000,date , 28,RECURRING",
     ]
     content = ("\r\n".join(lines) + "\r\n").encode()
     assert batches._raw_csv_header("registration", content) is not None
@@ -208,11 +219,14 @@ async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives
     by_python = await batches.upload(actor, "registration", "q2.csv", content + b"\r\n")
     copied, read = await batches.batch_rows(actor, by_copy), await batches.batch_rows(actor, by_python)
     assert copied == read
-    assert [r["line"] for r in copied] == [2, 3, 4, 5]
+    assert [r["line"] for r in copied] == [2, 3, 4, 5, 6, 7]
     assert copied[0]["data"]["billing_number"] == "BIL-Q1" and copied[0]["data"]["months"] == "1,2,3"
     assert [[e["field"] for e in r["errors"]] for r in copied] == [
         [],
         ["amount", "amount", "schedule_type"],
         ["amount", "amount", "customer_id", "schedule_type", "billing_number"],
         ["type"],
+        ["schedule_type"],  # day 31, read trimmed: not in every month
+        [],
     ]
+    assert copied[5]["data"]["day"] == "28" and copied[5]["data"]["type"] == "RECURRING"

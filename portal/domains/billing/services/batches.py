@@ -205,8 +205,9 @@ def _raw_source(kind: str, staged: list[str]) -> str:
 
 
 def _raw_cells(kind: str, staged: list[str]) -> str:
-    """The staged raw CSV's cells trimmed, every row (blank ones too): enough for the distinct values."""
-    picked = ", ".join(f"{_trimmed(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
+    """The staged raw CSV's cells as typed, every row (blank ones too): enough for the distinct values,
+    each trimmed in Python once."""
+    picked = ", ".join(f"{'r.' + c if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
     return f"(SELECT {picked} FROM billing_batch_raw r)"
 
 
@@ -218,7 +219,7 @@ async def _distinct_values(conn: asyncpg.Connection, kind: str, source: str) -> 
     rows too: a value no checked row has is joined to none)."""
     cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
     rows = await conn.fetch(f"SELECT DISTINCT {', '.join(cells)} FROM {source} st")
-    return [tuple(r) for r in rows]
+    return list(dict.fromkeys(tuple((v or "").strip() for v in r) for r in rows))
 
 
 def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
@@ -314,9 +315,8 @@ def _check_sql(kind: str, source: str = "billing_batch_stage", *, blanked: bool 
         f"ELSE {_reason(_FORMULA.format(c='s.' + c), c, '$4::text')} END"
         for c in columns
     ]
-    amount = "replace(replace(s.amount_kept, '.', ''), ',', '')"
     valid_amount = (
-        f"CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
+        "CASE WHEN s.numeric_amount THEN s.digits::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
     )
     parts.append(reason(f"NOT ({valid_amount})", "amount", "$5::text"))
     if kind == "registration":
@@ -329,7 +329,13 @@ def _check_sql(kind: str, source: str = "billing_batch_stage", *, blanked: bool 
             )
         )
         parts.append(
-            reason("s.type <> '' AND lower(s.type) NOT IN ('recurring', 'reminder')", "type", "$8::text")
+            reason(
+                # Typed in lower case (most rows), the type is known without lower().
+                "s.type <> '' AND s.type NOT IN ('recurring', 'reminder') "
+                "AND lower(s.type) NOT IN ('recurring', 'reminder')",
+                "type",
+                "$8::text",
+            )
         )
         parts.append(reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
         key = "billing_number"
@@ -375,12 +381,17 @@ def _check_sql(kind: str, source: str = "billing_batch_stage", *, blanked: bool 
         else f"CASE WHEN {_FORMULA.format(c='s.' + c)} THEN '''' || s.{c} ELSE s.{c} END AS {c}"
         for c in columns
     )
+    amount_kept = f"CASE WHEN {_FORMULA.format(c='st.amount')} THEN '''' || st.amount ELSE st.amount END"
+    digits = f"replace(replace({amount_kept}, '.', ''), ',', '')"
+    # s has a window function, so it is computed once per row (never pulled up into the checks that
+    # read its columns several times).
     return (
-        "WITH s AS (SELECT st.*, CASE WHEN "
-        + _FORMULA.format(c="st.amount")
-        + " THEN '''' || st.amount ELSE st.amount END AS amount_kept, "
+        f"WITH s AS (SELECT st.*, {amount_kept} AS amount_kept, {digits} AS digits, "
+        f"{digits} ~ '^[0-9]+$' AS numeric_amount, "
         f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM {source} st) '
         f"SELECT s.line, {kept}, "
+        # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
+        "CASE WHEN s.numeric_amount AND length(s.digits) <= 18 THEN s.digits::bigint ELSE 0 END AS money, "
         + f"CASE WHEN {' OR '.join(f'({c})' for c in conditions)} "
         + f"THEN to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) END AS errors FROM s {joins}"
     )
@@ -391,15 +402,13 @@ def _keep_sql(kind: str, source: str, *, blanked: bool = True) -> str:
     numbered lines[i]; the reasons of the invalid rows by line) and the batch's totals set, in one
     statement; $2 the batch."""
     columns = COLUMNS[kind]
-    digits = "replace(replace(amount, '.', ''), ',', '')"
     arrays = ", ".join(f"array_agg({c}) AS {c}" for c in columns)
     return (
         f"WITH checked AS ({_check_sql(kind, source, blanked=blanked)}), "
         f"folded AS (SELECT coalesce(array_agg(line), '{{}}'::integer[]) AS lines, {arrays}, "
         "coalesce(jsonb_object_agg(line::text, errors) FILTER (WHERE errors IS NOT NULL), '{}'::jsonb) "
         "AS errors, count(*) AS total, count(errors) AS invalid, "
-        f"coalesce(sum(CASE WHEN {digits} ~ '^[0-9]{{1,18}}$' THEN {digits}::bigint ELSE 0 END), 0) "
-        "AS money FROM checked), "
+        "coalesce(sum(money), 0) AS money FROM checked), "
         f"kept AS (INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, "
         f"errors) SELECT $1, $2, lines, {', '.join(columns)}, errors FROM folded) "
         "UPDATE billing_batch SET total_data = f.total, invalid_data = f.invalid, total_amount = f.money "
