@@ -45,6 +45,23 @@ CREATE TABLE billing_batch_file (
     CHECK (coalesce(cardinality(description), cardinality(lines)) = cardinality(lines))
 );
 
+-- Arrays stored as they are (out of line, not compressed): compressing a 100,000-row file's columns
+-- took a sixth of its upload; a file is at most 5 MB, its record a few times that at most.
+ALTER TABLE billing_batch_file
+    ALTER COLUMN lines SET STORAGE EXTERNAL,
+    ALTER COLUMN customer_id SET STORAGE EXTERNAL,
+    ALTER COLUMN billing_number SET STORAGE EXTERNAL,
+    ALTER COLUMN invoice_number SET STORAGE EXTERNAL,
+    ALTER COLUMN amount SET STORAGE EXTERNAL,
+    ALTER COLUMN type SET STORAGE EXTERNAL,
+    ALTER COLUMN execute_date SET STORAGE EXTERNAL,
+    ALTER COLUMN schedule_type SET STORAGE EXTERNAL,
+    ALTER COLUMN day SET STORAGE EXTERNAL,
+    ALTER COLUMN weekdays SET STORAGE EXTERNAL,
+    ALTER COLUMN months SET STORAGE EXTERNAL,
+    ALTER COLUMN dates SET STORAGE EXTERNAL,
+    ALTER COLUMN description SET STORAGE EXTERNAL;
+
 -- The files already uploaded, row for row (a column the kind lacks stays NULL).
 INSERT INTO billing_batch_file (business_id, batch_id, lines, customer_id, billing_number, invoice_number,
     amount, type, execute_date, schedule_type, day, weekdays, months, dates, description, errors)
