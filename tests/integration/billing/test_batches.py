@@ -119,6 +119,21 @@ async def test_a_registration_file_creates_billings_with_their_schedules(db: str
     assert r2.type == "reminder" and all(d.weekday() == 0 and d.month == 12 for d in r2.next_execute_dates)
 
 
+async def test_a_file_of_only_a_header_or_blank_rows_is_kept_with_no_rows(db: str) -> None:
+    """Its record holds no row (one read by COPY, one by Python): nothing to show, nothing processed."""
+    actor, business = await billing_business()
+    for content in (
+        b"billing_number,invoice_number,amount\n",
+        b"billing_number,invoice_number,amount\n,,\n\n",
+    ):
+        batch_id = await batches.upload(actor, "transaction", "empty.csv", content)
+        batch = await batches.batch_row(actor, batch_id)
+        assert (batch["total_data"], batch["invalid_data"], batch["total_amount"]) == (0, 0, 0)
+        assert await batches.batch_rows(actor, batch_id) == []
+        assert await batches.process(actor, batch_id) == 0
+    assert await sql.fetchval("SELECT count(*) FROM billing_charge WHERE business_id = $1", business.id) == 0
+
+
 async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) -> None:
     actor, _ = await billing_business()
     for name, content, code in (
