@@ -245,3 +245,43 @@ async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives
         [],
     ]
     assert copied[5]["data"]["day"] == "28" and copied[5]["data"]["type"] == "RECURRING"
+
+
+async def test_a_csv_without_quotes_is_read_alike_whether_its_cells_need_trimming_or_not(db: str) -> None:
+    """An ASCII CSV without quotes whose cells all start and end with a printable character is COPYed
+    and kept without trimming; one with a padded cell is trimmed. Python reading gives the same rows."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-T", name="Tono")
+    clean = [
+        "customer_id,billing_number,amount,type,schedule_type,day,months,description",
+        "CUST-T,BIL-T1,5000,recurring,date,5,2,Plan A",
+        "CUST-T,BIL-T1,=5,Reminder,date,31,2,",
+        ",,,,,,,",
+        "CUST-NONE,BIL-T2,0,weekly,day,,,x",
+    ]
+    padded = [*clean[:2], "CUST-T,BIL-T3 ,5000,recurring,date,\x1f7,2,Plan\tB\t", *clean[2:]]
+    for lines, trimmed in ((clean, True), (padded, False)):
+        content = ("\r\n".join(lines) + "\r\n").encode()
+        assert batches._raw_csv_header("registration", content) is not None
+        assert batches._cells_trimmed(content) is trimmed
+        by_copy = await batches.upload(actor, "registration", "t.csv", content)
+        by_python = await batches.upload(actor, "registration", "t2.csv", content + b"\r\n")
+        copied, read = await batches.batch_rows(actor, by_copy), await batches.batch_rows(actor, by_python)
+        assert copied == read
+        copied_batch, read_batch = (
+            await batches.batch_row(actor, by_copy),
+            await batches.batch_row(actor, by_python),
+        )
+        assert [copied_batch[k] for k in ("total_data", "invalid_data", "total_amount")] == [
+            read_batch[k] for k in ("total_data", "invalid_data", "total_amount")
+        ]
+    assert [r["data"]["billing_number"] for r in copied] == ["BIL-T1", "BIL-T3", "BIL-T1", "BIL-T2"]
+    assert [r["data"]["day"] for r in copied[:2]] == ["5", "7"] and copied[1]["data"][
+        "description"
+    ] == "Plan\tB"
+    assert [[e["field"] for e in r["errors"]] for r in copied] == [
+        [],
+        [],
+        ["amount", "amount", "schedule_type", "billing_number"],
+        ["amount", "customer_id", "type", "schedule_type"],
+    ]

@@ -188,16 +188,40 @@ def _trimmed(name: str) -> str:
     )
 
 
-def _raw_source(kind: str, staged: list[str]) -> str:
-    """The staged raw CSV as the checks' rows: cells trimmed, blank rows left out, lines numbered as
-    Python numbers them (the header is line 1; a blank row takes no number)."""
+# ASCII whitespace (Python's, but the line breaks) as a space, every other byte as "x" but the comma and
+# the line breaks: where no space then touches a comma or a line break, no cell starts or ends with one.
+_ASCII_SPACES = bytes(
+    c if chr(c) in ",\r\n" else ord(" ") if chr(c).isspace() and c < 128 else ord("x") for c in range(256)
+)
+
+
+def _cells_trimmed(content: bytes) -> bool:
+    """Whether no cell of an ASCII CSV without a quote starts or ends with whitespace (its cells then
+    need no trim; one scan of the bytes, no parsing)."""
+    if not content.isascii() or b'"' in content:
+        return False
+    spaced = content.translate(_ASCII_SPACES)
+    return not (
+        spaced.endswith(b" ")
+        or any(edge in spaced for edge in (b", ", b" ,", b"\n ", b" \n", b" \r", b"\r "))
+    )
+
+
+def _raw_source(kind: str, staged: list[str], *, trimmed: bool = False) -> str:
+    """The staged raw CSV as the checks' rows: cells trimmed (as they are when `trimmed`), blank rows
+    left out, lines numbered as Python numbers them (the header is line 1; a blank row takes no
+    number)."""
     joined = f"concat({', '.join('r.' + n for n in staged)})"
     # A row whose first cell starts with a printable character is not blank: the rest is not joined.
     filled = (
         f"{_PRINTABLE.format(c='r.' + staged[0])} OR {_PRINTABLE.format(c=joined)} "
         f"OR btrim({joined}, {_WS_SQL}) <> ''"
     )
-    picked = ", ".join(f"{_trimmed(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
+
+    def cell(c: str) -> str:
+        return f"coalesce(r.{c}, '')" if trimmed else _trimmed(c)
+
+    picked = ", ".join(f"{cell(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
     return (
         f"(SELECT (row_number() OVER (ORDER BY r.seq) + 1)::integer AS line, {picked}, "
         f"'{{}}'::text[] AS blanked FROM billing_batch_raw r WHERE {filled})"
@@ -281,7 +305,7 @@ async def _copy_raw(conn: asyncpg.Connection, kind: str, content: bytes, header:
             # joins are hash joins on either estimate.
     except asyncpg.PostgresError:
         return None
-    return _raw_source(kind, header)
+    return _raw_source(kind, header, trimmed=_cells_trimmed(content))
 
 
 # Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
