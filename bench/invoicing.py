@@ -85,7 +85,7 @@ class StatementTimes:
     """BENCH_PROFILE: wall time per SQL statement of the cycle (asyncpg's calls timed, keyed by the
     statement's first words), printed on stderr with a cProfile of the Python side."""
 
-    METHODS = ("fetch", "fetchrow", "fetchval", "execute")
+    METHODS = ("fetch", "fetchrow", "fetchval", "execute", "copy_records_to_table")
 
     def __init__(self) -> None:
         self.totals: dict[str, list[float]] = {}
@@ -108,7 +108,9 @@ class StatementTimes:
             try:
                 return await original(conn, query, *args, **kwargs)
             finally:
-                key = " ".join(query.split())[:100]
+                # A COPY is named by its table (its first argument).
+                key = f"COPY {query}" if original.__name__ == "copy_records_to_table" else query
+                key = " ".join(key.split())[:100]
                 entry = self.totals.setdefault(key, [0, 0.0])
                 entry[0] += 1
                 entry[1] += time.perf_counter() - started

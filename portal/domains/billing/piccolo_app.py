@@ -7,7 +7,7 @@ from piccolo.conf.apps import AppConfig
 from portal.domains.billing.tables import (
     Billing,
     BillingBatch,
-    BillingBatchRow,
+    BillingBatchFile,
     BillingCharge,
     BillingChargeAttempt,
     BillingCustomer,
@@ -24,7 +24,7 @@ APP_CONFIG = AppConfig(
         BillingCharge,
         BillingChargeAttempt,
         BillingBatch,
-        BillingBatchRow,
+        BillingBatchFile,
     ],
     migration_dependencies=["portal.domains.payouts.piccolo_app", "portal.domains.provider.piccolo_app"],
     commands=[],

@@ -1,6 +1,6 @@
 """Piccolo mirrors of the billing tables (the SQL migration is the source of truth)."""
 
-from piccolo.columns import JSONB, BigInt, Date, Integer, Text, Timestamptz
+from piccolo.columns import JSONB, Array, BigInt, Date, Integer, Text, Timestamptz
 from piccolo.table import Table
 
 
@@ -117,9 +117,20 @@ class BillingBatch(Table, tablename="billing_batch"):
     processed_at = Timestamptz(null=True)
 
 
-class BillingBatchRow(Table, tablename="billing_batch_row"):
+class BillingBatchFile(Table, tablename="billing_batch_file"):
     business_id = Text()
     batch_id = Text()
-    line = Integer()
-    data = JSONB()
+    lines = Array(base_column=Integer())
+    customer_id = Array(base_column=Text(), null=True)
+    billing_number = Array(base_column=Text(), null=True)
+    invoice_number = Array(base_column=Text(), null=True)
+    amount = Array(base_column=Text(), null=True)
+    type = Array(base_column=Text(), null=True)
+    execute_date = Array(base_column=Text(), null=True)
+    schedule_type = Array(base_column=Text(), null=True)
+    day = Array(base_column=Text(), null=True)
+    weekdays = Array(base_column=Text(), null=True)
+    months = Array(base_column=Text(), null=True)
+    dates = Array(base_column=Text(), null=True)
+    description = Array(base_column=Text(), null=True)
     errors = JSONB()

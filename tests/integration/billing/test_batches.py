@@ -43,16 +43,22 @@ async def test_a_transaction_file_with_bad_rows_then_uploaded_again_and_processe
     batch_id = await batches.upload(actor, "transaction", "march.csv", bad)
     rows = {r["line"]: r for r in await batches.batch_rows(actor, batch_id)}
     assert rows[2]["errors"] == []
+    # A row's cells in the order they have always been shown (shortest name first).
+    assert list(rows[2]["data"]) == [
+        "amount",
+        "description",
+        "execute_date",
+        "billing_number",
+        "invoice_number",
+    ]
     assert [e["field"] for e in rows[3]["errors"]] == ["invoice_number"]  # also on line 2
     assert "amount" in [e["field"] for e in rows[4]["errors"]]
     assert rows[5]["data"]["invoice_number"] == "" and rows[5]["errors"]
     assert [e["field"] for e in rows[6]["errors"]] == ["execute_date"]
     assert [e["field"] for e in rows[7]["errors"]] == ["billing_number"]
     assert [e["field"] for e in rows[8]["errors"]] == ["billing_number"]
-    stored = await sql.fetchval(
-        "SELECT string_agg(data::text, ' ') FROM billing_batch_row WHERE batch_id = $1", batch_id
-    )
-    assert TEST_CARD not in stored
+    stored = await sql.fetchval("SELECT f::text FROM billing_batch_file f WHERE batch_id = $1", batch_id)
+    assert "INV-3" in stored and TEST_CARD not in stored
     batch = await batches.batch_row(actor, batch_id)
     assert (batch["total_data"], batch["invalid_data"]) == (7, 6)
     with pytest.raises(Conflict):
@@ -111,6 +117,21 @@ async def test_a_registration_file_creates_billings_with_their_schedules(db: str
     )
     r2 = await services.get_billing(actor, "BIL-R2")
     assert r2.type == "reminder" and all(d.weekday() == 0 and d.month == 12 for d in r2.next_execute_dates)
+
+
+async def test_a_file_of_only_a_header_or_blank_rows_is_kept_with_no_rows(db: str) -> None:
+    """Its record holds no row (one read by COPY, one by Python): nothing to show, nothing processed."""
+    actor, business = await billing_business()
+    for content in (
+        b"billing_number,invoice_number,amount\n",
+        b"billing_number,invoice_number,amount\n,,\n\n",
+    ):
+        batch_id = await batches.upload(actor, "transaction", "empty.csv", content)
+        batch = await batches.batch_row(actor, batch_id)
+        assert (batch["total_data"], batch["invalid_data"], batch["total_amount"]) == (0, 0, 0)
+        assert await batches.batch_rows(actor, batch_id) == []
+        assert await batches.process(actor, batch_id) == 0
+    assert await sql.fetchval("SELECT count(*) FROM billing_charge WHERE business_id = $1", business.id) == 0
 
 
 async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) -> None:
@@ -193,7 +214,8 @@ async def test_batches_over_the_api(client: Any) -> None:
 async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives(db: str) -> None:
     """A plain CSV is COPYed as it is into the staging table; one COPY refuses (a blank line) is read
     in Python. Both readings keep the same rows with the same reasons: trimmed cells, quoted fields,
-    a header in another order with an extra column, all-blank rows left out of the numbering."""
+    a header in another order with an extra column, all-blank rows left out of the numbering, schedule
+    cells padded with spaces judged trimmed."""
     actor, _ = await billing_business()
     await services.create_customer(actor, customer_id="CUST-Q", name="Rina")
     lines = [
@@ -203,6 +225,8 @@ async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives
         '12,"a ""quoted"" note",CUST-Q,BIL-Q2,=1+1,date,30,reminder',
         "1,,CUST-NONE,BIL-Q1,-5,day,,Recurring",
         "2,,CUST-Q,BIL-Q3,1.000,date,7,weekly",
+        "2,,CUST-Q,BIL-Q5,1000, date ,\u00a031\t,Reminder",
+        "2,,CUST-Q,BIL-Q6,1000,date , 28,RECURRING",
     ]
     content = ("\r\n".join(lines) + "\r\n").encode()
     assert batches._raw_csv_header("registration", content) is not None
@@ -210,11 +234,54 @@ async def test_a_csv_read_by_copy_gets_the_rows_and_reasons_python_reading_gives
     by_python = await batches.upload(actor, "registration", "q2.csv", content + b"\r\n")
     copied, read = await batches.batch_rows(actor, by_copy), await batches.batch_rows(actor, by_python)
     assert copied == read
-    assert [r["line"] for r in copied] == [2, 3, 4, 5]
+    assert [r["line"] for r in copied] == [2, 3, 4, 5, 6, 7]
     assert copied[0]["data"]["billing_number"] == "BIL-Q1" and copied[0]["data"]["months"] == "1,2,3"
     assert [[e["field"] for e in r["errors"]] for r in copied] == [
         [],
         ["amount", "amount", "schedule_type"],
         ["amount", "amount", "customer_id", "schedule_type", "billing_number"],
         ["type"],
+        ["schedule_type"],  # day 31, read trimmed: not in every month
+        [],
+    ]
+    assert copied[5]["data"]["day"] == "28" and copied[5]["data"]["type"] == "RECURRING"
+
+
+async def test_a_csv_without_quotes_is_read_alike_whether_its_cells_need_trimming_or_not(db: str) -> None:
+    """An ASCII CSV without quotes whose cells all start and end with a printable character is COPYed
+    and kept without trimming; one with a padded cell is trimmed. Python reading gives the same rows."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-T", name="Tono")
+    clean = [
+        "customer_id,billing_number,amount,type,schedule_type,day,months,description",
+        "CUST-T,BIL-T1,5000,recurring,date,5,2,Plan A",
+        "CUST-T,BIL-T1,=5,Reminder,date,31,2,",
+        ",,,,,,,",
+        "CUST-NONE,BIL-T2,0,weekly,day,,,x",
+    ]
+    padded = [*clean[:2], "CUST-T,BIL-T3 ,5000,recurring,date,\x1f7,2,Plan\tB\t", *clean[2:]]
+    for lines, trimmed in ((clean, True), (padded, False)):
+        content = ("\r\n".join(lines) + "\r\n").encode()
+        assert batches._raw_csv_header("registration", content) is not None
+        assert batches._cells_trimmed(content) is trimmed
+        by_copy = await batches.upload(actor, "registration", "t.csv", content)
+        by_python = await batches.upload(actor, "registration", "t2.csv", content + b"\r\n")
+        copied, read = await batches.batch_rows(actor, by_copy), await batches.batch_rows(actor, by_python)
+        assert copied == read
+        copied_batch, read_batch = (
+            await batches.batch_row(actor, by_copy),
+            await batches.batch_row(actor, by_python),
+        )
+        assert [copied_batch[k] for k in ("total_data", "invalid_data", "total_amount")] == [
+            read_batch[k] for k in ("total_data", "invalid_data", "total_amount")
+        ]
+    assert [r["data"]["billing_number"] for r in copied] == ["BIL-T1", "BIL-T3", "BIL-T1", "BIL-T2"]
+    assert [r["data"]["day"] for r in copied[:2]] == ["5", "7"] and copied[1]["data"][
+        "description"
+    ] == "Plan\tB"
+    assert [[e["field"] for e in r["errors"]] for r in copied] == [
+        [],
+        [],
+        ["amount", "amount", "schedule_type", "billing_number"],
+        ["amount", "customer_id", "type", "schedule_type"],
     ]

@@ -1,6 +1,7 @@
 """A cycle run killed with SIGKILL in the middle of its batch (after it locked the subscriptions and
-while it waits for the business's invoice counter) leaves nothing behind: the next run issues every
-invoice once, numbered from 1 without a gap."""
+while it waits for the business's invoice counter; or, for invoices due at issue, after the ledger moved
+their money and while it waits to write the events) leaves nothing behind: the next run issues (and
+collects) every invoice once, numbered from 1 without a gap."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import sys
 from datetime import date
 
 from portal.domains.invoices import services as invoices
+from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from tests.support.invoices import make_plan, on_day
-from tests.support.ledger import make_tree
+from tests.support.ledger import fund, make_tree
 
 RUN = """
 import asyncio, sys
@@ -85,3 +87,73 @@ async def test_a_run_killed_mid_batch_loses_and_duplicates_nothing(db: str) -> N
     )
     assert sorted(r["number"] for r in rows) == list(range(1, 13))
     assert len({r["subscription_id"] for r in rows}) == 12
+
+
+async def test_a_run_killed_after_collecting_at_issue_loses_and_duplicates_nothing(db: str) -> None:
+    # Due the day they are issued: the batch has moved the money when it is killed, before it commits.
+    tree = await make_tree(6)
+    for account in tree.accounts:
+        await fund(tree.business_id, account, 5_000)
+    plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, tax_percent="0")
+    with on_day(date(2026, 1, 10)):
+        await invoices.subscribe(
+            tree.actor,
+            plan_id=plan.id,
+            account_id=tree.main,
+            starts_on="2026-01-10",
+            include_descendants=True,
+        )
+    await sql.execute(
+        "INSERT INTO event_sequence (business_id, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        tree.business_id,
+    )
+    balances = (
+        "SELECT sum(credits_posted - debits_posted) FROM account WHERE business_id = $1 AND id = ANY($2)"
+    )
+    before = await sql.fetchval(balances, tree.business_id, tree.accounts)
+    blocker = await sql.engine().get_new_connection()
+    process = None
+    try:
+        # Hold the business's event sequence: the run stops at its events, after the ledger's writes.
+        await blocker.execute("BEGIN")
+        await blocker.execute(
+            "SELECT 1 FROM event_sequence WHERE business_id = $1 FOR UPDATE", tree.business_id
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUN, tree.business_id, "2026-02-10", env=os.environ.copy()
+        )
+        await _wait_for(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%INSERT INTO event_sequence%' AND pid <> pg_backend_pid()"
+        )
+        # By then the waiting run has written its transfers and its invoices (uncommitted).
+        written = await sql.fetch(
+            "SELECT DISTINCT c.relname FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+            "JOIN pg_class c ON c.oid = l.relation WHERE a.wait_event_type = 'Lock' "
+            "AND a.query LIKE '%INSERT INTO event_sequence%' AND l.mode = 'RowExclusiveLock' "
+            "AND c.relname IN ('transfer', 'invoice', 'invoice_step')"
+        )
+        assert sorted(r["relname"] for r in written) == ["invoice", "invoice_step", "transfer"]
+        os.kill(process.pid, signal.SIGKILL)
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        await blocker.execute("ROLLBACK")
+        await blocker.close()
+        if process is not None and process.returncode is None:
+            process.kill()
+    await _wait_for(
+        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE c.relname = 'invoice_subscription' AND l.pid <> pg_backend_pid()"
+    )
+    assert await sql.fetchval("SELECT count(*) FROM invoice WHERE business_id = $1", tree.business_id) == 0
+    paid_out = "SELECT count(*) FROM transfer WHERE business_id = $1 AND metadata ? 'invoice_id'"
+    assert await sql.fetchval(paid_out, tree.business_id) == 0
+    assert await sql.fetchval(balances, tree.business_id, tree.accounts) == before
+    with on_day(date(2026, 2, 10)):
+        assert await invoices.run_cycle(business_id=tree.business_id) == (6, 6)
+    rows = await sql.fetch("SELECT number, status FROM invoice WHERE business_id = $1", tree.business_id)
+    assert sorted(r["number"] for r in rows) == list(range(1, 7))
+    assert {r["status"] for r in rows} == {"paid"}
+    assert await sql.fetchval(paid_out, tree.business_id) == 6
+    assert await sql.fetchval(balances, tree.business_id, tree.accounts) == before - 6 * 2_000
+    assert await check_all() == []

@@ -5,6 +5,7 @@ exactly once under two concurrent runs and a clock jump; day 31 in February; dun
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date
 from typing import Any
 
@@ -81,6 +82,62 @@ async def test_two_concurrent_runs_issue_each_period_once_with_gapless_numbers(d
     assert len({r["subscription_id"] for r in rows}) == 30
     with on_day(date(2026, 2, 6)):
         assert await invoices.generate_due(business_id=tree.business_id) == 0
+
+
+async def test_two_concurrent_runs_collect_invoices_due_at_issue_once_each(db: str) -> None:
+    # Due the day they are issued: each batch collects its own invoices before writing them.
+    tree = await make_tree(12)
+    for account in tree.accounts[:10]:
+        await fund(tree.business_id, account, 3_000)
+    plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, tax_percent="11")
+    with on_day(date(2026, 3, 3)):
+        for account in tree.accounts:
+            await invoices.subscribe(tree.actor, plan_id=plan.id, account_id=account, starts_on="2026-03-03")
+    with on_day(date(2026, 4, 3)):
+        counts = await asyncio.gather(
+            invoices.generate_due(business_id=tree.business_id, batch=5),
+            invoices.generate_due(business_id=tree.business_id, batch=5),
+        )
+        # Issuing collected them already: nothing is left to issue or to attempt today.
+        assert await invoices.run_cycle(business_id=tree.business_id) == (0, 0)
+    assert sum(counts) == 12
+    rows = await _invoices(tree.business_id)
+    assert [r["number"] for r in rows] == list(range(1, 13))
+    paid = [r for r in rows if r["status"] == "paid"]
+    assert {r["account_id"] for r in paid} == set(tree.accounts[:10])
+    assert all(r["paid_amount"] == 2_220 and r["closed_at"] is not None for r in paid)
+    unpaid = [r for r in rows if r["status"] == "open"]
+    assert [(r["attempts"], r["paid_amount"]) for r in unpaid] == [(1, 0), (1, 0)]
+    assert {r["next_attempt_on"] for r in unpaid} == {Calendar().next_business_day(date(2026, 4, 3))}
+    payments = await sql.fetch(
+        "SELECT metadata->>'invoice_id' AS invoice_id, amount, reference FROM transfer "
+        "WHERE business_id = $1 AND metadata ? 'invoice_id'",
+        tree.business_id,
+    )
+    assert sorted(p["invoice_id"] for p in payments) == sorted(r["id"] for r in paid)
+    assert {p["reference"] for p in payments} == {f"INV-{r['number']:06d}-1" for r in paid}
+    credited = await sql.fetchval("SELECT credits_posted FROM account WHERE id = $1", tree.main)
+    assert credited == 10 * 2_220
+    for row in rows:
+        kinds = [s.kind for s in (await invoices.get_invoice(tree.actor, row["id"])).steps or []]
+        assert kinds == (
+            ["issued", "collected"] if row["status"] == "paid" else ["issued", "payment_failed", "notified"]
+        )
+    events = await sql.fetch(
+        "SELECT type, data FROM event WHERE business_id = $1 AND type LIKE 'invoice.%' ORDER BY sequence",
+        tree.business_id,
+    )
+    by_invoice: dict[str, list[tuple[str, str]]] = {}
+    for event in events:
+        data = json.loads(event["data"]) if isinstance(event["data"], str) else event["data"]
+        by_invoice.setdefault(data["id"], []).append((event["type"], data["status"]))
+    assert sorted(by_invoice) == sorted(r["id"] for r in rows)
+    for row in rows:
+        expected = [("invoice.created", "open")] + (
+            [("invoice.paid", "paid")] if row["status"] == "paid" else [("invoice.payment_failed", "open")]
+        )
+        assert by_invoice[row["id"]] == expected
+    assert await check_all() == []
 
 
 async def test_a_clock_jump_bills_every_missed_period_once_in_order(db: str) -> None:

@@ -25,6 +25,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "r_charges_per_s",
             "u_copy_rows_per_s",
             "u_upload_rows_per_s",
+            "u_floor_keyed_copy_rows_per_s",
             "peak_rss_growth_mb",
             "ratios",
             "targets_met",
@@ -61,6 +62,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "keys": [
             "u_copy_rows_per_s",
             "u_upload_rows_per_s",
+            "u_floor_keyed_copy_rows_per_s",
             "s_approval_to_submitted_per_s",
             "b_service_transfers_per_s_64_callers_uniform",
             "peak_rss_growth_mb",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from portal.lib import sql
 from portal.lib.sql import transaction
 from tests.support.identity import make_business, signed_headers
 from tests.support.ledger import Tree
+from tests.support.webhooks import queued_jobs
 
 
 async def test_emit_refuses_outside_a_transaction(tree: Tree) -> None:
@@ -148,3 +150,93 @@ async def test_a_scoped_access_sees_its_subtree_in_the_console_and_manages_nothi
     ):
         with pytest.raises(Forbidden):
             await action
+
+
+async def test_a_large_batch_is_written_by_copy_like_a_small_one(tree: Tree) -> None:
+    """The same events emitted as a batch of `COPY_FROM` or more (COPY) and in small batches (one
+    statement) give the same sequences, data, accounts and deliveries; `webhook.test` is never fanned."""
+    other, _ = await make_business()
+    every, _ = await services.create_endpoint(tree.actor, url="http://127.0.0.1:9/all", event_types=[])
+    paid, _ = await services.create_endpoint(
+        tree.actor, url="http://127.0.0.1:9/paid", event_types=["invoice.paid"]
+    )
+    off, _ = await services.create_endpoint(tree.actor, url="http://127.0.0.1:9/off", event_types=[])
+    await sql.execute("UPDATE webhook_endpoint SET enabled = false WHERE id = $1", off.id)
+    types = ("invoice.created", "invoice.paid", "webhook.test", "transfer.created")
+
+    def batch(tag: str) -> list[services.EventRow]:
+        return [
+            (
+                tree.business_id if k % 3 else other.id,
+                types[k % len(types)],
+                {"tag": tag, "k": k, "at": datetime(2026, 11, 30, 8, k % 60, tzinfo=UTC)},
+                (f"acc_{k}", "acc_x") if k % 2 else (),
+            )
+            for k in range(services.COPY_FROM + 7)
+        ]
+
+    async with transaction(), sql.connection() as conn:
+        large = await services.emit_many(conn, batch("large"))
+    small: list[str] = []
+    rows = batch("small")
+    for start in range(0, len(rows), 100):
+        async with transaction(), sql.connection() as conn:
+            small += await services.emit_many(conn, rows[start : start + 100])
+
+    async def written(ids: list[str]) -> list[tuple[Any, ...]]:
+        found = {
+            r["id"]: r
+            for r in await sql.fetch(
+                "SELECT id, business_id, sequence, type, data, account_ids FROM event WHERE id = ANY($1)", ids
+            )
+        }
+        return [
+            (
+                found[i]["business_id"],
+                found[i]["type"],
+                {**json.loads(found[i]["data"]), "tag": None},
+                list(found[i]["account_ids"]),
+            )
+            for i in ids
+        ]
+
+    assert await written(large) == await written(small)
+    sequence = {
+        r["id"]: r["sequence"]
+        for r in await sql.fetch("SELECT id, sequence FROM event WHERE id = ANY($1)", large + small)
+    }
+    for business in (tree.business_id, other.id):
+        # Gapless per business, in the order the events were given, the small batches after the large one.
+        numbers = [
+            sequence[i] for i, row in zip(large + small, rows + rows, strict=True) if row[0] == business
+        ]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+
+    async def deliveries(ids: list[str]) -> list[tuple[int, str]]:
+        index = {event_id: n for n, event_id in enumerate(ids)}
+        return sorted(
+            (index[r["event_id"]], r["endpoint_id"])
+            for r in await sql.fetch(
+                "SELECT event_id, endpoint_id FROM webhook_delivery WHERE event_id = ANY($1)", ids
+            )
+        )
+
+    expected = sorted(
+        [
+            (k, every.id)
+            for k, row in enumerate(rows)
+            if row[0] == tree.business_id and row[1] != "webhook.test"
+        ]
+        + [
+            (k, paid.id)
+            for k, row in enumerate(rows)
+            if row[0] == tree.business_id and row[1] == "invoice.paid"
+        ]
+    )
+    assert await deliveries(large) == expected
+    assert await deliveries(small) == expected
+    queued = sorted(tuple(pair) for job in await queued_jobs() for pair in job["d"])
+    assert queued == sorted(
+        (r["event_id"], r["endpoint_id"])
+        for r in await sql.fetch("SELECT event_id, endpoint_id FROM webhook_delivery")
+    )

@@ -144,6 +144,9 @@ def _stage_records(kind: str, rows: list[list[str]], *, may_hold_cards: bool = T
 # Python's str.strip() set, so a cell trimmed in SQL is the cell trimmed in Python.
 _WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 _WS_SQL = "E'" + "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE) + "'"
+# A cell starting and ending with a printable ASCII character (never whitespace) is already trimmed: the
+# trim, which walks the whitespace set character by character, runs only on the others.
+_PRINTABLE = "ascii({c}) BETWEEN 33 AND 126"
 # A well-formed quoted CSV field (at a field's start, closed before a comma or a line's end): where every
 # quote of a file is in one, Python's csv module and PostgreSQL's COPY read the file alike.
 _QUOTED_FIELD = re.compile(r'(?:^|(?<=[,\r\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
@@ -177,29 +180,70 @@ def _raw_csv_header(kind: str, content: bytes) -> list[str] | None:
     return [h if h in columns and header.index(h) == n else f"extra_{n}" for n, h in enumerate(header)]
 
 
-def _raw_source(kind: str, staged: list[str]) -> str:
-    """The staged raw CSV as the checks' rows: cells trimmed, blank rows left out, lines numbered as
-    Python numbers them (the header is line 1; a blank row takes no number)."""
+def _trimmed(name: str) -> str:
+    """A raw cell trimmed as Python trims it."""
+    return (
+        f"CASE WHEN {_PRINTABLE.format(c='r.' + name)} AND {_PRINTABLE.format(c=f'right(r.{name}, 1)')} "
+        f"THEN r.{name} ELSE btrim(coalesce(r.{name}, ''), {_WS_SQL}) END"
+    )
 
-    def cell(name: str) -> str:
-        return f"btrim(coalesce(r.{name}, ''), {_WS_SQL})"
 
-    blank = f"btrim(concat({', '.join('r.' + n for n in staged)}), {_WS_SQL}) = ''"
+# ASCII whitespace (Python's, but the line breaks) as a space, every other byte as "x" but the comma and
+# the line breaks: where no space then touches a comma or a line break, no cell starts or ends with one.
+_ASCII_SPACES = bytes(
+    c if chr(c) in ",\r\n" else ord(" ") if chr(c).isspace() and c < 128 else ord("x") for c in range(256)
+)
+
+
+def _cells_trimmed(content: bytes) -> bool:
+    """Whether no cell of an ASCII CSV without a quote starts or ends with whitespace (its cells then
+    need no trim; one scan of the bytes, no parsing)."""
+    if not content.isascii() or b'"' in content:
+        return False
+    spaced = content.translate(_ASCII_SPACES)
+    return not (
+        spaced.endswith(b" ")
+        or any(edge in spaced for edge in (b", ", b" ,", b"\n ", b" \n", b" \r", b"\r "))
+    )
+
+
+def _raw_source(kind: str, staged: list[str], *, trimmed: bool = False) -> str:
+    """The staged raw CSV as the checks' rows: cells trimmed (as they are when `trimmed`), blank rows
+    left out, lines numbered as Python numbers them (the header is line 1; a blank row takes no
+    number)."""
+    joined = f"concat({', '.join('r.' + n for n in staged)})"
+    # A row whose first cell starts with a printable character is not blank: the rest is not joined.
+    filled = (
+        f"{_PRINTABLE.format(c='r.' + staged[0])} OR {_PRINTABLE.format(c=joined)} "
+        f"OR btrim({joined}, {_WS_SQL}) <> ''"
+    )
+
+    def cell(c: str) -> str:
+        return f"coalesce(r.{c}, '')" if trimmed else _trimmed(c)
+
     picked = ", ".join(f"{cell(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
     return (
         f"(SELECT (row_number() OVER (ORDER BY r.seq) + 1)::integer AS line, {picked}, "
-        f"'{{}}'::text[] AS blanked FROM billing_batch_raw r WHERE NOT ({blank}))"
+        f"'{{}}'::text[] AS blanked FROM billing_batch_raw r WHERE {filled})"
     )
+
+
+def _raw_cells(kind: str, staged: list[str]) -> str:
+    """The staged raw CSV's cells as typed, every row (blank ones too): enough for the distinct values,
+    each trimmed in Python once."""
+    picked = ", ".join(f"{'r.' + c if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
+    return f"(SELECT {picked} FROM billing_batch_raw r)"
 
 
 _SCHEDULE_CELLS = ("schedule_type", "day", "weekdays", "months", "dates")
 
 
 async def _distinct_values(conn: asyncpg.Connection, kind: str, source: str) -> list[tuple[str, ...]]:
-    """The distinct values the Python rules judge: a schedule's cells, or an Execute Date."""
+    """The distinct values the Python rules judge: a schedule's cells, or an Execute Date (of blank
+    rows too: a value no checked row has is joined to none)."""
     cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
     rows = await conn.fetch(f"SELECT DISTINCT {', '.join(cells)} FROM {source} st")
-    return [tuple(r) for r in rows]
+    return list(dict.fromkeys(tuple((v or "").strip() for v in r) for r in rows))
 
 
 def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
@@ -257,10 +301,11 @@ async def _copy_raw(conn: asyncpg.Connection, kind: str, content: bytes, header:
             await conn.copy_to_table(
                 "billing_batch_raw", source=io.BytesIO(content), columns=header, format="csv", header=True
             )
-            await conn.execute("ANALYZE billing_batch_raw")
+            # Not ANALYZEd (a tenth of the upload): its size is read from its pages, and the checks'
+            # joins are hash joins on either estimate.
     except asyncpg.PostgresError:
         return None
-    return _raw_source(kind, header)
+    return _raw_source(kind, header, trimmed=_cells_trimmed(content))
 
 
 # Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
@@ -273,13 +318,15 @@ def _reason(condition: str, field: str, message: str) -> str:
     return f"CASE WHEN {condition} THEN jsonb_build_object('field', '{field}', 'message', {message}) END"
 
 
-def _check_sql(kind: str, source: str = "billing_batch_stage") -> str:
-    """One INSERT … SELECT over the staged rows: every rule is a SQL condition adding its reason, in the
-    order a reader meets them (each cell's card number or formula, the amount, the references, a repeat
-    in the file). $1 business, $2 batch, $3–$9 the translated messages, $10/$11 the distinct checks."""
+def _check_sql(kind: str, source: str = "billing_batch_stage", *, blanked: bool = True) -> str:
+    """The staged rows checked, one SELECT: every rule is a SQL condition adding its reason, in the order
+    a reader meets them (each cell's card number or formula, the amount, the references, a repeat in the
+    file); a row is its line, its cells as kept and its reasons (NULL when it has none).
+    $1 business, $3–$9 the translated messages, $10/$11 the distinct checks. Without `blanked` (a file
+    COPYed as it is, which cannot hold a card number) no cell is blanked: only invalid rows ask."""
     columns = COLUMNS[kind]
     # Every rule's condition, so a valid row (most of a file) skips building its reasons altogether.
-    conditions = [f"'{c}' = ANY(s.blanked) OR {_FORMULA.format(c='s.' + c)}" for c in columns]
+    conditions = ["s.any_formula", *(["cardinality(s.blanked) > 0"] if blanked else [])]
 
     def reason(condition: str, field: str, message: str) -> str:
         conditions.append(condition)
@@ -290,9 +337,8 @@ def _check_sql(kind: str, source: str = "billing_batch_stage") -> str:
         f"ELSE {_reason(_FORMULA.format(c='s.' + c), c, '$4::text')} END"
         for c in columns
     ]
-    amount = "replace(replace(s.amount_kept, '.', ''), ',', '')"
     valid_amount = (
-        f"CASE WHEN {amount} ~ '^[0-9]+$' THEN {amount}::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
+        "CASE WHEN s.numeric_amount THEN s.digits::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
     )
     parts.append(reason(f"NOT ({valid_amount})", "amount", "$5::text"))
     if kind == "registration":
@@ -305,7 +351,13 @@ def _check_sql(kind: str, source: str = "billing_batch_stage") -> str:
             )
         )
         parts.append(
-            reason("s.type <> '' AND lower(s.type) NOT IN ('recurring', 'reminder')", "type", "$8::text")
+            reason(
+                # Typed in lower case (most rows), the type is known without lower().
+                "s.type <> '' AND s.type NOT IN ('recurring', 'reminder') "
+                "AND lower(s.type) NOT IN ('recurring', 'reminder')",
+                "type",
+                "$8::text",
+            )
         )
         parts.append(reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
         key = "billing_number"
@@ -346,18 +398,45 @@ def _check_sql(kind: str, source: str = "billing_batch_stage") -> str:
         )
     )
     kept = ", ".join(
-        f"'{c}', CASE WHEN {_FORMULA.format(c='s.' + c)} THEN '''' || s.{c} ELSE s.{c} END" for c in columns
+        "s.amount_kept AS amount"
+        if c == "amount"
+        else f"CASE WHEN s.any_formula AND {_FORMULA.format(c='s.' + c)} THEN '''' || s.{c} "
+        f"ELSE s.{c} END AS {c}"
+        for c in columns
     )
+    amount_kept = f"CASE WHEN {_FORMULA.format(c='st.amount')} THEN '''' || st.amount ELSE st.amount END"
+    digits = f"replace(replace({amount_kept}, '.', ''), ',', '')"
+    # s has a window function, so it is computed once per row (never pulled up into the checks that
+    # read its columns several times); a row without a formula (most) tests no cell for one again.
     return (
-        "WITH s AS (SELECT st.*, CASE WHEN "
-        + _FORMULA.format(c="st.amount")
-        + " THEN '''' || st.amount ELSE st.amount END AS amount_kept, "
+        f"WITH s AS (SELECT st.*, {amount_kept} AS amount_kept, {digits} AS digits, "
+        f"{digits} ~ '^[0-9]+$' AS numeric_amount, "
+        f"{' OR '.join(_FORMULA.format(c='st.' + c) for c in columns)} AS any_formula, "
         f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM {source} st) '
-        "INSERT INTO billing_batch_row (business_id, batch_id, line, data, errors) "
-        f"SELECT $1, $2, s.line, jsonb_build_object({kept}), "
+        f"SELECT s.line, {kept}, "
+        # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
+        "CASE WHEN s.numeric_amount AND length(s.digits) <= 18 THEN s.digits::bigint ELSE 0 END AS money, "
         + f"CASE WHEN {' OR '.join(f'({c})' for c in conditions)} "
-        + f"THEN to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) ELSE '[]'::jsonb END FROM s {joins} "
-        "RETURNING errors <> '[]'::jsonb AS invalid, data ->> 'amount' AS amount"
+        + f"THEN to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) END AS errors FROM s {joins}"
+    )
+
+
+def _keep_sql(kind: str, source: str, *, blanked: bool = True) -> str:
+    """The checked rows kept as the file's one record (each column an array, element i of each the row
+    numbered lines[i]; the reasons of the invalid rows by line) and the batch's totals set, in one
+    statement; $2 the batch."""
+    columns = COLUMNS[kind]
+    arrays = ", ".join(f"array_agg({c}) AS {c}" for c in columns)
+    return (
+        f"WITH checked AS ({_check_sql(kind, source, blanked=blanked)}), "
+        f"folded AS (SELECT coalesce(array_agg(line), '{{}}'::integer[]) AS lines, {arrays}, "
+        "coalesce(jsonb_object_agg(line::text, errors) FILTER (WHERE errors IS NOT NULL), '{}'::jsonb) "
+        "AS errors, count(*) AS total, count(errors) AS invalid, "
+        "coalesce(sum(money), 0) AS money FROM checked), "
+        f"kept AS (INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, "
+        f"errors) SELECT $1, $2, lines, {', '.join(columns)}, errors FROM folded) "
+        "UPDATE billing_batch SET total_data = f.total, invalid_data = f.invalid, total_amount = f.money "
+        "FROM folded f WHERE business_id = $1 AND id = $2 RETURNING total_data, invalid_data"
     )
 
 
@@ -393,7 +472,6 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             gettext("This billing has no registered card."),
             gettext("This Invoice Number is already used or invalid."),
         ]
-    digits = "replace(replace(amount, '.', ''), ',', '')"
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
         # The checks' window sort and hashes stay in memory at 100,000 rows.
@@ -412,7 +490,10 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 "billing_batch_stage", columns=["line", *columns, "blanked"], records=records
             )
             await conn.execute("ANALYZE billing_batch_stage")  # the checks' joins planned on real counts
-        keys, key_messages = _distinct_checks(kind, await _distinct_values(conn, kind, source))
+        cells = (
+            source if raw_header is None or source == "billing_batch_stage" else _raw_cells(kind, raw_header)
+        )
+        keys, key_messages = _distinct_checks(kind, await _distinct_values(conn, kind, cells))
         await conn.execute(
             "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
             "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
@@ -424,13 +505,7 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             clock.now(),
         )
         counts = await conn.fetchrow(
-            f"WITH checked AS ({_check_sql(kind, source)}), totals AS (SELECT count(*) AS total, "
-            "count(*) FILTER (WHERE invalid) AS invalid, "
-            f"coalesce(sum(CASE WHEN {digits} ~ '^[0-9]{{1,18}}$' THEN {digits}::bigint ELSE 0 END), 0) "
-            "AS amount FROM checked) "
-            "UPDATE billing_batch SET total_data = t.total, invalid_data = t.invalid, "
-            "total_amount = t.amount "
-            "FROM totals t WHERE business_id = $1 AND id = $2 RETURNING total_data, invalid_data",
+            _keep_sql(kind, source, blanked=source == "billing_batch_stage"),
             actor.business_id,
             batch_id,
             gettext("A card number cannot be typed here."),
@@ -467,22 +542,32 @@ async def find_batch(actor: Actor, batch_id: str) -> None:
     await batch_row(actor, batch_id)
 
 
+def _data_order(columns: tuple[str, ...]) -> list[str]:
+    """A row's cells in the order its data has always been shown (a JSON object's: shortest key first)."""
+    return sorted(columns, key=lambda c: (len(c.encode()), c.encode()))
+
+
 async def batch_rows(actor: Actor, batch_id: str) -> list[dict[str, Any]]:
-    await batch_row(actor, batch_id)
+    """A file's rows in line order: each its line, its cells as kept and its reasons ([] when valid)."""
+    batch = await batch_row(actor, batch_id)
+    columns = COLUMNS[batch["kind"]]
     rows = await sql.fetch(
-        "SELECT line, data, errors FROM billing_batch_row WHERE business_id = $1 AND batch_id = $2 "
-        "ORDER BY line",
+        f"SELECT u.line, {', '.join('u.' + c for c in columns)}, f.errors -> u.line::text AS errors "
+        f"FROM billing_batch_file f, unnest(f.lines, {', '.join('f.' + c for c in columns)}) "
+        f"AS u(line, {', '.join(columns)}) WHERE f.business_id = $1 AND f.batch_id = $2 ORDER BY u.line",
         actor.business_id,
-        batch_id,
+        batch["id"],
     )
+    order = _data_order(columns)
     return [
-        {
-            "line": r["line"],
-            "data": json.loads(r["data"]) if isinstance(r["data"], str) else r["data"],
-            "errors": json.loads(r["errors"]) if isinstance(r["errors"], str) else r["errors"],
-        }
-        for r in rows
+        {"line": r["line"], "data": {c: r[c] for c in order}, "errors": _reasons(r["errors"])} for r in rows
     ]
+
+
+def _reasons(value: Any) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
 
 
 async def process(actor: Actor, batch_id: str) -> int:
@@ -538,12 +623,15 @@ async def process(actor: Actor, batch_id: str) -> int:
             "created_at, updated_at) "
             "SELECT b.business_id, 'chg_' || substr(md5($2 || r.line::text), 1, 26), b.id, "
             "b.customer_id, 'single', "
-            "(r.data->>'execute_date')::date, b.billing_number, r.data->>'invoice_number', b.account_id, "
-            "replace(replace(r.data->>'amount', '.', ''), ',', '')::bigint, b.currency, 'pending', "
-            "(r.data->>'execute_date')::date, $2, $3, $3 "
-            "FROM billing_batch_row r JOIN billing b ON b.business_id = r.business_id "
-            "AND b.billing_number = r.data->>'billing_number' AND b.status <> 'deleted' "
-            "WHERE r.business_id = $1 AND r.batch_id = $2 ON CONFLICT DO NOTHING",
+            "r.execute_date::date, b.billing_number, r.invoice_number, b.account_id, "
+            "replace(replace(r.amount, '.', ''), ',', '')::bigint, b.currency, 'pending', "
+            "r.execute_date::date, $2, $3, $3 "
+            "FROM billing_batch_file f, "
+            "unnest(f.lines, f.billing_number, f.invoice_number, f.amount, f.execute_date) "
+            "AS r(line, billing_number, invoice_number, amount, execute_date) "
+            "JOIN billing b ON b.business_id = $1 AND b.billing_number = r.billing_number "
+            "AND b.status <> 'deleted' "
+            "WHERE f.business_id = $1 AND f.batch_id = $2 ON CONFLICT DO NOTHING",
             actor.business_id,
             batch_id,
             clock.now(),

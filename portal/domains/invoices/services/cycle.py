@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.domains.invoices.cycles import Amounts, invoice_amounts, period_end
@@ -62,39 +63,36 @@ LEFT JOIN transfer t ON t.credit_account_id = x.account_id AND t.business_id = x
 GROUP BY x.sub_id
 """
 
-_INVOICE_INSERT_COLUMNS = (
-    ("business_id", "text"),
-    ("id", "text"),
-    ("number", "bigint"),
-    ("subscription_id", "text"),
-    ("plan_id", "text"),
-    ("account_id", "text"),
-    ("receiving_account_id", "text"),
-    ("currency", "text"),
-    ("period_start", "date"),
-    ("period_end", "date"),
-    ("issued_at", "timestamptz"),
-    ("due_on", "date"),
-    ("lines", "jsonb"),
-    ("subtotal", "bigint"),
-    ("tax_label", "text"),
-    ("tax_bp", "integer"),
-    ("tax", "bigint"),
-    ("total", "bigint"),
-    ("paid_amount", "bigint"),
-    ("status", "text"),
-    ("next_attempt_on", "date"),
-    ("closed_at", "timestamptz"),
+# Every column of an invoice, in the order the cycle's binary COPY writes them.
+_INVOICE_COPY_COLUMNS = (
+    "business_id",
+    "id",
+    "number",
+    "subscription_id",
+    "plan_id",
+    "account_id",
+    "receiving_account_id",
+    "currency",
+    "period_start",
+    "period_end",
+    "issued_at",
+    "due_on",
+    "lines",
+    "subtotal",
+    "tax_label",
+    "tax_bp",
+    "tax",
+    "total",
+    "paid_amount",
+    "credited_amount",
+    "written_off_amount",
+    "status",
+    "attempts",
+    "next_attempt_on",
+    "overdue",
+    "closed_at",
 )
-# The invoices and their `issued` steps, in one statement.
-_INSERT_INVOICES = (
-    f"WITH issued AS (INSERT INTO invoice ({', '.join(n for n, _ in _INVOICE_INSERT_COLUMNS)}) "
-    "SELECT * FROM unnest("
-    + ", ".join(f"${k}::{t}[]" for k, (_, t) in enumerate(_INVOICE_INSERT_COLUMNS, start=1))
-    + ") RETURNING business_id, id, total, issued_at) "
-    "INSERT INTO invoice_step (business_id, invoice_id, kind, amount, at) "
-    "SELECT business_id, id, 'issued', total, issued_at FROM issued"
-)
+_STEP_COPY_COLUMNS = ("business_id", "invoice_id", "kind", "amount", "detail", "at")
 
 
 async def _money_in(rows: list[Any], ends: list[date]) -> dict[str, int]:
@@ -132,9 +130,11 @@ async def _unbilled_usage(rows: list[Any]) -> dict[str, list[Any]]:
 _DUE_SUBSCRIPTIONS = """
 SELECT s.business_id, s.id, s.plan_id, s.account_id, s.cycle_day, s.starts_on, s.ends_on, s.period_start,
        s.period_end, p.name, p.currency, p.fixed_amount, p.percent_bp, p.cycle, p.due_days, p.tax_label,
-       p.tax_bp, p.receiving_account_id
+       p.tax_bp, p.receiving_account_id, a.status AS account_status, a.email AS account_email,
+       a.name AS account_name, a.credits_posted - a.debits_posted - a.debits_pending AS available
 FROM invoice_subscription s
 JOIN invoice_plan p ON p.business_id = s.business_id AND p.id = s.plan_id
+JOIN account a ON a.business_id = s.business_id AND a.id = s.account_id
 WHERE s.status = 'active' AND s.period_end <= $1 AND ($3::text IS NULL OR s.business_id = $3)
   AND (s.period_end, s.id) > ($4::date, $5::text)
 ORDER BY s.period_end, s.id
@@ -171,33 +171,42 @@ async def _index_plans() -> AsyncIterator[None]:
 async def generate_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
     """Issue an invoice for every subscription period that ended by `day` (today, WIB); returns how many.
 
+    An invoice already due on `day` (no due days, or a period billed late) is collected by the batch that
+    issues it, as `collect_due` would collect it right after (see `_generate_batch`).
     Runs batches until none is due; each batch is one transaction (see the module's docstring). A pass
     walks the due index with a keyset cursor, so a batch never rescans the entries earlier batches
     advanced (dead until vacuum); a subscription advanced to a period that is due again comes later in
     the same pass. Passes repeat until one takes nothing (rows another worker held are retried)."""
-    issued = 0
-    when = day or today()
+    issued, _attempted = await _generate(day or today(), business_id, batch)
+    return issued
+
+
+async def _generate(day: date, business_id: str | None, batch: int) -> tuple[int, int]:
+    """The batches of `generate_due`: (invoices issued, collections attempted)."""
+    issued = attempted = 0
     while True:
         cursor: tuple[date, str] = (date.min, "")
         taken_in_pass = 0
         while True:
-            count, taken, cursor = await _generate_batch(when, business_id, batch, cursor)
+            count, tried, taken, cursor = await _generate_batch(day, business_id, batch, cursor)
             issued += count
+            attempted += tried
             taken_in_pass += taken
             if taken == 0:
                 break
         if taken_in_pass == 0:
-            return issued
+            return issued, attempted
 
 
 async def _issue_batch(
     day: date, business_id: str | None, batch: int, cursor: tuple[date, str]
-) -> tuple[list[dict[str, Any]], int, tuple[date, str]]:
-    """One batch's invoices written (with their `issued` steps), its subscriptions advanced; returns the
-    invoices as event data rows, how many subscriptions it took and where the keyset cursor stands."""
+) -> tuple[list[dict[str, Any]], list[Any], int, tuple[date, str]]:
+    """One batch's invoices numbered and computed (not yet written), its subscriptions advanced and its
+    usage lines billed; returns the invoices (every column), the subscription row of each (with its
+    account's status and balance), how many subscriptions it took and where the keyset cursor stands."""
     subs = await sql.fetch(_DUE_SUBSCRIPTIONS, day, batch, business_id, *cursor)
     if not subs:
-        return [], 0, cursor
+        return [], [], 0, cursor
     reached = (subs[-1]["period_end"], subs[-1]["id"])
     money = await _money_in(subs, [s["period_end"] for s in subs])
     usage = await _unbilled_usage(subs)
@@ -216,7 +225,8 @@ async def _issue_batch(
     )
     last = {row["business_id"]: int(row["last_number"]) for row in counters}
     issued_at = clock.now()
-    columns: list[list[Any]] = [[] for _ in _INVOICE_INSERT_COLUMNS]
+    invoices: list[dict[str, Any]] = []
+    billed: list[Any] = []
     usage_ids: list[str] = []
     usage_invoices: list[str] = []
     usage_businesses: list[str] = []
@@ -248,32 +258,37 @@ async def _issue_batch(
             amounts, lines_json = found
             due_on = sub["period_end"] + timedelta(days=sub["due_days"])
             settled = amounts.total == 0
-            values = (
-                business,
-                invoice_id,
-                number,
-                sub["id"],
-                sub["plan_id"],
-                sub["account_id"],
-                sub["receiving_account_id"],
-                sub["currency"],
-                sub["period_start"],
-                sub["period_end"],
-                issued_at,
-                due_on,
-                lines_json,
-                amounts.subtotal,
-                sub["tax_label"],
-                sub["tax_bp"],
-                amounts.tax,
-                amounts.total,
-                0,
-                "paid" if settled else "open",
-                None if settled else due_on,
-                issued_at if settled else None,
+            invoices.append(
+                {
+                    "business_id": business,
+                    "id": invoice_id,
+                    "number": number,
+                    "subscription_id": sub["id"],
+                    "plan_id": sub["plan_id"],
+                    "account_id": sub["account_id"],
+                    "receiving_account_id": sub["receiving_account_id"],
+                    "currency": sub["currency"],
+                    "period_start": sub["period_start"],
+                    "period_end": sub["period_end"],
+                    "issued_at": issued_at,
+                    "due_on": due_on,
+                    "lines": lines_json,
+                    "subtotal": amounts.subtotal,
+                    "tax_label": sub["tax_label"],
+                    "tax_bp": sub["tax_bp"],
+                    "tax": amounts.tax,
+                    "total": amounts.total,
+                    "paid_amount": 0,
+                    "credited_amount": 0,
+                    "written_off_amount": 0,
+                    "status": "paid" if settled else "open",
+                    "attempts": 0,
+                    "next_attempt_on": None if settled else due_on,
+                    "overdue": False,
+                    "closed_at": issued_at if settled else None,
+                }
             )
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
+            billed.append(sub)
             for u in lines:
                 usage_ids.append(u["id"])
                 usage_invoices.append(invoice_id)
@@ -284,18 +299,6 @@ async def _issue_batch(
             else:
                 end = period_end(sub["cycle"], sub["cycle_day"], sub["starts_on"], start, sub["ends_on"])
                 advance.append((business, sub["id"], start, end, "active"))
-    await sql.execute(_INSERT_INVOICES, *columns)
-    names = [name for name, _ in _INVOICE_INSERT_COLUMNS]
-    invoices = [
-        {
-            **dict(zip(names, values, strict=True)),
-            "credited_amount": 0,
-            "written_off_amount": 0,
-            "overdue": False,
-            "attempts": 0,
-        }
-        for values in zip(*columns, strict=True)
-    ]
     await sql.execute(
         "UPDATE invoice_subscription s SET period_start = x.ps, period_end = x.pe, status = x.st "
         "FROM unnest($1::text[], $2::text[], $3::date[], $4::date[], $5::text[]) AS x(b, id, ps, pe, st) "
@@ -311,55 +314,97 @@ async def _issue_batch(
             usage_ids,
             usage_invoices,
         )
-    return invoices, len(subs), reached
+    return invoices, billed, len(subs), reached
+
+
+def _about(row: Any) -> tuple[str, str]:
+    return (row["account_id"], row["receiving_account_id"])
 
 
 async def _generate_batch(
     day: date, business_id: str | None, batch: int, cursor: tuple[date, str]
-) -> tuple[int, int, tuple[date, str]]:
+) -> tuple[int, int, int, tuple[date, str]]:
+    """One batch of `generate_due`, one transaction: the invoices are computed, those already due on
+    `day` are collected by one ledger `apply_operations` (each all-or-nothing, refused alone, with the
+    same steps, dunning and events as `collect_due`), then every invoice is written once, in its final
+    state, by binary COPY, its steps (issued, then the collection's) likewise, and all the batch's events
+    by one statement — an invoice collected the day it is issued is never written twice.
+    Returns (issued, attempted, subscriptions taken, keyset cursor)."""
     async with transaction():
         async with _index_plans():
-            invoices, taken, reached = await _issue_batch(day, business_id, batch, cursor)
-        if invoices:
-            await _events(
-                [
-                    (
-                        r["business_id"],
-                        "invoice.created",
-                        event_data(r),
-                        (r["account_id"], r["receiving_account_id"]),
-                    )
-                    for r in invoices
-                ]
-                + [
-                    (
-                        r["business_id"],
-                        "invoice.paid",
-                        event_data(r),
-                        (r["account_id"], r["receiving_account_id"]),
-                    )
-                    for r in invoices
-                    if r["status"] == "paid"
-                ]
+            invoices, subs, taken, reached = await _issue_batch(day, business_id, batch, cursor)
+        if not invoices:
+            return 0, 0, taken, reached
+        # The events and the `issued` steps tell of the invoices as issued, before any collection.
+        events: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = [
+            (r["business_id"], "invoice.created", event_data(r), _about(r)) for r in invoices
+        ]
+        events += [
+            (r["business_id"], "invoice.paid", event_data(r), _about(r))
+            for r in invoices
+            if r["status"] == "paid"
+        ]
+        steps = [(r["business_id"], r["id"], "issued", r["total"], "{}", r["issued_at"]) for r in invoices]
+        due = [
+            {
+                **invoice,
+                "account_status": sub["account_status"],
+                "account_email": sub["account_email"],
+                "account_name": sub["account_name"],
+                "available": sub["available"],
+            }
+            for invoice, sub in zip(invoices, subs, strict=True)
+            if invoice["status"] == "open" and invoice["next_attempt_on"] <= day
+        ]
+        by_id = {r["id"]: r for r in invoices}
+        settled = await _settle(due, day) if due else None
+        if settled is not None:
+            closed_at = clock.now()
+            for _business, invoice_id, paid, status, tries, retry_on, overdue in settled.updates:
+                by_id[invoice_id].update(
+                    paid_amount=paid,
+                    status=status,
+                    attempts=tries,
+                    next_attempt_on=retry_on,
+                    overdue=overdue,
+                    closed_at=closed_at if status == "paid" else None,
+                )
+        async with sql.connection() as conn:
+            await conn.copy_records_to_table(
+                "invoice", records=map(_invoice_record, invoices), columns=_INVOICE_COPY_COLUMNS
             )
-        return len(invoices), taken, reached
+        if settled is not None:
+            await _dunning(settled.failed, by_id, settled.rules, settled.steps)
+            steps += _step_records(settled.steps, clock.now())
+            events += _collection_events(settled, [by_id[u[1]] for u in settled.updates], by_id)
+        await _copy_steps(steps)
+        await _events(events)
+        return len(invoices), len(due), taken, reached
     raise AssertionError("the transaction block returns")
 
 
-async def _steps(rows: Sequence[tuple[str, str, str, int, dict[str, Any] | None]]) -> None:
-    if not rows:
+_invoice_record = operator.itemgetter(*_INVOICE_COPY_COLUMNS)
+
+# (business_id, invoice_id, kind, amount, detail as JSON text, at): one step as COPY writes it.
+StepRecord = tuple[str, str, str, int, str, datetime]
+
+
+def _step_records(
+    rows: Sequence[tuple[str, str, str, int, dict[str, Any] | None]], at: datetime
+) -> list[StepRecord]:
+    return [(b, i, k, a, "{}" if d is None else json.dumps(d, default=str), at) for b, i, k, a, d in rows]
+
+
+async def _copy_steps(records: list[StepRecord]) -> None:
+    if not records:
         return
-    await sql.execute(
-        "INSERT INTO invoice_step (business_id, invoice_id, kind, amount, detail, at) "
-        "SELECT b, i, k, a, coalesce(d::jsonb, '{}'::jsonb), $6 FROM unnest($1::text[], $2::text[], "
-        "$3::text[], $4::bigint[], $5::text[]) AS t(b, i, k, a, d)",
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        [None if r[4] is None else json.dumps(r[4], default=str) for r in rows],
-        clock.now(),
-    )
+    async with sql.connection() as conn:
+        await conn.copy_records_to_table("invoice_step", records=records, columns=_STEP_COPY_COLUMNS)
+
+
+async def _steps(rows: Sequence[tuple[str, str, str, int, dict[str, Any] | None]]) -> None:
+    """Write these steps (business_id, invoice_id, kind, amount, detail), all dated now."""
+    await _copy_steps(_step_records(rows, clock.now()))
 
 
 async def _events(rows: list[tuple[str, str, dict[str, Any], tuple[str, ...]]]) -> None:
@@ -390,6 +435,19 @@ class Attempt:
     row: Any
     amount: int
     op: Operation | None
+
+
+@dataclass
+class Settled:
+    """A batch's collection attempts once the ledger has answered: what each invoice becomes."""
+
+    rules: dict[str, Any]
+    # (business_id, invoice_id, paid_amount, status, attempts, next_attempt_on, overdue), in row order.
+    updates: list[tuple[Any, ...]]
+    steps: list[tuple[str, str, str, int, dict[str, Any] | None]]
+    transfers: list[dict[str, Any]]
+    # (the attempt's row, the reason, whether it was the last retry)
+    failed: list[tuple[Any, str, bool]]
 
 
 async def collect_due(*, day: date | None = None, business_id: str | None = None, batch: int = BATCH) -> int:
@@ -423,7 +481,9 @@ async def collect_rows(rows: list[Any], day: date) -> None:
     await _attempt(rows, day)
 
 
-async def _attempt(rows: list[Any], day: date) -> None:
+async def _settle(rows: list[Any], day: date) -> Settled:
+    """Attempt to collect these invoice rows (each with its account's status, contact and available
+    balance): one ledger `apply_operations` for all, then what each invoice becomes (nothing written)."""
     from portal.domains.payouts.services import load_calendar
 
     rules = {b: await settings(b) for b in {r["business_id"] for r in rows}}
@@ -459,7 +519,7 @@ async def _attempt(rows: list[Any], day: date) -> None:
     results = iter(await engine.run_in_transaction(ops)) if ops else iter(())
     calendar = None  # read on the first failed attempt: a batch that collects everything needs no retry day
     updates: list[tuple[Any, ...]] = []
-    steps: list[tuple[str, str, str, int, dict[str, Any]]] = []
+    steps: list[tuple[str, str, str, int, dict[str, Any] | None]] = []
     transfers: list[dict[str, Any]] = []
     failed: list[tuple[Any, str, bool]] = []
     for attempt in attempts:
@@ -505,6 +565,11 @@ async def _attempt(rows: list[Any], day: date) -> None:
             )
         )
         failed.append((row, reason, last))
+    return Settled(rules, updates, steps, transfers, failed)
+
+
+async def _attempt(rows: list[Any], day: date) -> None:
+    settled = await _settle(rows, day)
     async with _index_plans():
         changed = await sql.fetch(
             "UPDATE invoice i SET paid_amount = x.paid, status = x.st, attempts = x.tries, "
@@ -514,19 +579,26 @@ async def _attempt(rows: list[Any], day: date) -> None:
             "$7::boolean[]) "
             "AS x(b, id, paid, st, tries, next, overdue) WHERE i.business_id = x.b AND i.id = x.id "
             f"RETURNING {EVENT_COLUMNS}",
-            *[list(col) for col in zip(*updates, strict=True)],
+            *[list(col) for col in zip(*settled.updates, strict=True)],
             clock.now(),
         )
     by_id = {r["id"]: r for r in changed}
-    await _dunning(failed, by_id, rules, steps)
-    await _steps(steps)
+    await _dunning(settled.failed, by_id, settled.rules, settled.steps)
+    await _steps(settled.steps)
+    await _events(_collection_events(settled, changed, by_id))
+
+
+def _collection_events(
+    settled: Settled, changed: Sequence[Any], by_id: dict[str, Any]
+) -> list[tuple[str, str, dict[str, Any], tuple[str, ...]]]:
+    """The events of a batch's collection: its transfers, then the invoices paid, then the failures."""
     events: list[tuple[str, str, dict[str, Any], tuple[str, ...]]] = []
-    if transfers:
+    if settled.transfers:
         import msgspec
 
         from portal.domains.ledger.services import transfer_out
 
-        for t in transfers:
+        for t in settled.transfers:
             events.append(
                 (
                     t["business_id"],
@@ -536,23 +608,21 @@ async def _attempt(rows: list[Any], day: date) -> None:
                 )
             )
     for r in changed:
-        accounts = (r["account_id"], r["receiving_account_id"])
         if r["status"] == "paid":
-            events.append((r["business_id"], "invoice.paid", event_data(r), accounts))
-    for row, _reason, last in failed:
+            events.append((r["business_id"], "invoice.paid", event_data(r), _about(r)))
+    for row, _reason, last in settled.failed:
         r = by_id[row["id"]]
-        accounts = (r["account_id"], r["receiving_account_id"])
-        events.append((r["business_id"], "invoice.payment_failed", event_data(r), accounts))
+        events.append((r["business_id"], "invoice.payment_failed", event_data(r), _about(r)))
         if last and not row["overdue"]:
-            events.append((r["business_id"], "invoice.overdue", event_data(r), accounts))
-    await _events(events)
+            events.append((r["business_id"], "invoice.overdue", event_data(r), _about(r)))
+    return events
 
 
 async def _dunning(
     failed: list[tuple[Any, str, bool]],
     by_id: dict[str, Any],
     rules: dict[str, Any],
-    steps: list[tuple[str, str, str, int, dict[str, Any]]],
+    steps: list[tuple[str, str, str, int, dict[str, Any] | None]],
 ) -> None:
     """Tell the account's users (a notification) and its contact address (an e-mail) about each failed
     collection; after the last retry mark it overdue and, when the business chose so, freeze the account."""
@@ -683,7 +753,9 @@ async def preview(actor: Actor, subscription_id: str) -> PreviewOut:
 
 
 async def run_cycle(*, day: date | None = None, business_id: str | None = None) -> tuple[int, int]:
-    """One run of the cycle: issue what is due, then collect what is due; (issued, attempted)."""
-    issued = await generate_due(day=day, business_id=business_id)
-    attempted = await collect_due(day=day, business_id=business_id)
+    """One run of the cycle: issue what is due (collecting what is due at once), then collect what is
+    due; (issued, attempted)."""
+    when = day or today()
+    issued, attempted = await _generate(when, business_id, BATCH)
+    attempted += await collect_due(day=when, business_id=business_id)
     return issued, attempted
