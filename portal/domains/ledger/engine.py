@@ -549,7 +549,7 @@ async def _write(
     account's `BalanceDelta` and inserts every transfer (from `COPY_ROWS` transfers: that statement
     without the insert, then one binary COPY); returns each applied operation's transfer rows."""
     touched = [account for account in accounts.values() if account.change]
-    balances = [
+    balances: list[list[Any]] = [
         [account.id for account in touched],
         [account.change.debits_posted for account in touched],
         [account.change.credits_posted for account in touched],
