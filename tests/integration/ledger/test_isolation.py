@@ -193,8 +193,10 @@ async def _end_connections(dsn: str, *, accept_new: bool = True) -> None:
     conn = await asyncpg.connect(dsn, database="postgres")
     try:
         await conn.execute(f'ALTER DATABASE "{DATABASE_NAME}" WITH ALLOW_CONNECTIONS {accept_new}')
+        # With a timeout the call returns once each backend has exited (without one, only once signalled:
+        # a write could still run on a backend about to die, and the test would race the restart).
         await conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
             "WHERE datname = $1 AND pid <> pg_backend_pid()",
             DATABASE_NAME,
         )

@@ -94,9 +94,17 @@ class LedgerModel(RuleBasedStateMachine):
     def post(self, hold_id: str, percent: int) -> None:
         if hold_id not in self.hold_state:
             return
-        a, b, held = self.hold_state.pop(hold_id)
+        a, b, held = self.hold_state[hold_id]
         amount = max(1, held * percent // 100)
-        self.call(ledger.post_hold(self.tree.actor, hold_id, amount=amount))
+        # A user's post moves the money out now, so a frozen source refuses it; the hold stays pending.
+        expect_ok = a not in self.frozen
+        try:
+            self.call(ledger.post_hold(self.tree.actor, hold_id, amount=amount))
+        except NeracaError:
+            assert not expect_ok
+            return
+        assert expect_ok
+        del self.hold_state[hold_id]
         self.model[a][2] -= held
         self.model[b][3] -= held
         self.model[a][0] += amount
