@@ -6,9 +6,11 @@ collects) every invoice once, numbered from 1 without a gap."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from datetime import date
 
 from portal.domains.invoices import services as invoices
@@ -38,6 +40,38 @@ async def _wait_for(query: str) -> None:
             await asyncio.sleep(0.1)
 
 
+@contextlib.asynccontextmanager
+async def _run_blocked_on(lock: str, business_id: str, waiting: str) -> AsyncIterator[None]:
+    """Start a cycle run for `business_id` in a subprocess while another connection holds the row that
+    `lock` locks; once the run waits for it (`waiting` matches its query) the body runs, then the run
+    is killed with SIGKILL and the lock released; returns when its backend has let go of the
+    subscriptions (it rolls back once it notices its client is gone)."""
+    blocker = await sql.engine().get_new_connection()
+    process = None
+    try:
+        await blocker.execute("BEGIN")
+        await blocker.execute(lock, business_id)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", RUN, business_id, "2026-02-10", env=os.environ.copy()
+        )
+        await _wait_for(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            f"AND query LIKE '{waiting}' AND pid <> pg_backend_pid()"
+        )
+        yield
+        os.kill(process.pid, signal.SIGKILL)
+        await asyncio.wait_for(process.wait(), 30)
+    finally:
+        await blocker.execute("ROLLBACK")
+        await blocker.close()
+        if process is not None and process.returncode is None:
+            process.kill()
+    await _wait_for(
+        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "WHERE c.relname = 'invoice_subscription' AND l.pid <> pg_backend_pid()"
+    )
+
+
 async def test_a_run_killed_mid_batch_loses_and_duplicates_nothing(db: str) -> None:
     tree = await make_tree(12)
     plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, due_days=5)
@@ -52,33 +86,13 @@ async def test_a_run_killed_mid_batch_loses_and_duplicates_nothing(db: str) -> N
     await sql.execute(
         "INSERT INTO invoice_counter (business_id, last_number) VALUES ($1, 0)", tree.business_id
     )
-    blocker = await sql.engine().get_new_connection()
-    process = None
-    try:
-        # Hold the business's counter so the run stops right after it locked its subscriptions.
-        await blocker.execute("BEGIN")
-        await blocker.execute(
-            "SELECT 1 FROM invoice_counter WHERE business_id = $1 FOR UPDATE", tree.business_id
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", RUN, tree.business_id, "2026-02-10", env=os.environ.copy()
-        )
-        await _wait_for(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE 'INSERT INTO invoice_counter%'"
-        )
-        os.kill(process.pid, signal.SIGKILL)
-        await asyncio.wait_for(process.wait(), 30)
-    finally:
-        await blocker.execute("ROLLBACK")
-        await blocker.close()
-        if process is not None and process.returncode is None:
-            process.kill()
-    # The dead run's backend rolls back once it notices its client is gone; its row locks go with it.
-    await _wait_for(
-        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "WHERE c.relname = 'invoice_subscription' AND l.pid <> pg_backend_pid()"
-    )
+    # Hold the business's counter so the run stops right after it locked its subscriptions.
+    async with _run_blocked_on(
+        "SELECT 1 FROM invoice_counter WHERE business_id = $1 FOR UPDATE",
+        tree.business_id,
+        "INSERT INTO invoice_counter%",
+    ):
+        pass
     assert await sql.fetchval("SELECT count(*) FROM invoice WHERE business_id = $1", tree.business_id) == 0
     with on_day(date(2026, 2, 10)):
         assert await invoices.generate_due(business_id=tree.business_id) == 12
@@ -111,21 +125,12 @@ async def test_a_run_killed_after_collecting_at_issue_loses_and_duplicates_nothi
         "SELECT sum(credits_posted - debits_posted) FROM account WHERE business_id = $1 AND id = ANY($2)"
     )
     before = await sql.fetchval(balances, tree.business_id, tree.accounts)
-    blocker = await sql.engine().get_new_connection()
-    process = None
-    try:
-        # Hold the business's event sequence: the run stops at its events, after the ledger's writes.
-        await blocker.execute("BEGIN")
-        await blocker.execute(
-            "SELECT 1 FROM event_sequence WHERE business_id = $1 FOR UPDATE", tree.business_id
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", RUN, tree.business_id, "2026-02-10", env=os.environ.copy()
-        )
-        await _wait_for(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE '%INSERT INTO event_sequence%' AND pid <> pg_backend_pid()"
-        )
+    # Hold the business's event sequence: the run stops at its events, after the ledger's writes.
+    async with _run_blocked_on(
+        "SELECT 1 FROM event_sequence WHERE business_id = $1 FOR UPDATE",
+        tree.business_id,
+        "%INSERT INTO event_sequence%",
+    ):
         # By then the waiting run has written its transfers and its invoices (uncommitted).
         written = await sql.fetch(
             "SELECT DISTINCT c.relname FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
@@ -134,17 +139,6 @@ async def test_a_run_killed_after_collecting_at_issue_loses_and_duplicates_nothi
             "AND c.relname IN ('transfer', 'invoice', 'invoice_step')"
         )
         assert sorted(r["relname"] for r in written) == ["invoice", "invoice_step", "transfer"]
-        os.kill(process.pid, signal.SIGKILL)
-        await asyncio.wait_for(process.wait(), 30)
-    finally:
-        await blocker.execute("ROLLBACK")
-        await blocker.close()
-        if process is not None and process.returncode is None:
-            process.kill()
-    await _wait_for(
-        "SELECT count(*) = 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "WHERE c.relname = 'invoice_subscription' AND l.pid <> pg_backend_pid()"
-    )
     assert await sql.fetchval("SELECT count(*) FROM invoice WHERE business_id = $1", tree.business_id) == 0
     paid_out = "SELECT count(*) FROM transfer WHERE business_id = $1 AND metadata ? 'invoice_id'"
     assert await sql.fetchval(paid_out, tree.business_id) == 0
