@@ -169,17 +169,7 @@ async def main() -> dict[str, Any]:
     try:
         await migrate()
         simulator, sim_url = payouts_bench.start_simulator()
-        os.environ.update(
-            {
-                "NERACA_PROVIDER_URL": sim_url,
-                "NERACA_PROVIDER_PARTNER_ID": "neraca",
-                "NERACA_PROVIDER_SECRET": payouts_bench.SIM_SECRET,
-                "NERACA_PROVIDER_CALLBACK_SECRET": payouts_bench.SIM_CALLBACK_SECRET,
-            }
-        )
-        from portal.settings import get_settings
-
-        get_settings.cache_clear()
+        payouts_bench.use_simulator(sim_url)
         from portal.domains.accounts import services as accounts
         from portal.domains.billing import services
         from portal.domains.billing.services import batches, common, run

@@ -87,8 +87,6 @@ UNREACHED = {
 PHASE_REQUESTS = int(os.environ.get("BENCH_PHASE_REQUESTS", "30" if SMOKE else "600"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "8"))
 BENEFICIARIES = 10 if SMOKE else 200
-SIM_SECRET = payouts_bench.SIM_SECRET
-SIM_CALLBACK_SECRET = payouts_bench.SIM_CALLBACK_SECRET
 
 
 async def set_rules(business_id: str, on: bool) -> list[str]:
@@ -436,17 +434,7 @@ async def main() -> dict[str, Any]:
     simulator, sim_url = await asyncio.to_thread(payouts_bench.start_simulator)
     try:
         # The web server (started later) and this process's name inquiries use the simulator.
-        os.environ.update(
-            {
-                "NERACA_PROVIDER_URL": sim_url,
-                "NERACA_PROVIDER_PARTNER_ID": "neraca",
-                "NERACA_PROVIDER_SECRET": SIM_SECRET,
-                "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
-            }
-        )
-        from portal.settings import get_settings
-
-        get_settings.cache_clear()
+        payouts_bench.use_simulator(sim_url)
         log("(i) signed POST /api/v1/payouts, inline rules on and off in alternating phases")
         inline = await inline_cost(dsn, sim_url)
     finally:

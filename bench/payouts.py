@@ -101,16 +101,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def provider_env(url: str) -> dict[str, str]:
+    """The provider settings that reach the simulator `start_simulator` runs at `url`."""
+    return {
+        "NERACA_PROVIDER_URL": url,
+        "NERACA_PROVIDER_PARTNER_ID": "neraca",
+        "NERACA_PROVIDER_SECRET": SIM_SECRET,
+        "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
+    }
+
+
+def use_simulator(url: str) -> None:
+    """Point this process's provider settings (and the servers it starts after) at the simulator."""
+    from portal.settings import get_settings
+
+    os.environ.update(provider_env(url))
+    get_settings.cache_clear()
+
+
 def start_simulator() -> tuple[subprocess.Popen[bytes], str]:
     """The sandbox provider on its own port and database (on the same embedded PostgreSQL server)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "NERACA_PROVIDER_URL": url,
-        "NERACA_PROVIDER_PARTNER_ID": "neraca",
-        "NERACA_PROVIDER_SECRET": SIM_SECRET,
-        "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
+        **provider_env(url),
         "NERACA_PROVIDER_CALLBACK_URL": "http://127.0.0.1:9",
         "NERACA_SIMULATOR_DATABASE": "neraca_simulator_bench",
     }
@@ -227,17 +242,7 @@ async def main() -> dict[str, Any]:
     try:
         await migrate()
         simulator, sim_url = start_simulator()
-        os.environ.update(
-            {
-                "NERACA_PROVIDER_URL": sim_url,
-                "NERACA_PROVIDER_PARTNER_ID": "neraca",
-                "NERACA_PROVIDER_SECRET": SIM_SECRET,
-                "NERACA_PROVIDER_CALLBACK_SECRET": SIM_CALLBACK_SECRET,
-            }
-        )
-        from portal.settings import get_settings
-
-        get_settings.cache_clear()
+        use_simulator(sim_url)
         from portal.domains.accounts import services as accounts
         from portal.domains.identity import services as identity
         from portal.domains.ledger import engine as ledger_engine

@@ -1394,12 +1394,7 @@ async def _announce_many(rows: list[asyncpg.Record]) -> None:
                 r["business_id"],
                 r["account_id"],
                 kind,
-                {
-                    "amount": int(r["amount"]),
-                    "currency": r["currency"],
-                    "reference": r["reference"],
-                    "reason": r["failure_code"] or "",
-                },
+                _notice(r),
                 f"/payouts/{r['id']}",
             )
             for r, kind in zip(rows, kinds, strict=True)
@@ -1407,14 +1402,27 @@ async def _announce_many(rows: list[asyncpg.Record]) -> None:
     )
     await record_many(
         [
-            (
-                system_actor(r["business_id"]),
-                kind,
-                f"Payout {r['reference']} {kind.removeprefix('payout.')}",
-                {"payout_id": r["id"], "account_id": r["account_id"], "reference": r["reference"]},
-            )
+            (system_actor(r["business_id"]), kind, *_activity(r, kind))
             for r, kind in zip(rows, kinds, strict=True)
         ]
+    )
+
+
+def _notice(row: asyncpg.Record) -> dict[str, Any]:
+    """What the account's notification of a provider outcome says."""
+    return {
+        "amount": int(row["amount"]),
+        "currency": row["currency"],
+        "reference": row["reference"],
+        "reason": row["failure_code"] or "",
+    }
+
+
+def _activity(row: asyncpg.Record, event_type: str) -> tuple[str, dict[str, Any]]:
+    """The activity log's summary and details of a provider outcome."""
+    return (
+        f"Payout {row['reference']} {event_type.removeprefix('payout.')}",
+        {"payout_id": row["id"], "account_id": row["account_id"], "reference": row["reference"]},
     )
 
 
@@ -1541,20 +1549,10 @@ async def _announce(row: asyncpg.Record, event_type: str) -> None:
         row["business_id"],
         row["account_id"],
         event_type,
-        {
-            "amount": int(row["amount"]),
-            "currency": row["currency"],
-            "reference": row["reference"],
-            "reason": row["failure_code"] or "",
-        },
+        _notice(row),
         f"/payouts/{row['id']}",
     )
-    await audit(
-        system_actor(row["business_id"]),
-        event_type,
-        f"Payout {row['reference']} {event_type.removeprefix('payout.')}",
-        {"payout_id": row["id"], "account_id": row["account_id"], "reference": row["reference"]},
-    )
+    await audit(system_actor(row["business_id"]), event_type, *_activity(row, event_type))
 
 
 @provider.on_payout_lookup("payouts")

@@ -285,6 +285,15 @@ class Provider(Protocol):
     async def get_service(self, business_id: str, service: str) -> ServiceState: ...
 
 
+def _item_refused(params: dict[str, str]) -> ProviderRefused | ProviderConflict:
+    """A batch item the provider refused: a reference it already holds is a conflict, anything else a
+    refusal with the provider's code."""
+    message = N_("The payment provider refused: %(message)s (%(code)s).")
+    if params["code"] == "duplicate_reference":
+        return ProviderConflict(message, params=params, code="duplicate_reference")
+    return ProviderRefused(message, params=params, code=params["code"] or "provider_refused")
+
+
 def _payout_payload(request: PayoutRequest) -> dict[str, Any]:
     """A payout as the provider's API takes it, alone or as a batch item: the destination's fields it has."""
     payload: dict[str, Any] = {
@@ -602,13 +611,7 @@ class SandboxProvider:
                 continue
             error = answer.get("error") or {}
             params = {"code": str(error.get("code", "")), "message": str(error.get("message", ""))}
-            message = N_("The payment provider refused: %(message)s (%(code)s).")
-            if params["code"] == "duplicate_reference":
-                results.append(ProviderConflict(message, params=params, code="duplicate_reference"))
-            else:
-                results.append(
-                    ProviderRefused(message, params=params, code=params["code"] or "provider_refused")
-                )
+            results.append(_item_refused(params))
         return results
 
     async def get_payin(self, business_id: str, payin_id: str) -> Payin:
@@ -725,13 +728,7 @@ class SandboxProvider:
                     )
                 )
                 continue
-            message = N_("The payment provider refused: %(message)s (%(code)s).")
-            if params["code"] == "duplicate_reference":
-                results.append(ProviderConflict(message, params=params, code="duplicate_reference"))
-            else:
-                results.append(
-                    ProviderRefused(message, params=params, code=params["code"] or "provider_refused")
-                )
+            results.append(_item_refused(params))
         return results
 
     async def get_payout(self, business_id: str, payout_id: str) -> Payout:

@@ -14,6 +14,7 @@ from portal.simulator import reference as ref
 from portal.simulator.config import get_config
 from portal.simulator.errors import SimError, conflict, invalid, not_found
 from portal.simulator.services import callbacks, clock, fields, rails
+from portal.simulator.services.items import repeated
 
 OPEN = "pending"
 REFUNDABLE = ("paid", "partially_refunded")
@@ -480,15 +481,8 @@ async def charge_many(conn: asyncpg.Connection, partner_id: str, body: dict[str,
         reference = item["reference"]
         first = existing.get(reference)
         if first is not None or reference in seen:
-            if first is not None and _same_charge(first, merchant_id, item):
-                outcomes[n] = {"reference": reference, "payin": view(first)}
-            else:
-                outcomes[n] = {
-                    "reference": reference,
-                    "error": conflict(
-                        "duplicate_reference", f"A pay-in with reference {reference!r} already exists."
-                    ).body(),
-                }
+            same = first if first is not None and _same_charge(first, merchant_id, item) else None
+            outcomes[n] = repeated(reference, same, "payin", view)
             continue
         card = cards.get(item["card_token"])
         if card is None:

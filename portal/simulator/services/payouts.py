@@ -19,6 +19,7 @@ from portal.simulator import reference as ref
 from portal.simulator.config import get_config
 from portal.simulator.errors import SimError, conflict, invalid, not_found
 from portal.simulator.services import callbacks, clock, fields, inquiries, rails
+from portal.simulator.services.items import repeated
 
 INSTANT_S = {"bifast": 2, "online": 3, "ewallet": 2}
 SKN_WINDOWS = (time(9), time(11), time(13), time(15))
@@ -228,15 +229,9 @@ async def submit_many(conn: asyncpg.Connection, partner_id: str, body: dict[str,
         reference = item["reference"]
         first = existing.get(reference)
         if first is not None or reference in seen:
-            if first is not None and all(first[k] == {**item, "merchant_id": merchant_id}[k] for k in _SAME):
-                outcomes[n] = {"reference": reference, "payout": view(first)}
-            else:
-                outcomes[n] = {
-                    "reference": reference,
-                    "error": conflict(
-                        "duplicate_reference", f"A payout with reference {reference!r} already exists."
-                    ).body(),
-                }
+            asked = {**item, "merchant_id": merchant_id}
+            same = first if first is not None and all(first[k] == asked[k] for k in _SAME) else None
+            outcomes[n] = repeated(reference, same, "payout", view)
             continue
         mode = modes[item["rail"]]
         if isinstance(mode, SimError):
