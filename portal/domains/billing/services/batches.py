@@ -10,18 +10,18 @@ import binascii
 import csv
 import io
 import json
-import re
 import zipfile
 from datetime import date
 from typing import Any
 
 import asyncpg
+import polars as pl
 
 from portal.domains.billing import schedule as schedules
 from portal.domains.billing.schemas import BatchOut, BatchPage, BatchRowOut
 from portal.domains.billing.services import common
 from portal.domains.billing.services.billings import create_billing
-from portal.lib import clock, sql
+from portal.lib import clock, frames, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, FieldError, Forbidden, NeracaError, ValidationFailed
 from portal.lib.i18n import N_, gettext
@@ -63,8 +63,8 @@ def _refused(message: str, code: str) -> ValidationFailed:
 
 
 def read_rows(content: bytes, file_name: str) -> list[list[str]]:
-    """The cells of a CSV or XLSX file as text, first row included (formulas come back as their text,
-    never computed)."""
+    """The cells of a CSV or XLSX file as text, first row included, read in Python (formulas come back
+    as their text, never computed)."""
     if len(content) > MAX_BYTES:
         raise _refused(N_("The file is larger than 5 MB."), "file_too_large")
     name = file_name.lower()
@@ -92,10 +92,9 @@ def read_rows(content: bytes, file_name: str) -> list[list[str]]:
         book.close()
     elif name.endswith(".csv"):
         try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
+            rows = frames.csv_rows(frames.csv_text(content))
+        except frames.NotUtf8:
             raise _refused(N_("The CSV file must be UTF-8 text."), "invalid_file") from None
-        rows = list(csv.reader(io.StringIO(text)))
     else:
         raise _refused(N_("Upload a CSV or XLSX file."), "invalid_file")
     if len(rows) > MAX_ROWS + 1:
@@ -103,18 +102,43 @@ def read_rows(content: bytes, file_name: str) -> list[list[str]]:
     return rows
 
 
-def _error(field: str, message: str) -> dict[str, str]:
-    return {"field": field, "message": message}
+def _read_frame(content: bytes, name: str) -> pl.DataFrame:
+    """A file's rows as a frame of text (header first): a CSV read by polars, an XLSX, or a CSV polars
+    could read otherwise than Python's csv module, read in Python (`read_rows`)."""
+    if len(content) > MAX_BYTES:
+        raise _refused(N_("The file is larger than 5 MB."), "file_too_large")
+    if name.lower().endswith(".csv"):
+        try:
+            frame = frames.csv_frame(content, max_rows=MAX_ROWS)
+        except frames.NotUtf8:
+            raise _refused(N_("The CSV file must be UTF-8 text."), "invalid_file") from None
+        if frame is not None:
+            return frame
+    return frames.rows_frame(read_rows(content, name))
 
 
-def _stage_records(kind: str, rows: list[list[str]], *, may_hold_cards: bool = True) -> list[tuple[Any, ...]]:
-    """The data rows as staging records: (line, the columns' stripped text…, columns blanked as a card
-    number). A card number is blanked here, in memory, so it never reaches the database, not even the
-    staging table; the other checks are SQL over the staged rows."""
+# Digits as "0", everything but a space or a dash as "x" (those two dropped): 13 zeros in a row is the
+# least a card number leaves (a superset: the cells are then scanned exactly).
+_DIGITS_ONLY = bytes(ord("0") if chr(c).isdigit() and c < 128 else ord("x") for c in range(256))
+# The least a card number leaves in a cell (13 digits, a space or a dash between two): a superset of
+# common.looks_like_card_number, which then judges the few cells that have it.
+_CARD_RUN = r"[0-9](?:[ -]?[0-9]){12}"
+
+
+def _may_hold_card(content: bytes) -> bool:
+    """Whether a run of 13 or more digits (spaces or dashes between them) is anywhere in the bytes."""
+    return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
+
+
+def _cells(kind: str, frame: pl.DataFrame, *, may_hold_cards: bool) -> tuple[pl.DataFrame, list[str]]:
+    """The data rows to check: blank rows left out, each row its line (the header is line 1; a blank
+    row takes no number), its columns' trimmed text, a cell holding a card number blanked here, in
+    memory, so it never reaches the database. Returns the rows and the columns where a card was
+    blanked (`card_<column>` flags those rows)."""
     columns = COLUMNS[kind]
-    if not rows:
+    if frame.height == 0:
         raise _refused(N_("The file is empty."), "empty_file")
-    header = [h.strip().lower().replace(" ", "_") for h in rows[0]]
+    header, data = frames.picked(frame, columns)
     missing = [c for c in columns[:3] if c not in header]
     if missing:
         raise ValidationFailed(
@@ -123,127 +147,30 @@ def _stage_records(kind: str, rows: list[list[str]], *, may_hold_cards: bool = T
             code="missing_columns",
             errors=[FieldError("/file", N_("columns missing"), "missing_columns")],
         )
-    positions = [header.index(name) if name in header else -1 for name in columns]
-    records: list[tuple[Any, ...]] = []
-    line = 1
-    for raw in rows[1:]:
-        if not any(cell.strip() for cell in raw):
-            continue
-        line += 1
-        width = len(raw)
-        cells = [raw[i].strip() if 0 <= i < width else "" for i in positions]
-        blanked: list[str] = []
-        for n, value in enumerate(cells):
-            if may_hold_cards and len(value) >= 13 and common.looks_like_card_number(value):
-                cells[n] = ""  # never kept
-                blanked.append(columns[n])
-        records.append((line, *cells, blanked))
-    return records
-
-
-# Python's str.strip() set, so a cell trimmed in SQL is the cell trimmed in Python.
-_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
-_WS_SQL = "E'" + "".join(f"\\u{ord(c):04x}" for c in _WHITESPACE) + "'"
-# A cell starting and ending with a printable ASCII character (never whitespace) is already trimmed: the
-# trim, which walks the whitespace set character by character, runs only on the others.
-_PRINTABLE = "ascii({c}) BETWEEN 33 AND 126"
-# A well-formed quoted CSV field (at a field's start, closed before a comma or a line's end): where every
-# quote of a file is in one, Python's csv module and PostgreSQL's COPY read the file alike.
-_QUOTED_FIELD = re.compile(r'(?:^|(?<=[,\r\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
-
-
-def _raw_csv_header(kind: str, content: bytes) -> list[str] | None:
-    """The staging columns of a CSV file that PostgreSQL's COPY can read straight, as Python's csv
-    module would (the file is then never parsed in Python), or None when it must be read in Python: too
-    many lines, not UTF-8, an end-of-data marker or a NUL, a quote outside a well-formed quoted field,
-    a header that spans lines or lacks the required columns."""
-    if (
-        len(content) > MAX_BYTES
-        or content.count(b"\n") > MAX_ROWS + 1
-        or b"\\." in content
-        or b"\0" in content
-    ):
-        return None
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    if '"' in text and '"' in _QUOTED_FIELD.sub("", text):
-        return None
-    first = text.split("\n", 1)[0]
-    if not first.strip() or '"' in first or "\r" in first.rstrip("\r"):
-        return None
-    header = [h.strip().lower().replace(" ", "_") for h in first.rstrip("\r").split(",")]
-    columns = COLUMNS[kind]
-    if any(c not in header for c in columns[:3]):
-        return None
-    return [h if h in columns and header.index(h) == n else f"extra_{n}" for n, h in enumerate(header)]
-
-
-def _trimmed(name: str) -> str:
-    """A raw cell trimmed as Python trims it."""
-    return (
-        f"CASE WHEN {_PRINTABLE.format(c='r.' + name)} AND {_PRINTABLE.format(c=f'right(r.{name}, 1)')} "
-        f"THEN r.{name} ELSE btrim(coalesce(r.{name}, ''), {_WS_SQL}) END"
-    )
-
-
-# ASCII whitespace (Python's, but the line breaks) as a space, every other byte as "x" but the comma and
-# the line breaks: where no space then touches a comma or a line break, no cell starts or ends with one.
-_ASCII_SPACES = bytes(
-    c if chr(c) in ",\r\n" else ord(" ") if chr(c).isspace() and c < 128 else ord("x") for c in range(256)
-)
-
-
-def _cells_trimmed(content: bytes) -> bool:
-    """Whether no cell of an ASCII CSV without a quote starts or ends with whitespace (its cells then
-    need no trim; one scan of the bytes, no parsing)."""
-    if not content.isascii() or b'"' in content:
-        return False
-    spaced = content.translate(_ASCII_SPACES)
-    return not (
-        spaced.endswith(b" ")
-        or any(edge in spaced for edge in (b", ", b" ,", b"\n ", b" \n", b" \r", b"\r "))
-    )
-
-
-def _raw_source(kind: str, staged: list[str], *, trimmed: bool = False) -> str:
-    """The staged raw CSV as the checks' rows: cells trimmed (as they are when `trimmed`), blank rows
-    left out, lines numbered as Python numbers them (the header is line 1; a blank row takes no
-    number)."""
-    joined = f"concat({', '.join('r.' + n for n in staged)})"
-    # A row whose first cell starts with a printable character is not blank: the rest is not joined.
-    filled = (
-        f"{_PRINTABLE.format(c='r.' + staged[0])} OR {_PRINTABLE.format(c=joined)} "
-        f"OR btrim({joined}, {_WS_SQL}) <> ''"
-    )
-
-    def cell(c: str) -> str:
-        return f"coalesce(r.{c}, '')" if trimmed else _trimmed(c)
-
-    picked = ", ".join(f"{cell(c) if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
-    return (
-        f"(SELECT (row_number() OVER (ORDER BY r.seq) + 1)::integer AS line, {picked}, "
-        f"'{{}}'::text[] AS blanked FROM billing_batch_raw r WHERE {filled})"
-    )
-
-
-def _raw_cells(kind: str, staged: list[str]) -> str:
-    """The staged raw CSV's cells as typed, every row (blank ones too): enough for the distinct values,
-    each trimmed in Python once."""
-    picked = ", ".join(f"{'r.' + c if c in staged else chr(39) * 2} AS {c}" for c in COLUMNS[kind])
-    return f"(SELECT {picked} FROM billing_batch_raw r)"
+    data = data.filter(pl.col("filled")).drop("filled")
+    data = data.with_columns(pl.int_range(2, data.height + 2, dtype=pl.Int32).alias("line"))
+    carded: list[str] = []
+    if may_hold_cards and data.height:
+        candidates: set[str] = set()
+        for c in columns:
+            cell = data.get_column(c)
+            candidates.update(
+                cell.filter((cell.str.len_chars() >= 13) & cell.str.contains(_CARD_RUN)).unique().to_list()
+            )
+        cards = [value for value in candidates if common.looks_like_card_number(value)]
+        if cards:
+            found = data.select(*(pl.col(c).is_in(cards).alias(f"card_{c}") for c in columns))
+            carded = [c for c in columns if found[f"card_{c}"].any()]
+            data = data.with_columns(
+                *(found[f"card_{c}"] for c in carded),
+                *(pl.when(found[f"card_{c}"]).then(pl.lit("")).otherwise(pl.col(c)).alias(c) for c in carded),
+            )
+    return data, carded
 
 
 _SCHEDULE_CELLS = ("schedule_type", "day", "weekdays", "months", "dates")
-
-
-async def _distinct_values(conn: asyncpg.Connection, kind: str, source: str) -> list[tuple[str, ...]]:
-    """The distinct values the Python rules judge: a schedule's cells, or an Execute Date (of blank
-    rows too: a value no checked row has is joined to none)."""
-    cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
-    rows = await conn.fetch(f"SELECT DISTINCT {', '.join(cells)} FROM {source} st")
-    return list(dict.fromkeys(tuple((v or "").strip() for v in r) for r in rows))
+# Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
+_SEP = "\x1f"
 
 
 def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str], list[str]]:
@@ -278,171 +205,218 @@ def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str
     return list(found), list(found.values())
 
 
-# Digits as "0", everything but a space or a dash as "x" (those two dropped): 13 zeros in a row is the
-# least a card number leaves (a superset: the cells are then scanned exactly).
-_DIGITS_ONLY = bytes(ord("0") if chr(c).isdigit() and c < 128 else ord("x") for c in range(256))
+async def _existing(conn: asyncpg.Connection, query: str, business_id: str, keys: pl.Series) -> list[Any]:
+    """One set-based lookup of a file's distinct keys (`query` takes $1 the business, $2 the keys)."""
+    wanted = keys.unique().to_list()
+    return list(await conn.fetch(query, business_id, wanted)) if wanted else []
 
 
-def _may_hold_card(content: bytes) -> bool:
-    """Whether a run of 13 or more digits (spaces or dashes between them) is anywhere in the bytes."""
-    return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
+def _reason(field: str, message: str) -> str:
+    """A reason as JSON text, built once per rule (every row that breaks the rule shares it)."""
+    return json.dumps({"field": field, "message": message})
 
 
-async def _copy_raw(conn: asyncpg.Connection, kind: str, content: bytes, header: list[str]) -> str | None:
-    """COPY the CSV file as it is into a staging table (PostgreSQL parses it); the checks' rows, or
-    None when COPY refuses the file (a ragged or blank line…): then Python reads it."""
-    try:
-        async with conn.transaction():
-            await conn.execute(
-                "CREATE TEMP TABLE billing_batch_raw (seq integer GENERATED ALWAYS AS IDENTITY, "
-                + ", ".join(f"{c} text" for c in header)
-                + ") ON COMMIT DROP"
-            )
-            await conn.copy_to_table(
-                "billing_batch_raw", source=io.BytesIO(content), columns=header, format="csv", header=True
-            )
-            # Not ANALYZEd (a tenth of the upload): its size is read from its pages, and the checks'
-            # joins are hash joins on either estimate.
-    except asyncpg.PostgresError:
-        return None
-    return _raw_source(kind, header, trimmed=_cells_trimmed(content))
-
-
-# Joins the cells of a schedule into one key (a unit separator: never typed in a cell).
-_SEP = "\x1f"
-# A formula's first character (= + - @ tab carriage return), by code point: no text built per cell.
-_FORMULA = "ascii({c}) IN (61, 43, 45, 64, 9, 13)"
-
-
-def _reason(condition: str, field: str, message: str) -> str:
-    return f"CASE WHEN {condition} THEN jsonb_build_object('field', '{field}', 'message', {message}) END"
-
-
-def _check_sql(kind: str, source: str = "billing_batch_stage", *, blanked: bool = True) -> str:
-    """The staged rows checked, one SELECT: every rule is a SQL condition adding its reason, in the order
-    a reader meets them (each cell's card number or formula, the amount, the references, a repeat in the
-    file); a row is its line, its cells as kept and its reasons (NULL when it has none).
-    $1 business, $3–$9 the translated messages, $10/$11 the distinct checks. Without `blanked` (a file
-    COPYed as it is, which cannot hold a card number) no cell is blanked: only invalid rows ask."""
+async def _checked(
+    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame, carded: list[str]
+) -> pl.DataFrame:
+    """Every row checked, each rule a column expression adding its reason, in the order a reader meets
+    them (each cell's card number or formula, the amount, the references, a repeat in the file); the
+    references looked up set-based, one statement per kind of reference for the file's distinct keys.
+    A row is its line, its cells as kept (a formula quoted), the amount it adds to the Total Amount and
+    its reasons as JSON text (null when it has none)."""
     columns = COLUMNS[kind]
-    # Every rule's condition, so a valid row (most of a file) skips building its reasons altogether.
-    conditions = ["s.any_formula", *(["cardinality(s.blanked) > 0"] if blanked else [])]
-
-    def reason(condition: str, field: str, message: str) -> str:
-        conditions.append(condition)
-        return _reason(condition, field, message)
-
-    parts = [
-        f"CASE WHEN '{c}' = ANY(s.blanked) THEN jsonb_build_object('field', '{c}', 'message', $3::text) "
-        f"ELSE {_reason(_FORMULA.format(c='s.' + c), c, '$4::text')} END"
-        for c in columns
-    ]
-    valid_amount = (
-        "CASE WHEN s.numeric_amount THEN s.digits::numeric BETWEEN 1 AND 1000000000000 ELSE false END"
+    key = "billing_number" if kind == "registration" else "invoice_number"
+    rules: list[tuple[pl.Expr, pl.Expr]] = []  # (broken, its reason)
+    formula = {c: frames.formula(pl.col(c)) for c in columns}
+    typed_card, typed_formula = (
+        gettext("A card number cannot be typed here."),
+        gettext("A formula is not allowed in a cell."),
     )
-    parts.append(reason(f"NOT ({valid_amount})", "amount", "$5::text"))
+    for c in columns:
+        if c in carded:
+            rules.append((pl.col(f"card_{c}"), pl.lit(_reason(c, typed_card))))
+        rules.append((formula[c], pl.lit(_reason(c, typed_formula))))
+    digits = pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
+    numeric = digits.str.contains(r"^[0-9]+$")
+    significant = digits.str.strip_chars_start("0")
+    # Whole rupiah from 1 to 1,000,000,000,000 (the only 13-digit value allowed is the bound itself).
+    valid_amount = numeric & (
+        ((significant.str.len_bytes() >= 1) & (significant.str.len_bytes() < 13))
+        | (significant == "1000000000000")
+    )
+    rules.append(
+        (
+            ~valid_amount,
+            pl.lit(_reason("amount", gettext("The amount must be a whole number of rupiah above zero."))),
+        )
+    )
+    number = pl.col("billing_number")
     if kind == "registration":
-        parts.append(reason("cu.customer_ref IS NULL", "customer_id", "$6::text"))
-        parts.append(
-            reason(
-                "s.billing_number = '' OR length(s.billing_number) > 40 OR b.billing_number IS NOT NULL",
-                "billing_number",
-                "$7::text",
+        customers = await _existing(
+            conn,
+            "SELECT customer_ref FROM billing_customer WHERE business_id = $1 "
+            "AND customer_ref = ANY($2::text[])",
+            business_id,
+            data.get_column("customer_id"),
+        )
+        taken = await _existing(
+            conn,
+            "SELECT billing_number FROM billing WHERE business_id = $1 AND billing_number = ANY($2::text[])",
+            business_id,
+            data.get_column("billing_number").filter(data.get_column("billing_number").str.len_chars() <= 40),
+        )
+        rules.append(
+            (
+                ~pl.col("customer_id").is_in([r[0] for r in customers]),
+                pl.lit(_reason("customer_id", gettext("No customer has this Customer ID."))),
             )
         )
-        parts.append(
-            reason(
-                # Typed in lower case (most rows), the type is known without lower().
-                "s.type <> '' AND s.type NOT IN ('recurring', 'reminder') "
-                "AND lower(s.type) NOT IN ('recurring', 'reminder')",
-                "type",
-                "$8::text",
+        rules.append(
+            (
+                (number == "") | (number.str.len_chars() > 40) | number.is_in([r[0] for r in taken]),
+                pl.lit(_reason("billing_number", gettext("This Billing Number is already used or invalid."))),
             )
         )
-        parts.append(reason("coalesce(ck.message, '') <> ''", "schedule_type", "ck.message"))
-        key = "billing_number"
-        joins = (
-            "LEFT JOIN billing_customer cu ON cu.business_id = $1 AND cu.customer_ref = s.customer_id "
-            "LEFT JOIN billing b ON b.business_id = $1 AND b.billing_number = s.billing_number "
-            "LEFT JOIN unnest($10::text[], $11::text[]) AS ck(key, message) ON s.schedule_type <> '' AND "
-            "ck.key = concat_ws(E'\\x1f', s.schedule_type, s.day, s.weekdays, s.months, s.dates)"
+        typed = pl.col("type")
+        rules.append(
+            (
+                (typed != "") & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
+                pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+            )
         )
+        distinct = data.select(*_SCHEDULE_CELLS).unique().rows()
+        keys, messages = _distinct_checks(kind, distinct)
+        schedule_key = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP)
+        judged = [(k, _reason("schedule_type", m)) for k, m in zip(keys, messages, strict=True) if m]
+        schedule = schedule_key.replace_strict(
+            [k for k, _ in judged], [r for _, r in judged], default=None, return_dtype=pl.String
+        )
+        rules.append(((pl.col("schedule_type") != "") & schedule.is_not_null(), schedule))
     else:
-        parts.append(reason("b.billing_number IS NULL OR b.status = 'deleted'", "billing_number", "$6::text"))
-        parts.append(
-            reason(
-                "b.billing_number IS NOT NULL AND b.status <> 'deleted' AND b.card_status <> 'registered'",
-                "billing_number",
-                "$7::text",
+        billings = await _existing(
+            conn,
+            "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
+            "AND billing_number = ANY($2::text[])",
+            business_id,
+            data.get_column("billing_number"),
+        )
+        charged = await _existing(
+            conn,
+            "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
+            "AND invoice_number = ANY($2::text[])",
+            business_id,
+            data.get_column("invoice_number").filter(data.get_column("invoice_number").str.len_chars() <= 60),
+        )
+        live = [r["billing_number"] for r in billings if r["status"] != "deleted"]
+        carded_billings = [
+            r["billing_number"]
+            for r in billings
+            if r["status"] != "deleted" and r["card_status"] == "registered"
+        ]
+        rules.append(
+            (
+                ~number.is_in(live),
+                pl.lit(_reason("billing_number", gettext("No billing has this Billing Number."))),
             )
         )
-        parts.append(
-            reason(
-                "s.invoice_number = '' OR length(s.invoice_number) > 60 OR EXISTS (SELECT 1 FROM "
-                "billing_charge ch WHERE ch.business_id = $1 AND ch.invoice_number = s.invoice_number)",
-                "invoice_number",
-                "$8::text",
+        rules.append(
+            (
+                number.is_in(live) & ~number.is_in(carded_billings),
+                pl.lit(_reason("billing_number", gettext("This billing has no registered card."))),
             )
         )
-        parts.append(reason("coalesce(ck.message, '') <> ''", "execute_date", "ck.message"))
-        key = "invoice_number"
-        joins = (
-            "LEFT JOIN billing b ON b.business_id = $1 AND b.billing_number = s.billing_number "
-            "LEFT JOIN unnest($10::text[], $11::text[]) AS ck(key, message) ON ck.key = s.execute_date"
+        invoice = pl.col("invoice_number")
+        rules.append(
+            (
+                (invoice == "") | (invoice.str.len_chars() > 60) | invoice.is_in([r[0] for r in charged]),
+                pl.lit(_reason("invoice_number", gettext("This Invoice Number is already used or invalid."))),
+            )
         )
-    parts.append(
-        reason(
-            f"s.{key} <> '' AND s.first_line < s.line",
-            key,
-            "replace($9::text, '%(line)s', s.first_line::text)",
+        distinct = data.select("execute_date").unique().rows()
+        keys, messages = _distinct_checks(kind, distinct)
+        judged = [(k, _reason("execute_date", m)) for k, m in zip(keys, messages, strict=True) if m]
+        execute = pl.col("execute_date").replace_strict(
+            [k for k, _ in judged], [r for _, r in judged], default=None, return_dtype=pl.String
+        )
+        rules.append((execute.is_not_null(), execute))
+    # A repeat names the first line of its key; the message's %(line)s is filled per row.
+    before, after = _reason(key, gettext("Also on line %(line)s of this file.")).split("%(line)s", 1)
+    first_line = pl.col("line").min().over(key)
+    rules.append(
+        (
+            (pl.col(key) != "") & (first_line < pl.col("line")),
+            pl.concat_str([pl.lit(before), first_line.cast(pl.String), pl.lit(after)]),
         )
     )
-    kept = ", ".join(
-        "s.amount_kept AS amount"
-        if c == "amount"
-        else f"CASE WHEN s.any_formula AND {_FORMULA.format(c='s.' + c)} THEN '''' || s.{c} "
-        f"ELSE s.{c} END AS {c}"
-        for c in columns
+    reasons = pl.concat_str(
+        [pl.when(broken).then(reason) for broken, reason in rules], separator=", ", ignore_nulls=True
     )
-    amount_kept = f"CASE WHEN {_FORMULA.format(c='st.amount')} THEN '''' || st.amount ELSE st.amount END"
-    digits = f"replace(replace({amount_kept}, '.', ''), ',', '')"
-    # s has a window function, so it is computed once per row (never pulled up into the checks that
-    # read its columns several times); a row without a formula (most) tests no cell for one again.
-    return (
-        f"WITH s AS (SELECT st.*, {amount_kept} AS amount_kept, {digits} AS digits, "
-        f"{digits} ~ '^[0-9]+$' AS numeric_amount, "
-        f"{' OR '.join(_FORMULA.format(c='st.' + c) for c in columns)} AS any_formula, "
-        f'min(st.line) OVER (PARTITION BY st.{key} COLLATE "C") AS first_line FROM {source} st) '
-        f"SELECT s.line, {kept}, "
-        # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
-        "CASE WHEN s.numeric_amount AND length(s.digits) <= 18 THEN s.digits::bigint ELSE 0 END AS money, "
-        + f"CASE WHEN {' OR '.join(f'({c})' for c in conditions)} "
-        + f"THEN to_jsonb(array_remove(ARRAY[{', '.join(parts)}], NULL)) END AS errors FROM s {joins}"
+    kept = [pl.when(formula[c]).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in columns]
+    # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
+    money = (
+        pl.when(numeric & (digits.str.len_bytes() <= 18))
+        .then(digits.cast(pl.Int64, strict=False))
+        .otherwise(0)
+    )
+    return data.select(
+        "line",
+        *kept,
+        money.alias("money"),
+        pl.when(pl.any_horizontal(broken for broken, _ in rules))
+        .then(pl.lit("[") + reasons + pl.lit("]"))
+        .otherwise(None)
+        .alias("errors"),
     )
 
 
-def _keep_sql(kind: str, source: str, *, blanked: bool = True) -> str:
+async def _keep(
+    conn: asyncpg.Connection, business_id: str, batch_id: str, kind: str, checked: pl.DataFrame
+) -> tuple[int, int]:
     """The checked rows kept as the file's one record (each column an array, element i of each the row
-    numbered lines[i]; the reasons of the invalid rows by line) and the batch's totals set, in one
-    statement; $2 the batch."""
+    numbered lines[i]; the reasons of the invalid rows by line, as JSON) and the batch's totals set;
+    returns the rows and the invalid ones."""
     columns = COLUMNS[kind]
-    arrays = ", ".join(f"array_agg({c}) AS {c}" for c in columns)
-    return (
-        f"WITH checked AS ({_check_sql(kind, source, blanked=blanked)}), "
-        f"folded AS (SELECT coalesce(array_agg(line), '{{}}'::integer[]) AS lines, {arrays}, "
-        "coalesce(jsonb_object_agg(line::text, errors) FILTER (WHERE errors IS NOT NULL), '{}'::jsonb) "
-        "AS errors, count(*) AS total, count(errors) AS invalid, "
-        "coalesce(sum(money), 0) AS money FROM checked), "
-        f"kept AS (INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, "
-        f"errors) SELECT $1, $2, lines, {', '.join(columns)}, errors FROM folded) "
-        "UPDATE billing_batch SET total_data = f.total, invalid_data = f.invalid, total_amount = f.money "
-        "FROM folded f WHERE business_id = $1 AND id = $2 RETURNING total_data, invalid_data"
+    total = checked.height
+    invalid = total - checked.get_column("errors").null_count()
+    money = checked.get_column("money").cast(pl.Int128).sum() if total else 0
+    by_line = (
+        checked.lazy()
+        .filter(pl.col("errors").is_not_null())
+        .select(
+            pl.concat_str([pl.lit('"'), pl.col("line").cast(pl.String), pl.lit('": '), pl.col("errors")])
+            .str.join(", ")
+            .alias("errors")
+        )
+        .collect()
+        .item()
     )
+    await conn.execute(
+        "UPDATE billing_batch SET total_data = $3, invalid_data = $4, total_amount = $5 "
+        "WHERE business_id = $1 AND id = $2",
+        business_id,
+        batch_id,
+        total,
+        invalid,
+        money,
+    )
+    # A file without rows keeps NULL columns (the arrays of no row), as it always has.
+    await conn.execute(
+        f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, errors) "
+        f"VALUES ($1, $2, $3::integer[], {', '.join(f'${n}::text[]' for n in range(4, len(columns) + 4))}, "
+        f"${len(columns) + 4}::jsonb)",
+        business_id,
+        batch_id,
+        checked.get_column("line").to_list(),
+        *(checked.get_column(c).to_list() if total else None for c in columns),
+        "{" + (by_line or "") + "}",
+    )
+    return total, invalid
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
-    """Read a file and check every row set-based: the rows are copied into a staging table and each rule
-    is a SQL condition adding its reason. Keeps the file with its rows and reasons; returns the batch id."""
+    """Read a file and check every row column by column (a polars frame; every rule a column
+    expression, the references looked up set-based). Keeps the file with its rows and reasons as one
+    record; returns the batch id."""
     _require_whole_business(actor)
     if kind not in KINDS:
         raise ValidationFailed(
@@ -451,49 +425,11 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             errors=[FieldError("/kind", N_("unknown batch type"), "invalid_batch_type")],
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
-    columns = COLUMNS[kind]
     # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
     may_hold_cards = not name.lower().endswith(".csv") or _may_hold_card(content)
-    raw_header = None if may_hold_cards else _raw_csv_header(kind, content)
-    records = (
-        None
-        if raw_header is not None
-        else _stage_records(kind, read_rows(content, name), may_hold_cards=may_hold_cards)
-    )
-    if kind == "registration":
-        reference_messages = [
-            gettext("No customer has this Customer ID."),
-            gettext("This Billing Number is already used or invalid."),
-            gettext("The type is Recurring or Reminder."),
-        ]
-    else:
-        reference_messages = [
-            gettext("No billing has this Billing Number."),
-            gettext("This billing has no registered card."),
-            gettext("This Invoice Number is already used or invalid."),
-        ]
+    data, carded = _cells(kind, _read_frame(content, name), may_hold_cards=may_hold_cards)
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
-        # The checks' window sort and hashes stay in memory at 100,000 rows.
-        await conn.execute("SET LOCAL work_mem = '64MB'")
-        source = None if raw_header is None else await _copy_raw(conn, kind, content, raw_header)
-        if source is None:
-            if records is None:  # COPY read the file otherwise than Python would: Python reads it
-                records = _stage_records(kind, read_rows(content, name), may_hold_cards=False)
-            source = "billing_batch_stage"
-            await conn.execute(
-                "CREATE TEMP TABLE billing_batch_stage (line integer, "
-                + ", ".join(f"{c} text" for c in columns)
-                + ", blanked text[]) ON COMMIT DROP"
-            )
-            await conn.copy_records_to_table(
-                "billing_batch_stage", columns=["line", *columns, "blanked"], records=records
-            )
-            await conn.execute("ANALYZE billing_batch_stage")  # the checks' joins planned on real counts
-        cells = (
-            source if raw_header is None or source == "billing_batch_stage" else _raw_cells(kind, raw_header)
-        )
-        keys, key_messages = _distinct_checks(kind, await _distinct_values(conn, kind, cells))
         await conn.execute(
             "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
             "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
@@ -504,23 +440,14 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             actor.user_id or actor.api_key_id,
             clock.now(),
         )
-        counts = await conn.fetchrow(
-            _keep_sql(kind, source, blanked=source == "billing_batch_stage"),
-            actor.business_id,
-            batch_id,
-            gettext("A card number cannot be typed here."),
-            gettext("A formula is not allowed in a cell."),
-            gettext("The amount must be a whole number of rupiah above zero."),
-            *reference_messages,
-            gettext("Also on line %(line)s of this file."),
-            keys,
-            key_messages,
-        )
-        assert counts is not None
+        checked = await _checked(conn, actor.business_id, kind, data, carded)
+        del data  # the frames are dropped as soon as they are used (memory)
+        total, invalid = await _keep(conn, actor.business_id, batch_id, kind, checked)
+        del checked
         await common.audit(
             actor,
             "billing.batch_uploaded",
-            f"Batch file {name} uploaded ({counts['total_data']} rows, {counts['invalid_data']} invalid)",
+            f"Batch file {name} uploaded ({total} rows, {invalid} invalid)",
             {"batch_id": batch_id},
         )
     return batch_id

@@ -1,0 +1,129 @@
+"""Uploaded files as polars frames of text, for checks written as column expressions (no Python loop per
+row). Domain-free: reading CSV bytes (polars, with Python's csv module as the fallback wherever polars
+could read a file otherwise), rows read in Python (an XLSX sheet, the fallback) into the same frame, a
+header normalised, a cell trimmed exactly as Python's `str.strip()` and a cell's formula flag.
+
+A frame here holds a file's rows in file order, header included as row 0, one text column per position
+(`c0`, `c1`…), a missing cell "" (never null)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+from portal.lib.spreadsheet import FORMULA_PREFIXES
+
+# Python's str.strip() set. polars' strip_chars() without an argument strips Unicode White_Space, which
+# lacks the four information separators U+001C–U+001F that Python strips: the set is passed exactly.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_BOM = b"\xef\xbb\xbf"
+# A well-formed quoted CSV field (at a field's start, closed before a comma or a line's end): where every
+# quote of a file is in one, Python's csv module and polars read the file alike.
+_QUOTED_FIELD = re.compile(r'(?:^|(?<=[,\r\n]))"(?:[^"]|"")*"(?=[,\r\n]|\Z)')
+
+
+class NotUtf8(ValueError):
+    """The CSV bytes are not UTF-8 text."""
+
+
+def trimmed(cell: pl.Expr) -> pl.Expr:
+    """A text cell trimmed as Python's `str.strip()` trims it."""
+    return cell.str.strip_chars(WHITESPACE)
+
+
+def formula(cell: pl.Expr) -> pl.Expr:
+    """Whether a text cell starts as a spreadsheet formula (`= + - @`, a tab, a carriage return)."""
+    return cell.str.slice(0, 1).is_in(list(FORMULA_PREFIXES))
+
+
+def header_names(cells: Sequence[str]) -> list[str]:
+    """A header row's names as the templates spell them: trimmed, lower case, spaces as underscores."""
+    return [cell.strip().lower().replace(" ", "_") for cell in cells]
+
+
+def csv_text(content: bytes) -> str:
+    """CSV bytes as text (a leading byte-order mark dropped); NotUtf8 when they are not UTF-8."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise NotUtf8 from None
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Every row of CSV text as Python's csv module reads it (an empty line is an empty row)."""
+    return list(csv.reader(io.StringIO(text)))
+
+
+def rows_frame(rows: Sequence[Sequence[str]]) -> pl.DataFrame:
+    """Rows read in Python as a frame: as many columns as the longest row, a missing cell ""."""
+    width = max((len(row) for row in rows), default=0)
+    columns: list[list[str]] = [[] for _ in range(width)]
+    for row in rows:
+        for n in range(width):
+            columns[n].append(row[n] if n < len(row) else "")
+    return pl.DataFrame({f"c{n}": values for n, values in enumerate(columns)}, schema=_schema(width))
+
+
+def _schema(width: int) -> dict[str, pl.DataType]:
+    return {f"c{n}": pl.String() for n in range(width)}
+
+
+def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
+    """A UTF-8 CSV file's rows read by polars, or None where polars could read it otherwise than
+    Python's csv module (`csv_rows`), so the caller reads it in Python: a quote outside a well-formed
+    quoted field, a carriage return not ending a line, a NUL, a second byte-order mark, a row longer
+    than the first, or more lines than `max_rows` + 1 (Python's count of rows decides a limit there).
+    NotUtf8 when the bytes are not UTF-8. Empty lines are rows of "" (Python's are empty rows)."""
+    text = csv_text(content)
+    body = content[3:] if content.startswith(_BOM) else content
+    lines = body.count(b"\n")
+    if (
+        not body
+        or lines > max_rows + 1
+        or (lines == max_rows + 1 and not body.endswith(b"\n"))
+        or b"\0" in body
+        or body.startswith(_BOM)
+        or body.count(b"\r") != body.count(b"\r\n")
+        or ('"' in text and '"' in _QUOTED_FIELD.sub("", text))
+    ):
+        return None
+    del text
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(body),
+            has_header=False,
+            infer_schema=False,
+            quote_char='"',
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:  # a row longer than the first: Python keeps its extra cells
+        return None
+    frame = frame.rename({name: f"c{n}" for n, name in enumerate(frame.columns)})
+    return frame.with_columns(pl.all().fill_null(""))
+
+
+def picked(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[list[str], pl.DataFrame]:
+    """The header's names (row 0) and the data rows in file order with the named `columns` (the first
+    column of each name, "" where the header lacks it), each cell trimmed, plus `filled`: whether any
+    cell of the row, whichever its column, is other than whitespace."""
+    schema = {**dict.fromkeys(columns, pl.String()), "filled": pl.Boolean()}
+    if frame.height == 0:
+        return [], pl.DataFrame(schema=schema)
+    header = header_names(frame.row(0))
+    data = frame.slice(1)
+    positions = {name: header.index(name) for name in columns if name in header}
+    used = set(positions.values())
+    # Other columns are trimmed only to tell a blank row (a row with only them filled is not blank).
+    trimmed_cells = data.select(
+        *(
+            trimmed(pl.col(f"c{positions[c]}")).alias(c) if c in positions else pl.lit("").alias(c)
+            for c in columns
+        ),
+        *(trimmed(pl.col(name)).alias(f"other_{n}") for n, name in enumerate(data.columns) if n not in used),
+    )
+    filled = pl.any_horizontal([pl.col(c) != "" for c in trimmed_cells.columns] + [pl.lit(False)])
+    return header, trimmed_cells.select(*columns, filled.alias("filled"))
