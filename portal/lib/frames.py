@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -104,6 +105,51 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
         return None
     frame = frame.rename({name: f"c{n}" for n, name in enumerate(frame.columns)})
     return frame.with_columns(pl.all().fill_null(""))
+
+
+# Characters that join a text column into one string for PostgreSQL, the first one no cell holds (a
+# column of two rows or more: a string without a separator would split into one element, not two).
+_SEPARATORS = "\x1f\x1e\x1d\x1c\x1b\x1a\x19\x18\x17\x16\x15\x14\ufdd0\ufdd1"
+
+
+def text_arrays(frame: pl.DataFrame, *, first: int) -> tuple[list[str], list[Any]]:
+    """Each text column of a frame (one row at least) as a PostgreSQL `text[]` expression over query
+    parameters numbered from `first`, and those parameters. asyncpg encodes a list element by element
+    in Python; here a column of one value repeated is `array_fill`, any other is joined into one
+    string with a separator no cell holds and split by `string_to_array` (a list only when every
+    separator is taken)."""
+    params: list[Any] = []
+
+    def param(value: Any) -> str:
+        params.append(value)
+        return f"${first + len(params) - 1}"
+
+    same = frame.select((pl.all() == pl.all().first()).all()).row(0)
+    varied = [c for c, one in zip(frame.columns, same, strict=True) if not one]
+    sep = (
+        next(
+            (
+                candidate
+                for candidate in _SEPARATORS
+                if not any(frame.select(pl.col(varied).str.contains(candidate, literal=True).any()).row(0))
+            ),
+            None,
+        )
+        if varied
+        else None
+    )
+    texts = dict(zip(varied, frame.select(pl.col(varied).str.join(sep)).row(0), strict=True)) if sep else {}
+    size = param(frame.height) if any(same) else ""
+    split = param(sep) if texts else ""
+    arrays = []
+    for c, one in zip(frame.columns, same, strict=True):
+        if one:
+            arrays.append(f"array_fill({param(frame.item(0, c))}::text, ARRAY[{size}::integer])")
+        elif c in texts:
+            arrays.append(f"string_to_array({param(texts[c])}::text, {split}::text)")
+        else:
+            arrays.append(f"{param(frame.get_column(c).to_list())}::text[]")
+    return arrays, params
 
 
 def picked(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[list[str], pl.DataFrame]:

@@ -206,9 +206,15 @@ def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str
 
 
 async def _existing(conn: asyncpg.Connection, query: str, business_id: str, keys: pl.Series) -> list[Any]:
-    """One set-based lookup of a file's distinct keys (`query` takes $1 the business, $2 the keys)."""
-    wanted = keys.unique().to_list()
-    return list(await conn.fetch(query, business_id, wanted)) if wanted else []
+    """One set-based lookup of a file's distinct keys: `query` takes $1 the business and `{keys}` the
+    keys as a text array, tested as `CASE WHEN column = ANY({keys}) THEN true END`: the array is
+    folded into a constant, so PostgreSQL hashes it and tests each row of the business once; the CASE
+    keeps the planner from estimating the condition element by element (40 ms at 100,000 keys)."""
+    wanted = keys.unique()
+    if wanted.is_empty():
+        return []
+    (array,), params = frames.text_arrays(wanted.to_frame(), first=2)
+    return list(await conn.fetch(query.format(keys=array), business_id, *params))
 
 
 def _reason(field: str, message: str) -> str:
@@ -218,35 +224,33 @@ def _reason(field: str, message: str) -> str:
 
 async def _checked(
     conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame, carded: list[str]
-) -> pl.DataFrame:
-    """Every row checked, each rule a column expression adding its reason, in the order a reader meets
-    them (each cell's card number or formula, the amount, the references, a repeat in the file); the
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Every row checked, each rule a column expression, its reasons in the order a reader meets them
+    (each cell's card number or formula, the amount, the references, a repeat in the file); the
     references looked up set-based, one statement per kind of reference for the file's distinct keys.
-    A row is its line, its cells as kept (a formula quoted), the amount it adds to the Total Amount and
-    its reasons as JSON text (null when it has none)."""
+    Returns the rows (each its line, its cells as kept — a formula quoted — and the amount it adds to
+    the Total Amount) and the invalid ones (their line and reasons as JSON text)."""
     columns = COLUMNS[kind]
     key = "billing_number" if kind == "registration" else "invoice_number"
-    rules: list[tuple[pl.Expr, pl.Expr]] = []  # (broken, its reason)
+    rules: list[tuple[pl.Expr, pl.Expr]] = []  # (broken, its reason), in the order of the reasons
     formula = {c: frames.formula(pl.col(c)) for c in columns}
-    typed_card, typed_formula = (
-        gettext("A card number cannot be typed here."),
-        gettext("A formula is not allowed in a cell."),
-    )
+    typed_card = gettext("A card number cannot be typed here.")
+    typed_formula = gettext("A formula is not allowed in a cell.")
     for c in columns:
         if c in carded:
             rules.append((pl.col(f"card_{c}"), pl.lit(_reason(c, typed_card))))
         rules.append((formula[c], pl.lit(_reason(c, typed_formula))))
-    digits = pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
-    numeric = digits.str.contains(r"^[0-9]+$")
-    significant = digits.str.strip_chars_start("0")
-    # Whole rupiah from 1 to 1,000,000,000,000 (the only 13-digit value allowed is the bound itself).
-    valid_amount = numeric & (
-        ((significant.str.len_bytes() >= 1) & (significant.str.len_bytes() < 13))
-        | (significant == "1000000000000")
+    amount = data.get_column("amount")
+    # The amount's digits: the cell without its dots and commas (most cells have none to drop).
+    digits = (
+        pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
+        if amount.str.contains(r"[.,]").any()
+        else pl.col("amount")
     )
     rules.append(
         (
-            ~valid_amount,
+            # Whole rupiah from 1 to 1,000,000,000,000.
+            ~digits.str.contains(r"^0*(?:[1-9][0-9]{0,11}|1000000000000)$"),
             pl.lit(_reason("amount", gettext("The amount must be a whole number of rupiah above zero."))),
         )
     )
@@ -255,15 +259,17 @@ async def _checked(
         customers = await _existing(
             conn,
             "SELECT customer_ref FROM billing_customer WHERE business_id = $1 "
-            "AND customer_ref = ANY($2::text[])",
+            "AND CASE WHEN customer_ref = ANY({keys}) THEN true END",
             business_id,
             data.get_column("customer_id"),
         )
+        numbers = data.get_column("billing_number")
         taken = await _existing(
             conn,
-            "SELECT billing_number FROM billing WHERE business_id = $1 AND billing_number = ANY($2::text[])",
+            "SELECT billing_number FROM billing WHERE business_id = $1 "
+            "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
             business_id,
-            data.get_column("billing_number").filter(data.get_column("billing_number").str.len_chars() <= 40),
+            numbers.filter(numbers.str.len_chars() <= 40),
         )
         rules.append(
             (
@@ -280,35 +286,37 @@ async def _checked(
         typed = pl.col("type")
         rules.append(
             (
-                (typed != "") & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
+                (typed != "")
+                & ~typed.is_in(["recurring", "reminder"])
+                & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
                 pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
             )
         )
-        distinct = data.select(*_SCHEDULE_CELLS).unique().rows()
-        keys, messages = _distinct_checks(kind, distinct)
-        schedule_key = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP)
-        judged = [(k, _reason("schedule_type", m)) for k, m in zip(keys, messages, strict=True) if m]
-        schedule = schedule_key.replace_strict(
-            [k for k, _ in judged], [r for _, r in judged], default=None, return_dtype=pl.String
-        )
-        rules.append(((pl.col("schedule_type") != "") & schedule.is_not_null(), schedule))
+        keys, messages = _distinct_checks(kind, data.select(_SCHEDULE_CELLS).unique().rows())
+        refused = {k: _reason("schedule_type", m) for k, m in zip(keys, messages, strict=True) if m}
+        if refused:  # a rule no row breaks is left out (a file whose schedules are all fine)
+            schedule = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP).replace_strict(
+                list(refused), list(refused.values()), default=None, return_dtype=pl.String
+            )
+            rules.append(((pl.col("schedule_type") != "") & schedule.is_not_null(), schedule))
     else:
         billings = await _existing(
             conn,
             "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
-            "AND billing_number = ANY($2::text[])",
+            "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
             business_id,
             data.get_column("billing_number"),
         )
+        invoices = data.get_column("invoice_number")
         charged = await _existing(
             conn,
             "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
-            "AND invoice_number = ANY($2::text[])",
+            "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
             business_id,
-            data.get_column("invoice_number").filter(data.get_column("invoice_number").str.len_chars() <= 60),
+            invoices.filter(invoices.str.len_chars() <= 60),
         )
         live = [r["billing_number"] for r in billings if r["status"] != "deleted"]
-        carded_billings = [
+        with_card = [
             r["billing_number"]
             for r in billings
             if r["status"] != "deleted" and r["card_status"] == "registered"
@@ -321,7 +329,7 @@ async def _checked(
         )
         rules.append(
             (
-                number.is_in(live) & ~number.is_in(carded_billings),
+                number.is_in(live) & ~number.is_in(with_card),
                 pl.lit(_reason("billing_number", gettext("This billing has no registered card."))),
             )
         )
@@ -332,63 +340,86 @@ async def _checked(
                 pl.lit(_reason("invoice_number", gettext("This Invoice Number is already used or invalid."))),
             )
         )
-        distinct = data.select("execute_date").unique().rows()
-        keys, messages = _distinct_checks(kind, distinct)
-        judged = [(k, _reason("execute_date", m)) for k, m in zip(keys, messages, strict=True) if m]
-        execute = pl.col("execute_date").replace_strict(
-            [k for k, _ in judged], [r for _, r in judged], default=None, return_dtype=pl.String
-        )
-        rules.append((execute.is_not_null(), execute))
-    # A repeat names the first line of its key; the message's %(line)s is filled per row.
+        keys, messages = _distinct_checks(kind, data.select("execute_date").unique().rows())
+        refused = {k: _reason("execute_date", m) for k, m in zip(keys, messages, strict=True) if m}
+        if refused:
+            execute = pl.col("execute_date").replace_strict(
+                list(refused), list(refused.values()), default=None, return_dtype=pl.String
+            )
+            rules.append((execute.is_not_null(), execute))
+    # A repeat names the first line of its key (filled in for the invalid rows only).
+    repeat = (pl.col(key) != "") & ~pl.col(key).is_first_distinct()
     before, after = _reason(key, gettext("Also on line %(line)s of this file.")).split("%(line)s", 1)
-    first_line = pl.col("line").min().over(key)
     rules.append(
-        (
-            (pl.col(key) != "") & (first_line < pl.col("line")),
-            pl.concat_str([pl.lit(before), first_line.cast(pl.String), pl.lit(after)]),
+        (repeat, pl.concat_str([pl.lit(before), pl.col("first_line").cast(pl.String), pl.lit(after)]))
+    )
+    broken = data.select(pl.col("line"), *(rule.alias(f"broken_{n}") for n, (rule, _) in enumerate(rules)))
+    invalid = data.with_columns(broken.drop("line")).filter(
+        pl.any_horizontal(pl.col(f"broken_{n}") for n in range(len(rules)))
+    )
+    del broken
+    if invalid.height:
+        firsts = (
+            data.lazy()
+            .filter(pl.col(key).is_first_distinct())
+            .select(key, pl.col("line").alias("first_line"))
         )
-    )
-    reasons = pl.concat_str(
-        [pl.when(broken).then(reason) for broken, reason in rules], separator=", ", ignore_nulls=True
-    )
-    kept = [pl.when(formula[c]).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in columns]
+        invalid = (
+            invalid.lazy()
+            .join(firsts, on=key, how="left", maintain_order="left")
+            .select(
+                "line",
+                pl.concat_str(
+                    [pl.when(pl.col(f"broken_{n}")).then(reason) for n, (_, reason) in enumerate(rules)],
+                    separator=", ",
+                    ignore_nulls=True,
+                ).alias("errors"),
+            )
+            .collect()
+        )
+    else:
+        invalid = pl.DataFrame(schema={"line": pl.Int32(), "errors": pl.String()})
+    # A cell is kept as read, a formula quoted (a column without one is kept as it is).
+    quoted = [c for c in columns if data.select(formula[c].any()).item()]
     # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
     money = (
-        pl.when(numeric & (digits.str.len_bytes() <= 18))
-        .then(digits.cast(pl.Int64, strict=False))
-        .otherwise(0)
+        pl.when(digits.str.contains(r"^[0-9]{1,18}$")).then(digits.cast(pl.Int64, strict=False)).otherwise(0)
     )
-    return data.select(
+    kept = data.select(
         "line",
-        *kept,
+        *(
+            pl.when(formula[c]).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+            if c in quoted
+            else c
+            for c in columns
+        ),
         money.alias("money"),
-        pl.when(pl.any_horizontal(broken for broken, _ in rules))
-        .then(pl.lit("[") + reasons + pl.lit("]"))
-        .otherwise(None)
-        .alias("errors"),
     )
+    return kept, invalid
 
 
 async def _keep(
-    conn: asyncpg.Connection, business_id: str, batch_id: str, kind: str, checked: pl.DataFrame
+    conn: asyncpg.Connection,
+    business_id: str,
+    batch_id: str,
+    kind: str,
+    kept: pl.DataFrame,
+    invalid: pl.DataFrame,
 ) -> tuple[int, int]:
     """The checked rows kept as the file's one record (each column an array, element i of each the row
     numbered lines[i]; the reasons of the invalid rows by line, as JSON) and the batch's totals set;
     returns the rows and the invalid ones."""
     columns = COLUMNS[kind]
-    total = checked.height
-    invalid = total - checked.get_column("errors").null_count()
-    money = checked.get_column("money").cast(pl.Int128).sum() if total else 0
+    total = kept.height
+    money = kept.get_column("money").cast(pl.Int128).sum() if total else 0
     by_line = (
-        checked.lazy()
-        .filter(pl.col("errors").is_not_null())
-        .select(
-            pl.concat_str([pl.lit('"'), pl.col("line").cast(pl.String), pl.lit('": '), pl.col("errors")])
-            .str.join(", ")
-            .alias("errors")
-        )
-        .collect()
-        .item()
+        invalid.select(
+            pl.concat_str(
+                [pl.lit('"'), pl.col("line").cast(pl.String), pl.lit('": ['), pl.col("errors"), pl.lit("]")]
+            ).str.join(", ")
+        ).item()
+        if invalid.height
+        else ""
     )
     await conn.execute(
         "UPDATE billing_batch SET total_data = $3, invalid_data = $4, total_amount = $5 "
@@ -396,21 +427,26 @@ async def _keep(
         business_id,
         batch_id,
         total,
-        invalid,
+        invalid.height,
         money,
     )
-    # A file without rows keeps NULL columns (the arrays of no row), as it always has.
+    # A file without rows keeps NULL columns (the arrays of no row), as it always has; the lines are
+    # 2, 3… in order (a blank row is left out, not numbered).
+    arrays, values = (
+        frames.text_arrays(kept.select(columns), first=4) if total else (["NULL"] * len(columns), [])
+    )
     await conn.execute(
         f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, errors) "
-        f"VALUES ($1, $2, $3::integer[], {', '.join(f'${n}::text[]' for n in range(4, len(columns) + 4))}, "
-        f"${len(columns) + 4}::jsonb)",
+        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(arrays)}, "
+        f"${4 + len(values)}::jsonb)",
         business_id,
         batch_id,
-        checked.get_column("line").to_list(),
-        *(checked.get_column(c).to_list() if total else None for c in columns),
-        "{" + (by_line or "") + "}",
+        total,
+        *values,
+        "{" + by_line + "}",
     )
-    return total, invalid
+    await conn.execute("RESET plan_cache_mode")
+    return total, invalid.height
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
@@ -425,9 +461,11 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             errors=[FieldError("/kind", N_("unknown batch type"), "invalid_batch_type")],
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
+    csv_file = name.lower().endswith(".csv")
     # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
-    may_hold_cards = not name.lower().endswith(".csv") or _may_hold_card(content)
-    data, carded = _cells(kind, _read_frame(content, name), may_hold_cards=may_hold_cards)
+    data, carded = _cells(
+        kind, _read_frame(content, name), may_hold_cards=not csv_file or _may_hold_card(content)
+    )
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
         await conn.execute(
@@ -440,10 +478,10 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             actor.user_id or actor.api_key_id,
             clock.now(),
         )
-        checked = await _checked(conn, actor.business_id, kind, data, carded)
+        kept, refused = await _checked(conn, actor.business_id, kind, data, carded)
         del data  # the frames are dropped as soon as they are used (memory)
-        total, invalid = await _keep(conn, actor.business_id, batch_id, kind, checked)
-        del checked
+        total, invalid = await _keep(conn, actor.business_id, batch_id, kind, kept, refused)
+        del kept, refused
         await common.audit(
             actor,
             "billing.batch_uploaded",
