@@ -99,12 +99,14 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
             has_header=False,
             infer_schema=False,
             quote_char='"',
+            empty_string_is_null=False,
             raise_if_empty=False,
         )
     except pl.exceptions.PolarsError:  # a row longer than the first: Python keeps its extra cells
         return None
     frame = frame.rename({name: f"c{n}" for n, name in enumerate(frame.columns)})
-    return frame.with_columns(pl.all().fill_null(""))
+    # Empty and missing cells are read as "" (a null only where polars would change that).
+    return frame.with_columns(pl.all().fill_null("")) if any(frame.null_count().row(0)) else frame
 
 
 # Characters that join a text column into one string for PostgreSQL, the first one no cell holds (a
