@@ -5,12 +5,14 @@ uploaded again, a valid one processed once."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import csv
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -222,40 +224,167 @@ def _reason(field: str, message: str) -> str:
     return json.dumps({"field": field, "message": message})
 
 
-async def _checked(
-    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame, carded: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Every row checked, each rule a column expression, its reasons in the order a reader meets them
-    (each cell's card number or formula, the amount, the references, a repeat in the file); the
-    references looked up set-based, one statement per kind of reference for the file's distinct keys.
-    Returns the rows (each its line, its cells as kept — a formula quoted — and the amount it adds to
-    the Total Amount) and the invalid ones (their line and reasons as JSON text)."""
-    columns = COLUMNS[kind]
-    key = "billing_number" if kind == "registration" else "invoice_number"
-    rules: list[tuple[pl.Expr, pl.Expr]] = []  # (broken, its reason), in the order of the reasons
-    formula = {c: frames.formula(pl.col(c)) for c in columns}
+# A rule: its name, whether a row breaks it (None for a reference rule until its lookup is answered)
+# and its reason as JSON text.
+_Rule = tuple[str, pl.Expr | None, pl.Expr]
+
+
+def _rules(
+    kind: str, carded: list[str], refused: dict[str, str], found: dict[str, list[Any]] | None
+) -> list[_Rule]:
+    """The rules in the order a reader meets their reasons: each cell's card number or formula, the
+    amount, the references (looked up: `found`, None before the answers), the type, the schedule or
+    the Execute Date (`refused`: the distinct values the Python rules refuse, with their reasons), a
+    repeat in the file."""
+    rules: list[_Rule] = []
     typed_card = gettext("A card number cannot be typed here.")
     typed_formula = gettext("A formula is not allowed in a cell.")
-    for c in columns:
+    for c in COLUMNS[kind]:
         if c in carded:
-            rules.append((pl.col(f"card_{c}"), pl.lit(_reason(c, typed_card))))
-        rules.append((formula[c], pl.lit(_reason(c, typed_formula))))
-    amount = data.get_column("amount")
-    # The amount's digits: the cell without its dots and commas (most cells have none to drop).
-    digits = (
-        pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
-        if amount.str.contains(r"[.,]").any()
-        else pl.col("amount")
-    )
+            rules.append((f"card_{c}", pl.col(f"card_{c}"), pl.lit(_reason(c, typed_card))))
+        rules.append((f"formula_{c}", frames.formula(pl.col(c)), pl.lit(_reason(c, typed_formula))))
     rules.append(
         (
+            "amount",
             # Whole rupiah from 1 to 1,000,000,000,000.
-            ~digits.str.contains(r"^0*(?:[1-9][0-9]{0,11}|1000000000000)$"),
+            ~pl.col("digits").str.contains(r"^0*(?:[1-9][0-9]{0,11}|1000000000000)$"),
             pl.lit(_reason("amount", gettext("The amount must be a whole number of rupiah above zero."))),
         )
     )
+
+    def lookup(broken: Callable[[dict[str, list[Any]]], pl.Expr]) -> pl.Expr | None:
+        return None if found is None else broken(found)
+
     number = pl.col("billing_number")
     if kind == "registration":
+        rules.append(
+            (
+                "customer",
+                lookup(lambda f: ~pl.col("customer_id").is_in(f["customers"])),
+                pl.lit(_reason("customer_id", gettext("No customer has this Customer ID."))),
+            )
+        )
+        rules.append(
+            (
+                "billing_taken",
+                lookup(lambda f: (number == "") | (number.str.len_chars() > 40) | number.is_in(f["taken"])),
+                pl.lit(_reason("billing_number", gettext("This Billing Number is already used or invalid."))),
+            )
+        )
+        typed = pl.col("type")
+        rules.append(
+            (
+                "type",
+                (typed != "") & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
+                pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+            )
+        )
+        if refused:  # a rule no row can break is left out (a file whose schedules are all fine)
+            schedule = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP).replace_strict(
+                list(refused), list(refused.values()), default=None, return_dtype=pl.String
+            )
+            rules.append(("schedule", (pl.col("schedule_type") != "") & schedule.is_not_null(), schedule))
+    else:
+        rules.append(
+            (
+                "billing_unknown",
+                lookup(lambda f: ~number.is_in(f["live"])),
+                pl.lit(_reason("billing_number", gettext("No billing has this Billing Number."))),
+            )
+        )
+        rules.append(
+            (
+                "billing_without_card",
+                lookup(lambda f: number.is_in(f["live"]) & ~number.is_in(f["with_card"])),
+                pl.lit(_reason("billing_number", gettext("This billing has no registered card."))),
+            )
+        )
+        invoice = pl.col("invoice_number")
+        rules.append(
+            (
+                "invoice_taken",
+                lookup(
+                    lambda f: (invoice == "") | (invoice.str.len_chars() > 60) | invoice.is_in(f["charged"])
+                ),
+                pl.lit(_reason("invoice_number", gettext("This Invoice Number is already used or invalid."))),
+            )
+        )
+        if refused:
+            execute = pl.col("execute_date").replace_strict(
+                list(refused), list(refused.values()), default=None, return_dtype=pl.String
+            )
+            rules.append(("execute_date", execute.is_not_null(), execute))
+    # A repeat names the first line of its key (joined in for the invalid rows only).
+    key = _REPEAT_KEY[kind]
+    before, after = _reason(key, gettext("Also on line %(line)s of this file.")).split("%(line)s", 1)
+    rules.append(
+        (
+            "repeat",
+            (pl.col(key) != "") & ~pl.col(key).is_first_distinct(),
+            pl.concat_str([pl.lit(before), pl.col("first_line").cast(pl.String), pl.lit(after)]),
+        )
+    )
+    return rules
+
+
+# The column a file may not repeat (the second names the first line).
+_REPEAT_KEY = {"registration": "billing_number", "transaction": "invoice_number"}
+
+
+class _Local:
+    """What the checks find without the database, computed while it answers the lookups: the flags of
+    every rule but the references', the Python rules' refusals, the cells as kept (a formula quoted),
+    the Total Amount and the file's record as PostgreSQL arrays."""
+
+    def __init__(self, kind: str, data: pl.DataFrame, carded: list[str]) -> None:
+        columns = COLUMNS[kind]
+        # The amount's digits: the cell without its dots and commas (most cells have none to drop).
+        digits = (
+            pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
+            if data.get_column("amount").str.contains(r"[.,]").any()
+            else pl.col("amount")
+        )
+        cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
+        keys, messages = _distinct_checks(kind, data.select(cells).unique().rows())
+        self.refused = {k: _reason(cells[0], m) for k, m in zip(keys, messages, strict=True) if m}
+        self.data = data.with_columns(digits.alias("digits"))
+        self.flags = self.data.select(
+            broken.alias(f"rule_{name}")
+            for name, broken, _ in _rules(kind, carded, self.refused, None)
+            if broken is not None
+        )
+        broken_anywhere = self.flags.select(pl.all().any()).row(0, named=True) if data.height else {}
+        # A cell is kept as read, a formula quoted (a column without one is kept as it is).
+        self.kept = self.data.select(
+            pl.when(frames.formula(pl.col(c))).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+            if broken_anywhere.get(f"rule_formula_{c}")
+            else c
+            for c in columns
+        )
+        # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
+        self.money = (
+            self.data.select(
+                pl.when(pl.col("digits").str.contains(r"^[0-9]{1,18}$"))
+                .then(pl.col("digits").cast(pl.Int64, strict=False))
+                .otherwise(0)
+                .cast(pl.Int128)
+                .sum()
+            ).item()
+            if data.height
+            else 0
+        )
+        # A file without rows keeps NULL columns (the arrays of no row), as it always has.
+        self.arrays, self.values = (
+            frames.text_arrays(self.kept, first=4) if data.height else (["NULL"] * len(columns), [])
+        )
+
+
+async def _lookups(
+    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame
+) -> dict[str, list[Any]]:
+    """The references of the file's distinct keys, one set-based statement each."""
+    if kind == "registration":
+        numbers = data.get_column("billing_number")
         customers = await _existing(
             conn,
             "SELECT customer_ref FROM billing_customer WHERE business_id = $1 "
@@ -263,7 +392,6 @@ async def _checked(
             business_id,
             data.get_column("customer_id"),
         )
-        numbers = data.get_column("billing_number")
         taken = await _existing(
             conn,
             "SELECT billing_number FROM billing WHERE business_id = $1 "
@@ -271,147 +399,74 @@ async def _checked(
             business_id,
             numbers.filter(numbers.str.len_chars() <= 40),
         )
-        rules.append(
-            (
-                ~pl.col("customer_id").is_in([r[0] for r in customers]),
-                pl.lit(_reason("customer_id", gettext("No customer has this Customer ID."))),
-            )
-        )
-        rules.append(
-            (
-                (number == "") | (number.str.len_chars() > 40) | number.is_in([r[0] for r in taken]),
-                pl.lit(_reason("billing_number", gettext("This Billing Number is already used or invalid."))),
-            )
-        )
-        typed = pl.col("type")
-        rules.append(
-            (
-                (typed != "")
-                & ~typed.is_in(["recurring", "reminder"])
-                & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
-                pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
-            )
-        )
-        keys, messages = _distinct_checks(kind, data.select(_SCHEDULE_CELLS).unique().rows())
-        refused = {k: _reason("schedule_type", m) for k, m in zip(keys, messages, strict=True) if m}
-        if refused:  # a rule no row breaks is left out (a file whose schedules are all fine)
-            schedule = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP).replace_strict(
-                list(refused), list(refused.values()), default=None, return_dtype=pl.String
-            )
-            rules.append(((pl.col("schedule_type") != "") & schedule.is_not_null(), schedule))
-    else:
-        billings = await _existing(
-            conn,
-            "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
-            "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
-            business_id,
-            data.get_column("billing_number"),
-        )
-        invoices = data.get_column("invoice_number")
-        charged = await _existing(
-            conn,
-            "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
-            "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
-            business_id,
-            invoices.filter(invoices.str.len_chars() <= 60),
-        )
-        live = [r["billing_number"] for r in billings if r["status"] != "deleted"]
-        with_card = [
-            r["billing_number"]
-            for r in billings
-            if r["status"] != "deleted" and r["card_status"] == "registered"
-        ]
-        rules.append(
-            (
-                ~number.is_in(live),
-                pl.lit(_reason("billing_number", gettext("No billing has this Billing Number."))),
-            )
-        )
-        rules.append(
-            (
-                number.is_in(live) & ~number.is_in(with_card),
-                pl.lit(_reason("billing_number", gettext("This billing has no registered card."))),
-            )
-        )
-        invoice = pl.col("invoice_number")
-        rules.append(
-            (
-                (invoice == "") | (invoice.str.len_chars() > 60) | invoice.is_in([r[0] for r in charged]),
-                pl.lit(_reason("invoice_number", gettext("This Invoice Number is already used or invalid."))),
-            )
-        )
-        keys, messages = _distinct_checks(kind, data.select("execute_date").unique().rows())
-        refused = {k: _reason("execute_date", m) for k, m in zip(keys, messages, strict=True) if m}
-        if refused:
-            execute = pl.col("execute_date").replace_strict(
-                list(refused), list(refused.values()), default=None, return_dtype=pl.String
-            )
-            rules.append((execute.is_not_null(), execute))
-    # A repeat names the first line of its key (filled in for the invalid rows only).
-    repeat = (pl.col(key) != "") & ~pl.col(key).is_first_distinct()
-    before, after = _reason(key, gettext("Also on line %(line)s of this file.")).split("%(line)s", 1)
-    rules.append(
-        (repeat, pl.concat_str([pl.lit(before), pl.col("first_line").cast(pl.String), pl.lit(after)]))
+        return {"customers": [r[0] for r in customers], "taken": [r[0] for r in taken]}
+    invoices = data.get_column("invoice_number")
+    billings = await _existing(
+        conn,
+        "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
+        "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
+        business_id,
+        data.get_column("billing_number"),
     )
-    broken = data.select(pl.col("line"), *(rule.alias(f"broken_{n}") for n, (rule, _) in enumerate(rules)))
-    invalid = data.with_columns(broken.drop("line")).filter(
-        pl.any_horizontal(pl.col(f"broken_{n}") for n in range(len(rules)))
+    charged = await _existing(
+        conn,
+        "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
+        "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
+        business_id,
+        invoices.filter(invoices.str.len_chars() <= 60),
     )
-    del broken
-    if invalid.height:
-        firsts = (
-            data.lazy()
-            .filter(pl.col(key).is_first_distinct())
-            .select(key, pl.col("line").alias("first_line"))
+    live = [r for r in billings if r["status"] != "deleted"]
+    return {
+        "live": [r["billing_number"] for r in live],
+        "with_card": [r["billing_number"] for r in live if r["card_status"] == "registered"],
+        "charged": [r[0] for r in charged],
+    }
+
+
+def _invalid(kind: str, carded: list[str], local: _Local, found: dict[str, list[Any]]) -> pl.DataFrame:
+    """The invalid rows: each its line and its reasons as JSON text, in the rules' order."""
+    rules = _rules(kind, carded, local.refused, found)
+    answered = local.data.select(
+        broken.alias(f"rule_{name}")
+        for name, broken, _ in rules
+        if broken is not None and f"rule_{name}" not in local.flags.columns
+    )
+    invalid = (
+        local.data.hstack(local.flags)
+        .hstack(answered)
+        .filter(pl.any_horizontal(f"rule_{name}" for name, _, _ in rules))
+    )
+    if not invalid.height:
+        return pl.DataFrame(schema={"line": pl.Int32(), "errors": pl.String()})
+    key = _REPEAT_KEY[kind]
+    firsts = (
+        local.data.lazy()
+        .filter(pl.col(key).is_first_distinct())
+        .select(key, pl.col("line").alias("first_line"))
+    )
+    return (
+        invalid.lazy()
+        .join(firsts, on=key, how="left", maintain_order="left")
+        .select(
+            "line",
+            pl.concat_str(
+                [pl.when(pl.col(f"rule_{name}")).then(reason) for name, _, reason in rules],
+                separator=", ",
+                ignore_nulls=True,
+            ).alias("errors"),
         )
-        invalid = (
-            invalid.lazy()
-            .join(firsts, on=key, how="left", maintain_order="left")
-            .select(
-                "line",
-                pl.concat_str(
-                    [pl.when(pl.col(f"broken_{n}")).then(reason) for n, (_, reason) in enumerate(rules)],
-                    separator=", ",
-                    ignore_nulls=True,
-                ).alias("errors"),
-            )
-            .collect()
-        )
-    else:
-        invalid = pl.DataFrame(schema={"line": pl.Int32(), "errors": pl.String()})
-    # A cell is kept as read, a formula quoted (a column without one is kept as it is).
-    quoted = [c for c in columns if data.select(formula[c].any()).item()]
-    # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
-    money = (
-        pl.when(digits.str.contains(r"^[0-9]{1,18}$")).then(digits.cast(pl.Int64, strict=False)).otherwise(0)
+        .collect()
     )
-    kept = data.select(
-        "line",
-        *(
-            pl.when(formula[c]).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            if c in quoted
-            else c
-            for c in columns
-        ),
-        money.alias("money"),
-    )
-    return kept, invalid
 
 
 async def _keep(
-    conn: asyncpg.Connection,
-    business_id: str,
-    batch_id: str,
-    kind: str,
-    kept: pl.DataFrame,
-    invalid: pl.DataFrame,
-) -> tuple[int, int]:
-    """The checked rows kept as the file's one record (each column an array, element i of each the row
-    numbered lines[i]; the reasons of the invalid rows by line, as JSON) and the batch's totals set;
-    returns the rows and the invalid ones."""
-    columns = COLUMNS[kind]
-    total = kept.height
-    money = kept.get_column("money").cast(pl.Int128).sum() if total else 0
+    conn: asyncpg.Connection, business_id: str, batch_id: str, local: _Local, invalid: pl.DataFrame
+) -> None:
+    """The checked rows kept as the file's one record, in one statement (each column an array,
+    element i of each the row numbered lines[i] — 2, 3… in order, a blank row is left out, not
+    numbered —, the reasons of the invalid rows by line) and the batch's totals set."""
+    columns = local.kept.columns
+    total = local.kept.height
     by_line = (
         invalid.select(
             pl.concat_str(
@@ -428,31 +483,27 @@ async def _keep(
         batch_id,
         total,
         invalid.height,
-        money,
+        local.money,
     )
-    # A file without rows keeps NULL columns (the arrays of no row), as it always has; the lines are
-    # 2, 3… in order (a blank row is left out, not numbered).
-    arrays, values = (
-        frames.text_arrays(kept.select(columns), first=4) if total else (["NULL"] * len(columns), [])
-    )
+    # A generic plan: the arrays are built once when the statement runs, not folded while planning it.
+    await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
     await conn.execute(
         f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, errors) "
-        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(arrays)}, "
-        f"${4 + len(values)}::jsonb)",
+        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(local.arrays)}, "
+        f"${4 + len(local.values)}::jsonb)",
         business_id,
         batch_id,
         total,
-        *values,
+        *local.values,
         "{" + by_line + "}",
     )
     await conn.execute("RESET plan_cache_mode")
-    return total, invalid.height
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
     """Read a file and check every row column by column (a polars frame; every rule a column
-    expression, the references looked up set-based). Keeps the file with its rows and reasons as one
-    record; returns the batch id."""
+    expression, the references looked up set-based while the other rules run). Keeps the file with its
+    rows and reasons as one record; returns the batch id."""
     _require_whole_business(actor)
     if kind not in KINDS:
         raise ValidationFailed(
@@ -468,24 +519,32 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
     )
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
-        await conn.execute(
-            "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
-            "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
-            actor.business_id,
-            batch_id,
-            kind,
-            name,
-            actor.user_id or actor.api_key_id,
-            clock.now(),
-        )
-        kept, refused = await _checked(conn, actor.business_id, kind, data, carded)
+
+        async def answered(data: pl.DataFrame) -> dict[str, list[Any]]:
+            await conn.execute(
+                "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
+                "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
+                actor.business_id,
+                batch_id,
+                kind,
+                name,
+                actor.user_id or actor.api_key_id,
+                clock.now(),
+            )
+            return await _lookups(conn, actor.business_id, kind, data)
+
+        # The database answers the lookups while polars (in a thread, off the event loop) runs the rules
+        # that need no answer and prepares the record.
+        local, found = await asyncio.gather(asyncio.to_thread(_Local, kind, data, carded), answered(data))
         del data  # the frames are dropped as soon as they are used (memory)
-        total, invalid = await _keep(conn, actor.business_id, batch_id, kind, kept, refused)
-        del kept, refused
+        invalid = _invalid(kind, carded, local, found)
+        await _keep(conn, actor.business_id, batch_id, local, invalid)
+        total, refused = local.kept.height, invalid.height
+        del local, invalid
         await common.audit(
             actor,
             "billing.batch_uploaded",
-            f"Batch file {name} uploaded ({total} rows, {invalid} invalid)",
+            f"Batch file {name} uploaded ({total} rows, {refused} invalid)",
             {"batch_id": batch_id},
         )
     return batch_id
