@@ -289,3 +289,31 @@ async def test_a_csv_without_quotes_is_read_alike_whether_its_cells_need_trimmin
         ["amount", "amount", "schedule_type", "billing_number"],
         ["amount", "customer_id", "type", "schedule_type"],
     ]
+
+
+async def test_cells_are_kept_as_typed_whatever_they_hold(db: str) -> None:
+    """A cell holding the character that joins a column for PostgreSQL (another one is then taken), a
+    formula (kept quoted), a one-row file (its columns of one value each): read back as typed, by
+    polars reading and by Python reading alike."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-S", name="Sari")
+    lines = [
+        "customer_id,billing_number,amount,description",
+        "CUST-S,BIL-S1,5000,a\x1fb",
+        "CUST-S,BIL-S2,5000,=SUM(A1)",
+        "CUST-S,BIL-S3,5000,c\x1ed\x1fe",
+    ]
+    content = ("\n".join(lines) + "\n").encode()
+    ragged = content + b"," * 6 + b"\n"
+    assert frames.csv_frame(ragged, max_rows=batches.MAX_ROWS) is None
+    by_polars = await batches.batch_rows(actor, await batches.upload(actor, "registration", "s.csv", content))
+    by_python = await batches.batch_rows(actor, await batches.upload(actor, "registration", "s2.csv", ragged))
+    assert by_polars == by_python
+    assert [r["data"]["description"] for r in by_polars] == ["a\x1fb", "'=SUM(A1)", "c\x1ed\x1fe"]
+    assert [[e["field"] for e in r["errors"]] for r in by_polars] == [[], ["description"], []]
+    one = await batches.batch_rows(
+        actor, await batches.upload(actor, "registration", "one.csv", ("\n".join(lines[:2]) + "\n").encode())
+    )
+    assert [(r["line"], r["data"]["billing_number"], r["data"]["description"]) for r in one] == [
+        (2, "BIL-S1", "a\x1fb")
+    ]

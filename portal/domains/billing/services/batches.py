@@ -149,7 +149,9 @@ def _cells(kind: str, frame: pl.DataFrame, *, may_hold_cards: bool) -> tuple[pl.
             code="missing_columns",
             errors=[FieldError("/file", N_("columns missing"), "missing_columns")],
         )
-    data = data.filter(pl.col("filled")).drop("filled")
+    if not data.get_column("filled").all():  # a blank row is left out (most files have none)
+        data = data.filter(pl.col("filled"))
+    data = data.drop("filled")
     data = data.with_columns(pl.int_range(2, data.height + 2, dtype=pl.Int32).alias("line"))
     carded: list[str] = []
     if may_hold_cards and data.height:
