@@ -154,10 +154,34 @@ def text_arrays(frame: pl.DataFrame, *, first: int) -> tuple[list[str], list[Any
     return arrays, params
 
 
-def picked(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[list[str], pl.DataFrame]:
+# Python's whitespace but the line breaks, as a class of polars' (Rust) regex syntax.
+_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE if c not in "\r\n") + "]"
+# In a CSV without a quote a cell starts at the text's start or after a comma or a line break and ends
+# before a comma, a line break or the text's end: a cell with whitespace at an edge, a cell that starts
+# as a formula once trimmed.
+_EDGE_SPACE = rf"(?:\A|[,\r\n]){_SPACE}|{_SPACE}(?:\z|[,\r\n])"
+_EDGE_FORMULA = rf"(?:\A|[,\r\n]){_SPACE}*[=+\-@]"
+
+
+def cell_edges(content: bytes) -> tuple[bool, bool]:
+    """Whether a UTF-8 CSV file may have a cell to trim, and a cell that starts as a formula once
+    trimmed: one regex scan of the text (polars, not per cell) for a file without a quote; (True,
+    True) for one with a quote (its cells' edges are not where its commas are)."""
+    text = pl.Series([csv_text(content)])
+    if text.str.contains('"', literal=True).item():
+        return True, True
+    if not text.str.contains(f"{_EDGE_SPACE}|{_EDGE_FORMULA}").item():
+        return False, False
+    return bool(text.str.contains(_EDGE_SPACE).item()), bool(text.str.contains(_EDGE_FORMULA).item())
+
+
+def picked(
+    frame: pl.DataFrame, columns: Sequence[str], *, trim: bool = True
+) -> tuple[list[str], pl.DataFrame]:
     """The header's names (row 0) and the data rows in file order with the named `columns` (the first
-    column of each name, "" where the header lacks it), each cell trimmed, plus `filled`: whether any
-    cell of the row, whichever its column, is other than whitespace."""
+    column of each name, "" where the header lacks it), each cell trimmed (without `trim`, for a file
+    `cell_edges` finds nothing to trim in, as read), plus `filled`: whether any cell of the row,
+    whichever its column, is other than whitespace."""
     schema = {**dict.fromkeys(columns, pl.String()), "filled": pl.Boolean()}
     if frame.height == 0:
         return [], pl.DataFrame(schema=schema)
@@ -166,12 +190,13 @@ def picked(frame: pl.DataFrame, columns: Sequence[str]) -> tuple[list[str], pl.D
     positions = {name: header.index(name) for name in columns if name in header}
     used = set(positions.values())
     # Other columns are trimmed only to tell a blank row (a row with only them filled is not blank).
+    cut = trimmed if trim else (lambda cell: cell)
     trimmed_cells = data.select(
         *(
-            trimmed(pl.col(f"c{positions[c]}")).alias(c) if c in positions else pl.lit("").alias(c)
+            cut(pl.col(f"c{positions[c]}")).alias(c) if c in positions else pl.lit("").alias(c)
             for c in columns
         ),
-        *(trimmed(pl.col(name)).alias(f"other_{n}") for n, name in enumerate(data.columns) if n not in used),
+        *(cut(pl.col(name)).alias(f"other_{n}") for n, name in enumerate(data.columns) if n not in used),
     )
     filled = pl.any_horizontal([pl.col(c) != "" for c in trimmed_cells.columns] + [pl.lit(False)])
     return header, trimmed_cells.select(*columns, filled.alias("filled"))

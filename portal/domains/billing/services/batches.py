@@ -14,6 +14,7 @@ import json
 import zipfile
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -97,6 +98,10 @@ def read_rows(content: bytes, file_name: str) -> list[list[str]]:
             rows = frames.csv_rows(frames.csv_text(content))
         except frames.NotUtf8:
             raise _refused(N_("The CSV file must be UTF-8 text."), "invalid_file") from None
+        except csv.Error:  # a carriage return alone inside an unquoted cell
+            raise _refused(
+                N_("The CSV file cannot be read: start from the template."), "invalid_file"
+            ) from None
     else:
         raise _refused(N_("Upload a CSV or XLSX file."), "invalid_file")
     if len(rows) > MAX_ROWS + 1:
@@ -132,7 +137,9 @@ def _may_hold_card(content: bytes) -> bool:
     return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
 
 
-def _cells(kind: str, frame: pl.DataFrame, *, may_hold_cards: bool) -> tuple[pl.DataFrame, list[str]]:
+def _cells(
+    kind: str, frame: pl.DataFrame, *, may_hold_cards: bool, trim: bool = True
+) -> tuple[pl.DataFrame, list[str]]:
     """The data rows to check: blank rows left out, each row its line (the header is line 1; a blank
     row takes no number), its columns' trimmed text, a cell holding a card number blanked here, in
     memory, so it never reaches the database. Returns the rows and the columns where a card was
@@ -140,7 +147,7 @@ def _cells(kind: str, frame: pl.DataFrame, *, may_hold_cards: bool) -> tuple[pl.
     columns = COLUMNS[kind]
     if frame.height == 0:
         raise _refused(N_("The file is empty."), "empty_file")
-    header, data = frames.picked(frame, columns)
+    header, data = frames.picked(frame, columns, trim=trim)
     missing = [c for c in columns[:3] if c not in header]
     if missing:
         raise ValidationFailed(
@@ -232,19 +239,26 @@ _Rule = tuple[str, pl.Expr | None, pl.Expr]
 
 
 def _rules(
-    kind: str, carded: list[str], refused: dict[str, str], found: dict[str, list[Any]] | None
+    kind: str,
+    carded: list[str],
+    refused: dict[str, str],
+    found: dict[str, list[Any]] | None,
+    *,
+    formulas: bool = True,
 ) -> list[_Rule]:
     """The rules in the order a reader meets their reasons: each cell's card number or formula, the
     amount, the references (looked up: `found`, None before the answers), the type, the schedule or
     the Execute Date (`refused`: the distinct values the Python rules refuse, with their reasons), a
-    repeat in the file."""
+    repeat in the file. Without `formulas` (a file no cell of which starts as one) no cell is tested
+    for a formula."""
     rules: list[_Rule] = []
     typed_card = gettext("A card number cannot be typed here.")
     typed_formula = gettext("A formula is not allowed in a cell.")
     for c in COLUMNS[kind]:
         if c in carded:
             rules.append((f"card_{c}", pl.col(f"card_{c}"), pl.lit(_reason(c, typed_card))))
-        rules.append((f"formula_{c}", frames.formula(pl.col(c)), pl.lit(_reason(c, typed_formula))))
+        if formulas:
+            rules.append((f"formula_{c}", frames.formula(pl.col(c)), pl.lit(_reason(c, typed_formula))))
     rules.append(
         (
             "amount",
@@ -338,7 +352,7 @@ class _Local:
     every rule but the references', the Python rules' refusals, the cells as kept (a formula quoted),
     the Total Amount and the file's record as PostgreSQL arrays."""
 
-    def __init__(self, kind: str, data: pl.DataFrame, carded: list[str]) -> None:
+    def __init__(self, kind: str, data: pl.DataFrame, carded: list[str], *, formulas: bool) -> None:
         columns = COLUMNS[kind]
         # The amount's digits: the cell without its dots and commas (most cells have none to drop).
         digits = (
@@ -349,10 +363,11 @@ class _Local:
         cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
         keys, messages = _distinct_checks(kind, data.select(cells).unique().rows())
         self.refused = {k: _reason(cells[0], m) for k, m in zip(keys, messages, strict=True) if m}
+        self.formulas = formulas
         self.data = data.with_columns(digits.alias("digits"))
         self.flags = self.data.select(
             broken.alias(f"rule_{name}")
-            for name, broken, _ in _rules(kind, carded, self.refused, None)
+            for name, broken, _ in _rules(kind, carded, self.refused, None, formulas=formulas)
             if broken is not None
         )
         broken_anywhere = self.flags.select(pl.all().any()).row(0, named=True) if data.height else {}
@@ -427,7 +442,7 @@ async def _lookups(
 
 def _invalid(kind: str, carded: list[str], local: _Local, found: dict[str, list[Any]]) -> pl.DataFrame:
     """The invalid rows: each its line and its reasons as JSON text, in the rules' order."""
-    rules = _rules(kind, carded, local.refused, found)
+    rules = _rules(kind, carded, local.refused, found, formulas=local.formulas)
     answered = local.data.select(
         broken.alias(f"rule_{name}")
         for name, broken, _ in rules
@@ -515,10 +530,13 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
     csv_file = name.lower().endswith(".csv")
-    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned.
-    data, carded = _cells(
-        kind, _read_frame(content, name), may_hold_cards=not csv_file or _may_hold_card(content)
-    )
+    frame = _read_frame(content, name)
+    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned;
+    # one without a quote where no whitespace or formula prefix touches a cell's edge (one regex scan)
+    # has no cell to trim nor to test for a formula.
+    trim, formulas = frames.cell_edges(content) if csv_file else (True, True)
+    data, carded = _cells(kind, frame, may_hold_cards=not csv_file or _may_hold_card(content), trim=trim)
+    del frame
     batch_id = new_id("bat")
     async with transaction(), sql.connection() as conn:
 
@@ -537,7 +555,9 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
 
         # The database answers the lookups while polars (in a thread, off the event loop) runs the rules
         # that need no answer and prepares the record.
-        local, found = await asyncio.gather(asyncio.to_thread(_Local, kind, data, carded), answered(data))
+        local, found = await asyncio.gather(
+            asyncio.to_thread(partial(_Local, kind, data, carded, formulas=formulas)), answered(data)
+        )
         del data  # the frames are dropped as soon as they are used (memory)
         invalid = _invalid(kind, carded, local, found)
         await _keep(conn, actor.business_id, batch_id, local, invalid)
