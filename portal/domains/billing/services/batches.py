@@ -347,13 +347,38 @@ def _rules(
 _REPEAT_KEY = {"registration": "billing_number", "transaction": "invoice_number"}
 
 
+def _record(kind: str, data: pl.DataFrame, *, formulas: bool) -> tuple[list[str], list[Any]]:
+    """The file's record as PostgreSQL arrays (`frames.text_arrays`, parameters from $4): each column's
+    cells as kept, a formula quoted (a column without one is kept as it is); a file without rows keeps
+    NULL columns (the arrays of no row), as it always has."""
+    columns = COLUMNS[kind]
+    if not data.height:
+        return ["NULL"] * len(columns), []
+    quoted = (
+        [
+            c
+            for c, any_formula in zip(
+                columns, data.select(frames.formula(pl.col(c)).any() for c in columns).row(0), strict=True
+            )
+            if any_formula
+        ]
+        if formulas
+        else []
+    )
+    kept = data.select(
+        pl.when(frames.formula(pl.col(c))).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        if c in quoted
+        else c
+        for c in columns
+    )
+    return frames.text_arrays(kept, first=4)
+
+
 class _Local:
     """What the checks find without the database, computed while it answers the lookups: the flags of
-    every rule but the references', the Python rules' refusals, the cells as kept (a formula quoted),
-    the Total Amount and the file's record as PostgreSQL arrays."""
+    every rule but the references', the Python rules' refusals and the Total Amount."""
 
     def __init__(self, kind: str, data: pl.DataFrame, carded: list[str], *, formulas: bool) -> None:
-        columns = COLUMNS[kind]
         # The amount's digits: the cell without its dots and commas (most cells have none to drop).
         digits = (
             pl.col("amount").str.replace_all(".", "", literal=True).str.replace_all(",", "", literal=True)
@@ -370,14 +395,6 @@ class _Local:
             for name, broken, _ in _rules(kind, carded, self.refused, None, formulas=formulas)
             if broken is not None
         )
-        broken_anywhere = self.flags.select(pl.all().any()).row(0, named=True) if data.height else {}
-        # A cell is kept as read, a formula quoted (a column without one is kept as it is).
-        self.kept = self.data.select(
-            pl.when(frames.formula(pl.col(c))).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-            if broken_anywhere.get(f"rule_formula_{c}")
-            else c
-            for c in columns
-        )
         # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
         self.money = (
             self.data.select(
@@ -389,10 +406,6 @@ class _Local:
             ).item()
             if data.height
             else 0
-        )
-        # A file without rows keeps NULL columns (the arrays of no row), as it always has.
-        self.arrays, self.values = (
-            frames.text_arrays(self.kept, first=4) if data.height else (["NULL"] * len(columns), [])
         )
 
 
@@ -476,51 +489,71 @@ def _invalid(kind: str, carded: list[str], local: _Local, found: dict[str, list[
     )
 
 
-async def _keep(
-    conn: asyncpg.Connection, business_id: str, batch_id: str, local: _Local, invalid: pl.DataFrame
+async def _insert_record(
+    conn: asyncpg.Connection,
+    business_id: str,
+    batch_id: str,
+    kind: str,
+    rows: int,
+    record: tuple[list[str], list[Any]],
 ) -> None:
-    """The checked rows kept as the file's one record, in one statement (each column an array,
-    element i of each the row numbered lines[i] — 2, 3… in order, a blank row is left out, not
-    numbered —, the reasons of the invalid rows by line) and the batch's totals set."""
-    columns = local.kept.columns
-    total = local.kept.height
-    by_line = (
-        invalid.select(
-            pl.concat_str(
-                [pl.lit('"'), pl.col("line").cast(pl.String), pl.lit('": ['), pl.col("errors"), pl.lit("]")]
-            ).str.join(", ")
-        ).item()
-        if invalid.height
-        else ""
+    """The file's one record, in one statement: each column an array, element i of each the row
+    numbered lines[i] (2, 3… in order: a blank row is left out, not numbered); its reasons are set
+    once the references are answered (`_set_totals`)."""
+    arrays, values = record
+    # A generic plan: the arrays are built once when the statement runs, not folded while planning it.
+    await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    await conn.execute(
+        f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(COLUMNS[kind])}, errors) "
+        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(arrays)}, '{{}}')",
+        business_id,
+        batch_id,
+        rows,
+        *values,
     )
+    await conn.execute("RESET plan_cache_mode")
+
+
+async def _set_totals(
+    conn: asyncpg.Connection, business_id: str, batch_id: str, rows: int, local: _Local, invalid: pl.DataFrame
+) -> None:
+    """The batch's totals, and the reasons of the invalid rows by line on the file's record (a clean
+    file keeps `{}`: no second statement)."""
     await conn.execute(
         "UPDATE billing_batch SET total_data = $3, invalid_data = $4, total_amount = $5 "
         "WHERE business_id = $1 AND id = $2",
         business_id,
         batch_id,
-        total,
+        rows,
         invalid.height,
         local.money,
     )
-    # A generic plan: the arrays are built once when the statement runs, not folded while planning it.
-    await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-    await conn.execute(
-        f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(columns)}, errors) "
-        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(local.arrays)}, "
-        f"${4 + len(local.values)}::jsonb)",
-        business_id,
-        batch_id,
-        total,
-        *local.values,
-        "{" + by_line + "}",
-    )
-    await conn.execute("RESET plan_cache_mode")
+    if invalid.height:
+        by_line = invalid.select(
+            pl.concat_str(
+                [pl.lit('"'), pl.col("line").cast(pl.String), pl.lit('": ['), pl.col("errors"), pl.lit("]")]
+            ).str.join(", ")
+        ).item()
+        await conn.execute(
+            "UPDATE billing_batch_file SET errors = $3::jsonb WHERE business_id = $1 AND batch_id = $2",
+            business_id,
+            batch_id,
+            "{" + by_line + "}",
+        )
+
+
+async def _lookups_alone(business_id: str, kind: str, data: pl.DataFrame) -> dict[str, list[Any]]:
+    """The lookups on a connection of their own (they read committed references only)."""
+    async with sql.connection() as conn:
+        return await _lookups(conn, business_id, kind, data)
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
     """Read a file and check every row column by column (a polars frame; every rule a column
-    expression, the references looked up set-based while the other rules run). Keeps the file with its
-    rows and reasons as one record; returns the batch id."""
+    expression, the references looked up set-based). Keeps the file with its rows and reasons as one
+    record; returns the batch id. The work runs side by side: polars (in threads, off the event loop)
+    prepares the record and runs the rules that need no database, the record is written while the
+    references are looked up on a second connection."""
     _require_whole_business(actor)
     if kind not in KINDS:
         raise ValidationFailed(
@@ -537,10 +570,17 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
     trim, formulas = frames.cell_edges(content) if csv_file else (True, True)
     data, carded = _cells(kind, frame, may_hold_cards=not csv_file or _may_hold_card(content), trim=trim)
     del frame
+    rows = data.height
+    record = asyncio.ensure_future(asyncio.to_thread(partial(_record, kind, data, formulas=formulas)))
+    local = asyncio.ensure_future(asyncio.to_thread(partial(_Local, kind, data, carded, formulas=formulas)))
+    # Started outside the transaction, the lookups take a connection of their own (inside a caller's
+    # transaction they run on its connection, after the record).
+    alone = (
+        None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, kind, data))
+    )
     batch_id = new_id("bat")
-    async with transaction(), sql.connection() as conn:
-
-        async def answered(data: pl.DataFrame) -> dict[str, list[Any]]:
+    try:
+        async with transaction(), sql.connection() as conn:
             await conn.execute(
                 "INSERT INTO billing_batch (business_id, id, kind, file_name, total_data, invalid_data, "
                 "total_amount, created_by, created_at) VALUES ($1, $2, $3, $4, 0, 0, 0, $5, $6)",
@@ -551,24 +591,20 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 actor.user_id or actor.api_key_id,
                 clock.now(),
             )
-            return await _lookups(conn, actor.business_id, kind, data)
-
-        # The database answers the lookups while polars (in a thread, off the event loop) runs the rules
-        # that need no answer and prepares the record.
-        local, found = await asyncio.gather(
-            asyncio.to_thread(partial(_Local, kind, data, carded, formulas=formulas)), answered(data)
-        )
-        del data  # the frames are dropped as soon as they are used (memory)
-        invalid = _invalid(kind, carded, local, found)
-        await _keep(conn, actor.business_id, batch_id, local, invalid)
-        total, refused = local.kept.height, invalid.height
-        del local, invalid
-        await common.audit(
-            actor,
-            "billing.batch_uploaded",
-            f"Batch file {name} uploaded ({total} rows, {refused} invalid)",
-            {"batch_id": batch_id},
-        )
+            await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
+            found = await alone if alone is not None else await _lookups(conn, actor.business_id, kind, data)
+            checked = await local
+            invalid = _invalid(kind, carded, checked, found)
+            await _set_totals(conn, actor.business_id, batch_id, rows, checked, invalid)
+            await common.audit(
+                actor,
+                "billing.batch_uploaded",
+                f"Batch file {name} uploaded ({rows} rows, {invalid.height} invalid)",
+                {"batch_id": batch_id},
+            )
+    finally:
+        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
+        await asyncio.gather(*(t for t in (record, local, alone) if t is not None), return_exceptions=True)
     return batch_id
 
 
