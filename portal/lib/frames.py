@@ -114,12 +114,21 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
 _SEPARATORS = "\x1f\x1e\x1d\x1c\x1b\x1a\x19\x18\x17\x16\x15\x14\ufdd0\ufdd1"
 
 
-def text_arrays(frame: pl.DataFrame, *, first: int) -> tuple[list[str], list[Any]]:
+def free_separator(content: bytes) -> str | None:
+    """A separator for `text_arrays` that appears nowhere in a UTF-8 file's bytes, so in none of its
+    cells (one byte search, no cell tested); None when every one does."""
+    return next((sep for sep in _SEPARATORS if sep.encode() not in content), None)
+
+
+def text_arrays(
+    frame: pl.DataFrame, *, first: int, separator: str | None = None
+) -> tuple[list[str], list[Any]]:
     """Each text column of a frame (one row at least) as a PostgreSQL `text[]` expression over query
     parameters numbered from `first`, and those parameters. asyncpg encodes a list element by element
     in Python; here a column of one value repeated is `array_fill`, any other is joined into one
-    string with a separator no cell holds and split by `string_to_array` (a list only when every
-    separator is taken)."""
+    string with a separator no cell holds — `separator` when the caller knows none does
+    (`free_separator`), else the first one no cell of the column holds — and split by
+    `string_to_array` (a list only when every separator is taken)."""
     params: list[Any] = []
 
     def param(value: Any) -> str:
@@ -128,7 +137,7 @@ def text_arrays(frame: pl.DataFrame, *, first: int) -> tuple[list[str], list[Any
 
     same = frame.select((pl.all() == pl.all().first()).all()).row(0)
     varied = [c for c, one in zip(frame.columns, same, strict=True) if not one]
-    sep = (
+    sep = separator or (
         next(
             (
                 candidate
@@ -140,7 +149,11 @@ def text_arrays(frame: pl.DataFrame, *, first: int) -> tuple[list[str], list[Any
         if varied
         else None
     )
-    texts = dict(zip(varied, frame.select(pl.col(varied).str.join(sep)).row(0), strict=True)) if sep else {}
+    texts = (
+        dict(zip(varied, frame.select(pl.col(varied).str.join(sep)).row(0), strict=True))
+        if sep and varied
+        else {}
+    )
     size = param(frame.height) if any(same) else ""
     split = param(sep) if texts else ""
     arrays = []

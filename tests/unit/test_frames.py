@@ -157,3 +157,18 @@ def test_cell_edges_finds_padding_and_formulas_only_where_they_are() -> None:
     assert frames.cell_edges(b"a,b\n1,\x1f=2\n") == (True, True)
     assert frames.cell_edges(b"=a,b\n1,2") == (False, True)
     assert frames.cell_edges(b'a,b\n1,"2"\n') == (True, True)  # a quote: cells are not cut at commas
+
+
+def test_a_separator_the_file_lacks_is_taken_without_testing_a_cell() -> None:
+    assert frames.free_separator(b"a,b\n1,2\n") == "\x1f"
+    assert frames.free_separator(b"a,b\n1\x1f,2\x1e\n") == "\x1d"
+    same = pl.DataFrame({"a": ["x", "x"]})
+    assert frames.text_arrays(same, first=2, separator="\x1f") == (
+        ["array_fill($3::text, ARRAY[$2::integer])"],
+        [2, "x"],
+    )
+    varied = pl.DataFrame({"a": ["x", "y"]})
+    assert frames.text_arrays(varied, first=2, separator="\x1f") == (
+        ["string_to_array($3::text, $2::text)"],
+        ["\x1f", "x\x1fy"],
+    )

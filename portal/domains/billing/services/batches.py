@@ -216,7 +216,9 @@ def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str
     return list(found), list(found.values())
 
 
-async def _existing(conn: asyncpg.Connection, query: str, business_id: str, keys: pl.Series) -> list[Any]:
+async def _existing(
+    conn: asyncpg.Connection, query: str, business_id: str, keys: pl.Series, separator: str | None
+) -> list[Any]:
     """One set-based lookup of a file's distinct keys: `query` takes $1 the business and `{keys}` the
     keys as a text array, tested as `CASE WHEN column = ANY({keys}) THEN true END`: the array is
     folded into a constant, so PostgreSQL hashes it and tests each row of the business once; the CASE
@@ -224,7 +226,7 @@ async def _existing(conn: asyncpg.Connection, query: str, business_id: str, keys
     wanted = keys.unique()
     if wanted.is_empty():
         return []
-    (array,), params = frames.text_arrays(wanted.to_frame(), first=2)
+    (array,), params = frames.text_arrays(wanted.to_frame(), first=2, separator=separator)
     return list(await conn.fetch(query.format(keys=array), business_id, *params))
 
 
@@ -347,7 +349,9 @@ def _rules(
 _REPEAT_KEY = {"registration": "billing_number", "transaction": "invoice_number"}
 
 
-def _record(kind: str, data: pl.DataFrame, *, formulas: bool) -> tuple[list[str], list[Any]]:
+def _record(
+    kind: str, data: pl.DataFrame, *, formulas: bool, separator: str | None
+) -> tuple[list[str], list[Any]]:
     """The file's record as PostgreSQL arrays (`frames.text_arrays`, parameters from $4): each column's
     cells as kept, a formula quoted (a column without one is kept as it is); a file without rows keeps
     NULL columns (the arrays of no row), as it always has."""
@@ -371,7 +375,7 @@ def _record(kind: str, data: pl.DataFrame, *, formulas: bool) -> tuple[list[str]
         else c
         for c in columns
     )
-    return frames.text_arrays(kept, first=4)
+    return frames.text_arrays(kept, first=4, separator=separator)
 
 
 class _Local:
@@ -410,9 +414,10 @@ class _Local:
 
 
 async def _lookups(
-    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame
+    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame, separator: str | None
 ) -> dict[str, list[Any]]:
-    """The references of the file's distinct keys, one set-based statement each."""
+    """The references of the file's distinct keys, one set-based statement each (`separator`: one no
+    key holds, or None)."""
     if kind == "registration":
         numbers = data.get_column("billing_number")
         customers = await _existing(
@@ -421,6 +426,7 @@ async def _lookups(
             "AND CASE WHEN customer_ref = ANY({keys}) THEN true END",
             business_id,
             data.get_column("customer_id"),
+            separator,
         )
         taken = await _existing(
             conn,
@@ -428,6 +434,7 @@ async def _lookups(
             "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
             business_id,
             numbers.filter(numbers.str.len_chars() <= 40),
+            separator,
         )
         return {"customers": [r[0] for r in customers], "taken": [r[0] for r in taken]}
     invoices = data.get_column("invoice_number")
@@ -437,6 +444,7 @@ async def _lookups(
         "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
         business_id,
         data.get_column("billing_number"),
+        separator,
     )
     charged = await _existing(
         conn,
@@ -444,6 +452,7 @@ async def _lookups(
         "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
         business_id,
         invoices.filter(invoices.str.len_chars() <= 60),
+        separator,
     )
     live = [r for r in billings if r["status"] != "deleted"]
     return {
@@ -542,10 +551,12 @@ async def _set_totals(
         )
 
 
-async def _lookups_alone(business_id: str, kind: str, data: pl.DataFrame) -> dict[str, list[Any]]:
+async def _lookups_alone(
+    business_id: str, kind: str, data: pl.DataFrame, separator: str | None
+) -> dict[str, list[Any]]:
     """The lookups on a connection of their own (they read committed references only)."""
     async with sql.connection() as conn:
-        return await _lookups(conn, business_id, kind, data)
+        return await _lookups(conn, business_id, kind, data, separator)
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
@@ -570,13 +581,19 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
     trim, formulas = frames.cell_edges(content) if csv_file else (True, True)
     data, carded = _cells(kind, frame, may_hold_cards=not csv_file or _may_hold_card(content), trim=trim)
     del frame
+    # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
+    separator = frames.free_separator(content) if csv_file else None
     rows = data.height
-    record = asyncio.ensure_future(asyncio.to_thread(partial(_record, kind, data, formulas=formulas)))
+    record = asyncio.ensure_future(
+        asyncio.to_thread(partial(_record, kind, data, formulas=formulas, separator=separator))
+    )
     local = asyncio.ensure_future(asyncio.to_thread(partial(_Local, kind, data, carded, formulas=formulas)))
     # Started outside the transaction, the lookups take a connection of their own (inside a caller's
     # transaction they run on its connection, after the record).
     alone = (
-        None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, kind, data))
+        None
+        if sql.in_transaction()
+        else asyncio.ensure_future(_lookups_alone(actor.business_id, kind, data, separator))
     )
     batch_id = new_id("bat")
     try:
@@ -592,7 +609,11 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 clock.now(),
             )
             await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
-            found = await alone if alone is not None else await _lookups(conn, actor.business_id, kind, data)
+            found = (
+                await alone
+                if alone is not None
+                else await _lookups(conn, actor.business_id, kind, data, separator)
+            )
             checked = await local
             invalid = _invalid(kind, carded, checked, found)
             await _set_totals(conn, actor.business_id, batch_id, rows, checked, invalid)
