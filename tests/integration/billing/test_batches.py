@@ -13,7 +13,7 @@ import pytest
 
 from portal.domains.billing import services
 from portal.domains.billing.services import batches, common
-from portal.lib import frames, sql
+from portal.lib import frames, i18n, sql
 from portal.lib.errors import Conflict, ValidationFailed
 from tests.support.billing import TEST_CARD, billing_business, customer_and_billing, register_card
 from tests.support.identity import csrf_from, make_business, signed_in_client
@@ -317,4 +317,22 @@ async def test_cells_are_kept_as_typed_whatever_they_hold(db: str) -> None:
     )
     assert [(r["line"], r["data"]["billing_number"], r["data"]["description"]) for r in one] == [
         (2, "BIL-S1", "a\x1fb")
+    ]
+
+
+async def test_reasons_are_written_in_the_uploaders_language(db: str) -> None:
+    """The rules run in threads and the lookups on a second connection: the reasons are still in the
+    language of the request (Bahasa Indonesia here), the Python rules' ones too."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-L", name="Lina")
+    content = csv_of("customer_id,billing_number,amount,schedule_type", "CUST-L,BIL-L1,=1,weekly")
+    token = i18n.current_language.set("id")
+    try:
+        rows = await batches.batch_rows(actor, await batches.upload(actor, "registration", "l.csv", content))
+    finally:
+        i18n.current_language.reset(token)
+    assert [e["message"] for e in rows[0]["errors"]] == [
+        "Formula tidak diizinkan di dalam sel.",
+        "Jumlah harus berupa bilangan bulat rupiah di atas nol.",
+        "Tipe jadwal adalah Tanggal, Hari, atau Tanggal Penuh.",
     ]
