@@ -390,7 +390,8 @@ class _Local:
             else pl.col("amount")
         )
         cells = _SCHEDULE_CELLS if kind == "registration" else ("execute_date",)
-        keys, messages = _distinct_checks(kind, data.select(cells).unique().rows())
+        # In the order the file first has them: where two join to one key, the first refusal is kept.
+        keys, messages = _distinct_checks(kind, data.select(cells).unique(maintain_order=True).rows())
         self.refused = {k: _reason(cells[0], m) for k, m in zip(keys, messages, strict=True) if m}
         self.formulas = formulas
         self.data = data.with_columns(digits.alias("digits"))
