@@ -206,7 +206,9 @@ def picked(
     cut = trimmed if trim else (lambda cell: cell)
     trimmed_cells = data.select(
         *(
-            cut(pl.col(f"c{positions[c]}")).alias(c) if c in positions else pl.lit("").alias(c)
+            cut(pl.col(f"c{positions[c]}")).alias(c)
+            if c in positions
+            else pl.repeat("", data.height, dtype=pl.String).alias(c)
             for c in columns
         ),
         *(cut(pl.col(name)).alias(f"other_{n}") for n, name in enumerate(data.columns) if n not in used),
