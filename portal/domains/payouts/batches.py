@@ -319,15 +319,17 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             actor.user_id,
             actor.name,
         )
+        # CSV written by polars (every text quoted, so "" stays an empty text and only a missing rail or fee
+        # is NULL): measured faster than a binary COPY of records, which builds a Python tuple per row.
         staged = rows.select(
             pl.lit(actor.business_id).alias("business_id"),
             pl.lit(batch_id).alias("batch_id"),
             pl.all(),
             pl.lit("pending").alias("name_status"),
-        )
-        await conn.copy_records_to_table(
+        ).write_csv(include_header=False, quote_style="non_numeric")
+        await conn.copy_to_table(
             "payout_batch_row",
-            records=staged.iter_rows(),
+            source=io.BytesIO(staged.encode()),
             columns=[
                 "business_id",
                 "batch_id",
@@ -338,6 +340,7 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
                 "errors",
                 "name_status",
             ],
+            format="csv",
         )
         count = rows.height
         del rows, staged
