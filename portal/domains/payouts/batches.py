@@ -101,15 +101,16 @@ def _error(column: str, key: str) -> pl.Expr:
     return pl.lit(_reason(column, _MESSAGES[key]))
 
 
+# The usual shape of an e-mail address settles it with one expression; any other goes through every rule.
+_USUAL_EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9]+([.][A-Za-z0-9]+)+$"
+
+
 def _email_ok(email: pl.Expr) -> pl.Expr:
-    """The portal's e-mail rule as the upload has always applied it: the usual shape settles it with one
-    expression; anything else must pass every rule (one @, a dot in the domain, no `..`, no trailing
-    dot, a first domain label of letters, digits and inner dashes, no label of 64 characters)."""
+    """The portal's e-mail rule for an address of an unusual shape, as the upload has always applied it:
+    one @, a dot in the domain, no `..`, no trailing dot, a first domain label of letters, digits and
+    inner dashes, no label of 64 characters in an address of 64 or more."""
     domain = email.str.extract("^[^@" + upload.char_class(_SEPARATORS)[1:] + "+@([A-Za-z0-9.-]+)$", 1)
     return (
-        (email.str.len_chars() <= 64)
-        & email.str.contains(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9]+([.][A-Za-z0-9]+)+$")
-    ) | (
         domain.is_not_null()
         & (email.str.len_chars() - domain.str.len_chars() <= 65)
         & domain.str.contains(".", literal=True)
@@ -158,27 +159,39 @@ async def checked_rows(
     order a reader meets the columns). A reference repeated within `frame` is an error on every row
     that has it; one used before by the business (`ledger_reference`) too."""
     cells = _cells(frame).collect()
+    # The references go as one JSON text: an array parameter of 10,000 texts costs more to encode.
     found = await conn.fetchrow(
-        "SELECT ARRAY(SELECT reference FROM ledger_reference WHERE business_id = $1 "
-        "AND reference = ANY($2::text[])) AS used, ARRAY(SELECT code FROM ref_banks "
-        "WHERE code = ANY($3::text[])) AS banks",
+        "SELECT ARRAY(SELECT l.reference FROM json_array_elements_text($2::json) AS r(reference) "
+        "JOIN ledger_reference l ON l.business_id = $1 AND l.reference = r.reference) AS used, "
+        "ARRAY(SELECT code FROM ref_banks WHERE code = ANY($3::text[])) AS banks",
         business_id,
-        cells["reference"].unique().to_list(),
+        json.dumps(cells["reference"].unique().to_list()),
         cells["code"].unique().to_list(),
     )
     assert found is not None
-    code, digits, reference = pl.col("code"), pl.col("digits"), pl.col("reference")
+    return _rules(cells, found["used"], found["banks"], bands)
+
+
+def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBands) -> pl.DataFrame:
+    """`checked_rows` once the references used before and the known bank codes are looked up."""
+    code, digits, reference, email = pl.col("code"), pl.col("digits"), pl.col("reference"), pl.col("email")
+    # The full e-mail rule runs only over the distinct addresses of an unusual shape (usually none).
+    unusual = (email != "") & ~((email.str.len_chars() <= 64) & email.str.contains(_USUAL_EMAIL))
+    bad_emails = (
+        cells.lazy()
+        .filter(unusual)
+        .select(email.unique())
+        .filter(~_email_ok(email))
+        .collect(engine="in-memory")["email"]
+    )
     positive = digits.str.strip_chars_start("0")
     rows = cells.lazy().with_columns(
-        destination=pl.when(code.is_in(WALLETS))
-        .then(code)
-        .when(code.is_in(found["banks"]))
-        .then(pl.lit("bank")),
+        destination=pl.when(code.is_in(WALLETS)).then(code).when(code.is_in(banks)).then(pl.lit("bank")),
         value=pl.when(~digits.str.contains("^[0-9]+$") | (positive == ""))
         .then(0)
         .otherwise(positive.cast(pl.Int64, strict=False).fill_null(_I64_MAX)),
         twice=reference.is_duplicated(),
-        used=reference.is_in(found["used"]),
+        used=reference.is_in(used),
     )
     phone, bank_number = pl.col("phone"), pl.col("bank_number")
     mobile_ok = phone.str.contains("^08[1-9][0-9]+$") & phone.str.len_chars().is_between(10, 13)
@@ -212,7 +225,7 @@ async def checked_rows(
             _error("holder_name", "holder_name")
         ),
         pl.when(length["description"] > 140).then(_error("description", "description")),
-        pl.when((pl.col("email") != "") & ~_email_ok(pl.col("email"))).then(_error("email", "email")),
+        pl.when(pl.col("email").is_in(bad_emails)).then(_error("email", "email")),
         pl.when(pl.col("destination").is_not_null() & (pl.col("value") >= 1) & pl.col("rail").is_null()).then(
             pl.col("why").fill_null(_reason("amount", _MESSAGES["no_rail"]))
         ),
@@ -232,7 +245,7 @@ async def checked_rows(
         "rail",
         "fee",
         ("[" + pl.concat_str(groups, separator=", ", ignore_nulls=True) + "]").alias("errors"),
-    ).collect()
+    ).collect(engine="in-memory")  # measured faster than the streaming engine on 10,000 rows
 
 
 @dataclass(frozen=True)
