@@ -225,7 +225,7 @@ def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBa
             _error("holder_name", "holder_name")
         ),
         pl.when(length["description"] > 140).then(_error("description", "description")),
-        pl.when(pl.col("email").is_in(bad_emails)).then(_error("email", "email")),
+        pl.when(pl.col("email").is_in(bad_emails.to_list())).then(_error("email", "email")),
         pl.when(pl.col("destination").is_not_null() & (pl.col("value") >= 1) & pl.col("rail").is_null()).then(
             pl.col("why").fill_null(_reason("amount", _MESSAGES["no_rail"]))
         ),
