@@ -55,6 +55,10 @@ def install(venv: Path, wheels: list[Path]) -> None:
     offline = ["install", "--no-index", "--find-links", str(WHEELHOUSE), *map(str, wheels)]
     if _pip(python, *offline).returncode != 0:
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+        # pip takes a wheel already in the wheelhouse for the one given, with that copy's dependencies: a
+        # portal wheel left by an earlier run would hide a dependency added since.
+        for stale in WHEELHOUSE.glob("neraca*.whl"):
+            stale.unlink()
         _checked(_pip(sys.executable, "wheel", "-w", str(WHEELHOUSE), *map(str, wheels)))
         _checked(_pip(python, *offline))
 
