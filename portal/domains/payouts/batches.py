@@ -299,7 +299,7 @@ async def _bands(business_id: str) -> RailBands:
 async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: str | None = None) -> str:
     """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. The file is read
     into a frame of text columns, every rule runs over it column by column (`checked_rows`) and the rows
-    go into `payout_batch_row` with their errors by one binary COPY. A file refused as a whole (columns,
+    go into `payout_batch_row` with their errors by one COPY. A file refused as a whole (columns,
     size, encoding, formulas, an XLSX bomb, no rows) writes nothing."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
