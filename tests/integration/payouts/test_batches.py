@@ -220,6 +220,11 @@ async def test_a_file_polars_reads_and_the_same_file_quoted_are_staged_alike(db:
     assert [r[0] for r in first] == [2, 3, 5, 6]
     assert first[0][5:8] == ("Budi Santoso", "bifast", 2_500)
     assert first[3][8] == [("holder_name", "required, at most 100 characters")]
+    # A cell with a line break, quotes and a comma is stored as typed (the rows go by COPY of a CSV).
+    text = HEADER + 'N-1,1000,014,8800112233,Budi,"one\r\ntwo ""2"", end",\n'
+    batch_id = await batches.upload_batch(actor, "n.csv", text.encode())
+    (row,) = await batches.batch_rows(actor, batch_id)
+    assert (row["description"], row["email"], row["errors"]) == ('one\r\ntwo "2", end', "", [])
 
 
 async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -> None:
