@@ -69,7 +69,7 @@ log = structlog.get_logger("neraca.payouts")
 _WHITESPACE = upload.WHITESPACE
 # The whitespace the upload's earlier SQL collapsed in a holder's name and dropped from a wallet number
 # (PostgreSQL's [[:space:]] under the database's C.UTF-8 ctype): Unicode's, less the no-break spaces
-# U+00A0, U+2007, U+202F, U+0085 and the separators U+001C–U+001F.
+# (U+00A0, U+2007, U+202F), U+0085 and U+001C–U+001F.
 _SEPARATORS = "".join(c for c in _WHITESPACE if c not in "\x1c\x1d\x1e\x1f\x85\xa0\u2007\u202f")
 _I64_MAX = 2**63 - 1  # an amount of more digits is compared as this, above every rail's limit
 
