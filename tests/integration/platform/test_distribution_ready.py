@@ -81,8 +81,6 @@ UNIQUE_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "statement_rollup_watermark.statement_rollup_watermark_pkey(id)",
         "topup.topup_pkey(id)",
         "transfer.transfer_pkey(id)",
-        "transfer.transfer_reverses_id_key(reverses_id)",
-        "transfer.transfer_seq_key(seq)",
         "user_token.user_token_pkey(token_hash)",
         "web_session.web_session_pkey(id)",
         "web_session.web_session_public_id_key(public_id)",
@@ -111,9 +109,6 @@ FOREIGN_KEYS_WITHOUT_BUSINESS_ID: frozenset[str] = frozenset(
         "report_schedule_run.report_schedule_run_export_id_fkey(export_id) -> report_export",
         "report_schedule_run.report_schedule_run_schedule_id_fkey(schedule_id) -> report_schedule",
         "topup.topup_account_id_fkey(account_id) -> account",
-        "transfer.transfer_credit_account_id_fkey(credit_account_id) -> account",
-        "transfer.transfer_debit_account_id_fkey(debit_account_id) -> account",
-        "transfer.transfer_reverses_id_fkey(reverses_id) -> transfer",
         "user_token.user_token_user_id_fkey(user_id) -> app_user",
         "web_session.web_session_user_id_fkey(user_id) -> app_user",
         "webhook_attempt.webhook_attempt_event_id_endpoint_id_fkey(endpoint_id, event_id) -> webhook_delivery",  # noqa: E501

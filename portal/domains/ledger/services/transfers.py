@@ -393,7 +393,9 @@ async def reverse_transfer(
     if original["phase"] not in ("posted", "post_pending") or original["kind"] == "reversal":
         raise refuse(Refusal.NOT_REVERSIBLE, None, transfer_id=transfer_id)
     reversal = await sql.fetchrow(
-        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE reverses_id = $1", transfer_id
+        f"SELECT {TRANSFER_COLUMNS} FROM transfer WHERE business_id = $1 AND reverses_id = $2",
+        actor.business_id,
+        transfer_id,
     )
     if reversal is not None:
         if idempotency.booked_earlier(reversal["id"]):
