@@ -12,10 +12,10 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import polars as pl
 import structlog
 
 from portal.domains.accounts import services as accounts
@@ -59,42 +59,19 @@ class BatchSummary:
 
 # --- validation -----------------------------------------------------------------------------------
 #
-# Every rule is a SQL condition over the rows (staged from the file on upload, or the rows a fix touches)
-# adding its reason, so a file of 10,000 rows is checked in one statement. The messages are msgids,
-# translated when a row is shown.
+# Every rule is a polars expression over a frame of the rows' cells (the file's rows on upload, the rows a
+# fix touches), so a file of 10,000 rows is checked column by column without a Python loop per row; the
+# database answers two set-based lookups (references used before, bank codes) and stores the result. The
+# messages are msgids, translated when a row is shown.
 
-# What Python's str.strip() removes, for btrim(): a cell is trimmed the same way in both.
 log = structlog.get_logger("neraca.payouts")
 
-_WHITESPACE = "".join(chr(c) for c in range(1, 0x3001) if chr(c).isspace())
-# The same for a file of ASCII bytes only: btrim() runs much faster with a short set.
-_ASCII_WHITESPACE = "".join(c for c in _WHITESPACE if c.isascii())
-_FORMULA_CHARS = ("=", "+", "-", "@")  # what can still lead a trimmed cell of spreadsheet.FORMULA_PREFIXES
-# Above every network limit: an amount of more digits is compared as this.
-_HUGE = Decimal(10) ** 30
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _reason(condition: str, column: str, message: str) -> str:
-    return (
-        f"WHEN {condition} THEN jsonb_build_object('column', '{column}', 'message', {message}, "
-        "'params', '{}'::jsonb)"
-    )
-
-
-def _errors_sql(groups: list[list[tuple[str, str, str]]]) -> str:
-    """The errors array of a row: per group of (condition, column, message) the first that holds. A
-    row none of them holds for gets the constant `[]` without building an array."""
-    cases = ["CASE " + " ".join(_reason(*rule) for rule in group) + " END" for group in groups]
-    any_rule = " OR ".join(f"({condition})" for group in groups for condition, _c, _m in group)
-    return (
-        f"CASE WHEN {any_rule} THEN to_jsonb(array_remove(ARRAY[{', '.join(cases)}], NULL)) "
-        "ELSE '[]'::jsonb END"
-    )
-
+_WHITESPACE = upload.WHITESPACE
+# The whitespace the upload's earlier SQL collapsed in a holder's name and dropped from a wallet number
+# (PostgreSQL's [[:space:]] under the database's C.UTF-8 ctype): Unicode's, less the no-break spaces
+# (U+00A0, U+2007, U+202F), U+0085 and U+001C–U+001F.
+_SEPARATORS = "".join(c for c in _WHITESPACE if c not in "\x1c\x1d\x1e\x1f\x85\xa0\u2007\u202f")
+_I64_MAX = 2**63 - 1  # an amount of more digits is compared as this, above every rail's limit
 
 _MESSAGES = {
     "reference_required": N_("required, at most 100 characters"),
@@ -113,119 +90,205 @@ _NO_RAIL = {
     "below_minimum": N_("below the rail's minimum"),
     "above_maximum": N_("above every rail's limit"),
 }
-_M = {key: _literal(value) for key, value in _MESSAGES.items()}
-# The portal's e-mail and mobile rules written without bounded repetitions ({m,n}), which PostgreSQL's
-# regular expressions run slowly: the lengths are compared instead.
-_EMAIL_OK = (
-    # The usual shape settles it with one expression; anything else goes through every rule.
-    "(CASE WHEN length(t.email) <= 64 AND t.email ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9]+([.][A-Za-z0-9]+)+$' "
-    "THEN true ELSE t.email ~ '^[^@[:space:]]+@[A-Za-z0-9.-]+$' "
-    "AND length(split_part(t.email, '@', 1)) <= 64 "
-    "AND strpos(split_part(t.email, '@', 2), '.') > 0 AND strpos(t.email, '..') = 0 "
-    "AND right(t.email, 1) <> '.' "
-    "AND split_part(split_part(t.email, '@', 2), '.', 1) ~ '^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$' "
-    "AND (length(t.email) < 64 OR split_part(t.email, '@', 2) !~ '[^.]{64}') END)"
-)
-_MOBILE_OK = "(t.phone ~ '^08[1-9][0-9]+$' AND length(t.phone) BETWEEN 10 AND 13)"
-_WALLETS_SQL = "ARRAY[" + ", ".join(_literal(w) for w in WALLETS) + "]"
 
 
-def _checked_rows(source: str) -> str:
-    """SELECT over `source` (line, reference, amount, code, account_number, holder_name, description,
-    email as typed) of each non-blank row's cells as kept, its rail and fee, and its errors
-    `[{column, message, params}]` in the order a reader meets the columns. Parameters: $1 the business,
-    $2 the whitespace trimmed, $3–$8 the rail bands (`rail_bands`)."""
-    trim = ", ".join(
-        f"btrim(src.{c}, $2) AS {c}"
-        for c in ("reference", "amount", "account_number", "description", "email")
-    )
-    errors = _errors_sql(
-        [
-            [
-                ("t.reference = '' OR length(t.reference) > 100", "reference", _M["reference_required"]),
-                ("twice.reference IS NOT NULL", "reference", _M["reference_twice"]),
-                ("used.reference IS NOT NULL", "reference", _M["reference_used"]),
-            ],
-            [("t.value < 1", "amount", _M["amount"])],
-            [
-                ("t.destination IS NULL", "code", _M["code"]),
-                (f"t.destination <> 'bank' AND NOT {_MOBILE_OK}", "account_number", _M["mobile"]),
-                (
-                    "t.destination = 'bank' AND (t.bank_number !~ '^[0-9]+$' "
-                    "OR length(t.bank_number) NOT BETWEEN 6 AND 20)",
-                    "account_number",
-                    _M["digits"],
-                ),
-            ],
-            [("t.holder_name = '' OR length(t.holder_name) > 100", "holder_name", _M["holder_name"])],
-            [("length(t.description) > 140", "description", _M["description"])],
-            [(f"t.email <> '' AND NOT {_EMAIL_OK}", "email", _M["email"])],
-            [
-                (
-                    "t.destination IS NOT NULL AND t.value >= 1 AND band.rail IS NULL",
-                    "amount",
-                    f"coalesce(band.why, {_M['no_rail']})",
-                )
-            ],
-        ]
-    )
+def _reason(column: str, message: str) -> str:
+    """One error of a row as stored in `payout_batch_row.errors` (JSON)."""
+    return json.dumps({"column": column, "message": message, "params": {}})
+
+
+def _error(column: str, key: str) -> pl.Expr:
+    return pl.lit(_reason(column, _MESSAGES[key]))
+
+
+# The usual shape of an e-mail address settles it with one expression; any other goes through every rule.
+_USUAL_EMAIL = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9]+([.][A-Za-z0-9]+)+$"
+
+
+def _email_ok(email: pl.Expr) -> pl.Expr:
+    """The portal's e-mail rule for an address of an unusual shape, as the upload has always applied it:
+    one @, a dot in the domain, no `..`, no trailing dot, a first domain label of letters, digits and
+    inner dashes, no label of 64 characters in an address of 64 or more."""
+    domain = email.str.extract("^[^@" + upload.char_class(_SEPARATORS)[1:] + "+@([A-Za-z0-9.-]+)$", 1)
     return (
-        # Materialized steps: each expression is computed once per row, not again wherever it is used.
-        f"WITH c AS MATERIALIZED (SELECT src.line, {trim}, upper(btrim(src.code, $2)) AS code, "
-        "btrim(regexp_replace(src.holder_name, '[[:space:]]+', ' ', 'g'), ' ') AS holder_name, "
-        "replace(replace(btrim(src.amount, $2), '.', ''), ',', '') AS digits, "
-        "CASE WHEN src.account_number ~ '[^0-9+]' THEN regexp_replace(btrim(src.account_number, $2), "
-        "'[[:space:]-]', '', 'g') ELSE src.account_number END AS phone0, "
-        "replace(replace(btrim(src.account_number, $2), ' ', ''), '-', '') AS bank_number "
-        f"FROM {source} src), "
-        "t AS MATERIALIZED (SELECT c.*, "
-        f"CASE WHEN c.code = ANY({_WALLETS_SQL}) THEN c.code WHEN bank.code IS NOT NULL THEN 'bank' END "
-        "AS destination, "
-        "CASE WHEN c.digits ~ '^[0-9]+$' AND length(c.digits) < 19 THEN c.digits::numeric "
-        "WHEN c.digits !~ '^[0-9]+$' THEN 0 WHEN length(ltrim(c.digits, '0')) > 30 THEN "
-        f"{_HUGE} ELSE c.digits::numeric END AS value, "
-        "CASE WHEN c.phone0 LIKE '+62%' THEN '0' || substr(c.phone0, 4) "
-        "WHEN c.phone0 LIKE '62%' THEN '0' || substr(c.phone0, 3) ELSE c.phone0 END AS phone "
-        "FROM c LEFT JOIN ref_banks bank ON bank.code = c.code "
-        "WHERE c.reference <> '' OR c.amount <> '' OR c.code <> '' OR c.account_number <> '' "
-        "OR c.holder_name <> '' OR c.description <> '' OR c.email <> '') "
-        "SELECT t.line, t.reference, t.amount, t.code, "
-        f"CASE WHEN t.destination <> 'bank' AND {_MOBILE_OK} THEN t.phone "
-        "ELSE t.account_number END AS account_number, t.holder_name, t.description, t.email, "
-        "CASE WHEN t.value >= 1 THEN band.rail END AS rail, CASE WHEN t.value >= 1 THEN band.fee END AS fee, "
-        f"{errors} AS errors "
-        "FROM t LEFT JOIN ledger_reference used ON used.business_id = $1 AND used.reference = t.reference "
-        "LEFT JOIN (SELECT reference FROM t GROUP BY reference HAVING count(*) > 1) twice "
-        "ON twice.reference = t.reference "
-        "LEFT JOIN unnest($3::text[], $4::numeric[], $5::numeric[], $6::text[], $7::bigint[], $8::text[]) "
-        "AS band(destination, low, high, rail, fee, why) "
-        "ON band.destination = t.destination AND t.value BETWEEN band.low AND band.high"
+        domain.is_not_null()
+        & (email.str.len_chars() - domain.str.len_chars() <= 65)
+        & domain.str.contains(".", literal=True)
+        & ~email.str.contains("..", literal=True)
+        & ~email.str.ends_with(".")
+        & domain.str.contains(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?([.]|$)")
+        & ((email.str.len_chars() < 64) | ~domain.str.contains(r"[^.]{64}"))
     )
 
 
-def rail_bands(rails: list[Any], received_at: Any, calendar: Any) -> list[list[Any]]:
-    """The router's answer for every destination as amount bands: (destinations, lows, highs, rails,
-    fees, messages). Which rails carry an amount changes only at a rail's minimum or just past its
-    maximum, so routing the lowest amount of each band answers for the whole band (the rows are then
-    matched to their band in SQL instead of routed one by one)."""
+def _cells(frame: pl.DataFrame) -> pl.LazyFrame:
+    """The non-blank rows' cells as kept (trimmed like Python's str.strip(); the code in capitals; the
+    holder's name with its inner whitespace as single spaces) and what the rules read from them."""
+    trim = {c: pl.col(c).str.strip_chars(_WHITESPACE) for c in upload.COLUMNS}
+    separators = upload.char_class(_SEPARATORS)
+    kept = frame.lazy().select(
+        pl.col("line"),
+        trim["reference"].alias("reference"),
+        trim["amount"].alias("amount"),
+        trim["code"].str.to_uppercase().alias("code"),
+        trim["account_number"].alias("account_number"),
+        pl.col("holder_name")
+        .str.replace_all(separators + "+", " ")
+        .str.strip_chars(" ")
+        .alias("holder_name"),
+        trim["description"].alias("description"),
+        trim["email"].alias("email"),
+    )
+    phone = pl.col("account_number").str.replace_all(separators[:-1] + r"\-]", "")
+    return kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS)).with_columns(
+        digits=pl.col("amount").str.replace_all("[.,]", ""),
+        bank_number=pl.col("account_number").str.replace_all("[ -]", ""),
+        phone=pl.when(phone.str.starts_with("+62"))
+        .then("0" + phone.str.slice(3))
+        .when(phone.str.starts_with("62"))
+        .then("0" + phone.str.slice(2))
+        .otherwise(phone),
+    )
+
+
+async def checked_rows(
+    conn: asyncpg.Connection, business_id: str, frame: pl.DataFrame, bands: RailBands
+) -> pl.DataFrame:
+    """The rules of a batch row over `frame` (`line` and the seven cells as typed): each non-blank row's
+    `line`, cells as kept, `rail`, `fee` and `errors` (JSON text, `[{column, message, params}]`, in the
+    order a reader meets the columns). A reference repeated within `frame` is an error on every row
+    that has it; one used before by the business (`ledger_reference`) too."""
+    cells = _cells(frame).collect()
+    # The references go as one JSON text: an array parameter of 10,000 texts costs more to encode.
+    found = await conn.fetchrow(
+        "SELECT ARRAY(SELECT l.reference FROM json_array_elements_text($2::json) AS r(reference) "
+        "JOIN ledger_reference l ON l.business_id = $1 AND l.reference = r.reference) AS used, "
+        "ARRAY(SELECT code FROM ref_banks WHERE code = ANY($3::text[])) AS banks",
+        business_id,
+        json.dumps(cells["reference"].unique().to_list()),
+        cells["code"].unique().to_list(),
+    )
+    assert found is not None
+    return _rules(cells, found["used"], found["banks"], bands)
+
+
+def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBands) -> pl.DataFrame:
+    """`checked_rows` once the references used before and the known bank codes are looked up."""
+    code, digits, reference, email = pl.col("code"), pl.col("digits"), pl.col("reference"), pl.col("email")
+    # The full e-mail rule runs only over the distinct addresses of an unusual shape (usually none).
+    unusual = (email != "") & ~((email.str.len_chars() <= 64) & email.str.contains(_USUAL_EMAIL))
+    bad_emails = (
+        cells.lazy()
+        .filter(unusual)
+        .select(email.unique())
+        .filter(~_email_ok(email))
+        .collect(engine="in-memory")["email"]
+    )
+    positive = digits.str.strip_chars_start("0")
+    rows = cells.lazy().with_columns(
+        destination=pl.when(code.is_in(WALLETS)).then(code).when(code.is_in(banks)).then(pl.lit("bank")),
+        value=pl.when(~digits.str.contains("^[0-9]+$") | (positive == ""))
+        .then(0)
+        .otherwise(positive.cast(pl.Int64, strict=False).fill_null(_I64_MAX)),
+        twice=reference.is_duplicated(),
+        used=reference.is_in(used),
+    )
+    phone, bank_number = pl.col("phone"), pl.col("bank_number")
+    mobile_ok = phone.str.contains("^08[1-9][0-9]+$") & phone.str.len_chars().is_between(10, 13)
+    wallet = pl.col("destination").is_not_null() & (pl.col("destination") != "bank")
+    rows = rows.with_columns(
+        band=pl.when(pl.col("value") >= 1).then(
+            pl.lit(pl.Series(bands.points)).search_sorted(pl.col("value"), side="right").cast(pl.Int64) - 1
+        ),
+        mobile_ok=mobile_ok,
+        wallet=wallet,
+    ).join(bands.answers.lazy(), on=["destination", "band"], how="left", maintain_order="left")
+    length = {c: pl.col(c).str.len_chars() for c in ("reference", "holder_name", "description")}
+    groups = [
+        pl.when((reference == "") | (length["reference"] > 100))
+        .then(_error("reference", "reference_required"))
+        .when(pl.col("twice"))
+        .then(_error("reference", "reference_twice"))
+        .when(pl.col("used"))
+        .then(_error("reference", "reference_used")),
+        pl.when(pl.col("value") < 1).then(_error("amount", "amount")),
+        pl.when(pl.col("destination").is_null())
+        .then(_error("code", "code"))
+        .when(pl.col("wallet") & ~pl.col("mobile_ok"))
+        .then(_error("account_number", "mobile"))
+        .when(
+            (pl.col("destination") == "bank")
+            & (~bank_number.str.contains("^[0-9]+$") | ~bank_number.str.len_chars().is_between(6, 20))
+        )
+        .then(_error("account_number", "digits")),
+        pl.when((pl.col("holder_name") == "") | (length["holder_name"] > 100)).then(
+            _error("holder_name", "holder_name")
+        ),
+        pl.when(length["description"] > 140).then(_error("description", "description")),
+        pl.when(pl.col("email").is_in(bad_emails.to_list())).then(_error("email", "email")),
+        pl.when(pl.col("destination").is_not_null() & (pl.col("value") >= 1) & pl.col("rail").is_null()).then(
+            pl.col("why").fill_null(_reason("amount", _MESSAGES["no_rail"]))
+        ),
+    ]
+    return rows.select(
+        "line",
+        "reference",
+        "amount",
+        "code",
+        pl.when(pl.col("wallet") & pl.col("mobile_ok"))
+        .then(phone)
+        .otherwise(pl.col("account_number"))
+        .alias("account_number"),
+        "holder_name",
+        "description",
+        "email",
+        "rail",
+        "fee",
+        ("[" + pl.concat_str(groups, separator=", ", ignore_nulls=True) + "]").alias("errors"),
+    ).collect(engine="in-memory")  # measured faster than the streaming engine on 10,000 rows
+
+
+@dataclass(frozen=True)
+class RailBands:
+    """The router's answer for every destination by amount band: `points` the bands' lowest amounts
+    (ascending, shared by every destination), `answers` (destination, band, rail, fee, why) with `why`
+    the row's error (JSON) when no rail carries the band."""
+
+    points: list[int]
+    answers: pl.DataFrame
+
+
+def rail_bands(rails: list[Any], received_at: Any, calendar: Any) -> RailBands:
+    """The router's answer for every destination as amount bands. Which rails carry an amount changes
+    only at a rail's minimum or just past its maximum, so routing the lowest amount of each band answers
+    for the whole band (the rows are then matched to their band by a sorted search and a join instead of
+    routed one by one)."""
     points = sorted(
-        {1} | {r.min_amount for r in rails if r.min_amount > 1} | {r.max_amount + 1 for r in rails}
+        {1}
+        | {r.min_amount for r in rails if r.min_amount > 1}
+        | {min(r.max_amount + 1, _I64_MAX) for r in rails}
     )
-    bands: list[list[Any]] = [[], [], [], [], [], []]
+    answers: dict[str, list[Any]] = {"destination": [], "band": [], "rail": [], "fee": [], "why": []}
     for destination in DESTINATIONS:
-        for index, low in enumerate(points):
-            high = Decimal(points[index + 1] - 1) if index + 1 < len(points) else _HUGE
+        for band, low in enumerate(points):
             try:
                 quote = route(rails, low, destination, received_at, calendar)
                 answer: tuple[Any, Any, Any] = (quote.rail.code, quote.fee, None)
             except NoRail as refused:
-                answer = (None, None, _NO_RAIL.get(refused.reason, _MESSAGES["no_rail"]))
-            for column, value in zip(bands, (destination, Decimal(low), high, *answer), strict=True):
+                answer = (None, None, _reason("amount", _NO_RAIL.get(refused.reason, _MESSAGES["no_rail"])))
+            for column, value in zip(answers.values(), (destination, band, *answer), strict=True):
                 column.append(value)
-    return bands
+    schema = {
+        "destination": pl.String,
+        "band": pl.Int64,
+        "rail": pl.String,
+        "fee": pl.Int64,
+        "why": pl.String,
+    }
+    return RailBands(points, pl.DataFrame(answers, schema=schema))
 
 
-async def _bands(business_id: str) -> list[list[Any]]:
+async def _bands(business_id: str) -> RailBands:
     rails = await services.load_rails(business_id)
     return rail_bands(rails, clock.now(), await services.load_calendar())
 
@@ -234,12 +297,13 @@ async def _bands(business_id: str) -> list[list[Any]]:
 
 
 async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: str | None = None) -> str:
-    """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. The rows are
-    copied as typed into a staging table and checked there in one INSERT … SELECT (`_checked_rows`). A
-    file refused as a whole (columns, size, encoding, formulas, an XLSX bomb) writes nothing."""
+    """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. The file is read
+    into a frame of text columns, every rule runs over it column by column (`checked_rows`) and the rows
+    go into `payout_batch_row` with their errors by one COPY. A file refused as a whole (columns,
+    size, encoding, formulas, an XLSX bomb, no rows) writes nothing."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
-    rows, maybe_formula = upload.read_table(name, data)
+    frame = upload.read_table(name, data)
     account = (
         await accounts.get_account_row(actor, account_id)
         if account_id
@@ -248,19 +312,16 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         )
     )
     owner = account.id if account else (await accounts.main_account(actor)).id
+    refused = upload.formula_refusal(frame)
+    if refused is not None:
+        raise refused
     bands = await _bands(actor.business_id)
-    whitespace = _ASCII_WHITESPACE if data.isascii() else _WHITESPACE
     batch_id = new_id("pob")
     async with transaction(), sql.connection() as conn:
-        # A row's number is its position in the file (the header is row 1), blank rows included.
-        await conn.execute(
-            "CREATE TEMP TABLE payout_batch_stage (line integer GENERATED ALWAYS AS IDENTITY (START WITH 2), "
-            + ", ".join(f"{c} text" for c in upload.COLUMNS)
-            + ") ON COMMIT DROP"
-        )
-        await conn.copy_records_to_table("payout_batch_stage", records=rows, columns=list(upload.COLUMNS))
-        if maybe_formula:
-            await _refuse_formulas(conn, whitespace)
+        rows = await checked_rows(conn, actor.business_id, frame, bands)
+        del frame
+        if not rows.height:
+            raise upload.refuse_no_rows()
         await conn.execute(
             "INSERT INTO payout_batch (business_id, id, account_id, filename, created_by, created_by_name) "
             "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -271,20 +332,31 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             actor.user_id,
             actor.name,
         )
-        status = await conn.execute(
-            "INSERT INTO payout_batch_row (business_id, batch_id, row_no, reference, amount, code, "
-            "account_number, holder_name, description, email, rail, fee, errors, name_status) "
-            "SELECT $1, $9, c.line, c.reference, c.amount, c.code, c.account_number, c.holder_name, "
-            "c.description, c.email, c.rail, c.fee, c.errors, 'pending' "
-            f"FROM ({_checked_rows('payout_batch_stage')}) c",
-            actor.business_id,
-            whitespace,
-            *bands,
-            batch_id,
+        # CSV written by polars (every text quoted, so "" stays an empty text and only a missing rail or fee
+        # is NULL): measured faster than a binary COPY of records, which builds a Python tuple per row.
+        staged = rows.select(
+            pl.lit(actor.business_id).alias("business_id"),
+            pl.lit(batch_id).alias("batch_id"),
+            pl.all(),
+            pl.lit("pending").alias("name_status"),
+        ).write_csv(include_header=False, quote_style="non_numeric")
+        await conn.copy_to_table(
+            "payout_batch_row",
+            source=io.BytesIO(staged.encode()),
+            columns=[
+                "business_id",
+                "batch_id",
+                "row_no",
+                *upload.COLUMNS,
+                "rail",
+                "fee",
+                "errors",
+                "name_status",
+            ],
+            format="csv",
         )
-        count = int(status.rsplit(" ", 1)[-1])
-        if not count:
-            raise upload.refuse_no_rows()
+        count = rows.height
+        del rows, staged
         await _queue_name_inquiries(actor.business_id, batch_id)
         await audit(
             actor,
@@ -293,21 +365,6 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             {"payout_batch_id": batch_id, "account_id": owner},
         )
     return batch_id
-
-
-async def _refuse_formulas(conn: asyncpg.Connection, whitespace: str) -> None:
-    """Refuse the file (the transaction rolls back: nothing written) at its first cell that, trimmed,
-    starts like a formula."""
-    found = await conn.fetchrow(
-        "SELECT s.line, c.position FROM payout_batch_stage s, LATERAL (VALUES "
-        + ", ".join(f"({i}, s.{c})" for i, c in enumerate(upload.COLUMNS))
-        + ") AS c(position, cell) WHERE left(btrim(c.cell, $1), 1) = ANY($2::text[]) "
-        "ORDER BY s.line, c.position LIMIT 1",
-        whitespace,
-        list(_FORMULA_CHARS),
-    )
-    if found is not None:
-        raise upload.refuse_formula(found["line"], found["position"])
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -498,26 +555,34 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
 
 
 async def _revalidate(actor: Actor, batch_id: str, references: set[str], row_no: int) -> list[dict[str, Any]]:
-    """Validate again the rows with these references (duplicates change together) by the upload's rules;
-    the errors of `row_no`."""
-    source = (
-        "(SELECT row_no AS line, reference, amount, code, account_number, holder_name, description, email "
-        "FROM payout_batch_row WHERE business_id = $1 AND batch_id = $9 AND NOT deleted "
-        "AND (reference = ANY($10::text[]) OR row_no = $11))"
-    )
-    rows = await sql.fetch(
-        f"WITH checked AS ({_checked_rows(source)}) "
-        "UPDATE payout_batch_row r SET account_number = c.account_number, rail = c.rail, fee = c.fee, "
-        "errors = c.errors FROM checked c WHERE r.business_id = $1 AND r.batch_id = $9 AND r.row_no = c.line "
-        "RETURNING r.row_no, r.errors",
-        actor.business_id,
-        _WHITESPACE,
-        *(await _bands(actor.business_id)),
-        batch_id,
-        list(references),
-        row_no,
-    )
-    for row in rows:
+    """Validate again the rows with these references (duplicates change together) by the upload's rules
+    (`checked_rows`); the errors of `row_no`."""
+    async with sql.connection() as conn:
+        stored = await conn.fetch(
+            "SELECT row_no, reference, amount, code, account_number, holder_name, description, email "
+            "FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND NOT deleted "
+            "AND (reference = ANY($3::text[]) OR row_no = $4)",
+            actor.business_id,
+            batch_id,
+            list(references),
+            row_no,
+        )
+        frame = pl.DataFrame(
+            [tuple(r) for r in stored],
+            schema={"line": pl.Int64, **dict.fromkeys(upload.COLUMNS, pl.String)},
+            orient="row",
+        )
+        rows = await checked_rows(conn, actor.business_id, frame, await _bands(actor.business_id))
+        updated = await conn.fetch(
+            "UPDATE payout_batch_row r SET account_number = c.account_number, rail = c.rail, fee = c.fee, "
+            "errors = c.errors::jsonb FROM unnest($3::integer[], $4::text[], $5::text[], $6::bigint[], "
+            "$7::text[]) AS c(line, account_number, rail, fee, errors) "
+            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = c.line RETURNING r.row_no, r.errors",
+            actor.business_id,
+            batch_id,
+            *(rows[c].to_list() for c in ("line", "account_number", "rail", "fee", "errors")),
+        )
+    for row in updated:
         if row["row_no"] == row_no:
             return _errors(row)
     return []

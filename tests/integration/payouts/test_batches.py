@@ -188,6 +188,45 @@ async def test_an_xlsx_file_is_read_like_a_csv(db: str) -> None:
     assert [(r["reference"], r["amount"], r["errors"]) for r in rows] == [("X-1", "150000", [])]
 
 
+async def test_a_file_polars_reads_and_the_same_file_quoted_are_staged_alike(db: str) -> None:
+    """A plain CSV is read by polars; with a quoted cell the same file is read by the csv module. Both
+    stage the same rows: numbers (a blank row keeps its place), kept cells, rails, fees and errors."""
+    _business, actor, _main = await world()
+    plain = HEADER + (
+        "P-1,150000,014,8800-112 233,Budi  Santoso,Komisi,budi@example.com\n"
+        "P-2,abc,ovo,62812 3456 7890,Agus,,not-an-email\n"
+        "\n"
+        "P-1,1000,014,12,Budi,,\n"
+        "P-4,50000,DANA,081234567890\n"
+    )
+    quoted = plain.replace("Budi  Santoso", '"Budi  Santoso"')
+
+    async def staged(text: str) -> list[tuple[Any, ...]]:
+        batch_id = await batches.upload_batch(actor, "f.csv", text.encode())
+        rows = await batches.batch_rows(actor, batch_id)
+        kept = ("amount", "code", "account_number", "holder_name", "rail", "fee")
+        return [
+            (
+                r["row_no"],
+                r["reference"][2:],
+                *(r[k] for k in kept),
+                [(e["column"], e["message"]) for e in r["errors"]],
+            )
+            for r in rows
+        ]
+
+    first = await staged(plain)
+    assert first == await staged(quoted.replace("P-", "Q-"))
+    assert [r[0] for r in first] == [2, 3, 5, 6]
+    assert first[0][5:8] == ("Budi Santoso", "bifast", 2_500)
+    assert first[3][8] == [("holder_name", "required, at most 100 characters")]
+    # A cell with a line break, quotes and a comma is stored as typed (the rows go by COPY of a CSV).
+    text = HEADER + 'N-1,1000,014,8800112233,Budi,"one\r\ntwo ""2"", end",\n'
+    batch_id = await batches.upload_batch(actor, "n.csv", text.encode())
+    (row,) = await batches.batch_rows(actor, batch_id)
+    assert (row["description"], row["email"], row["errors"]) == ('one\r\ntwo "2", end', "", [])
+
+
 async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -> None:
     """The set-based check over the staged rows: trimming (also non-breaking spaces), blank rows keeping
     the numbering, short rows padded, wallet numbers normalised, the e-mail and number rules, each rail's
