@@ -59,6 +59,11 @@ def csv_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+def char_class(chars: str) -> str:
+    """A regular-expression character class (polars' syntax) of exactly these characters."""
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
+
+
 def rows_frame(rows: Sequence[Sequence[str]]) -> pl.DataFrame:
     """Rows read in Python as a frame: as many columns as the longest row, a missing cell ""."""
     width = max((len(row) for row in rows), default=0)
@@ -168,7 +173,7 @@ def text_arrays(
 
 
 # Python's whitespace but the line breaks, as a class of polars' (Rust) regex syntax.
-_SPACE = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE if c not in "\r\n") + "]"
+_SPACE = char_class("".join(c for c in WHITESPACE if c not in "\r\n"))
 # In a CSV without a quote a cell starts at the text's start or after a comma or a line break and ends
 # before a comma, a line break or the text's end: a cell with whitespace at an edge, a cell that starts
 # as a formula once trimmed.

@@ -25,7 +25,7 @@ from portal.domains.payouts.router import DESTINATIONS, WALLETS, NoRail, route
 from portal.domains.payouts.schemas import BatchDetail, BatchOut, BatchRowError, BatchRowOut
 from portal.domains.provider import gateway
 from portal.domains.provider.gateway import NameInquiry
-from portal.lib import clock, sql
+from portal.lib import clock, frames, sql
 from portal.lib.actor import Actor
 from portal.lib.errors import Conflict, FieldError, NeracaError, NotFound, ValidationFailed
 from portal.lib.i18n import N_
@@ -66,11 +66,10 @@ class BatchSummary:
 
 log = structlog.get_logger("neraca.payouts")
 
-_WHITESPACE = upload.WHITESPACE
 # The whitespace the upload's earlier SQL collapsed in a holder's name and dropped from a wallet number
 # (PostgreSQL's [[:space:]] under the database's C.UTF-8 ctype): Unicode's, less the no-break spaces
 # (U+00A0, U+2007, U+202F), U+0085 and U+001C–U+001F.
-_SEPARATORS = "".join(c for c in _WHITESPACE if c not in "\x1c\x1d\x1e\x1f\x85\xa0\u2007\u202f")
+_SEPARATORS = "".join(c for c in frames.WHITESPACE if c not in "\x1c\x1d\x1e\x1f\x85\xa0\u2007\u202f")
 _I64_MAX = 2**63 - 1  # an amount of more digits is compared as this, above every rail's limit
 
 _MESSAGES = {
@@ -109,7 +108,7 @@ def _email_ok(email: pl.Expr) -> pl.Expr:
     """The portal's e-mail rule for an address of an unusual shape, as the upload has always applied it:
     one @, a dot in the domain, no `..`, no trailing dot, a first domain label of letters, digits and
     inner dashes, no label of 64 characters in an address of 64 or more."""
-    domain = email.str.extract("^[^@" + upload.char_class(_SEPARATORS)[1:] + "+@([A-Za-z0-9.-]+)$", 1)
+    domain = email.str.extract("^[^@" + frames.char_class(_SEPARATORS)[1:] + "+@([A-Za-z0-9.-]+)$", 1)
     return (
         domain.is_not_null()
         & (email.str.len_chars() - domain.str.len_chars() <= 65)
@@ -124,8 +123,8 @@ def _email_ok(email: pl.Expr) -> pl.Expr:
 def _cells(frame: pl.DataFrame) -> pl.LazyFrame:
     """The non-blank rows' cells as kept (trimmed like Python's str.strip(); the code in capitals; the
     holder's name with its inner whitespace as single spaces) and what the rules read from them."""
-    trim = {c: pl.col(c).str.strip_chars(_WHITESPACE) for c in upload.COLUMNS}
-    separators = upload.char_class(_SEPARATORS)
+    trim = {c: frames.trimmed(pl.col(c)) for c in upload.COLUMNS}
+    separators = frames.char_class(_SEPARATORS)
     kept = frame.lazy().select(
         pl.col("line"),
         trim["reference"].alias("reference"),

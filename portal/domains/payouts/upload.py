@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import polars as pl
 from lxml import etree
 
+from portal.lib import frames
 from portal.lib.errors import FieldError, ValidationFailed
 from portal.lib.i18n import N_
 
@@ -25,8 +26,6 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # An XLSX's parts may not unpack to more than this in total, nor any part by more than MAX_RATIO.
 MAX_UNPACKED_BYTES = 60 * 1024 * 1024
 MAX_RATIO = 150
-# What Python's str.strip() removes (polars' strip_chars() alone would keep U+001C–U+001F).
-WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
@@ -132,17 +131,12 @@ def _csv_frame(data: bytes, delimiter: str) -> pl.DataFrame | None:
     return frame.with_columns(pl.all().fill_null(""))
 
 
-def char_class(chars: str) -> str:
-    """A regular-expression character class (polars' syntax) of exactly these characters."""
-    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
-
-
 def _non_blank() -> pl.Expr:
-    return pl.any_horizontal([pl.col(c).str.strip_chars(WHITESPACE) != "" for c in COLUMNS])
+    return pl.any_horizontal([frames.trimmed(pl.col(c)) != "" for c in COLUMNS])
 
 
 # A cell that, trimmed, starts with what can still lead a trimmed cell of spreadsheet.FORMULA_PREFIXES.
-_FORMULA = "^" + char_class(WHITESPACE) + "*[=+\\-@]"
+_FORMULA = "^" + frames.char_class(frames.WHITESPACE) + "*[=+\\-@]"
 
 
 def formula_refusal(frame: pl.DataFrame) -> ValidationFailed | None:
@@ -186,6 +180,7 @@ def _csv_text(data: bytes) -> str:
 
 
 def _csv_rows(text: str, delimiter: str) -> list[list[str]]:
+    """Rows as the csv module reads them, a lone carriage return ending a row (newline="")."""
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from portal.domains.payouts import batches, upload
 from portal.domains.payouts.router import DEFAULT_RAILS, DESTINATIONS, Calendar, NoRail, route
+from portal.lib import frames
 from portal.lib.errors import ValidationFailed
 
 HEADER = ",".join(upload.COLUMNS)
@@ -91,7 +92,7 @@ def test_a_quoted_csv_or_a_short_first_row_is_read_by_the_csv_module() -> None:
     assert frame["reference"].to_list() == ["S-1", "", "S-2"]
 
 
-@pytest.mark.parametrize("space", list(upload.WHITESPACE))
+@pytest.mark.parametrize("space", list(frames.WHITESPACE))
 def test_cells_are_trimmed_exactly_like_str_strip(space: str) -> None:
     # polars' strip_chars() alone keeps U+001C–U+001F, which str.strip() removes.
     typed = [f"{space}R-1{space}", f"{space}1000{space}", "014", "8800112233", "Budi", "", f"{space}a@b.co"]
