@@ -35,6 +35,18 @@ async def make_plan(actor: Actor, receiving_account_id: str, **fields: Any) -> A
     return await invoices.create_plan(actor, receiving_account_id=receiving_account_id, **values)
 
 
+async def subscribe_tree(actor: Actor, plan_id: str, main_account_id: str, day: date) -> Any:
+    """The main account and all its descendants subscribed to a plan, starting (and done) on `day`."""
+    with on_day(day):
+        return await invoices.subscribe(
+            actor,
+            plan_id=plan_id,
+            account_id=main_account_id,
+            starts_on=day.isoformat(),
+            include_descendants=True,
+        )
+
+
 async def issued_invoice(actor: Actor, receiving_account_id: str, account_id: str) -> tuple[Any, Any, str]:
     """(plan, subscription, invoice id): a monthly plan whose first period ended yesterday."""
     today = datetime.now(UTC).astimezone(WIB).date()

@@ -16,7 +16,7 @@ from datetime import date
 from portal.domains.invoices import services as invoices
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
-from tests.support.invoices import make_plan, on_day
+from tests.support.invoices import make_plan, on_day, subscribe_tree
 from tests.support.ledger import fund, make_tree
 
 RUN = """
@@ -75,14 +75,7 @@ async def _run_blocked_on(lock: str, business_id: str, waiting: str) -> AsyncIte
 async def test_a_run_killed_mid_batch_loses_and_duplicates_nothing(db: str) -> None:
     tree = await make_tree(12)
     plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, due_days=5)
-    with on_day(date(2026, 1, 10)):
-        await invoices.subscribe(
-            tree.actor,
-            plan_id=plan.id,
-            account_id=tree.main,
-            starts_on="2026-01-10",
-            include_descendants=True,
-        )
+    await subscribe_tree(tree.actor, plan.id, tree.main, date(2026, 1, 10))
     await sql.execute(
         "INSERT INTO invoice_counter (business_id, last_number) VALUES ($1, 0)", tree.business_id
     )
@@ -109,14 +102,7 @@ async def test_a_run_killed_after_collecting_at_issue_loses_and_duplicates_nothi
     for account in tree.accounts:
         await fund(tree.business_id, account, 5_000)
     plan = await make_plan(tree.actor, tree.main, fixed_amount=2_000, tax_percent="0")
-    with on_day(date(2026, 1, 10)):
-        await invoices.subscribe(
-            tree.actor,
-            plan_id=plan.id,
-            account_id=tree.main,
-            starts_on="2026-01-10",
-            include_descendants=True,
-        )
+    await subscribe_tree(tree.actor, plan.id, tree.main, date(2026, 1, 10))
     await sql.execute(
         "INSERT INTO event_sequence (business_id, last) VALUES ($1, 0) ON CONFLICT DO NOTHING",
         tree.business_id,

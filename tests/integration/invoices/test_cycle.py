@@ -13,7 +13,7 @@ from portal.domains.invoices import services as invoices
 from portal.domains.ledger.invariants import check_all
 from portal.domains.payouts.router import Calendar
 from portal.lib import sql
-from tests.support.invoices import make_plan, on_day
+from tests.support.invoices import make_plan, on_day, subscribe_tree
 from tests.support.ledger import fund, make_tree
 
 
@@ -63,14 +63,7 @@ async def test_an_invoice_is_issued_at_the_period_end_and_paid_from_the_balance(
 async def test_two_concurrent_runs_issue_each_period_once_with_gapless_numbers(db: str) -> None:
     tree = await make_tree(30)
     plan = await make_plan(tree.actor, tree.main, fixed_amount=1_000, due_days=10)
-    with on_day(date(2026, 1, 5)):
-        await invoices.subscribe(
-            tree.actor,
-            plan_id=plan.id,
-            account_id=tree.main,
-            starts_on="2026-01-05",
-            include_descendants=True,
-        )
+    await subscribe_tree(tree.actor, plan.id, tree.main, date(2026, 1, 5))
     with on_day(date(2026, 2, 5)):
         counts = await asyncio.gather(
             invoices.generate_due(business_id=tree.business_id, batch=7),
