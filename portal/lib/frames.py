@@ -93,7 +93,7 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
         or (lines == max_rows + 1 and not body.endswith(b"\n"))
         or b"\0" in body
         or body.startswith(_BOM)
-        or body.count(b"\r") != body.count(b"\r\n")
+        or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
         or ('"' in text and '"' in _QUOTED_FIELD.sub("", text))
     ):
         return None

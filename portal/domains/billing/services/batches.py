@@ -259,12 +259,14 @@ def _rules(
     found: dict[str, list[Any]] | None,
     *,
     formulas: bool = True,
+    wrong_types: list[str] | None = None,
 ) -> list[_Rule]:
     """The rules in the order a reader meets their reasons: each cell's card number or formula, the
     amount, the references (looked up: `found`, None before the answers), the type, the schedule or
     the Execute Date (`refused`: the distinct values the Python rules refuse, with their reasons), a
     repeat in the file. Without `formulas` (a file no cell of which starts as one) no cell is tested
-    for a formula."""
+    for a formula. `wrong_types`: a Registration file's distinct types that are neither Recurring nor
+    Reminder (`_wrong_types`; the rule is left out when there is none)."""
     rules: list[_Rule] = []
     typed_card = gettext("A card number cannot be typed here.")
     typed_formula = gettext("A formula is not allowed in a cell.")
@@ -302,13 +304,14 @@ def _rules(
             )
         )
         typed = pl.col("type")
-        rules.append(
-            (
-                "type",
-                (typed != "") & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
-                pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+        if wrong_types:  # left out when every type is fine
+            rules.append(
+                (
+                    "type",
+                    typed.is_in(wrong_types),
+                    pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+                )
             )
-        )
         if refused:  # a rule no row can break is left out (a file whose schedules are all fine)
             schedule = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP).replace_strict(
                 list(refused), list(refused.values()), default=None, return_dtype=pl.String
@@ -355,6 +358,18 @@ def _rules(
         )
     )
     return rules
+
+
+# A Registration row's types (in any case; a blank type is Recurring).
+_TYPES = ("recurring", "reminder")
+
+
+def _wrong_types(kind: str, data: pl.DataFrame) -> list[str] | None:
+    """The file's distinct types that are neither Recurring nor Reminder in any case, judged once per
+    distinct value (none for a Batch Transaction file)."""
+    if kind != "registration":
+        return None
+    return [t for t in data.get_column("type").unique().to_list() if t and t.lower() not in _TYPES]
 
 
 # The column a file may not repeat (the second names the first line).
@@ -406,10 +421,13 @@ class _Local:
         keys, messages = _distinct_checks(kind, data.select(cells).unique(maintain_order=True).rows())
         self.refused = {k: _reason(cells[0], m) for k, m in zip(keys, messages, strict=True) if m}
         self.formulas = formulas
+        self.wrong_types = _wrong_types(kind, data)
         self.data = data.with_columns(digits.alias("digits"))
         self.flags = self.data.select(
             broken.alias(f"rule_{name}")
-            for name, broken, _ in _rules(kind, carded, self.refused, None, formulas=formulas)
+            for name, broken, _ in _rules(
+                kind, carded, self.refused, None, formulas=formulas, wrong_types=self.wrong_types
+            )
             if broken is not None
         )
         # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
@@ -482,7 +500,7 @@ async def _answers(
 
 def _invalid(kind: str, carded: list[str], local: _Local, found: dict[str, list[Any]]) -> pl.DataFrame:
     """The invalid rows: each its line and its reasons as JSON text, in the rules' order."""
-    rules = _rules(kind, carded, local.refused, found, formulas=local.formulas)
+    rules = _rules(kind, carded, local.refused, found, formulas=local.formulas, wrong_types=local.wrong_types)
     answered = local.data.select(
         broken.alias(f"rule_{name}")
         for name, broken, _ in rules
