@@ -139,6 +139,18 @@ def _may_hold_card(content: bytes) -> bool:
     return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
 
 
+def _scan(content: bytes) -> tuple[bool, bool, bool]:
+    """What a CSV's bytes leave possible: a cell to trim, a cell that starts as a formula, a card
+    number. A CSV without a run of 13 or more digits anywhere cannot hold a card number (no cell is
+    scanned); one without a quote where no whitespace or formula prefix touches a cell's edge has no
+    cell to trim nor to test for a formula (`frames.cell_edges`)."""
+    try:
+        trim, formulas = frames.cell_edges(content)
+    except frames.NotUtf8:  # reading the file refuses it
+        return True, True, True
+    return trim, formulas, _may_hold_card(content)
+
+
 def _cells(
     kind: str, frame: pl.DataFrame, *, may_hold_cards: bool, trim: bool = True
 ) -> tuple[pl.DataFrame, list[str]]:
@@ -618,12 +630,17 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
     csv_file = name.lower().endswith(".csv")
-    frame = _read_frame(content, name)
-    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned;
-    # one without a quote where no whitespace or formula prefix touches a cell's edge (one regex scan)
-    # has no cell to trim nor to test for a formula.
-    trim, formulas = frames.cell_edges(content) if csv_file else (True, True)
-    data, carded = _cells(kind, frame, may_hold_cards=not csv_file or _may_hold_card(content), trim=trim)
+    # The bytes are scanned in a thread while polars reads the file here (it lets the thread run).
+    scanning = (
+        asyncio.get_running_loop().run_in_executor(None, _scan, content)
+        if csv_file and len(content) <= MAX_BYTES
+        else None
+    )
+    try:
+        frame = _read_frame(content, name)
+    finally:
+        trim, formulas, may_hold_cards = await scanning if scanning is not None else (True, True, True)
+    data, carded = _cells(kind, frame, may_hold_cards=may_hold_cards, trim=trim)
     del frame
     # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
     separator = frames.free_separator(content) if csv_file else None
