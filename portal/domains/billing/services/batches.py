@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextvars
 import csv
 import io
 import json
@@ -602,10 +603,21 @@ async def _set_totals(
 async def _answers_alone(
     business_id: str, kind: str, lookups: asyncio.Future[dict[str, _Lookup]]
 ) -> dict[str, list[Any]]:
-    """The lookups, once built, on a connection of their own."""
-    ready = await lookups
+    """The lookups on a connection of their own, taken before they are built."""
     async with sql.connection() as conn:
-        return await _answers(conn, business_id, kind, ready)
+        return await _answers(conn, business_id, kind, await lookups)
+
+
+def _pass_on(target: asyncio.Future[_T], source: asyncio.Future[_T]) -> None:
+    """A finished future's outcome given to another one (unless that one is done)."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (error := source.exception()) is not None:
+        target.set_exception(error)
+    else:
+        target.set_result(source.result())
 
 
 async def _after(before: asyncio.Future[Any], work: Callable[[], _T]) -> _T:
@@ -630,33 +642,17 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
     csv_file = name.lower().endswith(".csv")
-    # The bytes are scanned in a thread while polars reads the file here (it lets the thread run).
-    scanning = (
-        asyncio.get_running_loop().run_in_executor(None, _scan, content)
-        if csv_file and len(content) <= MAX_BYTES
-        else None
-    )
-    try:
-        frame = _read_frame(content, name)
-    finally:
-        trim, formulas, may_hold_cards = await scanning if scanning is not None else (True, True, True)
-    data, carded = _cells(kind, frame, may_hold_cards=may_hold_cards, trim=trim)
-    del frame
-    # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
-    separator = frames.free_separator(content) if csv_file else None
-    rows = data.height
-    record = asyncio.ensure_future(
-        asyncio.to_thread(partial(_record, kind, data, formulas=formulas, separator=separator))
-    )
-    lookups = asyncio.ensure_future(_after(record, partial(_lookups, kind, data, separator)))
-    local = asyncio.ensure_future(_after(lookups, partial(_Local, kind, data, carded, formulas=formulas)))
-    # Started outside the transaction, the lookups take a connection of their own (inside a caller's
-    # transaction they run on its connection, after the record).
+    loop = asyncio.get_running_loop()
+    # The file is read (polars) and its bytes scanned in threads while the event loop begins the
+    # transaction and takes the lookups' connection (opening one, when the pool has none idle, overlaps
+    # the reading); inside a caller's transaction the lookups run on its connection, after the record.
+    reading = loop.run_in_executor(None, partial(contextvars.copy_context().run, _read_frame, content, name))
+    scanning = loop.run_in_executor(None, _scan, content) if csv_file and len(content) <= MAX_BYTES else None
+    keys: asyncio.Future[dict[str, _Lookup]] = loop.create_future()
     alone = (
-        None
-        if sql.in_transaction()
-        else asyncio.ensure_future(_answers_alone(actor.business_id, kind, lookups))
+        None if sql.in_transaction() else asyncio.ensure_future(_answers_alone(actor.business_id, kind, keys))
     )
+    record = lookups = local = None
     batch_id = new_id("bat")
     try:
         async with transaction(), sql.connection() as conn:
@@ -670,11 +666,26 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 actor.user_id or actor.api_key_id,
                 clock.now(),
             )
+            frame = await reading
+            trim, formulas, may_hold_cards = await scanning if scanning is not None else (True, True, True)
+            data, carded = _cells(kind, frame, may_hold_cards=may_hold_cards, trim=trim)
+            del frame
+            # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
+            separator = frames.free_separator(content) if csv_file else None
+            rows = data.height
+            record = asyncio.ensure_future(
+                asyncio.to_thread(partial(_record, kind, data, formulas=formulas, separator=separator))
+            )
+            lookups = asyncio.ensure_future(_after(record, partial(_lookups, kind, data, separator)))
+            lookups.add_done_callback(partial(_pass_on, keys))
+            local = asyncio.ensure_future(
+                _after(lookups, partial(_Local, kind, data, carded, formulas=formulas))
+            )
             await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
             found = (
                 await alone
                 if alone is not None
-                else await _answers(conn, actor.business_id, kind, await lookups)
+                else await _answers(conn, actor.business_id, kind, await keys)
             )
             checked = await local
             invalid = _invalid(kind, carded, checked, found)
@@ -686,9 +697,13 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 {"batch_id": batch_id},
             )
     finally:
-        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
+        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost); the
+        # lookups' connection is given back.
+        if not keys.done():
+            keys.cancel()
         await asyncio.gather(
-            *(t for t in (record, lookups, local, alone) if t is not None), return_exceptions=True
+            *(t for t in (reading, scanning, record, lookups, local, alone) if t is not None),
+            return_exceptions=True,
         )
     return batch_id
 
