@@ -84,7 +84,8 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
     quoted field, a carriage return not ending a line, a NUL, a second byte-order mark, a row longer
     than the first, or more lines than `max_rows` + 1 (Python's count of rows decides a limit there).
     NotUtf8 when the bytes are not UTF-8. Empty lines are rows of "" (Python's are empty rows)."""
-    text = csv_text(content)
+    # ASCII bytes are UTF-8 text: decoded (a copy of the file) only to be checked or searched.
+    text = None if content.isascii() else csv_text(content)
     body = content[3:] if content.startswith(_BOM) else content
     lines = body.count(b"\n")
     if (
@@ -94,7 +95,7 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
         or b"\0" in body
         or body.startswith(_BOM)
         or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
-        or ('"' in text and '"' in _QUOTED_FIELD.sub("", text))
+        or (b'"' in body and '"' in _QUOTED_FIELD.sub("", text if text is not None else csv_text(content)))
     ):
         return None
     del text
