@@ -417,6 +417,18 @@ async def _owner_and_bands(actor: Actor, account_id: str | None) -> tuple[str, R
 # every row.
 _CELLS = ("row_no", *upload.COLUMNS)
 _RESULTS = ("rail", "fee", "errors")
+# Every column of the record, in the order of its table.
+_COLUMNS = (
+    *_CELLS,
+    *_RESULTS,
+    "deleted",
+    "payout_id",
+    "name_status",
+    "bank_holder_name",
+    "name_accepted_by",
+    "name_accepted_by_name",
+    "name_accepted_at",
+)
 _FRESH = {
     "rail": "array_fill(NULL::text, ARRAY[{n}])",
     "fee": "array_fill(NULL::bigint, ARRAY[{n}])",
@@ -481,7 +493,7 @@ async def _set_results(
 
 _ASSIGN = (
     "WITH p AS (SELECT array_agg(o.n::integer) AS at, array_agg(o.row_no) AS rows, {picked} "
-    "FROM payout_batch_file f CROSS JOIN LATERAL unnest(f.row_no) WITH ORDINALITY AS o(row_no, n) "
+    "FROM payout_batch_file f CROSS JOIN LATERAL unnest({arrays}) WITH ORDINALITY AS o({columns}, n) "
     "{source} WHERE f.business_id = $1 AND f.batch_id = $2 AND ({only})) "
     "UPDATE payout_batch_file f SET {sets} FROM p WHERE f.business_id = $1 AND f.batch_id = $2 "
     "AND p.at IS NOT NULL RETURNING p.rows"
@@ -499,7 +511,7 @@ async def _assign(
 ) -> list[int]:
     """Set `columns` (column → SQL expression) on the batch's rows numbered `lines` (every row: None)
     that meet `only`, in one statement; returns the numbers of the rows set. The expressions and `only`
-    read a row's current cells as `f.<column>[o.n]` and the caller's `values` (name → (SQL type, one
+    read a row's current cells as `o.<column>` and the caller's `values` (name → (SQL type, one
     value per line)) as `c.<name>`. The record is locked first, so what is read is what is changed."""
     given = values or {}
     params: list[Any] = [business_id, batch_id]
@@ -524,7 +536,14 @@ async def _assign(
             batch_id,
         )
         done = await sql.fetchval(
-            _ASSIGN.format(picked=picked, source=source, only=only, sets=sets),
+            _ASSIGN.format(
+                picked=picked,
+                arrays=", ".join(f"f.{column}" for column in _COLUMNS),
+                columns=", ".join(_COLUMNS),
+                source=source,
+                only=only,
+                sets=sets,
+            ),
             *params,
         )
     return list(done or [])
@@ -693,19 +712,19 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
             "holder_name": " ".join(cells["holder_name"].split()),
         }
         other = (
-            "(f.code[o.n], f.account_number[o.n], f.holder_name[o.n]) "
+            "(o.code, o.account_number, o.holder_name) "
             "IS DISTINCT FROM (c.code, c.account_number, c.holder_name)"
         )
-        moved = "(f.code[o.n], f.account_number[o.n]) IS DISTINCT FROM (c.code, c.account_number)"
+        moved = "(o.code, o.account_number) IS DISTINCT FROM (c.code, c.account_number)"
         await _assign(
             actor.business_id,
             batch_id,
             {
                 **{column: f"c.{column}" for column in upload.COLUMNS},
-                "name_status": f"CASE WHEN {other} THEN 'pending' ELSE f.name_status[o.n] END",
-                "bank_holder_name": f"CASE WHEN {moved} THEN NULL ELSE f.bank_holder_name[o.n] END",
+                "name_status": f"CASE WHEN {other} THEN 'pending' ELSE o.name_status END",
+                "bank_holder_name": f"CASE WHEN {moved} THEN NULL ELSE o.bank_holder_name END",
                 **{
-                    column: f"CASE WHEN {other} THEN NULL ELSE f.{column}[o.n] END"
+                    column: f"CASE WHEN {other} THEN NULL ELSE o.{column} END"
                     for column in ("name_accepted_at", "name_accepted_by", "name_accepted_by_name")
                 },
             },
@@ -882,8 +901,8 @@ async def inquire_names(
             "status": ("text", [status for _row, status, _holder in answers]),
             "holder": ("text", [holder for _row, _status, holder in answers]),
         },
-        only="f.name_status[o.n] = 'pending' AND f.code[o.n] = c.code "
-        "AND f.account_number[o.n] = c.account_number AND f.holder_name[o.n] = c.typed",
+        only="o.name_status = 'pending' AND o.code = c.code "
+        "AND o.account_number = c.account_number AND o.holder_name = c.typed",
     )
     status_of = {row["row_no"]: status for row, status, _holder in answers}
     unavailable = sum(1 for line in stored if status_of[line] == "unavailable")
@@ -904,8 +923,8 @@ async def check_names_again(actor: Actor, batch_id: str) -> int:
                 actor.business_id,
                 batch_id,
                 {"name_status": "'pending'::text", "bank_holder_name": "NULL::text"},
-                only="NOT f.deleted[o.n] AND (f.name_status[o.n] IS NULL OR f.name_status[o.n] = 'pending' "
-                "OR (f.name_status[o.n] = 'unavailable' AND f.name_accepted_at[o.n] IS NULL))",
+                only="NOT o.deleted AND (o.name_status IS NULL OR o.name_status = 'pending' "
+                "OR (o.name_status = 'unavailable' AND o.name_accepted_at IS NULL))",
             )
         )
         if not count:
@@ -938,9 +957,9 @@ async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
             {"name_accepted_by": "c.by", "name_accepted_by_name": "c.by_name", "name_accepted_at": "now()"},
             lines=[row_no],
             values={"by": ("text", [actor.user_id]), "by_name": ("text", [actor.name])},
-            only="NOT f.deleted[o.n] AND f.name_status[o.n] IN ("
+            only="NOT o.deleted AND o.name_status IN ("
             + ", ".join(f"'{status}'" for status in _ACCEPTABLE)
-            + ") AND f.name_accepted_at[o.n] IS NULL",
+            + ") AND o.name_accepted_at IS NULL",
         )
         row = await sql.fetchrow(
             "SELECT reference, holder_name, bank_holder_name, name_status FROM payout_batch_row "
