@@ -12,7 +12,8 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import asyncpg
 import polars as pl
@@ -120,10 +121,12 @@ def _email_ok(email: pl.Expr) -> pl.Expr:
     )
 
 
-def _cells(frame: pl.DataFrame) -> pl.LazyFrame:
+def _cells(frame: pl.DataFrame, *, trim_cells: bool = True) -> pl.DataFrame:
     """The non-blank rows' cells as kept (trimmed like Python's str.strip(); the code in capitals; the
-    holder's name with its inner whitespace as single spaces) and what the rules read from them."""
-    trim = {c: frames.trimmed(pl.col(c)) for c in upload.COLUMNS}
+    holder's name with its inner whitespace as single spaces; a wallet's valid phone number as 08…)
+    and what the rules read from them. Without `trim_cells` (the caller knows no cell has whitespace
+    at an edge) the cells are taken as they are."""
+    trim = {c: frames.trimmed(pl.col(c)) if trim_cells else pl.col(c) for c in upload.COLUMNS}
     separators = frames.char_class(_SEPARATORS)
     kept = frame.lazy().select(
         pl.col("line"),
@@ -139,7 +142,7 @@ def _cells(frame: pl.DataFrame) -> pl.LazyFrame:
         trim["email"].alias("email"),
     )
     phone = pl.col("account_number").str.replace_all(separators[:-1] + r"\-]", "")
-    return kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS)).with_columns(
+    read = kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS)).with_columns(
         digits=pl.col("amount").str.replace_all("[.,]", ""),
         bank_number=pl.col("account_number").str.replace_all("[ -]", ""),
         phone=pl.when(phone.str.starts_with("+62"))
@@ -148,6 +151,14 @@ def _cells(frame: pl.DataFrame) -> pl.LazyFrame:
         .then("0" + phone.str.slice(2))
         .otherwise(phone),
     )
+    mobile_ok = pl.col("phone").str.contains("^08[1-9][0-9]+$") & pl.col("phone").str.len_chars().is_between(
+        10, 13
+    )
+    wallet = pl.col("code").is_in(WALLETS)
+    return read.with_columns(
+        mobile_ok=mobile_ok,
+        account_number=pl.when(wallet & mobile_ok).then(pl.col("phone")).otherwise(pl.col("account_number")),
+    ).collect(engine="in-memory")
 
 
 async def checked_rows(
@@ -157,7 +168,16 @@ async def checked_rows(
     `line`, cells as kept, `rail`, `fee` and `errors` (JSON text, `[{column, message, params}]`, in the
     order a reader meets the columns). A reference repeated within `frame` is an error on every row
     that has it; one used before by the business (`ledger_reference`) too."""
-    cells = _cells(frame).collect()
+    cells = _cells(frame)
+    used, banks = await _lookups(conn, business_id, cells)
+    return _rules(cells, used, banks, bands)
+
+
+async def _lookups(
+    conn: asyncpg.Connection, business_id: str, cells: pl.DataFrame
+) -> tuple[list[str], list[str]]:
+    """(the rows' references the business used before, the rows' codes that are known banks) in one
+    statement."""
     # The references go as one JSON text: an array parameter of 10,000 texts costs more to encode.
     found = await conn.fetchrow(
         "SELECT ARRAY(SELECT l.reference FROM json_array_elements_text($2::json) AS r(reference) "
@@ -168,7 +188,13 @@ async def checked_rows(
         cells["code"].unique().to_list(),
     )
     assert found is not None
-    return _rules(cells, found["used"], found["banks"], bands)
+    return found["used"], found["banks"]
+
+
+async def _lookups_alone(business_id: str, cells: pl.DataFrame) -> tuple[list[str], list[str]]:
+    """`_lookups` on a connection of its own (they read committed references only)."""
+    async with sql.connection() as conn:
+        return await _lookups(conn, business_id, cells)
 
 
 def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBands) -> pl.DataFrame:
@@ -192,14 +218,12 @@ def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBa
         twice=reference.is_duplicated(),
         used=reference.is_in(used),
     )
-    phone, bank_number = pl.col("phone"), pl.col("bank_number")
-    mobile_ok = phone.str.contains("^08[1-9][0-9]+$") & phone.str.len_chars().is_between(10, 13)
+    bank_number = pl.col("bank_number")
     wallet = pl.col("destination").is_not_null() & (pl.col("destination") != "bank")
     rows = rows.with_columns(
         band=pl.when(pl.col("value") >= 1).then(
             pl.lit(pl.Series(bands.points)).search_sorted(pl.col("value"), side="right").cast(pl.Int64) - 1
         ),
-        mobile_ok=mobile_ok,
         wallet=wallet,
     ).join(bands.answers.lazy(), on=["destination", "band"], how="left", maintain_order="left")
     length = {c: pl.col(c).str.len_chars() for c in ("reference", "holder_name", "description")}
@@ -234,10 +258,7 @@ def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBa
         "reference",
         "amount",
         "code",
-        pl.when(pl.col("wallet") & pl.col("mobile_ok"))
-        .then(phone)
-        .otherwise(pl.col("account_number"))
-        .alias("account_number"),
+        "account_number",
         "holder_name",
         "description",
         "email",
@@ -297,12 +318,84 @@ async def _bands(business_id: str) -> RailBands:
 
 async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: str | None = None) -> str:
     """Read, validate and stage a file's rows (nothing is held yet); returns the batch id. The file is read
-    into a frame of text columns, every rule runs over it column by column (`checked_rows`) and the rows
-    go into `payout_batch_row` with their errors by one COPY. A file refused as a whole (columns,
-    size, encoding, formulas, an XLSX bomb, no rows) writes nothing."""
+    into a frame of text columns, every rule runs over it column by column and the rows are kept with
+    their errors as the batch's one record. A file refused as a whole (columns, size, encoding, formulas,
+    an XLSX bomb, no rows) writes nothing. The work runs side by side: the file is read (polars, in a
+    thread) while the account and the rails are loaded; the rows' cells are written while their
+    references are looked up on a second connection and the rules run in a thread; their rails, fees
+    and errors are set last."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
-    frame = upload.read_table(name, data)
+    reading = asyncio.ensure_future(asyncio.to_thread(upload.read_table, name, data))
+    loading = asyncio.ensure_future(_owner_and_bands(actor, account_id))
+    try:
+        frame = await reading  # a file refused as a whole is said first
+        owner, bands = await loading
+    finally:
+        await asyncio.gather(reading, loading, return_exceptions=True)
+    # A CSV where no whitespace or formula prefix touches a cell's edge (one scan) has no cell to trim
+    # nor to test for a formula.
+    trim_cells, formulas = upload.cell_edges(name, data)
+    refused = upload.formula_refusal(frame) if formulas else None
+    if refused is not None:
+        raise refused
+    cells = await asyncio.to_thread(partial(_cells, trim_cells=trim_cells), frame)
+    del frame
+    if not cells.height:
+        raise upload.refuse_no_rows()
+    separator = upload.free_separator(name, data)
+    kept = asyncio.ensure_future(asyncio.to_thread(_kept_cells, cells, separator))
+    # Started outside the transaction, the lookups take a connection of their own (inside a caller's
+    # transaction they run on its connection, after the cells are written).
+    alone = None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, cells))
+    batch_id = new_id("pob")
+    try:
+        async with transaction(), sql.connection() as conn:
+            await conn.execute(
+                "INSERT INTO payout_batch (business_id, id, account_id, filename, created_by, "
+                "created_by_name) VALUES ($1, $2, $3, $4, $5, $6)",
+                actor.business_id,
+                batch_id,
+                owner,
+                name,
+                actor.user_id,
+                actor.name,
+            )
+            written = _write_cells(conn, actor.business_id, batch_id, cells.height, await kept)
+            if alone is None:
+                await written
+                used, banks = await _lookups(conn, actor.business_id, cells)
+                rows = _rules(cells, used, banks, bands)
+            else:
+
+                async def checked(lookups: asyncio.Future[tuple[list[str], list[str]]]) -> pl.DataFrame:
+                    used, banks = await lookups
+                    return await asyncio.to_thread(_rules, cells, used, banks, bands)
+
+                # Both end before the transaction does, whichever fails.
+                outcome = await asyncio.gather(written, checked(alone), return_exceptions=True)
+                for result in outcome:
+                    if isinstance(result, BaseException):
+                        raise result
+                rows = cast(pl.DataFrame, outcome[1])
+            count = rows.height
+            await _set_results(conn, actor.business_id, batch_id, rows, separator)
+            await _queue_name_inquiries(actor.business_id, batch_id)
+            await audit(
+                actor,
+                "payout_batch.uploaded",
+                f"Batch {name} uploaded: {count} rows",
+                {"payout_batch_id": batch_id, "account_id": owner},
+            )
+    finally:
+        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
+        await asyncio.gather(*(t for t in (kept, alone) if t is not None), return_exceptions=True)
+    return batch_id
+
+
+async def _owner_and_bands(actor: Actor, account_id: str | None) -> tuple[str, RailBands]:
+    """The account a batch pays out from (the one named, the actor's scope, else the business's main
+    account) and the router's answers by amount band."""
     account = (
         await accounts.get_account_row(actor, account_id)
         if account_id
@@ -311,59 +404,149 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         )
     )
     owner = account.id if account else (await accounts.main_account(actor)).id
-    refused = upload.formula_refusal(frame)
-    if refused is not None:
-        raise refused
-    bands = await _bands(actor.business_id)
-    batch_id = new_id("pob")
-    async with transaction(), sql.connection() as conn:
-        rows = await checked_rows(conn, actor.business_id, frame, bands)
-        del frame
-        if not rows.height:
-            raise upload.refuse_no_rows()
-        await conn.execute(
-            "INSERT INTO payout_batch (business_id, id, account_id, filename, created_by, created_by_name) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            actor.business_id,
+    return owner, await _bands(actor.business_id)
+
+
+# --- the batch's record ---------------------------------------------------------------------------
+#
+# A batch's rows are one record of `payout_batch_file`: an array per column, one element per row in file
+# order. They are read through the view `payout_batch_row` (one row per element) and changed by
+# `_assign`, which sets the elements of the rows it is given in one statement.
+
+# The record's columns an upload writes from the cells, then from the rules; the rest start the same on
+# every row.
+_CELLS = ("row_no", *upload.COLUMNS)
+_RESULTS = ("rail", "fee", "errors")
+# Every column of the record, in the order of its table.
+_COLUMNS = (
+    *_CELLS,
+    *_RESULTS,
+    "deleted",
+    "payout_id",
+    "name_status",
+    "bank_holder_name",
+    "name_accepted_by",
+    "name_accepted_by_name",
+    "name_accepted_at",
+)
+_FRESH = {
+    "rail": "array_fill(NULL::text, ARRAY[{n}])",
+    "fee": "array_fill(NULL::bigint, ARRAY[{n}])",
+    "errors": "array_fill('[]'::text, ARRAY[{n}])",
+    "deleted": "array_fill(false, ARRAY[{n}])",
+    "payout_id": "array_fill(NULL::text, ARRAY[{n}])",
+    "name_status": "array_fill('pending'::text, ARRAY[{n}])",
+    "bank_holder_name": "array_fill(NULL::text, ARRAY[{n}])",
+    "name_accepted_by": "array_fill(NULL::text, ARRAY[{n}])",
+    "name_accepted_by_name": "array_fill(NULL::text, ARRAY[{n}])",
+    "name_accepted_at": "array_fill(NULL::timestamptz, ARRAY[{n}])",
+}
+
+
+def _kept_cells(cells: pl.DataFrame, separator: str | None) -> tuple[list[str], list[Any]]:
+    """The rows' numbers and cells as kept, as `text[]` expressions over parameters numbered from $4
+    (`frames.text_arrays`: each column one joined text split by the server, no Python object per cell)."""
+    texts = cells.select(pl.col("line").cast(pl.String).alias("row_no"), *upload.COLUMNS)
+    arrays, params = frames.text_arrays(texts, first=4, separator=separator)
+    arrays[0] = f"{arrays[0]}::integer[]"
+    return arrays, params
+
+
+async def _write_cells(
+    conn: asyncpg.Connection, business_id: str, batch_id: str, count: int, kept: tuple[list[str], list[Any]]
+) -> None:
+    """Write the batch's record with its rows' cells; every other column starts as on a fresh row."""
+    arrays, params = kept
+    fresh = {column: expression.format(n="$3::integer") for column, expression in _FRESH.items()}
+    await conn.execute(
+        f"INSERT INTO payout_batch_file (business_id, batch_id, {', '.join([*_CELLS, *fresh])}) "
+        f"VALUES ($1, $2, {', '.join([*arrays, *fresh.values()])})",
+        business_id,
+        batch_id,
+        count,
+        *params,
+    )
+
+
+_SET_RESULTS = (
+    "UPDATE payout_batch_file SET rail = array_replace({rail}, '', NULL), "
+    "fee = array_replace({fee}, '', NULL)::bigint[], errors = {errors} "
+    "WHERE business_id = $1 AND batch_id = $2"
+)
+
+
+async def _set_results(
+    conn: asyncpg.Connection, business_id: str, batch_id: str, rows: pl.DataFrame, separator: str | None
+) -> None:
+    """Set the rails, fees and errors the rules gave the rows (`checked_rows`, in the record's order) in
+    one statement; "" stands for a missing rail or fee."""
+    texts = rows.select(pl.col("rail").fill_null(""), pl.col("fee").cast(pl.String).fill_null(""), "errors")
+    arrays, params = frames.text_arrays(texts, first=3, separator=separator)
+    rail, fee, errors = arrays
+    await conn.execute(
+        _SET_RESULTS.format(rail=rail, fee=fee, errors=errors),
+        business_id,
+        batch_id,
+        *params,
+    )
+
+
+_ASSIGN = (
+    "WITH p AS (SELECT array_agg(o.n::integer) AS at, array_agg(o.row_no) AS rows, {picked} "
+    "FROM payout_batch_file f CROSS JOIN LATERAL unnest({arrays}) WITH ORDINALITY AS o({columns}, n) "
+    "{source} WHERE f.business_id = $1 AND f.batch_id = $2 AND ({only})) "
+    "UPDATE payout_batch_file f SET {sets} FROM p WHERE f.business_id = $1 AND f.batch_id = $2 "
+    "AND p.at IS NOT NULL RETURNING p.rows"
+)
+
+
+async def _assign(
+    business_id: str,
+    batch_id: str,
+    columns: dict[str, str],
+    *,
+    lines: list[int] | None = None,
+    values: dict[str, tuple[str, list[Any]]] | None = None,
+    only: str = "true",
+) -> list[int]:
+    """Set `columns` (column → SQL expression) on the batch's rows numbered `lines` (every row: None)
+    that meet `only`, in one statement; returns the numbers of the rows set. The expressions and `only`
+    read a row's current cells as `o.<column>` and the caller's `values` (name → (SQL type, one
+    value per line)) as `c.<name>`. The record is locked first, so what is read is what is changed."""
+    given = values or {}
+    params: list[Any] = [business_id, batch_id]
+    if lines is None:
+        source = ""
+    else:
+        params.append(lines)
+        params.extend(column_values for _type, column_values in given.values())
+        unnested = ", ".join(
+            ["$3::integer[]", *(f"${4 + i}::{t}[]" for i, (t, _v) in enumerate(given.values()))]
+        )
+        source = (
+            f"JOIN unnest({unnested}) AS c(row_no{''.join(', ' + name for name in given)}) "
+            "ON c.row_no = o.row_no"
+        )
+    picked = ", ".join(f"array_agg({expression}) AS v_{column}" for column, expression in columns.items())
+    sets = ", ".join(f"{column} = array_assign(f.{column}, p.at, p.v_{column})" for column in columns)
+    async with transaction():
+        await sql.execute(
+            "SELECT 1 FROM payout_batch_file WHERE business_id = $1 AND batch_id = $2 FOR UPDATE",
+            business_id,
             batch_id,
-            owner,
-            name,
-            actor.user_id,
-            actor.name,
         )
-        # CSV written by polars (every text quoted, so "" stays an empty text and only a missing rail or fee
-        # is NULL): measured faster than a binary COPY of records, which builds a Python tuple per row.
-        staged = rows.select(
-            pl.lit(actor.business_id).alias("business_id"),
-            pl.lit(batch_id).alias("batch_id"),
-            pl.all(),
-            pl.lit("pending").alias("name_status"),
-        ).write_csv(include_header=False, quote_style="non_numeric")
-        await conn.copy_to_table(
-            "payout_batch_row",
-            source=io.BytesIO(staged.encode()),
-            columns=[
-                "business_id",
-                "batch_id",
-                "row_no",
-                *upload.COLUMNS,
-                "rail",
-                "fee",
-                "errors",
-                "name_status",
-            ],
-            format="csv",
+        done = await sql.fetchval(
+            _ASSIGN.format(
+                picked=picked,
+                arrays=", ".join(f"f.{column}" for column in _COLUMNS),
+                columns=", ".join(_COLUMNS),
+                source=source,
+                only=only,
+                sets=sets,
+            ),
+            *params,
         )
-        count = rows.height
-        del rows, staged
-        await _queue_name_inquiries(actor.business_id, batch_id)
-        await audit(
-            actor,
-            "payout_batch.uploaded",
-            f"Batch {name} uploaded: {count} rows",
-            {"payout_batch_id": batch_id, "account_id": owner},
-        )
-    return batch_id
+    return list(done or [])
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -523,30 +706,30 @@ async def fix_row(actor: Actor, batch_id: str, row_no: int, fields: dict[str, st
                     errors=[FieldError(f"/{column}", N_("not accepted"))],
                 )
         # A new destination or name is checked again by the provider's name inquiry.
-        await sql.execute(
-            "UPDATE payout_batch_row SET reference = $4, amount = $5, code = $6, account_number = $7, "
-            "holder_name = $8, description = $9, email = $10, "
-            "name_status = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
-            "THEN 'pending' ELSE name_status END, "
-            "bank_holder_name = CASE WHEN (code, account_number) IS DISTINCT FROM ($6, $7) THEN NULL "
-            "ELSE bank_holder_name END, "
-            "name_accepted_at = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
-            "THEN NULL ELSE name_accepted_at END, "
-            "name_accepted_by = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM ($6, $7, $8) "
-            "THEN NULL ELSE name_accepted_by END, "
-            "name_accepted_by_name = CASE WHEN (code, account_number, holder_name) IS DISTINCT FROM "
-            "($6, $7, $8) THEN NULL ELSE name_accepted_by_name END "
-            "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
+        typed = {
+            **cells,
+            "code": cells["code"].upper(),
+            "holder_name": " ".join(cells["holder_name"].split()),
+        }
+        other = (
+            "(o.code, o.account_number, o.holder_name) "
+            "IS DISTINCT FROM (c.code, c.account_number, c.holder_name)"
+        )
+        moved = "(o.code, o.account_number) IS DISTINCT FROM (c.code, c.account_number)"
+        await _assign(
             actor.business_id,
             batch_id,
-            row_no,
-            cells["reference"],
-            cells["amount"],
-            cells["code"].upper(),
-            cells["account_number"],
-            " ".join(cells["holder_name"].split()),
-            cells["description"],
-            cells["email"],
+            {
+                **{column: f"c.{column}" for column in upload.COLUMNS},
+                "name_status": f"CASE WHEN {other} THEN 'pending' ELSE o.name_status END",
+                "bank_holder_name": f"CASE WHEN {moved} THEN NULL ELSE o.bank_holder_name END",
+                **{
+                    column: f"CASE WHEN {other} THEN NULL ELSE o.{column} END"
+                    for column in ("name_accepted_at", "name_accepted_by", "name_accepted_by_name")
+                },
+            },
+            lines=[row_no],
+            values={column: ("text", [typed[column]]) for column in upload.COLUMNS},
         )
         errors = await _revalidate(actor, batch_id, {current["reference"], cells["reference"]}, row_no)
         await _queue_name_inquiries(actor.business_id, batch_id)
@@ -572,19 +755,23 @@ async def _revalidate(actor: Actor, batch_id: str, references: set[str], row_no:
             orient="row",
         )
         rows = await checked_rows(conn, actor.business_id, frame, await _bands(actor.business_id))
-        updated = await conn.fetch(
-            "UPDATE payout_batch_row r SET account_number = c.account_number, rail = c.rail, fee = c.fee, "
-            "errors = c.errors::jsonb FROM unnest($3::integer[], $4::text[], $5::text[], $6::bigint[], "
-            "$7::text[]) AS c(line, account_number, rail, fee, errors) "
-            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = c.line RETURNING r.row_no, r.errors",
-            actor.business_id,
-            batch_id,
-            *(rows[c].to_list() for c in ("line", "account_number", "rail", "fee", "errors")),
-        )
-    for row in updated:
-        if row["row_no"] == row_no:
-            return _errors(row)
-    return []
+    await _assign(
+        actor.business_id,
+        batch_id,
+        {column: f"c.{column}" for column in ("account_number", "rail", "fee", "errors")},
+        lines=rows["line"].to_list(),
+        values={
+            column: (sql_type, rows[column].to_list())
+            for column, sql_type in (
+                ("account_number", "text"),
+                ("rail", "text"),
+                ("fee", "bigint"),
+                ("errors", "text"),
+            )
+        },
+    )
+    mine = rows.filter(pl.col("line") == row_no)["errors"]
+    return list(json.loads(mine.item())) if mine.len() else []
 
 
 async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
@@ -593,12 +780,12 @@ async def delete_row(actor: Actor, batch_id: str, row_no: int) -> None:
     async with transaction():
         _draft(await _batch(actor, batch_id, lock=True))
         reference = await sql.fetchval(
-            "UPDATE payout_batch_row SET deleted = true WHERE business_id = $1 AND batch_id = $2 AND "
-            "row_no = $3 RETURNING reference",
+            "SELECT reference FROM payout_batch_row WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
             row_no,
         )
+        await _assign(actor.business_id, batch_id, {"deleted": "true"}, lines=[row_no])
         if reference is not None:  # a duplicate left alone is no longer one
             await _revalidate(actor, batch_id, {reference}, row_no)
 
@@ -701,24 +888,24 @@ async def inquire_names(
         answers.extend((row, "unavailable", None) for row in unanswered)
     if not answers:
         return NameCheck(0, len(unanswered), 0)
-    async with transaction():
-        stored = await sql.fetch(
-            "WITH a AS (SELECT * FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], "
-            "$8::text[]) AS a(row_no, code, account_number, typed, status, holder)) "
-            "UPDATE payout_batch_row r SET name_status = a.status, bank_holder_name = a.holder FROM a "
-            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = a.row_no "
-            "AND r.name_status = 'pending' AND r.code = a.code AND r.account_number = a.account_number "
-            "AND r.holder_name = a.typed RETURNING r.name_status",
-            business_id,
-            batch_id,
-            [row["row_no"] for row, _status, _holder in answers],
-            [row["code"] for row, _status, _holder in answers],
-            [row["account_number"] for row, _status, _holder in answers],
-            [row["holder_name"] for row, _status, _holder in answers],
-            [status for _row, status, _holder in answers],
-            [holder for _row, _status, holder in answers],
-        )
-    unavailable = sum(1 for r in stored if r["name_status"] == "unavailable")
+    # A row changed since it was read keeps its pending state (its answer is for the old account).
+    stored = await _assign(
+        business_id,
+        batch_id,
+        {"name_status": "c.status", "bank_holder_name": "c.holder"},
+        lines=[row["row_no"] for row, _status, _holder in answers],
+        values={
+            "code": ("text", [row["code"] for row, _status, _holder in answers]),
+            "account_number": ("text", [row["account_number"] for row, _status, _holder in answers]),
+            "typed": ("text", [row["holder_name"] for row, _status, _holder in answers]),
+            "status": ("text", [status for _row, status, _holder in answers]),
+            "holder": ("text", [holder for _row, _status, holder in answers]),
+        },
+        only="o.name_status = 'pending' AND o.code = c.code "
+        "AND o.account_number = c.account_number AND o.holder_name = c.typed",
+    )
+    status_of = {row["row_no"]: status for row, status, _holder in answers}
+    unavailable = sum(1 for line in stored if status_of[line] == "unavailable")
     return NameCheck(len(stored) - unavailable, 0 if give_up else len(unanswered), unavailable)
 
 
@@ -731,13 +918,14 @@ async def check_names_again(actor: Actor, batch_id: str) -> int:
         batch = await _batch(actor, batch_id, lock=True)
         if batch["status"] not in ("draft", "submitted"):
             raise _not_submitted(batch)
-        count = await sql.fetchval(
-            "WITH u AS (UPDATE payout_batch_row SET name_status = 'pending', bank_holder_name = NULL "
-            "WHERE business_id = $1 AND batch_id = $2 AND NOT deleted AND (name_status IS NULL "
-            "OR name_status = 'pending' OR (name_status = 'unavailable' AND name_accepted_at IS NULL)) "
-            "RETURNING 1) SELECT count(*) FROM u",
-            actor.business_id,
-            batch_id,
+        count = len(
+            await _assign(
+                actor.business_id,
+                batch_id,
+                {"name_status": "'pending'::text", "bank_holder_name": "NULL::text"},
+                only="NOT o.deleted AND (o.name_status IS NULL OR o.name_status = 'pending' "
+                "OR (o.name_status = 'unavailable' AND o.name_accepted_at IS NULL))",
+            )
         )
         if not count:
             raise Conflict(
@@ -763,19 +951,24 @@ async def accept_name(actor: Actor, batch_id: str, row_no: int) -> None:
         batch = await _batch(actor, batch_id, lock=True)
         if batch["status"] not in ("draft", "submitted"):
             raise _not_submitted(batch)
+        accepted = await _assign(
+            actor.business_id,
+            batch_id,
+            {"name_accepted_by": "c.by", "name_accepted_by_name": "c.by_name", "name_accepted_at": "now()"},
+            lines=[row_no],
+            values={"by": ("text", [actor.user_id]), "by_name": ("text", [actor.name])},
+            only="NOT o.deleted AND o.name_status IN ("
+            + ", ".join(f"'{status}'" for status in _ACCEPTABLE)
+            + ") AND o.name_accepted_at IS NULL",
+        )
         row = await sql.fetchrow(
-            "UPDATE payout_batch_row SET name_accepted_by = $4, name_accepted_by_name = $5, "
-            "name_accepted_at = now() WHERE business_id = $1 AND batch_id = $2 AND row_no = $3 "
-            "AND NOT deleted AND name_status = ANY($6::text[]) AND name_accepted_at IS NULL "
-            "RETURNING reference, holder_name, bank_holder_name, name_status",
+            "SELECT reference, holder_name, bank_holder_name, name_status FROM payout_batch_row "
+            "WHERE business_id = $1 AND batch_id = $2 AND row_no = $3",
             actor.business_id,
             batch_id,
             row_no,
-            actor.user_id,
-            actor.name,
-            list(_ACCEPTABLE),
         )
-        if row is None:
+        if not accepted or row is None:
             raise Conflict(
                 N_("Row %(row)s has no holder name to accept."),
                 params={"row": row_no},
@@ -898,14 +1091,12 @@ async def submit_batch(actor: Actor, batch_id: str) -> BatchSummary:
                 for row in rows
             ],
         )
-        await sql.execute(
-            "UPDATE payout_batch_row r SET payout_id = p.payout_id "
-            "FROM unnest($3::int[], $4::text[]) AS p(row_no, payout_id) "
-            "WHERE r.business_id = $1 AND r.batch_id = $2 AND r.row_no = p.row_no",
+        await _assign(
             actor.business_id,
             batch_id,
-            [row["row_no"] for row in rows],
-            payout_ids,
+            {"payout_id": "c.payout_id"},
+            lines=[row["row_no"] for row in rows],
+            values={"payout_id": ("text", payout_ids)},
         )
         await sql.execute(
             "UPDATE payout_batch SET status = 'submitted', submitted_at = now() WHERE business_id = $1 AND "

@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+# Imported when the module loads (it brings every country's module, ~0.1 s), not by the first payout
+# that asks for a business day: `holidays.country_holidays` would import it then.
+from holidays.countries.indonesia import Indonesia
+
 WIB = ZoneInfo("Asia/Jakarta")
 WALLETS = ("OVO", "GOPAY", "DANA", "SHOPEEPAY", "LINKAJA")
 # A destination is "bank" (any bank account) or one of the e-wallets.
@@ -88,7 +92,7 @@ class Calendar:
 @lru_cache(maxsize=16)
 def _holidays(year: int) -> holidays.HolidayBase:
     # PUBLIC plus GOVERNMENT (cuti bersama): BI clearing and the banks close on both.
-    return holidays.country_holidays("ID", years=year, categories=(holidays.PUBLIC, holidays.GOVERNMENT))
+    return Indonesia(years=year, categories=(holidays.PUBLIC, holidays.GOVERNMENT))
 
 
 def holiday_name(day: date) -> str | None:

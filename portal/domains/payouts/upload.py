@@ -52,14 +52,13 @@ def read_table(filename: str, data: bytes) -> pl.DataFrame:
         raise _refuse(N_("The file is empty."), "empty_file")
     if len(data) > MAX_FILE_BYTES:
         raise _refuse(N_("The file is larger than 10 MB."), "file_too_large")
-    is_xlsx = data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
     frame = None
-    if is_xlsx:
+    if _is_xlsx(filename, data):
         rows = list(_xlsx_rows(data))
     else:
         text = _csv_text(data)
         first = text.split("\n", 1)[0]
-        delimiter = ";" if first.count(";") > first.count(",") else ","
+        delimiter = _delimiter(first)
         frame = _csv_frame(data, delimiter)
         rows = [first.rstrip("\r").split(delimiter)] if frame is not None else _csv_rows(text, delimiter)
     if not rows:
@@ -80,6 +79,28 @@ def read_table(filename: str, data: bytes) -> pl.DataFrame:
     if frame.height > MAX_ROWS and frame.select(_non_blank().sum()).item() > MAX_ROWS:
         raise _refuse(N_("A batch has at most 10,000 rows."), "too_many_rows")
     return frame.with_row_index("line", offset=2)
+
+
+def _is_xlsx(filename: str, data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04" or filename.lower().endswith(".xlsx")
+
+
+def _delimiter(first_line: str) -> str:
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def cell_edges(filename: str, data: bytes) -> tuple[bool, bool]:
+    """For a file `read_table` read: whether a cell may need trimming, and whether one may start as a
+    formula once trimmed — one scan of a comma-separated CSV (`frames.cell_edges`), (True, True) for
+    an XLSX or a semicolon-separated file."""
+    if _is_xlsx(filename, data) or _delimiter(data.split(b"\n", 1)[0].decode("utf-8", "replace")) != ",":
+        return True, True
+    return frames.cell_edges(data)
+
+
+def free_separator(filename: str, data: bytes) -> str | None:
+    """For a CSV, a separator for `frames.text_arrays` that no cell of it holds (one byte search)."""
+    return None if _is_xlsx(filename, data) else frames.free_separator(data)
 
 
 def _seven_cells(rows: list[list[str]]) -> list[list[str]]:

@@ -14,6 +14,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import holidays
 
+# Imported when the module loads (it brings every country's module, ~0.1 s), not by the first payout
+# that asks for a business day: `holidays.country_holidays` would import it then.
+from holidays.countries.indonesia import Indonesia
+
 from portal.simulator.errors import invalid
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -51,7 +55,7 @@ async def reset(conn: asyncpg.Connection, merchant_id: str) -> datetime:
 @lru_cache(maxsize=32)
 def _holidays(year: int) -> holidays.HolidayBase:
     # PUBLIC days plus GOVERNMENT ones (cuti bersama): banks and BI clearing close on both.
-    return holidays.country_holidays("ID", years=year, categories=(holidays.PUBLIC, holidays.GOVERNMENT))
+    return Indonesia(years=year, categories=(holidays.PUBLIC, holidays.GOVERNMENT))
 
 
 def is_business_day(day: date) -> bool:

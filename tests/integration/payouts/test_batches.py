@@ -217,6 +217,11 @@ async def test_a_file_polars_reads_and_the_same_file_quoted_are_staged_alike(db:
 
     first = await staged(plain)
     assert first == await staged(quoted.replace("P-", "Q-"))
+    # The same cells with whitespace at their edges (a file scanned as having cells to trim), comma- and
+    # semicolon-separated (the scan is for commas: a semicolon file's cells are always trimmed).
+    padded = plain.replace(",", " ,\t").replace("\n", " \n")
+    assert first == await staged(padded.replace("P-", "S-"))
+    assert first == await staged(padded.replace(",", ";").replace("P-", "T-"))
     assert [r[0] for r in first] == [2, 3, 5, 6]
     assert first[0][5:8] == ("Budi Santoso", "bifast", 2_500)
     assert first[3][8] == [("holder_name", "required, at most 100 characters")]

@@ -44,7 +44,7 @@ def frame_of(rows: list[list[str]]) -> pl.DataFrame:
 
 
 def checked(rows: list[list[str]], used: list[str] | None = None) -> list[dict[str, Any]]:
-    cells = batches._cells(frame_of(rows)).collect()
+    cells = batches._cells(frame_of(rows))
     out = batches._rules(cells, used or [], ["014", "002"], BANDS).rows(named=True)
     return [{**row, "errors": json.loads(row["errors"])} for row in out]
 
@@ -98,6 +98,16 @@ def test_cells_are_trimmed_exactly_like_str_strip(space: str) -> None:
     typed = [f"{space}R-1{space}", f"{space}1000{space}", "014", "8800112233", "Budi", "", f"{space}a@b.co"]
     (row,) = checked([typed])
     assert (row["reference"], row["amount"], row["email"], row["errors"]) == ("R-1", "1000", "a@b.co", [])
+
+
+def test_only_a_comma_separated_file_is_scanned_for_cells_to_trim_or_test() -> None:
+    head = ",".join(upload.COLUMNS) + "\n"
+    assert upload.cell_edges("a.csv", (head + "R-1,1000,014,8800112233,Budi,,\n").encode()) == (False, False)
+    assert upload.cell_edges("a.csv", (head + "R-1 ,1000,014,8800112233,Budi,,\n").encode()) == (True, False)
+    assert upload.cell_edges("a.csv", (head + "R-1,-1000,014,8800112233,Budi,,\n").encode()) == (False, True)
+    semicolons = (head + "R-1,1000,014,8800112233,Budi,,\n").replace(",", ";")
+    assert upload.cell_edges("a.csv", semicolons.encode()) == (True, True)
+    assert upload.cell_edges("a.xlsx", b"PK\x03\x04") == (True, True)
 
 
 def test_a_formula_is_found_at_its_first_row_then_column() -> None:
