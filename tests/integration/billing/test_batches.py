@@ -143,6 +143,7 @@ async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) 
         ("a.csv", b"", "empty_file"),
         ("a.csv", b"foo,bar\n1,2\n", "missing_columns"),
         ("a.csv", b"billing_number,invoice_number,amount\nA\rB,1,2\n", "invalid_file"),
+        ("a.csv", b"billing_number,invoice_number,amount\n\xff,1,2\n", "invalid_file"),  # not UTF-8
     ):
         with pytest.raises(ValidationFailed) as refused:
             await batches.upload(actor, "transaction", name, content)
