@@ -698,9 +698,11 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
             )
     finally:
         # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost); the
-        # lookups' connection is given back.
+        # lookups' connection, still waiting for their keys, is given back (or no longer waited for).
         if not keys.done():
             keys.cancel()
+            if alone is not None:
+                alone.cancel()
         await asyncio.gather(
             *(t for t in (reading, scanning, record, lookups, local, alone) if t is not None),
             return_exceptions=True,
