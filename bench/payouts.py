@@ -147,6 +147,17 @@ def start_simulator() -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError((DATA_DIR / "simulator.log").read_text()[-3000:])
 
 
+def stop_simulator(process: subprocess.Popen[bytes]) -> None:
+    """Stop the sandbox provider: SIGTERM, then SIGKILL if it has not ended within 15 s (its worker loops
+    may be in the middle of completing thousands of payouts; its state is not needed after the run)."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=15)
+
+
 def batch_file(rows: int) -> bytes:
     out = io.StringIO()
     out.write("reference,amount,code,account_number,holder_name,description,email\n")
@@ -366,8 +377,7 @@ async def main() -> dict[str, Any]:
         }
     finally:
         if simulator is not None:
-            simulator.terminate()
-            simulator.wait(timeout=15)
+            stop_simulator(simulator)
         await engine().close_connection_pool()
         stop_embedded()
 
