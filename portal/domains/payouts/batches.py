@@ -402,16 +402,15 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
 
 async def _owner_and_bands(actor: Actor, account_id: str | None) -> tuple[str, RailBands]:
     """The account a batch pays out from (the one named, the actor's scope, else the business's main
-    account) and the router's answers by amount band."""
-    account = (
-        await accounts.get_account_row(actor, account_id)
-        if account_id
-        else (
-            await accounts.get_account_row(actor, actor.scope_account_id) if actor.scope_account_id else None
-        )
-    )
-    owner = account.id if account else (await accounts.main_account(actor)).id
-    return owner, await _bands(actor.business_id)
+    account) and the router's answers by amount band, loaded side by side."""
+
+    async def owner() -> str:
+        chosen = account_id or actor.scope_account_id
+        if chosen:
+            return (await accounts.get_account_row(actor, chosen)).id
+        return (await accounts.main_account(actor)).id
+
+    return await asyncio.gather(owner(), _bands(actor.business_id))
 
 
 # --- the batch's record ---------------------------------------------------------------------------
