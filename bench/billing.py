@@ -319,8 +319,7 @@ async def main() -> dict[str, Any]:
         }
     finally:
         if simulator is not None:
-            simulator.terminate()
-            simulator.wait(timeout=15)
+            payouts_bench.stop_simulator(simulator)
         await engine().close_connection_pool()
         stop_embedded()
 

@@ -117,6 +117,31 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
+@contextlib.asynccontextmanager
+async def spare_connection() -> AsyncIterator[asyncpg.Connection | None]:
+    """A second pooled connection for read-only work beside an open transaction, or None when the pool
+    has none free at once: a task that holds a connection and waits for another could wait forever once
+    every connection is held by such tasks, so the caller then does the work on its own connection."""
+    db = engine()
+    pool = db.pool
+    if pool is None or (pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size()):
+        yield None
+        return
+    try:
+        acquired = await pool.acquire(timeout=_SPARE_WAIT_S)
+    except TimeoutError:
+        yield None
+        return
+    try:
+        yield acquired
+    finally:
+        await pool.release(acquired)
+
+
+# How long `spare_connection` waits for a connection the pool said it had (another task may take it).
+_SPARE_WAIT_S = 1.0
+
+
 async def fetch(query: str, *args: Any) -> list[asyncpg.Record]:
     async with connection() as conn:
         return list(await conn.fetch(query, *args))

@@ -191,10 +191,11 @@ async def _lookups(
     return found["used"], found["banks"]
 
 
-async def _lookups_alone(business_id: str, cells: pl.DataFrame) -> tuple[list[str], list[str]]:
-    """`_lookups` on a connection of its own (they read committed references only)."""
-    async with sql.connection() as conn:
-        return await _lookups(conn, business_id, cells)
+async def _lookups_alone(business_id: str, cells: pl.DataFrame) -> tuple[list[str], list[str]] | None:
+    """`_lookups` on a spare connection of its own (they read committed references only); None when the
+    pool has none free (they are then done on the upload's connection)."""
+    async with sql.spare_connection() as conn:
+        return None if conn is None else await _lookups(conn, business_id, cells)
 
 
 def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBands) -> pl.DataFrame:
@@ -345,8 +346,8 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         raise upload.refuse_no_rows()
     separator = upload.free_separator(name, data)
     kept = asyncio.ensure_future(asyncio.to_thread(_kept_cells, cells, separator))
-    # Started outside the transaction, the lookups take a connection of their own (inside a caller's
-    # transaction they run on its connection, after the cells are written).
+    # Started outside the transaction, the lookups take a spare connection of their own if the pool has
+    # one free (else, and inside a caller's transaction, they run on its connection after the cells).
     alone = None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, cells))
     batch_id = new_id("pob")
     try:
@@ -368,16 +369,22 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
                 rows = _rules(cells, used, banks, bands)
             else:
 
-                async def checked(lookups: asyncio.Future[tuple[list[str], list[str]]]) -> pl.DataFrame:
-                    used, banks = await lookups
-                    return await asyncio.to_thread(_rules, cells, used, banks, bands)
+                async def checked(
+                    lookups: asyncio.Future[tuple[list[str], list[str]] | None],
+                ) -> pl.DataFrame | None:
+                    found = await lookups
+                    return None if found is None else await asyncio.to_thread(_rules, cells, *found, bands)
 
                 # Both end before the transaction does, whichever fails.
                 outcome = await asyncio.gather(written, checked(alone), return_exceptions=True)
                 for result in outcome:
                     if isinstance(result, BaseException):
                         raise result
-                rows = cast(pl.DataFrame, outcome[1])
+                beside = cast(pl.DataFrame | None, outcome[1])
+                if beside is None:  # no spare connection: looked up on this one, after the cells
+                    used, banks = await _lookups(conn, actor.business_id, cells)
+                    beside = _rules(cells, used, banks, bands)
+                rows = beside
             count = rows.height
             await _set_results(conn, actor.business_id, batch_id, rows, separator)
             await _queue_name_inquiries(actor.business_id, batch_id)
@@ -395,16 +402,15 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
 
 async def _owner_and_bands(actor: Actor, account_id: str | None) -> tuple[str, RailBands]:
     """The account a batch pays out from (the one named, the actor's scope, else the business's main
-    account) and the router's answers by amount band."""
-    account = (
-        await accounts.get_account_row(actor, account_id)
-        if account_id
-        else (
-            await accounts.get_account_row(actor, actor.scope_account_id) if actor.scope_account_id else None
-        )
-    )
-    owner = account.id if account else (await accounts.main_account(actor)).id
-    return owner, await _bands(actor.business_id)
+    account) and the router's answers by amount band, loaded side by side."""
+
+    async def owner() -> str:
+        chosen = account_id or actor.scope_account_id
+        if chosen:
+            return (await accounts.get_account_row(actor, chosen)).id
+        return (await accounts.main_account(actor)).id
+
+    return await asyncio.gather(owner(), _bands(actor.business_id))
 
 
 # --- the batch's record ---------------------------------------------------------------------------

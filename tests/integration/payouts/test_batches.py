@@ -5,6 +5,7 @@ nothing. The ledger's invariants hold after each."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from typing import Any
@@ -230,6 +231,32 @@ async def test_a_file_polars_reads_and_the_same_file_quoted_are_staged_alike(db:
     batch_id = await batches.upload_batch(actor, "n.csv", text.encode())
     (row,) = await batches.batch_rows(actor, batch_id)
     assert (row["description"], row["email"], row["errors"]) == ('one\r\ntwo "2", end', "", [])
+
+
+async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db: str) -> None:
+    """With every other pooled connection held, the upload looks up the references and codes on its own
+    connection after writing the cells (waiting for a second one could wait forever once every
+    connection is held by such uploads): the same rows, rails and errors as with a spare one."""
+    _business, actor, _main = await world()
+    text = HEADER + "H-1,150000,014,8800112233,Budi Santoso,,\nH-1,1000,XYZ,0812,Agus,,\n"
+
+    async def staged(prefix: str) -> list[tuple[Any, ...]]:
+        batch_id = await asyncio.wait_for(
+            batches.upload_batch(actor, "h.csv", text.replace("H-", prefix).encode()), 30
+        )
+        rows = await batches.batch_rows(actor, batch_id)
+        return [(r["row_no"], r["rail"], r["fee"], [e["column"] for e in r["errors"]]) for r in rows]
+
+    pool = sql.engine().pool
+    assert pool is not None
+    held = [await pool.acquire() for _ in range(pool.get_max_size() - 1)]
+    try:
+        alone = await staged("A-")
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert alone == await staged("B-")
+    assert alone == [(2, "bifast", 2_500, ["reference"]), (3, None, None, ["reference", "code"])]
 
 
 async def test_every_rule_is_checked_in_sql_like_the_single_row_rules(db: str) -> None:
