@@ -602,10 +602,12 @@ async def _set_totals(
 
 async def _answers_alone(
     business_id: str, kind: str, lookups: asyncio.Future[dict[str, _Lookup]]
-) -> dict[str, list[Any]]:
-    """The lookups on a connection of their own, taken before they are built."""
-    async with sql.connection() as conn:
-        return await _answers(conn, business_id, kind, await lookups)
+) -> dict[str, list[Any]] | None:
+    """The lookups on a spare connection of their own, taken before they are built; None when the pool
+    has none free at once (they are then done on the upload's connection, after the record: waiting
+    for a second connection while holding one could wait forever once every upload does)."""
+    async with sql.spare_connection() as conn:
+        return None if conn is None else await _answers(conn, business_id, kind, await lookups)
 
 
 def _pass_on(target: asyncio.Future[_T], source: asyncio.Future[_T]) -> None:
@@ -644,8 +646,9 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
     csv_file = name.lower().endswith(".csv")
     loop = asyncio.get_running_loop()
     # The file is read (polars) and its bytes scanned in threads while the event loop begins the
-    # transaction and takes the lookups' connection (opening one, when the pool has none idle, overlaps
-    # the reading); inside a caller's transaction the lookups run on its connection, after the record.
+    # transaction and takes the lookups' spare connection (opening one overlaps the reading); without a
+    # spare one, or inside a caller's transaction, the lookups run on the upload's connection after the
+    # record.
     reading = loop.run_in_executor(None, partial(contextvars.copy_context().run, _read_frame, content, name))
     scanning = loop.run_in_executor(None, _scan, content) if csv_file and len(content) <= MAX_BYTES else None
     keys: asyncio.Future[dict[str, _Lookup]] = loop.create_future()
@@ -682,11 +685,9 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 _after(lookups, partial(_Local, kind, data, carded, formulas=formulas))
             )
             await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
-            found = (
-                await alone
-                if alone is not None
-                else await _answers(conn, actor.business_id, kind, await keys)
-            )
+            found = await alone if alone is not None else None
+            if found is None:
+                found = await _answers(conn, actor.business_id, kind, await keys)
             checked = await local
             invalid = _invalid(kind, carded, checked, found)
             await _set_totals(conn, actor.business_id, batch_id, rows, checked, invalid)
