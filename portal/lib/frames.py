@@ -84,7 +84,8 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
     quoted field, a carriage return not ending a line, a NUL, a second byte-order mark, a row longer
     than the first, or more lines than `max_rows` + 1 (Python's count of rows decides a limit there).
     NotUtf8 when the bytes are not UTF-8. Empty lines are rows of "" (Python's are empty rows)."""
-    text = csv_text(content)
+    # ASCII bytes are UTF-8 text: decoded (a copy of the file) only to be checked or searched.
+    text = None if content.isascii() else csv_text(content)
     body = content[3:] if content.startswith(_BOM) else content
     lines = body.count(b"\n")
     if (
@@ -93,8 +94,8 @@ def csv_frame(content: bytes, *, max_rows: int) -> pl.DataFrame | None:
         or (lines == max_rows + 1 and not body.endswith(b"\n"))
         or b"\0" in body
         or body.startswith(_BOM)
-        or body.count(b"\r") != body.count(b"\r\n")
-        or ('"' in text and '"' in _QUOTED_FIELD.sub("", text))
+        or (b"\r" in body and body.count(b"\r") != body.count(b"\r\n"))
+        or (b'"' in body and '"' in _QUOTED_FIELD.sub("", text if text is not None else csv_text(content)))
     ):
         return None
     del text
@@ -181,10 +182,40 @@ _EDGE_SPACE = rf"(?:\A|[,\r\n]){_SPACE}|{_SPACE}(?:\z|[,\r\n])"
 _EDGE_FORMULA = rf"(?:\A|[,\r\n]){_SPACE}*[=+\-@]"
 
 
+# An ASCII byte by its class at a cell's edge: "," a cell's end (comma, line break), " " whitespace,
+# "=" a formula's first character, "x" anything else (a non-ASCII file is scanned by the regex).
+_EDGE_CLASSES = bytes(
+    ord(",")
+    if c in b",\r\n"
+    else ord(" ")
+    if chr(c).isspace() and c < 128
+    else ord("=")
+    if c in b"=+-@"
+    else ord("x")
+    for c in range(256)
+)
+
+
 def cell_edges(content: bytes) -> tuple[bool, bool]:
     """Whether a UTF-8 CSV file may have a cell to trim, and a cell that starts as a formula once
-    trimmed: one regex scan of the text (polars, not per cell) for a file without a quote; (True,
-    True) for one with a quote (its cells' edges are not where its commas are)."""
+    trimmed, for a file without a quote; (True, True) for one with a quote (its cells' edges are not
+    where its commas are). An ASCII file without whitespace at a cell's edge is classed byte by byte
+    (one translation, then byte searches: no regex to build and run); any other, one regex scan of the
+    text (polars, not per cell)."""
+    if b'"' in content:
+        return True, True
+    if content.isascii():
+        classes = content.translate(_EDGE_CLASSES)
+        # A class found nowhere (one byte search) needs no search of the pairs it would be part of.
+        if b" " not in classes or not (
+            classes.startswith(b" ") or classes.endswith(b" ") or b", " in classes or b" ," in classes
+        ):
+            return False, b"=" in classes and (classes.startswith(b"=") or b",=" in classes)
+    return _scanned_edges(content)
+
+
+def _scanned_edges(content: bytes) -> tuple[bool, bool]:
+    """`cell_edges` by one regex scan of the text."""
     text = pl.Series([csv_text(content)])
     if text.str.contains('"', literal=True).item():
         return True, True

@@ -151,6 +151,20 @@ def test_a_file_said_to_need_no_trim_or_formula_test_has_no_such_cell(
     assert formulas or not any(is_dangerous(cell.strip()) for cell in cells)
 
 
+# An ASCII file's bytes: letters, a comma, the line breaks, ASCII whitespace, a formula's first
+# characters and a quote.
+ASCII_TEXT = st.lists(
+    st.sampled_from([*'ab1 ,"=+-@', "\r", "\n", "\t", "\x0b", "\x0c", "\x1c", "\x1f"]), max_size=40
+).map("".join)
+
+
+@settings(max_examples=500)
+@given(ASCII_TEXT)
+def test_an_ascii_file_is_classed_as_the_regex_scan_classes_it(text: str) -> None:
+    content = text.encode()
+    assert frames.cell_edges(content) == frames._scanned_edges(content)
+
+
 def test_cell_edges_finds_padding_and_formulas_only_where_they_are() -> None:
     assert frames.cell_edges(b"a,b\n1,x=2\n") == (False, False)
     assert frames.cell_edges(b"a,b\n1,2 \r\n") == (True, False)

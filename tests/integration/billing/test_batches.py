@@ -5,6 +5,7 @@ the XLSX template reads back; the Batch Report's totals."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -143,6 +144,7 @@ async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) 
         ("a.csv", b"", "empty_file"),
         ("a.csv", b"foo,bar\n1,2\n", "missing_columns"),
         ("a.csv", b"billing_number,invoice_number,amount\nA\rB,1,2\n", "invalid_file"),
+        ("a.csv", b"billing_number,invoice_number,amount\n\xff,1,2\n", "invalid_file"),  # not UTF-8
     ):
         with pytest.raises(ValidationFailed) as refused:
             await batches.upload(actor, "transaction", name, content)
@@ -210,6 +212,39 @@ async def test_batches_over_the_api(client: Any) -> None:
     other, _ = await make_api(client, frozenset(roles.ALL_RIGHTS))
     assert (await other.call("GET", f"/api/v1/billing-batches/{batch['id']}")).status_code == 404
     assert business.id
+
+
+async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db: str) -> None:
+    """With every other pooled connection held, the upload looks up the customers and Billing Numbers
+    on its own connection after writing the record (waiting for a second one could wait forever once
+    every connection is held by such uploads): the same rows and reasons as with a spare one."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-S", name="Sari")
+    await customer_and_billing(actor, "BIL-TAKEN")
+    lines = [
+        "customer_id,billing_number,amount,type,schedule_type,day,months",
+        "CUST-S,{p}1,1000,recurring,date,5,2",
+        "CUST-NONE,{p}2,1000,recurring,date,5,2",
+        "CUST-S,BIL-TAKEN,1000,weekly,date,5,2",
+    ]
+
+    async def uploaded(prefix: str) -> list[tuple[int, list[str]]]:
+        content = csv_of(*(line.format(p=prefix) for line in lines))
+        batch_id = await asyncio.wait_for(batches.upload(actor, "registration", "s.csv", content), 30)
+        return [
+            (r["line"], [e["field"] for e in r["errors"]]) for r in await batches.batch_rows(actor, batch_id)
+        ]
+
+    pool = sql.engine().pool
+    assert pool is not None
+    held = [await pool.acquire() for _ in range(pool.get_max_size() - 1)]
+    try:
+        alone = await uploaded("BIL-A")
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert alone == await uploaded("BIL-B")
+    assert alone == [(2, []), (3, ["customer_id"]), (4, ["billing_number", "type"])]
 
 
 async def _upload_both_ways(actor: Any, content: bytes, name: str) -> tuple[str, str]:

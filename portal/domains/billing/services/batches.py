@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextvars
 import csv
 import io
 import json
@@ -15,7 +16,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import polars as pl
@@ -31,6 +32,8 @@ from portal.lib.i18n import N_, gettext
 from portal.lib.ids import new_id
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 from portal.lib.sql import transaction
+
+_T = TypeVar("_T")
 
 KINDS = ("registration", "transaction")
 COLUMNS = {
@@ -137,6 +140,18 @@ def _may_hold_card(content: bytes) -> bool:
     return content.translate(_DIGITS_ONLY, b" -").find(b"0" * 13) >= 0
 
 
+def _scan(content: bytes) -> tuple[bool, bool, bool]:
+    """What a CSV's bytes leave possible: a cell to trim, a cell that starts as a formula, a card
+    number. A CSV without a run of 13 or more digits anywhere cannot hold a card number (no cell is
+    scanned); one without a quote where no whitespace or formula prefix touches a cell's edge has no
+    cell to trim nor to test for a formula (`frames.cell_edges`)."""
+    try:
+        trim, formulas = frames.cell_edges(content)
+    except frames.NotUtf8:  # reading the file refuses it
+        return True, True, True
+    return trim, formulas, _may_hold_card(content)
+
+
 def _cells(
     kind: str, frame: pl.DataFrame, *, may_hold_cards: bool, trim: bool = True
 ) -> tuple[pl.DataFrame, list[str]]:
@@ -216,18 +231,28 @@ def _distinct_checks(kind: str, values: list[tuple[str, ...]]) -> tuple[list[str
     return list(found), list(found.values())
 
 
-async def _existing(
-    conn: asyncpg.Connection, query: str, business_id: str, keys: pl.Series, separator: str | None
-) -> list[Any]:
+# A lookup ready to run: its statement and parameters ($1 the business), or None (no key to look up).
+_Lookup = tuple[str, list[Any]] | None
+
+
+def _lookup(query: str, keys: pl.Series, separator: str | None) -> _Lookup:
     """One set-based lookup of a file's distinct keys: `query` takes $1 the business and `{keys}` the
     keys as a text array, tested as `CASE WHEN column = ANY({keys}) THEN true END`: the array is
     folded into a constant, so PostgreSQL hashes it and tests each row of the business once; the CASE
     keeps the planner from estimating the condition element by element (40 ms at 100,000 keys)."""
     wanted = keys.unique()
     if wanted.is_empty():
-        return []
+        return None
     (array,), params = frames.text_arrays(wanted.to_frame(), first=2, separator=separator)
-    return list(await conn.fetch(query.format(keys=array), business_id, *params))
+    return query.format(keys=array), params
+
+
+async def _existing(conn: asyncpg.Connection, business_id: str, lookup: _Lookup) -> list[Any]:
+    """The rows a lookup finds (none without keys)."""
+    if lookup is None:
+        return []
+    query, params = lookup
+    return list(await conn.fetch(query, business_id, *params))
 
 
 def _reason(field: str, message: str) -> str:
@@ -247,12 +272,14 @@ def _rules(
     found: dict[str, list[Any]] | None,
     *,
     formulas: bool = True,
+    wrong_types: list[str] | None = None,
 ) -> list[_Rule]:
     """The rules in the order a reader meets their reasons: each cell's card number or formula, the
     amount, the references (looked up: `found`, None before the answers), the type, the schedule or
     the Execute Date (`refused`: the distinct values the Python rules refuse, with their reasons), a
     repeat in the file. Without `formulas` (a file no cell of which starts as one) no cell is tested
-    for a formula."""
+    for a formula. `wrong_types`: a Registration file's distinct types that are neither Recurring nor
+    Reminder (`_wrong_types`; the rule is left out when there is none)."""
     rules: list[_Rule] = []
     typed_card = gettext("A card number cannot be typed here.")
     typed_formula = gettext("A formula is not allowed in a cell.")
@@ -290,13 +317,14 @@ def _rules(
             )
         )
         typed = pl.col("type")
-        rules.append(
-            (
-                "type",
-                (typed != "") & ~typed.str.to_lowercase().is_in(["recurring", "reminder"]),
-                pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+        if wrong_types:  # left out when every type is fine
+            rules.append(
+                (
+                    "type",
+                    typed.is_in(wrong_types),
+                    pl.lit(_reason("type", gettext("The type is Recurring or Reminder."))),
+                )
             )
-        )
         if refused:  # a rule no row can break is left out (a file whose schedules are all fine)
             schedule = pl.concat_str([pl.col(c) for c in _SCHEDULE_CELLS], separator=_SEP).replace_strict(
                 list(refused), list(refused.values()), default=None, return_dtype=pl.String
@@ -343,6 +371,18 @@ def _rules(
         )
     )
     return rules
+
+
+# A Registration row's types (in any case; a blank type is Recurring).
+_TYPES = ("recurring", "reminder")
+
+
+def _wrong_types(kind: str, data: pl.DataFrame) -> list[str] | None:
+    """The file's distinct types that are neither Recurring nor Reminder in any case, judged once per
+    distinct value (none for a Batch Transaction file)."""
+    if kind != "registration":
+        return None
+    return [t for t in data.get_column("type").unique().to_list() if t and t.lower() not in _TYPES]
 
 
 # The column a file may not repeat (the second names the first line).
@@ -394,10 +434,13 @@ class _Local:
         keys, messages = _distinct_checks(kind, data.select(cells).unique(maintain_order=True).rows())
         self.refused = {k: _reason(cells[0], m) for k, m in zip(keys, messages, strict=True) if m}
         self.formulas = formulas
+        self.wrong_types = _wrong_types(kind, data)
         self.data = data.with_columns(digits.alias("digits"))
         self.flags = self.data.select(
             broken.alias(f"rule_{name}")
-            for name, broken, _ in _rules(kind, carded, self.refused, None, formulas=formulas)
+            for name, broken, _ in _rules(
+                kind, carded, self.refused, None, formulas=formulas, wrong_types=self.wrong_types
+            )
             if broken is not None
         )
         # The amount counted in the file's Total Amount: its digits, when they are 1 to 18.
@@ -414,47 +457,52 @@ class _Local:
         )
 
 
-async def _lookups(
-    conn: asyncpg.Connection, business_id: str, kind: str, data: pl.DataFrame, separator: str | None
-) -> dict[str, list[Any]]:
-    """The references of the file's distinct keys, one set-based statement each (`separator`: one no
-    key holds, or None)."""
+def _lookups(kind: str, data: pl.DataFrame, separator: str | None) -> dict[str, _Lookup]:
+    """The lookups of the file's references, one set-based statement each (`separator`: one no key
+    holds, or None), built off the event loop (the keys made distinct and joined)."""
     if kind == "registration":
         numbers = data.get_column("billing_number")
-        customers = await _existing(
-            conn,
-            "SELECT customer_ref FROM billing_customer WHERE business_id = $1 "
-            "AND CASE WHEN customer_ref = ANY({keys}) THEN true END",
-            business_id,
-            data.get_column("customer_id"),
-            separator,
-        )
-        taken = await _existing(
-            conn,
-            "SELECT billing_number FROM billing WHERE business_id = $1 "
-            "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
-            business_id,
-            numbers.filter(numbers.str.len_chars() <= 40),
-            separator,
-        )
-        return {"customers": [r[0] for r in customers], "taken": [r[0] for r in taken]}
+        return {
+            "customers": _lookup(
+                "SELECT customer_ref FROM billing_customer WHERE business_id = $1 "
+                "AND CASE WHEN customer_ref = ANY({keys}) THEN true END",
+                data.get_column("customer_id"),
+                separator,
+            ),
+            "taken": _lookup(
+                "SELECT billing_number FROM billing WHERE business_id = $1 "
+                "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
+                numbers.filter(numbers.str.len_chars() <= 40),
+                separator,
+            ),
+        }
     invoices = data.get_column("invoice_number")
-    billings = await _existing(
-        conn,
-        "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
-        "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
-        business_id,
-        data.get_column("billing_number"),
-        separator,
-    )
-    charged = await _existing(
-        conn,
-        "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
-        "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
-        business_id,
-        invoices.filter(invoices.str.len_chars() <= 60),
-        separator,
-    )
+    return {
+        "billings": _lookup(
+            "SELECT billing_number, status, card_status FROM billing WHERE business_id = $1 "
+            "AND CASE WHEN billing_number = ANY({keys}) THEN true END",
+            data.get_column("billing_number"),
+            separator,
+        ),
+        "charged": _lookup(
+            "SELECT invoice_number FROM billing_charge WHERE business_id = $1 "
+            "AND CASE WHEN invoice_number = ANY({keys}) THEN true END",
+            invoices.filter(invoices.str.len_chars() <= 60),
+            separator,
+        ),
+    }
+
+
+async def _answers(
+    conn: asyncpg.Connection, business_id: str, kind: str, lookups: dict[str, _Lookup]
+) -> dict[str, list[Any]]:
+    """The references the lookups find (they read committed references only)."""
+    if kind == "registration":
+        customers = await _existing(conn, business_id, lookups["customers"])
+        taken = await _existing(conn, business_id, lookups["taken"])
+        return {"customers": [r[0] for r in customers], "taken": [r[0] for r in taken]}
+    billings = await _existing(conn, business_id, lookups["billings"])
+    charged = await _existing(conn, business_id, lookups["charged"])
     live = [r for r in billings if r["status"] != "deleted"]
     return {
         "live": [r["billing_number"] for r in live],
@@ -465,7 +513,7 @@ async def _lookups(
 
 def _invalid(kind: str, carded: list[str], local: _Local, found: dict[str, list[Any]]) -> pl.DataFrame:
     """The invalid rows: each its line and its reasons as JSON text, in the rules' order."""
-    rules = _rules(kind, carded, local.refused, found, formulas=local.formulas)
+    rules = _rules(kind, carded, local.refused, found, formulas=local.formulas, wrong_types=local.wrong_types)
     answered = local.data.select(
         broken.alias(f"rule_{name}")
         for name, broken, _ in rules
@@ -552,12 +600,33 @@ async def _set_totals(
         )
 
 
-async def _lookups_alone(
-    business_id: str, kind: str, data: pl.DataFrame, separator: str | None
-) -> dict[str, list[Any]]:
-    """The lookups on a connection of their own (they read committed references only)."""
-    async with sql.connection() as conn:
-        return await _lookups(conn, business_id, kind, data, separator)
+async def _answers_alone(
+    business_id: str, kind: str, lookups: asyncio.Future[dict[str, _Lookup]]
+) -> dict[str, list[Any]] | None:
+    """The lookups on a spare connection of their own, taken before they are built; None when the pool
+    has none free at once (they are then done on the upload's connection, after the record: waiting
+    for a second connection while holding one could wait forever once every upload does)."""
+    async with sql.spare_connection() as conn:
+        return None if conn is None else await _answers(conn, business_id, kind, await lookups)
+
+
+def _pass_on(target: asyncio.Future[_T], source: asyncio.Future[_T]) -> None:
+    """A finished future's outcome given to another one (unless that one is done)."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (error := source.exception()) is not None:
+        target.set_exception(error)
+    else:
+        target.set_result(source.result())
+
+
+async def _after(before: asyncio.Future[Any], work: Callable[[], _T]) -> _T:
+    """`work` in a thread once `before` is done (one thread at a time: the database's statements start
+    in turn as their parameters are ready, not all late)."""
+    await asyncio.wait({before})
+    return await asyncio.to_thread(work)
 
 
 async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str:
@@ -575,27 +644,18 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
         )
     name = common.text(file_name or "upload.csv", "/file", max_length=200)
     csv_file = name.lower().endswith(".csv")
-    frame = _read_frame(content, name)
-    # A CSV without a run of 13 or more digits anywhere cannot hold a card number: no cell is scanned;
-    # one without a quote where no whitespace or formula prefix touches a cell's edge (one regex scan)
-    # has no cell to trim nor to test for a formula.
-    trim, formulas = frames.cell_edges(content) if csv_file else (True, True)
-    data, carded = _cells(kind, frame, may_hold_cards=not csv_file or _may_hold_card(content), trim=trim)
-    del frame
-    # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
-    separator = frames.free_separator(content) if csv_file else None
-    rows = data.height
-    record = asyncio.ensure_future(
-        asyncio.to_thread(partial(_record, kind, data, formulas=formulas, separator=separator))
-    )
-    local = asyncio.ensure_future(asyncio.to_thread(partial(_Local, kind, data, carded, formulas=formulas)))
-    # Started outside the transaction, the lookups take a connection of their own (inside a caller's
-    # transaction they run on its connection, after the record).
+    loop = asyncio.get_running_loop()
+    # The file is read (polars) and its bytes scanned in threads while the event loop begins the
+    # transaction and takes the lookups' spare connection (opening one overlaps the reading); without a
+    # spare one, or inside a caller's transaction, the lookups run on the upload's connection after the
+    # record.
+    reading = loop.run_in_executor(None, partial(contextvars.copy_context().run, _read_frame, content, name))
+    scanning = loop.run_in_executor(None, _scan, content) if csv_file and len(content) <= MAX_BYTES else None
+    keys: asyncio.Future[dict[str, _Lookup]] = loop.create_future()
     alone = (
-        None
-        if sql.in_transaction()
-        else asyncio.ensure_future(_lookups_alone(actor.business_id, kind, data, separator))
+        None if sql.in_transaction() else asyncio.ensure_future(_answers_alone(actor.business_id, kind, keys))
     )
+    record = lookups = local = None
     batch_id = new_id("bat")
     try:
         async with transaction(), sql.connection() as conn:
@@ -609,12 +669,25 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 actor.user_id or actor.api_key_id,
                 clock.now(),
             )
-            await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
-            found = (
-                await alone
-                if alone is not None
-                else await _lookups(conn, actor.business_id, kind, data, separator)
+            frame = await reading
+            trim, formulas, may_hold_cards = await scanning if scanning is not None else (True, True, True)
+            data, carded = _cells(kind, frame, may_hold_cards=may_hold_cards, trim=trim)
+            del frame
+            # A character the file's bytes lack joins its columns for PostgreSQL without testing any cell.
+            separator = frames.free_separator(content) if csv_file else None
+            rows = data.height
+            record = asyncio.ensure_future(
+                asyncio.to_thread(partial(_record, kind, data, formulas=formulas, separator=separator))
             )
+            lookups = asyncio.ensure_future(_after(record, partial(_lookups, kind, data, separator)))
+            lookups.add_done_callback(partial(_pass_on, keys))
+            local = asyncio.ensure_future(
+                _after(lookups, partial(_Local, kind, data, carded, formulas=formulas))
+            )
+            await _insert_record(conn, actor.business_id, batch_id, kind, rows, await record)
+            found = await alone if alone is not None else None
+            if found is None:
+                found = await _answers(conn, actor.business_id, kind, await keys)
             checked = await local
             invalid = _invalid(kind, carded, checked, found)
             await _set_totals(conn, actor.business_id, batch_id, rows, checked, invalid)
@@ -625,8 +698,16 @@ async def upload(actor: Actor, kind: str, file_name: str, content: bytes) -> str
                 {"batch_id": batch_id},
             )
     finally:
-        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
-        await asyncio.gather(*(t for t in (record, local, alone) if t is not None), return_exceptions=True)
+        # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost); the
+        # lookups' connection, still waiting for their keys, is given back (or no longer waited for).
+        if not keys.done():
+            keys.cancel()
+            if alone is not None:
+                alone.cancel()
+        await asyncio.gather(
+            *(t for t in (reading, scanning, record, lookups, local, alone) if t is not None),
+            return_exceptions=True,
+        )
     return batch_id
 
 
