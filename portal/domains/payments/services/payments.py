@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,12 +149,16 @@ def _invalid(
     return ValidationFailed(message, code=code, params=params, errors=[FieldError(pointer, field_message)])
 
 
+# A control character (below U+0020): refused in every text field.
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
 def _text(value: Any, pointer: str, max_len: int, *, required: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise _invalid(pointer, N_("%(field)s is required."), N_("required"), field=pointer.strip("/"))
         return None
-    if not isinstance(value, str) or len(value.strip()) > max_len or any(ord(c) < 32 for c in value):
+    if not isinstance(value, str) or len(value.strip()) > max_len or _CONTROL.search(value):
         raise _invalid(
             pointer,
             N_("%(field)s is at most %(max)s printable characters."),
@@ -264,9 +268,9 @@ def _validate(request: PaymentRequest) -> PaymentRequest:
 def _request_hash(request: PaymentRequest) -> str:
     """What makes two requests "the same" for the invoice number's idempotency (expiry aside: a retry
     computes a new default expiry)."""
-    data = asdict(request)
-    data.pop("expires_at")
-    data.pop("source")
+    # The fields as `dataclasses.asdict` gives them (no field holds a dataclass), without its deep copy:
+    # the same JSON, a tenth of the time (it was the card billing run's largest cost per charge).
+    data = {name: value for name, value in vars(request).items() if name not in ("expires_at", "source")}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
