@@ -1,10 +1,14 @@
-"""Emptying the test database between tests."""
+"""Emptying the test database between tests; holding the pool's connections as other requests would."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import asyncpg
+
+T = TypeVar("T")
 
 # Work a previous test left behind (a job worker, a live server's sweep, a group commit finishing) may
 # hold row locks while TRUNCATE asks for exclusive ones: PostgreSQL then picks one side as the deadlock
@@ -40,3 +44,17 @@ async def _truncate_once() -> None:
             await connection.execute("SET LOCAL lock_timeout = '5s'")
             names = ", ".join(f'"{row["tablename"]}"' for row in rows)
             await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+async def with_one_connection_free(work: Awaitable[T]) -> T:
+    """`work`'s result, run while every connection of the pool but one is held (as by other requests)."""
+    from portal.lib import sql
+
+    pool = sql.engine().pool
+    assert pool is not None
+    held = [await pool.acquire() for _ in range(pool.get_max_size() - 1)]
+    try:
+        return await work
+    finally:
+        for conn in held:
+            await pool.release(conn)

@@ -17,6 +17,7 @@ from portal.domains.billing.services import batches, common
 from portal.lib import frames, i18n, sql
 from portal.lib.errors import Conflict, ValidationFailed
 from tests.support.billing import TEST_CARD, billing_business, customer_and_billing, register_card
+from tests.support.database import with_one_connection_free
 from tests.support.identity import csrf_from, make_business, signed_in_client
 
 
@@ -235,14 +236,7 @@ async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db
             (r["line"], [e["field"] for e in r["errors"]]) for r in await batches.batch_rows(actor, batch_id)
         ]
 
-    pool = sql.engine().pool
-    assert pool is not None
-    held = [await pool.acquire() for _ in range(pool.get_max_size() - 1)]
-    try:
-        alone = await uploaded("BIL-A")
-    finally:
-        for conn in held:
-            await pool.release(conn)
+    alone = await with_one_connection_free(uploaded("BIL-A"))
     assert alone == await uploaded("BIL-B")
     assert alone == [(2, []), (3, ["customer_id"]), (4, ["billing_number", "type"])]
 

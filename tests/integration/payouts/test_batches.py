@@ -19,6 +19,7 @@ from portal.domains.identity.auth import user_actor
 from portal.domains.payouts import batches
 from portal.lib import sql
 from portal.lib.errors import NeracaError, ValidationFailed
+from tests.support.database import with_one_connection_free
 from tests.support.identity import code_for, enrol, make_business
 from tests.support.ledger import fund
 from tests.support.payouts import assert_ledger_sound, balances, names_checked, rail_mode
@@ -247,14 +248,7 @@ async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db
         rows = await batches.batch_rows(actor, batch_id)
         return [(r["row_no"], r["rail"], r["fee"], [e["column"] for e in r["errors"]]) for r in rows]
 
-    pool = sql.engine().pool
-    assert pool is not None
-    held = [await pool.acquire() for _ in range(pool.get_max_size() - 1)]
-    try:
-        alone = await staged("A-")
-    finally:
-        for conn in held:
-            await pool.release(conn)
+    alone = await with_one_connection_free(staged("A-"))
     assert alone == await staged("B-")
     assert alone == [(2, "bifast", 2_500, ["reference"]), (3, None, None, ["reference", "code"])]
 
