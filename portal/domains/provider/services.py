@@ -231,8 +231,9 @@ async def record_payins(
         "$3, x.status, x.expires_at FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
         "$9::text[], $10::bigint[], $11::text[], $12::timestamptz[]) "
         "AS x(source_id, payin_id, reference, channel, bank_code, va_number, amount, status, expires_at) "
-        "WHERE NOT EXISTS (SELECT 1 FROM provider_payin p WHERE p.business_id = $1 AND p.source_kind = $2 "
-        "AND p.source_id = x.source_id) ON CONFLICT DO NOTHING",
+        # The unique key (source_kind, source_id) keeps the one already remembered: an anti-join here was
+        # planned against the table's first, empty statistics and scanned it whole for every chunk.
+        "ON CONFLICT DO NOTHING",
         business_id,
         source_kind,
         currency,
