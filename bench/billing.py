@@ -220,6 +220,10 @@ async def main() -> dict[str, Any]:
         log(f"(r) run: {outcome} in {run_s:.1f}s; second run charged {again.charged}")
 
         data = registration_file(ROWS)
+        # The run leaves the database writing (dirty pages, autovacuum of the tables it filled); (u)
+        # measures the upload, so it starts once that is done, as the COPY beside it does.
+        settled = await payouts_bench.settle_database()
+        log(f"settled before (u): {settled}")
         copy_s = await copy_baseline(data)
         floor_s = await payouts_bench.keyed_copy_floor(data)
         with payouts_bench.PeakRss() as upload_peak:
@@ -300,6 +304,7 @@ async def main() -> dict[str, Any]:
             "peak_rss_growth_mb": round(rss_mb, 1),
             "run_peak_rss_growth_mb": round(run_peak.growth / 1e6, 1),
             "upload_peak_rss_growth_mb": round(upload_peak.growth / 1e6, 1),
+            "u_settled_before": settled,
             "ratios": {
                 "charges_vs_ledger_b": round(r_ratio, 3),
                 "upload_vs_copy": round(u_ratio, 3),

@@ -174,6 +174,30 @@ def batch_file(rows: int) -> bytes:
     return out.getvalue().encode()
 
 
+async def settle_database(limit_s: float = 60.0) -> dict[str, float]:
+    """Let the database finish writing what the previous phase left before the next measurement: a
+    CHECKPOINT (the dirty pages written out now, not during the measurement), then a wait, bounded by
+    `limit_s`, until no autovacuum worker is running. Returns the seconds each took (reported)."""
+    from portal.lib import sql
+
+    async with sql.connection() as conn:
+        t0 = time.perf_counter()
+        await conn.execute("CHECKPOINT")
+        checkpoint_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        while time.perf_counter() - t1 < limit_s:
+            running = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            )
+            if not running:
+                break
+            await asyncio.sleep(0.2)
+        return {
+            "checkpoint_s": round(checkpoint_s, 3),
+            "autovacuum_wait_s": round(time.perf_counter() - t1, 3),
+        }
+
+
 async def copy_baseline(data: bytes) -> float:
     """COPY of the same file into a table of seven text columns; seconds."""
     from portal.lib import sql

@@ -162,6 +162,25 @@ async def execute(query: str, *args: Any) -> str:
         return str(await conn.execute(query, *args))
 
 
+async def fetch_custom_plan(conn: asyncpg.Connection, query: str, *args: Any) -> list[asyncpg.Record]:
+    """`conn.fetch` of a statement whose good plan needs its parameters' values: the statement is
+    planned with them at every execution (`plan_cache_mode = force_custom_plan`, for this statement
+    only). asyncpg prepares each statement once per connection; from its sixth execution PostgreSQL may
+    keep one generic plan, made without the values: a large array of keys built from parameters is then
+    no longer folded into a constant, no longer hashed, and every row tests every key (a 100,000-key
+    lookup took 0.5 s instead of a few milliseconds from the sixth upload on). Inside the caller's
+    transaction the setting is put back after the statement; on its own, the statement gets a short
+    transaction of its own (pool connections carry no session setting)."""
+    if conn.is_in_transaction():
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows = list(await conn.fetch(query, *args))
+        await conn.execute("SET LOCAL plan_cache_mode TO DEFAULT")
+        return rows
+    async with conn.transaction(readonly=True):
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return list(await conn.fetch(query, *args))
+
+
 async def light_reset(conn: asyncpg.Connection) -> None:
     """The pool's reset when a connection is released (`create_pool(reset=light_reset)`).
 

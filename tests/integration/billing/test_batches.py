@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import polars as pl
 import pytest
 
 from portal.domains.billing import services
@@ -370,3 +371,43 @@ async def test_reasons_are_written_in_the_uploaders_language(db: str) -> None:
         "Jumlah harus berupa bilangan bulat rupiah di atas nol.",
         "Tipe jadwal adalah Tanggal, Hari, atau Tanggal Penuh.",
     ]
+
+
+async def test_the_reference_lookups_are_planned_with_their_keys_at_every_upload(db: str) -> None:
+    """A lookup's keys are one array built from parameters, hashed only when folded into a constant at
+    planning: PostgreSQL may keep one generic plan for a prepared statement from its sixth execution, and
+    each row would then test every key in turn (0.5 s a lookup of 100,000 keys). The lookups are planned
+    with their keys every time, inside a transaction and on their own, and leave no setting behind."""
+    actor, _ = await billing_business()
+    for n in range(20):
+        await customer_and_billing(actor, f"BIL-P{n:03d}")
+    keys = pl.Series([f"BIL-P{n:03d}" for n in range(0, 400, 2)])
+    lookups = batches._lookups(
+        "registration",
+        pl.DataFrame({"customer_id": keys, "billing_number": keys}),
+        None,
+    )
+    taken = lookups["taken"]
+    assert taken is not None
+
+    async def plans(conn: Any) -> tuple[int, int]:
+        row = await conn.fetchrow(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+            taken[0],
+        )
+        return (row["generic_plans"], row["custom_plans"])
+
+    async with sql.connection() as conn:
+        for _ in range(4):
+            found = await batches._existing(conn, actor.business_id, taken)
+            assert sorted(r[0] for r in found) == [f"BIL-P{n:03d}" for n in range(0, 20, 2)]
+        async with conn.transaction():
+            for _ in range(4):
+                assert len(await batches._existing(conn, actor.business_id, taken)) == 10
+            assert await conn.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
+        assert await plans(conn) == (0, 8)
+        assert await conn.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
+        # The case it guards against: the same statement fetched plainly turns generic.
+        for _ in range(8):
+            await conn.fetch(taken[0], actor.business_id, *taken[1])
+        assert (await plans(conn))[0] > 0
