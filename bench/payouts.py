@@ -310,6 +310,10 @@ async def main() -> dict[str, Any]:
             Operation(business.id, [Leg(world, main, 10**13, kind="topup")], internal=True)
         )
         data = batch_file(ROWS)
+        # (b) leaves the database writing (dirty pages, autovacuum of the tables it filled); (u) measures
+        # the upload, so it starts once that is done, as the COPY beside it does.
+        settled = await settle_database()
+        log(f"settled before (u): {settled}")
         copy_s = await copy_baseline(data)
         floor_s = await keyed_copy_floor(data)
         with PeakRss() as peak:
@@ -397,6 +401,7 @@ async def main() -> dict[str, Any]:
             "s_approval_to_submitted_per_s": round(submit_rate, 1),
             "b_service_transfers_per_s_64_callers_uniform": round(b_rate, 1),
             "peak_rss_growth_mb": round(rss_mb, 1),
+            "u_settled_before": settled,
             "ratios": {
                 "upload_vs_copy": round(u_ratio, 3),
                 "floor_keyed_vs_copy": round(copy_s / floor_s, 3),
