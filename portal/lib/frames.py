@@ -127,11 +127,12 @@ def free_separator(content: bytes) -> str | None:
 
 
 def text_arrays(
-    frame: pl.DataFrame, *, first: int, separator: str | None = None
+    frame: pl.DataFrame, *, first: int, separator: str | None = None, once: bool = False
 ) -> tuple[list[str], list[Any]]:
     """Each text column of a frame (one row at least) as a PostgreSQL `text[]` expression over query
     parameters numbered from `first`, and those parameters. asyncpg encodes a list element by element
-    in Python; here a column of one value repeated is `array_fill`, any other is joined into one
+    in Python; here a column of one value repeated is `array_fill` (with `once`, that value alone: a
+    one-element array, for a record whose readers expand it — `filled`), any other is joined into one
     string with a separator no cell holds — `separator` when the caller knows none does
     (`free_separator`), else the first one no cell of the column holds — and split by
     `string_to_array` (a list only when every separator is taken)."""
@@ -160,17 +161,29 @@ def text_arrays(
         if sep and varied
         else {}
     )
-    size = param(frame.height) if any(same) else ""
+    size = param(frame.height) if any(same) and not once else ""
     split = param(sep) if texts else ""
     arrays = []
     for c, one in zip(frame.columns, same, strict=True):
-        if one:
+        if one and once:
+            arrays.append(f"ARRAY[{param(frame.item(0, c))}::text]")
+        elif one:
             arrays.append(f"array_fill({param(frame.item(0, c))}::text, ARRAY[{size}::integer])")
         elif c in texts:
             arrays.append(f"string_to_array({param(texts[c])}::text, {split}::text)")
         else:
             arrays.append(f"{param(frame.get_column(c).to_list())}::text[]")
     return arrays, params
+
+
+def filled(column: str, lines: str) -> str:
+    """A PostgreSQL expression: the array `column` of a record written by `text_arrays(once=True)`
+    with one element per element of the array `lines` (a column of one value, kept once, repeated;
+    any other, and NULL, as it is)."""
+    return (
+        f"CASE WHEN cardinality({column}) = 1 THEN array_fill({column}[1], ARRAY[cardinality({lines})]) "
+        f"ELSE {column} END"
+    )
 
 
 # Python's whitespace but the line breaks, as a class of polars' (Rust) regex syntax.

@@ -173,6 +173,13 @@ def test_cell_edges_finds_padding_and_formulas_only_where_they_are() -> None:
     assert frames.cell_edges(b'a,b\n1,"2"\n') == (True, True)  # a quote: cells are not cut at commas
 
 
+def test_a_column_of_one_value_is_kept_once_when_asked() -> None:
+    frame = pl.DataFrame({"same": ["x", "x", "x"], "other": ["a", "", "c"]})
+    arrays, params = frames.text_arrays(frame, first=2, separator="\x1f", once=True)
+    assert arrays == ["ARRAY[$3::text]", "string_to_array($4::text, $2::text)"]
+    assert params == ["\x1f", "x", "a\x1f\x1fc"]
+
+
 def test_a_separator_the_file_lacks_is_taken_without_testing_a_cell() -> None:
     assert frames.free_separator(b"a,b\n1,2\n") == "\x1f"
     assert frames.free_separator(b"a,b\n1\x1f,2\x1e\n") == "\x1d"

@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import polars as pl
 import pytest
 
@@ -353,6 +354,59 @@ async def test_cells_are_kept_as_typed_whatever_they_hold(db: str) -> None:
     assert [(r["line"], r["data"]["billing_number"], r["data"]["description"]) for r in one] == [
         (2, "BIL-S1", "a\x1fb")
     ]
+
+
+async def test_a_column_of_one_value_is_kept_once_and_read_on_every_row(db: str) -> None:
+    """A column whose cells are all the same is stored as that one cell and read back on every line
+    (the page, the API, processing); the record refuses a column of another length."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-O", name="Oka")
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,months",
+        "CUST-O,BIL-O1,5000,recurring,date,5,2",
+        "",
+        "CUST-O,BIL-O2,5000,recurring,date,5,3",
+        "CUST-O,BIL-O3,5000,recurring,date,5,4",
+    )
+    batch_id = await batches.upload(actor, "registration", "o.csv", content)
+    stored = await sql.fetchrow(
+        "SELECT lines, customer_id, billing_number, amount, type, months, description "
+        "FROM billing_batch_file WHERE business_id = $1 AND batch_id = $2",
+        actor.business_id,
+        batch_id,
+    )
+    assert stored["lines"] == [2, 3, 4]  # a blank row is left out, not numbered
+    assert (stored["customer_id"], stored["amount"], stored["type"], stored["description"]) == (
+        ["CUST-O"],
+        ["5000"],
+        ["recurring"],
+        [""],
+    )
+    assert stored["billing_number"] == ["BIL-O1", "BIL-O2", "BIL-O3"] and stored["months"] == ["2", "3", "4"]
+    rows = await batches.batch_rows(actor, batch_id)
+    assert [(r["line"], r["data"]["billing_number"], r["data"]["type"], r["data"]["day"]) for r in rows] == [
+        (2, "BIL-O1", "recurring", "5"),
+        (3, "BIL-O2", "recurring", "5"),
+        (4, "BIL-O3", "recurring", "5"),
+    ]
+    assert await batches.process(actor, batch_id) == 3
+    created = await sql.fetch(
+        "SELECT billing_number, amount FROM billing WHERE business_id = $1 AND billing_number LIKE 'BIL-O%' "
+        "ORDER BY billing_number",
+        actor.business_id,
+    )
+    assert [(r["billing_number"], r["amount"]) for r in created] == [
+        ("BIL-O1", 5000),
+        ("BIL-O2", 5000),
+        ("BIL-O3", 5000),
+    ]
+    with pytest.raises(asyncpg.CheckViolationError):
+        await sql.execute(
+            "UPDATE billing_batch_file SET type = ARRAY['recurring', 'reminder'] "
+            "WHERE business_id = $1 AND batch_id = $2",
+            actor.business_id,
+            batch_id,
+        )
 
 
 async def test_reasons_are_written_in_the_uploaders_language(db: str) -> None:

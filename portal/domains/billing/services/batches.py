@@ -395,8 +395,9 @@ def _record(
     kind: str, data: pl.DataFrame, *, formulas: bool, separator: str | None
 ) -> tuple[list[str], list[Any]]:
     """The file's record as PostgreSQL arrays (`frames.text_arrays`, parameters from $4): each column's
-    cells as kept, a formula quoted (a column without one is kept as it is); a file without rows keeps
-    NULL columns (the arrays of no row), as it always has."""
+    cells as kept, a formula quoted (a column without one is kept as it is), a column of one value kept
+    once (readers expand it: `frames.filled`); a file without rows keeps NULL columns (the arrays of no
+    row), as it always has."""
     columns = COLUMNS[kind]
     if not data.height:
         return ["NULL"] * len(columns), []
@@ -417,7 +418,7 @@ def _record(
         else c
         for c in columns
     )
-    return frames.text_arrays(kept, first=4, separator=separator)
+    return frames.text_arrays(kept, first=4, separator=separator, once=True)
 
 
 class _Local:
@@ -740,7 +741,8 @@ async def batch_rows(actor: Actor, batch_id: str) -> list[dict[str, Any]]:
     columns = COLUMNS[batch["kind"]]
     rows = await sql.fetch(
         f"SELECT u.line, {', '.join('u.' + c for c in columns)}, f.errors -> u.line::text AS errors "
-        f"FROM billing_batch_file f, unnest(f.lines, {', '.join('f.' + c for c in columns)}) "
+        f"FROM billing_batch_file f, "
+        f"unnest(f.lines, {', '.join(frames.filled('f.' + c, 'f.lines') for c in columns)}) "
         f"AS u(line, {', '.join(columns)}) WHERE f.business_id = $1 AND f.batch_id = $2 ORDER BY u.line",
         actor.business_id,
         batch["id"],
@@ -802,6 +804,7 @@ async def process(actor: Actor, batch_id: str) -> int:
             except NeracaError:
                 continue  # changed since validation (a number taken meanwhile): that row only is skipped
         return len(rows)
+    cells = ", ".join(frames.filled(f"f.{c}", "f.lines") for c in _CHARGED)
     async with transaction():
         await sql.execute(
             "INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, "
@@ -813,8 +816,7 @@ async def process(actor: Actor, batch_id: str) -> int:
             "r.execute_date::date, b.billing_number, r.invoice_number, b.account_id, "
             "replace(replace(r.amount, '.', ''), ',', '')::bigint, b.currency, 'pending', "
             "r.execute_date::date, $2, $3, $3 "
-            "FROM billing_batch_file f, "
-            "unnest(f.lines, f.billing_number, f.invoice_number, f.amount, f.execute_date) "
+            f"FROM billing_batch_file f, unnest(f.lines, {cells}) "
             "AS r(line, billing_number, invoice_number, amount, execute_date) "
             "JOIN billing b ON b.business_id = $1 AND b.billing_number = r.billing_number "
             "AND b.status <> 'deleted' "
@@ -827,6 +829,10 @@ async def process(actor: Actor, batch_id: str) -> int:
             actor, "billing.batch_processed", f"Batch {batch['file_name']} processed", {"batch_id": batch_id}
         )
     return len(rows)
+
+
+# The columns of a Batch Transaction file its processing reads, in this order.
+_CHARGED = ("billing_number", "invoice_number", "amount", "execute_date")
 
 
 async def list_batches(
