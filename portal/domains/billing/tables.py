@@ -41,6 +41,7 @@ class Billing(Table, tablename="billing"):
     card_expiry_month = Integer(null=True)
     card_expiry_year = Integer(null=True)
     card_registered_at = Timestamptz(null=True)
+    batch_id = Text(null=True)
     created_by = Text(null=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 from portal.domains.billing import services
-from portal.domains.billing.services import batches, common
+from portal.domains.billing.services import batches, common, reports
 from portal.lib import frames, i18n, sql
 from portal.lib.errors import Conflict, ValidationFailed
 from tests.support.billing import TEST_CARD, billing_business, customer_and_billing, register_card
@@ -121,6 +121,39 @@ async def test_a_registration_file_creates_billings_with_their_schedules(db: str
     )
     r2 = await services.get_billing(actor, "BIL-R2")
     assert r2.type == "reminder" and all(d.weekday() == 0 and d.month == 12 for d in r2.next_execute_dates)
+
+
+async def test_charges_of_billings_from_a_registration_file_are_found_by_its_type_and_name(db: str) -> None:
+    """A billing created by a Registration file remembers the file; the run's charges carry it, so All
+    Report finds them by Batch Type Registration and by CSV File Name (and a billing added by hand not)."""
+    actor, business = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-RR", name="Rina")
+    today = common.today().isoformat()
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,weekdays,months,dates",
+        f"CUST-RR,BIL-RR1,99000,recurring,full_date,,,,{today}",
+        f"CUST-RR,BIL-RR2,45000,reminder,full_date,,,,{today}",
+    )
+    batch_id = await batches.upload(actor, "registration", "june-registration.csv", content)
+    assert await batches.process(actor, batch_id) == 2
+    await customer_and_billing(actor, "BIL-HAND", schedule={"schedule_type": "full_date", "dates": [today]})
+    assert await sql.fetchval(
+        "SELECT array_agg(billing_number ORDER BY billing_number) FROM billing WHERE business_id = $1 "
+        "AND batch_id = $2",
+        business.id,
+        batch_id,
+    ) == ["BIL-RR1", "BIL-RR2"]
+    await services.run_billing(business_id=business.id)
+    for flt in (
+        reports.ReportFilter(batch_type="registration"),
+        reports.ReportFilter(file_name="june-registration"),
+        reports.ReportFilter(batch_type="registration", file_name="june-registration.csv"),
+    ):
+        page = await reports.report(actor, flt)
+        assert sorted(r["billing_number"] for r in page.rows) == ["BIL-RR1", "BIL-RR2"], flt
+        assert (page.total_data, page.total_amount) == (2, 144_000)
+        assert {r["file_name"] for r in page.rows} == {"june-registration.csv"}
+    assert (await reports.report(actor, reports.ReportFilter(file_name="other.csv"))).total_data == 0
 
 
 async def test_a_file_of_only_a_header_or_blank_rows_is_kept_with_no_rows(db: str) -> None:

@@ -800,6 +800,7 @@ async def process(actor: Actor, batch_id: str) -> int:
                     description=data.get("description") or None,
                     type=(data.get("type") or "recurring").lower(),
                     schedule=schedule,
+                    batch_id=batch_id,
                 )
             except NeracaError:
                 continue  # changed since validation (a number taken meanwhile): that row only is skipped

@@ -170,9 +170,11 @@ async def create_billing(
     description: Any = None,
     type: Any = "recurring",
     schedule: Any = None,
+    batch_id: str | None = None,
 ) -> BillingOut:
     """Add a billing for a customer: Billing Number unique in the business, the account the money is
-    for (the main account, or the actor's scope, when none is given), amount, type and schedule."""
+    for (the main account, or the actor's scope, when none is given), amount, type and schedule;
+    `batch_id` is the Registration file it comes from, if any."""
     actor.require("billing", "manage")
     common.refuse_card_numbers(
         {
@@ -217,8 +219,8 @@ async def create_billing(
             await sql.execute(
                 "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, "
                 "amount, currency, "
-                "description, kind, schedule_type, schedule, created_by, created_at, updated_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, 'IDR', $7, $8, $9, $10::jsonb, $11, $12, $12)",
+                "description, kind, schedule_type, schedule, created_by, created_at, updated_at, batch_id) "
+                "VALUES ($1, $2, $3, $4, $5, $6, 'IDR', $7, $8, $9, $10::jsonb, $11, $12, $12, $13)",
                 actor.business_id,
                 billing_id,
                 customer["id"],
@@ -231,6 +233,7 @@ async def create_billing(
                 json.dumps(plan.to_json() if plan else {}),
                 actor.user_id or actor.api_key_id,
                 clock.now(),
+                batch_id,
             )
         except asyncpg.UniqueViolationError:
             raise ValidationFailed(

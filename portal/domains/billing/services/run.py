@@ -56,11 +56,12 @@ def worker_name() -> str:
 
 _CLAIM_SQL = """
 INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, execute_date, billing_number,
-    invoice_number, account_id, amount, currency, status, next_attempt_on, created_at, updated_at, charged_at)
+    invoice_number, account_id, amount, currency, status, next_attempt_on, batch_id, created_at, updated_at,
+    charged_at)
 SELECT b.business_id, 'chg_' || substr(md5(b.business_id || b.id || e.execute_date::text), 1, 26),
     b.id, b.customer_id, b.kind, e.execute_date, b.billing_number,
     b.billing_number || '-' || to_char(e.execute_date, 'YYYYMMDD'), b.account_id, b.amount, b.currency,
-    CASE WHEN b.kind = 'reminder' THEN 'reminded' ELSE 'pending' END, e.execute_date,
+    CASE WHEN b.kind = 'reminder' THEN 'reminded' ELSE 'pending' END, e.execute_date, b.batch_id,
     $2::timestamptz, $2::timestamptz,
     CASE WHEN b.kind = 'reminder' THEN $2::timestamptz END
 FROM billing_execute_date e

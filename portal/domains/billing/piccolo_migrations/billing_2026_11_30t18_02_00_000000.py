@@ -1,0 +1,18 @@
+from portal.db.sql_migration import sql_migration
+
+ID = "2026-11-30T18:02:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "card billing: a billing remembers the Registration file that created it"
+
+SQL = r"""
+-- A billing created by processing a Registration file remembers that file; the billing run copies it
+-- into the charges it claims, so All Report finds them by Batch Type Registration and CSV File Name.
+ALTER TABLE billing ADD COLUMN batch_id text;
+ALTER TABLE billing ADD CONSTRAINT billing_batch_fk
+    FOREIGN KEY (business_id, batch_id) REFERENCES billing_batch (business_id, id);
+CREATE INDEX billing_batch_idx ON billing (business_id, batch_id) WHERE batch_id IS NOT NULL;
+"""
+
+
+async def forwards():
+    return sql_migration(ID, "billing", DESCRIPTION, SQL)
