@@ -409,6 +409,8 @@ async def billing_batch_process(
                 "columns": batches.COLUMNS[batch["kind"]],
                 "can_manage": actor.can("billing", "manage"),
                 "message": message,
+                # The lines that changed since the file was checked, each with why.
+                "problems": [m for key, messages in errors.items() if key != "__all__" for m in messages],
             },
         )
 

@@ -156,6 +156,125 @@ async def test_charges_of_billings_from_a_registration_file_are_found_by_its_typ
     assert (await reports.report(actor, reports.ReportFilter(file_name="other.csv"))).total_data == 0
 
 
+async def test_a_registration_file_is_processed_whole_in_one_transaction(db: str) -> None:
+    """Every row's billing, its execute dates, its `billing.created` event and activity entry, and the
+    batch marked processed, together."""
+    actor, business = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-W", name="Wati")
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,weekdays,months,dates,description",
+        'CUST-W,BIL-W1,10.000,recurring,date,5,,"1,2,3,4,5,6,7,8,9,10,11,12",,Gym',
+        'CUST-W,BIL-W2,20000,reminder,day,,"0,4",12,,',
+        "CUST-W,BIL-W3,30000,recurring,,,,,,No schedule",
+    )
+    batch_id = await batches.upload(actor, "registration", "whole.csv", content)
+    assert await batches.process(actor, batch_id) == 3
+    made = await sql.fetch(
+        "SELECT billing_number, amount, kind, schedule_type, description, batch_id, status FROM billing "
+        "WHERE business_id = $1 ORDER BY billing_number",
+        business.id,
+    )
+    assert [tuple(r) for r in made] == [
+        ("BIL-W1", 10_000, "recurring", "date", "Gym", batch_id, "active"),
+        ("BIL-W2", 20_000, "reminder", "day", "", batch_id, "active"),
+        ("BIL-W3", 30_000, "recurring", None, "No schedule", batch_id, "active"),
+    ]
+    w1 = await services.get_billing(actor, "BIL-W1")
+    assert w1.next_execute_dates and all(d.day == 5 for d in w1.next_execute_dates)
+    w2 = await services.get_billing(actor, "BIL-W2")
+    assert w2.next_execute_dates and all(d.weekday() in (0, 4) for d in w2.next_execute_dates)
+    assert (await services.get_billing(actor, "BIL-W3")).next_execute_dates == []
+    events = await sql.fetchval(
+        "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'billing.created'", business.id
+    )
+    assert events == 3
+    actions = await sql.fetch(
+        "SELECT action, count(*) AS n FROM activity WHERE business_id = $1 AND action IN "
+        "('billing.created', 'billing.batch_processed') GROUP BY action ORDER BY action",
+        business.id,
+    )
+    assert [tuple(r) for r in actions] == [("billing.batch_processed", 1), ("billing.created", 3)]
+    assert (await batches.batch_row(actor, batch_id))["status"] == "processed"
+
+
+async def test_a_registration_file_whose_rows_changed_since_checked_creates_nothing(db: str) -> None:
+    """A Billing Number taken meanwhile, a description the billing cannot hold: 409 naming each line and
+    why, nothing written, the batch still validated; the corrected file is processed."""
+    actor, business = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-C", name="Citra")
+    long = "x" * 150
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,weekdays,months,dates,description",
+        "CUST-C,BIL-C1,1000,recurring,date,5,,1,,",
+        "CUST-C,BIL-C2,1000,recurring,date,5,,1,,",
+        f"CUST-C,BIL-C3,1000,recurring,date,5,,1,,{long}",
+    )
+    batch_id = await batches.upload(actor, "registration", "changed.csv", content)
+    await customer_and_billing(actor, "BIL-C2")  # taken after the file was checked
+    before = await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business.id)
+    with pytest.raises(Conflict) as refused:
+        await batches.process(actor, batch_id)
+    assert refused.value.code == "batch_rows_changed" and refused.value.status == 409
+    assert [(e.pointer, e.code) for e in refused.value.errors] == [
+        ("/lines/3/billing_number", "duplicate_billing_number"),
+        ("/lines/4/description", "too_long"),
+    ]
+    assert "3" in refused.value.errors[0].detail and "BIL-C2" in refused.value.errors[0].detail
+    assert "2" in refused.value.detail
+    numbers = await sql.fetch("SELECT billing_number FROM billing WHERE business_id = $1", business.id)
+    assert [r["billing_number"] for r in numbers] == ["BIL-C2"]
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM billing_execute_date e JOIN billing b ON b.business_id = e.business_id "
+            "AND b.id = e.billing_id WHERE b.business_id = $1 AND b.billing_number <> 'BIL-C2'",
+            business.id,
+        )
+        == 0
+    )
+    assert (await batches.batch_row(actor, batch_id))["status"] == "validated"
+    assert await sql.fetchval("SELECT count(*) FROM activity WHERE business_id = $1", business.id) == before
+    fixed = await batches.upload(
+        actor,
+        "registration",
+        "changed-2.csv",
+        content.replace(b"BIL-C2", b"BIL-C4").replace(long.encode(), b"fine"),
+    )
+    assert await batches.process(actor, fixed) == 3
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM billing WHERE business_id = $1 AND batch_id = $2", business.id, fixed
+        )
+        == 3
+    )
+
+
+async def test_a_transaction_file_whose_invoice_number_was_taken_meanwhile_charges_nothing(db: str) -> None:
+    actor, business = await billing_business()
+    billing = await customer_and_billing(actor, "BIL-T1")
+    await register_card(actor, billing.id)
+    today = common.today().isoformat()
+    header = "billing_number,invoice_number,amount,execute_date"
+    first = await batches.upload(
+        actor,
+        "transaction",
+        "a.csv",
+        csv_of(header, f"BIL-T1,INV-A,1000,{today}", f"BIL-T1,INV-B,1000,{today}"),
+    )
+    second = await batches.upload(actor, "transaction", "b.csv", csv_of(header, f"BIL-T1,INV-B,500,{today}"))
+    assert await batches.process(actor, second) == 1
+    with pytest.raises(Conflict) as refused:
+        await batches.process(actor, first)
+    assert refused.value.code == "batch_rows_changed"
+    assert [(e.pointer, e.code) for e in refused.value.errors] == [
+        ("/lines/3/invoice_number", "duplicate_invoice_number")
+    ]
+    charges = await sql.fetch(
+        "SELECT invoice_number, amount FROM billing_charge WHERE business_id = $1", business.id
+    )
+    assert [tuple(r) for r in charges] == [("INV-B", 500)]
+    assert (await batches.batch_row(actor, first))["status"] == "validated"
+
+
 async def test_a_file_of_only_a_header_or_blank_rows_is_kept_with_no_rows(db: str) -> None:
     """Its record holds no row (one read by COPY, one by Python): nothing to show, nothing processed."""
     actor, business = await billing_business()
@@ -211,6 +330,36 @@ async def test_the_upload_page_highlights_bad_rows(client: Any) -> None:
     assert json.dumps(business.id)
 
 
+async def test_the_page_names_the_lines_that_changed_since_the_file_was_checked(client: Any) -> None:
+    business, owner = await make_business()
+    await signed_in_client(client, owner)
+    from portal.domains.identity.auth import user_actor
+
+    actor = user_actor(owner, business)
+    await services.create_customer(actor, customer_id="CUST-P", name="Putri")
+    content = csv_of(
+        "customer_id,billing_number,amount,schedule_type,day,months",
+        "CUST-P,BIL-P1,1000,date,5,1",
+        "CUST-P,BIL-P2,1000,date,5,1",
+    )
+    batch_id = await batches.upload(actor, "registration", "page.csv", content)
+    await customer_and_billing(actor, "BIL-P2")
+    page = await client.get(f"/billing/batches/{batch_id}")
+    posted = await client.post(
+        f"/billing/batches/{batch_id}/process", data={"_csrf_token": csrf_from(page.text)}
+    )
+    assert posted.status_code == 422, posted.text[:500]
+    assert 'id="batch-problems"' in posted.text and "BIL-P2" in posted.text
+    assert "Line 3" in posted.text and 'action="/billing/batches/' in posted.text  # still processable
+    assert (await batches.batch_row(actor, batch_id))["status"] == "validated"
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM billing WHERE business_id = $1 AND batch_id = $2", business.id, batch_id
+        )
+        == 0
+    )
+
+
 async def test_batches_over_the_api(client: Any) -> None:
     import base64
 
@@ -243,6 +392,21 @@ async def test_batches_over_the_api(client: Any) -> None:
         "day": 7,
         "months": [1, 7],
     }
+    # A Billing Number taken between the upload and the processing: 409 naming the line, nothing made.
+    late = csv_of("customer_id,billing_number,amount", "C-API,B-API2,5000")
+    second = await api.call(
+        "POST", "/api/v1/billing-batches", {**body, "content_base64": base64.b64encode(late).decode()}
+    )
+    assert second.json()["invalid_data"] == 0
+    made_by_hand = {"customer_id": "C-API", "billing_number": "B-API2", "amount": 1}
+    assert (await api.call("POST", "/api/v1/billings", made_by_hand)).status_code == 201
+    changed = await api.call("POST", f"/api/v1/billing-batches/{second.json()['id']}/process")
+    assert changed.status_code == 409 and changed.json()["code"] == "batch_rows_changed", changed.text
+    assert [(e["pointer"], e["code"]) for e in changed.json()["errors"]] == [
+        ("/lines/2/billing_number", "duplicate_billing_number")
+    ]
+    again = await api.call("GET", f"/api/v1/billing-batches/{second.json()['id']}")
+    assert again.json()["status"] == "validated"
     bad = await api.call("POST", "/api/v1/billing-batches", {**body, "content_base64": "%%%"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/content_base64"
     other, _ = await make_api(client, frozenset(roles.ALL_RIGHTS))

@@ -21,15 +21,17 @@ from typing import Any, TypeVar
 import asyncpg
 import polars as pl
 
+from portal.domains.accounts import services as accounts
+from portal.domains.audit.services import record_many
 from portal.domains.billing import schedule as schedules
 from portal.domains.billing.schemas import BatchOut, BatchPage, BatchRowOut
 from portal.domains.billing.services import common
-from portal.domains.billing.services.billings import create_billing
+from portal.domains.webhooks.services import emit_many
 from portal.lib import clock, frames, sql
 from portal.lib.actor import Actor
-from portal.lib.errors import Conflict, FieldError, Forbidden, NeracaError, ValidationFailed
+from portal.lib.errors import Conflict, FieldError, Forbidden, ValidationFailed
 from portal.lib.i18n import N_, gettext
-from portal.lib.ids import new_id
+from portal.lib.ids import new_id, new_ids
 from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
 from portal.lib.sql import transaction
 
@@ -760,76 +762,309 @@ def _reasons(value: Any) -> list[dict[str, str]]:
 
 
 async def process(actor: Actor, batch_id: str) -> int:
-    """Process a valid batch once: create its billings (Registration) or its single payments, charged
-    by the billing run on their Execute Date (Batch Transaction). Returns the rows processed."""
+    """Process a valid batch once, in one transaction: create its billings (Registration) or its single
+    payments, charged by the billing run on their Execute Date (Batch Transaction), and mark it
+    processed. Every row is processed or none: a row that changed since the file was checked (its
+    Billing or Invoice Number taken meanwhile, its customer or billing gone, a date now past) refuses
+    the whole file (`409 batch_rows_changed`, naming each such line and why); the batch stays validated
+    so the file can be uploaded again. Returns the rows processed."""
     actor.require("billing", "manage")
     batch = await batch_row(actor, batch_id)
     if batch["invalid_data"]:
         raise Conflict(
             N_("Upload the file again without its invalid rows first."), code="batch_has_invalid_rows"
         )
-    async with transaction():
-        claimed = await sql.fetchval(
+    rows = await batch_rows(actor, batch["id"])
+    async with transaction(), sql.connection() as conn:
+        # The claim and the rows commit or roll back together: a refused file stays validated.
+        claimed = await conn.fetchval(
             "UPDATE billing_batch SET status = 'processed', processed_at = $3 "
             "WHERE business_id = $1 AND id = $2 AND status = 'validated' RETURNING id",
             actor.business_id,
-            batch_id,
+            batch["id"],
             clock.now(),
         )
-    if claimed is None:
-        raise Conflict(N_("This batch was already processed."), code="batch_processed")
-    rows = await batch_rows(actor, batch_id)
-    if batch["kind"] == "registration":
-        for row in rows:
-            data = row["data"]
-            schedule = None
-            if data.get("schedule_type"):
-                schedule = {
-                    "schedule_type": data["schedule_type"].lower().replace(" ", "_"),
-                    "day": data.get("day"),
-                    "weekdays": data.get("weekdays"),
-                    "months": data.get("months"),
-                    "dates": data.get("dates"),
-                }
-            try:
-                await create_billing(
-                    actor,
-                    customer_id=data["customer_id"],
-                    billing_number=data["billing_number"],
-                    amount=data["amount"].replace(".", "").replace(",", ""),
-                    description=data.get("description") or None,
-                    type=(data.get("type") or "recurring").lower(),
-                    schedule=schedule,
-                    batch_id=batch_id,
-                )
-            except NeracaError:
-                continue  # changed since validation (a number taken meanwhile): that row only is skipped
-        return len(rows)
-    cells = ", ".join(frames.filled(f"f.{c}", "f.lines") for c in _CHARGED)
-    async with transaction():
-        await sql.execute(
-            "INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, "
-            "execute_date, billing_number, "
-            "invoice_number, account_id, amount, currency, status, next_attempt_on, batch_id, "
-            "created_at, updated_at) "
-            "SELECT b.business_id, 'chg_' || substr(md5($2 || r.line::text), 1, 26), b.id, "
-            "b.customer_id, 'single', "
-            "r.execute_date::date, b.billing_number, r.invoice_number, b.account_id, "
-            "replace(replace(r.amount, '.', ''), ',', '')::bigint, b.currency, 'pending', "
-            "r.execute_date::date, $2, $3, $3 "
-            f"FROM billing_batch_file f, unnest(f.lines, {cells}) "
-            "AS r(line, billing_number, invoice_number, amount, execute_date) "
-            "JOIN billing b ON b.business_id = $1 AND b.billing_number = r.billing_number "
-            "AND b.status <> 'deleted' "
-            "WHERE f.business_id = $1 AND f.batch_id = $2 ON CONFLICT DO NOTHING",
-            actor.business_id,
-            batch_id,
-            clock.now(),
-        )
+        if claimed is None:
+            raise Conflict(N_("This batch was already processed."), code="batch_processed")
+        if batch["kind"] == "registration":
+            await _register(conn, actor, batch, rows)
+        else:
+            await _schedule_payments(conn, actor, batch, rows)
         await common.audit(
-            actor, "billing.batch_processed", f"Batch {batch['file_name']} processed", {"batch_id": batch_id}
+            actor,
+            "billing.batch_processed",
+            f"Batch {batch['file_name']} processed",
+            {"batch_id": batch["id"]},
         )
     return len(rows)
+
+
+def _changed(problems: list[FieldError]) -> Conflict:
+    """The refusal of a file some of whose rows changed since it was checked: one error per line."""
+    problems.sort(key=lambda e: int(e.pointer.split("/")[2]))
+    return Conflict(
+        N_(
+            "Nothing was processed: %(count)s rows changed since the file was checked. Correct them and "
+            "upload the file again."
+        ),
+        params={"count": len(problems)},
+        code="batch_rows_changed",
+        errors=problems,
+    )
+
+
+def _row_problem(line: int, cell: str, message: str, code: str, **params: Any) -> FieldError:
+    """Why a line cannot be processed; the pointer names the line and its cell."""
+    return FieldError(f"/lines/{line}/{cell}", message, code, {"line": line, **params})
+
+
+async def _register(
+    conn: asyncpg.Connection, actor: Actor, batch: asyncpg.Record, rows: list[dict[str, Any]]
+) -> None:
+    """Create every row's billing with its schedule and execute dates, set-based, remembering the file
+    (inside the caller's transaction); refuse the file when a row changed since it was checked."""
+    today = common.today()
+    problems: list[FieldError] = []
+    # Each distinct schedule parsed once: its index in `parsed`, or why it is no longer valid.
+    plans: dict[tuple[str, ...], int | str] = {}
+    parsed: list[schedules.Schedule | None] = []
+    kept: list[tuple[int, dict[str, Any], int]] = []  # (line, data, schedule index)
+    for row in rows:
+        data = row["data"]
+        key = tuple(data.get(c) or "" for c in _SCHEDULE_CELLS)
+        if key not in plans:
+            try:
+                plan = (
+                    schedules.parse(
+                        key[0].lower().replace(" ", "_"),
+                        dict(zip(_SCHEDULE_CELLS[1:], key[1:], strict=True)),
+                        today=today,
+                    )
+                    if key[0]
+                    else None
+                )
+            except ValidationFailed as exc:  # a date that passed since the file was checked
+                plans[key] = exc.detail
+            else:
+                plans[key] = len(parsed)
+                parsed.append(plan)
+        index = plans[key]
+        try:
+            # Checked here too: the upload does not hold a description to the billing's limits.
+            common.reference(data["billing_number"], "/billing_number", "Billing Number")
+            common.text(data.get("description"), "/description", max_length=140, required=False)
+        except ValidationFailed as exc:
+            field = exc.errors[0].pointer.strip("/") if exc.errors else "description"
+            problems.append(
+                _row_problem(
+                    row["line"],
+                    field,
+                    N_("Line %(line)s, %(field)s: %(reason)s"),
+                    exc.code,
+                    field=field,
+                    reason=exc.detail,
+                )
+            )
+            continue
+        if isinstance(index, str):
+            problems.append(
+                _row_problem(
+                    row["line"],
+                    "schedule_type",
+                    N_("Line %(line)s: the schedule is no longer valid (%(reason)s)."),
+                    "schedule_changed",
+                    reason=index,
+                )
+            )
+        else:
+            kept.append((row["line"], data, index))
+    customers = dict(
+        await conn.fetch(
+            "SELECT customer_ref, id FROM billing_customer WHERE business_id = $1 "
+            "AND customer_ref = ANY($2::text[])",
+            actor.business_id,
+            sorted({d["customer_id"] for _, d, _ in kept}),
+        )
+    )
+    taken = {
+        r["billing_number"]
+        for r in await conn.fetch(
+            "SELECT billing_number FROM billing WHERE business_id = $1 AND billing_number = ANY($2::text[])",
+            actor.business_id,
+            [d["billing_number"] for _, d, _ in kept],
+        )
+    }
+    problems += [
+        _number_taken(line, d["billing_number"]) for line, d, _ in kept if d["billing_number"] in taken
+    ]
+    problems += [
+        _row_problem(
+            line,
+            "customer_id",
+            N_("Line %(line)s: customer %(customer)s was not found."),
+            "customer_not_found",
+            customer=d["customer_id"],
+        )
+        for line, d, _ in kept
+        if d["customer_id"] not in customers
+    ]
+    if problems:
+        raise _changed(problems)
+    account = actor.scope_account_id or (await accounts.main_account(actor)).id
+    ids = new_ids("bil", len(kept))
+    # A Billing Number taken since the lookup above (by a transaction not yet committed then) is not
+    # inserted (ON CONFLICT): it names the row.
+    inserted = await conn.fetch(
+        "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, amount, currency, "
+        "description, kind, schedule_type, schedule, created_by, created_at, updated_at, batch_id) "
+        "SELECT $1, u.id, u.customer_id, u.number, $2, u.amount, 'IDR', u.description, u.kind, "
+        "u.schedule_type, u.schedule::jsonb, $3, $4, $4, $5 "
+        "FROM unnest($6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], "
+        "$12::text[], $13::text[]) "
+        "AS u(id, customer_id, number, amount, description, kind, schedule_type, schedule) "
+        "ON CONFLICT DO NOTHING RETURNING billing_number",
+        actor.business_id,
+        account,
+        actor.user_id or actor.api_key_id,
+        clock.now(),
+        batch["id"],
+        ids,
+        [customers[d["customer_id"]] for _, d, _ in kept],
+        [d["billing_number"] for _, d, _ in kept],
+        [int(d["amount"].replace(".", "").replace(",", "")) for _, d, _ in kept],
+        [" ".join((d.get("description") or "").split()) for _, d, _ in kept],
+        [(d.get("type") or "recurring").strip().lower() for _, d, _ in kept],
+        [_type_of(parsed[i]) for _, _, i in kept],
+        [json.dumps(_json_of(parsed[i])) for _, _, i in kept],
+    )
+    if len(inserted) < len(kept):
+        done = {r["billing_number"] for r in inserted}
+        raise _changed(
+            [
+                _number_taken(line, d["billing_number"])
+                for line, d, _ in kept
+                if d["billing_number"] not in done
+            ]
+        )
+    # Each schedule's dates computed once, joined to its billings in the statement.
+    dates = [(i, day) for i, plan in enumerate(parsed) if plan for day in schedules.upcoming(plan, today)]
+    if dates:
+        await conn.execute(
+            "INSERT INTO billing_execute_date (business_id, billing_id, execute_date) "
+            "SELECT $1, b.id, d.day FROM unnest($2::text[], $3::int[]) AS b(id, k) "
+            "JOIN unnest($4::int[], $5::date[]) AS d(k, day) ON d.k = b.k",
+            actor.business_id,
+            ids,
+            [i for _, _, i in kept],
+            [k for k, _ in dates],
+            [day for _, day in dates],
+        )
+    await emit_many(
+        conn,
+        [
+            (
+                actor.business_id,
+                "billing.created",
+                {"id": billing_id, "billing_number": d["billing_number"], "customer_id": d["customer_id"]},
+                (account,),
+            )
+            for billing_id, (_, d, _) in zip(ids, kept, strict=True)
+        ],
+    )
+    await record_many(
+        [
+            (
+                actor,
+                "billing.created",
+                f"Billing {d['billing_number']} added for customer {d['customer_id']}",
+                {"billing_number": d["billing_number"], "customer_id": d["customer_id"]},
+            )
+            for _, d, _ in kept
+        ]
+    )
+
+
+def _number_taken(line: int, number: str) -> FieldError:
+    return _row_problem(
+        line,
+        "billing_number",
+        N_("Line %(line)s: Billing Number %(number)s is already used."),
+        "duplicate_billing_number",
+        number=number,
+    )
+
+
+def _type_of(plan: schedules.Schedule | None) -> str | None:
+    return plan.type if plan else None
+
+
+def _json_of(plan: schedules.Schedule | None) -> dict[str, Any]:
+    return plan.to_json() if plan else {}
+
+
+async def _schedule_payments(
+    conn: asyncpg.Connection, actor: Actor, batch: asyncpg.Record, rows: list[dict[str, Any]]
+) -> None:
+    """Write every row's single payment, set-based (inside the caller's transaction); refuse the file
+    when a row changed since it was checked (its billing gone, its Invoice Number taken meanwhile)."""
+    cells = ", ".join(frames.filled(f"f.{c}", "f.lines") for c in _CHARGED)
+    inserted = await conn.fetch(
+        "INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, "
+        "execute_date, billing_number, "
+        "invoice_number, account_id, amount, currency, status, next_attempt_on, batch_id, "
+        "created_at, updated_at) "
+        "SELECT b.business_id, 'chg_' || substr(md5($2 || r.line::text), 1, 26), b.id, "
+        "b.customer_id, 'single', "
+        "r.execute_date::date, b.billing_number, r.invoice_number, b.account_id, "
+        "replace(replace(r.amount, '.', ''), ',', '')::bigint, b.currency, 'pending', "
+        "r.execute_date::date, $2, $3, $3 "
+        f"FROM billing_batch_file f, unnest(f.lines, {cells}) "
+        "AS r(line, billing_number, invoice_number, amount, execute_date) "
+        "JOIN billing b ON b.business_id = $1 AND b.billing_number = r.billing_number "
+        "AND b.status <> 'deleted' "
+        "WHERE f.business_id = $1 AND f.batch_id = $2 ON CONFLICT DO NOTHING RETURNING invoice_number",
+        actor.business_id,
+        batch["id"],
+        clock.now(),
+    )
+    if len(inserted) == len(rows):
+        return
+    done = {r["invoice_number"] for r in inserted}
+    billings = {
+        r["billing_number"]
+        for r in await conn.fetch(
+            "SELECT billing_number FROM billing WHERE business_id = $1 AND status <> 'deleted' "
+            "AND billing_number = ANY($2::text[])",
+            actor.business_id,
+            sorted({r["data"]["billing_number"] for r in rows}),
+        )
+    }
+    problems = []
+    for row in rows:
+        data = row["data"]
+        if data["invoice_number"] in done:
+            continue
+        if data["billing_number"] not in billings:
+            problems.append(
+                _row_problem(
+                    row["line"],
+                    "billing_number",
+                    N_("Line %(line)s: billing %(number)s was not found."),
+                    "billing_not_found",
+                    number=data["billing_number"],
+                )
+            )
+        else:
+            problems.append(
+                _row_problem(
+                    row["line"],
+                    "invoice_number",
+                    N_("Line %(line)s: Invoice Number %(number)s is already used."),
+                    "duplicate_invoice_number",
+                    number=data["invoice_number"],
+                )
+            )
+    raise _changed(problems)
 
 
 # The columns of a Batch Transaction file its processing reads, in this order.
