@@ -257,6 +257,26 @@ ROWS: list[
         Billing,
     ),
     (
+        "billings.delete_execute_date",
+        lambda c: c.billings.delete_execute_date("BIL-1", invoice_number="INV-0001"),
+        billing_json(),
+        "POST",
+        "/api/v1/billings/BIL-1/execute-dates/delete",
+        {},
+        {"invoice_number": "INV-0001"},
+        Billing,
+    ),
+    (
+        "billings.delete_execute_date",
+        lambda c: c.billings.delete_execute_date("bil_1", date(2027, 2, 5), invoice_number="INV-0001"),
+        billing_json(),
+        "POST",
+        "/api/v1/billings/bil_1/execute-dates/delete",
+        {},
+        {"execute_date": "2027-02-05", "invoice_number": "INV-0001"},
+        Billing,
+    ),
+    (
         "billings.register_card",
         lambda c: c.billings.register_card("bil_1", return_url="https://shop.example/done"),
         billing_json(),
@@ -412,6 +432,20 @@ def test_amounts_must_be_ints() -> None:
         client.charges.refund("chg_1", amount=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         client.billings.create(customer_id="C", billing_number="B", amount="1000")  # type: ignore[arg-type]
+
+
+def test_deleting_an_execute_date_needs_the_date_or_the_invoice_number() -> None:
+    recorder = Recorder([httpx.Response(200, json=billing_json())])
+    with pytest.raises(TypeError):
+        make_client(recorder).billings.delete_execute_date("bil_1")
+    assert recorder.requests == []
+
+    async def go() -> Billing:
+        async with make_async_client(recorder) as client:
+            return await client.billings.delete_execute_date("bil_1", invoice_number="INV-0001")
+
+    assert isinstance(asyncio.run(go()), Billing)
+    assert json.loads(recorder.requests[0].content) == {"invoice_number": "INV-0001"}
 
 
 def test_async_billings_send_the_same_requests() -> None:

@@ -23,6 +23,7 @@ from portal.domains.billing.schemas import (
     CustomerUpdate,
     DeleteExecuteDate,
     RefundIn,
+    ScheduledDatePage,
     ScheduleIn,
 )
 from portal.domains.billing.services import batches
@@ -194,8 +195,26 @@ async def delete_billing(actor: Actor, billing_id: str) -> None:
     status_code=200,
 )
 async def delete_execute_date(actor: Actor, billing_id: str, data: DeleteExecuteDate) -> BillingOut:
-    """Cancel one upcoming execute date."""
-    return await services.delete_execute_date(actor, billing_id, data.execute_date, data.otp)
+    """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment (cancelled,
+    never charged) or a date."""
+    return await services.delete_execute_date(
+        actor, billing_id, data.execute_date, data.otp, invoice_number=data.invoice_number
+    )
+
+
+@get(
+    "/api/v1/execute-dates",
+    operation_id="list_scheduled_dates",
+    guards=VIEW,
+    dependencies=DEPS,
+    tags=["billings"],
+)
+async def list_scheduled_dates(
+    actor: Actor, billing_number: str | None = None, invoice_number: str | None = None
+) -> ScheduledDatePage:
+    """Execute dates not yet run (a billing's dates and its scheduled single payments) by Billing Number
+    and/or Invoice Number, soonest first; delete one with `…/billings/{id}/execute-dates/delete`."""
+    return await services.scheduled_dates(actor, billing_number=billing_number, invoice_number=invoice_number)
 
 
 @post(
@@ -351,6 +370,7 @@ ROUTES = [
     change_type,
     delete_billing,
     delete_execute_date,
+    list_scheduled_dates,
     start_card_registration,
     refresh_card_registration,
     list_charges,

@@ -20,6 +20,7 @@ STATUSES = {
     "voided": N_("Voided"),
     "refunded": N_("Refunded"),
     "partially_refunded": N_("Partially refunded"),
+    "cancelled": N_("Cancelled"),
 }
 SCHEDULE_TYPES = {"date": N_("Date"), "day": N_("Day"), "full_date": N_("Full Date")}
 CARD_STATUSES = {

@@ -63,8 +63,30 @@ class ChangeType(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class DeleteExecuteDate(msgspec.Struct, forbid_unknown_fields=True):
-    execute_date: date
+    """An execute date of the billing, or the Invoice Number of its scheduled single payment (or of a
+    date: `<billing number>-<YYYYMMDD>`); both may be given and must then agree."""
+
+    execute_date: date | None = None
+    invoice_number: str | None = None
     otp: str | None = None
+
+
+class ScheduledDateOut(msgspec.Struct):
+    """An execute date not yet run: a billing's date (Recurring or Reminder) or a single payment."""
+
+    billing_id: str
+    billing_number: str
+    invoice_number: str
+    execute_date: date
+    type: str
+    amount: MinorUnits
+    currency: str
+    charge_id: str | None
+    object: str = "scheduled_date"
+
+
+class ScheduledDatePage(msgspec.Struct):
+    data: list[ScheduledDateOut]
 
 
 class CardRegistrationStart(msgspec.Struct, forbid_unknown_fields=True):

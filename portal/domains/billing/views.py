@@ -208,10 +208,49 @@ async def billing_date_delete(
 ) -> Response[Any]:
     async def action(data: dict[str, str]) -> Any:
         return await services.delete_execute_date(
-            actor, billing_id, data.get("execute_date", ""), data.get("otp")
+            actor,
+            billing_id,
+            data.get("execute_date", ""),
+            data.get("otp"),
+            invoice_number=data.get("invoice_number"),
         )
 
     return await _billing_form(request, actor, billing_id, action, gettext("Execute date deleted."))
+
+
+@get("/billing/execute-dates", guards=VIEW, name="billing_execute_dates")
+async def billing_execute_dates(
+    request: Request[Any, Any, Any],
+    actor: Actor,
+    billing_number: str | None = None,
+    invoice_number: str | None = None,
+) -> Response[str]:
+    """Delete execute date: the dates not yet run found by Billing Number and/or Invoice Number, each
+    deleted with the authenticator code (a scheduled single payment is cancelled)."""
+    filters = {"billing_number": billing_number or "", "invoice_number": invoice_number or ""}
+    errors: dict[str, list[str]] = {}
+    found: list[Any] = []
+    try:
+        found = (
+            await services.scheduled_dates(
+                actor, billing_number=billing_number, invoice_number=invoice_number
+            )
+        ).data
+    except ValidationFailed as exc:
+        errors = field_errors(exc.errors, exc.detail)
+        filters = {k: "" for k in filters}  # a card number typed here is never shown back
+    return page(
+        request,
+        "billing/execute_dates.html",
+        {
+            "dates": found,
+            "filters": filters,
+            "searched": any(filters.values()),
+            "can_manage": actor.can("billing", "manage"),
+            "needs_code": actor.kind == "user",
+            "errors": errors,
+        },
+    )
 
 
 @post("/billing/billings/{billing_id:str}/card", guards=MANAGE, name="billing_card")
@@ -629,6 +668,7 @@ ROUTES = [
             billing_type,
             billing_delete,
             billing_date_delete,
+            billing_execute_dates,
             billing_card,
             billing_card_return,
             billing_charges,

@@ -41,6 +41,7 @@ EVENT_TYPES: dict[str, str] = {
     "billing.charge.failed": N_("A billing's card charge was declined (retried later when the bank allows)."),
     "billing.charge.voided": N_("A card charge was voided on its business day."),
     "billing.charge.refunded": N_("A card charge was refunded in full or in part."),
+    "billing.charge.cancelled": N_("A scheduled single payment was cancelled before it was charged."),
     "billing.reminder": N_("A Reminder billing's execute date came: remind the customer (no charge)."),
     "payment.paid": N_("A customer paid a payment: Payment Success, pending in on its account."),
     "payment.expired": N_("A payment expired unpaid."),

@@ -307,6 +307,136 @@ async def test_a_user_confirms_deleting_an_execute_date_with_a_fresh_code(db: st
         await services.delete_execute_date(actor, billing.id, day, code)
 
 
+async def test_a_scheduled_single_payment_is_found_and_cancelled_by_its_invoice_number(db: str) -> None:
+    """Delete execute date by Invoice Number: the single payment of a processed Batch Transaction file is
+    found, cancelled with a fresh code (kept, never charged; an event and an activity entry with the
+    actor); a wrong or reused code, an unknown invoice number, a charge already run: specific errors,
+    nothing changed. A date of the schedule is found and deleted by its invoice number too."""
+    from portal.domains.billing.services import batches
+    from portal.domains.identity.auth import user_actor
+    from portal.lib.errors import Conflict, ValidationFailed
+    from tests.support.billing import register_card
+    from tests.support.identity import code_for, enrol, make_business
+
+    business, owner = await make_business()
+    secret = await enrol(owner.id)
+    actor = user_actor(owner, business)
+    await services.create_customer(actor, customer_id="C-S", name="Sari")
+    today, later = common.today(), common.today() + timedelta(days=3)
+    billing = await services.create_billing(
+        actor,
+        customer_id="C-S",
+        billing_number="B-S",
+        amount=1000,
+        schedule={"schedule_type": "full_date", "dates": [later.isoformat()]},
+    )
+    await register_card(actor, billing.id)
+    content = (
+        "billing_number,invoice_number,amount,execute_date\n"
+        f"B-S,INV-S1,25000,{later.isoformat()}\nB-S,INV-S2,15000,{today.isoformat()}\n"
+    ).encode()
+    await batches.process(actor, await batches.upload(actor, "transaction", "s.csv", content))
+    found = (await services.scheduled_dates(actor, invoice_number="INV-S1")).data
+    assert [(d.billing_number, d.invoice_number, d.execute_date, d.type, d.amount) for d in found] == [
+        ("B-S", "INV-S1", later, "single", 25_000)
+    ]
+    by_billing = (await services.scheduled_dates(actor, billing_number="B-S")).data
+    assert [d.invoice_number for d in by_billing] == ["INV-S2", f"B-S-{later:%Y%m%d}", "INV-S1"]
+    assert (await services.scheduled_dates(actor)).data == []
+
+    async def status(invoice: str) -> str:
+        return str(
+            await sql.fetchval(
+                "SELECT status FROM billing_charge WHERE business_id = $1 AND invoice_number = $2",
+                business.id,
+                invoice,
+            )
+        )
+
+    with pytest.raises(ValidationFailed) as wrong:
+        await services.delete_execute_date(actor, "B-S", None, "000000", invoice_number="INV-S1")
+    assert wrong.value.code == "invalid_otp" and await status("INV-S1") == "pending"
+    with pytest.raises(ValidationFailed) as unknown:
+        await services.delete_execute_date(actor, "B-S", None, code_for(secret), invoice_number="INV-NOPE")
+    assert unknown.value.code == "unknown_invoice_number"
+    assert unknown.value.errors[0].pointer == "/invoice_number"
+    with pytest.raises(ValidationFailed) as other_day:
+        await services.delete_execute_date(actor, "B-S", today, code_for(secret), invoice_number="INV-S1")
+    assert other_day.value.code == "not_an_execute_date" and await status("INV-S1") == "pending"
+    assert (await services.run_billing(business_id=business.id)).paid == 1  # INV-S2, due today
+    with pytest.raises(Conflict) as run:
+        await services.delete_execute_date(actor, "B-S", None, code_for(secret), invoice_number="INV-S2")
+    assert run.value.code == "charge_already_run" and await status("INV-S2") == "paid"
+    code = code_for(secret)
+    await services.delete_execute_date(actor, "B-S", None, code, invoice_number="INV-S1")
+    assert await status("INV-S1") == "cancelled"
+    assert (await services.scheduled_dates(actor, invoice_number="INV-S1")).data == []
+    with pytest.raises(Conflict) as again:
+        await services.delete_execute_date(actor, "B-S", None, code, invoice_number="INV-S1")
+    assert again.value.code == "payment_already_cancelled"
+    event = await sql.fetchrow(
+        "SELECT data FROM event WHERE business_id = $1 AND type = 'billing.charge.cancelled'", business.id
+    )
+    assert event is not None and json.loads(event["data"])["invoice_number"] == "INV-S1"
+    entry = await sql.fetchrow(
+        "SELECT actor_id, refs FROM activity WHERE business_id = $1 AND action = 'billing.payment_cancelled'",
+        business.id,
+    )
+    assert entry is not None and entry["actor_id"] == owner.id
+    assert json.loads(entry["refs"])["invoice_number"] == "INV-S1"
+    # The run on its Execute Date leaves it: cancelled, never charged.
+    result = await services.run_billing(business_id=business.id, day=later)
+    assert await status("INV-S1") == "cancelled" and result.paid == 1  # the schedule's own date only
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM payment WHERE business_id = $1 AND invoice_number = 'INV-S1'", business.id
+        )
+        == 0
+    )
+    # A date of the schedule by its invoice number (here already run by that call: refused).
+    with pytest.raises(Conflict):
+        await services.delete_execute_date(
+            actor, "B-S", None, code_for(secret, steps=1), invoice_number=f"B-S-{later:%Y%m%d}"
+        )
+
+
+async def test_deleting_an_execute_date_by_invoice_number_over_the_api(client: Any) -> None:
+    from tests.support.billing_dates import single_payment
+
+    api, business = await setup(client)
+    later = common.today() + timedelta(days=4)
+    billing = (
+        await create(api, schedule={"schedule_type": "full_date", "dates": [later.isoformat()]})
+    ).json()
+    await single_payment(business.id, billing["id"], "INV-A", later)
+    await single_payment(business.id, billing["id"], "INV-PAID", common.today(), status="paid")
+    found = await api.call("GET", "/api/v1/execute-dates?invoice_number=INV-A")
+    assert found.status_code == 200, found.text
+    assert [(d["invoice_number"], d["type"]) for d in found.json()["data"]] == [("INV-A", "single")]
+    url = f"/api/v1/billings/{billing['billing_number']}/execute-dates/delete"
+    unknown = await api.call("POST", url, {"invoice_number": "INV-NOPE"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["pointer"] == "/invoice_number"
+    paid = await api.call("POST", url, {"invoice_number": "INV-PAID"})
+    assert paid.status_code == 409 and paid.json()["code"] == "charge_already_run"
+    neither = await api.call("POST", url, {})
+    assert neither.status_code == 422 and neither.json()["code"] == "required"
+    done = await api.call("POST", url, {"invoice_number": "INV-A"})
+    assert done.status_code == 200, done.text
+    assert (
+        await sql.fetchval(
+            "SELECT status FROM billing_charge WHERE business_id = $1 AND invoice_number = 'INV-A'",
+            business.id,
+        )
+        == "cancelled"
+    )
+    again = await api.call("POST", url, {"invoice_number": "INV-A"})
+    assert again.status_code == 409 and again.json()["code"] == "payment_already_cancelled"
+    dated = await api.call("POST", url, {"invoice_number": f"{billing['billing_number']}-{later:%Y%m%d}"})
+    assert dated.status_code == 200 and dated.json()["next_execute_dates"] == []
+    other, _ = await make_api(client, ALL)
+    assert (await other.call("GET", "/api/v1/execute-dates?invoice_number=INV-A")).json()["data"] == []
+
+
 async def test_another_business_never_sees_a_billing(client: Any) -> None:
     api, _ = await setup(client)
     billing = (await create(api)).json()

@@ -116,3 +116,54 @@ async def test_deleting_an_execute_date_needs_a_fresh_code_and_inactivate_keeps_
     assert (await services.get_billing(actor, billing.id)).status == "inactive"
     search = await client.get("/billing/charges?billing_number=B-1")
     assert search.status_code == 200
+
+
+async def test_a_scheduled_single_payment_is_found_by_invoice_number_and_cancelled_with_a_code(
+    client: Any,
+) -> None:
+    from portal.domains.billing import services
+    from portal.domains.billing.services import common
+    from portal.domains.identity import services as identity
+    from tests.support.billing_dates import single_payment
+
+    business, owner, token = await signed_in(client)
+    actor = user_actor(await identity.user_by_id(owner.id), business)
+    await services.create_customer(actor, customer_id="C-2", name="Budi")
+    billing = await services.create_billing(actor, customer_id="C-2", billing_number="B-2", amount=1000)
+    day = common.today() + timedelta(days=2)
+    await single_payment(business.id, billing.id, "INV-P1", day)
+    index = await client.get("/billing")
+    assert 'href="/billing/execute-dates"' in index.text
+    found = await client.get("/billing/execute-dates?invoice_number=INV-P1")
+    assert found.status_code == 200 and 'data-invoice="INV-P1"' in found.text, found.text[:500]
+    assert f'action="/billing/billings/{billing.id}/execute-dates/delete"' in found.text
+    none = await client.get("/billing/execute-dates?invoice_number=INV-NONE")
+    assert none.status_code == 200 and 'id="scheduled-dates"' not in none.text
+    refused = await client.get(f"/billing/execute-dates?invoice_number={TEST_CARD}")
+    assert refused.status_code == 200 and TEST_CARD not in refused.text
+
+    async def status() -> str:
+        return str(
+            await sql.fetchval(
+                "SELECT status FROM billing_charge WHERE business_id = $1 AND invoice_number = 'INV-P1'",
+                business.id,
+            )
+        )
+
+    url = f"/billing/billings/{billing.id}/execute-dates/delete"
+    form = {"_csrf_token": token, "invoice_number": "INV-P1", "execute_date": day.isoformat()}
+    wrong = await client.post(url, data={**form, "otp": "000000"})
+    assert wrong.status_code == 422 and await status() == "pending"
+    later = clock.now() + timedelta(minutes=2)  # a step after the one the sign-in used
+    clock.set_clock(lambda: later)
+    try:
+        code = code_for(await totp_secret(owner.id), at=later)
+        done = await client.post(url, data={**form, "otp": code})
+        reused = await client.post(url, data={**form, "otp": code})
+    finally:
+        clock.set_clock(None)
+    assert done.status_code == 200, done.text[:500]
+    assert await status() == "cancelled"
+    assert reused.status_code == 422  # already cancelled (409 shown on the form)
+    gone = await client.get("/billing/execute-dates?invoice_number=INV-P1")
+    assert 'data-invoice="INV-P1"' not in gone.text

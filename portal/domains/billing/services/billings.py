@@ -11,7 +11,13 @@ import asyncpg
 
 from portal.domains.accounts import services as accounts
 from portal.domains.billing import schedule as schedules
-from portal.domains.billing.schemas import BillingOut, BillingPage, CardOut
+from portal.domains.billing.schemas import (
+    BillingOut,
+    BillingPage,
+    CardOut,
+    ScheduledDateOut,
+    ScheduledDatePage,
+)
 from portal.domains.billing.services import common
 from portal.domains.billing.services.customers import customer_row
 from portal.domains.provider import gateway
@@ -416,23 +422,116 @@ async def confirm_code(actor: Actor, otp: Any, pointer: str = "/otp") -> None:
         )
 
 
-async def delete_execute_date(actor: Actor, billing: str, execute_date: Any, otp: Any = None) -> BillingOut:
-    """Cancel one execute date of a billing (a future one, still scheduled), confirmed with the user's
-    authenticator code."""
-    actor.require("billing", "manage")
+def _date_or_none(value: Any, pointer: str = "/execute_date") -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
     try:
-        day = (
-            execute_date if isinstance(execute_date, date) else date.fromisoformat(str(execute_date).strip())
-        )
+        return date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed(
             N_("Dates are written YYYY-MM-DD."),
             code="invalid_date",
-            errors=[FieldError("/execute_date", N_("not a date"), "invalid_date")],
+            errors=[FieldError(pointer, N_("not a date"), "invalid_date")],
         ) from None
+
+
+def _not_an_execute_date(day: date) -> ValidationFailed:
+    return ValidationFailed(
+        N_("%(date)s is not an upcoming execute date of this billing."),
+        params={"date": day.isoformat()},
+        code="not_an_execute_date",
+        errors=[FieldError("/execute_date", N_("not an upcoming execute date"), "not_an_execute_date")],
+    )
+
+
+def _already_run(invoice: str) -> Conflict:
+    return Conflict(
+        N_("%(invoice)s was already charged: it can no longer be deleted. Void or refund it instead."),
+        params={"invoice": invoice},
+        code="charge_already_run",
+    )
+
+
+async def _by_invoice(row: asyncpg.Record, invoice: str, day: date | None) -> asyncpg.Record | date:
+    """What an Invoice Number of the billing names: its single payment not yet run (the charge's row),
+    or one of its execute dates (`<billing number>-<YYYYMMDD>`, not yet claimed by the run)."""
+    charge = await sql.fetchrow(
+        "SELECT * FROM billing_charge WHERE business_id = $1 AND billing_id = $2 AND invoice_number = $3",
+        row["business_id"],
+        row["id"],
+        invoice,
+    )
+    if charge is not None:
+        if charge["status"] == "cancelled":
+            raise Conflict(
+                N_("The payment %(invoice)s is already cancelled."),
+                params={"invoice": invoice},
+                code="payment_already_cancelled",
+            )
+        # Taken by the run once (claimed_at) means it may have reached the bank, even if put back.
+        if charge["kind"] != "single" or charge["status"] != "pending" or charge["claimed_at"] is not None:
+            raise _already_run(invoice)
+        if day is not None and day != charge["execute_date"]:
+            raise _not_an_execute_date(day)
+        return charge
+    prefix = row["billing_number"] + "-"
+    named: date | None = None
+    tail = invoice[len(prefix) :] if invoice.startswith(prefix) else ""
+    if len(tail) == 8 and tail.isdigit():
+        try:
+            named = date(int(tail[:4]), int(tail[4:6]), int(tail[6:]))
+        except ValueError:
+            named = None
+    if named is None:
+        raise ValidationFailed(
+            N_("%(invoice)s is not a scheduled payment of this billing."),
+            params={"invoice": invoice},
+            code="unknown_invoice_number",
+            errors=[FieldError("/invoice_number", N_("no such scheduled payment"), "unknown_invoice_number")],
+        )
+    if day is not None and day != named:
+        raise _not_an_execute_date(day)
+    return named
+
+
+async def delete_execute_date(
+    actor: Actor, billing: str, execute_date: Any = None, otp: Any = None, *, invoice_number: Any = None
+) -> BillingOut:
+    """Cancel one execute date of a billing not yet run, confirmed with the user's authenticator code:
+    a future date of its schedule, or — by its Invoice Number — a scheduled single payment (kept as
+    `cancelled`, never charged) or a date (`<billing number>-<YYYYMMDD>`)."""
+    actor.require("billing", "manage")
+    day = _date_or_none(execute_date)
+    invoice = str(invoice_number or "").strip()
+    if invoice:
+        common.refuse_card_numbers({"/invoice_number": invoice})
+        invoice = common.text(invoice, "/invoice_number", max_length=60)
+    elif day is None:
+        raise ValidationFailed(
+            N_("Give the execute date or the Invoice Number to delete."),
+            code="required",
+            errors=[FieldError("/execute_date", N_("required"), "required")],
+        )
     row = await billing_row(actor, billing)
+    target = await _by_invoice(row, invoice, day) if invoice else day
     await confirm_code(actor, otp)
+    if isinstance(target, asyncpg.Record):
+        await _cancel_payment(actor, row, target)
+        return await get_billing(actor, row["id"])
+    assert target is not None
+    day = target
     async with transaction():
+        if invoice and await sql.fetchval(
+            "SELECT 1 FROM billing_charge WHERE business_id = $1 AND billing_id = $2 AND execute_date = $3 "
+            "AND kind <> 'single'",
+            actor.business_id,
+            row["id"],
+            day,
+        ):
+            raise _already_run(invoice)
         deleted = await sql.fetchval(
             "UPDATE billing_execute_date SET status = 'deleted', deleted_by = $4, deleted_at = $5 "
             "WHERE business_id = $1 AND billing_id = $2 AND execute_date = $3 AND status = 'scheduled' "
@@ -447,14 +546,7 @@ async def delete_execute_date(actor: Actor, billing: str, execute_date: Any, otp
             common.today(),
         )
         if deleted is None:
-            raise ValidationFailed(
-                N_("%(date)s is not an upcoming execute date of this billing."),
-                params={"date": day.isoformat()},
-                code="not_an_execute_date",
-                errors=[
-                    FieldError("/execute_date", N_("not an upcoming execute date"), "not_an_execute_date")
-                ],
-            )
+            raise _not_an_execute_date(day)
         await common.audit(
             actor,
             "billing.execute_date_deleted",
@@ -462,6 +554,97 @@ async def delete_execute_date(actor: Actor, billing: str, execute_date: Any, otp
             {"billing_number": row["billing_number"], "customer_id": row["customer_ref"]},
         )
     return await get_billing(actor, row["id"])
+
+
+async def _cancel_payment(actor: Actor, row: asyncpg.Record, charge: asyncpg.Record) -> None:
+    """Cancel a single payment the run has not taken: kept as `cancelled`, never charged."""
+    async with transaction():
+        cancelled = await sql.fetchval(
+            "UPDATE billing_charge SET status = 'cancelled', updated_at = $3 WHERE business_id = $1 "
+            "AND id = $2 AND kind = 'single' AND status = 'pending' AND claimed_at IS NULL RETURNING id",
+            actor.business_id,
+            charge["id"],
+            clock.now(),
+        )
+        if cancelled is None:  # the run took it meanwhile
+            raise _already_run(charge["invoice_number"])
+        await emit(
+            actor.business_id,
+            "billing.charge.cancelled",
+            {
+                "id": charge["id"],
+                "billing_id": row["id"],
+                "billing_number": row["billing_number"],
+                "invoice_number": charge["invoice_number"],
+                "execute_date": charge["execute_date"].isoformat(),
+                "amount": charge["amount"],
+                "currency": charge["currency"],
+            },
+            account_ids=[charge["account_id"]],
+        )
+        await common.audit(
+            actor,
+            "billing.payment_cancelled",
+            f"Billing {row['billing_number']}: single payment {charge['invoice_number']} of "
+            f"{charge['execute_date'].isoformat()} cancelled",
+            {
+                "billing_number": row["billing_number"],
+                "invoice_number": charge["invoice_number"],
+                "customer_id": row["customer_ref"],
+            },
+        )
+
+
+async def scheduled_dates(
+    actor: Actor, *, billing_number: Any = None, invoice_number: Any = None
+) -> ScheduledDatePage:
+    """Delete an execute date's search: the execute dates not yet run of the business and scope (a
+    billing's dates and its scheduled single payments) by Billing Number and/or Invoice Number, soonest
+    first (at most 200)."""
+    actor.require("billing")
+    number = str(billing_number or "").strip()[:40]
+    invoice = str(invoice_number or "").strip()[:60]
+    common.refuse_card_numbers({"/billing_number": number, "/invoice_number": invoice})
+    if not number and not invoice:
+        return ScheduledDatePage([])
+    args: list[Any] = [actor.business_id, common.today(), number or None, invoice or None]
+    scope = common.scope_clause(actor, args, "b.account_id")
+    rows = await sql.fetch(
+        "SELECT * FROM ("
+        "SELECT b.id AS billing_id, b.billing_number, "
+        "b.billing_number || '-' || to_char(e.execute_date, 'YYYYMMDD') AS invoice_number, e.execute_date, "
+        "b.kind AS type, b.amount, b.currency, NULL::text AS charge_id "
+        "FROM billing_execute_date e JOIN billing b ON b.business_id = e.business_id AND b.id = e.billing_id "
+        "WHERE e.business_id = $1 AND e.status = 'scheduled' AND e.execute_date >= $2 "
+        f"AND b.status <> 'deleted' AND ($3::text IS NULL OR b.billing_number = $3){scope} "
+        "AND NOT EXISTS (SELECT 1 FROM billing_charge ch WHERE ch.business_id = $1 "
+        "AND ch.billing_id = e.billing_id AND ch.execute_date = e.execute_date AND ch.kind <> 'single') "
+        "UNION ALL "
+        "SELECT b.id, b.billing_number, ch.invoice_number, ch.execute_date, 'single', ch.amount, "
+        "ch.currency, ch.id FROM billing_charge ch "
+        "JOIN billing b ON b.business_id = ch.business_id AND b.id = ch.billing_id "
+        "WHERE ch.business_id = $1 AND ch.kind = 'single' AND ch.status = 'pending' "
+        "AND ch.claimed_at IS NULL "
+        f"AND b.status <> 'deleted' AND ($3::text IS NULL OR b.billing_number = $3){scope}"
+        ") d WHERE ($4::text IS NULL OR d.invoice_number = $4) "
+        "ORDER BY execute_date, invoice_number LIMIT 200",
+        *args,
+    )
+    return ScheduledDatePage(
+        [
+            ScheduledDateOut(
+                billing_id=r["billing_id"],
+                billing_number=r["billing_number"],
+                invoice_number=r["invoice_number"],
+                execute_date=r["execute_date"],
+                type=r["type"],
+                amount=r["amount"],
+                currency=r["currency"],
+                charge_id=r["charge_id"],
+            )
+            for r in rows
+        ]
+    )
 
 
 async def list_billings(

@@ -112,6 +112,20 @@ def _billing_post(billing_id: str, action: str, body: dict[str, Any] | None = No
     return Call("POST", path("/billings/{}/" + action, billing_id), _billing, body=body)
 
 
+def _delete_execute_date(
+    billing_id: str, execute_date: date | None, invoice_number: str | None
+) -> Call[Billing]:
+    if execute_date is None and not invoice_number:
+        raise TypeError("give execute_date or invoice_number")
+    body = compact(
+        {
+            "execute_date": execute_date.isoformat() if execute_date is not None else None,
+            "invoice_number": invoice_number,
+        }
+    )
+    return _billing_post(billing_id, "execute-dates/delete", body)
+
+
 def _list_charges(
     billing_number: str | None,
     invoice_number: str | None,
@@ -228,10 +242,12 @@ class Billings(SyncResource):
         """Delete the billing (its charges stay)."""
         self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
 
-    def delete_execute_date(self, billing_id: str, execute_date: date) -> Billing:
-        """Cancel one upcoming execute date."""
-        body = {"execute_date": execute_date.isoformat()}
-        return self._client._request(_billing_post(billing_id, "execute-dates/delete", body))
+    def delete_execute_date(
+        self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
+    ) -> Billing:
+        """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment
+        (cancelled, never charged) or a date; both given must agree."""
+        return self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
 
     def register_card(self, billing_id: str, *, return_url: str) -> Billing:
         """Open the provider's hosted page; send the customer to ``card.hosted_url``."""
@@ -365,10 +381,11 @@ class AsyncBillings(AsyncResource):
         """Delete the billing."""
         await self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
 
-    async def delete_execute_date(self, billing_id: str, execute_date: date) -> Billing:
-        """Cancel one upcoming execute date."""
-        body = {"execute_date": execute_date.isoformat()}
-        return await self._client._request(_billing_post(billing_id, "execute-dates/delete", body))
+    async def delete_execute_date(
+        self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
+    ) -> Billing:
+        """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment."""
+        return await self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
 
     async def register_card(self, billing_id: str, *, return_url: str) -> Billing:
         """Open the provider's hosted page."""
