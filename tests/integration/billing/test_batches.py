@@ -14,10 +14,12 @@ import asyncpg
 import polars as pl
 import pytest
 
+from portal.domains.accounts import services as accounts
 from portal.domains.billing import services
 from portal.domains.billing.services import batches, common, reports
 from portal.lib import frames, i18n, sql
 from portal.lib.errors import Conflict, ValidationFailed
+from portal.lib.ids import new_id
 from tests.support.billing import TEST_CARD, billing_business, customer_and_billing, register_card
 from tests.support.database import with_one_connection_free
 from tests.support.identity import csrf_from, make_business, signed_in_client
@@ -246,6 +248,54 @@ async def test_a_registration_file_whose_rows_changed_since_checked_creates_noth
         )
         == 3
     )
+
+
+async def test_a_billing_number_taken_by_a_transaction_open_during_processing_refuses_the_file(
+    db: str,
+) -> None:
+    """The lookup does not see a billing another transaction has inserted but not committed; the insert
+    waits for it and, once committed, skips that row: the file is refused and the billings the insert
+    already wrote are rolled back with the batch's claim."""
+    actor, business = await billing_business()
+    customer = await services.create_customer(actor, customer_id="CUST-O", name="Ona")
+    content = csv_of(
+        "customer_id,billing_number,amount,schedule_type,day,months",
+        "CUST-O,BIL-O1,1000,date,5,1",
+        "CUST-O,BIL-O2,1000,date,5,1",
+        "CUST-O,BIL-O3,1000,date,5,1",
+    )
+    batch_id = await batches.upload(actor, "registration", "open.csv", content)
+    other = await sql.engine().get_new_connection()
+    try:
+        await other.execute("BEGIN")
+        inserted = await other.execute(
+            "INSERT INTO billing (business_id, id, customer_id, billing_number, account_id, amount) "
+            "VALUES ($1, $2, $3, 'BIL-O2', $4, 1000)",
+            business.id,
+            new_id("bil"),
+            customer.id,
+            (await accounts.main_account(actor)).id,
+        )
+        assert inserted == "INSERT 0 1"
+        processing = asyncio.create_task(batches.process(actor, batch_id))
+        async with asyncio.timeout(30):
+            while not await sql.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'INSERT INTO billing %' AND pid <> pg_backend_pid()"
+            ):
+                assert not processing.done()
+                await asyncio.sleep(0.05)
+        await other.execute("COMMIT")
+        with pytest.raises(Conflict) as refused:
+            await processing
+    finally:
+        await other.close()
+    assert [(e.pointer, e.code) for e in refused.value.errors] == [
+        ("/lines/3/billing_number", "duplicate_billing_number")
+    ]
+    numbers = await sql.fetch("SELECT billing_number FROM billing WHERE business_id = $1", business.id)
+    assert [r["billing_number"] for r in numbers] == ["BIL-O2"]
+    assert (await batches.batch_row(actor, batch_id))["status"] == "validated"
 
 
 async def test_a_transaction_file_whose_invoice_number_was_taken_meanwhile_charges_nothing(db: str) -> None:
