@@ -49,6 +49,8 @@ async def test_a_run_killed_mid_way_is_finished_by_the_next_without_a_second_cha
         "DATABASE_URL": database,
         "NERACA_LOG_LEVEL": "WARNING",
         "NERACA_BILLING_RUN_BATCH": str(CHUNK),
+        # Well above the slow rail's 3 s hold, so a loaded machine still gets the answers in time.
+        "NERACA_PROVIDER_TIMEOUT_MS": "20000",
     }
     env.pop("NERACA_RESOLVED_DATABASE_URL", None)
     # The provider holds each answer 3 s after charging: the second round is still waiting for its
