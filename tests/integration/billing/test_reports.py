@@ -179,6 +179,11 @@ async def test_the_report_pages_by_cursor_newest_first(db: str) -> None:
     assert {r["kind"] for r in second.rows} == {"single"}
     with pytest.raises(ValidationFailed):
         await reports.report(world.actor, reports.ReportFilter(), after="not-a-cursor")
+    # The exports read the same order in batches: every row once, whatever the batch size.
+    streamed = [r["id"] async for r in reports.iterate_report(world.actor, reports.ReportFilter(), batch=2)]
+    assert streamed == seen
+    exact = [r["id"] async for r in reports.iterate_report(world.actor, reports.ReportFilter(), batch=7)]
+    assert exact == seen
 
 
 async def test_the_exports_honour_the_filters(client: Any) -> None:

@@ -227,31 +227,39 @@ async def report(
         "SELECT count(*) AS n, coalesce(sum(ch.amount), 0) AS total" + _FROM + where, *args
     )
     size = clamp_limit(limit, default=50)
-    page_args = list(args)
-    cursor_clause = ""
-    if after:
-        created, charge_id = _position(after)
-        page_args += [created, charge_id]
-        cursor_clause = f" AND (ch.created_at, ch.id) < (${len(page_args) - 1}, ${len(page_args)})"
-    page_args.append(size + 1)
-    rows = await sql.fetch(
-        "SELECT "
-        + _COLUMNS
-        + _FROM
-        + where
-        + cursor_clause
-        + f" ORDER BY ch.created_at DESC, ch.id DESC LIMIT ${len(page_args)}",
-        *page_args,
-    )
+    rows = await _rows(where, args, size + 1, _position(after) if after else None)
     more = len(rows) > size
     rows = rows[:size]
     assert totals is not None
     last = rows[-1] if more and rows else None
     return ReportPage(
-        list(rows),
+        rows,
         int(totals["n"]),
         int(totals["total"]),
         encode_cursor(f"{_micros(last['created_at'])}:{last['id']}") if last else None,
+    )
+
+
+async def _rows(
+    where: str, args: list[Any], limit: int, after: tuple[datetime, str] | None
+) -> list[asyncpg.Record]:
+    """Up to `limit` matching charges after a position, newest first (created_at, then id)."""
+    page_args = list(args)
+    cursor_clause = ""
+    if after is not None:
+        page_args += list(after)
+        cursor_clause = f" AND (ch.created_at, ch.id) < (${len(page_args) - 1}, ${len(page_args)})"
+    page_args.append(limit)
+    return list(
+        await sql.fetch(
+            "SELECT "
+            + _COLUMNS
+            + _FROM
+            + where
+            + cursor_clause
+            + f" ORDER BY ch.created_at DESC, ch.id DESC LIMIT ${len(page_args)}",
+            *page_args,
+        )
     )
 
 
@@ -272,15 +280,17 @@ def _position(after: str) -> tuple[datetime, str]:
 
 
 async def iterate_report(actor: Actor, flt: ReportFilter, batch: int = 1000) -> AsyncIterator[asyncpg.Record]:
-    """Every matching charge, in pages (for the streamed export)."""
-    after: str | None = None
+    """Every matching charge, newest first, `batch` rows a query (for the streamed exports; no totals)."""
+    actor.require("billing")
+    where, args = _where(actor, flt)
+    after: tuple[datetime, str] | None = None
     while True:
-        page = await report(actor, flt, limit=min(batch, 100), after=after)
-        for row in page.rows:
+        rows = await _rows(where, args, batch, after)
+        for row in rows:
             yield row
-        if page.next_cursor is None:
+        if len(rows) < batch:
             return
-        after = page.next_cursor
+        after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 @dataclass(frozen=True)
