@@ -5,7 +5,9 @@ period and scope."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -208,6 +210,13 @@ async def test_the_exports_honour_the_filters(client: Any) -> None:
         column = cells[0].index("invoice_number")
         assert sorted(r[column] for r in cells[1:]) == wanted, params
     assert len(wanted) == 2  # the last: Sari's two single payments
+    # The dashboard's link shows All Report with exactly the tile's Total Data (reminders included).
+    board = await client.get("/billing/dashboard?period=monthly")
+    tile = re.search(r'stat__label">Total Data</div>\s*<div class="stat__value num">(\d+)<', board.text)
+    link = re.search(r'<a href="(/billing/reports\?[^"]+)">See these charges in All Report', board.text)
+    assert tile and link and tile.group(1) == "6"
+    linked = await client.get(html.unescape(link.group(1)))
+    assert re.search(r"<dt>Total Data</dt><dd>6</dd>", linked.text)
 
 
 async def test_the_report_page_and_the_exports_escape_and_mask(client: Any) -> None:
