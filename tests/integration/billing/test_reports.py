@@ -101,6 +101,8 @@ async def test_every_filter_of_the_report(db: str) -> None:
     assert sorted(r["invoice_number"] for r in by_file.rows) == ["INV-S1", "INV-S2", "INV-S3"]
     assert {r["file_name"] for r in by_file.rows} == {"march-single.csv"}
     assert (await find(actor, file_name="april")).total_data == 0
+    assert (await find(actor, file_name="march_single")).total_data == 0  # "_" is a character, not a wildcard
+    assert (await find(actor, holder_name="%")).total_data == 0
     # Card Holder Phone: the customer's, however it is typed; something with no digits finds nothing.
     for typed in ("+62 812-3456-7890", "081234567890", "7890"):
         assert numbers(await find(actor, holder_phone=typed)) == ["BIL-P", "BIL-P"], typed

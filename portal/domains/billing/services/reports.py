@@ -151,6 +151,11 @@ def parse_filter(params: dict[str, str]) -> ReportFilter:
     return ReportFilter(start=dates["start"], end=dates["end"], **values)
 
 
+def _containing(text: str) -> str:
+    """An ILIKE pattern for `text` anywhere, its own `%`, `_` and `\\` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _where(actor: Actor, flt: ReportFilter) -> tuple[str, list[Any]]:
     args: list[Any] = [actor.business_id]
     clauses = [""]
@@ -171,15 +176,15 @@ def _where(actor: Actor, flt: ReportFilter) -> tuple[str, list[Any]]:
     if flt.amount:
         add("ch.amount = ?", int(flt.amount.replace(".", "").replace(",", "")))
     if flt.file_name:
-        add("bt.file_name ILIKE ?", "%" + flt.file_name.replace("%", "\\%") + "%")
+        add("bt.file_name ILIKE ?", _containing(flt.file_name))
     if flt.holder_name:
-        add("c.name ILIKE ?", "%" + flt.holder_name.replace("%", "\\%") + "%")
+        add("c.name ILIKE ?", _containing(flt.holder_name))
     if flt.holder_phone:
         # Stored as 08…: the typed number's last ten digits (+62/0 aside); no digits at all find nothing.
         digits = re.sub(r"\D", "", flt.holder_phone)[-10:]
         add("c.phone LIKE ?", "%" + digits + "%" if digits else "")
     if flt.error_code:
-        add("ch.error_message ILIKE ?", "%" + flt.error_code.replace("%", "\\%") + "%")
+        add("ch.error_message ILIKE ?", _containing(flt.error_code))
     if flt.card_no:
         first, last = _card_parts(flt.card_no)
         if first:
