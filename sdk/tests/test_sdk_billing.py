@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sdk_support import Recorder, make_async_client, make_client, page_json
 
-from neraca import Billing, BillingBatch, BillingCard, Charge, Customer, Neraca
+from neraca import Billing, BillingBatch, BillingCard, Charge, Customer, Neraca, ScheduledDate
 
 
 def customer_json(**extra: Any) -> dict[str, Any]:
@@ -26,6 +26,21 @@ def customer_json(**extra: Any) -> dict[str, Any]:
         "phone": "081234567890",
         "created_at": "2026-11-29T10:00:00+07:00",
         "object": "customer",
+        **extra,
+    }
+
+
+def scheduled_json(**extra: Any) -> dict[str, Any]:
+    return {
+        "billing_id": "bil_1",
+        "billing_number": "BIL-1",
+        "invoice_number": "INV-0001",
+        "execute_date": "2027-02-05",
+        "type": "single",
+        "amount": 25000,
+        "currency": "IDR",
+        "charge_id": "chg_1",
+        "object": "scheduled_date",
         **extra,
     }
 
@@ -277,6 +292,16 @@ ROWS: list[
         Billing,
     ),
     (
+        "billings.scheduled_dates",
+        lambda c: c.billings.scheduled_dates(invoice_number="INV-0001"),
+        {"data": [scheduled_json()]},
+        "GET",
+        "/api/v1/execute-dates",
+        {"invoice_number": ["INV-0001"]},
+        None,
+        None,
+    ),
+    (
         "billings.register_card",
         lambda c: c.billings.register_card("bil_1", return_url="https://shop.example/done"),
         billing_json(),
@@ -432,6 +457,19 @@ def test_amounts_must_be_ints() -> None:
         client.charges.refund("chg_1", amount=1.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         client.billings.create(customer_id="C", billing_number="B", amount="1000")  # type: ignore[arg-type]
+
+
+def test_scheduled_dates_are_typed() -> None:
+    recorder = Recorder([httpx.Response(200, json={"data": [scheduled_json()]})])
+    (found,) = make_client(recorder).billings.scheduled_dates(billing_number="BIL-1")
+    assert isinstance(found, ScheduledDate)
+    assert (found.invoice_number, found.execute_date, found.type, found.charge_id) == (
+        "INV-0001",
+        date(2027, 2, 5),
+        "single",
+        "chg_1",
+    )
+    assert parse_qs(recorder.requests[0].url.query.decode()) == {"billing_number": ["BIL-1"]}
 
 
 def test_deleting_an_execute_date_needs_the_date_or_the_invoice_number() -> None:

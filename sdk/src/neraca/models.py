@@ -54,6 +54,7 @@ __all__ = [
     "RailQuote",
     "RailWindow",
     "RefundDeduction",
+    "ScheduledDate",
     "Settlement",
     "SettlementDeduction",
     "SettlementDetail",
@@ -897,6 +898,21 @@ class Billing(NeracaObject):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduledDate(NeracaObject):
+    """An execute date not yet run: a billing's date (its future invoice number) or a scheduled single
+    payment (``type`` ``single``, its charge's id); deleted with ``billings.delete_execute_date``."""
+
+    billing_id: str
+    billing_number: str
+    invoice_number: str
+    execute_date: date
+    type: str
+    amount: int
+    currency: str
+    charge_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Charge(NeracaObject):
     """One charge of a billing on an execute date (or a single payment), with the bank's answer."""
 
@@ -911,7 +927,7 @@ class Charge(NeracaObject):
     currency: str
     status: str
     """``pending``, ``charging``, ``retry``, ``paid``, ``failed``, ``reminded``, ``voided``, ``refunded``,
-    ``partially_refunded``."""
+    ``partially_refunded``, ``cancelled`` (a scheduled single payment cancelled before it was charged)."""
     attempt: int
     next_attempt_on: date | None
     response_code: str | None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import builtins
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
 
 from .._base_client import Call, ListCall, compact, model_parser, page_parser, path
-from ..models import Billing, BillingBatch, Charge, Customer
+from ..models import Billing, BillingBatch, Charge, Customer, ScheduledDate
 from ..pagination import AsyncPager, SyncPager
 from ._base import AsyncResource, SyncResource
 
@@ -124,6 +125,14 @@ def _delete_execute_date(
         }
     )
     return _billing_post(billing_id, "execute-dates/delete", body)
+
+
+def _scheduled_dates(billing_number: str | None, invoice_number: str | None) -> Call[list[ScheduledDate]]:
+    def parse(data: Any) -> list[ScheduledDate]:
+        return page_parser(ScheduledDate)({**data, "has_more": False, "next_cursor": None}).data
+
+    params = compact({"billing_number": billing_number, "invoice_number": invoice_number})
+    return Call("GET", "/execute-dates", parse, params=params)
 
 
 def _list_charges(
@@ -248,6 +257,13 @@ class Billings(SyncResource):
         """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment
         (cancelled, never charged) or a date; both given must agree."""
         return self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
+
+    def scheduled_dates(
+        self, *, billing_number: str | None = None, invoice_number: str | None = None
+    ) -> builtins.list[ScheduledDate]:
+        """Execute dates not yet run (a billing's dates and its scheduled single payments) by Billing
+        Number and/or Invoice Number, soonest first."""
+        return self._client._request(_scheduled_dates(billing_number, invoice_number))
 
     def register_card(self, billing_id: str, *, return_url: str) -> Billing:
         """Open the provider's hosted page; send the customer to ``card.hosted_url``."""
@@ -386,6 +402,12 @@ class AsyncBillings(AsyncResource):
     ) -> Billing:
         """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment."""
         return await self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
+
+    async def scheduled_dates(
+        self, *, billing_number: str | None = None, invoice_number: str | None = None
+    ) -> builtins.list[ScheduledDate]:
+        """Execute dates not yet run, by Billing Number and/or Invoice Number."""
+        return await self._client._request(_scheduled_dates(billing_number, invoice_number))
 
     async def register_card(self, billing_id: str, *, return_url: str) -> Billing:
         """Open the provider's hosted page."""
