@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -138,20 +139,22 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
     assert made.next_execute_dates and all((d.month, d.day) == (2, 28) for d in made.next_execute_dates)
     assert made.card.status == "none" and made.card.last4 is None
 
+    create = partial(client.billings.create, customer_id="CUST-B", amount=10_000, schedule_type="date")
     for body, code, pointer in (
         ({"day": 29, "months": [1]}, "invalid_execute_day", "/schedule/day"),
         ({"billing_number": "BIL-1"}, "duplicate_billing_number", "/billing_number"),
         ({"billing_number": TEST_CARD}, "card_number_refused", "/billing_number"),
         ({"description": "kartu 4111 1111 1111 1111"}, "card_number_refused", "/description"),
     ):
-        args = {"billing_number": "BIL-X", "day": 28, "months": [1], **body}
-        error = await refused(
-            neraca.UnprocessableEntityError,
-            lambda args=args: client.billings.create(
-                customer_id="CUST-B", amount=10_000, schedule_type="date", **args
-            ),
-        )
+        args: dict[str, Any] = {"billing_number": "BIL-X", "day": 28, "months": [1], **body}
+        error = await refused(neraca.UnprocessableEntityError, partial(create, **args))
         assert (error.status_code, error.code, pointers(error)) == (422, code, [pointer]), body
+    stranger = await refused(
+        neraca.NotFoundError, partial(create, billing_number="BIL-Y", customer_id="NONE")
+    )
+    assert (stranger.code, pointers(stranger)) == ("not_found", ["/customer_id"])
+    with pytest.raises(TypeError):  # refused by the SDK before sending: amounts are int minor units
+        await res(create(billing_number="BIL-Z", amount="150000"))
     assert [b.billing_number for b in await collect(client.billings.list())] == ["BIL-1"]
 
     weekly = await res(
