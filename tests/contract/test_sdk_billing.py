@@ -202,6 +202,34 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
     assert await res(client.billings.delete(weekly.id)) is None
     await refused(neraca.NotFoundError, lambda: client.billings.retrieve(weekly.id))
     assert [b.id for b in await collect(client.billings.list())] == [made.id]
+    email = await refused(
+        neraca.UnprocessableEntityError,
+        lambda: client.customers.update("CUST-B", email=f"{TEST_CARD}@example.com"),
+    )
+    assert (email.code, pointers(email)) == ("card_number_refused", ["/email"])
+
+    # A Registration file: a Date schedule on day 29 is the bad row; fixed, it adds the billing.
+    head = "customer_id,billing_number,amount,type,schedule_type,day,weekdays,months,dates,description"
+    rows = ('CUST-B,BIL-3,30000,recurring,date,{},,"1,7",,', "CUST-B,BIL-4,30000,reminder,date,5,,3,,")
+    bad = await res(
+        client.billing_batches.create(
+            kind="registration", file_name="reg.csv", content=csv_of(head, rows[0].format(29), rows[1])
+        )
+    )
+    assert (bad.kind, bad.total_data, bad.invalid_data) == ("registration", 2, 1)
+    assert bad.rows is not None and [e["field"] for e in bad.rows[0].errors] == ["schedule_type"]
+    assert "1 to 28" in bad.rows[0].errors[0]["message"]  # the schedule's reason, on its first column
+    assert bad.rows[1].errors == [] and bad.rows[0].data["months"] == "1,7"
+    good = await res(
+        client.billing_batches.create(
+            kind="registration", file_name="reg.csv", content=csv_of(head, rows[0].format(28), rows[1])
+        )
+    )
+    assert (await res(client.billing_batches.process(good.id))).status == "processed"
+    added = await res(client.billings.retrieve("BIL-3"))
+    assert (added.schedule_type, added.schedule["day"], added.amount) == ("date", 28, 30_000)
+    assert {(d.month, d.day) for d in added.next_execute_dates} <= {(1, 28), (7, 28)}
+    assert (await res(client.billings.retrieve("BIL-4"))).type == "reminder"
 
     for call in (
         lambda: client.billings.retrieve("BIL-NONE"),
