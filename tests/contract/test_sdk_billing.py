@@ -60,6 +60,10 @@ async def refused(kind: type[neraca.APIStatusError], call: Callable[[], Any]) ->
     return info.value
 
 
+def kind_of(client: Any) -> str:
+    return "async" if isinstance(client, neraca.AsyncNeraca) else "sync"
+
+
 def pointers(error: Any) -> list[str]:
     return [e["pointer"] for e in error.body.get("errors", [])]
 
@@ -334,7 +338,12 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
         today,
         None,
     )
-    assert (single.invoice_number, single.batch_id, single.billing_id) == ("INV-2", good.id, billing.id)
+    assert (single.type, single.invoice_number, single.batch_id, single.billing_id) == (
+        "single",
+        "INV-2",
+        good.id,
+        billing.id,
+    )
     assert single.approval_code and single.response_code and single.payment_id
     assert (single.card_first6, single.card_last4, single.refunded_amount) == ("411111", "1111", 0)
     assert await res(client.charges.retrieve(single.id)) == single
@@ -346,26 +355,29 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
         single.id
     ]
 
-    voided = await res(client.charges.void(recurring.id))
-    assert (voided.id, voided.status, voided.refunded_amount) == (recurring.id, "voided", 0)
-    again = await refused(neraca.ConflictError, lambda: client.charges.void(recurring.id))
-    assert (again.status_code, again.code) == (409, "charge_already_voided")
-
     above = await refused(
         neraca.UnprocessableEntityError, lambda: client.charges.refund(single.id, amount=40_001)
     )
-    assert (above.code, pointers(above)) == ("refund_exceeds_charge", ["/amount"])
-    # A refund whose answer is lost after the server booked it: the SDK retries with the same key.
-    flaky = billing_key.client("sync", base_url=proxy.url, timeout=5.0)
+    # A void and a refund whose answers are lost after the server booked them: the SDK retries each
+    # with the same Request-Id and gets the first answer again (booked once: the refunds are counted below).
+    flaky = billing_key.client(kind_of(client), base_url=proxy.url, timeout=5.0)
     try:
-        proxy.plan("POST /api/v1/charges/", DROP_AFTER)
-        part = flaky.charges.refund(single.id, amount=15_000, reason="salah tagih")
+        proxy.plan(f"POST /api/v1/charges/{recurring.id}/void", DROP_AFTER)
+        voided = await res(flaky.charges.void(recurring.id))
+        proxy.plan(f"POST /api/v1/charges/{single.id}/refund", DROP_AFTER, DROP_AFTER)
+        part = await res(flaky.charges.refund(single.id, amount=15_000, reason="salah tagih"))
     finally:
-        flaky.close()
-    attempts = proxy.requests("POST /api/v1/charges/")
-    assert [(a.action, a.replayed) for a in attempts] == [(DROP_AFTER, False), ("pass", True)]
-    assert len({a.request_id for a in attempts}) == 1
+        await res(flaky.close())
+    assert (voided.id, voided.status, voided.refunded_amount) == (recurring.id, "voided", 0)
+    assert (above.code, pointers(above)) == ("refund_exceeds_charge", ["/amount"])
     assert (part.status, part.refunded_amount) == ("partially_refunded", 15_000)
+    for route, drops in ((f"{recurring.id}/void", 1), (f"{single.id}/refund", 2)):
+        attempts = proxy.requests(f"POST /api/v1/charges/{route}")
+        expected = [(DROP_AFTER, False)] + [(DROP_AFTER, True)] * (drops - 1) + [("pass", True)]
+        assert [(a.action, a.replayed) for a in attempts] == expected, route
+        assert len({a.request_id for a in attempts}) == 1, route
+    again = await refused(neraca.ConflictError, lambda: client.charges.void(recurring.id))
+    assert (again.status_code, again.code) == (409, "charge_already_voided")
     rest = await res(client.charges.refund(single.id))
     assert (rest.status, rest.refunded_amount) == ("refunded", 40_000)
     refunds = await sql.fetch(
@@ -375,6 +387,15 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
         single.payment_id,
     )
     assert [r["amount"] for r in refunds] == [15_000, 25_000]
+    events = await sql.fetch(
+        "SELECT type, count(*) AS n FROM event WHERE business_id = $1 "
+        "AND type IN ('billing.charge.voided', 'billing.charge.refunded') GROUP BY type ORDER BY type",
+        billing_key.business_id,
+    )
+    assert [(e["type"], e["n"]) for e in events] == [
+        ("billing.charge.refunded", 2),
+        ("billing.charge.voided", 1),
+    ]
 
     # The next day at the provider: settled, so the void is refused and the charge stays paid.
     await advance_provider_clock(billing_key.business_id, 86_400)
@@ -400,6 +421,12 @@ async def test_creates_retried_after_a_lost_answer_are_written_once(
     try:
         proxy.plan("POST /api/v1/customers", DROP_AFTER)
         customer = await flaky.customers.create(customer_id="CUST-R", name="Budi Santoso")
+        proxy.plan("PATCH /api/v1/customers/", DROP_AFTER)
+        renamed = await flaky.customers.update("CUST-R", name="Budi S.")
+        patched = proxy.requests("PATCH /api/v1/customers/")
+        # A PATCH is sent again as a new request (its Request-Id is a nonce): not a replay.
+        assert [(a.action, a.replayed) for a in patched] == [(DROP_AFTER, False), ("pass", False)]
+        assert len({a.request_id for a in patched}) == 2 and renamed.name == "Budi S."
         proxy.plan("POST /api/v1/billings", DROP_AFTER, DROP_AFTER)
         billing = await flaky.billings.create(customer_id="CUST-R", billing_number="BIL-R", amount=5_000)
         proxy.plan("POST /api/v1/billing-batches", DROP_AFTER)
