@@ -205,6 +205,7 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
 
     assert await res(client.billings.delete(weekly.id)) is None
     await refused(neraca.NotFoundError, lambda: client.billings.retrieve(weekly.id))
+    await refused(neraca.NotFoundError, lambda: client.billings.delete(weekly.id))
     assert [b.id for b in await collect(client.billings.list())] == [made.id]
     email = await refused(
         neraca.UnprocessableEntityError,
@@ -378,6 +379,8 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
         assert len({a.request_id for a in attempts}) == 1, route
     again = await refused(neraca.ConflictError, lambda: client.charges.void(recurring.id))
     assert (again.status_code, again.code) == (409, "charge_already_voided")
+    not_paid = await refused(neraca.ConflictError, lambda: client.charges.refund(recurring.id))
+    assert not_paid.code == "charge_not_refundable"
     rest = await res(client.charges.refund(single.id))
     assert (rest.status, rest.refunded_amount) == ("refunded", 40_000)
     refunds = await sql.fetch(
