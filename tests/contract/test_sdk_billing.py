@@ -6,6 +6,7 @@ charges of a run voided and refunded, and POSTs retried after a dropped connecti
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from functools import partial
@@ -381,7 +382,14 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
     assert (again.status_code, again.code) == (409, "charge_already_voided")
     not_paid = await refused(neraca.ConflictError, lambda: client.charges.refund(recurring.id))
     assert not_paid.code == "charge_not_refundable"
-    rest = await res(client.charges.refund(single.id))
+    # The caller's own Request-Id makes the refund safe to repeat (e.g. after its process restarted).
+    own = f"refund-{uuid.uuid4().hex}"
+    rest = await res(client.charges.refund(single.id, request_id=own))
+    assert await res(client.charges.refund(single.id, request_id=own)) == rest
+    reused = await refused(
+        neraca.UnprocessableEntityError, lambda: client.charges.refund(single.id, amount=1, request_id=own)
+    )
+    assert reused.code == "idempotency_key_reused"
     assert (rest.status, rest.refunded_amount) == ("refunded", 40_000)
     refunds = await sql.fetch(
         "SELECT r.amount FROM payment_refund r JOIN payment p ON p.id = r.payment_id "
@@ -431,7 +439,10 @@ async def test_creates_retried_after_a_lost_answer_are_written_once(
         assert [(a.action, a.replayed) for a in patched] == [(DROP_AFTER, False), ("pass", False)]
         assert len({a.request_id for a in patched}) == 2 and renamed.name == "Budi S."
         proxy.plan("POST /api/v1/billings", DROP_AFTER, DROP_AFTER)
-        billing = await flaky.billings.create(customer_id="CUST-R", billing_number="BIL-R", amount=5_000)
+        own = f"billing-{uuid.uuid4().hex}"  # the caller's own Request-Id, kept for every retry
+        billing = await flaky.billings.create(
+            customer_id="CUST-R", billing_number="BIL-R", amount=5_000, request_id=own
+        )
         proxy.plan("POST /api/v1/billing-batches", DROP_AFTER)
         batch = await flaky.billing_batches.create(
             kind="transaction",
@@ -446,6 +457,12 @@ async def test_creates_retried_after_a_lost_answer_are_written_once(
             attempts = proxy.requests(route)
             assert [a.replayed for a in attempts] == [False] + [True] * drops, route
             assert len({a.request_id for a in attempts}) == 1, route
+        assert {a.request_id for a in proxy.requests("POST /api/v1/billings")} == {own}
+        # The caller repeats the call itself (e.g. after its process restarted): the same billing.
+        again = await flaky.billings.create(
+            customer_id="CUST-R", billing_number="BIL-R", amount=5_000, request_id=own
+        )
+        assert again == billing
         assert [c.id for c in await collect(flaky.customers.list())] == [customer.id]
         assert [b.id for b in await collect(flaky.billings.list())] == [billing.id]
         assert [b.id for b in await collect(flaky.billing_batches.list())] == [batch.id]
