@@ -75,7 +75,7 @@ async def test_customers(client: Any) -> None:
             customer_id="CUST-1", name="Budi Santoso", email="budi@example.com", phone="081234567890"
         )
     )
-    assert isinstance(made, Customer) and made.id.startswith("cus_")
+    assert isinstance(made, Customer) and made.id.startswith("cus_") and made.raw["object"] == "customer"
     assert (made.customer_id, made.name, made.email, made.phone) == (
         "CUST-1",
         "Budi Santoso",
@@ -131,7 +131,7 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
             months=[2],
         )
     )
-    assert isinstance(made, Billing) and made.id.startswith("bil_")
+    assert isinstance(made, Billing) and made.id.startswith("bil_") and made.raw["object"] == "billing"
     assert (made.billing_number, made.customer_id, made.customer_ref) == ("BIL-1", customer.id, "CUST-B")
     assert (made.amount, made.currency, made.description, made.type, made.status) == (
         150_000,
@@ -178,6 +178,7 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
     assert [[b.billing_number for b in page.data] for page in two] == [["BIL-2"], ["BIL-1"]]
     assert [b.id for b in await collect(client.billings.list(search="BIL-2"))] == [weekly.id]
     assert len(await collect(client.billings.list(customer_id="CUST-B"))) == 2
+    assert len(await collect(client.billings.list(customer_id=customer.id))) == 2
     assert await res(client.billings.retrieve("BIL-2")) == await res(client.billings.retrieve(weekly.id))
 
     today = common.today()
@@ -297,7 +298,9 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
             content=csv_of(HEADER, f"BIL-C,INV-2,40000,{today}", f"BIL-NONE,INV-3,1000,{today}"),
         )
     )
-    assert isinstance(bad, BillingBatch) and bad.id
+    assert (
+        isinstance(bad, BillingBatch) and bad.id.startswith("bat_") and bad.raw["object"] == "billing_batch"
+    )
     assert (bad.kind, bad.file_name, bad.status, bad.total_data, bad.invalid_data) == (
         "transaction",
         "march.csv",
@@ -330,7 +333,7 @@ async def test_card_batch_charges_void_and_refund(client: Any, billing_key: Key,
     ran = await services.run_billing(business_id=billing_key.business_id)
     assert (ran.charged, ran.paid) == (3, 3)
     charges = await collect(client.charges.list(billing_number="BIL-C"))
-    assert all(isinstance(c, Charge) for c in charges)
+    assert all(isinstance(c, Charge) and c.raw["object"] == "charge" for c in charges)
     by_amount = {c.amount: c for c in charges}
     assert sorted(by_amount) == [25_000, 40_000, 100_000]
     recurring, single, late = by_amount[100_000], by_amount[40_000], by_amount[25_000]
