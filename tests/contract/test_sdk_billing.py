@@ -238,6 +238,19 @@ async def test_billings_and_manage_recurring(client: Any) -> None:
     assert {(d.month, d.day) for d in added.next_execute_dates} <= {(1, 28), (7, 28)}
     assert (await res(client.billings.retrieve("BIL-4"))).type == "reminder"
 
+    # A Billing Number (or Customer ID) may hold "/": no URL path carries it, so it goes by its id.
+    slashed = await res(client.billings.create(customer_id="CUST-B", billing_number="BIL/2026/01", amount=1))
+    (found,) = await collect(client.billings.list(search="BIL/2026/01"))
+    assert found.id == slashed.id
+    assert (await res(client.billings.inactivate(found.id))).status == "inactive"
+    for call in (
+        lambda: client.billings.retrieve("BIL/2026/01"),
+        lambda: client.billings.activate("BIL/2026/01"),
+        lambda: client.customers.retrieve("CUST/B"),
+    ):
+        with pytest.raises(ValueError, match="pass the"):
+            await res(call())
+
     for call in (
         lambda: client.billings.retrieve("BIL-NONE"),
         lambda: client.billings.update_schedule("bil_none", schedule_type="date", day=1, months=[1]),

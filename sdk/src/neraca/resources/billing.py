@@ -55,6 +55,18 @@ def _schedule(
     )
 
 
+def _by_key(template: str, key: str, noun: str, prefix: str) -> str:
+    """The path of a customer or billing named by its id or by the business's own key (Customer ID,
+    Billing Number). Such a key may hold "/", which no path segment carries (a server decodes %2F before
+    it routes), so one with "/" is refused here rather than answered 404 by the router."""
+    if isinstance(key, str) and "/" in key:
+        raise ValueError(
+            f"{key!r} holds '/', which cannot be sent in a URL path: pass the {noun}'s id ({prefix}…), "
+            f"found with {noun}s.list(search=...)"
+        )
+    return path(template, key)
+
+
 def _amount(value: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("amount must be an int in minor units")
@@ -75,7 +87,7 @@ def _update_customer(
     customer_id: str, name: str | None, email: str | None, phone: str | None
 ) -> Call[Customer]:
     body = compact({"name": name, "email": email, "phone": phone})
-    return Call("PATCH", path("/customers/{}", customer_id), _customer, body=body)
+    return Call("PATCH", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer, body=body)
 
 
 def _list_customers(search: str | None, limit: int | None) -> ListCall[Customer]:
@@ -115,7 +127,11 @@ def _billing_post(
     billing_id: str, action: str, body: dict[str, Any] | None = None, request_id: str | None = None
 ) -> Call[Billing]:
     return Call(
-        "POST", path("/billings/{}/" + action, billing_id), _billing, body=body, request_id=request_id
+        "POST",
+        _by_key("/billings/{}/" + action, billing_id, "billing", "bil_"),
+        _billing,
+        body=body,
+        request_id=request_id,
     )
 
 
@@ -167,7 +183,9 @@ class Customers(SyncResource):
 
     def retrieve(self, customer_id: str) -> Customer:
         """One customer by id (``cus_…``) or Customer ID."""
-        return self._client._request(Call("GET", path("/customers/{}", customer_id), _customer))
+        return self._client._request(
+            Call("GET", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer)
+        )
 
     def update(
         self, customer_id: str, *, name: str | None = None, email: str | None = None, phone: str | None = None
@@ -210,7 +228,9 @@ class Billings(SyncResource):
 
     def retrieve(self, billing_id: str) -> Billing:
         """One billing by id (``bil_…``) or Billing Number."""
-        return self._client._request(Call("GET", path("/billings/{}", billing_id), _billing))
+        return self._client._request(
+            Call("GET", _by_key("/billings/{}", billing_id, "billing", "bil_"), _billing)
+        )
 
     def list(
         self, *, search: str | None = None, customer_id: str | None = None, limit: int | None = None
@@ -247,7 +267,9 @@ class Billings(SyncResource):
 
     def delete(self, billing_id: str) -> None:
         """Delete the billing (its charges stay)."""
-        self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
+        self._client._request(
+            Call("DELETE", _by_key("/billings/{}", billing_id, "billing", "bil_"), _discard)
+        )
 
     def delete_execute_date(self, billing_id: str, execute_date: date) -> Billing:
         """Cancel one upcoming execute date."""
@@ -324,7 +346,9 @@ class AsyncCustomers(AsyncResource):
 
     async def retrieve(self, customer_id: str) -> Customer:
         """One customer by id or Customer ID."""
-        return await self._client._request(Call("GET", path("/customers/{}", customer_id), _customer))
+        return await self._client._request(
+            Call("GET", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer)
+        )
 
     async def update(
         self, customer_id: str, *, name: str | None = None, email: str | None = None, phone: str | None = None
@@ -366,7 +390,9 @@ class AsyncBillings(AsyncResource):
 
     async def retrieve(self, billing_id: str) -> Billing:
         """One billing by id or Billing Number."""
-        return await self._client._request(Call("GET", path("/billings/{}", billing_id), _billing))
+        return await self._client._request(
+            Call("GET", _by_key("/billings/{}", billing_id, "billing", "bil_"), _billing)
+        )
 
     def list(
         self, *, search: str | None = None, customer_id: str | None = None, limit: int | None = None
@@ -405,7 +431,9 @@ class AsyncBillings(AsyncResource):
 
     async def delete(self, billing_id: str) -> None:
         """Delete the billing."""
-        await self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
+        await self._client._request(
+            Call("DELETE", _by_key("/billings/{}", billing_id, "billing", "bil_"), _discard)
+        )
 
     async def delete_execute_date(self, billing_id: str, execute_date: date) -> Billing:
         """Cancel one upcoming execute date."""
