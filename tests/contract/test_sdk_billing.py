@@ -2,7 +2,8 @@
 server, with the blocking and the asyncio client: the answers' shapes and values, the refusals' codes
 (a card number in a field, a duplicate Billing Number, a Date schedule on day 29, an unknown id), two
 pages of every list, a card registered on the provider's hosted page, a file with a bad row, the
-charges of a run voided and refunded, and POSTs retried after a dropped connection answered once."""
+charges of a run voided and refunded, POSTs retried after a dropped connection answered once, a call
+repeated under the caller's own Request-Id, and a Billing Number holding "/" addressed by its id."""
 
 from __future__ import annotations
 
