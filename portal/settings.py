@@ -106,6 +106,8 @@ class Settings:
     body_timeout: float = 30.0
     # PostgreSQL's statement_timeout on a custom report's read-only connection.
     report_timeout_ms: int = 15000
+    # Claims the billing run takes and charges per provider call (one chunk).
+    billing_run_batch: int = 200
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -220,4 +222,5 @@ def get_settings() -> Settings:
         metrics_token=os.environ.get("NERACA_METRICS_TOKEN") or None,
         body_timeout=_positive_float("NERACA_BODY_TIMEOUT", 30.0),
         report_timeout_ms=max(1, _int("NERACA_REPORT_TIMEOUT_MS", 15000)),
+        billing_run_batch=max(1, _int("NERACA_BILLING_RUN_BATCH", 200)),
     )

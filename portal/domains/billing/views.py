@@ -48,13 +48,20 @@ async def _accounts(actor: Actor) -> list[tuple[str, str]]:
 
 
 async def _index_context(actor: Actor, search: str | None, after: str | None) -> dict[str, Any]:
-    listing = await services.list_billings(actor, search=search, after=after)
+    search_errors: dict[str, list[str]] = {}
+    listing = None
+    try:
+        listing = await services.list_billings(actor, search=search, after=after)
+    except ValidationFailed as exc:
+        # A card number typed into the search: the error is shown, the value never sent back.
+        search_errors, search = field_errors(exc.errors, exc.detail), None
     can_manage = actor.can("billing", "manage")
     return {
-        "billings": listing.data,
+        "billings": listing.data if listing else [],
         "search": search or "",
+        "search_errors": search_errors,
         "next_url": query("/billing", search=search, after=listing.next_cursor)
-        if listing.next_cursor
+        if listing and listing.next_cursor
         else None,
         "can_manage": can_manage,
         "can_add_customers": can_manage and actor.scope_account_id is None,
@@ -72,7 +79,8 @@ async def billing_index(
     request: Request[Any, Any, Any], actor: Actor, search: str | None = None, after: str | None = None
 ) -> Response[str]:
     """Manage Recurring: billings found by Customer ID or Billing Number."""
-    return page(request, "billing/index.html", await _index_context(actor, search, after))
+    context = await _index_context(actor, search, after)
+    return page(request, "billing/index.html", context, status_code=422 if context["search_errors"] else 200)
 
 
 @post("/billing/customers", guards=MANAGE, name="billing_customer_create")

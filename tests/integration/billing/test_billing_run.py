@@ -5,23 +5,27 @@ declines retried on the next business day, hard declines never, reminders announ
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from portal.domains.billing import services
-from portal.domains.billing.services import common
+from portal.domains.billing.services import common, run
 from portal.domains.provider import gateway
 from portal.lib import clock, sql
 from portal.lib.timefmt import WIB
 from tests.support.billing import (
+    advance_provider_clock,
     billing_business,
     customer_and_billing,
     decline_next,
     pin_provider_clock,
     register_card,
 )
+from tests.support.billing_run import deliver_mail, provider_card_payins
+from tests.support.payouts import assert_ledger_sound
 
 
 def at(day: date, hour: int = 10) -> Any:
@@ -376,3 +380,188 @@ async def test_a_chunk_charged_at_the_provider_but_never_booked_is_resumed_witho
         )
         == 5
     )
+
+
+async def test_a_reminder_is_announced_and_mailed_once_and_nothing_is_charged(
+    db: str, smtp_sink: Any
+) -> None:
+    actor, business = await billing_business()
+    friday = date(2031, 1, 3)
+    clock.set_clock(at(friday - timedelta(days=1)))
+    try:
+        reminder = await customer_and_billing(
+            actor,
+            "BIL-REM",
+            amount=75_000,
+            type="reminder",
+            description="Monthly tuition",
+            schedule={"schedule_type": "full_date", "dates": [friday.isoformat()]},
+        )
+        clock.set_clock(at(friday))
+        first = await services.run_billing(business_id=business.id)
+        again = await services.run_billing(business_id=business.id)
+    finally:
+        clock.set_clock(None)
+    assert (first.reminded, first.charged, again.reminded, again.charged) == (1, 0, 0, 0)
+    (charge,) = await charges(business.id)
+    assert (charge["kind"], charge["status"], charge["payment_id"]) == ("reminder", "reminded", None)
+    assert await sql.fetchval("SELECT count(*) FROM payment WHERE business_id = $1", business.id) == 0
+    assert await provider_card_payins(business.id) == []
+    events = await sql.fetch(
+        "SELECT type, data, account_ids FROM event WHERE business_id = $1 "
+        "AND (type = 'billing.reminder' OR type LIKE 'billing.charge.%' OR type LIKE 'payment.%')",
+        business.id,
+    )
+    assert [e["type"] for e in events] == ["billing.reminder"]
+    data = events[0]["data"]
+    data = json.loads(data) if isinstance(data, str) else data
+    assert data == {
+        "charge_id": charge["id"],
+        "billing_id": reminder.id,
+        "billing_number": "BIL-REM",
+        "invoice_number": "BIL-REM-20310103",
+        "execute_date": "2031-01-03",
+        "amount": 75_000,
+        "currency": "IDR",
+    }
+    assert list(events[0]["account_ids"]) == [reminder.account_id]
+    await deliver_mail(smtp_sink)
+    (message,) = [m for m in smtp_sink.messages if m["To"] == "budi@example.com"]
+    assert message["To"] == "budi@example.com"
+    assert str(message["Subject"]) == f"Reminder: billing BIL-REM of {business.name} is due"
+    text = message.get_body(("plain",)).get_content()
+    assert "Hello Budi Santoso" in text and "IDR 75,000" in text and "2031-01-03" in text
+    assert "nothing was charged" in text
+    # A third run, later the same day, announces nothing more.
+    clock.set_clock(at(friday, 23))
+    try:
+        assert (await services.run_billing(business_id=business.id)).reminded == 0
+    finally:
+        clock.set_clock(None)
+    await deliver_mail(smtp_sink)
+    assert len([m for m in smtp_sink.messages if m["To"] == "budi@example.com"]) == 1
+
+
+async def test_soft_declines_stop_at_the_last_attempt_with_one_mail_and_never_a_fourth_charge(
+    db: str, smtp_sink: Any
+) -> None:
+    actor, business = await billing_business()
+    friday = date(2031, 1, 3)
+    clock.set_clock(at(friday - timedelta(days=1)))
+    try:
+        billing = await customer_and_billing(
+            actor, "BIL-3X", schedule={"schedule_type": "full_date", "dates": [friday.isoformat()]}
+        )
+        token = await sql.fetchval(
+            "SELECT card_token FROM billing WHERE id = $1", (await register_card(actor, billing.id)).id
+        )
+        # The provider's clock moves day by day with Neraca's: each attempt is a business day there too.
+        await pin_provider_clock(business.id)
+        days = [friday, date(2031, 1, 6), date(2031, 1, 7)]  # Friday, then Monday and Tuesday
+        for attempt, (day, code) in enumerate(zip(days, ("51", "05", "91"), strict=True), start=1):
+            await decline_next(token, code)
+            clock.set_clock(at(day))
+            result = await services.run_billing(business_id=business.id)
+            assert (result.charged, result.paid) == (1, 0)
+            assert (result.retrying, result.failed) == ((1, 0) if attempt < run.MAX_ATTEMPTS else (0, 1))
+            (charge,) = await charges(business.id)
+            assert charge["response_code"] == code
+            if attempt < run.MAX_ATTEMPTS:
+                assert charge["attempt"] == attempt + 1  # the number of the attempt to come
+                assert (charge["status"], charge["next_attempt_on"]) == ("retry", days[attempt])
+                # Not due before its day: a second run the same day charges nothing.
+                assert (await services.run_billing(business_id=business.id)).charged == 0
+                await advance_provider_clock(business.id, 86_400 * (days[attempt] - day).days)
+        assert run.MAX_ATTEMPTS == 3
+        (charge,) = await charges(business.id)
+        assert charge["status"] == "failed" and charge["payment_id"]
+        # The card would be approved now: a fourth attempt would show as a charge.
+        for later in (date(2031, 1, 8), date(2031, 1, 9), date(2031, 2, 3)):
+            clock.set_clock(at(later))
+            assert (await services.run_billing(business_id=business.id)).charged == 0
+    finally:
+        clock.set_clock(None)
+    attempts = await sql.fetch(
+        "SELECT attempt, invoice_number, status, response_code FROM billing_charge_attempt "
+        "WHERE business_id = $1 ORDER BY attempt",
+        business.id,
+    )
+    assert [(a["attempt"], a["invoice_number"], a["status"], a["response_code"]) for a in attempts] == [
+        (1, "BIL-3X-20310103", "failed", "51"),
+        (2, "BIL-3X-20310103-R2", "failed", "05"),
+        (3, "BIL-3X-20310103-R3", "failed", "91"),
+    ]
+    payins = await provider_card_payins(business.id)
+    assert len(payins) == 3 and {p["status"] for p in payins} == {"failed"}
+    failed = await sql.fetch(
+        "SELECT data FROM event WHERE business_id = $1 AND type = 'billing.charge.failed' ORDER BY sequence",
+        business.id,
+    )
+    retry_on = [
+        (json.loads(e["data"]) if isinstance(e["data"], str) else e["data"])["retry_on"] for e in failed
+    ]
+    assert retry_on == ["2031-01-06", "2031-01-07", None]
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM event WHERE business_id = $1 AND type = 'billing.charge.succeeded'",
+            business.id,
+        )
+        == 0
+    )
+    await deliver_mail(smtp_sink)
+    (message,) = [m for m in smtp_sink.messages if m["To"] == "budi@example.com"]
+    assert str(message["Subject"]) == f"Your card payment to {business.name} did not go through"
+    text = message.get_body(("plain",)).get_content()
+    assert "IDR 150,000 for billing BIL-3X" in text and "2031-01-03" in text
+    await assert_ledger_sound()
+
+
+async def test_the_daily_job_extends_schedules_to_the_horizon_and_keeps_deleted_dates_deleted(
+    db: str,
+) -> None:
+    from portal.domains.billing.schedule import HORIZON_DAYS
+    from tests.support.identity import code_for, enrol
+
+    actor, business = await billing_business()
+    secret = await enrol(actor.user_id)
+    start = date(2031, 3, 1)
+    clock.set_clock(at(start))
+    try:
+        monthly = await customer_and_billing(
+            actor, "BIL-HZ", schedule={"schedule_type": "date", "day": 5, "months": list(range(1, 13))}
+        )
+        once = await customer_and_billing(
+            actor, "BIL-ONCE", schedule={"schedule_type": "full_date", "dates": ["2031-03-20"]}
+        )
+
+        async def dates(billing_id: str, status: str = "scheduled") -> list[date]:
+            return [
+                r["execute_date"]
+                for r in await sql.fetch(
+                    "SELECT execute_date FROM billing_execute_date WHERE business_id = $1 "
+                    "AND billing_id = $2 AND status = $3 ORDER BY execute_date",
+                    business.id,
+                    billing_id,
+                    status,
+                )
+            ]
+
+        horizon = start + timedelta(days=HORIZON_DAYS)  # 2032-04-04
+        expected = [date(y, m, 5) for y in (2031, 2032) for m in range(1, 13)]
+        assert await dates(monthly.id) == [d for d in expected if start <= d <= horizon]
+        # The user deletes a date far ahead; the job must not bring it back.
+        await services.delete_execute_date(actor, monthly.id, date(2031, 12, 5), code_for(secret))
+        later = start + timedelta(days=90)  # 2031-05-30: the horizon moves to 2032-07-03
+        clock.set_clock(at(later))
+        assert await services.extend_execute_dates(business.id) == 1  # the full-date billing is left alone
+        assert await services.extend_execute_dates(business.id) == 1
+        kept = [
+            d
+            for d in expected
+            if start <= d <= later + timedelta(days=HORIZON_DAYS) and d != date(2031, 12, 5)
+        ]
+        assert await dates(monthly.id) == kept and kept[-3:] == [date(2032, m, 5) for m in (4, 5, 6)]
+        assert await dates(monthly.id, "deleted") == [date(2031, 12, 5)]
+        assert await dates(once.id) == [date(2031, 3, 20)]
+    finally:
+        clock.set_clock(None)

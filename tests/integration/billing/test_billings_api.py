@@ -320,3 +320,34 @@ async def test_another_business_never_sees_a_billing(client: Any) -> None:
         answer = await other.call(method, path)
         assert answer.status_code == 404, (path, answer.status_code)
     assert (await other.call("GET", "/api/v1/billings")).json()["data"] == []
+
+
+async def test_a_card_number_typed_into_a_search_is_refused_and_never_echoed(
+    client: Any, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    api, _ = await setup(client)
+    assert (await create(api)).status_code == 201
+    caplog.set_level(logging.DEBUG)
+    for path, pointer in (
+        (f"/api/v1/billings?search={TEST_CARD}", "/search"),
+        ("/api/v1/billings?search=4111-1111-1111-1111", "/search"),
+        ("/api/v1/billings?search=4111%201111%201111%201111", "/search"),
+        (f"/api/v1/billings?customer_id={TEST_CARD}", "/customer_id"),
+        (f"/api/v1/customers?search={TEST_CARD}", "/search"),
+        ("/api/v1/customers?search=4111%201111%201111%201111", "/search"),
+    ):
+        refused = await api.call("GET", path)
+        assert refused.status_code == 422, (path, refused.text)
+        assert refused.json()["code"] == "card_number_refused"
+        assert [e["pointer"] for e in refused.json()["errors"]] == [pointer]
+        assert "1111" not in refused.text, path
+    # Other digits still search: a Customer ID or a Billing Number is never mistaken for a card.
+    found = await api.call("GET", "/api/v1/billings?search=BIL-1")
+    assert found.status_code == 200 and [b["billing_number"] for b in found.json()["data"]] == ["BIL-1"]
+    assert (await api.call("GET", "/api/v1/customers?search=4111111111111112")).status_code == 200
+    out, err = capfd.readouterr()
+    server_lines = [line for line in (out + err).splitlines() if "[httpx]" not in line]
+    server_lines += [r.getMessage() for r in caplog.records if r.name != "httpx"]
+    assert not [
+        line for line in server_lines if TEST_CARD in line or "4111 1111" in line or "4111-1111" in line
+    ]

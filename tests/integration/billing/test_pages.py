@@ -116,3 +116,28 @@ async def test_deleting_an_execute_date_needs_a_fresh_code_and_inactivate_keeps_
     assert (await services.get_billing(actor, billing.id)).status == "inactive"
     search = await client.get("/billing/charges?billing_number=B-1")
     assert search.status_code == 200
+
+
+async def test_a_card_number_typed_into_the_search_is_refused_on_the_page_and_not_sent_back(
+    client: Any,
+) -> None:
+    from portal.domains.billing import services
+    from portal.domains.identity import services as identity
+
+    business, owner, _ = await signed_in(client)
+    actor = user_actor(await identity.user_by_id(owner.id), business)
+    await services.create_customer(actor, customer_id="CUST-1", name="Budi")
+    await services.create_billing(actor, customer_id="CUST-1", billing_number="BIL-1", amount=1000)
+    for typed in (TEST_CARD, "4111 1111 1111 1111", "4111-1111-1111-1111"):
+        refused = await client.get("/billing", params={"search": typed})
+        assert refused.status_code == 422
+        assert "looks like a card number" in refused.text
+        assert "1111" not in refused.text, typed
+        assert 'id="f-search"' in refused.text and "BIL-1" not in refused.text
+        assert "No billings found" not in refused.text
+    listing = await client.get("/billing", params={"search": "BIL-1"})
+    assert (
+        listing.status_code == 200
+        and "BIL-1" in listing.text
+        and "looks like a card number" not in listing.text
+    )

@@ -470,8 +470,10 @@ async def list_billings(
     after: str | None = None,
 ) -> BillingPage:
     """Billings of the business and scope, newest first; `search` matches the Customer ID or the
-    Billing Number exactly or by prefix (Manage Recurring's search)."""
+    Billing Number exactly or by prefix (Manage Recurring's search); a card number typed into it is
+    refused (never echoed, never logged)."""
     actor.require("billing")
+    common.refuse_card_numbers({"/search": search, "/customer_id": customer})
     size = clamp_limit(limit)
     args: list[Any] = [actor.business_id]
     where = "b.business_id = $1 AND b.status <> 'deleted'"

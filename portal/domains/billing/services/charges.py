@@ -65,6 +65,19 @@ async def charge_row(actor: Actor, charge_id: str, *, lock: bool = False) -> asy
     return row
 
 
+async def _activity_refs(row: asyncpg.Record) -> dict[str, str]:
+    """What a charge's activity entry is found by: Billing Number, Invoice Number, Customer ID."""
+    refs = {"billing_number": row["billing_number"], "invoice_number": row["invoice_number"]}
+    customer_ref = await sql.fetchval(
+        "SELECT customer_ref FROM billing_customer WHERE business_id = $1 AND id = $2",
+        row["business_id"],
+        row["customer_id"],
+    )
+    if customer_ref:
+        refs["customer_id"] = customer_ref
+    return refs
+
+
 async def find_charge(actor: Actor, charge_id: str) -> None:
     await charge_row(actor, charge_id)
 
@@ -169,7 +182,7 @@ async def void_charge(actor: Actor, charge_id: str) -> ChargeOut:
             actor,
             "billing.charge_voided",
             f"Charge {row['invoice_number']} voided",
-            {"billing_number": row["billing_number"], "invoice_number": row["invoice_number"]},
+            await _activity_refs(row),
         )
     return charge_out(updated)
 
@@ -214,6 +227,6 @@ async def refund_charge(actor: Actor, charge_id: str, amount: Any = None, reason
             actor,
             "billing.charge_refunded",
             f"Charge {row['invoice_number']} refunded ({value})",
-            {"billing_number": row["billing_number"], "invoice_number": row["invoice_number"]},
+            await _activity_refs(row),
         )
     return charge_out(updated)

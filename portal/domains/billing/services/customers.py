@@ -133,8 +133,10 @@ async def update_customer(actor: Actor, customer: str, changes: dict[str, Any]) 
 async def list_customers(
     actor: Actor, *, search: str | None = None, limit: int | None = None, after: str | None = None
 ) -> CustomerPage:
-    """Customers of the business, newest first; `search` matches the Customer ID or the name."""
+    """Customers of the business, newest first; `search` matches the Customer ID or the name (a card
+    number typed into it is refused, never echoed, never logged)."""
     actor.require("billing")
+    common.refuse_card_numbers({"/search": search})
     size = clamp_limit(limit)
     args: list[Any] = [actor.business_id]
     where = ""

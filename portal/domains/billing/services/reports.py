@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg
 
+from portal.domains.billing import labels
 from portal.domains.billing.services import common
 from portal.lib import sql
 from portal.lib.actor import Actor
 from portal.lib.errors import FieldError, ValidationFailed
-from portal.lib.i18n import N_
-from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor
+from portal.lib.i18n import N_, gettext
+from portal.lib.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
+from portal.lib.timefmt import WIB
 
 BATCH_TYPES = ("recurring", "reminder", "registration", "transaction")
 STATUSES = (
@@ -30,6 +32,33 @@ STATUSES = (
     "refunded",
     "partially_refunded",
 )
+# A charge that was paid (a refund later does not undo the sale) and one the bank declined (a retry
+# may be scheduled): the dashboard's tiles and All Report's Payment Status sum the same statuses.
+SUCCESS = ("paid", "refunded", "partially_refunded")
+FAILED = ("failed", "retry")
+# The form's label of each filter, shown in the criteria line.
+CRITERIA_LABELS = {
+    "billing_number": N_("Billing Number"),
+    "invoice_number": N_("Invoice Number"),
+    "file_name": N_("CSV File Name"),
+    "amount": N_("Amount"),
+    "card_no": N_("Card No"),
+    "holder_name": N_("Card Holder Name"),
+    "holder_phone": N_("Card Holder Phone"),
+    "start": N_("Start Date"),
+    "end": N_("End Date"),
+    "batch_type": N_("Batch Type"),
+    "status": N_("Payment Status"),
+    "response_code": N_("Payment Response Code"),
+    "approval_code": N_("Payment Approval Code"),
+    "error_code": N_("Payment Error Code"),
+}
+BATCH_TYPE_LABELS = {
+    "recurring": N_("Recurring"),
+    "reminder": N_("Reminder"),
+    "registration": N_("Registration"),
+    "transaction": N_("Batch Transaction"),
+}
 _MASKED = re.compile(r"^\s*([0-9]{1,6})?[\s*xX•.-]*([0-9]{4})?\s*$")
 
 
@@ -53,13 +82,35 @@ class ReportFilter:
     error_code: str = ""
 
     def criteria(self) -> list[tuple[str, str]]:
-        """The filters in use, as (name, value) — shown above the results."""
+        """The filters in use as (label, value), in the current language — shown above the results:
+        the form's labels, values as typed, a card as stored (masked), a choice by its label."""
         shown = []
         for f in fields(self):
             value = getattr(self, f.name)
-            if value not in ("", None):
-                shown.append((f.name, value.isoformat() if isinstance(value, date) else str(value)))
+            if value in ("", None):
+                continue
+            if isinstance(value, date):
+                text = value.isoformat()
+            elif f.name == "card_no":
+                first, last = _card_parts(value)
+                text = f"{first or ''}••••••{last or ''}"
+            elif f.name == "batch_type":
+                text = gettext(BATCH_TYPE_LABELS[value])
+            elif f.name == "status":
+                text = labels.billing_status(value)
+            else:
+                text = str(value)
+            shown.append((gettext(CRITERIA_LABELS[f.name]), text))
         return shown
+
+
+def _card_parts(card_no: str) -> tuple[str | None, str | None]:
+    """A searched card's first six and last four digits (four digits alone are the last four)."""
+    match = _MASKED.match(card_no)
+    first, last = (match.group(1), match.group(2)) if match else (None, None)
+    if first and not last and len(first) == 4:
+        first, last = None, first
+    return first, last
 
 
 def parse_filter(params: dict[str, str]) -> ReportFilter:
@@ -100,6 +151,11 @@ def parse_filter(params: dict[str, str]) -> ReportFilter:
     return ReportFilter(start=dates["start"], end=dates["end"], **values)
 
 
+def _containing(text: str) -> str:
+    """An ILIKE pattern for `text` anywhere, its own `%`, `_` and `\\` taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _where(actor: Actor, flt: ReportFilter) -> tuple[str, list[Any]]:
     args: list[Any] = [actor.business_id]
     clauses = [""]
@@ -120,18 +176,17 @@ def _where(actor: Actor, flt: ReportFilter) -> tuple[str, list[Any]]:
     if flt.amount:
         add("ch.amount = ?", int(flt.amount.replace(".", "").replace(",", "")))
     if flt.file_name:
-        add("bt.file_name ILIKE ?", "%" + flt.file_name.replace("%", "\\%") + "%")
+        add("bt.file_name ILIKE ?", _containing(flt.file_name))
     if flt.holder_name:
-        add("c.name ILIKE ?", "%" + flt.holder_name.replace("%", "\\%") + "%")
+        add("c.name ILIKE ?", _containing(flt.holder_name))
     if flt.holder_phone:
-        add("c.phone LIKE ?", "%" + re.sub(r"\D", "", flt.holder_phone)[-10:] + "%")
+        # Stored as 08…: the typed number's last ten digits (+62/0 aside); no digits at all find nothing.
+        digits = re.sub(r"\D", "", flt.holder_phone)[-10:]
+        add("c.phone LIKE ?", "%" + digits + "%" if digits else "")
     if flt.error_code:
-        add("ch.error_message ILIKE ?", "%" + flt.error_code.replace("%", "\\%") + "%")
+        add("ch.error_message ILIKE ?", _containing(flt.error_code))
     if flt.card_no:
-        match = _MASKED.match(flt.card_no)
-        first, last = (match.group(1), match.group(2)) if match else (None, None)
-        if first and not last and len(first) == 4:
-            first, last = None, first  # four digits alone are the last four
+        first, last = _card_parts(flt.card_no)
         if first:
             add("ch.card_first6 LIKE ?", first + "%")
         if last:
@@ -177,43 +232,70 @@ async def report(
         "SELECT count(*) AS n, coalesce(sum(ch.amount), 0) AS total" + _FROM + where, *args
     )
     size = clamp_limit(limit, default=50)
-    page_args = list(args)
-    position = decode_cursor(after)
-    cursor_clause = ""
-    if position is not None:
-        page_args.append(str(position))
-        cursor_clause = f" AND ch.id < ${len(page_args)}"
-    page_args.append(size + 1)
-    rows = await sql.fetch(
-        "SELECT "
-        + _COLUMNS
-        + _FROM
-        + where
-        + cursor_clause
-        + f" ORDER BY ch.id DESC LIMIT ${len(page_args)}",
-        *page_args,
-    )
+    rows = await _rows(where, args, size + 1, _position(after) if after else None)
     more = len(rows) > size
     rows = rows[:size]
     assert totals is not None
+    last = rows[-1] if more and rows else None
     return ReportPage(
-        list(rows),
+        rows,
         int(totals["n"]),
         int(totals["total"]),
-        encode_cursor(rows[-1]["id"]) if more and rows else None,
+        encode_cursor(f"{_micros(last['created_at'])}:{last['id']}") if last else None,
     )
 
 
+async def _rows(
+    where: str, args: list[Any], limit: int, after: tuple[datetime, str] | None
+) -> list[asyncpg.Record]:
+    """Up to `limit` matching charges after a position, newest first (created_at, then id)."""
+    page_args = list(args)
+    cursor_clause = ""
+    if after is not None:
+        page_args += list(after)
+        cursor_clause = f" AND (ch.created_at, ch.id) < (${len(page_args) - 1}, ${len(page_args)})"
+    page_args.append(limit)
+    return list(
+        await sql.fetch(
+            "SELECT "
+            + _COLUMNS
+            + _FROM
+            + where
+            + cursor_clause
+            + f" ORDER BY ch.created_at DESC, ch.id DESC LIMIT ${len(page_args)}",
+            *page_args,
+        )
+    )
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _position(after: str) -> tuple[datetime, str]:
+    """A page cursor's (created_at, id): newest first, a batch's charges (one created_at) by id."""
+    position = decode_cursor(after)
+    micros, _, charge_id = str(position).partition(":")
+    if not micros.isdigit() or not charge_id:
+        raise invalid_cursor()
+    return _EPOCH + timedelta(microseconds=int(micros)), charge_id
+
+
 async def iterate_report(actor: Actor, flt: ReportFilter, batch: int = 1000) -> AsyncIterator[asyncpg.Record]:
-    """Every matching charge, in pages (for the streamed export)."""
-    after: str | None = None
+    """Every matching charge, newest first, `batch` rows a query (for the streamed exports; no totals)."""
+    actor.require("billing")
+    where, args = _where(actor, flt)
+    after: tuple[datetime, str] | None = None
     while True:
-        page = await report(actor, flt, limit=min(batch, 100), after=after)
-        for row in page.rows:
+        rows = await _rows(where, args, batch, after)
+        for row in rows:
             yield row
-        if page.next_cursor is None:
+        if len(rows) < batch:
             return
-        after = page.next_cursor
+        after = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 @dataclass(frozen=True)
@@ -241,35 +323,33 @@ def period_bounds(period: str, today: date) -> tuple[date, date]:
 
 
 async def dashboard(actor: Actor, period: str = "weekly") -> Dashboard:
-    """The billing dashboard's tiles, from the same filter and query as All Report over the period."""
+    """The billing dashboard's tiles over the week or month: the charge tiles are All Report's rows with
+    Start/End Date = the period (every kind, reminders too: the same rows the report link shows);
+    Registration Recurring counts the recurring billings registered (created) in the period, by their
+    status now. Both within the actor's scope."""
     actor.require("billing")
     period = period if period in ("weekly", "monthly") else "weekly"
     start, end = period_bounds(period, common.today())
-    flt = ReportFilter(start=start, end=end)
-    where, args = _where(actor, flt)
-    base = _FROM + where + " AND ch.kind <> 'reminder'"
+    where, args = _where(actor, ReportFilter(start=start, end=end))
+    base = _FROM + where
+    ok, failed = _status_list(SUCCESS), _status_list(FAILED)
     totals = await sql.fetchrow(
         "SELECT count(*) AS n, count(DISTINCT ch.billing_number) AS unique_numbers, "
-        "coalesce(sum(ch.amount) FILTER (WHERE ch.status IN ('paid', 'refunded', "
-        "'partially_refunded')), 0) AS ok, "
-        "count(*) FILTER (WHERE ch.kind = 'single' AND ch.status IN ('paid', 'refunded', "
-        "'partially_refunded')) "
-        "AS single_ok, count(*) FILTER (WHERE ch.kind = 'single' AND ch.status = 'failed') AS single_failed"
-        + base,
+        f"coalesce(sum(ch.amount) FILTER (WHERE ch.status IN ({ok})), 0) AS ok, "
+        f"count(*) FILTER (WHERE ch.kind = 'single' AND ch.status IN ({ok})) AS single_ok, "
+        f"count(*) FILTER (WHERE ch.kind = 'single' AND ch.status IN ({failed})) AS single_failed" + base,
         *args,
     )
     chart = await sql.fetch(
-        "SELECT ch.execute_date AS day, count(*) FILTER (WHERE ch.status IN ('paid', 'refunded', "
-        "'partially_refunded')) AS ok, count(*) FILTER (WHERE ch.status IN ('failed', 'retry')) AS failed"
+        f"SELECT ch.execute_date AS day, count(*) FILTER (WHERE ch.status IN ({ok})) AS ok, "
+        f"count(*) FILTER (WHERE ch.status IN ({failed})) AS failed"
         + base
-        + " GROUP BY 1 ORDER BY 1",
+        + f" AND ch.status IN ({ok}, {failed}) GROUP BY 1 ORDER BY 1",
         *args,
     )
     messages = await sql.fetch(
         "SELECT coalesce(ch.response_code || ' ', '') || coalesce(ch.error_message, '') AS message, "
-        "count(*) AS n"
-        + base
-        + " AND ch.status IN ('failed', 'retry') GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+        "count(*) AS n" + base + f" AND ch.status IN ({failed}) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
         *args,
     )
     issuers = await sql.fetch(
@@ -278,13 +358,8 @@ async def dashboard(actor: Actor, period: str = "weekly") -> Dashboard:
         + " AND ch.issuer IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
         *args,
     )
-    registered = await sql.fetchrow(
-        "SELECT count(*) FILTER (WHERE status = 'active') AS active, count(*) FILTER (WHERE status = "
-        "'inactive') "
-        "AS inactive FROM billing WHERE business_id = $1 AND kind = 'recurring'",
-        actor.business_id,
-    )
-    assert totals is not None and registered is not None
+    registered = await _registered(actor, start, end)
+    assert totals is not None
     return Dashboard(
         period=period,
         start=start,
@@ -296,7 +371,28 @@ async def dashboard(actor: Actor, period: str = "weekly") -> Dashboard:
         failed_messages=[(r["message"].strip() or "-", int(r["n"])) for r in messages],
         single_success=int(totals["single_ok"]),
         single_failed=int(totals["single_failed"]),
-        recurring_active=int(registered["active"]),
-        recurring_inactive=int(registered["inactive"]),
+        recurring_active=registered.get("active", 0),
+        recurring_inactive=registered.get("inactive", 0),
         top_issuers=[(r["issuer"], int(r["n"])) for r in issuers],
     )
+
+
+def _status_list(statuses: tuple[str, ...]) -> str:
+    return ", ".join(f"'{s}'" for s in statuses)  # our own constants, never input
+
+
+async def _registered(actor: Actor, start: date, end: date) -> dict[str, int]:
+    """Recurring billings registered from `start` to `end` (WIB days) in the actor's scope, by status."""
+    args: list[Any] = [actor.business_id, _wib_midnight(start), _wib_midnight(end + timedelta(days=1))]
+    rows = await sql.fetch(
+        "SELECT status, count(*) AS n FROM billing WHERE business_id = $1 AND kind = 'recurring' "
+        "AND created_at >= $2 AND created_at < $3"
+        + common.scope_clause(actor, args, "account_id")
+        + " GROUP BY status",
+        *args,
+    )
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _wib_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=WIB)

@@ -32,6 +32,7 @@ from portal.domains.webhooks.services import emit_many
 from portal.lib import clock, sql
 from portal.lib.errors import NeracaError
 from portal.lib.sql import transaction
+from portal.settings import get_settings
 
 log = structlog.get_logger("neraca.billing")
 
@@ -41,13 +42,17 @@ MAX_ATTEMPTS = 3
 SOFT_DECLINES = frozenset({"05", "51", "61", "91"})
 # A claim older than this is taken over (its worker died); taking it over is safe, see above.
 STALE_CLAIM = timedelta(minutes=5)
-# Claims taken and charged per provider call, and such chunks in flight at once.
-BATCH = 200
 # Claims inserted at once past which the planner's statistics of the charges are refreshed.
 BIG_CLAIM = 10_000
+# Chunks in flight at once (a chunk: the claims charged per provider call, see batch_size).
 CONCURRENCY = 4
 FAILED_MAIL = "billing_charge_failed"
 REMINDER_MAIL = "billing_reminder"
+
+
+def batch_size() -> int:
+    """Claims taken and charged per provider call (NERACA_BILLING_RUN_BATCH, default 200)."""
+    return get_settings().billing_run_batch
 
 
 def worker_name() -> str:
@@ -130,7 +135,9 @@ async def _take(day: date, worker: str, business_id: str | None, done: set[str])
     unclaimed, for the next run)."""
     now = clock.now()
     async with transaction():
-        rows = await sql.fetch(_TAKE_SQL, day, BATCH, worker, now, now - STALE_CLAIM, business_id, list(done))
+        rows = await sql.fetch(
+            _TAKE_SQL, day, batch_size(), worker, now, now - STALE_CLAIM, business_id, list(done)
+        )
     return list(rows)
 
 
@@ -376,7 +383,7 @@ async def run_billing(
     *, day: date | None = None, business_id: str | None = None, worker: str | None = None
 ) -> RunOut:
     """Claim every due execute date up to `day` (today, WIB) and charge the claimed charges in chunks of
-    BATCH (one provider call and one booking each), CONCURRENCY chunks at once.
+    `batch_size()` (one provider call and one booking each), CONCURRENCY chunks at once.
     Safe to run from several workers at a time."""
     today = day or common.today()
     who = worker or worker_name()
