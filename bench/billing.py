@@ -3,9 +3,9 @@
 Measured in one run, on one embedded PostgreSQL, with the sandbox provider in a subprocess over real HTTP
 on 127.0.0.1:
 (r) BILLINGS recurring billings due today (100,000; a few hundred with BENCH_SMOKE=1) charged by ONE
-    billing run (`services.run_billing`: the set-based claim, then chunks of `run.batch_size()` (200) charged with one
-    provider call each through the batch card-charge endpoint and booked set-based, `run.CONCURRENCY`
-    chunks at once), charges/s, against the
+    billing run (`services.run_billing`: the set-based claim, then chunks of `run.batch_size()` (200)
+    charged with one provider call each through the batch card-charge endpoint and booked set-based,
+    `run.CONCURRENCY` chunks at once), charges/s, against the
     ledger benchmark's part (b) (transfers/s through the ledger service, 64 callers) in the same run.
     Target: (r) >= 0.5 x (b);
 (u) a ROWS-row Registration file (100,000) from upload to every row validated and kept

@@ -56,6 +56,18 @@ def _schedule(
     )
 
 
+def _by_key(template: str, key: str, noun: str, prefix: str) -> str:
+    """The path of a customer or billing named by its id or by the business's own key (Customer ID,
+    Billing Number). Such a key may hold "/", which no path segment carries (a server decodes %2F before
+    it routes), so one with "/" is refused here rather than answered 404 by the router."""
+    if isinstance(key, str) and "/" in key:
+        raise ValueError(
+            f"{key!r} holds '/', which cannot be sent in a URL path: pass the {noun}'s id ({prefix}…), "
+            f"found with {noun}s.list(search=...)"
+        )
+    return path(template, key)
+
+
 def _amount(value: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("amount must be an int in minor units")
@@ -65,16 +77,18 @@ def _amount(value: int) -> int:
 # --- calls (shared by the sync and async resources) ------------------------------------------------
 
 
-def _create_customer(customer_id: str, name: str, email: str | None, phone: str | None) -> Call[Customer]:
+def _create_customer(
+    customer_id: str, name: str, email: str | None, phone: str | None, request_id: str | None
+) -> Call[Customer]:
     body = compact({"customer_id": customer_id, "name": name, "email": email, "phone": phone})
-    return Call("POST", "/customers", _customer, body=body)
+    return Call("POST", "/customers", _customer, body=body, request_id=request_id)
 
 
 def _update_customer(
     customer_id: str, name: str | None, email: str | None, phone: str | None
 ) -> Call[Customer]:
     body = compact({"name": name, "email": email, "phone": phone})
-    return Call("PATCH", path("/customers/{}", customer_id), _customer, body=body)
+    return Call("PATCH", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer, body=body)
 
 
 def _list_customers(search: str | None, limit: int | None) -> ListCall[Customer]:
@@ -89,6 +103,7 @@ def _create_billing(
     description: str | None,
     type: BillingType,
     schedule: dict[str, Any] | None,
+    request_id: str | None,
 ) -> Call[Billing]:
     body = compact(
         {
@@ -101,7 +116,7 @@ def _create_billing(
             "schedule": schedule,
         }
     )
-    return Call("POST", "/billings", _billing, body=body)
+    return Call("POST", "/billings", _billing, body=body, request_id=request_id)
 
 
 def _list_billings(search: str | None, customer_id: str | None, limit: int | None) -> ListCall[Billing]:
@@ -109,8 +124,16 @@ def _list_billings(search: str | None, customer_id: str | None, limit: int | Non
     return ListCall("/billings", params, page_parser(Billing))
 
 
-def _billing_post(billing_id: str, action: str, body: dict[str, Any] | None = None) -> Call[Billing]:
-    return Call("POST", path("/billings/{}/" + action, billing_id), _billing, body=body)
+def _billing_post(
+    billing_id: str, action: str, body: dict[str, Any] | None = None, request_id: str | None = None
+) -> Call[Billing]:
+    return Call(
+        "POST",
+        _by_key("/billings/{}/" + action, billing_id, "billing", "bil_"),
+        _billing,
+        body=body,
+        request_id=request_id,
+    )
 
 
 def _delete_execute_date(
@@ -154,9 +177,13 @@ def _list_charges(
     return ListCall("/charges", params, page_parser(Charge))
 
 
-def _refund(charge_id: str, amount: int | None, reason: str | None) -> Call[Charge]:
+def _refund(charge_id: str, amount: int | None, reason: str | None, request_id: str | None) -> Call[Charge]:
     body = compact({"amount": _amount(amount) if amount is not None else None, "reason": reason})
-    return Call("POST", path("/charges/{}/refund", charge_id), _charge, body=body)
+    return Call("POST", path("/charges/{}/refund", charge_id), _charge, body=body, request_id=request_id)
+
+
+def _void(charge_id: str, request_id: str | None) -> Call[Charge]:
+    return Call("POST", path("/charges/{}/void", charge_id), _charge, request_id=request_id)
 
 
 # --- sync -------------------------------------------------------------------------------------------
@@ -166,14 +193,22 @@ class Customers(SyncResource):
     """Card billing customers."""
 
     def create(
-        self, *, customer_id: str, name: str, email: str | None = None, phone: str | None = None
+        self,
+        *,
+        customer_id: str,
+        name: str,
+        email: str | None = None,
+        phone: str | None = None,
+        request_id: str | None = None,
     ) -> Customer:
         """Add a customer; ``customer_id`` is your own Customer ID, unique in the business."""
-        return self._client._request(_create_customer(customer_id, name, email, phone))
+        return self._client._request(_create_customer(customer_id, name, email, phone, request_id))
 
     def retrieve(self, customer_id: str) -> Customer:
         """One customer by id (``cus_…``) or Customer ID."""
-        return self._client._request(Call("GET", path("/customers/{}", customer_id), _customer))
+        return self._client._request(
+            Call("GET", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer)
+        )
 
     def update(
         self, customer_id: str, *, name: str | None = None, email: str | None = None, phone: str | None = None
@@ -203,17 +238,22 @@ class Billings(SyncResource):
         weekdays: Sequence[int] | None = None,
         months: Sequence[int] | None = None,
         dates: Sequence[date | str] | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Add a billing; a schedule is given by ``schedule_type`` with ``day`` + ``months`` (Date),
         ``weekdays`` + ``months`` (Day, 0 = Monday) or ``dates`` (Full Date)."""
         schedule = _schedule(schedule_type, day, weekdays, months, dates) if schedule_type else None
         return self._client._request(
-            _create_billing(customer_id, billing_number, amount, account_id, description, type, schedule)
+            _create_billing(
+                customer_id, billing_number, amount, account_id, description, type, schedule, request_id
+            )
         )
 
     def retrieve(self, billing_id: str) -> Billing:
         """One billing by id (``bil_…``) or Billing Number."""
-        return self._client._request(Call("GET", path("/billings/{}", billing_id), _billing))
+        return self._client._request(
+            Call("GET", _by_key("/billings/{}", billing_id, "billing", "bil_"), _billing)
+        )
 
     def list(
         self, *, search: str | None = None, customer_id: str | None = None, limit: int | None = None
@@ -230,26 +270,29 @@ class Billings(SyncResource):
         weekdays: Sequence[int] | None = None,
         months: Sequence[int] | None = None,
         dates: Sequence[date | str] | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Edit Date: replace the schedule and the future execute dates."""
         body = _schedule(schedule_type, day, weekdays, months, dates)
-        return self._client._request(_billing_post(billing_id, "schedule", body))
+        return self._client._request(_billing_post(billing_id, "schedule", body, request_id))
 
-    def activate(self, billing_id: str) -> Billing:
+    def activate(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Run the billing again."""
-        return self._client._request(_billing_post(billing_id, "activate"))
+        return self._client._request(_billing_post(billing_id, "activate", request_id=request_id))
 
-    def inactivate(self, billing_id: str) -> Billing:
+    def inactivate(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Keep the billing but do not run it."""
-        return self._client._request(_billing_post(billing_id, "inactivate"))
+        return self._client._request(_billing_post(billing_id, "inactivate", request_id=request_id))
 
-    def change_type(self, billing_id: str, type: BillingType) -> Billing:
+    def change_type(self, billing_id: str, type: BillingType, *, request_id: str | None = None) -> Billing:
         """Recurring (charges) or Reminder (notifies only)."""
-        return self._client._request(_billing_post(billing_id, "type", {"type": type}))
+        return self._client._request(_billing_post(billing_id, "type", {"type": type}, request_id))
 
     def delete(self, billing_id: str) -> None:
         """Delete the billing (its charges stay)."""
-        self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
+        self._client._request(
+            Call("DELETE", _by_key("/billings/{}", billing_id, "billing", "bil_"), _discard)
+        )
 
     def delete_execute_date(
         self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
@@ -265,15 +308,17 @@ class Billings(SyncResource):
         Number and/or Invoice Number, soonest first."""
         return self._client._request(_scheduled_dates(billing_number, invoice_number))
 
-    def register_card(self, billing_id: str, *, return_url: str) -> Billing:
+    def register_card(self, billing_id: str, *, return_url: str, request_id: str | None = None) -> Billing:
         """Open the provider's hosted page; send the customer to ``card.hosted_url``."""
         return self._client._request(
-            _billing_post(billing_id, "card-registration", {"return_url": return_url})
+            _billing_post(billing_id, "card-registration", {"return_url": return_url}, request_id)
         )
 
-    def refresh_card(self, billing_id: str) -> Billing:
+    def refresh_card(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Read the card registration's result now."""
-        return self._client._request(_billing_post(billing_id, "card-registration/refresh"))
+        return self._client._request(
+            _billing_post(billing_id, "card-registration/refresh", request_id=request_id)
+        )
 
 
 class Charges(SyncResource):
@@ -297,13 +342,20 @@ class Charges(SyncResource):
         """One charge."""
         return self._client._request(Call("GET", path("/charges/{}", charge_id), _charge))
 
-    def void(self, charge_id: str) -> Charge:
+    def void(self, charge_id: str, *, request_id: str | None = None) -> Charge:
         """Void a paid charge on its business day, before settlement."""
-        return self._client._request(Call("POST", path("/charges/{}/void", charge_id), _charge))
+        return self._client._request(_void(charge_id, request_id))
 
-    def refund(self, charge_id: str, *, amount: int | None = None, reason: str | None = None) -> Charge:
+    def refund(
+        self,
+        charge_id: str,
+        *,
+        amount: int | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> Charge:
         """Refund in full (no amount) or in part."""
-        return self._client._request(_refund(charge_id, amount, reason))
+        return self._client._request(_refund(charge_id, amount, reason, request_id))
 
 
 # --- async ------------------------------------------------------------------------------------------
@@ -313,14 +365,22 @@ class AsyncCustomers(AsyncResource):
     """Card billing customers (see ``Customers``)."""
 
     async def create(
-        self, *, customer_id: str, name: str, email: str | None = None, phone: str | None = None
+        self,
+        *,
+        customer_id: str,
+        name: str,
+        email: str | None = None,
+        phone: str | None = None,
+        request_id: str | None = None,
     ) -> Customer:
         """Add a customer."""
-        return await self._client._request(_create_customer(customer_id, name, email, phone))
+        return await self._client._request(_create_customer(customer_id, name, email, phone, request_id))
 
     async def retrieve(self, customer_id: str) -> Customer:
         """One customer by id or Customer ID."""
-        return await self._client._request(Call("GET", path("/customers/{}", customer_id), _customer))
+        return await self._client._request(
+            Call("GET", _by_key("/customers/{}", customer_id, "customer", "cus_"), _customer)
+        )
 
     async def update(
         self, customer_id: str, *, name: str | None = None, email: str | None = None, phone: str | None = None
@@ -350,16 +410,21 @@ class AsyncBillings(AsyncResource):
         weekdays: Sequence[int] | None = None,
         months: Sequence[int] | None = None,
         dates: Sequence[date | str] | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Add a billing (see ``Billings.create``)."""
         schedule = _schedule(schedule_type, day, weekdays, months, dates) if schedule_type else None
         return await self._client._request(
-            _create_billing(customer_id, billing_number, amount, account_id, description, type, schedule)
+            _create_billing(
+                customer_id, billing_number, amount, account_id, description, type, schedule, request_id
+            )
         )
 
     async def retrieve(self, billing_id: str) -> Billing:
         """One billing by id or Billing Number."""
-        return await self._client._request(Call("GET", path("/billings/{}", billing_id), _billing))
+        return await self._client._request(
+            Call("GET", _by_key("/billings/{}", billing_id, "billing", "bil_"), _billing)
+        )
 
     def list(
         self, *, search: str | None = None, customer_id: str | None = None, limit: int | None = None
@@ -376,26 +441,31 @@ class AsyncBillings(AsyncResource):
         weekdays: Sequence[int] | None = None,
         months: Sequence[int] | None = None,
         dates: Sequence[date | str] | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Edit Date."""
         body = _schedule(schedule_type, day, weekdays, months, dates)
-        return await self._client._request(_billing_post(billing_id, "schedule", body))
+        return await self._client._request(_billing_post(billing_id, "schedule", body, request_id))
 
-    async def activate(self, billing_id: str) -> Billing:
+    async def activate(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Run the billing again."""
-        return await self._client._request(_billing_post(billing_id, "activate"))
+        return await self._client._request(_billing_post(billing_id, "activate", request_id=request_id))
 
-    async def inactivate(self, billing_id: str) -> Billing:
+    async def inactivate(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Keep the billing but do not run it."""
-        return await self._client._request(_billing_post(billing_id, "inactivate"))
+        return await self._client._request(_billing_post(billing_id, "inactivate", request_id=request_id))
 
-    async def change_type(self, billing_id: str, type: BillingType) -> Billing:
+    async def change_type(
+        self, billing_id: str, type: BillingType, *, request_id: str | None = None
+    ) -> Billing:
         """Recurring or Reminder."""
-        return await self._client._request(_billing_post(billing_id, "type", {"type": type}))
+        return await self._client._request(_billing_post(billing_id, "type", {"type": type}, request_id))
 
     async def delete(self, billing_id: str) -> None:
         """Delete the billing."""
-        await self._client._request(Call("DELETE", path("/billings/{}", billing_id), _discard))
+        await self._client._request(
+            Call("DELETE", _by_key("/billings/{}", billing_id, "billing", "bil_"), _discard)
+        )
 
     async def delete_execute_date(
         self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
@@ -409,15 +479,19 @@ class AsyncBillings(AsyncResource):
         """Execute dates not yet run, by Billing Number and/or Invoice Number."""
         return await self._client._request(_scheduled_dates(billing_number, invoice_number))
 
-    async def register_card(self, billing_id: str, *, return_url: str) -> Billing:
+    async def register_card(
+        self, billing_id: str, *, return_url: str, request_id: str | None = None
+    ) -> Billing:
         """Open the provider's hosted page."""
         return await self._client._request(
-            _billing_post(billing_id, "card-registration", {"return_url": return_url})
+            _billing_post(billing_id, "card-registration", {"return_url": return_url}, request_id)
         )
 
-    async def refresh_card(self, billing_id: str) -> Billing:
+    async def refresh_card(self, billing_id: str, *, request_id: str | None = None) -> Billing:
         """Read the card registration's result now."""
-        return await self._client._request(_billing_post(billing_id, "card-registration/refresh"))
+        return await self._client._request(
+            _billing_post(billing_id, "card-registration/refresh", request_id=request_id)
+        )
 
 
 class AsyncCharges(AsyncResource):
@@ -441,30 +515,46 @@ class AsyncCharges(AsyncResource):
         """One charge."""
         return await self._client._request(Call("GET", path("/charges/{}", charge_id), _charge))
 
-    async def void(self, charge_id: str) -> Charge:
+    async def void(self, charge_id: str, *, request_id: str | None = None) -> Charge:
         """Void a paid charge on its business day."""
-        return await self._client._request(Call("POST", path("/charges/{}/void", charge_id), _charge))
+        return await self._client._request(_void(charge_id, request_id))
 
-    async def refund(self, charge_id: str, *, amount: int | None = None, reason: str | None = None) -> Charge:
+    async def refund(
+        self,
+        charge_id: str,
+        *,
+        amount: int | None = None,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> Charge:
         """Refund in full or in part."""
-        return await self._client._request(_refund(charge_id, amount, reason))
+        return await self._client._request(_refund(charge_id, amount, reason, request_id))
 
 
 def _create_batch(
-    kind: Literal["registration", "transaction"], file_name: str, content: bytes
+    kind: Literal["registration", "transaction"], file_name: str, content: bytes, request_id: str | None
 ) -> Call[BillingBatch]:
     body = {"kind": kind, "file_name": file_name, "content_base64": base64.b64encode(content).decode()}
-    return Call("POST", "/billing-batches", _batch, body=body)
+    return Call("POST", "/billing-batches", _batch, body=body, request_id=request_id)
+
+
+def _process_batch(batch_id: str, request_id: str | None) -> Call[BillingBatch]:
+    return Call("POST", path("/billing-batches/{}/process", batch_id), _batch, request_id=request_id)
 
 
 class BillingBatches(SyncResource):
     """Batch uploads: Registration and Batch Transaction files (CSV or XLSX)."""
 
     def create(
-        self, *, kind: Literal["registration", "transaction"], file_name: str, content: bytes
+        self,
+        *,
+        kind: Literal["registration", "transaction"],
+        file_name: str,
+        content: bytes,
+        request_id: str | None = None,
     ) -> BillingBatch:
         """Upload a file; the answer lists every row with its reasons. Process it when none is invalid."""
-        return self._client._request(_create_batch(kind, file_name, content))
+        return self._client._request(_create_batch(kind, file_name, content, request_id))
 
     def retrieve(self, batch_id: str) -> BillingBatch:
         """One file with its rows."""
@@ -476,19 +566,24 @@ class BillingBatches(SyncResource):
             ListCall("/billing-batches", compact({"limit": limit}), page_parser(BillingBatch))
         )
 
-    def process(self, batch_id: str) -> BillingBatch:
+    def process(self, batch_id: str, *, request_id: str | None = None) -> BillingBatch:
         """Process a file without invalid rows (once)."""
-        return self._client._request(Call("POST", path("/billing-batches/{}/process", batch_id), _batch))
+        return self._client._request(_process_batch(batch_id, request_id))
 
 
 class AsyncBillingBatches(AsyncResource):
     """Batch uploads (see ``BillingBatches``)."""
 
     async def create(
-        self, *, kind: Literal["registration", "transaction"], file_name: str, content: bytes
+        self,
+        *,
+        kind: Literal["registration", "transaction"],
+        file_name: str,
+        content: bytes,
+        request_id: str | None = None,
     ) -> BillingBatch:
         """Upload a file."""
-        return await self._client._request(_create_batch(kind, file_name, content))
+        return await self._client._request(_create_batch(kind, file_name, content, request_id))
 
     async def retrieve(self, batch_id: str) -> BillingBatch:
         """One file with its rows."""
@@ -500,8 +595,6 @@ class AsyncBillingBatches(AsyncResource):
             ListCall("/billing-batches", compact({"limit": limit}), page_parser(BillingBatch))
         )
 
-    async def process(self, batch_id: str) -> BillingBatch:
+    async def process(self, batch_id: str, *, request_id: str | None = None) -> BillingBatch:
         """Process a file without invalid rows (once)."""
-        return await self._client._request(
-            Call("POST", path("/billing-batches/{}/process", batch_id), _batch)
-        )
+        return await self._client._request(_process_batch(batch_id, request_id))
