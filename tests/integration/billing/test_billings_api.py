@@ -371,6 +371,11 @@ async def test_a_scheduled_single_payment_is_found_and_cancelled_by_its_invoice_
     await services.delete_execute_date(actor, "B-S", None, code, invoice_number="INV-S1")
     assert await status("INV-S1") == "cancelled"
     assert (await services.scheduled_dates(actor, invoice_number="INV-S1")).data == []
+    # All Report's Payment Status finds it.
+    from portal.domains.billing.services import reports
+
+    shown = await reports.report(actor, reports.parse_filter({"status": "cancelled"}))
+    assert [r["invoice_number"] for r in shown.rows] == ["INV-S1"]
     with pytest.raises(Conflict) as again:
         await services.delete_execute_date(actor, "B-S", None, code, invoice_number="INV-S1")
     assert again.value.code == "payment_already_cancelled"

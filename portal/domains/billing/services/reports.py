@@ -31,6 +31,7 @@ STATUSES = (
     "voided",
     "refunded",
     "partially_refunded",
+    "cancelled",
 )
 # A charge that was paid (a refund later does not undo the sale) and one the bank declined (a retry
 # may be scheduled): the dashboard's tiles and All Report's Payment Status sum the same statuses.
