@@ -565,3 +565,22 @@ async def test_the_daily_job_extends_schedules_to_the_horizon_and_keeps_deleted_
         assert await dates(once.id) == [date(2031, 3, 20)]
     finally:
         clock.set_clock(None)
+
+
+async def test_two_runs_claiming_the_same_dates_at_once_both_succeed(db: str) -> None:
+    """Two runs inserting the same claims at the same moment: each claim is inserted once and neither run
+    fails (the second can meet the first's claim on its primary key as well as on (billing, date))."""
+    actor, business = await billing_business()
+    today = common.today()
+    for n in range(12):
+        await customer_and_billing(
+            actor, f"BIL-RACE-{n}", schedule={"schedule_type": "full_date", "dates": [today.isoformat()]}
+        )
+    for _round in range(15):
+        first, second = await asyncio.gather(
+            run.claim_due(today, business.id), run.claim_due(today, business.id), return_exceptions=True
+        )
+        assert not isinstance(first, BaseException) and not isinstance(second, BaseException), (first, second)
+        assert first[0] + second[0] == 12
+        # The claims go again so the next round races on fresh ones (the dates stay scheduled).
+        await sql.execute("DELETE FROM billing_charge WHERE business_id = $1", business.id)

@@ -59,6 +59,10 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# A claim already there (another run's, committed or not) is left as it is. The conflict names no index:
+# the claim's id is derived from (business, billing, date), so a second run inserting the same claim at
+# the same moment can meet the first one's primary key before its (billing, date) key — named alone,
+# that key would leave the primary key's violation an error (seen with two runs at once).
 _CLAIM_SQL = """
 INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, execute_date, billing_number,
     invoice_number, account_id, amount, currency, status, next_attempt_on, batch_id, created_at, updated_at,
@@ -73,7 +77,7 @@ FROM billing_execute_date e
 JOIN billing b ON b.business_id = e.business_id AND b.id = e.billing_id
 WHERE e.status = 'scheduled' AND e.execute_date <= $1 AND b.status = 'active'
   AND ($3::text IS NULL OR b.business_id = $3)
-ON CONFLICT (business_id, billing_id, execute_date) WHERE kind <> 'single' DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING business_id, id, billing_id, kind, execute_date, billing_number, invoice_number, account_id, amount,
     currency
 """
