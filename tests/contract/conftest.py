@@ -8,12 +8,26 @@ loop while it waits, which is harmless here: the server runs in its own process.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.contract import ALL, Key, make_key
+from tests.support.proxy import FaultyProxy, faulty_proxy
+
+
+@pytest.fixture(scope="session")
+def _proxy(live_server: str) -> Iterator[FaultyProxy]:
+    with faulty_proxy(live_server) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxy(_proxy: FaultyProxy) -> FaultyProxy:
+    """A fault-injecting proxy in front of the live server, its faults cleared for each test."""
+    _proxy.reset()
+    return _proxy
 
 
 @pytest.fixture

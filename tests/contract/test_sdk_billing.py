@@ -8,7 +8,7 @@ repeated under the caller's own Request-Id, and a Billing Number holding "/" add
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -24,7 +24,7 @@ from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from tests.support.billing import TEST_CARD, advance_provider_clock, pin_provider_clock
 from tests.support.contract import Key, collect, pages, res
-from tests.support.proxy import DROP_AFTER, FaultyProxy, faulty_proxy
+from tests.support.proxy import DROP_AFTER, FaultyProxy
 
 RIGHTS = frozenset({"billing:view", "billing:manage", "accounts:view"})
 HEADER = "billing_number,invoice_number,amount,execute_date"
@@ -41,18 +41,6 @@ async def client(request: pytest.FixtureRequest, billing_key: Key) -> AsyncItera
     made = billing_key.client(request.param)
     yield made
     await res(made.close())
-
-
-@pytest.fixture(scope="module")
-def _proxy(live_server: str) -> Iterator[FaultyProxy]:
-    with faulty_proxy(live_server) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def proxy(_proxy: FaultyProxy) -> FaultyProxy:
-    _proxy.reset()
-    return _proxy
 
 
 async def refused(kind: type[neraca.APIStatusError], call: Callable[[], Any]) -> Any:

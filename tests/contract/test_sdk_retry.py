@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import neraca
@@ -15,21 +15,9 @@ import pytest
 from portal.domains.ledger.invariants import check_all
 from portal.lib import sql
 from tests.support.contract import Key, collect, first, funded, res
-from tests.support.proxy import DROP_AFTER, DROP_BEFORE, HANG_AFTER, FaultyProxy, Reply, faulty_proxy
+from tests.support.proxy import DROP_AFTER, DROP_BEFORE, HANG_AFTER, FaultyProxy, Reply
 
 TRANSFERS = "POST /api/v1/transfers"
-
-
-@pytest.fixture(scope="session")
-def _proxy(live_server: str) -> Iterator[FaultyProxy]:
-    with faulty_proxy(live_server) as proxy:
-        yield proxy
-
-
-@pytest.fixture
-def proxy(_proxy: FaultyProxy) -> FaultyProxy:
-    _proxy.reset()
-    return _proxy
 
 
 @pytest.fixture(params=["sync", "async"])
