@@ -121,6 +121,44 @@ async def test_payouts(sdk: Any, key: Key, tmp_path: Any) -> None:
     assert target.read_bytes().startswith(b"%PDF")
 
 
+async def test_cancel_repeated_with_the_callers_request_id_cancels_once(sdk: Any, key: Key) -> None:
+    main, _division, _partner = await funded(sdk, 1_000_000)
+    before = (await res(sdk.balances.retrieve(main.id))).available
+    await register({**DIRECTORY, "account_number": "8800113344", "holder_name": "Agus Salim"})
+    ben = await res(
+        sdk.beneficiaries.create(
+            kind="bank", bank_code="014", account_number="8800113344", holder_name="Agus Salim"
+        )
+    )
+    await sql.execute(
+        "UPDATE beneficiary SET usable_from = now() - interval '1 minute' WHERE business_id = $1 AND id = $2",
+        key.business_id,
+        ben.id,
+    )
+    payout = await res(sdk.payouts.create(beneficiary_id=ben.id, amount=100_000, reference=ref("PO")))
+    assert (await res(sdk.balances.retrieve(main.id))).on_hold == 102_500
+    # The caller's own Request-Id (from its own record) makes the cancel safe to repeat after a crash.
+    own = f"cancel-{payout.id}"
+    cancelled = await res(sdk.payouts.cancel(payout.id, request_id=own))
+    assert cancelled.status == "cancelled"
+    assert await res(sdk.payouts.cancel(payout.id, request_id=own)) == cancelled
+    balance = await res(sdk.balances.retrieve(main.id))
+    assert (balance.on_hold, balance.available) == (0, before)
+    assert (
+        await sql.fetchval(
+            "SELECT count(*) FROM activity WHERE business_id = $1 AND action = 'payout.cancelled' "
+            "AND refs->>'payout_id' = $2",
+            key.business_id,
+            payout.id,
+        )
+        == 1
+    )
+    # Without it the repeat is a new request, refused: the payout is cancelled already.
+    with pytest.raises(neraca.ConflictError) as again:
+        await res(sdk.payouts.cancel(payout.id))
+    assert again.value.code == "payout_not_cancellable"
+
+
 async def test_payout_settings_decide_which_payouts_wait_for_approval(sdk: Any, key: Key) -> None:
     await funded(sdk, 50_000_000)
     await register({**DIRECTORY, "account_number": "8800117733", "holder_name": "Rina Kusumawati"})

@@ -102,10 +102,15 @@ class Beneficiaries(SyncResource):
         """Iterate beneficiaries, optionally of one account."""
         return self._client._pager(_list(account_id=account_id, limit=limit))
 
-    def set_default(self, beneficiary_id: str) -> Beneficiary:
+    def set_default(self, beneficiary_id: str, *, request_id: str | None = None) -> Beneficiary:
         """Make it its account's default destination."""
         return self._client._request(
-            Call("POST", path("/beneficiaries/{}/default", beneficiary_id), _beneficiary)
+            Call(
+                "POST",
+                path("/beneficiaries/{}/default", beneficiary_id),
+                _beneficiary,
+                request_id=request_id,
+            )
         )
 
     def delete(self, beneficiary_id: str) -> None:
@@ -158,10 +163,15 @@ class AsyncBeneficiaries(AsyncResource):
         """Iterate beneficiaries with ``async for``."""
         return self._client._pager(_list(account_id=account_id, limit=limit))
 
-    async def set_default(self, beneficiary_id: str) -> Beneficiary:
+    async def set_default(self, beneficiary_id: str, *, request_id: str | None = None) -> Beneficiary:
         """Make it its account's default destination."""
         return await self._client._request(
-            Call("POST", path("/beneficiaries/{}/default", beneficiary_id), _beneficiary)
+            Call(
+                "POST",
+                path("/beneficiaries/{}/default", beneficiary_id),
+                _beneficiary,
+                request_id=request_id,
+            )
         )
 
     async def delete(self, beneficiary_id: str) -> None:

@@ -137,7 +137,7 @@ def _billing_post(
 
 
 def _delete_execute_date(
-    billing_id: str, execute_date: date | None, invoice_number: str | None
+    billing_id: str, execute_date: date | None, invoice_number: str | None, request_id: str | None
 ) -> Call[Billing]:
     if execute_date is None and not invoice_number:
         raise TypeError("give execute_date or invoice_number")
@@ -147,7 +147,7 @@ def _delete_execute_date(
             "invoice_number": invoice_number,
         }
     )
-    return _billing_post(billing_id, "execute-dates/delete", body)
+    return _billing_post(billing_id, "execute-dates/delete", body, request_id)
 
 
 def _scheduled_dates(billing_number: str | None, invoice_number: str | None) -> Call[list[ScheduledDate]]:
@@ -295,11 +295,18 @@ class Billings(SyncResource):
         )
 
     def delete_execute_date(
-        self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
+        self,
+        billing_id: str,
+        execute_date: date | None = None,
+        *,
+        invoice_number: str | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment
         (cancelled, never charged) or a date; both given must agree."""
-        return self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
+        return self._client._request(
+            _delete_execute_date(billing_id, execute_date, invoice_number, request_id)
+        )
 
     def scheduled_dates(
         self, *, billing_number: str | None = None, invoice_number: str | None = None
@@ -468,10 +475,17 @@ class AsyncBillings(AsyncResource):
         )
 
     async def delete_execute_date(
-        self, billing_id: str, execute_date: date | None = None, *, invoice_number: str | None = None
+        self,
+        billing_id: str,
+        execute_date: date | None = None,
+        *,
+        invoice_number: str | None = None,
+        request_id: str | None = None,
     ) -> Billing:
         """Cancel one upcoming execute date, or by its Invoice Number a scheduled single payment."""
-        return await self._client._request(_delete_execute_date(billing_id, execute_date, invoice_number))
+        return await self._client._request(
+            _delete_execute_date(billing_id, execute_date, invoice_number, request_id)
+        )
 
     async def scheduled_dates(
         self, *, billing_number: str | None = None, invoice_number: str | None = None

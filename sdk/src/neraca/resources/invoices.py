@@ -55,12 +55,13 @@ def _list(
     return ListCall("/invoices", params, page_parser(Invoice))
 
 
-def _action(invoice_id: str, action: str) -> Call[Invoice]:
-    return Call("POST", path("/invoices/{}/" + action, invoice_id), _invoice)
+def _action(invoice_id: str, action: str, request_id: str | None) -> Call[Invoice]:
+    return Call("POST", path("/invoices/{}/" + action, invoice_id), _invoice, request_id=request_id)
 
 
-def _credit(invoice_id: str, reason: str | None) -> Call[Invoice]:
-    return Call("POST", path("/invoices/{}/credit", invoice_id), _invoice, body=compact({"reason": reason}))
+def _credit(invoice_id: str, reason: str | None, request_id: str | None) -> Call[Invoice]:
+    body = compact({"reason": reason})
+    return Call("POST", path("/invoices/{}/credit", invoice_id), _invoice, body=body, request_id=request_id)
 
 
 def _usage_call(
@@ -98,21 +99,21 @@ class Invoices(SyncResource):
         """Download the invoice's PDF to ``path`` (written whole or not at all) and return the path."""
         return self._client._download(_pdf(invoice_id), Path(path))
 
-    def void(self, invoice_id: str) -> Invoice:
+    def void(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Void an open invoice nothing was collected on."""
-        return self._client._request(_action(invoice_id, "void"))
+        return self._client._request(_action(invoice_id, "void", request_id))
 
-    def credit(self, invoice_id: str, *, reason: str | None = None) -> Invoice:
+    def credit(self, invoice_id: str, *, reason: str | None = None, request_id: str | None = None) -> Invoice:
         """A credit note for a paid invoice: its payments are reversed to the billed account."""
-        return self._client._request(_credit(invoice_id, reason))
+        return self._client._request(_credit(invoice_id, reason, request_id))
 
-    def write_off(self, invoice_id: str) -> Invoice:
+    def write_off(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Write off what is still due on an open invoice."""
-        return self._client._request(_action(invoice_id, "write_off"))
+        return self._client._request(_action(invoice_id, "write_off", request_id))
 
-    def collect(self, invoice_id: str) -> Invoice:
+    def collect(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Try to collect an open invoice now from the billed account's available balance."""
-        return self._client._request(_action(invoice_id, "collect"))
+        return self._client._request(_action(invoice_id, "collect", request_id))
 
     def preview(self, subscription_id: str) -> InvoicePreview:
         """The dry run: the subscription's next invoice as it would be issued now (nothing is written)."""
@@ -172,21 +173,23 @@ class AsyncInvoices(AsyncResource):
         """Download the invoice's PDF to ``path`` and return the path."""
         return await self._client._download(_pdf(invoice_id), Path(path))
 
-    async def void(self, invoice_id: str) -> Invoice:
+    async def void(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Void an open invoice nothing was collected on."""
-        return await self._client._request(_action(invoice_id, "void"))
+        return await self._client._request(_action(invoice_id, "void", request_id))
 
-    async def credit(self, invoice_id: str, *, reason: str | None = None) -> Invoice:
+    async def credit(
+        self, invoice_id: str, *, reason: str | None = None, request_id: str | None = None
+    ) -> Invoice:
         """A credit note for a paid invoice: its payments are reversed to the billed account."""
-        return await self._client._request(_credit(invoice_id, reason))
+        return await self._client._request(_credit(invoice_id, reason, request_id))
 
-    async def write_off(self, invoice_id: str) -> Invoice:
+    async def write_off(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Write off what is still due on an open invoice."""
-        return await self._client._request(_action(invoice_id, "write_off"))
+        return await self._client._request(_action(invoice_id, "write_off", request_id))
 
-    async def collect(self, invoice_id: str) -> Invoice:
+    async def collect(self, invoice_id: str, *, request_id: str | None = None) -> Invoice:
         """Try to collect an open invoice now."""
-        return await self._client._request(_action(invoice_id, "collect"))
+        return await self._client._request(_action(invoice_id, "collect", request_id))
 
     async def preview(self, subscription_id: str) -> InvoicePreview:
         """The dry run of the subscription's next invoice."""

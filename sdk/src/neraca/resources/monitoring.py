@@ -94,8 +94,11 @@ def _rules_list(data: Any) -> list[MonitoringRule]:
     return [_rule(item) for item in data["data"]]
 
 
-def _create(kind: str, params: dict[str, Any], **options: Any) -> Call[MonitoringRule]:
-    return Call("POST", "/monitoring_rules", _rule, body={"kind": kind, "params": params, **compact(options)})
+def _create(
+    kind: str, params: dict[str, Any], request_id: str | None, **options: Any
+) -> Call[MonitoringRule]:
+    body = {"kind": kind, "params": params, **compact(options)}
+    return Call("POST", "/monitoring_rules", _rule, body=body, request_id=request_id)
 
 
 def _update(rule_id: str, **changes: Any) -> Call[MonitoringRule]:
@@ -103,20 +106,23 @@ def _update(rule_id: str, **changes: Any) -> Call[MonitoringRule]:
     return Call("PATCH", path("/monitoring_rules/{}", rule_id), _rule, body=body)
 
 
-def _test_call(rule_id: str | None, kind: str | None, params: dict[str, Any] | None) -> Call[RuleTest]:
+def _test_call(
+    rule_id: str | None, kind: str | None, params: dict[str, Any] | None, request_id: str | None
+) -> Call[RuleTest]:
     if rule_id is not None:
-        return Call(
-            "POST", path("/monitoring_rules/{}/test", rule_id), _test, body=compact({"params": params})
-        )
-    return Call("POST", "/monitoring_rules/test", _test, body=compact({"kind": kind, "params": params or {}}))
+        route, body = path("/monitoring_rules/{}/test", rule_id), compact({"params": params})
+    else:
+        route, body = "/monitoring_rules/test", compact({"kind": kind, "params": params or {}})
+    return Call("POST", route, _test, body=body, request_id=request_id)
 
 
 def _alerts(**filters: Any) -> ListCall[Alert]:
     return ListCall("/alerts", compact(filters), page_parser(Alert))
 
 
-def _alert_action(alert_id: str, action: str, note: str | None) -> Call[Alert]:
-    return Call("POST", path("/alerts/{}/" + action, alert_id), _alert, body=compact({"note": note}))
+def _alert_action(alert_id: str, action: str, note: str | None, request_id: str | None) -> Call[Alert]:
+    body = compact({"note": note})
+    return Call("POST", path("/alerts/{}/" + action, alert_id), _alert, body=body, request_id=request_id)
 
 
 class MonitoringRules(SyncResource):
@@ -139,10 +145,11 @@ class MonitoringRules(SyncResource):
         severity: str | None = None,
         action: str | None = None,
         enabled: bool | None = None,
+        request_id: str | None = None,
     ) -> MonitoringRule:
         """A new rule of ``kind`` (``large_amount``, ``velocity_count``, ...) with its parameters."""
         return self._client._request(
-            _create(kind, params, name=name, severity=severity, action=action, enabled=enabled)
+            _create(kind, params, request_id, name=name, severity=severity, action=action, enabled=enabled)
         )
 
     def update(
@@ -161,10 +168,15 @@ class MonitoringRules(SyncResource):
         )
 
     def test(
-        self, rule_id: str | None = None, *, kind: str | None = None, params: dict[str, Any] | None = None
+        self,
+        rule_id: str | None = None,
+        *,
+        kind: str | None = None,
+        params: dict[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> RuleTest:
         """How often the rule (or a draft of ``kind``) with ``params`` would have fired in 30 days."""
-        return self._client._request(_test_call(rule_id, kind, params))
+        return self._client._request(_test_call(rule_id, kind, params, request_id))
 
 
 class AsyncMonitoringRules(AsyncResource):
@@ -187,10 +199,11 @@ class AsyncMonitoringRules(AsyncResource):
         severity: str | None = None,
         action: str | None = None,
         enabled: bool | None = None,
+        request_id: str | None = None,
     ) -> MonitoringRule:
         """A new rule of ``kind`` with its parameters."""
         return await self._client._request(
-            _create(kind, params, name=name, severity=severity, action=action, enabled=enabled)
+            _create(kind, params, request_id, name=name, severity=severity, action=action, enabled=enabled)
         )
 
     async def update(
@@ -209,10 +222,15 @@ class AsyncMonitoringRules(AsyncResource):
         )
 
     async def test(
-        self, rule_id: str | None = None, *, kind: str | None = None, params: dict[str, Any] | None = None
+        self,
+        rule_id: str | None = None,
+        *,
+        kind: str | None = None,
+        params: dict[str, Any] | None = None,
+        request_id: str | None = None,
     ) -> RuleTest:
         """How often the rule (or a draft of ``kind``) with ``params`` would have fired in 30 days."""
-        return await self._client._request(_test_call(rule_id, kind, params))
+        return await self._client._request(_test_call(rule_id, kind, params, request_id))
 
 
 class Alerts(SyncResource):
@@ -236,13 +254,13 @@ class Alerts(SyncResource):
         """One alert with its evidence and notes."""
         return self._client._request(Call("GET", path("/alerts/{}", alert_id), _alert))
 
-    def acknowledge(self, alert_id: str, *, note: str | None = None) -> Alert:
+    def acknowledge(self, alert_id: str, *, note: str | None = None, request_id: str | None = None) -> Alert:
         """Someone is on it: open → acknowledged."""
-        return self._client._request(_alert_action(alert_id, "acknowledge", note))
+        return self._client._request(_alert_action(alert_id, "acknowledge", note, request_id))
 
-    def resolve(self, alert_id: str, *, note: str | None = None) -> Alert:
+    def resolve(self, alert_id: str, *, note: str | None = None, request_id: str | None = None) -> Alert:
         """Close it; the note is kept as its resolution."""
-        return self._client._request(_alert_action(alert_id, "resolve", note))
+        return self._client._request(_alert_action(alert_id, "resolve", note, request_id))
 
 
 class AsyncAlerts(AsyncResource):
@@ -266,10 +284,14 @@ class AsyncAlerts(AsyncResource):
         """One alert with its evidence and notes."""
         return await self._client._request(Call("GET", path("/alerts/{}", alert_id), _alert))
 
-    async def acknowledge(self, alert_id: str, *, note: str | None = None) -> Alert:
+    async def acknowledge(
+        self, alert_id: str, *, note: str | None = None, request_id: str | None = None
+    ) -> Alert:
         """Someone is on it: open → acknowledged."""
-        return await self._client._request(_alert_action(alert_id, "acknowledge", note))
+        return await self._client._request(_alert_action(alert_id, "acknowledge", note, request_id))
 
-    async def resolve(self, alert_id: str, *, note: str | None = None) -> Alert:
+    async def resolve(
+        self, alert_id: str, *, note: str | None = None, request_id: str | None = None
+    ) -> Alert:
         """Close it; the note is kept as its resolution."""
-        return await self._client._request(_alert_action(alert_id, "resolve", note))
+        return await self._client._request(_alert_action(alert_id, "resolve", note, request_id))

@@ -52,9 +52,11 @@ def _refund_call(
     return Call("POST", path("/payments/{}/refunds", payment_id), _refund, body=body, request_id=request_id)
 
 
-def _update_split(payment_id: str, destinations: Sequence[Mapping[str, Any]]) -> Call[Payment]:
+def _update_split(
+    payment_id: str, destinations: Sequence[Mapping[str, Any]], request_id: str | None
+) -> Call[Payment]:
     body = {"destinations": [dict(d) for d in destinations]}
-    return Call("POST", path("/payments/{}/split", payment_id), _payment, body=body)
+    return Call("POST", path("/payments/{}/split", payment_id), _payment, body=body, request_id=request_id)
 
 
 class Payments(SyncResource):
@@ -118,9 +120,15 @@ class Payments(SyncResource):
         """Refund all (no ``amount``) or part of a paid payment; never above what is left."""
         return self._client._request(_refund_call(payment_id, amount, reason, request_id))
 
-    def update_split(self, payment_id: str, *, destinations: Sequence[Mapping[str, Any]]) -> Payment:
+    def update_split(
+        self,
+        payment_id: str,
+        *,
+        destinations: Sequence[Mapping[str, Any]],
+        request_id: str | None = None,
+    ) -> Payment:
         """Settlement Configuration of one payment; an empty list cancels its split."""
-        return self._client._request(_update_split(payment_id, destinations))
+        return self._client._request(_update_split(payment_id, destinations, request_id))
 
     def simulate_payment(self, payment_id: str, *, request_id: str | None = None) -> Payment:
         """Sandbox only: the customer pays now."""
@@ -187,9 +195,15 @@ class AsyncPayments(AsyncResource):
         """Refund all (no ``amount``) or part of a paid payment; never above what is left."""
         return await self._client._request(_refund_call(payment_id, amount, reason, request_id))
 
-    async def update_split(self, payment_id: str, *, destinations: Sequence[Mapping[str, Any]]) -> Payment:
+    async def update_split(
+        self,
+        payment_id: str,
+        *,
+        destinations: Sequence[Mapping[str, Any]],
+        request_id: str | None = None,
+    ) -> Payment:
         """Settlement Configuration of one payment; an empty list cancels its split."""
-        return await self._client._request(_update_split(payment_id, destinations))
+        return await self._client._request(_update_split(payment_id, destinations, request_id))
 
     async def simulate_payment(self, payment_id: str, *, request_id: str | None = None) -> Payment:
         """Sandbox only: the customer pays now."""

@@ -106,20 +106,34 @@ class Payouts(SyncResource):
         """Iterate payouts, newest first, optionally by status or account."""
         return self._client._pager(_list(status=status, account_id=account_id, limit=limit))
 
-    def cancel(self, payout_id: str) -> Payout:
+    def cancel(self, payout_id: str, *, request_id: str | None = None) -> Payout:
         """Cancel a payout not yet sent (awaiting approval or scheduled); the held money is released."""
-        return self._client._request(Call("POST", path("/payouts/{}/cancel", payout_id), _payout))
-
-    def approve(self, payout_id: str, *, code: str) -> Payout:
-        """Approve a payout awaiting approval with the approver's authenticator code."""
         return self._client._request(
-            Call("POST", path("/payouts/{}/approve", payout_id), _payout, body={"code": code})
+            Call("POST", path("/payouts/{}/cancel", payout_id), _payout, request_id=request_id)
         )
 
-    def reject(self, payout_id: str, *, reason: str) -> Payout:
+    def approve(self, payout_id: str, *, code: str, request_id: str | None = None) -> Payout:
+        """Approve a payout awaiting approval with the approver's authenticator code."""
+        return self._client._request(
+            Call(
+                "POST",
+                path("/payouts/{}/approve", payout_id),
+                _payout,
+                body={"code": code},
+                request_id=request_id,
+            )
+        )
+
+    def reject(self, payout_id: str, *, reason: str, request_id: str | None = None) -> Payout:
         """Reject a payout awaiting approval; the held money is released."""
         return self._client._request(
-            Call("POST", path("/payouts/{}/reject", payout_id), _payout, body={"reason": reason})
+            Call(
+                "POST",
+                path("/payouts/{}/reject", payout_id),
+                _payout,
+                body={"reason": reason},
+                request_id=request_id,
+            )
         )
 
     def proof(self, payout_id: str, *, path: str | os.PathLike[str]) -> Path:
@@ -180,20 +194,34 @@ class AsyncPayouts(AsyncResource):
         """Iterate payouts with ``async for``."""
         return self._client._pager(_list(status=status, account_id=account_id, limit=limit))
 
-    async def cancel(self, payout_id: str) -> Payout:
+    async def cancel(self, payout_id: str, *, request_id: str | None = None) -> Payout:
         """Cancel a payout not yet sent."""
-        return await self._client._request(Call("POST", path("/payouts/{}/cancel", payout_id), _payout))
-
-    async def approve(self, payout_id: str, *, code: str) -> Payout:
-        """Approve a payout awaiting approval with the approver's authenticator code."""
         return await self._client._request(
-            Call("POST", path("/payouts/{}/approve", payout_id), _payout, body={"code": code})
+            Call("POST", path("/payouts/{}/cancel", payout_id), _payout, request_id=request_id)
         )
 
-    async def reject(self, payout_id: str, *, reason: str) -> Payout:
+    async def approve(self, payout_id: str, *, code: str, request_id: str | None = None) -> Payout:
+        """Approve a payout awaiting approval with the approver's authenticator code."""
+        return await self._client._request(
+            Call(
+                "POST",
+                path("/payouts/{}/approve", payout_id),
+                _payout,
+                body={"code": code},
+                request_id=request_id,
+            )
+        )
+
+    async def reject(self, payout_id: str, *, reason: str, request_id: str | None = None) -> Payout:
         """Reject a payout awaiting approval."""
         return await self._client._request(
-            Call("POST", path("/payouts/{}/reject", payout_id), _payout, body={"reason": reason})
+            Call(
+                "POST",
+                path("/payouts/{}/reject", payout_id),
+                _payout,
+                body={"reason": reason},
+                request_id=request_id,
+            )
         )
 
     async def proof(self, payout_id: str, *, path: str | os.PathLike[str]) -> Path:

@@ -81,9 +81,11 @@ class Plans(SyncResource):
         """Iterate the plans, oldest first."""
         return self._client._pager(_list(limit))
 
-    def archive(self, plan_id: str) -> Plan:
+    def archive(self, plan_id: str, *, request_id: str | None = None) -> Plan:
         """No new subscriptions; running ones keep being billed."""
-        return self._client._request(Call("POST", path("/plans/{}/archive", plan_id), _plan))
+        return self._client._request(
+            Call("POST", path("/plans/{}/archive", plan_id), _plan, request_id=request_id)
+        )
 
 
 class AsyncPlans(AsyncResource):
@@ -124,6 +126,8 @@ class AsyncPlans(AsyncResource):
         """Iterate the plans with ``async for``."""
         return self._client._pager(_list(limit))
 
-    async def archive(self, plan_id: str) -> Plan:
+    async def archive(self, plan_id: str, *, request_id: str | None = None) -> Plan:
         """No new subscriptions; running ones keep being billed."""
-        return await self._client._request(Call("POST", path("/plans/{}/archive", plan_id), _plan))
+        return await self._client._request(
+            Call("POST", path("/plans/{}/archive", plan_id), _plan, request_id=request_id)
+        )

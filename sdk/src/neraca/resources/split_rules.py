@@ -30,9 +30,11 @@ def _none(_data: Any) -> None:
     return None
 
 
-def _create(name: str, destinations: Sequence[Mapping[str, Any]], account_id: str | None) -> Call[SplitRule]:
+def _create(
+    name: str, destinations: Sequence[Mapping[str, Any]], account_id: str | None, request_id: str | None
+) -> Call[SplitRule]:
     body = compact({"name": name, "destinations": [dict(d) for d in destinations], "account_id": account_id})
-    return Call("POST", "/split_rules", _rule, body=body)
+    return Call("POST", "/split_rules", _rule, body=body, request_id=request_id)
 
 
 def _update(
@@ -47,7 +49,11 @@ def _update(
 
 
 def _preview_call(
-    destinations: Sequence[Mapping[str, Any]], amount: int | None, channel: str | None, payment_id: str | None
+    destinations: Sequence[Mapping[str, Any]],
+    amount: int | None,
+    channel: str | None,
+    payment_id: str | None,
+    request_id: str | None,
 ) -> Call[SplitPreview]:
     body = compact(
         {
@@ -57,18 +63,23 @@ def _preview_call(
             "payment_id": payment_id,
         }
     )
-    return Call("POST", "/split_rules/preview", _preview, body=body)
+    return Call("POST", "/split_rules/preview", _preview, body=body, request_id=request_id)
 
 
 class SplitRules(SyncResource):
     """Split rules: create, retrieve, list, update, delete, preview."""
 
     def create(
-        self, *, name: str, destinations: Sequence[Mapping[str, Any]], account_id: str | None = None
+        self,
+        *,
+        name: str,
+        destinations: Sequence[Mapping[str, Any]],
+        account_id: str | None = None,
+        request_id: str | None = None,
     ) -> SplitRule:
         """A rule of up to 10 destinations (``{"kind": "account", "account_id", "percent"|"amount"}`` or
         ``{"kind": "bank", "beneficiary_id", …}``), optionally attached to an account."""
-        return self._client._request(_create(name, destinations, account_id))
+        return self._client._request(_create(name, destinations, account_id, request_id))
 
     def retrieve(self, rule_id: str) -> SplitRule:
         """Return one rule."""
@@ -102,19 +113,25 @@ class SplitRules(SyncResource):
         amount: int | None = None,
         channel: str | None = None,
         payment_id: str | None = None,
+        request_id: str | None = None,
     ) -> SplitPreview:
         """Dry run: what each destination receives from a payment and the remainder (writes nothing)."""
-        return self._client._request(_preview_call(destinations, amount, channel, payment_id))
+        return self._client._request(_preview_call(destinations, amount, channel, payment_id, request_id))
 
 
 class AsyncSplitRules(AsyncResource):
     """Split rules: create, retrieve, list, update, delete, preview."""
 
     async def create(
-        self, *, name: str, destinations: Sequence[Mapping[str, Any]], account_id: str | None = None
+        self,
+        *,
+        name: str,
+        destinations: Sequence[Mapping[str, Any]],
+        account_id: str | None = None,
+        request_id: str | None = None,
     ) -> SplitRule:
         """A rule of up to 10 destinations, optionally attached to an account."""
-        return await self._client._request(_create(name, destinations, account_id))
+        return await self._client._request(_create(name, destinations, account_id, request_id))
 
     async def retrieve(self, rule_id: str) -> SplitRule:
         """Return one rule."""
@@ -148,6 +165,9 @@ class AsyncSplitRules(AsyncResource):
         amount: int | None = None,
         channel: str | None = None,
         payment_id: str | None = None,
+        request_id: str | None = None,
     ) -> SplitPreview:
         """Dry run: what each destination receives from a payment and the remainder."""
-        return await self._client._request(_preview_call(destinations, amount, channel, payment_id))
+        return await self._client._request(
+            _preview_call(destinations, amount, channel, payment_id, request_id)
+        )

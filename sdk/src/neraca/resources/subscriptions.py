@@ -83,10 +83,15 @@ class Subscriptions(SyncResource):
         """Iterate subscriptions, optionally of one plan or account."""
         return self._client._pager(_list(plan_id, account_id, limit))
 
-    def cancel(self, subscription_id: str) -> Subscription:
+    def cancel(self, subscription_id: str, *, request_id: str | None = None) -> Subscription:
         """Stop billing (invoices already issued stay)."""
         return self._client._request(
-            Call("POST", path("/subscriptions/{}/cancel", subscription_id), _subscription)
+            Call(
+                "POST",
+                path("/subscriptions/{}/cancel", subscription_id),
+                _subscription,
+                request_id=request_id,
+            )
         )
 
 
@@ -121,8 +126,13 @@ class AsyncSubscriptions(AsyncResource):
         """Iterate subscriptions with ``async for``."""
         return self._client._pager(_list(plan_id, account_id, limit))
 
-    async def cancel(self, subscription_id: str) -> Subscription:
+    async def cancel(self, subscription_id: str, *, request_id: str | None = None) -> Subscription:
         """Stop billing (invoices already issued stay)."""
         return await self._client._request(
-            Call("POST", path("/subscriptions/{}/cancel", subscription_id), _subscription)
+            Call(
+                "POST",
+                path("/subscriptions/{}/cancel", subscription_id),
+                _subscription,
+                request_id=request_id,
+            )
         )
