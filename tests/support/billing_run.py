@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from tests.support.settings import environment
+
 # The session simulator's database (tests/conftest.py starts it), on the test PostgreSQL server.
 SESSION_SIMULATOR_DATABASE = "neraca_simulator_session"
 
@@ -30,20 +32,7 @@ async def provider_card_payins(business_id: str) -> list[Any]:
 
 async def deliver_mail(sink: Any) -> int:
     """Send every queued e-mail now to the test SMTP sink (what the worker's mail job does)."""
-    import os
-
     from portal.domains.identity import mail
-    from portal.settings import get_settings
 
-    saved = {name: os.environ.get(name) for name in ("NERACA_SMTP_HOST", "NERACA_SMTP_PORT")}
-    os.environ.update({"NERACA_SMTP_HOST": sink.host, "NERACA_SMTP_PORT": str(sink.port)})
-    get_settings.cache_clear()
-    try:
+    with environment(NERACA_SMTP_HOST=sink.host, NERACA_SMTP_PORT=str(sink.port)):
         return await mail.send_pending()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()

@@ -17,27 +17,9 @@ import httpx
 import pytest
 
 from portal.server.middleware import body_deadline, forwarded_client, trusted_networks
+from tests.support.settings import environment
 
 NERACA = str(Path(sys.executable).parent / "neraca")
-
-
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    """Settings are read once per process: set the variables and read them afresh, then restore."""
-    from portal.settings import get_settings
-
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 @asynccontextmanager
