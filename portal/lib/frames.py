@@ -127,12 +127,11 @@ def free_separator(content: bytes) -> str | None:
 
 
 def text_arrays(
-    frame: pl.DataFrame, *, first: int, separator: str | None = None, once: bool = False
+    frame: pl.DataFrame, *, first: int, separator: str | None = None
 ) -> tuple[list[str], list[Any]]:
     """Each text column of a frame (one row at least) as a PostgreSQL `text[]` expression over query
     parameters numbered from `first`, and those parameters. asyncpg encodes a list element by element
-    in Python; here a column of one value repeated is `array_fill` (with `once`, that value alone: a
-    one-element array, for a record whose readers expand it — `filled`), any other is joined into one
+    in Python; here a column of one value repeated is `array_fill`, any other is joined into one
     string with a separator no cell holds — `separator` when the caller knows none does
     (`free_separator`), else the first one no cell of the column holds — and split by
     `string_to_array` (a list only when every separator is taken)."""
@@ -142,32 +141,15 @@ def text_arrays(
         params.append(value)
         return f"${first + len(params) - 1}"
 
-    same = frame.select((pl.all() == pl.all().first()).all()).row(0)
+    same = _same(frame)
     varied = [c for c, one in zip(frame.columns, same, strict=True) if not one]
-    sep = separator or (
-        next(
-            (
-                candidate
-                for candidate in _SEPARATORS
-                if not any(frame.select(pl.col(varied).str.contains(candidate, literal=True).any()).row(0))
-            ),
-            None,
-        )
-        if varied
-        else None
-    )
-    texts = (
-        dict(zip(varied, frame.select(pl.col(varied).str.join(sep)).row(0), strict=True))
-        if sep and varied
-        else {}
-    )
-    size = param(frame.height) if any(same) and not once else ""
+    sep = separator or (_candidate_free(frame, varied) if varied else None)
+    texts = _joined(frame, varied, sep) if sep and varied else {}
+    size = param(frame.height) if any(same) else ""
     split = param(sep) if texts else ""
     arrays = []
     for c, one in zip(frame.columns, same, strict=True):
-        if one and once:
-            arrays.append(f"ARRAY[{param(frame.item(0, c))}::text]")
-        elif one:
+        if one:
             arrays.append(f"array_fill({param(frame.item(0, c))}::text, ARRAY[{size}::integer])")
         elif c in texts:
             arrays.append(f"string_to_array({param(texts[c])}::text, {split}::text)")
@@ -176,14 +158,71 @@ def text_arrays(
     return arrays, params
 
 
-def filled(column: str, lines: str) -> str:
-    """A PostgreSQL expression: the array `column` of a record written by `text_arrays(once=True)`
-    with one element per element of the array `lines` (a column of one value, kept once, repeated;
-    any other, and NULL, as it is)."""
-    return (
-        f"CASE WHEN cardinality({column}) = 1 THEN array_fill({column}[1], ARRAY[cardinality({lines})]) "
-        f"ELSE {column} END"
+class NoSeparator(ValueError):
+    """Every character that could separate a frame's cells is in one of them."""
+
+
+def packed_texts(frame: pl.DataFrame, *, separator: str | None = None) -> tuple[str | None, list[str]]:
+    """Each text column of a frame (one row at least) as one text, for a record kept whole and never
+    changed (read with `unpacked`): a column of one value is that value; any other is its cells joined
+    by a separator no cell of any column holds — `separator` when the caller knows none does
+    (`free_separator`), else one found in the frame's cells. Returns (the separator, None when no
+    column is joined; the texts in column order). The server stores the texts as they come: no array
+    is built on a write (splitting a 100,000-row file's columns into arrays measured half of its
+    record's write).
+    NoSeparator when every candidate character is in a cell (a frame of more than a million distinct
+    characters)."""
+    same = _same(frame)
+    varied = [c for c, one in zip(frame.columns, same, strict=True) if not one]
+    # Not in any cell, a column of one value's included: its readers tell it by the separator's absence.
+    sep = (
+        (separator or _candidate_free(frame, frame.columns) or _any_free(frame, frame.columns))
+        if varied
+        else None
     )
+    texts = _joined(frame, varied, sep) if sep else {}
+    return sep, [texts[c] if c in texts else frame.item(0, c) for c in frame.columns]
+
+
+def unpacked(column: str, lines: str, separator: str) -> str:
+    """A PostgreSQL expression: the `text[]` of a record's column written by `packed_texts`, one
+    element per element of the array `lines` (a column of one value repeated; NULL stays NULL)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL::text[] "
+        f"WHEN strpos({column}, {separator}) > 0 THEN string_to_array({column}, {separator}) "
+        f"ELSE array_fill({column}, ARRAY[cardinality({lines})]) END"
+    )
+
+
+def _same(frame: pl.DataFrame) -> tuple[bool, ...]:
+    """For each column, whether every cell is the first one."""
+    return frame.select((pl.all() == pl.all().first()).all()).row(0)
+
+
+def _joined(frame: pl.DataFrame, columns: list[str], separator: str) -> dict[str, str]:
+    return dict(zip(columns, frame.select(pl.col(columns).str.join(separator)).row(0), strict=True))
+
+
+def _candidate_free(frame: pl.DataFrame, columns: list[str]) -> str | None:
+    """The first of `_SEPARATORS` that no cell of `columns` holds."""
+    return next(
+        (
+            candidate
+            for candidate in _SEPARATORS
+            if not any(frame.select(pl.col(columns).str.contains(candidate, literal=True).any()).row(0))
+        ),
+        None,
+    )
+
+
+def _any_free(frame: pl.DataFrame, columns: list[str]) -> str:
+    """A character from U+E000 up (private use first) that no cell of `columns` holds, when every one
+    of `_SEPARATORS` is taken."""
+    taken = set().union(*(set(text) for text in frame.select(pl.col(columns).str.join("")).row(0)))
+    free = next((chr(c) for c in range(0xE000, 0x110000) if chr(c) not in taken), None)
+    if free is None:
+        raise NoSeparator("every candidate separator is in a cell")
+    return free
 
 
 # Python's whitespace but the line breaks, as a class of polars' (Rust) regex syntax.

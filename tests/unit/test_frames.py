@@ -173,11 +173,24 @@ def test_cell_edges_finds_padding_and_formulas_only_where_they_are() -> None:
     assert frames.cell_edges(b'a,b\n1,"2"\n') == (True, True)  # a quote: cells are not cut at commas
 
 
-def test_a_column_of_one_value_is_kept_once_when_asked() -> None:
+def test_packed_texts_keep_a_column_of_one_value_once_and_join_any_other() -> None:
     frame = pl.DataFrame({"same": ["x", "x", "x"], "other": ["a", "", "c"]})
-    arrays, params = frames.text_arrays(frame, first=2, separator="\x1f", once=True)
-    assert arrays == ["ARRAY[$3::text]", "string_to_array($4::text, $2::text)"]
-    assert params == ["\x1f", "x", "a\x1f\x1fc"]
+    assert frames.packed_texts(frame, separator="\x1f") == ("\x1f", ["x", "a\x1f\x1fc"])
+    # No separator known: the first candidate no cell holds.
+    taken = pl.DataFrame({"a": ["\x1f", "\x1e"], "b": ["y", "y"]})
+    assert frames.packed_texts(taken) == ("\x1d", ["\x1f\x1d\x1e", "y"])
+    # A frame of one row, or of columns of one value each, joins nothing.
+    assert frames.packed_texts(pl.DataFrame({"a": ["x"], "b": ["y"]})) == (None, ["x", "y"])
+
+
+def test_packed_texts_find_a_private_use_character_when_every_candidate_is_taken() -> None:
+    candidates = frames._SEPARATORS
+    frame = pl.DataFrame({"a": list(candidates), "b": ["\ue000"] * len(candidates)})
+    separator, (a, b) = frames.packed_texts(frame)
+    assert separator == "\ue001" and a.split(separator) == list(candidates) and b == "\ue000"
+    every = "".join(chr(c) for c in range(0xE000, 0x110000))
+    with pytest.raises(frames.NoSeparator):
+        frames.packed_texts(pl.DataFrame({"a": [candidates, every]}))
 
 
 def test_a_separator_the_file_lacks_is_taken_without_testing_a_cell() -> None:

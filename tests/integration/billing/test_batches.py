@@ -357,6 +357,25 @@ async def test_files_that_are_not_csv_or_xlsx_or_too_large_are_refused(db: str) 
     assert await sql.fetchval("SELECT count(*) FROM billing_batch") == 0
 
 
+async def test_a_file_holding_every_separator_character_is_refused_whole(db: str) -> None:
+    """A file whose cells hold every character its record could be joined with (the usual separators
+    and every one from U+E000 up: over a million distinct characters) is refused with a specific error,
+    nothing written."""
+    actor, _ = await billing_business()
+    every = "".join(chr(c) for c in range(0xE000, 0x110000))
+    content = csv_of(
+        "billing_number,invoice_number,amount,execute_date,description",
+        f"BIL-E1,INV-E1,1000,2030-01-01,x{frames._SEPARATORS}x",
+        f"BIL-E1,INV-E2,1000,2030-01-01,{every}",
+    )
+    assert len(content) <= batches.MAX_BYTES
+    with pytest.raises(ValidationFailed) as refused:
+        await batches.upload(actor, "transaction", "every.csv", content)
+    assert refused.value.code == "unreadable_file"
+    assert await sql.fetchval("SELECT count(*) FROM billing_batch") == 0
+    assert await sql.fetchval("SELECT count(*) FROM billing_batch_file") == 0
+
+
 async def test_the_upload_page_highlights_bad_rows(client: Any) -> None:
     business, owner = await make_business()
     await signed_in_client(client, owner)
@@ -604,8 +623,9 @@ async def test_cells_are_kept_as_typed_whatever_they_hold(db: str) -> None:
 
 
 async def test_a_column_of_one_value_is_kept_once_and_read_on_every_row(db: str) -> None:
-    """A column whose cells are all the same is stored as that one cell and read back on every line
-    (the page, the API, processing); the record refuses a column of another length."""
+    """Each column of a file's record is one text: a column whose cells are all the same is that one
+    cell, read back on every line (the page, the API, processing); any other its cells joined by the
+    record's separator. The record refuses a column of another length."""
     actor, _ = await billing_business()
     await services.create_customer(actor, customer_id="CUST-O", name="Oka")
     content = csv_of(
@@ -617,19 +637,22 @@ async def test_a_column_of_one_value_is_kept_once_and_read_on_every_row(db: str)
     )
     batch_id = await batches.upload(actor, "registration", "o.csv", content)
     stored = await sql.fetchrow(
-        "SELECT lines, customer_id, billing_number, amount, type, months, description "
-        "FROM billing_batch_file WHERE business_id = $1 AND batch_id = $2",
+        "SELECT lines, separator, customer_id, billing_number, amount, type, months, description, "
+        "invoice_number FROM billing_batch_file WHERE business_id = $1 AND batch_id = $2",
         actor.business_id,
         batch_id,
     )
     assert stored["lines"] == [2, 3, 4]  # a blank row is left out, not numbered
     assert (stored["customer_id"], stored["amount"], stored["type"], stored["description"]) == (
-        ["CUST-O"],
-        ["5000"],
-        ["recurring"],
-        [""],
+        "CUST-O",
+        "5000",
+        "recurring",
+        "",
     )
-    assert stored["billing_number"] == ["BIL-O1", "BIL-O2", "BIL-O3"] and stored["months"] == ["2", "3", "4"]
+    sep = stored["separator"]
+    assert sep == "\x1f" and stored["invoice_number"] is None  # a column a Registration file lacks
+    assert stored["billing_number"] == sep.join(["BIL-O1", "BIL-O2", "BIL-O3"])
+    assert stored["months"] == sep.join(["2", "3", "4"])
     rows = await batches.batch_rows(actor, batch_id)
     assert [(r["line"], r["data"]["billing_number"], r["data"]["type"], r["data"]["day"]) for r in rows] == [
         (2, "BIL-O1", "recurring", "5"),
@@ -647,13 +670,37 @@ async def test_a_column_of_one_value_is_kept_once_and_read_on_every_row(db: str)
         ("BIL-O2", 5000),
         ("BIL-O3", 5000),
     ]
-    with pytest.raises(asyncpg.CheckViolationError):
-        await sql.execute(
-            "UPDATE billing_batch_file SET type = ARRAY['recurring', 'reminder'] "
-            "WHERE business_id = $1 AND batch_id = $2",
-            actor.business_id,
-            batch_id,
-        )
+    for wrong in ("recurring" + sep + "reminder", sep.join(["a", "b", "c", "d"])):
+        with pytest.raises(asyncpg.CheckViolationError):
+            await sql.execute(
+                "UPDATE billing_batch_file SET type = $3 WHERE business_id = $1 AND batch_id = $2",
+                actor.business_id,
+                batch_id,
+                wrong,
+            )
+
+
+async def test_a_file_whose_cells_hold_every_usual_separator_is_kept_and_read_alike(db: str) -> None:
+    """When every usual separator character is typed in a cell somewhere in the file, the record's
+    columns are joined by a character no cell holds (from the private use area), and read back exactly."""
+    actor, _ = await billing_business()
+    await services.create_customer(actor, customer_id="CUST-S", name="Sari")
+    taken = "\x1f\x1e\x1d\x1c\x1b\x1a\x19\x18\x17\x16\x15\x14\ufdd0\ufdd1"
+    descriptions = [f"note {c} {n}" for n, c in enumerate(taken)]
+    content = csv_of(
+        "customer_id,billing_number,amount,type,schedule_type,day,description",
+        *(f"CUST-S,BIL-S{n},5000,recurring,date,5,{d}" for n, d in enumerate(descriptions)),
+    )
+    batch_id = await batches.upload(actor, "registration", "s.csv", content)
+    separator = await sql.fetchval(
+        "SELECT separator FROM billing_batch_file WHERE business_id = $1 AND batch_id = $2",
+        actor.business_id,
+        batch_id,
+    )
+    assert separator == "\ue000"
+    rows = await batches.batch_rows(actor, batch_id)
+    assert [r["data"]["description"] for r in rows] == descriptions
+    assert [r["data"]["billing_number"] for r in rows] == [f"BIL-S{n}" for n in range(len(taken))]
 
 
 async def test_reasons_are_written_in_the_uploaders_language(db: str) -> None:

@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
 from typing import Any, TypeVar
@@ -393,16 +393,19 @@ def _wrong_types(kind: str, data: pl.DataFrame) -> list[str] | None:
 _REPEAT_KEY = {"registration": "billing_number", "transaction": "invoice_number"}
 
 
-def _record(
-    kind: str, data: pl.DataFrame, *, formulas: bool, separator: str | None
-) -> tuple[list[str], list[Any]]:
-    """The file's record as PostgreSQL arrays (`frames.text_arrays`, parameters from $4): each column's
-    cells as kept, a formula quoted (a column without one is kept as it is), a column of one value kept
-    once (readers expand it: `frames.filled`); a file without rows keeps NULL columns (the arrays of no
-    row), as it always has."""
+# A file's record as `_record` builds it: (its separator, None when no column is joined; one text per
+# column of its kind, None for each when it has no row).
+_Record = tuple[str | None, Sequence[str | None]]
+
+
+def _record(kind: str, data: pl.DataFrame, *, formulas: bool, separator: str | None) -> _Record:
+    """The file's record (`frames.packed_texts`): each column's cells as kept, a formula quoted (a column
+    without one is kept as it is), as one text — a column of one value that value, any other its cells
+    joined by the record's separator (readers split them: `frames.unpacked`); a file without rows keeps
+    NULL columns, as it always has."""
     columns = COLUMNS[kind]
     if not data.height:
-        return ["NULL"] * len(columns), []
+        return None, [None] * len(columns)
     quoted = (
         [
             c
@@ -420,7 +423,13 @@ def _record(
         else c
         for c in columns
     )
-    return frames.text_arrays(kept, first=4, separator=separator, once=True)
+    try:
+        return frames.packed_texts(kept, separator=separator)
+    except frames.NoSeparator:
+        raise _refused(
+            N_("The file holds every character that could separate its cells; it cannot be kept."),
+            "unreadable_file",
+        ) from None
 
 
 class _Local:
@@ -558,23 +567,23 @@ async def _insert_record(
     batch_id: str,
     kind: str,
     rows: int,
-    record: tuple[list[str], list[Any]],
+    record: _Record,
 ) -> None:
-    """The file's one record, in one statement: each column an array, element i of each the row
-    numbered lines[i] (2, 3… in order: a blank row is left out, not numbered); its reasons are set
-    once the references are answered (`_set_totals`)."""
-    arrays, values = record
-    # A generic plan: the arrays are built once when the statement runs, not folded while planning it.
-    await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    """The file's one record, in one statement: its lines (2, 3… in order: a blank row is left out, not
+    numbered) and each column one text (`_record`), stored as it comes; its reasons are set once the
+    references are answered (`_set_totals`)."""
+    separator, texts = record
+    columns = ", ".join(COLUMNS[kind])
     await conn.execute(
-        f"INSERT INTO billing_batch_file (business_id, batch_id, lines, {', '.join(COLUMNS[kind])}, errors) "
-        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), {', '.join(arrays)}, '{{}}')",
+        f"INSERT INTO billing_batch_file (business_id, batch_id, lines, separator, {columns}, errors) "
+        f"VALUES ($1, $2, ARRAY(SELECT generate_series(2, $3::integer + 1)), $4, "
+        f"{', '.join(f'${n}::text' for n in range(5, 5 + len(texts)))}, '{{}}')",
         business_id,
         batch_id,
         rows,
-        *values,
+        separator,
+        *texts,
     )
-    await conn.execute("RESET plan_cache_mode")
 
 
 async def _set_totals(
@@ -744,7 +753,7 @@ async def batch_rows(actor: Actor, batch_id: str) -> list[dict[str, Any]]:
     rows = await sql.fetch(
         f"SELECT u.line, {', '.join('u.' + c for c in columns)}, f.errors -> u.line::text AS errors "
         f"FROM billing_batch_file f, "
-        f"unnest(f.lines, {', '.join(frames.filled('f.' + c, 'f.lines') for c in columns)}) "
+        f"unnest(f.lines, {', '.join(frames.unpacked('f.' + c, 'f.lines', 'f.separator') for c in columns)}) "
         f"AS u(line, {', '.join(columns)}) WHERE f.business_id = $1 AND f.batch_id = $2 ORDER BY u.line",
         actor.business_id,
         batch["id"],
@@ -1007,7 +1016,7 @@ async def _schedule_payments(
 ) -> None:
     """Write every row's single payment, set-based (inside the caller's transaction); refuse the file
     when a row changed since it was checked (its billing gone, its Invoice Number taken meanwhile)."""
-    cells = ", ".join(frames.filled(f"f.{c}", "f.lines") for c in _CHARGED)
+    cells = ", ".join(frames.unpacked(f"f.{c}", "f.lines", "f.separator") for c in _CHARGED)
     inserted = await conn.fetch(
         "INSERT INTO billing_charge (business_id, id, billing_id, customer_id, kind, "
         "execute_date, billing_number, "
