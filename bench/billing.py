@@ -9,11 +9,14 @@ on 127.0.0.1:
     ledger benchmark's part (b) (transfers/s through the ledger service, 64 callers) in the same run.
     Target: (r) >= 0.5 x (b);
 (u) a ROWS-row Registration file (100,000) from upload to every row validated and kept
-    (`batches.upload`), rows/s, against a COPY of the same file into a table in the same run.
-    Target: (u) >= 0.3 x COPY; beside it, in the same run, the floor of any upload that stages its rows
-    in a durable keyed table (`payouts_bench.keyed_copy_floor`: COPY of the same file into a logged
-    table with the rows tables' key (business_id, batch_id, row_no), committed, no check), rows/s and
-    its ratio to the baseline COPY (`floor_keyed_vs_copy`, the best such an upload could reach);
+    (`batches.upload`) against a COPY of the same file into a table, measured as BENCH_UPLOAD_RUNS
+    pairs (5; `payouts_bench.paired_uploads`: a COPY, then the upload of the same file, each pair a
+    file of its own Billing Numbers). Target: the pairs' median ratio (upload rows/s over COPY rows/s)
+    >= 0.3; reported beside it, not judged: the first pair's ratio (the process's first upload also
+    pays its one-time costs), each pair, and the floor of any upload that stages its rows in a durable
+    keyed table (`payouts_bench.keyed_copy_floor`: COPY of the same file into a logged table with the
+    rows tables' key (business_id, batch_id, row_no), committed, no check), rows/s and its ratio to the
+    baseline COPY (`floor_keyed_vs_copy`, the best such an upload could reach);
 peak RSS growth of this process during (r) and (u) (target < 150 MB); then the checks (every billing
 charged once, paid, one payment per invoice number, the money on the account) and the ledger invariants.
 
@@ -224,16 +227,21 @@ async def main() -> dict[str, Any]:
         # measures the upload, so it starts once that is done, as the COPY beside it does.
         settled = await payouts_bench.settle_database()
         log(f"settled before (u): {settled}")
-        copy_s = await copy_baseline(data)
         floor_s = await payouts_bench.keyed_copy_floor(data)
         with payouts_bench.PeakRss() as upload_peak:
-            t0 = time.perf_counter()
-            batch_id = await batches.upload(actor, "registration", "bench.csv", data)
-            upload_s = time.perf_counter() - t0
-        batch = await batches.batch_row(actor, batch_id)
+            files = [
+                data if k == 0 else data.replace(b"REG-", f"R{k}G-".encode())
+                for k in range(payouts_bench.UPLOAD_RUNS)
+            ]
+            uploads, batch_ids = await payouts_bench.paired_uploads(
+                files, copy_baseline, lambda k, f: batches.upload(actor, "registration", f"bench{k}.csv", f)
+            )
+        kept = [await batches.batch_row(actor, each) for each in batch_ids]
         log(
-            f"(u) COPY {copy_s:.2f}s, keyed COPY {floor_s:.2f}s, upload {upload_s:.2f}s "
-            f"({batch['total_data']} rows, {batch['invalid_data']} invalid)"
+            f"(u) {len(files)} pairs, median COPY {uploads['median_copy_s']:.3f}s, median upload "
+            f"{uploads['median_upload_s']:.3f}s, ratios {[p['ratio'] for p in uploads['pairs']]}; keyed COPY "
+            f"{floor_s:.2f}s (rows {[b['total_data'] for b in kept]}, "
+            f"invalid {[b['invalid_data'] for b in kept]})"
         )
 
         # Every billing charged once: one paid charge each, one payment per invoice number, the money held
@@ -262,23 +270,21 @@ async def main() -> dict[str, Any]:
             "payments_paid": payments["n"],
             "pending_on_account": int(pending or 0),
             "second_run_charged": again.charged,
-            "rows_validated": batch["total_data"],
-            "rows_invalid": batch["invalid_data"],
+            "rows_validated": [b["total_data"] for b in kept],
+            "rows_invalid": [b["invalid_data"] for b in kept],
         }
         checks_ok = (
             charges["n"] == charges["paid"] == charges["invoices"] == charges["billings"] == BILLINGS
             and payments["n"] == payments["invoices"] == BILLINGS
             and payments["total"] == BILLINGS * AMOUNT == int(pending or 0)
             and again.charged == 0
-            and batch["total_data"] == ROWS
-            and batch["invalid_data"] == 0
+            and all(b["total_data"] == ROWS and b["invalid_data"] == 0 for b in kept)
         )
         violations = await check_all()
-        copy_rate = ROWS / copy_s
-        upload_rate = ROWS / upload_s
+        copy_s = uploads["median_copy_s"]
         charge_rate = outcome.charged / run_s
         r_ratio = charge_rate / b_rate
-        u_ratio = upload_rate / copy_rate
+        u_ratio = uploads["median_ratio"]
         rss_mb = max(run_peak.growth, upload_peak.growth) / 1e6
         return {
             "benchmark": "billing",
@@ -286,6 +292,7 @@ async def main() -> dict[str, Any]:
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
                 "platform": platform.platform(),
+                "polars_threads": payouts_bench.polars_threads(),
             },
             "smoke": SMOKE,
             "billings": BILLINGS,
@@ -295,19 +302,19 @@ async def main() -> dict[str, Any]:
             "r_run_seconds": round(run_s, 2),
             "r_charges_per_s": round(charge_rate, 1),
             "b_service_transfers_per_s_64_callers_uniform": round(b_rate, 1),
-            "u_copy_rows_per_s": round(copy_rate),
-            "u_upload_rows_per_s": round(upload_rate),
+            "u_copy_rows_per_s": round(ROWS / copy_s),
+            "u_upload_rows_per_s": round(ROWS / uploads["median_upload_s"]),
             "u_floor_keyed_copy_rows_per_s": round(ROWS / floor_s),
-            "u_copy_s": round(copy_s, 3),
             "u_floor_keyed_copy_s": round(floor_s, 3),
-            "u_upload_s": round(upload_s, 3),
+            "u_runs": uploads,
             "peak_rss_growth_mb": round(rss_mb, 1),
             "run_peak_rss_growth_mb": round(run_peak.growth / 1e6, 1),
             "upload_peak_rss_growth_mb": round(upload_peak.growth / 1e6, 1),
             "u_settled_before": settled,
             "ratios": {
                 "charges_vs_ledger_b": round(r_ratio, 3),
-                "upload_vs_copy": round(u_ratio, 3),
+                "upload_vs_copy": u_ratio,
+                "first_upload_vs_its_copy": uploads["first_ratio"],
                 "floor_keyed_vs_copy": round(copy_s / floor_s, 3),
             },
             "targets": {"charges_vs_ledger_b": 0.5, "upload_vs_copy": 0.3, "peak_rss_growth_mb": 150},
