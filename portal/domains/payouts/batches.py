@@ -12,8 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import polars as pl
@@ -71,6 +70,9 @@ log = structlog.get_logger("neraca.payouts")
 # (PostgreSQL's [[:space:]] under the database's C.UTF-8 ctype): Unicode's, less the no-break spaces
 # (U+00A0, U+2007, U+202F), U+0085 and U+001C–U+001F.
 _SEPARATORS = "".join(c for c in frames.WHITESPACE if c not in "\x1c\x1d\x1e\x1f\x85\xa0\u2007\u202f")
+# What in a holder's name the normalising of its whitespace changes: whitespace other than a space, two
+# spaces in a row, a space at either edge.
+_ODD_SPACE = frames.char_class(_SEPARATORS.replace(" ", "")) + "|  |^ | $"
 _I64_MAX = 2**63 - 1  # an amount of more digits is compared as this, above every rail's limit
 
 _MESSAGES = {
@@ -128,36 +130,44 @@ def _cells(frame: pl.DataFrame, *, trim_cells: bool = True) -> pl.DataFrame:
     at an edge) the cells are taken as they are."""
     trim = {c: frames.trimmed(pl.col(c)) if trim_cells else pl.col(c) for c in upload.COLUMNS}
     separators = frames.char_class(_SEPARATORS)
+    holder = pl.col("holder_name")
+    # Every name is rewritten only when one would change (a scan costs a quarter of rewriting them).
+    if frame.select(holder.str.contains(_ODD_SPACE).any()).item():
+        holder = holder.str.replace_all(separators + "+", " ").str.strip_chars(" ")
     kept = frame.lazy().select(
         pl.col("line"),
         trim["reference"].alias("reference"),
         trim["amount"].alias("amount"),
         trim["code"].str.to_uppercase().alias("code"),
         trim["account_number"].alias("account_number"),
-        pl.col("holder_name")
-        .str.replace_all(separators + "+", " ")
-        .str.strip_chars(" ")
-        .alias("holder_name"),
+        holder.alias("holder_name"),
         trim["description"].alias("description"),
         trim["email"].alias("email"),
     )
-    phone = pl.col("account_number").str.replace_all(separators[:-1] + r"\-]", "")
     read = kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS)).with_columns(
         digits=pl.col("amount").str.replace_all("[.,]", ""),
         bank_number=pl.col("account_number").str.replace_all("[ -]", ""),
+    )
+    # Account numbers are read as phone numbers only in a file with a wallet row.
+    if not frame.select(trim["code"].str.to_uppercase().is_in(WALLETS).any()).item():
+        return read.with_columns(mobile_ok=pl.lit(False)).collect(engine="in-memory")
+    phone = pl.col("account_number").str.replace_all(separators[:-1] + r"\-]", "")
+    read = read.with_columns(
         phone=pl.when(phone.str.starts_with("+62"))
         .then("0" + phone.str.slice(3))
         .when(phone.str.starts_with("62"))
         .then("0" + phone.str.slice(2))
         .otherwise(phone),
     )
-    mobile_ok = pl.col("phone").str.contains("^08[1-9][0-9]+$") & pl.col("phone").str.len_chars().is_between(
-        10, 13
+    # `mobile_ok`: a wallet row whose number is a mobile number (False on any other row).
+    mobile_ok = (
+        pl.col("code").is_in(WALLETS)
+        & pl.col("phone").str.contains("^08[1-9][0-9]+$")
+        & pl.col("phone").str.len_chars().is_between(10, 13)
     )
-    wallet = pl.col("code").is_in(WALLETS)
     return read.with_columns(
         mobile_ok=mobile_ok,
-        account_number=pl.when(wallet & mobile_ok).then(pl.col("phone")).otherwise(pl.col("account_number")),
+        account_number=pl.when(mobile_ok).then(pl.col("phone")).otherwise(pl.col("account_number")),
     ).collect(engine="in-memory")
 
 
@@ -169,33 +179,59 @@ async def checked_rows(
     order a reader meets the columns). A reference repeated within `frame` is an error on every row
     that has it; one used before by the business (`ledger_reference`) too."""
     cells = _cells(frame)
-    used, banks = await _lookups(conn, business_id, cells)
+    used, banks = await _lookups(conn, business_id, _lookup_keys(frame))
     return _rules(cells, used, banks, bands)
 
 
+def _lookup_keys(frame: pl.DataFrame) -> tuple[str, list[str]]:
+    """What `_lookups` asks about for the rows of a file as read (`line` and the seven cells as typed):
+    every distinct reference and code as its cells will be kept (trimmed; the code in capitals), the
+    references as one JSON text (an array parameter of 10,000 texts costs more to encode)."""
+    keys = frame.lazy().select(
+        frames.trimmed(pl.col("reference")).unique().implode(),
+        frames.trimmed(pl.col("code")).str.to_uppercase().unique().implode(),
+    )
+    references, codes = keys.collect(engine="in-memory").row(0)
+    return json.dumps(references), codes
+
+
 async def _lookups(
-    conn: asyncpg.Connection, business_id: str, cells: pl.DataFrame
+    conn: asyncpg.Connection, business_id: str, keys: tuple[str, list[str]]
 ) -> tuple[list[str], list[str]]:
-    """(the rows' references the business used before, the rows' codes that are known banks) in one
+    """(the references of `keys` the business used before, its codes that are known banks) in one
     statement."""
-    # The references go as one JSON text: an array parameter of 10,000 texts costs more to encode.
+    references, codes = keys
     found = await conn.fetchrow(
         "SELECT ARRAY(SELECT l.reference FROM json_array_elements_text($2::json) AS r(reference) "
         "JOIN ledger_reference l ON l.business_id = $1 AND l.reference = r.reference) AS used, "
         "ARRAY(SELECT code FROM ref_banks WHERE code = ANY($3::text[])) AS banks",
         business_id,
-        json.dumps(cells["reference"].unique().to_list()),
-        cells["code"].unique().to_list(),
+        references,
+        codes,
     )
     assert found is not None
     return found["used"], found["banks"]
 
 
-async def _lookups_alone(business_id: str, cells: pl.DataFrame) -> tuple[list[str], list[str]] | None:
-    """`_lookups` on a spare connection of its own (they read committed references only); None when the
-    pool has none free (they are then done on the upload's connection)."""
+async def _lookups_alone(business_id: str, frame: pl.DataFrame) -> tuple[list[str], list[str]] | None:
+    """`_lookups` for a file as read, on a spare connection of its own (they read committed references
+    only), the keys made in a thread; None when the pool has none free (they are then done on the
+    upload's connection)."""
     async with sql.spare_connection() as conn:
-        return None if conn is None else await _lookups(conn, business_id, cells)
+        if conn is None:
+            return None
+        return await _lookups(conn, business_id, await asyncio.to_thread(_lookup_keys, frame))
+
+
+def _file_cells(name: str, data: bytes, frame: pl.DataFrame) -> pl.DataFrame:
+    """The cells of a file as read (`_cells`), once it is known to hold no formula. A CSV where no
+    whitespace or formula prefix touches a cell's edge (one scan) has no cell to trim nor to test for a
+    formula."""
+    trim_cells, formulas = upload.cell_edges(name, data)
+    refused = upload.formula_refusal(frame) if formulas else None
+    if refused is not None:
+        raise refused
+    return _cells(frame, trim_cells=trim_cells)
 
 
 def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBands) -> pl.DataFrame:
@@ -228,33 +264,40 @@ def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBa
         wallet=wallet,
     ).join(bands.answers.lazy(), on=["destination", "band"], how="left", maintain_order="left")
     length = {c: pl.col(c).str.len_chars() for c in ("reference", "holder_name", "description")}
-    groups = [
-        pl.when((reference == "") | (length["reference"] > 100))
-        .then(_error("reference", "reference_required"))
-        .when(pl.col("twice"))
-        .then(_error("reference", "reference_twice"))
-        .when(pl.col("used"))
-        .then(_error("reference", "reference_used")),
-        pl.when(pl.col("value") < 1).then(_error("amount", "amount")),
-        pl.when(pl.col("destination").is_null())
-        .then(_error("code", "code"))
-        .when(pl.col("wallet") & ~pl.col("mobile_ok"))
-        .then(_error("account_number", "mobile"))
-        .when(
-            (pl.col("destination") == "bank")
-            & (~bank_number.str.contains("^[0-9]+$") | ~bank_number.str.len_chars().is_between(6, 20))
-        )
-        .then(_error("account_number", "digits")),
-        pl.when((pl.col("holder_name") == "") | (length["holder_name"] > 100)).then(
-            _error("holder_name", "holder_name")
-        ),
-        pl.when(length["description"] > 140).then(_error("description", "description")),
-        pl.when(pl.col("email").is_in(bad_emails.to_list())).then(_error("email", "email")),
-        pl.when(pl.col("destination").is_not_null() & (pl.col("value") >= 1) & pl.col("rail").is_null()).then(
-            pl.col("why").fill_null(_reason("amount", _MESSAGES["no_rail"]))
-        ),
+    # Each column's rules in the order a reader meets the columns: (the row breaks it, its error), the
+    # first broken one of a group its error.
+    groups: list[list[tuple[pl.Expr, pl.Expr]]] = [
+        [
+            ((reference == "") | (length["reference"] > 100), _error("reference", "reference_required")),
+            (pl.col("twice"), _error("reference", "reference_twice")),
+            (pl.col("used"), _error("reference", "reference_used")),
+        ],
+        [(pl.col("value") < 1, _error("amount", "amount"))],
+        [
+            (pl.col("destination").is_null(), _error("code", "code")),
+            (pl.col("wallet") & ~pl.col("mobile_ok"), _error("account_number", "mobile")),
+            (
+                (pl.col("destination") == "bank")
+                & (~bank_number.str.contains("^[0-9]+$") | ~bank_number.str.len_chars().is_between(6, 20)),
+                _error("account_number", "digits"),
+            ),
+        ],
+        [
+            (
+                (pl.col("holder_name") == "") | (length["holder_name"] > 100),
+                _error("holder_name", "holder_name"),
+            )
+        ],
+        [(length["description"] > 140, _error("description", "description"))],
+        [(pl.col("email").is_in(bad_emails.to_list()), _error("email", "email"))],
+        [
+            (
+                pl.col("destination").is_not_null() & (pl.col("value") >= 1) & pl.col("rail").is_null(),
+                pl.col("why").fill_null(_reason("amount", _MESSAGES["no_rail"])),
+            )
+        ],
     ]
-    return rows.select(
+    kept = [
         "line",
         "reference",
         "amount",
@@ -265,8 +308,25 @@ def _rules(cells: pl.DataFrame, used: list[str], banks: list[str], bands: RailBa
         "email",
         "rail",
         "fee",
-        ("[" + pl.concat_str(groups, separator=", ", ignore_nulls=True) + "]").alias("errors"),
+    ]
+    checked = rows.with_columns(
+        broken=pl.any_horizontal(broken for group in groups for broken, _error in group)
     ).collect(engine="in-memory")  # measured faster than the streaming engine on 10,000 rows
+    if not checked["broken"].any():  # the errors' texts are written only for the rows that have some
+        return checked.select(*kept, errors=pl.lit("[]"))
+    messages = []
+    for group in groups:
+        (broken, error), *others = group
+        chain: Any = pl.when(broken).then(error)
+        for broken, error in others:
+            chain = chain.when(broken).then(error)
+        messages.append(chain)
+    errors = checked.filter("broken").select(
+        "line", errors="[" + pl.concat_str(messages, separator=", ", ignore_nulls=True) + "]"
+    )
+    return checked.join(errors, on="line", how="left", maintain_order="left").select(
+        *kept, pl.col("errors").fill_null("[]")
+    )
 
 
 @dataclass(frozen=True)
@@ -322,9 +382,9 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
     into a frame of text columns, every rule runs over it column by column and the rows are kept with
     their errors as the batch's one record. A file refused as a whole (columns, size, encoding, formulas,
     an XLSX bomb, no rows) writes nothing. The work runs side by side: the file is read (polars, in a
-    thread) while the account and the rails are loaded; the rows' cells are written while their
-    references are looked up on a second connection and the rules run in a thread; their rails, fees
-    and errors are set last."""
+    thread) while the account and the rails are loaded; the references and codes are looked up on a
+    second connection while the cells are made, then the rules run in a thread while the cells are
+    written; their rails, fees and errors are set last."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
     reading = asyncio.ensure_future(asyncio.to_thread(upload.read_table, name, data))
@@ -334,21 +394,25 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
         owner, bands = await loading
     finally:
         await asyncio.gather(reading, loading, return_exceptions=True)
-    # A CSV where no whitespace or formula prefix touches a cell's edge (one scan) has no cell to trim
-    # nor to test for a formula.
-    trim_cells, formulas = upload.cell_edges(name, data)
-    refused = upload.formula_refusal(frame) if formulas else None
-    if refused is not None:
-        raise refused
-    cells = await asyncio.to_thread(partial(_cells, trim_cells=trim_cells), frame)
-    del frame
-    if not cells.height:
-        raise upload.refuse_no_rows()
-    separator = upload.free_separator(name, data)
-    kept = asyncio.ensure_future(asyncio.to_thread(_kept_cells, cells, separator))
     # Started outside the transaction, the lookups take a spare connection of their own if the pool has
-    # one free (else, and inside a caller's transaction, they run on its connection after the cells).
-    alone = None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, cells))
+    # one free and run while the cells are made (else, and inside a caller's transaction, they run on
+    # its connection after the cells are written); the rules run as soon as both are there.
+    alone = None if sql.in_transaction() else asyncio.ensure_future(_lookups_alone(actor.business_id, frame))
+    try:
+        cells = await asyncio.to_thread(_file_cells, name, data, frame)
+        del frame
+        if not cells.height:
+            raise upload.refuse_no_rows()
+    except BaseException:
+        await asyncio.gather(*(t for t in (alone,) if t is not None), return_exceptions=True)
+        raise
+    kept = asyncio.ensure_future(asyncio.to_thread(_kept_cells, cells, upload.free_separator(name, data)))
+
+    async def checked(lookups: asyncio.Future[tuple[list[str], list[str]] | None]) -> pl.DataFrame | None:
+        found = await lookups
+        return None if found is None else await asyncio.to_thread(_rules, cells, *found, bands)
+
+    checking = None if alone is None else asyncio.ensure_future(checked(alone))
     batch_id = new_id("pob")
     try:
         async with transaction(), sql.connection() as conn:
@@ -362,31 +426,13 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
                 actor.user_id,
                 actor.name,
             )
-            written = _write_cells(conn, actor.business_id, batch_id, cells.height, await kept)
-            if alone is None:
-                await written
-                used, banks = await _lookups(conn, actor.business_id, cells)
+            await _write_cells(conn, actor.business_id, batch_id, cells.height, await kept)
+            rows = None if checking is None else await checking
+            if rows is None:  # no spare connection: looked up on this one, after the cells
+                used, banks = await _lookups(conn, actor.business_id, _lookup_keys(cells))
                 rows = _rules(cells, used, banks, bands)
-            else:
-
-                async def checked(
-                    lookups: asyncio.Future[tuple[list[str], list[str]] | None],
-                ) -> pl.DataFrame | None:
-                    found = await lookups
-                    return None if found is None else await asyncio.to_thread(_rules, cells, *found, bands)
-
-                # Both end before the transaction does, whichever fails.
-                outcome = await asyncio.gather(written, checked(alone), return_exceptions=True)
-                for result in outcome:
-                    if isinstance(result, BaseException):
-                        raise result
-                beside = cast(pl.DataFrame | None, outcome[1])
-                if beside is None:  # no spare connection: looked up on this one, after the cells
-                    used, banks = await _lookups(conn, actor.business_id, cells)
-                    beside = _rules(cells, used, banks, bands)
-                rows = beside
             count = rows.height
-            await _set_results(conn, actor.business_id, batch_id, rows, separator)
+            await _set_results(conn, actor.business_id, batch_id, rows)
             await _queue_name_inquiries(actor.business_id, batch_id)
             await audit(
                 actor,
@@ -396,7 +442,7 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
             )
     finally:
         # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
-        await asyncio.gather(*(t for t in (kept, alone) if t is not None), return_exceptions=True)
+        await asyncio.gather(*(t for t in (kept, alone, checking) if t is not None), return_exceptions=True)
     return batch_id
 
 
@@ -415,85 +461,84 @@ async def _owner_and_bands(actor: Actor, account_id: str | None) -> tuple[str, R
 
 # --- the batch's record ---------------------------------------------------------------------------
 #
-# A batch's rows are one record of `payout_batch_file`: an array per column, one element per row in file
-# order. They are read through the view `payout_batch_row` (one row per element) and changed by
-# `_assign`, which sets the elements of the rows it is given in one statement.
+# A batch's rows are one record of `payout_batch_file`, a column per cell, result and state, one element
+# per row in file order. The upload keeps each column of the cells and of the rules' results as one text
+# (`frames.packed_texts`: a column of one value is that value, any other its cells joined by the record's
+# separator, no array built on the write); every other column starts NULL, read as its starting value on
+# every row. A change to rows (`_assign`) writes the columns it sets as arrays, element by element, and
+# clears their texts. The rows are read through the view `payout_batch_row` (one row per element), which
+# reads each column as `_CURRENT` does.
 
 # The record's columns an upload writes from the cells, then from the rules; the rest start the same on
 # every row.
 _CELLS = ("row_no", *upload.COLUMNS)
 _RESULTS = ("rail", "fee", "errors")
+# Every row's value of a column no change has set yet.
+_STARTING = {
+    "deleted": "false",
+    "payout_id": "NULL::text",
+    "name_status": "'pending'::text",
+    "bank_holder_name": "NULL::text",
+    "name_accepted_by": "NULL::text",
+    "name_accepted_by_name": "NULL::text",
+    "name_accepted_at": "NULL::timestamptz",
+}
 # Every column of the record, in the order of its table.
-_COLUMNS = (
-    *_CELLS,
-    *_RESULTS,
-    "deleted",
-    "payout_id",
-    "name_status",
-    "bank_holder_name",
-    "name_accepted_by",
-    "name_accepted_by_name",
-    "name_accepted_at",
-)
-_FRESH = {
-    "rail": "array_fill(NULL::text, ARRAY[{n}])",
-    "fee": "array_fill(NULL::bigint, ARRAY[{n}])",
-    "errors": "array_fill('[]'::text, ARRAY[{n}])",
-    "deleted": "array_fill(false, ARRAY[{n}])",
-    "payout_id": "array_fill(NULL::text, ARRAY[{n}])",
-    "name_status": "array_fill('pending'::text, ARRAY[{n}])",
-    "bank_holder_name": "array_fill(NULL::text, ARRAY[{n}])",
-    "name_accepted_by": "array_fill(NULL::text, ARRAY[{n}])",
-    "name_accepted_by_name": "array_fill(NULL::text, ARRAY[{n}])",
-    "name_accepted_at": "array_fill(NULL::timestamptz, ARRAY[{n}])",
+_COLUMNS = (*_CELLS, *_RESULTS, *_STARTING)
+# Each column of the record `f` as the array it stands for now, as the view `payout_batch_row` reads it.
+_CURRENT = {
+    "row_no": "coalesce(f.row_no, packed_cells(f.packed_row_no, f.separator, f.lines)::integer[])",
+    **{c: f"coalesce(f.{c}, packed_cells(f.packed_{c}, f.separator, f.lines))" for c in upload.COLUMNS},
+    "rail": "coalesce(f.rail, array_replace(packed_cells(f.packed_rail, f.results_separator, f.lines), '', "
+    "NULL))",
+    "fee": "coalesce(f.fee, array_replace(packed_cells(f.packed_fee, f.results_separator, f.lines), '', NULL)"
+    "::bigint[])",
+    "errors": "coalesce(f.errors, packed_cells(f.packed_errors, f.results_separator, f.lines))",
+    **{c: f"coalesce(f.{c}, array_fill({value}, ARRAY[f.lines]))" for c, value in _STARTING.items()},
 }
 
 
-def _kept_cells(cells: pl.DataFrame, separator: str | None) -> tuple[list[str], list[Any]]:
-    """The rows' numbers and cells as kept, as `text[]` expressions over parameters numbered from $4
-    (`frames.text_arrays`: each column one joined text split by the server, no Python object per cell)."""
+def _kept_cells(cells: pl.DataFrame, separator: str | None) -> tuple[str | None, list[str]]:
+    """The rows' numbers and cells as kept: (the separator, one text per column of `_CELLS`)
+    (`frames.packed_texts`; `separator` one the file's bytes lack, when known)."""
     texts = cells.select(pl.col("line").cast(pl.String).alias("row_no"), *upload.COLUMNS)
-    arrays, params = frames.text_arrays(texts, first=4, separator=separator)
-    arrays[0] = f"{arrays[0]}::integer[]"
-    return arrays, params
+    try:
+        return frames.packed_texts(texts, separator=separator)
+    except frames.NoSeparator:
+        raise upload.refuse_unkeepable() from None
 
 
 async def _write_cells(
-    conn: asyncpg.Connection, business_id: str, batch_id: str, count: int, kept: tuple[list[str], list[Any]]
+    conn: asyncpg.Connection, business_id: str, batch_id: str, count: int, kept: tuple[str | None, list[str]]
 ) -> None:
     """Write the batch's record with its rows' cells; every other column starts as on a fresh row."""
-    arrays, params = kept
-    fresh = {column: expression.format(n="$3::integer") for column, expression in _FRESH.items()}
+    separator, texts = kept
     await conn.execute(
-        f"INSERT INTO payout_batch_file (business_id, batch_id, {', '.join([*_CELLS, *fresh])}) "
-        f"VALUES ($1, $2, {', '.join([*arrays, *fresh.values()])})",
+        "INSERT INTO payout_batch_file (business_id, batch_id, lines, separator, "
+        f"{', '.join(f'packed_{column}' for column in _CELLS)}) "
+        f"VALUES ($1, $2, $3, $4, {', '.join(f'${5 + i}' for i in range(len(_CELLS)))})",
         business_id,
         batch_id,
         count,
-        *params,
+        separator,
+        *texts,
     )
 
 
-_SET_RESULTS = (
-    "UPDATE payout_batch_file SET rail = array_replace({rail}, '', NULL), "
-    "fee = array_replace({fee}, '', NULL)::bigint[], errors = {errors} "
-    "WHERE business_id = $1 AND batch_id = $2"
-)
-
-
-async def _set_results(
-    conn: asyncpg.Connection, business_id: str, batch_id: str, rows: pl.DataFrame, separator: str | None
-) -> None:
+async def _set_results(conn: asyncpg.Connection, business_id: str, batch_id: str, rows: pl.DataFrame) -> None:
     """Set the rails, fees and errors the rules gave the rows (`checked_rows`, in the record's order) in
-    one statement; "" stands for a missing rail or fee."""
+    one statement, one text each; "" stands for a missing rail or fee."""
     texts = rows.select(pl.col("rail").fill_null(""), pl.col("fee").cast(pl.String).fill_null(""), "errors")
-    arrays, params = frames.text_arrays(texts, first=3, separator=separator)
-    rail, fee, errors = arrays
+    separator, (rail, fee, errors) = frames.packed_texts(texts)
     await conn.execute(
-        _SET_RESULTS.format(rail=rail, fee=fee, errors=errors),
+        "UPDATE payout_batch_file SET results_separator = $3, packed_rail = $4, packed_fee = $5, "
+        "packed_errors = $6 WHERE business_id = $1 AND batch_id = $2",
         business_id,
         batch_id,
-        *params,
+        separator,
+        rail,
+        fee,
+        errors,
     )
 
 
@@ -534,7 +579,11 @@ async def _assign(
             "ON c.row_no = o.row_no"
         )
     picked = ", ".join(f"array_agg({expression}) AS v_{column}" for column, expression in columns.items())
-    sets = ", ".join(f"{column} = array_assign(f.{column}, p.at, p.v_{column})" for column in columns)
+    sets = ", ".join(
+        f"{column} = array_assign({_CURRENT[column]}, p.at, p.v_{column})"
+        + (f", packed_{column} = NULL" if column in _CELLS or column in _RESULTS else "")
+        for column in columns
+    )
     async with transaction():
         await sql.execute(
             "SELECT 1 FROM payout_batch_file WHERE business_id = $1 AND batch_id = $2 FOR UPDATE",
@@ -544,7 +593,7 @@ async def _assign(
         done = await sql.fetchval(
             _ASSIGN.format(
                 picked=picked,
-                arrays=", ".join(f"f.{column}" for column in _COLUMNS),
+                arrays=", ".join(_CURRENT[column] for column in _COLUMNS),
                 columns=", ".join(_COLUMNS),
                 source=source,
                 only=only,

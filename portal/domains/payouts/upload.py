@@ -99,7 +99,7 @@ def cell_edges(filename: str, data: bytes) -> tuple[bool, bool]:
 
 
 def free_separator(filename: str, data: bytes) -> str | None:
-    """For a CSV, a separator for `frames.text_arrays` that no cell of it holds (one byte search)."""
+    """For a CSV, a separator for `frames.packed_texts` that no cell of it holds (one byte search)."""
     return None if _is_xlsx(filename, data) else frames.free_separator(data)
 
 
@@ -184,6 +184,14 @@ def refuse_formula(row: int, index: int) -> ValidationFailed:
 
 def refuse_no_rows() -> ValidationFailed:
     return _refuse(N_("The file has no rows below the header."), "empty_file")
+
+
+def refuse_unkeepable() -> ValidationFailed:
+    """A file whose cells hold every character that could separate them in its record."""
+    return _refuse(
+        N_("The file holds every character that could separate its cells; it cannot be kept."),
+        "unreadable_file",
+    )
 
 
 def _csv_text(data: bytes) -> str:

@@ -234,6 +234,88 @@ async def test_a_file_polars_reads_and_the_same_file_quoted_are_staged_alike(db:
     assert (row["description"], row["email"], row["errors"]) == ('one\r\ntwo "2", end', "", [])
 
 
+async def test_the_record_keeps_each_column_as_one_text_until_a_change_sets_it(db: str) -> None:
+    """An upload writes the cells and the rules' results as one text per column (no array) and nothing
+    for the columns that start alike; a change writes the columns it sets as arrays and clears their
+    texts; a record kept wholly as arrays (as before) reads the same rows. A one-row file has no
+    separator: each column is its one value."""
+    _business, actor, _main = await world()
+    text = HEADER + (
+        "K-1,150000,014,8800112233,Budi Santoso,Komisi,budi@example.com\n"
+        "K-2,50000,OVO,081234567890,Agus Pratama,,\n"
+        "K-1,abc,014,8800112233,Budi,,\n"
+    )
+    batch_id = await batches.upload_batch(actor, "k.csv", text.encode())
+
+    async def record() -> Any:
+        return await sql.fetchrow(
+            "SELECT * FROM payout_batch_file WHERE business_id = $1 AND batch_id = $2",
+            actor.business_id,
+            batch_id,
+        )
+
+    kept = await record()
+    assert kept["lines"] == 3 and kept["separator"] and kept["results_separator"]
+    assert all(kept[c] is None for c in ("row_no", "reference", "rail", "errors", "deleted", "name_status"))
+    assert kept["packed_reference"] == kept["separator"].join(["K-1", "K-2", "K-1"])
+    assert kept["packed_code"] == kept["separator"].join(["014", "OVO", "014"])
+    before = await batches.batch_rows(actor, batch_id)
+    assert [(r["row_no"], r["reference"], r["name_status"], r["payout_id"]) for r in before] == [
+        (2, "K-1", "pending", None),
+        (3, "K-2", "pending", None),
+        (4, "K-1", "pending", None),
+    ]
+    assert [r["fee"] for r in before] == [2_500, before[1]["fee"], None]
+    assert [[e["column"] for e in r["errors"]] for r in before] == [
+        ["reference"],
+        [],
+        ["reference", "amount"],
+    ]
+
+    assert await batches.fix_row(actor, batch_id, 4, {"reference": "K-3", "amount": "1000"}) == []
+    changed = await record()
+    assert changed["reference"] == ["K-1", "K-2", "K-3"] and changed["packed_reference"] is None
+    assert changed["errors"] is not None and changed["packed_errors"] is None
+    assert changed["row_no"] is None and changed["packed_row_no"] is not None  # not set: still one text
+    after = await batches.batch_rows(actor, batch_id)
+    assert [(r["reference"], r["amount"], r["errors"]) for r in after] == [
+        ("K-1", "150000", []),
+        ("K-2", "50000", []),
+        ("K-3", "1000", []),
+    ]
+
+    # Every column as an array, as records kept before were: the same rows.
+    columns = [
+        "row_no", "reference", "amount", "code", "account_number", "holder_name", "description", "email",
+        "rail", "fee", "errors", "deleted", "payout_id", "name_status", "bank_holder_name",
+        "name_accepted_by", "name_accepted_by_name", "name_accepted_at",
+    ]  # fmt: skip
+    packed = [c for c in columns if f"packed_{c}" in changed]
+    await sql.execute(
+        "UPDATE payout_batch_file f SET "
+        + ", ".join(
+            [f"{c} = {batches._CURRENT[c]}" for c in columns] + [f"packed_{c} = NULL" for c in packed]
+        )
+        + ", separator = NULL, results_separator = NULL WHERE business_id = $1 AND batch_id = $2",
+        actor.business_id,
+        batch_id,
+    )
+    arrays = await record()
+    assert all(arrays[f"packed_{c}"] is None for c in packed) and arrays["reference"] == ["K-1", "K-2", "K-3"]
+    assert await batches.batch_rows(actor, batch_id) == after
+
+    one = await batches.upload_batch(actor, "one.csv", (HEADER + "K-9,2000,014,8800112233,Budi,,\n").encode())
+    single = await sql.fetchrow(
+        "SELECT separator, packed_reference FROM payout_batch_file WHERE business_id = $1 AND batch_id = $2",
+        actor.business_id,
+        one,
+    )
+    assert tuple(single) == (None, "K-9")
+    assert [(r["row_no"], r["reference"], r["errors"]) for r in await batches.batch_rows(actor, one)] == [
+        (2, "K-9", [])
+    ]
+
+
 async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db: str) -> None:
     """With every other pooled connection held, the upload looks up the references and codes on its own
     connection after writing the cells (waiting for a second one could wait forever once every

@@ -100,6 +100,28 @@ def test_cells_are_trimmed_exactly_like_str_strip(space: str) -> None:
     assert (row["reference"], row["amount"], row["email"], row["errors"]) == ("R-1", "1000", "a@b.co", [])
 
 
+NAME = st.text(st.sampled_from(["a", " ", "\t", "\u3000", "\u00a0", "\x1c"]), max_size=6)
+ACCOUNT = st.sampled_from(["8800112233", "+62 812-3456-7890", "62812 3456 7890", "0812345", "12"])
+
+
+@given(
+    st.lists(st.tuples(NAME, st.sampled_from(["014", "ovo", "DANA", "999"]), ACCOUNT), min_size=1, max_size=6)
+)
+def test_names_and_phone_numbers_are_kept_alike_whether_or_not_the_file_needs_it(
+    rows: list[tuple[str, str, str]],
+) -> None:
+    """A holder's name is rewritten, and account numbers read as phone numbers, only in a file where some
+    row needs it: each row is kept as it is when it stands in a file of its own."""
+    typed = [["R", "1000", code, account, name, "", ""] for name, code, account in rows]
+    together = batches._cells(frame_of(typed)).drop("line", "phone", strict=False)
+    alone = [batches._cells(frame_of([row])).drop("line", "phone", strict=False) for row in typed]
+    non_blank = [frame for frame in alone if frame.height]
+    assert together.to_dicts() == [row for frame in non_blank for row in frame.to_dicts()]
+    for kept in together.to_dicts():
+        assert kept["holder_name"] == " ".join(kept["holder_name"].split(" ")).strip(" ")
+        assert "  " not in kept["holder_name"] and "\t" not in kept["holder_name"]
+
+
 def test_only_a_comma_separated_file_is_scanned_for_cells_to_trim_or_test() -> None:
     head = ",".join(upload.COLUMNS) + "\n"
     assert upload.cell_edges("a.csv", (head + "R-1,1000,014,8800112233,Budi,,\n").encode()) == (False, False)
