@@ -217,10 +217,10 @@ async def main() -> dict[str, Any]:
     url = start_embedded(DATA_DIR, cleanup_mode="stop")
     os.environ[RESOLVED_ENV] = url
     from portal.db.migrate import migrate
-    from portal.lib.sql import engine, light_reset
+    from portal.lib.sql import POOL_OPTIONS, engine
 
-    # The server's pool reset (none: no round trip per release), so the figures are the server's.
-    await engine().start_connection_pool(min_size=2, max_size=8, reset=light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await engine().start_connection_pool(min_size=2, max_size=8, **POOL_OPTIONS)
     try:
         await migrate()
         from portal.domains.accounts import services as accounts

@@ -505,10 +505,10 @@ async def main() -> dict[str, Any]:
     from portal.domains.ledger import engine
     from portal.domains.ledger.invariants import check_all
     from portal.lib.actor import Actor, system_actor
-    from portal.lib.sql import light_reset
+    from portal.lib.sql import POOL_OPTIONS
 
-    # The server's pool reset (none: no round trip per release), so the figures are the server's.
-    await DB.start_connection_pool(min_size=2, max_size=8, reset=light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await DB.start_connection_pool(min_size=2, max_size=8, **POOL_OPTIONS)
     await migrate()
 
     tps_a = [float("nan")]

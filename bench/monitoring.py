@@ -425,11 +425,11 @@ async def main() -> dict[str, Any]:
     from portal.domains.monitoring import services as monitoring  # registers the screen
     from portal.lib import sql
     from portal.lib.actor import Actor, system_actor
-    from portal.lib.sql import engine, light_reset
+    from portal.lib.sql import POOL_OPTIONS, engine
 
     assert monitoring.evaluate_outgoing is not None
-    # The server's pool reset (none: no round trip per release), so the figures are the server's.
-    await engine().start_connection_pool(min_size=2, max_size=12, reset=light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await engine().start_connection_pool(min_size=2, max_size=12, **POOL_OPTIONS)
     await migrate()
 
     simulator, sim_url = await asyncio.to_thread(payouts_bench.start_simulator)

@@ -168,8 +168,8 @@ async def main() -> dict[str, Any]:
     from portal.domains.ledger.invariants import check_all
     from portal.lib import sql
 
-    # The server's pool reset (none: no round trip per release), as the server's own pool.
-    await sql.engine().start_connection_pool(min_size=1, max_size=4, reset=sql.light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await sql.engine().start_connection_pool(min_size=1, max_size=4, **sql.POOL_OPTIONS)
     await migrate()
     business, owner, _ = await identity.create_business(
         name="Bench SDK", owner_username="benchowner", owner_email="bench@example.com", mode="sandbox"

@@ -168,10 +168,10 @@ async def main() -> dict[str, Any]:
     from portal.domains.payments import services
     from portal.lib import sql
     from portal.lib.actor import Actor, system_actor
-    from portal.lib.sql import engine, light_reset
+    from portal.lib.sql import POOL_OPTIONS, engine
 
-    # The server's pool reset (none: no round trip per release), so the figures are the server's.
-    await engine().start_connection_pool(min_size=2, max_size=8, reset=light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await engine().start_connection_pool(min_size=2, max_size=8, **POOL_OPTIONS)
     await migrate()
 
     log(f"(b) ledger service transfers, 64 callers, uniform ({ledger_bench.ACCOUNTS} accounts)")

@@ -268,10 +268,10 @@ async def main() -> dict[str, Any]:
     os.environ[RESOLVED_ENV] = dsn
     from portal.db.migrate import migrate
     from portal.domains.ledger.invariants import check_all
-    from portal.lib.sql import engine, light_reset
+    from portal.lib.sql import POOL_OPTIONS, engine
 
-    # The server's pool reset (none: no round trip per release), so the figures are the server's.
-    await engine().start_connection_pool(min_size=2, max_size=12, reset=light_reset)
+    # The server's pool options (its reset and connection set-up), so the figures are the server's.
+    await engine().start_connection_pool(min_size=2, max_size=12, **POOL_OPTIONS)
     await migrate()
 
     log("(d) signed POST /api/v1/transfers, 2 web processes (bench/ledger.py part d)")

@@ -303,9 +303,10 @@ def worker() -> None:
 
     async def go() -> None:
         from portal.db.migrate import pending_migrations
+        from portal.lib.sql import POOL_OPTIONS
         from portal.worker import run_worker
 
-        await engine().start_connection_pool(min_size=1, max_size=4)
+        await engine().start_connection_pool(min_size=1, max_size=4, **POOL_OPTIONS)
         try:
             pending = await pending_migrations()
             if pending:

@@ -191,5 +191,22 @@ async def light_reset(conn: asyncpg.Connection) -> None:
     settings and cursors end with their transaction), so nothing is left to reset."""
 
 
+# The array types the job queue's enqueue statement sends (pgqueuer): asyncpg looks a type up in the
+# catalog the first time a connection meets it.
+_JOB_TYPES = "SELECT $1::int[], $2::text[], $3::bytea[], $4::interval[], $5::jsonb[]"
+
+
+async def prepare_connection(conn: asyncpg.Connection) -> None:
+    """The pool's `init`, once per new connection: load the codecs of the types the job queue sends,
+    so the first job a connection enqueues does not pay for looking them up (a recursive catalog query,
+    7–9 ms measured on a 10,000-row payout upload's enqueue against about 1 ms once loaded)."""
+    await conn.prepare(_JOB_TYPES)
+
+
+# How the server opens its pool (`start_connection_pool(**POOL_OPTIONS)`); the benchmarks open theirs
+# the same way, so their figures are the server's.
+POOL_OPTIONS: dict[str, Any] = {"reset": light_reset, "init": prepare_connection}
+
+
 def in_transaction() -> bool:
     return engine().current_transaction.get() is not None

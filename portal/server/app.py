@@ -63,11 +63,9 @@ def create_app(*, run_worker: bool | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owns_pool = engine().pool is None  # tests and CLI commands may have opened it already
         if owns_pool:
-            from portal.lib.sql import light_reset
+            from portal.lib.sql import POOL_OPTIONS
 
-            await engine().start_connection_pool(
-                min_size=1, max_size=settings.db_pool_size, reset=light_reset
-            )
+            await engine().start_connection_pool(min_size=1, max_size=settings.db_pool_size, **POOL_OPTIONS)
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if in_process_worker:

@@ -63,3 +63,39 @@ async def test_worker_runs_a_committed_job_once(db: str) -> None:
         await asyncio.wait_for(task, 15)
     assert SEEN == [{"n": 3}]
     assert await queued("test.record") == 0
+
+
+async def test_a_pool_connection_knows_the_job_queue_types_before_its_first_enqueue(database: str) -> None:
+    """The server's pool prepares each new connection (`sql.prepare_connection`): its first enqueue
+    runs no catalog look-up of types (asyncpg's introspection query), which a connection without it
+    runs."""
+    import json
+
+    import asyncpg
+    from pgqueuer.db import AsyncpgDriver
+    from pgqueuer.queries import Queries
+
+    from portal.lib import sql
+
+    class Undo(Exception):
+        pass
+
+    async def first_enqueue(prepared: bool) -> list[str]:
+        conn = await asyncpg.connect(database)
+        try:
+            if prepared:
+                await sql.prepare_connection(conn)
+            seen: list[str] = []
+            conn.add_query_logger(lambda logged: seen.append(logged.query))
+            with pytest.raises(Undo):
+                async with conn.transaction():
+                    body = json.dumps({"n": 1}).encode()
+                    await Queries(AsyncpgDriver(conn)).enqueue("test.types", body, 0, None, None)
+                    raise Undo
+            return [query for query in seen if "typeinfo" in query]
+        finally:
+            await conn.close()
+
+    assert await first_enqueue(prepared=False)  # the control: a plain connection looks the types up
+    assert await first_enqueue(prepared=True) == []
+    assert sql.POOL_OPTIONS["init"] is sql.prepare_connection
