@@ -427,19 +427,21 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
                 actor.name,
             )
             await _write_cells(conn, actor.business_id, batch_id, cells.height, await kept)
-            rows = None if checking is None else await checking
-            if rows is None:  # no spare connection: looked up on this one, after the cells
-                used, banks = await _lookups(conn, actor.business_id, _lookup_keys(cells))
-                rows = _rules(cells, used, banks, bands)
-            count = rows.height
-            await _set_results(conn, actor.business_id, batch_id, rows)
+            # The job and the activity entry (every row of the cells is a row of the batch) while the
+            # rules may still run.
             await _queue_name_inquiries(actor.business_id, batch_id)
             await audit(
                 actor,
                 "payout_batch.uploaded",
-                f"Batch {name} uploaded: {count} rows",
+                f"Batch {name} uploaded: {cells.height} rows",
                 {"payout_batch_id": batch_id, "account_id": owner},
             )
+            rows = None if checking is None else await checking
+            if rows is None:  # no spare connection: looked up on this one, after the cells
+                used, banks = await _lookups(conn, actor.business_id, _lookup_keys(cells))
+                rows = _rules(cells, used, banks, bands)
+            assert rows.height == cells.height  # the results are kept in the cells' order, one per row
+            await _set_results(conn, actor.business_id, batch_id, rows)
     finally:
         # A failure leaves no task behind (a thread's work ends on its own; it is awaited, not lost).
         await asyncio.gather(*(t for t in (kept, alone, checking) if t is not None), return_exceptions=True)
