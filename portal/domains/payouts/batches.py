@@ -384,7 +384,8 @@ async def upload_batch(actor: Actor, filename: str, data: bytes, *, account_id: 
     an XLSX bomb, no rows) writes nothing. The work runs side by side: the file is read (polars, in a
     thread) while the account and the rails are loaded; the references and codes are looked up on a
     second connection while the cells are made, then the rules run in a thread while the cells are
-    written; their rails, fees and errors are set last."""
+    written, the name inquiry queued and the activity entry written; their rails, fees and errors are
+    set last."""
     actor.require("payouts", "manage")
     name = services.optional_text(filename, "/filename", 200) or "batch.csv"
     reading = asyncio.ensure_future(asyncio.to_thread(upload.read_table, name, data))
