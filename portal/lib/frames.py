@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from portal.lib.i18n import N_
 from portal.lib.spreadsheet import FORMULA_PREFIXES
 
 # Python's str.strip() set. polars' strip_chars() without an argument strips Unicode White_Space, which
@@ -160,6 +161,9 @@ def text_arrays(
 
 class NoSeparator(ValueError):
     """Every character that could separate a frame's cells is in one of them."""
+
+    # What an upload refusing such a file says (code `unreadable_file`).
+    MESSAGE = N_("The file holds every character that could separate its cells; it cannot be kept.")
 
 
 def packed_texts(frame: pl.DataFrame, *, separator: str | None = None) -> tuple[str | None, list[str]]:

@@ -188,10 +188,7 @@ def refuse_no_rows() -> ValidationFailed:
 
 def refuse_unkeepable() -> ValidationFailed:
     """A file whose cells hold every character that could separate them in its record."""
-    return _refuse(
-        N_("The file holds every character that could separate its cells; it cannot be kept."),
-        "unreadable_file",
-    )
+    return _refuse(frames.NoSeparator.MESSAGE, "unreadable_file")
 
 
 def _csv_text(data: bytes) -> str:

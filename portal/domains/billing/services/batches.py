@@ -426,10 +426,7 @@ def _record(kind: str, data: pl.DataFrame, *, formulas: bool, separator: str | N
     try:
         return frames.packed_texts(kept, separator=separator)
     except frames.NoSeparator:
-        raise _refused(
-            N_("The file holds every character that could separate its cells; it cannot be kept."),
-            "unreadable_file",
-        ) from None
+        raise _refused(frames.NoSeparator.MESSAGE, "unreadable_file") from None
 
 
 class _Local:
