@@ -144,15 +144,19 @@ def _cells(frame: pl.DataFrame, *, trim_cells: bool = True) -> pl.DataFrame:
         trim["description"].alias("description"),
         trim["email"].alias("email"),
     )
-    read = kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS)).with_columns(
-        digits=pl.col("amount").str.replace_all("[.,]", ""),
-        bank_number=pl.col("account_number").str.replace_all("[ -]", ""),
+    read = (
+        kept.filter(pl.any_horizontal(pl.col(c) != "" for c in upload.COLUMNS))
+        .with_columns(
+            digits=pl.col("amount").str.replace_all("[.,]", ""),
+            bank_number=pl.col("account_number").str.replace_all("[ -]", ""),
+        )
+        .collect(engine="in-memory")
     )
     # Account numbers are read as phone numbers only in a file with a wallet row.
-    if not frame.select(trim["code"].str.to_uppercase().is_in(WALLETS).any()).item():
-        return read.with_columns(mobile_ok=pl.lit(False)).collect(engine="in-memory")
+    if not read["code"].is_in(WALLETS).any():
+        return read.with_columns(mobile_ok=pl.lit(False))
     phone = pl.col("account_number").str.replace_all(separators[:-1] + r"\-]", "")
-    read = read.with_columns(
+    wallets = read.lazy().with_columns(
         phone=pl.when(phone.str.starts_with("+62"))
         .then("0" + phone.str.slice(3))
         .when(phone.str.starts_with("62"))
@@ -165,7 +169,7 @@ def _cells(frame: pl.DataFrame, *, trim_cells: bool = True) -> pl.DataFrame:
         & pl.col("phone").str.contains("^08[1-9][0-9]+$")
         & pl.col("phone").str.len_chars().is_between(10, 13)
     )
-    return read.with_columns(
+    return wallets.with_columns(
         mobile_ok=mobile_ok,
         account_number=pl.when(mobile_ok).then(pl.col("phone")).otherwise(pl.col("account_number")),
     ).collect(engine="in-memory")
