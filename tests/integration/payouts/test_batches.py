@@ -17,7 +17,7 @@ from portal.domains.accounts import services as accounts
 from portal.domains.identity import services as identity
 from portal.domains.identity.auth import user_actor
 from portal.domains.payouts import batches
-from portal.lib import sql
+from portal.lib import frames, sql
 from portal.lib.errors import NeracaError, ValidationFailed
 from tests.support.database import with_one_connection_free
 from tests.support.identity import code_for, enrol, make_business
@@ -314,6 +314,24 @@ async def test_the_record_keeps_each_column_as_one_text_until_a_change_sets_it(d
     assert [(r["row_no"], r["reference"], r["errors"]) for r in await batches.batch_rows(actor, one)] == [
         (2, "K-9", [])
     ]
+
+
+async def test_a_file_holding_every_separator_character_is_refused_whole(db: str) -> None:
+    """A file whose cells hold every character its record could be joined with (the usual separators
+    and every one from U+E000 up) is refused with a specific error, nothing written (the refusal comes
+    inside the upload's transaction, after the batch's row: it is rolled back)."""
+    _business, actor, _main = await world()
+    every = "".join(chr(c) for c in range(0xE000, 0x110000))
+    text = (
+        HEADER
+        + f"E-1,1000,014,8800112233,Budi,x{frames._SEPARATORS}x,\nE-2,1000,014,8800112233,Budi,{every},\n"
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await batches.upload_batch(actor, "every.csv", text.encode())
+    assert refused.value.code == "unreadable_file"
+    assert [e.pointer for e in refused.value.errors] == ["/file"]
+    assert await sql.fetchval("SELECT count(*) FROM payout_batch") == 0
+    assert await sql.fetchval("SELECT count(*) FROM payout_batch_file") == 0
 
 
 async def test_an_upload_with_no_spare_connection_does_its_lookups_on_its_own(db: str) -> None:
